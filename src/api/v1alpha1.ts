@@ -1,0 +1,178 @@
+/**
+ * TypeScript shapes of the refsync.dev/v1alpha1 resources, shared by the
+ * plugin (which emits ExternalSecrets) and the controller (which reconciles
+ * them). The OpenAPI schemas live in manifests/crds/; defaults are applied in
+ * code (see `defaults`), never by the API server, so Argo CD sees no drift.
+ */
+
+export const GROUP = "refsync.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "refsync";
+export const ANNOTATION_DATA_HASH = "refsync.dev/data-hash";
+export const ANNOTATION_FORCE_SYNC = "refsync.dev/force-sync";
+export const ANNOTATION_REFS = "refsync.dev/refs";
+export const ANNOTATION_SOURCE_REVISION = "refsync.dev/source-revision";
+export const ANNOTATION_RELOAD = "refsync.dev/reload";
+export const ANNOTATION_RESTARTED_FOR = "refsync.dev/restarted-for";
+export const FIELD_MANAGER = "refsync";
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  generation?: number;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
+}
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+  namespace?: string;
+}
+
+export interface ServiceAccountSelector {
+  name: string;
+  namespace?: string;
+  audiences?: string[];
+}
+
+/** `spec.provider`: exactly one key set; each provider validates its own section. */
+export interface StoreProviderSpec {
+  vault?: unknown;
+  aws?: unknown;
+  kubernetes?: unknown;
+  fake?: unknown;
+}
+
+export interface SecretStoreSpec {
+  provider: StoreProviderSpec;
+  /** Backend reads per second for this store (token bucket); defaults in code. */
+  rateLimit?: { qps?: number; burst?: number };
+  /** ClusterSecretStore only: who may use it. */
+  conditions?: {
+    namespaces?: string[];
+    namespaceSelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] };
+  }[];
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  values?: string[];
+}
+
+export interface StoreStatus {
+  conditions?: Condition[];
+  observedGeneration?: number;
+}
+
+export interface SecretStore {
+  apiVersion: typeof API_VERSION;
+  kind: "SecretStore" | "ClusterSecretStore";
+  metadata: ObjectMeta;
+  spec: SecretStoreSpec;
+  status?: StoreStatus;
+}
+
+export type RefreshPolicy = "Periodic" | "OnChange" | "CreatedOnce";
+export type CreationPolicy = "Owner" | "Merge" | "Orphan";
+export type DeletionPolicy = "Retain" | "Delete";
+export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
+
+export interface RemoteRef {
+  key: string;
+  property?: string;
+  version?: string;
+  decodingStrategy?: DecodingStrategy;
+}
+
+export interface ExternalSecretData {
+  secretKey: string;
+  remoteRef: RemoteRef;
+}
+
+export interface ExternalSecretDataFrom {
+  extract?: RemoteRef;
+  find?: { path?: string; name?: { regexp: string }; tags?: Record<string, string>; decodingStrategy?: DecodingStrategy };
+  rewrite?: { regexp: { source: string; target: string } }[];
+}
+
+export interface ExternalSecretTarget {
+  name?: string;
+  creationPolicy?: CreationPolicy;
+  deletionPolicy?: DeletionPolicy;
+  template?: {
+    type?: string;
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    /** Handlebars templates, one per key of the target Secret. */
+    data?: Record<string, string>;
+  };
+}
+
+export interface RolloutTarget {
+  kind: "Deployment" | "StatefulSet" | "DaemonSet" | "Rollout";
+  name: string;
+}
+
+export interface ExternalSecretSpec {
+  secretStoreRef: { name: string; kind?: "SecretStore" | "ClusterSecretStore" };
+  refreshInterval?: string;
+  refreshPolicy?: RefreshPolicy;
+  target?: ExternalSecretTarget;
+  data?: ExternalSecretData[];
+  dataFrom?: ExternalSecretDataFrom[];
+  rollout?: { enabled?: boolean; targets?: RolloutTarget[] };
+}
+
+export interface ExternalSecretStatus {
+  conditions?: Condition[];
+  observedGeneration?: number;
+  refreshTime?: string;
+  /** HMAC of the Secret's data, never the data. */
+  dataHash?: string;
+  binding?: { name: string };
+  consumers?: { workloads: number; stalePods: number };
+}
+
+export interface ExternalSecret {
+  apiVersion: typeof API_VERSION;
+  kind: "ExternalSecret";
+  metadata: ObjectMeta;
+  spec: ExternalSecretSpec;
+  status?: ExternalSecretStatus;
+}
+
+/** Defaults applied in code, so the CRD schemas carry none. */
+export const defaults = {
+  refreshInterval: "1h",
+  refreshPolicy: "Periodic" as RefreshPolicy,
+  creationPolicy: "Owner" as CreationPolicy,
+  deletionPolicy: "Retain" as DeletionPolicy,
+  decodingStrategy: "None" as DecodingStrategy,
+  jitter: 0.1,
+};

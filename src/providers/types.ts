@@ -1,0 +1,133 @@
+/**
+ * The provider contract, learnt from ESO's SecretsClient and AVP's Backend.
+ * A provider is a factory that builds a client from a store's provider spec.
+ * Its primitive is `read(key, version)`: the whole secret at one version, so
+ * that the shared read cache in `src/store` can key on (store, key, version)
+ * and serve every property of that secret from one backend call. Property
+ * selection and decoding happen once, in `src/providers/extract.ts`.
+ */
+
+export type ProviderName = "vault" | "awssecrets" | "k8s" | "fake";
+
+/** A whole secret as the backend returned it. */
+export interface SecretValue {
+  /**
+   * Structured backends (Vault KV, Kubernetes Secrets, fake) return a map of
+   * key → value (string, number, boolean, object…, as the backend holds it;
+   * Kubernetes bytes as Uint8Array). Blob backends (AWS SecretString) return
+   * the string or bytes; JSON is parsed lazily by the extractor.
+   */
+  data: Record<string, unknown> | string | Uint8Array;
+  /** The backend's version id of what was read (Vault KV version, AWS VersionId…). */
+  version?: string;
+  /** For leased (dynamic) secrets, the lease to renew and revoke. */
+  lease?: Lease;
+}
+
+export interface Lease {
+  id: string;
+  durationSeconds: number;
+  renewable: boolean;
+}
+
+export interface ReadRequest {
+  key: string;
+  version?: string;
+}
+
+export interface FindQuery {
+  /** Regular expression matched against the secret's name/key. */
+  name?: { regexp: string };
+  /** Tags that must all match (AWS tags; Vault custom metadata). */
+  tags?: Record<string, string>;
+  /** Optional path/prefix to restrict the search to. */
+  path?: string;
+}
+
+export type ValidationStatus = "Ready" | "Unknown" | "Error";
+
+export interface ValidationResult {
+  status: ValidationStatus;
+  /** Why, for Unknown/Error; never a credential. */
+  message?: string;
+  /** Conditions the store should show besides Ready, e.g. StaticCredentials. */
+  warnings?: { type: string; reason: string; message: string }[];
+}
+
+export interface ProviderClient {
+  readonly provider: ProviderName;
+  /** Reads one whole secret. Throws the typed errors of `./errors.ts`. */
+  read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue>;
+  /**
+   * Reads several secrets in as few backend calls as the backend allows
+   * (AWS BatchGetSecretValue). Results are in request order; a failed entry is an Error.
+   */
+  readMany?(requests: ReadRequest[], signal?: AbortSignal): Promise<(SecretValue | Error)[]>;
+  /** Names/keys of the secrets matching a find query (dataFrom.find). */
+  list(query: FindQuery, signal?: AbortSignal): Promise<string[]>;
+  /** Cheap version check for inline-mode freshness: the current version id of a key. */
+  currentVersion?(request: ReadRequest, signal?: AbortSignal): Promise<string | undefined>;
+  /** Writes a secret (used by `refsync migrate`). Returns the new version id. */
+  write?(key: string, data: Record<string, string>, signal?: AbortSignal): Promise<WriteResult>;
+  renewLease?(lease: Lease, signal?: AbortSignal): Promise<Lease>;
+  revokeLease?(lease: Lease, signal?: AbortSignal): Promise<void>;
+  validate(signal?: AbortSignal): Promise<ValidationResult>;
+  close(): Promise<void>;
+}
+
+export interface WriteResult {
+  /** "created", "updated", or "unchanged" when the backend already held the same value. */
+  outcome: "created" | "updated" | "unchanged";
+  version?: string;
+}
+
+/** Result label for provider-call metrics. */
+export type CallResult = "success" | "error" | "not_found" | "denied" | "throttled";
+
+/**
+ * The narrow capabilities a provider gets from whoever builds it (controller
+ * or plugin). Providers never import the controller or a Kubernetes client.
+ */
+export interface ProviderContext {
+  /** Store name for messages and metrics (`SecretStore/ns/name` or `ClusterSecretStore/name` or the plugin's store name). */
+  storeName: string;
+  /** Namespace whose identity the store acts for (the ExternalSecret's, for ClusterSecretStores), if any. */
+  namespace?: string;
+  /** Reads one key of a Kubernetes Secret the store spec points at (credentials). */
+  readCredential(ref: { name: string; key: string; namespace?: string }, signal?: AbortSignal): Promise<string>;
+  /** Requests a service-account token through the TokenRequest API. */
+  requestServiceAccountToken?(
+    ref: { name: string; namespace?: string; audiences?: string[] },
+    signal?: AbortSignal,
+  ): Promise<string>;
+  /** Reads a ServiceAccount's annotations (AWS: eks.amazonaws.com/role-arn). */
+  serviceAccountAnnotations?(
+    ref: { name: string; namespace?: string },
+    signal?: AbortSignal,
+  ): Promise<Record<string, string>>;
+  /** Counts every backend call, including logins and renewals. */
+  onCall?(call: string, result: CallResult, durationSeconds: number): void;
+  /** For the Kubernetes provider: a client able to read Secrets in other namespaces. */
+  kubernetes?: KubernetesSecretReader;
+}
+
+export interface KubernetesSecretReader {
+  readSecret(
+    namespace: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<{ data: Record<string, Uint8Array>; resourceVersion?: string; labels?: Record<string, string> }>;
+  listSecrets(
+    namespace: string,
+    labelSelector?: string,
+    signal?: AbortSignal,
+  ): Promise<{ name: string; labels: Record<string, string> }[]>;
+}
+
+export interface ProviderFactory {
+  readonly name: ProviderName;
+  /** The key of this provider in a store's `spec.provider` (`vault`, `aws`, `kubernetes`, `fake`). */
+  readonly specKey: string;
+  /** Validates the provider spec (throws InvalidSpecError naming the field) and builds a client. */
+  create(spec: unknown, context: ProviderContext): ProviderClient;
+}
