@@ -31,7 +31,8 @@ export interface RuleGroups {
 
 export function readPrometheusRuleSpec(): RuleGroups {
   const doc = parse(readFileSync(prometheusRulePath, "utf8")) as { kind: string; spec: RuleGroups };
-  if (doc.kind !== "PrometheusRule") throw new Error(`${prometheusRulePath}: kind is ${doc.kind}, expected PrometheusRule`);
+  if (doc.kind !== "PrometheusRule")
+    throw new Error(`${prometheusRulePath}: kind is ${doc.kind}, expected PrometheusRule`);
   return doc.spec;
 }
 

@@ -12,7 +12,13 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse, stringify } from "yaml";
-import { readPrometheusRuleSpec, renderRulesFile, rulesFilePath, monitoringDir, type RuleGroups } from "./rules-file.ts";
+import {
+  readPrometheusRuleSpec,
+  renderRulesFile,
+  rulesFilePath,
+  monitoringDir,
+  type RuleGroups,
+} from "./rules-file.ts";
 
 const run = promisify(execFile);
 const promtoolTests = fileURLToPath(new URL("./promtool/alerts.test.yaml", import.meta.url));
@@ -33,24 +39,24 @@ function alerts(spec: RuleGroups) {
   return spec.groups.flatMap((g) => g.rules);
 }
 
-test("rules.yaml is the PrometheusRule's spec, byte for byte as generated", async () => {
+void test("rules.yaml is the PrometheusRule's spec, byte for byte as generated", async () => {
   const committed = await readFile(rulesFilePath, "utf8");
   assert.equal(committed, await renderRulesFile(), "run `npx node test/observability/rules-file.ts --write`");
   assert.deepEqual(parse(committed), readPrometheusRuleSpec());
 });
 
-test("promtool check rules accepts the rules file", async () => {
+void test("promtool check rules accepts the rules file", async () => {
   const { ok, output } = await promtool("check", "rules", rulesFilePath);
   assert.ok(ok, output);
   assert.match(output, /SUCCESS: 5 rules found/);
 });
 
-test("promtool unit tests pass on synthetic series", async () => {
+void test("promtool unit tests pass on synthetic series", async () => {
   const { ok, output } = await promtool("test", "rules", promtoolTests);
   assert.ok(ok, output);
 });
 
-test("every alert is covered: promtool fails when that alert's expression never fires", async (t) => {
+void test("every alert is covered: promtool fails when that alert's expression never fires", async (t) => {
   const spec = readPrometheusRuleSpec();
   const dir = await mkdtemp(join(tmpdir(), "refsync-rules-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -72,7 +78,7 @@ test("every alert is covered: promtool fails when that alert's expression never 
   }
 });
 
-test("every alert links a runbook section that exists", async () => {
+void test("every alert links a runbook section that exists", async () => {
   const runbooks = await readFile(runbooksPath, "utf8");
   // GitHub's heading anchors: lower case, spaces to dashes, punctuation dropped.
   const anchors = new Set(
@@ -94,7 +100,7 @@ test("every alert links a runbook section that exists", async () => {
   }
 });
 
-test("the kustomization ships the PrometheusRule and the Grafana dashboard", async () => {
+void test("the kustomization ships the PrometheusRule and the Grafana dashboard", async () => {
   const k = parse(await readFile(join(monitoringDir, "kustomization.yaml"), "utf8")) as {
     resources: string[];
     configMapGenerator: { files: string[] }[];
