@@ -1,0 +1,332 @@
+// The AWS Secrets Manager provider client: ProviderClient over the real
+// @aws-sdk/client-secrets-manager. Reads of current versions are coalesced
+// into BatchGetSecretValue calls; pinned versions use GetSecretValue.
+import {
+  BatchGetSecretValueCommand,
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  type Filter,
+  type SecretValueEntry,
+} from "@aws-sdk/client-secrets-manager";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { isDeepStrictEqual } from "node:util";
+import { AccessDeniedError, RefsyncError, SecretNotFoundError } from "../errors.ts";
+import type {
+  FindQuery,
+  ProviderClient,
+  ProviderContext,
+  ReadRequest,
+  SecretValue,
+  ValidationResult,
+  WriteResult,
+} from "../types.ts";
+import { ReadCoalescer, type BatchOutcome } from "./coalescer.ts";
+import { credentialChain, type CredentialChain } from "./credentials.ts";
+import { errorCode, toProviderError } from "./errors.ts";
+import { countAttempts } from "./instrument.ts";
+import type { AwsProviderSpec } from "./spec.ts";
+
+export const CURRENT_STAGE = "AWSCURRENT";
+/**
+ * SDK attempts per call (its standard retry mode backs off, longer for
+ * throttling). refsync adds no retry loop of its own here: after these
+ * attempts the error goes to the controller's per-key back-off, so retries
+ * never multiply.
+ */
+export const MAX_ATTEMPTS = 3;
+/** BatchGetSecretValue accepts at most 20 SecretIds. */
+export const BATCH_LIMIT = 20;
+/** How long a read waits for others to share its BatchGetSecretValue call. */
+const COALESCE_WINDOW_MS = 10;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Characters ListSecrets accepts in a filter value. */
+const FILTERABLE = /^[a-zA-Z0-9 :_@/+=.-]+$/;
+
+interface Target {
+  secretId: string;
+  versionId?: string;
+  versionStage?: string;
+}
+
+export class AwsSecretsClient implements ProviderClient {
+  readonly provider = "awssecrets" as const;
+  readonly #spec: AwsProviderSpec;
+  readonly #context: ProviderContext;
+  readonly #chain: CredentialChain;
+  readonly #sm: SecretsManagerClient;
+  readonly #coalescer: ReadCoalescer<SecretValue>;
+
+  constructor(spec: AwsProviderSpec, context: ProviderContext) {
+    this.#spec = spec;
+    this.#context = context;
+    this.#chain = credentialChain({ spec, context, maxAttempts: MAX_ATTEMPTS });
+    this.#sm = new SecretsManagerClient({
+      region: spec.region,
+      maxAttempts: MAX_ATTEMPTS,
+      ...(spec.endpoints?.secretsManager ? { endpoint: spec.endpoints.secretsManager } : {}),
+      ...(this.#chain.credentials ? { credentials: this.#chain.credentials } : {}),
+    });
+    countAttempts(this.#sm, context.onCall?.bind(context));
+    this.#coalescer = new ReadCoalescer<SecretValue>({
+      maxBatch: BATCH_LIMIT,
+      windowMs: COALESCE_WINDOW_MS,
+      fetchOne: (secretId) => this.#getSecretValue({ secretId }),
+      fetchBatch: (ids) => this.#batchGet(ids),
+    });
+  }
+
+  read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+    const target = this.#target(request);
+    const current =
+      target.versionId === undefined && (target.versionStage ?? CURRENT_STAGE) === CURRENT_STAGE;
+    return current ? this.#coalescer.read(target.secretId, signal) : this.#getSecretValue(target, signal);
+  }
+
+  /** Current versions go out in BatchGetSecretValue calls of up to 20; pinned versions one by one. */
+  readMany(requests: ReadRequest[], signal?: AbortSignal): Promise<(SecretValue | Error)[]> {
+    return Promise.all(
+      requests.map((request) =>
+        this.read(request, signal).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      ),
+    );
+  }
+
+  async list(query: FindQuery, signal?: AbortSignal): Promise<string[]> {
+    const prefix = (this.#spec.prefix ?? "") + (query.path ?? "");
+    const filters: Filter[] = [];
+    if (prefix && FILTERABLE.test(prefix)) filters.push({ Key: "name", Values: [prefix] });
+    for (const [key, value] of Object.entries(query.tags ?? {})) {
+      // Narrow on the server; the exact key=value pairing is checked below.
+      if (FILTERABLE.test(key)) filters.push({ Key: "tag-key", Values: [key] });
+      if (FILTERABLE.test(value)) filters.push({ Key: "tag-value", Values: [value] });
+    }
+    const nameRegexp = query.name ? new RegExp(query.name.regexp) : undefined;
+    const keys: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#send(
+        "ListSecrets",
+        prefix || "*",
+        (client, options) =>
+          client.send(
+            new ListSecretsCommand({
+              MaxResults: 100,
+              ...(filters.length ? { Filters: filters } : {}),
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+            options,
+          ),
+        signal,
+      );
+      for (const secret of page.SecretList ?? []) {
+        const name = secret.Name ?? "";
+        if (!name.startsWith(prefix)) continue;
+        const tags = new Map((secret.Tags ?? []).map((t) => [t.Key, t.Value]));
+        if (!Object.entries(query.tags ?? {}).every(([k, v]) => tags.get(k) === v)) continue;
+        const key = name.slice((this.#spec.prefix ?? "").length);
+        if (nameRegexp && !nameRegexp.test(key)) continue;
+        keys.push(key);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return keys.sort();
+  }
+
+  /** The VersionId the request's stage points at now (DescribeSecret: no secret value is read). */
+  async currentVersion(request: ReadRequest, signal?: AbortSignal): Promise<string | undefined> {
+    const target = this.#target(request);
+    const described = await this.#send(
+      "DescribeSecret",
+      request.key,
+      (client, options) => client.send(new DescribeSecretCommand({ SecretId: target.secretId }), options),
+      signal,
+    );
+    const stages = described.VersionIdsToStages ?? {};
+    if (target.versionId !== undefined)
+      return Object.hasOwn(stages, target.versionId) ? target.versionId : undefined;
+    const stage = target.versionStage ?? CURRENT_STAGE;
+    return Object.entries(stages).find(([, labels]) => labels.includes(stage))?.[0];
+  }
+
+  /** Writes `data` as a JSON SecretString; the same value again is "unchanged" and creates no version. */
+  async write(key: string, data: Record<string, string>, signal?: AbortSignal): Promise<WriteResult> {
+    const { secretId } = this.#target({ key });
+    const secretString = JSON.stringify(data);
+    let existing: SecretValue | undefined;
+    try {
+      existing = await this.#getSecretValue({ secretId }, signal);
+    } catch (error) {
+      if (!(error instanceof SecretNotFoundError)) throw error;
+    }
+    if (existing === undefined) {
+      const created = await this.#send(
+        "CreateSecret",
+        key,
+        (client, options) =>
+          client.send(new CreateSecretCommand({ Name: secretId, SecretString: secretString }), options),
+        signal,
+      );
+      return { outcome: "created", version: created.VersionId };
+    }
+    if (sameJson(existing.data, data)) return { outcome: "unchanged", version: existing.version };
+    const put = await this.#send(
+      "PutSecretValue",
+      key,
+      (client, options) =>
+        client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: secretString }), options),
+      signal,
+    );
+    return { outcome: "updated", version: put.VersionId };
+  }
+
+  /** Resolves the credentials and asks STS who they belong to: proves them without reading any secret. */
+  async validate(signal?: AbortSignal): Promise<ValidationResult> {
+    const warnings = this.#chain.staticKeys
+      ? [
+          {
+            type: "StaticCredentials",
+            reason: "StaticCredentials",
+            message:
+              "The store uses long-lived AWS access keys from a Secret; prefer auth.jwt.serviceAccountRef or IRSA, which rotate by themselves.",
+          },
+        ]
+      : undefined;
+    try {
+      await this.#chain.sts().send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+      return { status: "Ready", ...(warnings ? { warnings } : {}) };
+    } catch (error) {
+      const mapped =
+        error instanceof RefsyncError
+          ? error
+          : toProviderError(errorCode(error), `${this.#context.storeName}: STS GetCallerIdentity`, error);
+      const definite =
+        mapped instanceof RefsyncError &&
+        (mapped.reason === "AccessDenied" || mapped.reason === "InvalidSpec");
+      return {
+        status: definite ? "Error" : "Unknown",
+        message: mapped.message,
+        ...(warnings ? { warnings } : {}),
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#coalescer.close(new Error(`${this.#context.storeName}: client closed`));
+    this.#sm.destroy();
+    this.#chain.close();
+  }
+
+  /** SecretId (name with the store's prefix, or ARN) and version of a reference. */
+  #target(request: ReadRequest): Target {
+    const prefix = this.#spec.prefix ?? "";
+    let secretId = prefix + request.key;
+    if (request.key.startsWith("arn:")) {
+      const name = request.key.split(":secret:")[1] ?? "";
+      if (!name.startsWith(prefix)) {
+        throw new AccessDeniedError(
+          `${this.#context.storeName}: "${request.key}" is outside the store's prefix "${prefix}"`,
+        );
+      }
+      secretId = request.key;
+    }
+    const version = request.version;
+    if (version === undefined || version === "") return { secretId };
+    if (version.startsWith("uuid/")) return { secretId, versionId: version.slice("uuid/".length) };
+    if (UUID.test(version)) return { secretId, versionId: version };
+    return { secretId, versionStage: version };
+  }
+
+  async #getSecretValue(target: Target, signal?: AbortSignal): Promise<SecretValue> {
+    const output = await this.#send(
+      "GetSecretValue",
+      target.secretId,
+      (client, options) =>
+        client.send(
+          new GetSecretValueCommand({
+            SecretId: target.secretId,
+            ...(target.versionId !== undefined ? { VersionId: target.versionId } : {}),
+            ...(target.versionStage !== undefined ? { VersionStage: target.versionStage } : {}),
+          }),
+          options,
+        ),
+      signal,
+    );
+    return this.#secretValue(target.secretId, output);
+  }
+
+  async #batchGet(ids: string[]): Promise<BatchOutcome<SecretValue>> {
+    const byId = new Map<string, SecretValue | Error>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#send("BatchGetSecretValue", `${ids.length} secrets`, (client, options) =>
+        client.send(
+          new BatchGetSecretValueCommand({
+            SecretIdList: ids,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          options,
+        ),
+      );
+      for (const entry of page.SecretValues ?? []) {
+        const id = ids.find((candidate) => candidate === entry.Name || candidate === entry.ARN);
+        if (id !== undefined) byId.set(id, this.#secretValue(id, entry));
+      }
+      for (const failure of page.Errors ?? []) {
+        const id = failure.SecretId ?? "";
+        byId.set(
+          id,
+          toProviderError(failure.ErrorCode ?? "UnknownError", this.#where("BatchGetSecretValue", id)),
+        );
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return {
+      get: (id) =>
+        byId.get(id) ?? toProviderError("ResourceNotFoundException", this.#where("BatchGetSecretValue", id)),
+    };
+  }
+
+  #secretValue(secretId: string, entry: SecretValueEntry): SecretValue {
+    const data = entry.SecretString ?? entry.SecretBinary;
+    if (data === undefined) {
+      throw new SecretNotFoundError(`${this.#where("GetSecretValue", secretId)}: the version holds no value`);
+    }
+    return { data, ...(entry.VersionId ? { version: entry.VersionId } : {}) };
+  }
+
+  #where(operation: string, secretId: string): string {
+    return `${this.#context.storeName}: ${operation} "${secretId}"`;
+  }
+
+  /** Sends one call; SDK errors become typed errors naming the store, operation and secret. */
+  async #send<T>(
+    operation: string,
+    secretId: string,
+    send: (client: SecretsManagerClient, options: { abortSignal?: AbortSignal }) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    try {
+      return await send(this.#sm, signal ? { abortSignal: signal } : {});
+    } catch (error) {
+      if (error instanceof RefsyncError) throw error;
+      throw toProviderError(errorCode(error), this.#where(operation, secretId), error);
+    }
+  }
+}
+
+/** Whether a stored SecretString already holds `data` (as JSON, whatever its formatting). */
+function sameJson(stored: SecretValue["data"], data: Record<string, string>): boolean {
+  if (typeof stored !== "string") return false;
+  try {
+    return isDeepStrictEqual(JSON.parse(stored), data);
+  } catch {
+    return false;
+  }
+}

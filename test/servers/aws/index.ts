@@ -1,0 +1,275 @@
+// An AWS Secrets Manager + STS protocol test server on loopback HTTP, driven by
+// the real AWS SDK. It verifies SigV4 signatures against the credentials it
+// issued, applies a per-identity policy of secret names, and has fault
+// switches and a request log for tests. One port serves both services:
+// requests with `X-Amz-Target: secretsmanager.<Op>` are Secrets Manager
+// (awsJson1_1), form posts with `Action=<Op>` are STS (query protocol).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AddressInfo } from "node:net";
+import { AwsError } from "./errors.ts";
+import { Iam, type Credentials, type Principal, type RoleSpec, type UserSpec } from "./iam.ts";
+import { SecretsModel, type Tag } from "./secrets.ts";
+import { operations as secretsManagerOperations } from "./secrets-manager.ts";
+import { errorXml, operations as stsOperations, UNSIGNED_ACTIONS, type TokenReviewer } from "./sts.ts";
+import { jsonErrorCodes, queryErrorCodes, verifySignature, type IncomingSigned } from "./sigv4.ts";
+
+export { STS_AUDIENCE, type TokenReviewer } from "./sts.ts";
+export type { Credentials } from "./iam.ts";
+
+export interface AwsServerOptions {
+  region?: string;
+  account?: string;
+  /** Verifies web-identity tokens for AssumeRoleWithWebIdentity (see kubeTokenReviewer). */
+  reviewToken?: TokenReviewer;
+  /** Lifetime of STS-issued credentials (default 3600 s). */
+  sessionSeconds?: number;
+}
+
+export type Service = "secretsmanager" | "sts";
+
+export interface LoggedRequest {
+  service: Service;
+  operation: string;
+  status: number;
+  /** The `__type`/`Code` of an error response. */
+  error?: string;
+  /** The caller's ARN, when the request was signed by a known key. */
+  principal?: string;
+  /** Secret names the operation read or wrote (one per entry of a batch). */
+  secrets: string[];
+}
+
+export type FaultKind = "throttle" | "unavailable";
+
+interface Fault {
+  kind: FaultKind;
+  remaining: number;
+  operation?: string;
+}
+
+export interface AwsTestServer {
+  /** `http://127.0.0.1:<port>`: the endpoint override for both secretsmanager and sts. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly account: string;
+  /** Creates an IAM user; its policy names the secrets it may read/write. */
+  addUser(spec: UserSpec): Credentials;
+  /** Creates a role; returns its ARN. */
+  addRole(spec: RoleSpec): string;
+  /** Creates a secret (or adds a version to an existing one); returns the version id. */
+  putSecret(
+    name: string,
+    value: string | Uint8Array,
+    options?: { tags?: Record<string, string>; stages?: string[]; description?: string },
+  ): string;
+  /** Moves a staging label to a version (as UpdateSecretVersionStage would). */
+  moveStage(name: string, stage: string, versionId: string): void;
+  deleteSecret(name: string): void;
+  secretArn(name: string): string;
+  /** The next `count` matching requests fail with ThrottlingException (throttle) or a 500 (unavailable). */
+  failNext(kind: FaultKind, count: number, operation?: string): void;
+  /** Delay before every response. */
+  setLatency(ms: number): void;
+  /** Expires every STS-issued credential now. */
+  expireSessions(): void;
+  readonly requests: readonly LoggedRequest[];
+  clearRequests(): void;
+  /** Requests of one operation (optionally only successful ones). */
+  count(operation: string, filter?: { status?: number }): number;
+  close(): Promise<void>;
+}
+
+export async function startAwsServer(options: AwsServerOptions = {}): Promise<AwsTestServer> {
+  const region = options.region ?? "us-east-1";
+  const account = options.account ?? "123456789012";
+  const iam = new Iam(account);
+  const model = new SecretsModel(region, account);
+  const requests: LoggedRequest[] = [];
+  const faults: Fault[] = [];
+  let latencyMs = 0;
+
+  function takeFault(operation: string): Fault | undefined {
+    const fault = faults.find(
+      (f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation),
+    );
+    if (fault) fault.remaining--;
+    return fault;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+    }
+    const signed: IncomingSigned = {
+      method: req.method ?? "POST",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body,
+    };
+    const target = headers["x-amz-target"];
+    const entry: LoggedRequest = {
+      service: target ? "secretsmanager" : "sts",
+      operation: "",
+      status: 200,
+      secrets: [],
+    };
+    requests.push(entry);
+    if (latencyMs > 0) await sleep(latencyMs);
+    const reply = target ? await secretsManager(target, signed, entry) : await sts(signed, entry);
+    entry.status = reply.status;
+    res.writeHead(reply.status, {
+      "content-type": reply.contentType,
+      "x-amzn-requestid": crypto.randomUUID(),
+    });
+    res.end(reply.body);
+  }
+
+  interface Reply {
+    status: number;
+    contentType: string;
+    body: string;
+  }
+
+  async function secretsManager(
+    target: string,
+    request: IncomingSigned,
+    entry: LoggedRequest,
+  ): Promise<Reply> {
+    const json = (status: number, value: unknown): Reply => ({
+      status,
+      contentType: "application/x-amz-json-1.1",
+      body: JSON.stringify(value),
+    });
+    try {
+      const operation = target.replace(/^secretsmanager\./, "");
+      entry.operation = operation;
+      const handler = Object.hasOwn(secretsManagerOperations, operation)
+        ? secretsManagerOperations[operation]
+        : undefined;
+      if (!target.startsWith("secretsmanager.") || !handler) {
+        throw new AwsError("UnknownOperationException", `Unknown operation ${target}`);
+      }
+      injectFault(operation, "ThrottlingException", "InternalServiceError");
+      const principal = await verifySignature(
+        request,
+        iam,
+        { region, service: "secretsmanager" },
+        jsonErrorCodes,
+      );
+      entry.principal = principal.arn;
+      const input = JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>;
+      const output = handler(input, { model, iam, principal, touched: (name) => entry.secrets.push(name) });
+      return json(200, output);
+    } catch (error) {
+      const e = asAwsError(error);
+      entry.error = e.type;
+      return json(e.status, { __type: e.type, message: e.message });
+    }
+  }
+
+  async function sts(request: IncomingSigned, entry: LoggedRequest): Promise<Reply> {
+    const xmlReply = (status: number, body: string): Reply => ({ status, contentType: "text/xml", body });
+    try {
+      const params = new URLSearchParams(request.body.toString("utf8"));
+      const action = params.get("Action") ?? "";
+      entry.operation = action;
+      const handler = Object.hasOwn(stsOperations, action) ? stsOperations[action] : undefined;
+      if (!handler)
+        throw new AwsError("InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
+      injectFault(action, "Throttling", "ServiceUnavailable");
+      let caller: Principal | undefined;
+      if (!UNSIGNED_ACTIONS.has(action)) {
+        caller = await verifySignature(request, iam, { region, service: "sts" }, queryErrorCodes);
+        entry.principal = caller.arn;
+      }
+      const body = await handler(params, {
+        iam,
+        caller,
+        reviewToken: options.reviewToken,
+        sessionSeconds: options.sessionSeconds ?? 3600,
+      });
+      return xmlReply(200, body);
+    } catch (error) {
+      const e = asAwsError(error);
+      entry.error = e.type;
+      return xmlReply(e.status, errorXml(e));
+    }
+  }
+
+  function injectFault(operation: string, throttleType: string, unavailableType: string): void {
+    const fault = takeFault(operation);
+    if (fault?.kind === "throttle") throw new AwsError(throttleType, "Rate exceeded");
+    if (fault?.kind === "unavailable")
+      throw new AwsError(unavailableType, "An error occurred on the server side.", 500);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region,
+    account,
+    addUser: (spec) => iam.addUser(spec),
+    addRole: (spec) => iam.addRole(spec),
+    putSecret(name, value, opts = {}) {
+      const content = typeof value === "string" ? { string: value } : { binary: value };
+      const tags: Tag[] | undefined =
+        opts.tags && Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value }));
+      if (!model.find(name)) model.create(name, {}, { tags, description: opts.description });
+      else if (tags) model.setTags(name, tags);
+      return model.put(name, content, { stages: opts.stages }).id;
+    },
+    moveStage(name, stage, versionId) {
+      const secret = model.get(name);
+      model.moveStage(secret, stage, model.version(secret, versionId));
+    },
+    deleteSecret: (name) => model.delete(name),
+    secretArn: (name) => model.get(name).arn,
+    failNext(kind, count, operation) {
+      faults.push({ kind, remaining: count, operation });
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    expireSessions: () => iam.expireSessions(),
+    requests,
+    clearRequests() {
+      requests.length = 0;
+    },
+    count: (operation, filter = {}) =>
+      requests.filter(
+        (r) => r.operation === operation && (filter.status === undefined || r.status === filter.status),
+      ).length,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
+
+function asAwsError(error: unknown): AwsError {
+  if (error instanceof AwsError) return error;
+  if (error instanceof SyntaxError) return new AwsError("SerializationException", "Malformed request body.");
+  return new AwsError(
+    "InternalFailure",
+    "The request processing has failed because of an unknown error.",
+    500,
+  );
+}
