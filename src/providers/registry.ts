@@ -5,11 +5,12 @@
  */
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
 import { InvalidSpecError } from "./errors.ts";
+import { awsProvider } from "./aws/index.ts";
 import { fakeProvider } from "./fake/index.ts";
 import { kubernetesProvider } from "./kubernetes/index.ts";
 import type { ProviderClient, ProviderContext, ProviderFactory, ProviderName } from "./types.ts";
 
-const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider];
+const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvider];
 
 const byName = new Map<string, ProviderFactory>(factories.map((f) => [f.name, f]));
 const bySpecKey = new Map<string, ProviderFactory>(factories.map((f) => [f.specKey, f]));
