@@ -1,0 +1,322 @@
+/**
+ * The Vault ProviderClient: KV v1/v2 reads (pinned versions), leased reads
+ * of dynamic engines (database/creds/<role>), recursive find, KV v2 version
+ * checks, idempotent writes for `refsync migrate`, and lease renewal and
+ * revocation — all through one shared token session per store identity.
+ */
+import { isDeepStrictEqual } from "node:util";
+import type NodeVault from "node-vault";
+import { InvalidReferenceError, SecretNotFoundError } from "../errors.ts";
+import type {
+  FindQuery,
+  Lease,
+  ProviderClient,
+  ProviderContext,
+  ReadRequest,
+  SecretValue,
+  ValidationResult,
+  WriteResult,
+} from "../types.ts";
+import { loginFor, type Login } from "./auth.ts";
+import { dataPath, locate, metadataPath, type VaultLocation } from "./paths.ts";
+import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
+import type { VaultSpec } from "./spec.ts";
+
+interface VaultBody {
+  data?: Record<string, unknown> | null;
+  lease_id?: string;
+  lease_duration?: number;
+  renewable?: boolean;
+}
+
+interface KvV2Data {
+  data: Record<string, unknown> | null;
+  metadata?: { version?: number };
+}
+
+/** Find walks at most this many folders, so a regexp over a huge mount cannot run away. */
+const MAX_FIND_FOLDERS = 10_000;
+
+function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const params = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
+}
+
+function parseVersion(version: string | undefined, key: string): string | undefined {
+  if (version === undefined || version === "" || version === "latest") return undefined;
+  if (!/^\d+$/.test(version))
+    throw new InvalidReferenceError(`Vault key "${key}": version must be a number, got "${version}"`);
+  return version;
+}
+
+export class VaultProviderClient implements ProviderClient {
+  readonly provider = "vault" as const;
+  private readonly spec: VaultSpec;
+  private readonly context: ProviderContext;
+  private readonly login: Login;
+  private session: Promise<TokenSession> | undefined;
+
+  constructor(spec: VaultSpec, context: ProviderContext) {
+    this.spec = spec;
+    this.context = context;
+    this.login = loginFor(spec.auth, context);
+  }
+
+  private get kv(): "v1" | "v2" {
+    return this.spec.version;
+  }
+
+  private async openSession(signal?: AbortSignal): Promise<TokenSession> {
+    const { caBundle, caProvider } = this.spec;
+    let ca: string | undefined;
+    if (caBundle !== undefined) ca = Buffer.from(caBundle, "base64").toString("utf8");
+    else if (caProvider !== undefined) {
+      ca = await this.context.readCredential(
+        {
+          name: caProvider.name,
+          key: caProvider.key,
+          ...(caProvider.namespace !== undefined ? { namespace: caProvider.namespace } : {}),
+        },
+        signal,
+      );
+    }
+    return acquireSession(
+      {
+        server: this.spec.server,
+        ...(this.spec.namespace !== undefined ? { namespace: this.spec.namespace } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+      },
+      this.login,
+      this.context,
+    );
+  }
+
+  private sessionFor(signal?: AbortSignal): Promise<TokenSession> {
+    this.session ??= this.openSession(signal).catch((error: unknown) => {
+      this.session = undefined;
+      throw error;
+    });
+    return this.session;
+  }
+
+  private async call<T>(
+    call: string,
+    path: string,
+    request: (vault: NodeVault.client) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const session = await this.sessionFor(signal);
+    return session.call(call, path, request, signal);
+  }
+
+  async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+    const location = locate(this.spec.path, request.key);
+    const path = dataPath(this.kv, location);
+    if (this.kv === "v1") {
+      if (parseVersion(request.version, request.key) !== undefined) {
+        throw new InvalidReferenceError(`Vault key "${request.key}": versions exist only on KV v2 stores`);
+      }
+      const body = (await this.call("read", path, (vault) => vault.read(path), signal)) as VaultBody;
+      const value: SecretValue = { data: body.data ?? {} };
+      if (body.lease_id) {
+        value.lease = {
+          id: body.lease_id,
+          durationSeconds: body.lease_duration ?? 0,
+          renewable: body.renewable === true,
+        };
+      }
+      return value;
+    }
+    const version = parseVersion(request.version, request.key);
+    const body = (await this.call(
+      "read",
+      path,
+      (vault) => vault.read(withQuery(path, { version })),
+      signal,
+    )) as {
+      data?: KvV2Data;
+    };
+    const secret = body.data;
+    // A soft-deleted or destroyed version reads as data: null.
+    if (!secret?.data)
+      throw new SecretNotFoundError(`${this.context.storeName}: read ${path}: version deleted`);
+    return {
+      data: secret.data,
+      ...(secret.metadata?.version !== undefined ? { version: String(secret.metadata.version) } : {}),
+    };
+  }
+
+  async currentVersion(request: ReadRequest, signal?: AbortSignal): Promise<string | undefined> {
+    if (this.kv === "v1") return undefined;
+    const path = metadataPath(this.kv, locate(this.spec.path, request.key));
+    const body = (await this.call("metadata", path, (vault) => vault.read(path), signal)) as {
+      data?: { current_version?: number };
+    };
+    const current = body.data?.current_version;
+    return current === undefined ? undefined : String(current);
+  }
+
+  /** Lists keys recursively (depth first) under `query.path`; keeps those whose key matches the regexp and tags. */
+  async list(query: FindQuery, signal?: AbortSignal): Promise<string[]> {
+    const start = query.path?.replace(/^\/+|\/+$/g, "") ?? "";
+    const root: VaultLocation =
+      this.spec.path !== undefined
+        ? { mount: this.spec.path.replace(/^\/+|\/+$/g, ""), key: start }
+        : start.includes("/")
+          ? locate(undefined, start)
+          : { mount: start, key: "" };
+    if (root.mount === "")
+      throw new InvalidReferenceError("find on a store without path needs find.path naming the mount");
+    const pattern = query.name ? new RegExp(query.name.regexp) : undefined;
+    const prefix = this.spec.path === undefined ? `${root.mount}/` : "";
+    const found: string[] = [];
+    const folders = [root.key];
+    for (let walked = 0; folders.length > 0 && walked < MAX_FIND_FOLDERS; walked++) {
+      const folder = folders.pop()!;
+      for (const entry of await this.listFolder({ mount: root.mount, key: folder }, signal)) {
+        const key = folder === "" ? entry : `${folder}/${entry}`;
+        if (entry.endsWith("/")) folders.push(key.slice(0, -1));
+        else if (!pattern || pattern.test(key)) found.push(key);
+      }
+    }
+    const keys = query.tags ? await this.filterByTags(root.mount, found, query.tags, signal) : found;
+    return keys.map((key) => `${prefix}${key}`).sort();
+  }
+
+  private async listFolder(location: VaultLocation, signal?: AbortSignal): Promise<string[]> {
+    const path = metadataPath(this.kv, location);
+    try {
+      const body = (await this.call("list", path, (vault) => vault.list(path), signal)) as {
+        data?: { keys?: string[] };
+      };
+      return body.data?.keys ?? [];
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return [];
+      throw error;
+    }
+  }
+
+  /** Tags are KV v2 custom metadata; KV v1 has none, so nothing matches. */
+  private async filterByTags(
+    mount: string,
+    keys: string[],
+    tags: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
+    if (this.kv === "v1") return [];
+    const kept: string[] = [];
+    for (const key of keys) {
+      const path = metadataPath(this.kv, { mount, key });
+      const body = (await this.call("metadata", path, (vault) => vault.read(path), signal)) as {
+        data?: { custom_metadata?: Record<string, string> | null };
+      };
+      const custom = body.data?.custom_metadata ?? {};
+      if (Object.entries(tags).every(([tag, value]) => custom[tag] === value)) kept.push(key);
+    }
+    return kept;
+  }
+
+  /** Idempotent: writing what Vault already holds changes nothing ("unchanged"). KV v2 writes use check-and-set. */
+  async write(key: string, data: Record<string, string>, signal?: AbortSignal): Promise<WriteResult> {
+    const location = locate(this.spec.path, key);
+    let current: SecretValue | undefined;
+    try {
+      current = await this.read({ key }, signal);
+    } catch (error) {
+      if (!(error instanceof SecretNotFoundError)) throw error;
+    }
+    if (current && isDeepStrictEqual(current.data, data)) {
+      return { outcome: "unchanged", ...(current.version !== undefined ? { version: current.version } : {}) };
+    }
+    const outcome = current ? "updated" : "created";
+    const path = dataPath(this.kv, location);
+    if (this.kv === "v1") {
+      await this.call("write", path, (vault) => vault.write(path, data), signal);
+      return { outcome };
+    }
+    // cas 0 = "only if absent"; a soft-deleted secret still has a current version in its metadata.
+    const cas =
+      current?.version !== undefined ? Number(current.version) : await this.metadataVersion(key, signal);
+    const body = (await this.call(
+      "write",
+      path,
+      (vault) => vault.write(path, { data, options: { cas } }),
+      signal,
+    )) as {
+      data?: { version?: number };
+    };
+    return { outcome, ...(body.data?.version !== undefined ? { version: String(body.data.version) } : {}) };
+  }
+
+  private async metadataVersion(key: string, signal?: AbortSignal): Promise<number> {
+    try {
+      return Number((await this.currentVersion({ key }, signal)) ?? 0);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return 0;
+      throw error;
+    }
+  }
+
+  /**
+   * Renews a lease for its original duration. Vault caps renewals at the
+   * lease's max TTL; a grant shorter than asked comes back `renewable: false`,
+   * telling the caller to read new credentials before this grant runs out.
+   */
+  async renewLease(lease: Lease, signal?: AbortSignal): Promise<Lease> {
+    const body = (await this.call(
+      "renew-lease",
+      "sys/leases/renew",
+      (vault) => vault.renew({ lease_id: lease.id, increment: lease.durationSeconds }),
+      signal,
+    )) as VaultBody;
+    const granted = body.lease_duration ?? 0;
+    return {
+      id: body.lease_id ?? lease.id,
+      durationSeconds: granted,
+      renewable: body.renewable === true && granted >= lease.durationSeconds,
+    };
+  }
+
+  async revokeLease(lease: Lease, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      "revoke-lease",
+      "sys/leases/revoke",
+      (vault) => vault.revoke({ lease_id: lease.id }),
+      signal,
+    );
+  }
+
+  async validate(signal?: AbortSignal): Promise<ValidationResult> {
+    const warnings = this.login.isStatic
+      ? [
+          {
+            type: "StaticCredentials",
+            reason: "StaticVaultToken",
+            message:
+              "the store authenticates with a static Vault token kept in a Secret; prefer kubernetes, jwt or appRole auth, which issue short-lived tokens",
+          },
+        ]
+      : [];
+    try {
+      await this.call("lookup-token", "auth/token/lookup-self", (vault) => vault.tokenLookupSelf(), signal);
+      return { status: "Ready", ...(warnings.length > 0 ? { warnings } : {}) };
+    } catch (error) {
+      return {
+        status: "Error",
+        message: (error as Error).message,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (!session) return;
+    try {
+      releaseSession(await session);
+    } catch {
+      // never opened: nothing to release
+    }
+  }
+}

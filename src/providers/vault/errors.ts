@@ -1,0 +1,83 @@
+/**
+ * Maps what node-vault throws (an ApiResponseError with Vault's status and
+ * `errors`, or an axios network error) to refsync's typed errors. Messages
+ * name the store, the operation and the path; they never carry the request
+ * (whose headers hold the token) or a response body (which may hold values).
+ */
+import {
+  AccessDeniedError,
+  BackendUnavailableError,
+  InvalidSpecError,
+  SecretNotFoundError,
+  ThrottledError,
+  type RefsyncError,
+} from "../errors.ts";
+import type { CallResult } from "../types.ts";
+
+interface VaultApiError {
+  response: { statusCode: number; body: unknown };
+}
+
+export function vaultStatus(error: unknown): number | undefined {
+  const response = (error as Partial<VaultApiError> | null)?.response;
+  return typeof response?.statusCode === "number" ? response.statusCode : undefined;
+}
+
+/** Vault's first error message, shortened; Vault's messages name paths and reasons, never values. */
+function vaultMessage(error: unknown): string {
+  const body = (error as VaultApiError).response.body as { errors?: unknown } | undefined;
+  const first = Array.isArray(body?.errors) ? body.errors[0] : undefined;
+  return typeof first === "string" && first !== "" ? first.slice(0, 200) : "";
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ECONNABORTED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ERR_SOCKET_CONNECTION_TIMEOUT",
+]);
+
+/**
+ * @param where e.g. `SecretStore/team-a/vault: read secret/data/team-a/db`
+ * @param secrets strings that must never appear in the message (credentials sent with the request)
+ */
+export function toTypedError(error: unknown, where: string, secrets: readonly string[] = []): Error {
+  if (error instanceof Error && "reason" in error && "retryable" in error) return error;
+  const redact = (text: string): string =>
+    secrets.reduce((out, secret) => (secret.length >= 4 ? out.split(secret).join("[redacted]") : out), text);
+  const status = vaultStatus(error);
+  if (status !== undefined) {
+    const detail = redact(vaultMessage(error));
+    const suffix = detail === "" ? "" : `: ${detail}`;
+    if (status === 403) return new AccessDeniedError(`${where}: permission denied (403)${suffix}`);
+    if (status === 404) return new SecretNotFoundError(`${where}: not found (404)`);
+    if (status === 429) return new ThrottledError(`${where}: throttled by Vault (429)${suffix}`);
+    if (status === 503 && /sealed/i.test(detail))
+      return new BackendUnavailableError(`${where}: Vault is sealed (503)`);
+    if (status >= 500) return new BackendUnavailableError(`${where}: Vault answered ${status}${suffix}`);
+    return new InvalidSpecError(`${where}: Vault rejected the request (${status})${suffix}`);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (
+    typeof code === "string" &&
+    (NETWORK_CODES.has(code) || code.startsWith("ERR_TLS") || code.includes("CERT"))
+  ) {
+    return new BackendUnavailableError(`${where}: Vault unreachable (${code})`);
+  }
+  const message = error instanceof Error ? redact(error.message).slice(0, 200) : String(error);
+  return new BackendUnavailableError(`${where}: Vault request failed: ${message}`);
+}
+
+/** Result label for the provider-call metric. */
+export function callResult(error: RefsyncError | Error | undefined): CallResult {
+  if (error === undefined) return "success";
+  if (error instanceof SecretNotFoundError) return "not_found";
+  if (error instanceof AccessDeniedError) return "denied";
+  if (error instanceof ThrottledError) return "throttled";
+  return "error";
+}

@@ -1,0 +1,255 @@
+/**
+ * One Vault token per (store, auth identity), shared by every client built
+ * for that store: ESO's and VSO's users complain about a login per
+ * reconcile, which floods Vault's token store. A session logs in once,
+ * renews its token on first use after ~2/3 of its TTL (with jitter), logs in
+ * again when the token cannot be renewed or has expired, and re-acquires it
+ * once when Vault answers 403 (the token was revoked). Logins and renewals
+ * run single-flight, and are reported through ProviderContext.onCall.
+ */
+import createVaultClient from "node-vault";
+import type NodeVault from "node-vault";
+import type { ProviderContext } from "../types.ts";
+import type { Login } from "./auth.ts";
+import { AccessDeniedError } from "../errors.ts";
+import { callResult, toTypedError } from "./errors.ts";
+
+/** Renew at this fraction of the TTL, minus up to 10 % jitter. */
+const RENEW_FRACTION = 2 / 3;
+const RENEW_JITTER = 0.1;
+/** A token this close to expiry is not used; a new one is obtained first. */
+const EXPIRY_MARGIN_MS = 1000;
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export interface SessionOptions {
+  server: string;
+  namespace?: string;
+  ca?: string;
+}
+
+/** Rejects as soon as `signal` aborts; the request itself runs to its own timeout. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+export class TokenSession {
+  readonly vault: NodeVault.client;
+  private readonly storeName: string;
+  private login: Login;
+  private context: ProviderContext;
+  private hasToken = false;
+  private expiresAt: number | undefined;
+  private renewAt: number | undefined;
+  private renewable = false;
+  private ttlSeconds = 0;
+  /** Bumped on every new token, so that one 403 is answered with one new login. */
+  private generation = 0;
+  private inflight: Promise<void> | undefined;
+  /** Credentials sent with the last login, redacted from every message. */
+  private sent: string[] = [];
+  users = 0;
+
+  constructor(options: SessionOptions, login: Login, context: ProviderContext) {
+    this.login = login;
+    this.context = context;
+    this.storeName = context.storeName;
+    this.vault = createVaultClient({
+      endpoint: options.server,
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      // LIST as GET ?list=true: the same API, and it passes proxies that reject custom verbs.
+      noCustomHTTPVerbs: true,
+      // node-vault's debug output would print request bodies (written values, login credentials).
+      debug: () => undefined,
+      requestOptions: {
+        timeout: REQUEST_TIMEOUT_MS,
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      },
+    });
+  }
+
+  /** The latest client's context and login closure win: they carry the live credential readers. */
+  adopt(login: Login, context: ProviderContext): void {
+    this.login = login;
+    this.context = context;
+  }
+
+  get method(): Login["method"] {
+    return this.login.method;
+  }
+
+  /** False once the token has expired and nobody uses the session: the cache may drop it. */
+  get live(): boolean {
+    return this.users > 0 || (this.hasToken && (this.expiresAt === undefined || this.expiresAt > Date.now()));
+  }
+
+  private report(call: string, started: number, error?: Error): void {
+    this.context.onCall?.(call, callResult(error), (performance.now() - started) / 1000);
+  }
+
+  private singleFlight(work: () => Promise<void>): Promise<void> {
+    this.inflight ??= work().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private schedule(ttlSeconds: number, renewable: boolean): void {
+    const now = Date.now();
+    this.hasToken = true;
+    this.ttlSeconds = ttlSeconds;
+    this.renewable = renewable;
+    this.expiresAt = ttlSeconds > 0 ? now + ttlSeconds * 1000 : undefined;
+    this.renewAt =
+      ttlSeconds > 0
+        ? now + ttlSeconds * 1000 * RENEW_FRACTION * (1 - Math.random() * RENEW_JITTER)
+        : undefined;
+  }
+
+  private async doLogin(signal: AbortSignal | undefined): Promise<void> {
+    const started = performance.now();
+    this.hasToken = false;
+    this.vault.token = "";
+    try {
+      const result = await this.login.login(this.vault, signal);
+      this.sent = result.sent;
+      this.generation += 1;
+      this.schedule(result.ttlSeconds, result.renewable);
+      this.report("login", started);
+    } catch (error) {
+      const typed = toTypedError(
+        error,
+        `${this.storeName}: ${this.login.method} login at ${this.login.path}`,
+        this.sent,
+      );
+      this.report("login", started, typed);
+      throw typed;
+    }
+  }
+
+  private async doRenew(signal: AbortSignal | undefined): Promise<void> {
+    const started = performance.now();
+    try {
+      const response = (await this.vault.tokenRenewSelf({ increment: this.ttlSeconds })) as {
+        auth?: { lease_duration?: number; renewable?: boolean };
+      };
+      const granted = response.auth?.lease_duration ?? 0;
+      // A grant shorter than asked means the max TTL is near: use it, then log in anew.
+      this.schedule(granted, response.auth?.renewable === true && granted >= this.ttlSeconds * 0.9);
+      this.report("renew-token", started);
+    } catch (error) {
+      this.report("renew-token", started, toTypedError(error, `${this.storeName}: renew token`));
+      await this.doLogin(signal);
+    }
+  }
+
+  /** Makes sure the session holds a usable token. */
+  async ready(signal?: AbortSignal): Promise<void> {
+    const now = Date.now();
+    if (!this.hasToken || (this.expiresAt !== undefined && now >= this.expiresAt - EXPIRY_MARGIN_MS)) {
+      await abortable(
+        this.singleFlight(() => this.doLogin(signal)),
+        signal,
+      );
+    } else if (this.renewAt !== undefined && now >= this.renewAt) {
+      await abortable(
+        this.singleFlight(() => (this.renewable ? this.doRenew(signal) : this.doLogin(signal))),
+        signal,
+      );
+    }
+  }
+
+  /**
+   * Runs one Vault API call with the session's token, reported as `call`.
+   * On 403 it asks Vault whether the token itself is still valid: a policy
+   * denial stays a denial (no login churn), a revoked or expired token is
+   * replaced once (a static token by re-reading its Secret) and the call retried.
+   */
+  async call<T>(
+    call: string,
+    path: string,
+    request: (vault: NodeVault.client) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const where = `${this.storeName}: ${call} ${path}`;
+    await this.ready(signal);
+    const generation = this.generation;
+    const tokenBefore = this.vault.token;
+    try {
+      return await this.attempt(call, where, request, signal);
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError) || (await this.tokenValid(signal))) throw error;
+      if (generation === this.generation) this.hasToken = false;
+      await this.ready(signal);
+      if (this.login.isStatic && this.vault.token === tokenBefore) throw error;
+      return this.attempt(call, where, request, signal);
+    }
+  }
+
+  private async attempt<T>(
+    call: string,
+    where: string,
+    request: (vault: NodeVault.client) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await abortable(request(this.vault), signal);
+      this.report(call, started);
+      return result;
+    } catch (error) {
+      const typed = toTypedError(error, where, this.sent);
+      this.report(call, started, typed);
+      throw typed;
+    }
+  }
+
+  private async tokenValid(signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await this.attempt(
+        "lookup-token",
+        `${this.storeName}: lookup-self`,
+        (vault) => vault.tokenLookupSelf(),
+        signal,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const sessions = new Map<string, TokenSession>();
+
+/** The shared session for (store, connection, identity); call `release` when done. */
+export function acquireSession(
+  options: SessionOptions,
+  login: Login,
+  context: ProviderContext,
+): TokenSession {
+  for (const [key, session] of sessions) if (!session.live) sessions.delete(key);
+  const key = JSON.stringify([
+    context.storeName,
+    options.server,
+    options.namespace ?? "",
+    options.ca ?? "",
+    login.identity,
+  ]);
+  let session = sessions.get(key);
+  if (session) session.adopt(login, context);
+  else {
+    session = new TokenSession(options, login, context);
+    sessions.set(key, session);
+  }
+  session.users += 1;
+  return session;
+}
+
+export function releaseSession(session: TokenSession): void {
+  session.users = Math.max(0, session.users - 1);
+}

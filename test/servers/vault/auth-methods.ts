@@ -1,0 +1,128 @@
+/**
+ * The login side of the auth methods the provider uses: AppRole, Kubernetes
+ * (JWT checked by the cluster's real TokenReview API, then bound service
+ * account names/namespaces) and JWT (signature against a JWKS, then bound
+ * audiences/subject). Each login returns the token options for the new token.
+ */
+import type { JsonWebKey } from "node:crypto";
+import { badRequest, permissionDenied, VaultHttpError } from "./http-error.ts";
+import { audiences, verifyJwt } from "./jwt.ts";
+import type { TokenOptions } from "./tokens.ts";
+
+export interface TokenReviewResult {
+  authenticated: boolean;
+  /** `system:serviceaccount:<namespace>:<name>` */
+  username?: string;
+  audiences?: string[];
+  error?: string;
+}
+
+/** Asks the cluster whether `jwt` is valid for `audiences` (empty: the API server's own). */
+export type TokenReviewer = (jwt: string, audiences: string[]) => Promise<TokenReviewResult>;
+
+export interface AppRoleRole extends TokenOptions {
+  roleId: string;
+  secretIds: string[];
+}
+
+export interface KubernetesRole extends TokenOptions {
+  boundServiceAccountNames: string[];
+  boundServiceAccountNamespaces: string[];
+  /** The audience the service-account token must carry (Vault's `audience` role field). */
+  audience?: string;
+}
+
+export interface JwtRole extends TokenOptions {
+  boundAudiences: string[];
+  boundSubject?: string;
+  /** Claim used as the token's display name; default `sub`. */
+  userClaim?: string;
+}
+
+export type AuthMethod =
+  | { type: "approle"; roles: Map<string, AppRoleRole> }
+  | { type: "kubernetes"; tokenReviewer: TokenReviewer; roles: Map<string, KubernetesRole> }
+  | { type: "jwt"; keys: () => JsonWebKey[] | Promise<JsonWebKey[]>; roles: Map<string, JwtRole> };
+
+export interface LoginResult {
+  options: TokenOptions;
+  displayName: string;
+  meta: Record<string, string>;
+}
+
+const stringField = (body: Record<string, unknown>, field: string): string | undefined =>
+  typeof body[field] === "string" && body[field] !== "" ? body[field] : undefined;
+
+const bound = (allowed: string[], value: string): boolean => allowed.includes("*") || allowed.includes(value);
+
+export async function login(
+  method: AuthMethod,
+  mount: string,
+  body: Record<string, unknown>,
+): Promise<LoginResult> {
+  switch (method.type) {
+    case "approle": {
+      const roleId = stringField(body, "role_id");
+      if (!roleId) throw badRequest("missing role_id");
+      const secretId = stringField(body, "secret_id");
+      const entry = [...method.roles.entries()].find(([, role]) => role.roleId === roleId);
+      if (!entry || !secretId || !entry[1].secretIds.includes(secretId))
+        throw badRequest("invalid role or secret ID");
+      return { options: entry[1], displayName: `${mount}-${entry[0]}`, meta: { role_name: entry[0] } };
+    }
+    case "kubernetes": {
+      const { role, jwt } = roleAndJwt(body);
+      const definition = method.roles.get(role);
+      if (!definition) throw badRequest(`invalid role name "${role}"`);
+      const review = await method.tokenReviewer(jwt, definition.audience ? [definition.audience] : []);
+      if (!review.authenticated || !review.username) {
+        throw permissionDenied();
+      }
+      const [, , namespace = "", name = ""] = review.username.split(":");
+      if (!bound(definition.boundServiceAccountNames, name))
+        throw new VaultHttpError(403, ["service account name not authorized"]);
+      if (!bound(definition.boundServiceAccountNamespaces, namespace))
+        throw new VaultHttpError(403, ["namespace not authorized"]);
+      return {
+        options: definition,
+        displayName: `${mount}-${namespace}-${name}`,
+        meta: { role, service_account_name: name, service_account_namespace: namespace },
+      };
+    }
+    case "jwt": {
+      const { role, jwt } = roleAndJwt(body);
+      const definition = method.roles.get(role);
+      if (!definition) throw badRequest(`role "${role}" could not be found`);
+      let claims;
+      try {
+        claims = verifyJwt(jwt, await method.keys());
+      } catch (error) {
+        throw badRequest((error as Error).message);
+      }
+      const tokenAudiences = audiences(claims);
+      if (
+        definition.boundAudiences.length > 0 &&
+        !tokenAudiences.some((aud) => definition.boundAudiences.includes(aud))
+      ) {
+        throw badRequest(
+          "error validating claims: invalid audience (aud) claim: audience claim does not match any expected audience",
+        );
+      }
+      if (definition.boundSubject !== undefined && claims.sub !== definition.boundSubject) {
+        throw badRequest("error validating claims: sub claim does not match bound subject");
+      }
+      const user = claims[definition.userClaim ?? "sub"];
+      if (typeof user !== "string")
+        throw badRequest(`claim "${definition.userClaim ?? "sub"}" not found in token`);
+      return { options: definition, displayName: `${mount}-${user}`, meta: { role } };
+    }
+  }
+}
+
+function roleAndJwt(body: Record<string, unknown>): { role: string; jwt: string } {
+  const role = stringField(body, "role");
+  if (!role) throw badRequest("missing role");
+  const jwt = stringField(body, "jwt");
+  if (!jwt) throw badRequest("missing jwt");
+  return { role, jwt };
+}

@@ -1,0 +1,422 @@
+/**
+ * One Vault namespace (the root namespace is ""): its mounts, auth methods,
+ * policies, tokens and leases, the request handling for its API paths, and
+ * the typed admin API tests use to set it up.
+ */
+import { randomBytes, randomUUID, type JsonWebKey } from "node:crypto";
+import {
+  login,
+  type AppRoleRole,
+  type AuthMethod,
+  type JwtRole,
+  type KubernetesRole,
+  type TokenReviewer,
+} from "./auth-methods.ts";
+import { badRequest, notFound, permissionDenied, VaultHttpError } from "./http-error.ts";
+import { KvV1, KvV2 } from "./kv.ts";
+import { allowed, type Capability, type PolicyRule } from "./policy.ts";
+import { TokenStore, type LeaseRecord, type Token, type TokenOptions } from "./tokens.ts";
+
+export interface VaultRequest {
+  /** GET, POST, PUT, DELETE, or LIST (a GET with `?list=true`). */
+  method: string;
+  /** The API path after `/v1/`, without a trailing slash. */
+  path: string;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  token: string | undefined;
+}
+
+export interface VaultResponse {
+  status: number;
+  body?: unknown;
+  /** The display name of the token that made the request, for the log (never the token). */
+  identity?: string;
+}
+
+interface DatabaseRole {
+  ttl: number;
+  maxTtl: number;
+}
+
+class DatabaseEngine {
+  readonly roles = new Map<string, DatabaseRole>();
+}
+
+type Mount = KvV1 | KvV2 | DatabaseEngine;
+
+/** KV v1's default lease hint, as Vault reports it. */
+const KV_V1_LEASE_DURATION = 2764800;
+
+function envelope(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    request_id: randomUUID(),
+    lease_id: "",
+    renewable: false,
+    lease_duration: 0,
+    data: null,
+    wrap_info: null,
+    warnings: null,
+    auth: null,
+    mount_type: "",
+    ...fields,
+  };
+}
+
+const ok = (fields: Record<string, unknown>): VaultResponse => ({ status: 200, body: envelope(fields) });
+const noContent: VaultResponse = { status: 204 };
+
+function numberField(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && /^\d+s?$/.test(value)) return Number.parseInt(value, 10);
+  return undefined;
+}
+
+function versionsField(body: Record<string, unknown>): number[] {
+  const versions = body.versions;
+  if (!Array.isArray(versions) || versions.length === 0) throw badRequest("no version number provided");
+  return versions.map(Number);
+}
+
+export class VaultNamespace {
+  readonly name: string;
+  readonly tokens = new TokenStore();
+  private readonly mounts = new Map<string, Mount>();
+  private readonly authMounts = new Map<string, AuthMethod>();
+  private readonly policies = new Map<string, PolicyRule[]>();
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  // ---- admin API (tests) ----
+
+  mountKv(path: string, version: 1 | 2): void {
+    this.mounts.set(path, version === 1 ? new KvV1() : new KvV2());
+  }
+
+  mountDatabase(path: string): void {
+    this.mounts.set(path, new DatabaseEngine());
+  }
+
+  /** Writes a KV secret (a new version on v2); returns the version (v1: 0). */
+  putSecret(
+    mount: string,
+    path: string,
+    data: Record<string, unknown>,
+    customMetadata?: Record<string, string>,
+  ): number {
+    const engine = this.mounts.get(mount);
+    if (engine instanceof KvV1) {
+      engine.write(path, data);
+      return 0;
+    }
+    if (!(engine instanceof KvV2)) throw new Error(`no KV mount at ${mount}`);
+    const version = engine.write(path, data).version as number;
+    if (customMetadata) engine.writeMetadata(path, customMetadata);
+    return version;
+  }
+
+  /** Soft-deletes versions of a KV v2 secret (default: the current one). */
+  softDeleteSecret(mount: string, path: string, versions?: number[]): void {
+    const engine = this.mounts.get(mount);
+    if (!(engine instanceof KvV2)) throw new Error(`no KV v2 mount at ${mount}`);
+    engine.softDelete(path, versions);
+  }
+
+  /** The current data of a KV secret, for assertions; undefined when absent. */
+  getSecret(mount: string, path: string): Record<string, unknown> | undefined {
+    const engine = this.mounts.get(mount);
+    try {
+      if (engine instanceof KvV1) return engine.read(path);
+      if (engine instanceof KvV2) return engine.read(path).data as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    throw new Error(`no KV mount at ${mount}`);
+  }
+
+  writePolicy(name: string, rules: { path: string; capabilities: Capability[] }[]): void {
+    this.policies.set(name, rules);
+  }
+
+  createToken(options: TokenOptions, displayName = "token"): string {
+    return this.tokens.create(options, displayName, "auth/token/create").id;
+  }
+
+  /** The "token revoked" fault: every token (and its leases) dies, as after a `vault token revoke`. */
+  revokeAllTokens(): number {
+    return this.tokens.revokeAll();
+  }
+
+  enableAppRole(mount = "approle"): void {
+    this.authMounts.set(mount, { type: "approle", roles: new Map() });
+  }
+
+  enableKubernetesAuth(tokenReviewer: TokenReviewer, mount = "kubernetes"): void {
+    this.authMounts.set(mount, { type: "kubernetes", tokenReviewer, roles: new Map() });
+  }
+
+  enableJwtAuth(keys: () => JsonWebKey[] | Promise<JsonWebKey[]>, mount = "jwt"): void {
+    this.authMounts.set(mount, { type: "jwt", keys, roles: new Map() });
+  }
+
+  addAppRole(name: string, role: AppRoleRole, mount = "approle"): void {
+    this.authMethod(mount, "approle").roles.set(name, role);
+  }
+
+  addKubernetesRole(name: string, role: KubernetesRole, mount = "kubernetes"): void {
+    this.authMethod(mount, "kubernetes").roles.set(name, role);
+  }
+
+  addJwtRole(name: string, role: JwtRole, mount = "jwt"): void {
+    this.authMethod(mount, "jwt").roles.set(name, role);
+  }
+
+  addDatabaseRole(name: string, role: DatabaseRole, mount = "database"): void {
+    const engine = this.mounts.get(mount);
+    if (!(engine instanceof DatabaseEngine)) throw new Error(`no database mount at ${mount}`);
+    engine.roles.set(name, role);
+  }
+
+  /** Leases issued so far (revoked and expired ones included), for assertions. */
+  leases(): (LeaseRecord & { live: boolean })[] {
+    return [...this.tokens.leases.values()].map((lease) => ({
+      ...lease,
+      live: this.tokens.liveLease(lease.id) !== undefined,
+    }));
+  }
+
+  /** Whether the database would still accept this username (its lease is live). */
+  credentialsValid(username: string): boolean {
+    return this.leases().some((lease) => lease.live && lease.data.username === username);
+  }
+
+  private authMethod<T extends AuthMethod["type"]>(mount: string, type: T): Extract<AuthMethod, { type: T }> {
+    const method = this.authMounts.get(mount);
+    if (method?.type !== type) throw new Error(`no ${type} auth method at auth/${mount}`);
+    return method as Extract<AuthMethod, { type: T }>;
+  }
+
+  // ---- API ----
+
+  async handle(request: VaultRequest): Promise<VaultResponse> {
+    const { method, path } = request;
+    const loginMatch = /^auth\/(.+)\/login$/.exec(path);
+    if (loginMatch && (method === "POST" || method === "PUT")) {
+      const mount = loginMatch[1]!;
+      const authMethod = this.authMounts.get(mount);
+      if (!authMethod)
+        throw new VaultHttpError(400, [`no handler for route "${path}". route entry not found.`]);
+      const result = await login(authMethod, mount, request.body);
+      const token = this.tokens.create(
+        result.options,
+        result.displayName,
+        `auth/${mount}/login`,
+        result.meta,
+      );
+      return {
+        status: 200,
+        body: envelope({ auth: this.tokens.authBlock(token) }),
+        identity: token.displayName,
+      };
+    }
+
+    const token = this.tokens.lookup(request.token);
+    if (!token) throw permissionDenied();
+    const response = await this.handleAuthenticated(request, token);
+    return { ...response, identity: token.displayName };
+  }
+
+  private check(token: Token, path: string, capability: Capability): void {
+    if (!allowed(this.policies, token.policies, path, capability)) throw permissionDenied();
+  }
+
+  private async handleAuthenticated(request: VaultRequest, token: Token): Promise<VaultResponse> {
+    const { method, path, body } = request;
+    const write = method === "POST" || method === "PUT";
+    switch (path) {
+      case "auth/token/lookup-self":
+        this.check(token, path, "read");
+        return ok({ data: this.tokens.lookupBlock(token) });
+      case "auth/token/renew-self":
+        if (!write) break;
+        this.check(token, path, "update");
+        this.tokens.renew(token, numberField(body, "increment"));
+        return ok({ auth: this.tokens.authBlock(token) });
+      case "auth/token/revoke-self":
+        if (!write) break;
+        this.check(token, path, "update");
+        this.tokens.revoke(token);
+        return noContent;
+      case "sys/leases/renew":
+      case "sys/leases/revoke":
+      case "sys/leases/lookup":
+        if (!write) break;
+        this.check(token, path, "update");
+        return this.handleLease(path, body);
+    }
+
+    const mountPath = [...this.mounts.keys()]
+      .filter((mount) => path === mount || path.startsWith(`${mount}/`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (mountPath === undefined) {
+      throw new VaultHttpError(404, [`no handler for route "${path}". route entry not found.`]);
+    }
+    const engine = this.mounts.get(mountPath)!;
+    const rest = path.slice(mountPath.length + 1);
+    if (engine instanceof KvV1) return this.handleKvV1(engine, request, token, rest);
+    if (engine instanceof KvV2) return this.handleKvV2(engine, request, token, mountPath, rest);
+    return this.handleDatabase(engine, request, token, mountPath, rest);
+  }
+
+  private handleLease(path: string, body: Record<string, unknown>): VaultResponse {
+    const leaseId = typeof body.lease_id === "string" ? body.lease_id : "";
+    if (leaseId === "") throw badRequest("lease_id must be specified");
+    if (path === "sys/leases/revoke") {
+      const lease = this.tokens.leases.get(leaseId);
+      if (lease) lease.revoked = true;
+      return noContent;
+    }
+    if (path === "sys/leases/lookup") {
+      const lease = this.tokens.liveLease(leaseId);
+      if (!lease) throw badRequest("invalid lease");
+      return ok({
+        data: {
+          id: lease.id,
+          issue_time: new Date(lease.issuedAt).toISOString(),
+          expire_time: new Date(lease.expiresAt).toISOString(),
+          renewable: true,
+          ttl: this.tokens.leaseDuration(lease),
+        },
+      });
+    }
+    const { lease, warnings } = this.tokens.renewLease(leaseId, numberField(body, "increment"));
+    return ok({
+      lease_id: lease.id,
+      renewable: true,
+      lease_duration: this.tokens.leaseDuration(lease),
+      warnings: warnings.length > 0 ? warnings : null,
+    });
+  }
+
+  private handleKvV1(engine: KvV1, request: VaultRequest, token: Token, rest: string): VaultResponse {
+    const { method, path } = request;
+    switch (method) {
+      case "GET":
+        this.check(token, path, "read");
+        return ok({ data: engine.read(rest), lease_duration: KV_V1_LEASE_DURATION, mount_type: "kv" });
+      case "LIST":
+        this.check(token, `${path}/`, "list");
+        return ok({ data: { keys: engine.list(rest) }, mount_type: "kv" });
+      case "POST":
+      case "PUT":
+        this.check(token, path, engine.secrets.has(rest) ? "update" : "create");
+        engine.write(rest, request.body);
+        return noContent;
+      case "DELETE":
+        this.check(token, path, "delete");
+        engine.delete(rest);
+        return noContent;
+    }
+    throw new VaultHttpError(405, [`unsupported operation`]);
+  }
+
+  private handleKvV2(
+    engine: KvV2,
+    request: VaultRequest,
+    token: Token,
+    mount: string,
+    rest: string,
+  ): VaultResponse {
+    const { method, path, body } = request;
+    const slash = rest.indexOf("/");
+    const section = slash === -1 ? rest : rest.slice(0, slash);
+    const key = slash === -1 ? "" : rest.slice(slash + 1);
+    const write = method === "POST" || method === "PUT";
+    const kv = (fields: Record<string, unknown>): VaultResponse => ok({ ...fields, mount_type: "kv" });
+    if (section === "data" && key !== "") {
+      if (method === "GET") {
+        this.check(token, path, "read");
+        const version = request.query.get("version");
+        return kv({ data: engine.read(key, version ? Number(version) : undefined) });
+      }
+      if (write) {
+        this.check(token, path, engine.secrets.has(key) ? "update" : "create");
+        if (typeof body.data !== "object" || body.data === null) throw badRequest("no data provided");
+        const options = (body.options ?? {}) as Record<string, unknown>;
+        return kv({
+          data: engine.write(key, body.data as Record<string, unknown>, numberField(options, "cas")),
+        });
+      }
+      if (method === "DELETE") {
+        this.check(token, path, "delete");
+        engine.softDelete(key);
+        return noContent;
+      }
+    }
+    if (section === "metadata") {
+      if (method === "LIST") {
+        this.check(token, `${path}/`, "list");
+        return kv({ data: { keys: engine.list(key) } });
+      }
+      if (method === "GET" && key !== "") {
+        this.check(token, path, "read");
+        return kv({ data: engine.metadata(key) });
+      }
+      if (write && key !== "") {
+        this.check(token, path, "update");
+        engine.writeMetadata(key, (body.custom_metadata ?? {}) as Record<string, string>);
+        return noContent;
+      }
+      if (method === "DELETE" && key !== "") {
+        this.check(token, path, "delete");
+        engine.deleteMetadata(key);
+        return noContent;
+      }
+    }
+    if (write && key !== "" && (section === "delete" || section === "undelete" || section === "destroy")) {
+      this.check(token, path, "update");
+      const versions = versionsField(body);
+      if (section === "delete") engine.softDelete(key, versions);
+      else if (section === "undelete") engine.undelete(key, versions);
+      else engine.destroy(key, versions);
+      return noContent;
+    }
+    // A v1-style path on a v2 mount: Vault answers 404 with a hint.
+    throw new VaultHttpError(404, [], {
+      warnings: [
+        `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation.`,
+      ],
+      mount,
+    });
+  }
+
+  private handleDatabase(
+    engine: DatabaseEngine,
+    request: VaultRequest,
+    token: Token,
+    mount: string,
+    rest: string,
+  ): VaultResponse {
+    const match = /^creds\/([^/]+)$/.exec(rest);
+    if (!match || request.method !== "GET") throw notFound();
+    this.check(token, request.path, "read");
+    const roleName = match[1]!;
+    const role = engine.roles.get(roleName);
+    if (!role) throw badRequest(`unknown role: ${roleName}`);
+    const data = {
+      username: `v-${roleName}-${randomBytes(6).toString("hex")}`,
+      password: randomBytes(15).toString("base64url"),
+    };
+    const lease = this.tokens.createLease(`${mount}/creds/${roleName}`, token, role.ttl, role.maxTtl, data);
+    return ok({
+      lease_id: lease.id,
+      renewable: true,
+      lease_duration: role.ttl,
+      data,
+      mount_type: "database",
+    });
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * A Vault protocol test server on loopback: the documented HTTP API closely
+ * enough that node-vault cannot tell it from Vault for what refsync uses,
+ * with fault switches and a request log for counting backend calls.
+ *
+ *   const vault = await startVaultServer();
+ *   vault.root.mountKv("secret", 2);
+ *   vault.root.putSecret("secret", "team-a/db", { password: "s3cr3t" });
+ *   vault.faults.sealed = true;
+ *   vault.count({ method: "GET", path: /^secret\/data\// });
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { VaultHttpError } from "./http-error.ts";
+import { VaultNamespace, type VaultResponse } from "./namespace.ts";
+
+export interface RequestLogEntry {
+  time: number;
+  /** GET, POST, PUT, DELETE or LIST (`?list=true` reads are logged as LIST). */
+  method: string;
+  /** API path after `/v1/`. */
+  path: string;
+  /** X-Vault-Namespace, "" for the root namespace. */
+  namespace: string;
+  status: number;
+  /** Display name of the calling token (e.g. `kubernetes-team-a-app`), never the token. */
+  identity?: string;
+}
+
+export interface Faults {
+  /** 503 "Vault is sealed" on everything but sys/health and sys/seal-status. */
+  sealed: boolean;
+  /** Delay before every response. */
+  delayMs: number;
+  /** 429 rate-limit-quota answers on every request. */
+  throttle: boolean;
+  /** Destroy the socket without answering. */
+  dropConnections: boolean;
+}
+
+export interface LogFilter {
+  method?: string;
+  path?: string | RegExp;
+  namespace?: string;
+  status?: number;
+  identity?: string;
+}
+
+export interface VaultTestServer {
+  /** Base address, e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  /** A root token of the root namespace. */
+  readonly rootToken: string;
+  /** The root namespace's admin API. */
+  readonly root: VaultNamespace;
+  /** Admin API of an Enterprise namespace (created on first use). */
+  namespace(name: string): VaultNamespace;
+  readonly faults: Faults;
+  readonly requests: RequestLogEntry[];
+  count(filter?: LogFilter): number;
+  clearLog(): void;
+  stop(): Promise<void>;
+}
+
+const VAULT_VERSION = "1.17.0-refsync-test";
+
+function matchesFilter(entry: RequestLogEntry, filter: LogFilter): boolean {
+  if (filter.method !== undefined && entry.method !== filter.method) return false;
+  if (filter.namespace !== undefined && entry.namespace !== filter.namespace) return false;
+  if (filter.status !== undefined && entry.status !== filter.status) return false;
+  if (filter.identity !== undefined && entry.identity !== filter.identity) return false;
+  if (typeof filter.path === "string" && entry.path !== filter.path) return false;
+  if (filter.path instanceof RegExp && !filter.path.test(entry.path)) return false;
+  return true;
+}
+
+async function readBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (text === "") return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    throw new VaultHttpError(400, ["failed to parse JSON input"]);
+  }
+}
+
+function send(response: ServerResponse, result: VaultResponse, headers: Record<string, string> = {}): void {
+  const body = result.body === undefined ? "" : JSON.stringify(result.body);
+  response.writeHead(result.status, {
+    "Cache-Control": "no-store",
+    ...(body === "" ? {} : { "Content-Type": "application/json" }),
+    ...headers,
+  });
+  response.end(body);
+}
+
+export async function startVaultServer(): Promise<VaultTestServer> {
+  const namespaces = new Map<string, VaultNamespace>();
+  const namespace = (name: string): VaultNamespace => {
+    const key = name.replace(/^\/+|\/+$/g, "");
+    let found = namespaces.get(key);
+    if (!found) {
+      found = new VaultNamespace(key);
+      namespaces.set(key, found);
+    }
+    return found;
+  };
+  const root = namespace("");
+  const rootToken = root.createToken({ policies: ["root"], ttl: 0 }, "root");
+  const faults: Faults = { sealed: false, delayMs: 0, throttle: false, dropConnections: false };
+  const requests: RequestLogEntry[] = [];
+
+  const health = (): VaultResponse => ({
+    status: faults.sealed ? 503 : 200,
+    body: {
+      initialized: true,
+      sealed: faults.sealed,
+      standby: false,
+      performance_standby: false,
+      replication_performance_mode: "disabled",
+      replication_dr_mode: "disabled",
+      server_time_utc: Math.floor(Date.now() / 1000),
+      version: VAULT_VERSION,
+      cluster_name: "vault-cluster-refsync",
+      cluster_id: "00000000-0000-0000-0000-000000000000",
+    },
+  });
+  const sealStatus = (): VaultResponse => ({
+    status: 200,
+    body: {
+      type: "shamir",
+      initialized: true,
+      sealed: faults.sealed,
+      t: 1,
+      n: 1,
+      progress: 0,
+      nonce: "",
+      version: VAULT_VERSION,
+      migration: false,
+      recovery_seal: false,
+      storage_type: "inmem",
+    },
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", "http://vault");
+    const listQuery = url.searchParams.get("list");
+    const list = listQuery === "true" || listQuery === "1";
+    const method = request.method === "GET" && list ? "LIST" : (request.method ?? "GET");
+    const path = url.pathname.replace(/^\/v1\//, "").replace(/\/+$/, "");
+    const namespaceHeader = request.headers["x-vault-namespace"];
+    const namespaceName = (typeof namespaceHeader === "string" ? namespaceHeader : "").replace(
+      /^\/+|\/+$/g,
+      "",
+    );
+    const entry: RequestLogEntry = { time: Date.now(), method, path, namespace: namespaceName, status: 0 };
+    requests.push(entry);
+
+    if (faults.delayMs > 0) await sleep(faults.delayMs);
+    if (faults.dropConnections) {
+      request.socket.destroy();
+      return;
+    }
+    let result: VaultResponse;
+    let headers: Record<string, string> = {};
+    try {
+      if (!url.pathname.startsWith("/v1/")) throw new VaultHttpError(404, []);
+      if (faults.throttle) {
+        headers = { "Retry-After": "1" };
+        throw new VaultHttpError(429, [`request path "${path}": rate limit quota exceeded`]);
+      }
+      if (path === "sys/health") result = health();
+      else if (path === "sys/seal-status") result = sealStatus();
+      else if (faults.sealed) throw new VaultHttpError(503, ["Vault is sealed"]);
+      else if (namespaceName !== "" && !namespaces.has(namespaceName))
+        throw new VaultHttpError(403, ["permission denied"]);
+      else {
+        const tokenHeader = request.headers["x-vault-token"];
+        result = await namespace(namespaceName).handle({
+          method,
+          path,
+          query: url.searchParams,
+          body: await readBody(request),
+          token: typeof tokenHeader === "string" ? tokenHeader : undefined,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof VaultHttpError)) throw error;
+      result = { status: error.status, body: { errors: error.errors, ...error.body } };
+    }
+    entry.status = result.status;
+    if (result.identity !== undefined) entry.identity = result.identity;
+    send(response, result, headers);
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      send(response, { status: 500, body: { errors: [`internal error: ${(error as Error).message}`] } });
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    rootToken,
+    root,
+    namespace,
+    faults,
+    requests,
+    count: (filter = {}) => requests.filter((entry) => matchesFilter(entry, filter)).length,
+    clearLog: () => {
+      requests.length = 0;
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
