@@ -8,9 +8,10 @@ import { InvalidSpecError } from "./errors.ts";
 import { awsProvider } from "./aws/index.ts";
 import { fakeProvider } from "./fake/index.ts";
 import { kubernetesProvider } from "./kubernetes/index.ts";
+import { vaultProvider } from "./vault/index.ts";
 import type { ProviderClient, ProviderContext, ProviderFactory, ProviderName } from "./types.ts";
 
-const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvider];
+const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvider, vaultProvider];
 
 const byName = new Map<string, ProviderFactory>(factories.map((f) => [f.name, f]));
 const bySpecKey = new Map<string, ProviderFactory>(factories.map((f) => [f.specKey, f]));
