@@ -1,0 +1,6 @@
+// The reference grammar's public surface.
+export * from "./reference.ts";
+export * from "./avp.ts";
+export * from "./find.ts";
+export { applyModifiers, ModifierError } from "./modifiers.ts";
+export { InvalidReferenceError, formatLocation, type RefLocation } from "./errors.ts";
