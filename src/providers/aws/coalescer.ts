@@ -26,7 +26,10 @@ interface Waiter<T> {
 
 export class ReadCoalescer<T> {
   readonly #options: CoalescerOptions<T>;
-  #pending = new Map<string, Waiter<T>[]>();
+  /** Reads waiting for the window to close. */
+  #pending = new Map<string, Waiter<T>>();
+  /** Every read not yet settled, pending or in flight: a second read of the same id shares it. */
+  readonly #unsettled = new Map<string, Promise<T>>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: CoalescerOptions<T>) {
@@ -35,13 +38,15 @@ export class ReadCoalescer<T> {
 
   read(id: string, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
-    const result = new Promise<T>((resolve, reject) => {
-      const waiters = this.#pending.get(id);
-      if (waiters) waiters.push({ resolve, reject });
-      else this.#pending.set(id, [{ resolve, reject }]);
-    });
-    if (this.#pending.size >= this.#options.maxBatch) this.#flush();
-    else this.#timer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
+    let result = this.#unsettled.get(id);
+    if (!result) {
+      result = new Promise<T>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+      this.#unsettled.set(id, result);
+      const forget = () => this.#unsettled.delete(id);
+      result.then(forget, forget);
+      if (this.#pending.size >= this.#options.maxBatch) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
+    }
     return signal ? abortable(result, signal) : result;
   }
 
@@ -53,10 +58,9 @@ export class ReadCoalescer<T> {
     if (batch.size === 0) return;
     const ids = [...batch.keys()];
     const settle = (id: string, outcome: T | Error) => {
-      for (const waiter of batch.get(id) ?? []) {
-        if (outcome instanceof Error) waiter.reject(outcome);
-        else waiter.resolve(outcome);
-      }
+      const waiter = batch.get(id);
+      if (outcome instanceof Error) waiter?.reject(outcome);
+      else waiter?.resolve(outcome);
     };
     const [only] = ids;
     if (ids.length === 1 && only !== undefined) {
@@ -80,7 +84,7 @@ export class ReadCoalescer<T> {
   close(error: Error): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const waiters of this.#pending.values()) for (const waiter of waiters) waiter.reject(error);
+    for (const waiter of this.#pending.values()) waiter.reject(error);
     this.#pending.clear();
   }
 }

@@ -47,7 +47,7 @@ export interface CredentialChain {
   credentials: CredentialSource;
   /** True when long-lived keys from a Secret are in use. */
   staticKeys: boolean;
-  /** STS client used for role assumption, reused for validation. */
+  /** An STS client signing with the final credentials (for GetCallerIdentity). */
   sts(): STSClient;
   close(): void;
 }
@@ -55,6 +55,7 @@ export interface CredentialChain {
 export function credentialChain(options: CredentialOptions): CredentialChain {
   const { spec, context } = options;
   let stsClient: STSClient | undefined;
+  let validationClient: STSClient | undefined;
   const stsFor = (credentials: CredentialSource): STSClient =>
     new STSClient({
       region: spec.region,
@@ -168,7 +169,7 @@ export function credentialChain(options: CredentialOptions): CredentialChain {
   return {
     credentials,
     staticKeys: Boolean(auth?.secretRef),
-    sts: () => (stsClient ??= newSts(credentials)),
+    sts: () => (validationClient ??= newSts(credentials)),
     close() {
       for (const client of clients) client.destroy();
     },
