@@ -1,0 +1,220 @@
+/**
+ * The install manifests, built with real Kustomize and applied to the real test API server:
+ * manifests/ (controller base + ServiceMonitor) and manifests/argocd (the Argo CD component).
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, type V1Container } from "@kubernetes/client-node";
+import { parse } from "yaml";
+import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
+import { healthKinds, healthRoot, repoRoot } from "./health-files.ts";
+import { find, kustomizeBuild, serverSideApply, type Manifest } from "./kube.ts";
+
+const NAMESPACE = "refsync-system";
+
+function podSpec(deployment: Manifest): { containers: V1Container[]; volumes?: { name: string }[] } {
+  return (
+    deployment.spec as { template: { spec: { containers: V1Container[]; volumes?: { name: string }[] } } }
+  ).template.spec;
+}
+
+void describe("install manifests on a real API server", () => {
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await startCluster({ crds: true });
+    await installCrds(cluster.kc, path.join(import.meta.dirname, "crds"));
+  });
+  after(() => cluster.stop());
+
+  void it("manifests/ applies: namespace, RBAC, 2-replica Deployment with probes and a locked-down pod, Service, ServiceMonitor", async () => {
+    const objects = await kustomizeBuild(path.join(repoRoot, "manifests"));
+    const kinds = objects.map((o) => o.kind).sort();
+    for (const kind of [
+      "ClusterRole",
+      "Deployment",
+      "Namespace",
+      "Role",
+      "Service",
+      "ServiceAccount",
+      "ServiceMonitor",
+    ]) {
+      assert.ok(kinds.includes(kind), `the install has a ${kind}`);
+    }
+    assert.equal(
+      kinds.filter((k) => k === "CustomResourceDefinition").length,
+      3,
+      "the refsync CRDs are included",
+    );
+    await serverSideApply(cluster.kc, objects, "refsync-install-test");
+
+    const deployment = await cluster.kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: "refsync-controller", namespace: NAMESPACE });
+    assert.equal(deployment.spec?.replicas, 2);
+    const pod = deployment.spec?.template.spec;
+    assert.equal(pod?.serviceAccountName, "refsync-controller");
+    assert.equal(pod?.securityContext?.runAsNonRoot, true);
+    const container = pod?.containers[0];
+    assert.deepEqual(container?.args, ["controller"]);
+    assert.equal(container?.livenessProbe?.httpGet?.path, "/healthz");
+    assert.equal(container?.readinessProbe?.httpGet?.path, "/readyz");
+    assert.equal(container?.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(container?.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(container?.securityContext?.capabilities?.drop, ["ALL"]);
+    assert.ok(container?.resources?.requests?.memory && container.resources.limits?.memory);
+
+    const service = await cluster.kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedService({ name: "refsync-controller", namespace: NAMESPACE });
+    assert.deepEqual(
+      service.spec?.selector,
+      deployment.spec?.selector.matchLabels,
+      "the Service selects the controller pods",
+    );
+  });
+
+  void it("the controller's service account has only the access it needs", async () => {
+    await serverSideApply(
+      cluster.kc,
+      await kustomizeBuild(path.join(repoRoot, "manifests", "base")),
+      "refsync-install-test",
+    );
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const token = await core.createNamespacedServiceAccountToken({
+      name: "refsync-controller",
+      namespace: NAMESPACE,
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
+    });
+    const asController = cluster.kubeConfigForToken(token.status?.token ?? "", "refsync-controller");
+    const authz = asController.makeApiClient(AuthorizationV1Api);
+    const can = async (
+      verb: string,
+      resource: string,
+      opts: { group?: string; namespace?: string; subresource?: string } = {},
+    ) => {
+      const review = await authz.createSelfSubjectAccessReview({
+        body: {
+          spec: {
+            resourceAttributes: {
+              verb,
+              resource,
+              group: opts.group ?? "",
+              namespace: opts.namespace,
+              subresource: opts.subresource,
+            },
+          },
+        },
+      });
+      return review.status?.allowed === true;
+    };
+    const allowed: [string, string, Parameters<typeof can>[2]?][] = [
+      ["watch", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
+      ["patch", "externalsecrets", { group: "refsync.dev", namespace: "team-a", subresource: "status" }],
+      ["list", "clustersecretstores", { group: "refsync.dev" }],
+      ["create", "secrets", { namespace: "team-a" }],
+      ["delete", "secrets", { namespace: "team-a" }],
+      ["create", "serviceaccounts", { namespace: "team-a", subresource: "token" }],
+      ["create", "events", { namespace: "team-a" }],
+      ["update", "leases", { group: "coordination.k8s.io", namespace: NAMESPACE }],
+      ["patch", "deployments", { group: "apps", namespace: "team-a" }],
+      ["patch", "applications", { group: "argoproj.io", namespace: "argocd" }],
+      ["patch", "kustomizations", { group: "kustomize.toolkit.fluxcd.io", namespace: "flux-system" }],
+    ];
+    const denied: [string, string, Parameters<typeof can>[2]?][] = [
+      ["update", "leases", { group: "coordination.k8s.io", namespace: "team-a" }],
+      ["create", "pods", { namespace: "team-a" }],
+      ["get", "configmaps", { namespace: "team-a" }],
+      ["create", "serviceaccounts", { namespace: "team-a" }],
+      ["impersonate", "serviceaccounts", { namespace: "team-a" }],
+      ["escalate", "clusterroles", { group: "rbac.authorization.k8s.io" }],
+      ["create", "rolebindings", { group: "rbac.authorization.k8s.io", namespace: "team-a" }],
+      ["create", "tokenreviews", { group: "authentication.k8s.io" }],
+      ["delete", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
+      ["delete", "customresourcedefinitions", { group: "apiextensions.k8s.io" }],
+    ];
+    for (const [verb, resource, opts] of allowed)
+      assert.equal(await can(verb, resource, opts), true, `may ${verb} ${resource} ${JSON.stringify(opts)}`);
+    for (const [verb, resource, opts] of denied)
+      assert.equal(
+        await can(verb, resource, opts),
+        false,
+        `may not ${verb} ${resource} ${JSON.stringify(opts)}`,
+      );
+  });
+
+  void it("manifests/argocd adds the CMP sidecar to argocd-repo-server and the health checks to argocd-cm", async () => {
+    const objects = await kustomizeBuild(path.join(import.meta.dirname, "fixtures", "argocd-install"));
+    const repoServer = find(objects, "Deployment", "argocd-repo-server");
+    const { containers, volumes = [] } = podSpec(repoServer);
+    assert.deepEqual(
+      containers.map((c) => c.name),
+      ["refsync", "argocd-repo-server"],
+    );
+    const sidecar = containers[0] as V1Container;
+    assert.deepEqual(sidecar.command, ["/var/run/argocd/argocd-cmp-server"]);
+    assert.equal(sidecar.securityContext?.runAsUser, 999);
+    assert.equal(sidecar.securityContext?.runAsNonRoot, true);
+    assert.ok(sidecar.resources?.limits?.memory, "the sidecar has a memory limit");
+    const mounts = new Map((sidecar.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+    assert.equal(
+      mounts.get("/var/run/argocd")?.name,
+      "var-files",
+      "shares argocd-cmp-server and its socket directory",
+    );
+    assert.equal(mounts.get("/home/argocd/cmp-server/plugins")?.name, "plugins");
+    assert.equal(mounts.get("/home/argocd/cmp-server/config/plugin.yaml")?.subPath, "plugin.yaml");
+    assert.equal(mounts.get("/tmp")?.name, "refsync-tmp", "its own /tmp, not the repo-server's");
+    assert.equal(mounts.get("/home/argocd/refsync")?.readOnly, true);
+    const volumeNames = volumes.map((v) => v.name);
+    for (const m of mounts.values()) assert.ok(volumeNames.includes(m.name), `volume ${m.name} exists`);
+
+    const pluginCm = find(objects, "ConfigMap", "refsync-plugin");
+    assert.equal(
+      pluginCm.data?.["plugin.yaml"],
+      await readFile(path.join(repoRoot, "plugin", "plugin.yaml"), "utf8"),
+    );
+    const plugin = parse(pluginCm.data?.["plugin.yaml"] ?? "") as {
+      kind: string;
+      metadata: { name: string };
+    };
+    assert.equal(plugin.kind, "ConfigManagementPlugin");
+    assert.equal(plugin.metadata.name, "refsync");
+
+    const argocdCm = find(objects, "ConfigMap", "argocd-cm");
+    assert.equal(argocdCm.data?.url, "https://argocd.example.com", "existing settings are kept");
+    assert.ok(
+      argocdCm.data?.["resource.customizations.health.apps_Deployment"],
+      "existing customizations are kept",
+    );
+    for (const { kind } of healthKinds) {
+      const script = await readFile(path.join(healthRoot, kind, "health.lua"), "utf8");
+      assert.equal(
+        argocdCm.data?.[`resource.customizations.health.refsync.dev_${kind}`],
+        script,
+        `${kind} health is the tested script`,
+      );
+    }
+    assert.ok(
+      argocdCm.data?.["resource.customizations.actions.refsync.dev_ExternalSecret"]?.includes(
+        "refsync.dev/force-sync",
+      ),
+    );
+
+    const namespace = await cluster.createNamespace("argocd");
+    await serverSideApply(
+      cluster.kc,
+      objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })),
+      "refsync-install-test",
+    );
+    const applied = await cluster.kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: "argocd-repo-server", namespace });
+    assert.equal(
+      applied.spec?.template.spec?.containers.length,
+      2,
+      "the API server accepts the patched repo-server",
+    );
+  });
+});
