@@ -9,7 +9,8 @@ export type ErrorReason =
   | "Throttled"
   | "BackendUnavailable"
   | "InvalidReference"
-  | "InvalidSpec";
+  | "InvalidSpec"
+  | "StoreNotReady";
 
 export abstract class RefsyncError extends Error {
   abstract readonly reason: ErrorReason;

@@ -18,6 +18,9 @@ export const ANNOTATION_SOURCE_REVISION = "refsync.dev/source-revision";
 export const ANNOTATION_RELOAD = "refsync.dev/reload";
 export const ANNOTATION_RESTARTED_FOR = "refsync.dev/restarted-for";
 export const FIELD_MANAGER = "refsync";
+/** On a target Secret: the ExternalSecret (same namespace) that writes it. */
+export const ANNOTATION_EXTERNAL_SECRET = "refsync.dev/external-secret";
+export const FINALIZER = "refsync.dev/externalsecret";
 
 export interface ObjectMeta {
   name: string;
@@ -156,6 +159,8 @@ export interface ExternalSecretStatus {
   /** HMAC of the Secret's data, never the data. */
   dataHash?: string;
   binding?: { name: string };
+  /** Generation and force-sync token of the last successful sync (a new token means sync now). */
+  syncedResourceVersion?: string;
   consumers?: { workloads: number; stalePods: number };
 }
 

@@ -1,0 +1,158 @@
+/**
+ * zod schemas for the specs the controller acts on. The CRD schemas already
+ * reject most bad input at the API server; these catch what OpenAPI cannot
+ * express (durations, regular expressions, one-of) and objects written before
+ * the CRDs were installed. Errors are InvalidSpecError naming the field path.
+ */
+import { z } from "zod";
+import { InvalidSpecError } from "../providers/errors.ts";
+import type { ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
+
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations (`1h`, `15m`, `1h30m`, `500ms`) to milliseconds. */
+export function parseDuration(value: string): number {
+  if (!DURATION.test(value)) throw new InvalidSpecError(`"${value}" is not a duration (like 1h, 15m, 30s)`);
+  let total = 0;
+  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
+  return total;
+}
+
+const regexp = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "not a valid regular expression");
+
+const decodingStrategy = z.enum(["None", "Base64", "Base64URL", "Auto"]);
+const remoteRef = z.object({
+  key: z.string().min(1),
+  property: z.string().optional(),
+  version: z.string().optional(),
+  decodingStrategy: decodingStrategy.optional(),
+});
+const stringMap = z.record(z.string(), z.string());
+/** Kubernetes Secret data keys. */
+const secretKey = z
+  .string()
+  .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
+  .max(253);
+
+export const externalSecretSpecSchema = z.object({
+  secretStoreRef: z.object({
+    name: z.string().min(1),
+    kind: z.enum(["SecretStore", "ClusterSecretStore"]).optional(),
+  }),
+  refreshInterval: z
+    .string()
+    .regex(DURATION, "must be a duration like 1h, 15m or 30s (0 disables periodic refresh)")
+    .or(z.literal("0"))
+    .optional(),
+  refreshPolicy: z.enum(["Periodic", "OnChange", "CreatedOnce"]).optional(),
+  target: z
+    .object({
+      name: z.string().max(253).optional(),
+      creationPolicy: z.enum(["Owner", "Merge", "Orphan"]).optional(),
+      deletionPolicy: z.enum(["Retain", "Delete"]).optional(),
+      template: z
+        .object({
+          type: z.string().optional(),
+          metadata: z.object({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+          data: z.record(secretKey, z.string()).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  data: z.array(z.object({ secretKey, remoteRef })).optional(),
+  dataFrom: z
+    .array(
+      z
+        .object({
+          extract: remoteRef.optional(),
+          find: z
+            .object({
+              path: z.string().optional(),
+              name: z.object({ regexp }).optional(),
+              tags: stringMap.optional(),
+              decodingStrategy: decodingStrategy.optional(),
+            })
+            .optional(),
+          rewrite: z.array(z.object({ regexp: z.object({ source: regexp, target: z.string() }) })).optional(),
+        })
+        .refine(
+          (d) => (d.extract === undefined) !== (d.find === undefined),
+          "set exactly one of extract and find",
+        ),
+    )
+    .optional(),
+  rollout: z
+    .object({
+      enabled: z.boolean().optional(),
+      targets: z
+        .array(
+          z.object({
+            kind: z.enum(["Deployment", "StatefulSet", "DaemonSet", "Rollout"]),
+            name: z.string().min(1),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+});
+
+export const storeSpecSchema = z.object({
+  provider: z.record(z.string(), z.unknown()),
+  rateLimit: z
+    .object({ qps: z.number().min(0).optional(), burst: z.number().int().min(1).optional() })
+    .optional(),
+  conditions: z
+    .array(
+      z.object({
+        namespaces: z.array(z.string()).optional(),
+        namespaceSelector: z
+          .object({
+            matchLabels: stringMap.optional(),
+            matchExpressions: z
+              .array(
+                z.object({
+                  key: z.string(),
+                  operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+                  values: z.array(z.string()).optional(),
+                }),
+              )
+              .optional(),
+          })
+          .optional(),
+      }),
+    )
+    .optional(),
+});
+
+function fail(error: z.ZodError): never {
+  const issue = error.issues[0];
+  const path = ["spec", ...(issue?.path ?? [])]
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+    .join("");
+  throw new InvalidSpecError(`${path.slice(1).replace(/\.\[/g, "[")}: ${issue?.message ?? "invalid"}`);
+}
+
+export function validateExternalSecretSpec(spec: unknown): ExternalSecretSpec {
+  const result = externalSecretSpecSchema.safeParse(spec);
+  if (!result.success) fail(result.error);
+  const parsed = result.data as ExternalSecretSpec;
+  if (!parsed.data?.length && !parsed.dataFrom?.length && !parsed.target?.template?.data) {
+    throw new InvalidSpecError("spec: set data, dataFrom or target.template.data");
+  }
+  return parsed;
+}
+
+export function validateStoreSpec(spec: unknown): SecretStoreSpec {
+  const result = storeSpecSchema.safeParse(spec);
+  if (!result.success) fail(result.error);
+  return result.data as SecretStoreSpec;
+}

@@ -1,0 +1,64 @@
+/** core/v1 Events on refsync objects. Messages are the same value-free texts as conditions. */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../log.ts";
+import type { EventSummary } from "../server/api/view.ts";
+import { errorSummary } from "./informer.ts";
+import { resourceTypes, type KubeClient } from "./kube/client.ts";
+
+export interface EventTarget {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+const RECENT_EVENTS = 200;
+
+export class EventRecorder {
+  readonly #client: KubeClient;
+  readonly #log: Logger;
+  readonly #defaultNamespace: string;
+  /** The latest events, newest last, for the dashboard (no API call per page view). */
+  readonly recent: EventSummary[] = [];
+
+  constructor(client: KubeClient, log: Logger, defaultNamespace = "default") {
+    this.#client = client;
+    this.#log = log;
+    this.#defaultNamespace = defaultNamespace;
+  }
+
+  /** Fire and forget: an event that cannot be written must not fail a reconcile. */
+  record(target: EventTarget, type: "Normal" | "Warning", reason: string, message: string): void {
+    const namespace = target.metadata.namespace ?? this.#defaultNamespace;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const object = {
+      kind: target.kind ?? "",
+      namespace: target.metadata.namespace,
+      name: target.metadata.name,
+    };
+    this.recent.push({ time: now, type, reason, message, object });
+    if (this.recent.length > RECENT_EVENTS) this.recent.shift();
+    this.#client
+      .create(resourceTypes.event, {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: `${target.metadata.name}.${randomBytes(8).toString("hex")}`, namespace },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name: target.metadata.name,
+          namespace: target.metadata.namespace,
+          uid: target.metadata.uid,
+          resourceVersion: target.metadata.resourceVersion,
+        },
+        reason,
+        message: message.slice(0, 1024),
+        type,
+        source: { component: "refsync" },
+        reportingComponent: "refsync",
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      })
+      .catch((err: unknown) => this.#log.debug({ err: errorSummary(err) }, "could not record event"));
+  }
+}

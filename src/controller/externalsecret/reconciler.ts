@@ -1,0 +1,366 @@
+/**
+ * One ExternalSecret, one pass: decide whether a sync is due, resolve the
+ * store, fetch, template, write the Secret, run the change hooks, report
+ * status. A failure never touches the existing Secret; it sets Ready=False
+ * with the reason and is retried with back-off by the queue (retryable), or
+ * marks the object Stalled (no retry will fix it; a spec change will).
+ */
+import {
+  ANNOTATION_DATA_HASH,
+  FINALIZER,
+  FIELD_MANAGER,
+  defaults,
+  type ExternalSecret,
+  type ExternalSecretStatus,
+} from "../../api/v1alpha1.ts";
+import { parseDuration, validateExternalSecretSpec } from "../../api/validate.ts";
+import { RefsyncError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+import type { ControllerMetrics } from "../../server/metrics.ts";
+import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
+import type { StoreSessions } from "../../store/sessions.ts";
+import { renderTemplates } from "../../template/engine.ts";
+import { getCondition, removeCondition, sameConditions, setCondition } from "../conditions.ts";
+import type { EventRecorder } from "../events.ts";
+import { dataHash } from "../hash.ts";
+import type { SecretChangeHook } from "../hooks.ts";
+import { errorSummary, type Informer } from "../informer.ts";
+import { resourceTypes, type KubeClient } from "../kube/client.ts";
+import type { ReconcileResult } from "../queue.ts";
+import { fetchData } from "./fetch.ts";
+import type { LeaseTracker } from "./leases.ts";
+import { decideSync, refreshIntervalMs, syncToken } from "./schedule.ts";
+import {
+  TargetConflictError,
+  applySecret,
+  checkTakeover,
+  desiredSecret,
+  isUpToDate,
+  targetName,
+  type SecretObject,
+} from "./target.ts";
+
+export interface ExternalSecretReconcilerDeps {
+  kube: KubeClient;
+  log: Logger;
+  metrics: ControllerMetrics;
+  events: EventRecorder;
+  externalSecrets: Informer<ExternalSecret & { metadata: { name: string } }>;
+  secrets: Informer<SecretObject>;
+  stores: StoreLookup;
+  sessions: StoreSessions;
+  leases: LeaseTracker;
+  hashKey: Uint8Array;
+  hooks: SecretChangeHook[];
+  /** Longest a Ready object waits before it is looked at again (drift, missed events). */
+  resyncMs?: number;
+}
+
+type Outcome =
+  | { ok: true; hash: string; written: boolean }
+  | { ok: false; reason: string; message: string; retryable: boolean; err: unknown };
+
+const MAX_RESYNC_MS = 10 * 60_000;
+
+export class ExternalSecretReconciler {
+  readonly #d: ExternalSecretReconcilerDeps;
+  /** Keys whose next sync must bypass the read cache (lease about to expire). */
+  readonly #fresh = new Set<string>();
+
+  constructor(deps: ExternalSecretReconcilerDeps) {
+    this.#d = deps;
+  }
+
+  requestFresh(key: string): void {
+    this.#fresh.add(key);
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const es = this.#d.externalSecrets.get(key);
+    if (!es) {
+      await this.#d.leases.release(key);
+      const [namespace = "", name = ""] = key.split("/");
+      this.#d.metrics.forget("ExternalSecret", namespace, name);
+      return {};
+    }
+    if (es.metadata.deletionTimestamp) {
+      await this.#finalize(key, es, signal);
+      return {};
+    }
+    const target = await this.#currentTarget(es, signal);
+    const decision = decideSync(es, target);
+    const fresh = this.#fresh.has(key);
+    if (!decision.due && !fresh) {
+      return {
+        requeueAfterMs: Math.min(decision.nextInMs ?? MAX_RESYNC_MS, this.#d.resyncMs ?? MAX_RESYNC_MS),
+      };
+    }
+    this.#fresh.delete(key);
+    const log = this.#d.log.child({ externalSecret: key, why: fresh ? "lease" : decision.reason });
+    const started = performance.now();
+    const outcome = await this.#sync(
+      key,
+      es,
+      target,
+      fresh || decision.reason === "spec" || decision.reason === "force-sync",
+      signal,
+    );
+    this.#d.metrics.reconcileDuration.observe(
+      { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
+      (performance.now() - started) / 1000,
+    );
+    this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
+    await this.#writeStatus(es, outcome, signal);
+    if (!outcome.ok) {
+      log.warn({ reason: outcome.reason, message: outcome.message }, "sync failed");
+      if (outcome.retryable) throw outcome.err;
+      return {};
+    }
+    log.debug({ written: outcome.written }, "synced");
+    const interval = refreshIntervalMs(es);
+    const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
+    const next = policy === "Periodic" && interval > 0 ? interval * 0.9 : MAX_RESYNC_MS;
+    return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
+  }
+
+  async #currentTarget(es: ExternalSecret, signal: AbortSignal): Promise<SecretObject | undefined> {
+    const ns = es.metadata.namespace as string;
+    const name = targetName(es);
+    const cached = this.#d.secrets.get(`${ns}/${name}`);
+    if (cached) return cached;
+    // Not labelled as ours (yet): a Merge target, or a Secret created by someone else.
+    return this.#d.kube.get<SecretObject>(resourceTypes.secret, ns, name, signal);
+  }
+
+  async #sync(
+    key: string,
+    es: ExternalSecret,
+    target: SecretObject | undefined,
+    bypassCache: boolean,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    try {
+      const spec = validateExternalSecretSpec(es.spec);
+      const namespace = es.metadata.namespace as string;
+      const store = await resolveStore(spec.secretStoreRef, namespace, this.#d.stores);
+      const storeReady = getCondition(store.status?.conditions, "Ready");
+      if (storeReady?.status === "False" && storeReady.observedGeneration === store.metadata.generation) {
+        return fail(
+          "StoreNotReady",
+          `${store.kind} "${store.metadata.name}" is not ready: ${storeReady.message}`,
+          true,
+        );
+      }
+      const session = this.#d.sessions.session(store, namespace);
+      const ttl = bypassCache ? 0 : refreshIntervalMs(es) || parseDuration(defaults.refreshInterval);
+      const fetched = await fetchData(spec, session, ttl, signal);
+      let data = fetched.data;
+      const templates = spec.target?.template?.data;
+      if (templates) {
+        const values = Object.fromEntries(
+          Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("utf8")]),
+        );
+        const rendered = renderTemplates(templates, values);
+        data = Object.fromEntries(
+          Object.entries(rendered).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, "utf8"))]),
+        );
+      }
+      const type = spec.target?.template?.type ?? "Opaque";
+      const hash = dataHash(this.#d.hashKey, type, data);
+      checkTakeover(es, target);
+      const desired = desiredSecret(es, data, hash);
+      if ((spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
+        await this.#ensureFinalizer(es, signal);
+      let written = false;
+      if (!isUpToDate(target, desired)) {
+        await applySecret(this.#d.kube, desired, signal);
+        written = true;
+        this.#d.events.record(
+          es,
+          "Normal",
+          target ? "Updated" : "Created",
+          `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length} keys)`,
+        );
+      }
+      if (fetched.leases.length > 0 || this.#d.leases.holds(key)) {
+        if (fetched.leases.length > 0) await this.#ensureFinalizer(es, signal);
+        this.#d.leases.track(key, session, fetched.leases);
+      }
+      const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
+      if (previousHash !== hash) await this.#runHooks(es, desired, previousHash, hash, signal);
+      return { ok: true, hash, written };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return classify(err);
+    }
+  }
+
+  async #runHooks(
+    es: ExternalSecret,
+    secret: SecretObject,
+    previousHash: string | undefined,
+    hash: string,
+    signal: AbortSignal,
+  ) {
+    for (const hook of this.#d.hooks) {
+      try {
+        await hook(
+          {
+            externalSecret: es,
+            secret: { namespace: secret.metadata.namespace, name: secret.metadata.name },
+            previousHash,
+            dataHash: hash,
+          },
+          signal,
+        );
+      } catch (err) {
+        const e = errorSummary(err);
+        this.#d.log.warn({ err: e, externalSecret: es.metadata.name }, "secret-change hook failed");
+        this.#d.events.record(es, "Warning", "HookFailed", e.message);
+      }
+    }
+  }
+
+  async #writeStatus(es: ExternalSecret, outcome: Outcome, signal: AbortSignal): Promise<void> {
+    const old = es.status ?? {};
+    const generation = es.metadata.generation;
+    const now = new Date();
+    let conditions = old.conditions;
+    const status: ExternalSecretStatus = { ...old, observedGeneration: generation };
+    if (outcome.ok) {
+      conditions = setCondition(
+        conditions,
+        { type: "Ready", status: "True", reason: "SecretSynced", message: "Secret is synced" },
+        generation,
+        now,
+      );
+      conditions = removeCondition(conditions, "Stalled");
+      status.refreshTime = now.toISOString().replace(/\.\d+Z$/, "Z");
+      status.dataHash = outcome.hash;
+      status.binding = { name: targetName(es) };
+      status.syncedResourceVersion = syncToken(es);
+    } else {
+      conditions = setCondition(
+        conditions,
+        { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message },
+        generation,
+        now,
+      );
+      conditions = outcome.retryable
+        ? removeCondition(conditions, "Stalled")
+        : setCondition(
+            conditions,
+            { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message },
+            generation,
+            now,
+          );
+    }
+    status.conditions = conditions;
+    const previous = getCondition(old.conditions, "Ready");
+    const current = getCondition(conditions, "Ready");
+    this.#d.metrics.setCondition(
+      "ExternalSecret",
+      es.metadata.namespace as string,
+      es.metadata.name,
+      "Ready",
+      current?.status ?? "Unknown",
+    );
+    if (!outcome.ok && (previous?.reason !== current?.reason || previous?.message !== current?.message)) {
+      this.#d.events.record(es, "Warning", outcome.reason, outcome.message);
+    }
+    const unchanged =
+      !outcome.ok && sameConditions(old.conditions, conditions) && old.observedGeneration === generation;
+    if (unchanged) return;
+    await this.#d.kube.mergePatch(
+      resourceTypes.externalSecret,
+      es.metadata.namespace,
+      es.metadata.name,
+      { status },
+      {
+        subresource: "status",
+        fieldManager: FIELD_MANAGER,
+        signal,
+      },
+    );
+  }
+
+  async #ensureFinalizer(es: ExternalSecret, signal: AbortSignal): Promise<void> {
+    if (es.metadata.finalizers?.includes(FINALIZER)) return;
+    await this.#d.kube.mergePatch(
+      resourceTypes.externalSecret,
+      es.metadata.namespace,
+      es.metadata.name,
+      {
+        metadata: {
+          finalizers: [...(es.metadata.finalizers ?? []), FINALIZER],
+          resourceVersion: es.metadata.resourceVersion,
+        },
+      },
+      { signal },
+    );
+  }
+
+  /** Deletion: apply deletionPolicy and revoke leases, then let the object go. */
+  async #finalize(key: string, es: ExternalSecret, signal: AbortSignal): Promise<void> {
+    if (!es.metadata.finalizers?.includes(FINALIZER)) return;
+    const policy = es.spec.target?.deletionPolicy ?? defaults.deletionPolicy;
+    const creation = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
+    const namespace = es.metadata.namespace as string;
+    const name = targetName(es);
+    if (policy === "Delete") {
+      const secret = await this.#d.kube.get<SecretObject>(resourceTypes.secret, namespace, name, signal);
+      const ours = secret?.metadata.annotations?.["refsync.dev/external-secret"] === es.metadata.name;
+      if (secret && ours && creation === "Merge") {
+        // Give back only our keys: an apply with none of them releases (removes) what we owned.
+        await this.#d.kube.apply(
+          resourceTypes.secret,
+          { apiVersion: "v1", kind: "Secret", metadata: { name, namespace } },
+          {
+            fieldManager: FIELD_MANAGER,
+            signal,
+          },
+        );
+      } else if (secret && ours) {
+        await this.#d.kube.delete(resourceTypes.secret, namespace, name, {
+          uid: secret.metadata.uid,
+          signal,
+        });
+        this.#d.events.record(es, "Normal", "Deleted", `deleted Secret "${name}" (deletionPolicy Delete)`);
+      }
+    }
+    await this.#d.leases.release(key);
+    // With resourceVersion: a conflict means a newer version is on its way through the informer; the queue retries.
+    await this.#d.kube.mergePatch(
+      resourceTypes.externalSecret,
+      namespace,
+      es.metadata.name,
+      {
+        metadata: {
+          finalizers: (es.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+          resourceVersion: es.metadata.resourceVersion,
+        },
+      },
+      { signal },
+    );
+  }
+}
+
+function fail(reason: string, message: string, retryable: boolean, err?: unknown): Outcome {
+  return { ok: false, reason, message, retryable, err: err ?? new Error(message) };
+}
+
+/** Typed errors to condition reasons; anything unexpected is a retryable SecretSyncError. */
+function classify(err: unknown): Outcome {
+  if (err instanceof RefsyncError) {
+    const reason =
+      err.reason === "InvalidReference"
+        ? "InvalidSpec"
+        : ["NotFound", "AccessDenied", "InvalidSpec", "StoreNotReady"].includes(err.reason)
+          ? err.reason
+          : "SecretSyncError";
+    return fail(reason, err.message, err.retryable, err);
+  }
+  if (err instanceof TargetConflictError) return fail("SecretSyncError", err.message, true, err);
+  const e = errorSummary(err);
+  return fail("SecretSyncError", `${e.name}: ${e.message}`, true, err);
+}

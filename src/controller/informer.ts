@@ -1,0 +1,227 @@
+/**
+ * List + watch into an in-memory cache that survives reality: a 410 Gone
+ * (resourceVersion compacted away) re-lists, any other failure restarts with
+ * exponential back-off, and a watch that has been silent longer than
+ * `silenceMs` (a half-open connection) is abandoned and re-listed. A re-list
+ * diffs against the cache, so handlers see the adds, updates and deletes
+ * they missed.
+ */
+import type { Logger } from "../log.ts";
+import { isGone, type KubeClient, type KubeObject, type ResourceType } from "./kube/client.ts";
+
+export type InformerEvent = "add" | "update" | "delete";
+export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  /** Server-side watch timeout; the watch is simply renewed when it ends. */
+  watchTimeoutSeconds?: number;
+  /** Re-list when nothing (not even a bookmark) arrived for this long. */
+  silenceMs?: number;
+  maxBackoffMs?: number;
+}
+
+export function objectKey(obj: { metadata: { name: string; namespace?: string } }): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+export class Informer<T extends KubeObject> {
+  readonly type: ResourceType;
+  readonly #client: KubeClient;
+  readonly #opts: Required<Omit<InformerOptions, "namespace" | "labelSelector">> &
+    Pick<InformerOptions, "namespace" | "labelSelector">;
+  readonly #log: Logger;
+  readonly #cache = new Map<string, T>();
+  readonly #handlers: InformerHandler<T>[] = [];
+  #abort: AbortController | undefined;
+  #synced = false;
+  #syncWaiters: (() => void)[] = [];
+  #loop: Promise<void> | undefined;
+  /** Counts re-lists, for tests and metrics. */
+  relists = 0;
+
+  constructor(client: KubeClient, type: ResourceType, log: Logger, options: InformerOptions = {}) {
+    this.#client = client;
+    this.type = type;
+    this.#log = log.child({ informer: type.plural });
+    this.#opts = { watchTimeoutSeconds: 300, silenceMs: 330_000, maxBackoffMs: 30_000, ...options };
+  }
+
+  on(handler: InformerHandler<T>): void {
+    this.#handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#abort = new AbortController();
+    this.#loop = this.#run(this.#abort.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        let rv = await this.#relist(signal);
+        failures = 0;
+        // Watch from the list's resourceVersion until it is gone or goes silent.
+        for (;;) {
+          const next = await this.#watchOnce(rv, signal);
+          if (next === undefined) break;
+          rv = next;
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const delay = Math.min(this.#opts.maxBackoffMs, 500 * 2 ** (failures - 1));
+        this.#log.warn({ err: errorSummary(err), retryInMs: delay }, "list/watch failed");
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  async #relist(signal: AbortSignal): Promise<string> {
+    const { items, resourceVersion } = await this.#client.list<T>(this.type, {
+      namespace: this.#opts.namespace,
+      labelSelector: this.#opts.labelSelector,
+      signal,
+    });
+    this.relists++;
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = objectKey(item);
+      seen.add(key);
+      this.#upsert(key, item);
+    }
+    for (const [key, old] of this.#cache) {
+      if (!seen.has(key)) {
+        this.#cache.delete(key);
+        this.#emit("delete", old);
+      }
+    }
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const resolve of this.#syncWaiters.splice(0)) resolve();
+    }
+    return resourceVersion;
+  }
+
+  /** One watch request. Returns the resourceVersion to continue from, or undefined to re-list. */
+  async #watchOnce(rv: string, outer: AbortSignal): Promise<string | undefined> {
+    const abort = new AbortController();
+    const onOuter = () => abort.abort();
+    outer.addEventListener("abort", onOuter, { once: true });
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        abort.abort();
+      }, this.#opts.silenceMs);
+      timer.unref();
+    };
+    arm();
+    let last = rv;
+    try {
+      await this.#client.watch<T>(
+        this.type,
+        {
+          namespace: this.#opts.namespace,
+          labelSelector: this.#opts.labelSelector,
+          resourceVersion: rv,
+          timeoutSeconds: this.#opts.watchTimeoutSeconds,
+          signal: abort.signal,
+        },
+        (event) => {
+          arm();
+          last = event.object.metadata.resourceVersion ?? last;
+          if (event.type === "BOOKMARK") return;
+          const obj = { apiVersion: event.object.apiVersion, kind: event.object.kind, ...event.object } as T;
+          const key = objectKey(obj);
+          if (event.type === "DELETED") {
+            const old = this.#cache.get(key);
+            this.#cache.delete(key);
+            this.#emit("delete", old ?? obj);
+          } else {
+            this.#upsert(key, obj);
+          }
+        },
+      );
+      return last;
+    } catch (err) {
+      if (outer.aborted) throw err;
+      if (silent) {
+        this.#log.info({ silenceMs: this.#opts.silenceMs }, "watch silent too long; re-listing");
+        return undefined;
+      }
+      if (isGone(err)) {
+        this.#log.debug("resourceVersion expired (410); re-listing");
+        return undefined;
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      outer.removeEventListener("abort", onOuter);
+    }
+  }
+
+  #upsert(key: string, obj: T): void {
+    const old = this.#cache.get(key);
+    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    this.#cache.set(key, obj);
+    this.#emit(old ? "update" : "add", obj, old);
+  }
+
+  #emit(event: InformerEvent, obj: T, old?: T): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(event, obj, old);
+      } catch (err) {
+        this.#log.error({ err: errorSummary(err) }, "informer handler failed");
+      }
+    }
+  }
+}
+
+export function errorSummary(err: unknown): { name: string; message: string } {
+  return err instanceof Error
+    ? { name: err.name, message: err.message }
+    : { name: "Error", message: String(err) };
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

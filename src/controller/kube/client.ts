@@ -1,0 +1,390 @@
+/**
+ * A small Kubernetes REST client over node:http(s) with one keep-alive agent.
+ * The generated @kubernetes/client-node APIs hide what a controller needs
+ * (server-side apply with a field manager, status subresources, raw watch
+ * streams with resourceVersion and bookmarks), so we speak the REST API
+ * directly and take only authentication from the KubeConfig.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const resourceTypes = {
+  secret: { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
+  namespace: { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false },
+  serviceAccount: {
+    group: "",
+    version: "v1",
+    plural: "serviceaccounts",
+    kind: "ServiceAccount",
+    namespaced: true,
+  },
+  event: { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true },
+  lease: { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true },
+  externalSecret: {
+    group: "refsync.dev",
+    version: "v1alpha1",
+    plural: "externalsecrets",
+    kind: "ExternalSecret",
+    namespaced: true,
+  },
+  secretStore: {
+    group: "refsync.dev",
+    version: "v1alpha1",
+    plural: "secretstores",
+    kind: "SecretStore",
+    namespaced: true,
+  },
+  clusterSecretStore: {
+    group: "refsync.dev",
+    version: "v1alpha1",
+    plural: "clustersecretstores",
+    kind: "ClusterSecretStore",
+    namespaced: false,
+  },
+} satisfies Record<string, ResourceType>;
+
+export function apiVersionOf(type: ResourceType): string {
+  return type.group ? `${type.group}/${type.version}` : type.version;
+}
+
+/** An error response of the API server; `reason` is the Status reason (Conflict, NotFound, Expired…). */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  readonly status: number;
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 404;
+}
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 409;
+}
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 410;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+}
+
+export interface ListResult<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+const HEADER_REFRESH_MS = 30_000;
+
+export class KubeClient {
+  readonly server: URL;
+  private readonly kc: KubeConfig;
+  private readonly agent: http.Agent;
+  private headers: Record<string, string> = {};
+  private headersAt = 0;
+  private tlsOptions: https.RequestOptions = {};
+
+  private constructor(kc: KubeConfig, server: URL, agent: http.Agent, tls: https.RequestOptions) {
+    this.kc = kc;
+    this.server = server;
+    this.agent = agent;
+    this.tlsOptions = tls;
+  }
+
+  static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const server = new URL(cluster.server);
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized };
+    const agent =
+      server.protocol === "https:"
+        ? new https.Agent({ keepAlive: true, ...tls })
+        : new http.Agent({ keepAlive: true });
+    const client = new KubeClient(kc, server, agent, tls);
+    await client.refreshHeaders();
+    return client;
+  }
+
+  /** Re-reads bearer tokens (projected service-account tokens rotate). */
+  private async refreshHeaders(): Promise<void> {
+    const opts: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === "string") headers[k] = v;
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+    this.headers = headers;
+    this.headersAt = Date.now();
+  }
+
+  path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+    let p = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+    if (type.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+    p += `/${type.plural}`;
+    if (name) p += `/${encodeURIComponent(name)}`;
+    if (subresource) p += `/${subresource}`;
+    return p;
+  }
+
+  private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+    if (Date.now() - this.headersAt > HEADER_REFRESH_MS) await this.refreshHeaders();
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { ...this.headers, Accept: "application/json" };
+    if (body !== undefined) {
+      headers["Content-Type"] = options.contentType ?? "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(body));
+    }
+    const transport = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(
+        url,
+        { method, headers, agent: this.agent, signal: options.signal, ...this.tlsOptions },
+        resolve,
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, options);
+    const text = await readAll(res);
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw toApiError(status, text, method, path);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async get<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<T | undefined> {
+    try {
+      return await this.request<T>("GET", this.path(type, namespace, name), { signal });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T>(
+    type: ResourceType,
+    options: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<ListResult<T>> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion = "";
+    do {
+      const page = await this.request<{
+        items: T[];
+        metadata: { resourceVersion: string; continue?: string };
+      }>("GET", this.path(type, options.namespace), {
+        query: {
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+          limit: 500,
+          continue: cont,
+        },
+        signal: options.signal,
+      });
+      // List items carry no apiVersion/kind; restore them so objects look like what get returns.
+      for (const item of page.items) items.push({ apiVersion: apiVersionOf(type), kind: type.kind, ...item });
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  create<T, B extends KubeObject = KubeObject>(type: ResourceType, obj: B, signal?: AbortSignal): Promise<T> {
+    return this.request<T>("POST", this.path(type, obj.metadata.namespace), { body: obj, signal });
+  }
+
+  /** Server-side apply: `obj` is the full intent of `fieldManager`; fields it no longer sets are removed. */
+  apply<T, B extends KubeObject = KubeObject>(
+    type: ResourceType,
+    obj: B,
+    options: { fieldManager: string; force?: boolean; subresource?: string; signal?: AbortSignal },
+  ): Promise<T> {
+    return this.request<T>(
+      "PATCH",
+      this.path(type, obj.metadata.namespace, obj.metadata.name, options.subresource),
+      {
+        body: obj,
+        contentType: "application/apply-patch+yaml",
+        query: { fieldManager: options.fieldManager, force: options.force ?? true },
+        signal: options.signal,
+      },
+    );
+  }
+
+  /** JSON merge patch, optionally of a subresource (`status`). */
+  mergePatch<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    options: { subresource?: string; fieldManager?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return this.request<T>("PATCH", this.path(type, namespace, name, options.subresource), {
+      body: patch,
+      contentType: "application/merge-patch+json",
+      query: { fieldManager: options.fieldManager },
+      signal: options.signal,
+    });
+  }
+
+  /** JSON patch (RFC 6902), e.g. to remove one finalizer guarded by a `test` op. */
+  jsonPatch<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    ops: unknown[],
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.request<T>("PATCH", this.path(type, namespace, name), {
+      body: ops,
+      contentType: "application/json-patch+json",
+      signal,
+    });
+  }
+
+  replace<T, B extends KubeObject = KubeObject>(
+    type: ResourceType,
+    obj: B,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.request<T>("PUT", this.path(type, obj.metadata.namespace, obj.metadata.name), {
+      body: obj,
+      signal,
+    });
+  }
+
+  /** Deletes; true when it existed. `uid` makes the delete conditional on that exact object. */
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: { uid?: string; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    try {
+      await this.request("DELETE", this.path(type, namespace, name), {
+        body: options.uid ? { preconditions: { uid: options.uid } } : undefined,
+        signal: options.signal,
+      });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Streams watch events until the server closes the stream, `signal` aborts,
+   * or `onEvent` throws. Resolves on a clean end; rejects on transport errors
+   * and with KubeApiError(410) when resourceVersion is too old.
+   */
+  async watch<T>(
+    type: ResourceType,
+    options: {
+      namespace?: string;
+      labelSelector?: string;
+      resourceVersion: string;
+      timeoutSeconds: number;
+      signal?: AbortSignal;
+    },
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const res = await this.open("GET", this.path(type, options.namespace), {
+      query: {
+        watch: true,
+        allowWatchBookmarks: true,
+        labelSelector: options.labelSelector,
+        resourceVersion: options.resourceVersion,
+        timeoutSeconds: options.timeoutSeconds,
+      },
+      signal: options.signal,
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw toApiError(status, await readAll(res), "WATCH", type.plural);
+    let buffer = "";
+    res.setEncoding("utf8");
+    for await (const chunk of res as AsyncIterable<string>) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === "ERROR") {
+          const st = event.object as { code?: number; reason?: string; message?: string };
+          throw new KubeApiError(st.code ?? 500, st.reason ?? "Unknown", st.message ?? "watch error");
+        }
+        onEvent(event);
+      }
+    }
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function readAll(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    res.on("error", reject);
+  });
+}
+
+function toApiError(status: number, text: string, method: string, path: string): KubeApiError {
+  try {
+    const st = JSON.parse(text) as { reason?: string; message?: string };
+    return new KubeApiError(
+      status,
+      st.reason ?? String(status),
+      st.message ?? `${method} ${path}: HTTP ${status}`,
+    );
+  } catch {
+    return new KubeApiError(status, String(status), `${method} ${path}: HTTP ${status}`);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, the client-go way:
+ * a candidate takes the Lease when its holder has not renewed it for
+ * `leaseDurationSeconds` (measured on our own clock from when we last saw it
+ * change, so clock skew between replicas does not matter), the leader renews
+ * every `retryPeriodMs`, and gives up leadership when it could not renew
+ * within `renewDeadlineMs`. Optimistic concurrency (resourceVersion) decides
+ * races. On stop the leader releases the Lease so a standby takes over at once.
+ */
+import type { Logger } from "../log.ts";
+import { isConflict, isNotFound, resourceTypes, type KubeClient } from "./kube/client.ts";
+import { errorSummary, sleep } from "./informer.ts";
+
+export interface LeaderElectionOptions {
+  name: string;
+  namespace: string;
+  identity: string;
+  leaseDurationSeconds: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+}
+
+interface Lease {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/** Kubernetes MicroTime (RFC 3339 with microseconds). */
+function microTime(date = new Date()): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+export class LeaderElector {
+  readonly #client: KubeClient;
+  readonly #opts: LeaderElectionOptions;
+  readonly #log: Logger;
+  #leading = false;
+  #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+  /** What we last saw of the Lease, and when (our clock). */
+  #observed: { holder?: string; renewTime?: string; at: number } = { at: 0 };
+
+  constructor(client: KubeClient, options: LeaderElectionOptions, log: Logger) {
+    this.#client = client;
+    this.#opts = options;
+    this.#log = log.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+    if (this.#leading) {
+      await this.#release().catch((err: unknown) =>
+        this.#log.warn({ err: errorSummary(err) }, "lease release failed"),
+      );
+      this.#setLeading(false);
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    let lastRenew = 0;
+    while (!signal.aborted) {
+      let ok = false;
+      try {
+        ok = await this.#tryAcquireOrRenew();
+      } catch (err) {
+        this.#log.debug({ err: errorSummary(err) }, "lease update failed");
+      }
+      if (ok) {
+        lastRenew = Date.now();
+        if (!this.#leading) this.#setLeading(true);
+      } else if (this.#leading && Date.now() - lastRenew > this.#opts.renewDeadlineMs) {
+        this.#log.warn("could not renew the lease within the deadline; stepping down");
+        this.#setLeading(false);
+      }
+      await sleep(this.#opts.retryPeriodMs, signal);
+    }
+  }
+
+  #setLeading(leading: boolean): void {
+    this.#leading = leading;
+    this.#log.info(leading ? "became leader" : "stopped leading");
+    if (leading) this.#opts.onStartedLeading();
+    else this.#opts.onStoppedLeading();
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const { name, namespace, identity, leaseDurationSeconds } = this.#opts;
+    const now = microTime();
+    const lease = await this.#client.get<Lease>(resourceTypes.lease, namespace, name, this.#abort.signal);
+    if (!lease) {
+      try {
+        await this.#client.create(resourceTypes.lease, {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
+        });
+        return true;
+      } catch (err) {
+        if (isConflict(err) || (err as { status?: number }).status === 409) return false;
+        throw err;
+      }
+    }
+    const spec = lease.spec;
+    if (spec.holderIdentity !== this.#observed.holder || spec.renewTime !== this.#observed.renewTime) {
+      this.#observed = { holder: spec.holderIdentity, renewTime: spec.renewTime, at: Date.now() };
+    }
+    const held = Boolean(spec.holderIdentity) && spec.holderIdentity !== identity;
+    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    if (held && Date.now() - this.#observed.at < duration) return false;
+    const transitions = (spec.leaseTransitions ?? 0) + (spec.holderIdentity === identity ? 0 : 1);
+    try {
+      await this.#client.replace(resourceTypes.lease, {
+        ...lease,
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          acquireTime: spec.holderIdentity === identity ? spec.acquireTime : now,
+          renewTime: now,
+          leaseTransitions: transitions,
+        },
+      });
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Hands the Lease over: empty holder and a 1 s duration, as client-go's ReleaseOnCancel. */
+  async #release(): Promise<void> {
+    const lease = await this.#client.get<Lease>(resourceTypes.lease, this.#opts.namespace, this.#opts.name);
+    if (!lease || lease.spec.holderIdentity !== this.#opts.identity) return;
+    await this.#client.replace(resourceTypes.lease, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime() },
+    });
+  }
+}

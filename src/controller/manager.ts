@@ -1,0 +1,389 @@
+/**
+ * The controller: informers for ExternalSecrets, both store kinds and the
+ * Secrets we manage; one work queue for all of them; the reconcilers; leader
+ * election (only the leader runs the queue, so only the leader writes; every
+ * replica keeps its caches warm to take over at once); and plug-in points
+ * for what later features add (secret-change hooks, leader-only loops such
+ * as the freshness poller).
+ */
+import os from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import {
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  ANNOTATION_EXTERNAL_SECRET,
+  type ExternalSecret,
+  type SecretStore,
+} from "../api/v1alpha1.ts";
+import { silentLogger, type Logger } from "../log.ts";
+import type { EventSummary } from "../server/api/view.ts";
+import { ControllerMetrics } from "../server/metrics.ts";
+import { ReadCache } from "../store/read-cache.ts";
+import type { StoreLookup } from "../store/resolve.ts";
+import { StoreSessions } from "../store/sessions.ts";
+import { EventRecorder } from "./events.ts";
+import { ExternalSecretReconciler } from "./externalsecret/reconciler.ts";
+import { LeaseTracker } from "./externalsecret/leases.ts";
+import type { SecretObject } from "./externalsecret/target.ts";
+import { loadHashKey } from "./hash-key.ts";
+import type { SecretChangeHook } from "./hooks.ts";
+import { Informer, errorSummary, objectKey, type InformerOptions } from "./informer.ts";
+import { KubeClient, resourceTypes } from "./kube/client.ts";
+import { LeaderElector } from "./leader.ts";
+import { WorkQueue } from "./queue.ts";
+import { StoreReconciler } from "./stores.ts";
+
+export interface LeaderElectionConfig {
+  name: string;
+  namespace: string;
+  identity?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+/** What a leader-only loop gets (the freshness poller, issue 7). */
+export interface ControllerContext {
+  kube: KubeClient;
+  kc: KubeConfig;
+  log: Logger;
+  metrics: ControllerMetrics;
+  sessions: StoreSessions;
+  stores: StoreLookup;
+  events: EventRecorder;
+  enqueueExternalSecret(namespace: string, name: string): void;
+}
+
+export type LeaderLoop = (ctx: ControllerContext, signal: AbortSignal) => Promise<void>;
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  log?: Logger;
+  metrics?: ControllerMetrics;
+  /** Concurrent reconciles; default 4. */
+  workers?: number;
+  /** Watch only this namespace (ClusterSecretStores are still cluster-wide). */
+  namespace?: string;
+  /** Undefined: no election, this replica always leads. */
+  leaderElection?: LeaderElectionConfig;
+  /** Where the data-hash HMAC key lives (created when missing); default refsync-hash-key in the lease namespace or "default". */
+  hashKeySecret?: { namespace: string; name: string };
+  hooks?: SecretChangeHook[];
+  leaderLoops?: LeaderLoop[];
+  informer?: Pick<InformerOptions, "silenceMs" | "watchTimeoutSeconds">;
+  /** Longest time before a synced object is looked at again; default 10 min. */
+  resyncMs?: number;
+  /** Queue back-off after a failure (doubles per failure); default 200 ms … 5 min. */
+  backoff?: { baseMs?: number; maxMs?: number };
+}
+
+type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
+
+export class Controller {
+  readonly kube: KubeClient;
+  readonly metrics: ControllerMetrics;
+  readonly sessions: StoreSessions;
+  readonly cache: ReadCache;
+  readonly log: Logger;
+  readonly externalSecrets: Informer<ExternalSecret>;
+  readonly secretStores: Informer<SecretStore>;
+  readonly clusterSecretStores: Informer<SecretStore>;
+  readonly secrets: Informer<SecretObject>;
+  readonly #opts: ControllerOptions;
+  readonly #queue: WorkQueue;
+  readonly #events: EventRecorder;
+  readonly #leases: LeaseTracker;
+  readonly #stores: StoreLookup;
+  readonly #elector: LeaderElector | undefined;
+  #esReconciler: ExternalSecretReconciler | undefined;
+  readonly #storeReconciler: StoreReconciler;
+  #leading = false;
+  #leaderAbort: AbortController | undefined;
+  #leaderLoops: Promise<void>[] = [];
+  #stopping = new AbortController();
+  readonly #inflight = { count: 0 };
+  #namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
+
+  private constructor(kube: KubeClient, opts: ControllerOptions) {
+    this.kube = kube;
+    this.#opts = opts;
+    this.log = opts.log ?? silentLogger;
+    this.metrics = opts.metrics ?? new ControllerMetrics();
+    const hit = (store: string) => this.metrics.cacheHits.inc({ store: store.replace(/#.*$/, "") });
+    const miss = (store: string) => this.metrics.cacheMisses.inc({ store: store.replace(/#.*$/, "") });
+    this.cache = new ReadCache({ onHit: hit, onMiss: miss });
+    this.sessions = new StoreSessions({
+      kube,
+      inflight: this.#inflight,
+      kc: opts.kc,
+      cache: this.cache,
+      onCall: (p, s, c, r, secs) => this.metrics.recordProviderCall(p, s, c, r, secs),
+    });
+    const informerOpts = { ...opts.informer, namespace: opts.namespace };
+    this.externalSecrets = new Informer(kube, resourceTypes.externalSecret, this.log, informerOpts);
+    this.secretStores = new Informer(kube, resourceTypes.secretStore, this.log, informerOpts);
+    this.clusterSecretStores = new Informer(kube, resourceTypes.clusterSecretStore, this.log, opts.informer);
+    // Only Secrets we manage: memory follows what we own, not the cluster's size.
+    this.secrets = new Informer(kube, resourceTypes.secret, this.log, {
+      ...informerOpts,
+      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    });
+    this.#events = new EventRecorder(kube, this.log, opts.leaderElection?.namespace);
+    this.#stores = {
+      secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),
+      clusterSecretStore: (name) => this.clusterSecretStores.get(name),
+      namespaceLabels: (ns) => this.#labelsOf(ns),
+    };
+    this.#leases = new LeaseTracker({
+      log: this.log,
+      onRefreshNeeded: (key) => {
+        this.#esReconciler?.requestFresh(key);
+        this.#enqueue("ExternalSecret", key);
+      },
+    });
+    this.#storeReconciler = new StoreReconciler({
+      kube,
+      log: this.log,
+      metrics: this.metrics,
+      events: this.#events,
+      secretStores: this.secretStores,
+      clusterSecretStores: this.clusterSecretStores,
+      sessions: this.sessions,
+    });
+    this.#queue = new WorkQueue({
+      workers: opts.workers ?? 4,
+      baseDelayMs: opts.backoff?.baseMs,
+      maxDelayMs: opts.backoff?.maxMs,
+      handler: (key) => this.#reconcile(key),
+      onError: (key, err, failures) => {
+        this.log.debug({ key, failures, err: errorSummary(err) }, "reconcile failed; backing off");
+        const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+        return retryAfter !== undefined ? retryAfter * 1000 : undefined;
+      },
+    });
+    this.#wireEvents();
+    this.metrics.view = {
+      externalSecrets: () => this.externalSecrets.list(),
+      stores: () => [...this.secretStores.list(), ...this.clusterSecretStores.list()],
+      managedSecrets: () => this.secrets.list(),
+      recentEvents: () => this.#events.recent,
+      queueDepth: () => this.#queue.length,
+      inflightReads: () => this.#inflight.count,
+      isLeader: () => this.#leading,
+    };
+    const le = opts.leaderElection;
+    if (le) {
+      this.#elector = new LeaderElector(
+        kube,
+        {
+          name: le.name,
+          namespace: le.namespace,
+          identity: le.identity ?? `${os.hostname()}-${process.pid}`,
+          leaseDurationSeconds: le.leaseDurationSeconds ?? 15,
+          renewDeadlineMs: le.renewDeadlineMs ?? 10_000,
+          retryPeriodMs: le.retryPeriodMs ?? 2_000,
+          onStartedLeading: () => void this.#startLeading(),
+          onStoppedLeading: () => void this.#stopLeading(),
+        },
+        this.log,
+      );
+    }
+  }
+
+  static async create(opts: ControllerOptions): Promise<Controller> {
+    return new Controller(await KubeClient.fromKubeConfig(opts.kc), opts);
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Keys waiting in the work queue (refsync_queue_depth). */
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** The latest events this replica recorded, newest last (dashboard). */
+  get recentEvents(): readonly EventSummary[] {
+    return this.#events.recent;
+  }
+
+  /** Ready: every cache has been listed once. */
+  get ready(): boolean {
+    return [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].every(
+      (i) => i.synced,
+    );
+  }
+
+  /** Starts informers and (leader election permitting) reconciling; resolves when the caches are synced. */
+  async start(): Promise<void> {
+    for (const informer of [
+      this.externalSecrets,
+      this.secretStores,
+      this.clusterSecretStores,
+      this.secrets,
+    ]) {
+      informer.start();
+    }
+    await Promise.all(
+      [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].map((i) =>
+        i.waitForSync(),
+      ),
+    );
+    if (this.#elector) this.#elector.start();
+    else await this.#startLeading();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#stopLeading();
+    await this.#elector?.stop();
+    await Promise.all(
+      [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].map((i) => i.stop()),
+    );
+    this.#queue.clear();
+    this.#leases.stop();
+    await this.sessions.close();
+    this.kube.close();
+  }
+
+  enqueueExternalSecret(namespace: string, name: string): void {
+    this.#enqueue("ExternalSecret", `${namespace}/${name}`);
+  }
+
+  async #startLeading(): Promise<void> {
+    if (this.#leading || this.#stopping.signal.aborted) return;
+    const hashKey = await loadHashKey(
+      this.kube,
+      this.#opts.hashKeySecret ?? {
+        namespace: this.#opts.leaderElection?.namespace ?? this.#opts.namespace ?? "default",
+        name: "refsync-hash-key",
+      },
+    ).catch((err: unknown) => {
+      this.log.error({ err: errorSummary(err) }, "cannot load the data-hash key; not reconciling");
+      return undefined;
+    });
+    if (!hashKey) return;
+    this.#esReconciler = new ExternalSecretReconciler({
+      kube: this.kube,
+      log: this.log,
+      metrics: this.metrics,
+      events: this.#events,
+      externalSecrets: this.externalSecrets,
+      secrets: this.secrets,
+      stores: this.#stores,
+      sessions: this.sessions,
+      leases: this.#leases,
+      hashKey,
+      hooks: this.#opts.hooks ?? [],
+      resyncMs: this.#opts.resyncMs,
+    });
+    this.#leading = true;
+    this.metrics.isLeader.set(1);
+    this.#leaderAbort = new AbortController();
+    this.#queue.start();
+    for (const s of this.secretStores.list()) this.#enqueue("SecretStore", objectKey(s));
+    for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
+    for (const es of this.externalSecrets.list()) this.#enqueue("ExternalSecret", objectKey(es));
+    const ctx: ControllerContext = {
+      kube: this.kube,
+      kc: this.#opts.kc,
+      log: this.log,
+      metrics: this.metrics,
+      sessions: this.sessions,
+      stores: this.#stores,
+      events: this.#events,
+      enqueueExternalSecret: (ns, name) => this.enqueueExternalSecret(ns, name),
+    };
+    const signal = this.#leaderAbort.signal;
+    this.#leaderLoops = (this.#opts.leaderLoops ?? []).map((loop) =>
+      loop(ctx, signal).catch((err: unknown) =>
+        this.log.error({ err: errorSummary(err) }, "leader loop failed"),
+      ),
+    );
+  }
+
+  async #stopLeading(): Promise<void> {
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.metrics.isLeader.set(0);
+    this.#leaderAbort?.abort();
+    await this.#queue.stop();
+    await Promise.all(this.#leaderLoops);
+    this.#leaderLoops = [];
+  }
+
+  #enqueue(kind: Kind, key: string): void {
+    this.#queue.add(`${kind}:${key}`);
+  }
+
+  async #reconcile(item: string): Promise<{ requeueAfterMs?: number }> {
+    const at = item.indexOf(":");
+    const kind = item.slice(0, at) as Kind;
+    const key = item.slice(at + 1);
+    const signal = this.#leaderAbort?.signal ?? this.#stopping.signal;
+    if (!this.#leading) return {};
+    if (kind === "ExternalSecret")
+      return (this.#esReconciler as ExternalSecretReconciler).reconcile(key, signal);
+    return this.#storeReconciler.reconcile(kind, key, signal);
+  }
+
+  #wireEvents(): void {
+    this.externalSecrets.on((event, es, old) => {
+      const key = objectKey(es);
+      if (event === "delete") this.#queue.forget(`ExternalSecret:${key}`);
+      // Our own status writes change nothing we act on.
+      if (event === "update" && old && !needsReconcile(es, old)) return;
+      this.#enqueue("ExternalSecret", key);
+    });
+    const onStore =
+      (kind: "SecretStore" | "ClusterSecretStore") =>
+      (event: string, store: SecretStore, old?: SecretStore) => {
+        const specChanged =
+          !old || old.metadata.generation !== store.metadata.generation || event === "delete";
+        if (specChanged) this.#enqueue(kind, objectKey(store));
+        // ExternalSecrets using the store: its spec or readiness changed.
+        const readyOf = (s?: SecretStore) =>
+          JSON.stringify(s?.status?.conditions?.find((c) => c.type === "Ready")?.status);
+        if (!specChanged && readyOf(old) === readyOf(store)) return;
+        for (const es of this.externalSecrets.list()) {
+          const ref = es.spec.secretStoreRef;
+          const refKind = ref.kind ?? "SecretStore";
+          if (refKind !== kind || ref.name !== store.metadata.name) continue;
+          if (kind === "SecretStore" && es.metadata.namespace !== store.metadata.namespace) continue;
+          this.#enqueue("ExternalSecret", objectKey(es));
+        }
+      };
+    this.secretStores.on(onStore("SecretStore"));
+    this.clusterSecretStores.on(onStore("ClusterSecretStore"));
+    this.secrets.on((event, secret) => {
+      const owner = secret.metadata.annotations?.[ANNOTATION_EXTERNAL_SECRET];
+      if (owner && (event !== "add" || this.#leading))
+        this.#enqueue("ExternalSecret", `${secret.metadata.namespace}/${owner}`);
+    });
+  }
+
+  async #labelsOf(namespace: string): Promise<Record<string, string>> {
+    const cached = this.#namespaceLabels.get(namespace);
+    if (cached && Date.now() - cached.at < 30_000) return cached.labels;
+    const ns = await this.kube.get<{ metadata: { labels?: Record<string, string> } }>(
+      resourceTypes.namespace,
+      undefined,
+      namespace,
+    );
+    const labels = ns?.metadata.labels ?? {};
+    this.#namespaceLabels.set(namespace, { labels, at: Date.now() });
+    return labels;
+  }
+}
+
+function needsReconcile(es: ExternalSecret, old: ExternalSecret): boolean {
+  const m = es.metadata;
+  const o = old.metadata;
+  return (
+    m.generation !== o.generation ||
+    m.deletionTimestamp !== o.deletionTimestamp ||
+    JSON.stringify(m.annotations ?? {}) !== JSON.stringify(o.annotations ?? {}) ||
+    JSON.stringify(m.finalizers ?? []) !== JSON.stringify(o.finalizers ?? [])
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * Every Prometheus metric refsync exports, on one registry per controller
+ * (two controllers in one test process do not collide). Labels carry names,
+ * never values. ESO-compatible aliases are kept next to their refsync
+ * originals so existing ESO dashboards work unchanged. Add a metric here and
+ * it is served by /metrics (src/server/app.ts) without touching the server.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CallResult } from "../providers/types.ts";
+import { registerObservabilityMetrics, type ObservabilityMetrics } from "./api/metrics.ts";
+import type { ControllerView } from "./api/view.ts";
+
+const CONDITION_STATUSES = ["True", "False", "Unknown"] as const;
+
+export class ControllerMetrics {
+  readonly registry = new Registry();
+
+  readonly syncCalls = new Counter({
+    name: "refsync_sync_calls_total",
+    help: "ExternalSecret syncs by result (success, error).",
+    labelNames: ["name", "namespace", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly esoSyncCalls = new Counter({
+    name: "externalsecret_sync_calls_total",
+    help: "ESO alias: ExternalSecret syncs.",
+    labelNames: ["name", "namespace"] as const,
+    registers: [this.registry],
+  });
+  readonly esoSyncErrors = new Counter({
+    name: "externalsecret_sync_calls_error",
+    help: "ESO alias: failed ExternalSecret syncs.",
+    labelNames: ["name", "namespace"] as const,
+    registers: [this.registry],
+  });
+  readonly statusCondition = new Gauge({
+    name: "refsync_status_condition",
+    help: "1 for the current status of each condition of each refsync object, 0 for the others.",
+    labelNames: ["kind", "name", "namespace", "condition", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly esoStatusCondition = new Gauge({
+    name: "externalsecret_status_condition",
+    help: "ESO alias: ExternalSecret condition status.",
+    labelNames: ["name", "namespace", "condition", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly providerCalls = new Counter({
+    name: "refsync_provider_api_calls_total",
+    help: "Backend calls by provider, store, call and result.",
+    labelNames: ["provider", "store", "call", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly esoProviderCalls = new Counter({
+    name: "externalsecret_provider_api_calls_count",
+    help: "ESO alias: backend calls.",
+    labelNames: ["provider", "call", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly providerCallDuration = new Histogram({
+    name: "refsync_provider_call_duration_seconds",
+    help: "Backend call latency by provider, store and call.",
+    labelNames: ["provider", "store", "call"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: "refsync_reconcile_duration_seconds",
+    help: "Reconcile duration by kind and result.",
+    labelNames: ["kind", "result"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly cacheHits = new Counter({
+    name: "refsync_cache_hits_total",
+    help: "Reads served by the shared read cache (or joined an in-flight read).",
+    labelNames: ["store"] as const,
+    registers: [this.registry],
+  });
+  readonly cacheMisses = new Counter({
+    name: "refsync_cache_misses_total",
+    help: "Reads that went to the backend.",
+    labelNames: ["store"] as const,
+    registers: [this.registry],
+  });
+  readonly isLeader = new Gauge({
+    name: "refsync_leader",
+    help: "1 while this replica is the leader (or runs without leader election).",
+    registers: [this.registry],
+  });
+  /** The informer caches the state gauges read at scrape time (src/server/api/metrics.ts); set by the controller. */
+  view: ControllerView | undefined;
+  /** Store readiness, secret age, queue depth, stale pods, rollouts, build info. */
+  readonly observability: ObservabilityMetrics;
+
+  constructor(options: { defaultMetrics?: boolean; perObjectLabels?: boolean; version?: string } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.observability = registerObservabilityMetrics({
+      registry: this.registry,
+      view: () => this.view,
+      perObjectLabels: options.perObjectLabels,
+      version: options.version ?? "dev",
+    });
+  }
+
+  recordSync(namespace: string, name: string, ok: boolean): void {
+    this.syncCalls.inc({ name, namespace, result: ok ? "success" : "error" });
+    this.esoSyncCalls.inc({ name, namespace });
+    if (!ok) this.esoSyncErrors.inc({ name, namespace });
+  }
+
+  recordProviderCall(
+    provider: string,
+    store: string,
+    call: string,
+    result: CallResult,
+    seconds: number,
+  ): void {
+    this.providerCalls.inc({ provider, store, call, result });
+    this.esoProviderCalls.inc({ provider, call, status: result === "success" ? "success" : "error" });
+    this.providerCallDuration.observe({ provider, store, call }, seconds);
+  }
+
+  setCondition(kind: string, namespace: string, name: string, condition: string, status: string): void {
+    for (const s of CONDITION_STATUSES) {
+      const v = s === status ? 1 : 0;
+      this.statusCondition.set({ kind, name, namespace, condition, status: s }, v);
+      if (kind === "ExternalSecret")
+        this.esoStatusCondition.set({ name, namespace, condition, status: s }, v);
+    }
+  }
+
+  /** An object is gone: drop its series so dashboards do not show ghosts. */
+  forget(kind: string, namespace: string, name: string): void {
+    for (const s of CONDITION_STATUSES) {
+      this.statusCondition.remove({ kind, name, namespace, condition: "Ready", status: s });
+      if (kind === "ExternalSecret")
+        this.esoStatusCondition.remove({ name, namespace, condition: "Ready", status: s });
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Which store an ExternalSecret may use. A namespaced SecretStore serves only
+ * its own namespace (the lookup never crosses namespaces); a
+ * ClusterSecretStore serves the namespaces its `spec.conditions` allow: any
+ * one condition matching is enough, and no conditions means every namespace.
+ */
+import type {
+  ExternalSecretSpec,
+  LabelSelectorRequirement,
+  SecretStore,
+  SecretStoreSpec,
+} from "../api/v1alpha1.ts";
+import { AccessDeniedError } from "../providers/errors.ts";
+import { StoreNotReadyError } from "./errors.ts";
+
+export interface StoreLookup {
+  secretStore(namespace: string, name: string): SecretStore | undefined;
+  clusterSecretStore(name: string): SecretStore | undefined;
+  namespaceLabels(namespace: string): Promise<Record<string, string>>;
+}
+
+/** How metrics, caches and messages name a store. */
+export function storeId(store: Pick<SecretStore, "kind" | "metadata">): string {
+  return store.kind === "ClusterSecretStore"
+    ? `ClusterSecretStore/${store.metadata.name}`
+    : `SecretStore/${store.metadata.namespace ?? ""}/${store.metadata.name}`;
+}
+
+export async function resolveStore(
+  ref: ExternalSecretSpec["secretStoreRef"],
+  namespace: string,
+  lookup: StoreLookup,
+): Promise<SecretStore> {
+  if (ref.kind === "ClusterSecretStore") {
+    const store = lookup.clusterSecretStore(ref.name);
+    if (!store) throw new StoreNotReadyError(`ClusterSecretStore "${ref.name}" not found`);
+    const labels = store.spec.conditions?.some((c) => c.namespaceSelector)
+      ? await lookup.namespaceLabels(namespace)
+      : {};
+    if (!clusterStoreAllows(store.spec, namespace, labels)) {
+      throw new AccessDeniedError(
+        `ClusterSecretStore "${ref.name}" does not allow namespace "${namespace}" (spec.conditions)`,
+      );
+    }
+    return store;
+  }
+  const store = lookup.secretStore(namespace, ref.name);
+  if (!store) throw new StoreNotReadyError(`SecretStore "${ref.name}" not found in namespace "${namespace}"`);
+  return store;
+}
+
+export function clusterStoreAllows(
+  spec: SecretStoreSpec,
+  namespace: string,
+  labels: Record<string, string>,
+): boolean {
+  const conditions = spec.conditions ?? [];
+  if (conditions.length === 0) return true;
+  return conditions.some((c) => {
+    if (c.namespaces && !c.namespaces.includes(namespace)) return false;
+    if (c.namespaceSelector && !selectorMatches(c.namespaceSelector, labels)) return false;
+    return c.namespaces !== undefined || c.namespaceSelector !== undefined;
+  });
+}
+
+export function selectorMatches(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] },
+  labels: Record<string, string>,
+): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key];
+    const inValues = value !== undefined && (e.values ?? []).includes(value);
+    const ok =
+      e.operator === "In"
+        ? inValues
+        : e.operator === "NotIn"
+          ? !inValues
+          : e.operator === "Exists"
+            ? has
+            : !has;
+    if (!ok) return false;
+  }
+  return true;
+}

@@ -1,0 +1,80 @@
+/**
+ * Handlebars data templates for target Secrets (`spec.target.template.data`).
+ * An isolated Handlebars environment with our formatting helpers plus the
+ * built-in `if/unless/each/with/lookup` (knownHelpersOnly: a template cannot
+ * call anything else), no partials, no prototype access, HTML escaping off.
+ * Template and output sizes are bounded. Errors are InvalidSpecError naming
+ * the target key, never a value.
+ */
+import Handlebars from "handlebars";
+import { InvalidSpecError } from "../providers/errors.ts";
+import { HelperError, helpers } from "./helpers.ts";
+
+export const MAX_TEMPLATE_BYTES = 64 * 1024;
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+
+const env = Handlebars.create();
+for (const [name, fn] of Object.entries(helpers)) env.registerHelper(name, fn);
+env.unregisterHelper("log");
+env.unregisterHelper("helperMissing");
+
+const knownHelpers = Object.fromEntries(
+  [...Object.keys(helpers), "if", "unless", "each", "with", "lookup"].map((n) => [n, true]),
+) as KnownHelpers;
+type KnownHelpers = { [name: string]: boolean };
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+function compile(source: string): HandlebarsTemplateDelegate {
+  let fn = compiled.get(source);
+  if (!fn) {
+    fn = env.compile(source, { noEscape: true, strict: false, knownHelpers, knownHelpersOnly: true });
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(source, fn);
+  }
+  return fn;
+}
+
+/** Messages from Handlebars' parser describe the template, not the data; runtime errors are ours or generic. */
+function describe(err: unknown): string {
+  if (err instanceof HelperError) return err.message;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/Parse error|Expecting|Missing helper|unknown helper|not defined|partial/i.test(msg))
+    return msg.replace(/\s*\n\s*/g, " ");
+  return "template failed";
+}
+
+/**
+ * Renders each template with `values` (the fetched keys as strings) as its
+ * context: `{{password}}`, `{{b64enc (lookup . "tls.crt")}}`.
+ */
+export function renderTemplates(
+  templates: Record<string, string>,
+  values: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const context = Object.freeze({ ...values });
+  for (const [key, source] of Object.entries(templates)) {
+    if (Buffer.byteLength(source) > MAX_TEMPLATE_BYTES) {
+      throw new InvalidSpecError(
+        `spec.target.template.data.${key}: template larger than ${MAX_TEMPLATE_BYTES} bytes`,
+      );
+    }
+    let rendered: string;
+    try {
+      rendered = compile(source)(context, {
+        allowProtoPropertiesByDefault: false,
+        allowProtoMethodsByDefault: false,
+      });
+    } catch (err) {
+      throw new InvalidSpecError(`spec.target.template.data.${key}: ${describe(err)}`);
+    }
+    if (Buffer.byteLength(rendered) > MAX_OUTPUT_BYTES) {
+      throw new InvalidSpecError(
+        `spec.target.template.data.${key}: output larger than ${MAX_OUTPUT_BYTES} bytes`,
+      );
+    }
+    out[key] = rendered;
+  }
+  return out;
+}
