@@ -29,7 +29,9 @@ const DENIED = new Set([
   "InvalidClientTokenId",
   "SignatureDoesNotMatch",
   "InvalidIdentityToken",
+  "InvalidIdentityTokenException",
   "IDPRejectedClaim",
+  "IDPRejectedClaimException",
   "CredentialsProviderError",
 ]);
 const INVALID = new Set(["InvalidParameterException", "ValidationException", "ValidationError"]);
@@ -67,7 +69,7 @@ function describe(code: string): string {
   if (code === "CredentialsProviderError") return "no AWS credentials could be resolved";
   if (DENIED.has(code)) return "access denied";
   if (INVALID.has(code)) return "rejected as invalid";
-  return "AWS Secrets Manager is unavailable";
+  return "AWS is unavailable";
 }
 
 /**
