@@ -13,8 +13,6 @@ export interface LoginResult {
   /** Token TTL in seconds; 0 = does not expire (or unknown, for static tokens). */
   ttlSeconds: number;
   renewable: boolean;
-  /** Credentials sent with the login, so that error messages can redact them. */
-  sent: string[];
 }
 
 export interface Login {
@@ -26,7 +24,8 @@ export interface Login {
   readonly isStatic: boolean;
   /** The auth mount's API path, for messages. */
   readonly path: string;
-  login(vault: NodeVault.client, signal?: AbortSignal): Promise<LoginResult>;
+  /** Logs in; pushes each credential it obtains onto `sent` first, so that error messages can redact it. */
+  login(vault: NodeVault.client, sent: string[], signal?: AbortSignal): Promise<LoginResult>;
 }
 
 /** Where the controller's own projected service-account token is (overridable for tests and non-standard mounts). */
@@ -37,9 +36,15 @@ interface AuthResponse {
   auth?: { client_token?: string; lease_duration?: number; renewable?: boolean };
 }
 
-function loginResult(response: AuthResponse, sent: string[]): LoginResult {
+function loginResult(response: AuthResponse): LoginResult {
   if (!response.auth?.client_token) throw new Error("Vault's login answer carries no auth.client_token");
-  return { ttlSeconds: response.auth.lease_duration ?? 0, renewable: response.auth.renewable === true, sent };
+  return { ttlSeconds: response.auth.lease_duration ?? 0, renewable: response.auth.renewable === true };
+}
+
+/** Records a credential for redaction, and returns it. */
+function noted(sent: string[], credential: string): string {
+  sent.push(credential);
+  return credential;
 }
 
 function serviceAccountToken(
@@ -86,13 +91,15 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "kubernetes",
       isStatic: false,
       path: `auth/${mountPath}/login`,
-      async login(vault, signal) {
-        const jwt = serviceAccountRef
-          ? await serviceAccountToken(context, serviceAccountRef, signal)
-          : (await readFile(process.env[CONTROLLER_TOKEN_FILE_ENV] ?? DEFAULT_TOKEN_FILE, "utf8")).trim();
+      async login(vault, sent, signal) {
+        const jwt = noted(
+          sent,
+          serviceAccountRef
+            ? await serviceAccountToken(context, serviceAccountRef, signal)
+            : (await readFile(process.env[CONTROLLER_TOKEN_FILE_ENV] ?? DEFAULT_TOKEN_FILE, "utf8")).trim(),
+        );
         return loginResult(
           (await vault.kubernetesLogin({ mount_point: mountPath, role, jwt })) as AuthResponse,
-          [jwt],
         );
       },
     };
@@ -104,15 +111,14 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "appRole",
       isStatic: false,
       path: `auth/${path}/login`,
-      async login(vault, signal) {
-        const secretId = await context.readCredential(credentialRef(secretRef), signal);
+      async login(vault, sent, signal) {
+        const secretId = noted(sent, await context.readCredential(credentialRef(secretRef), signal));
         return loginResult(
           (await vault.approleLogin({
             mount_point: path,
             role_id: roleId,
             secret_id: secretId,
           })) as AuthResponse,
-          [secretId],
         );
       },
     };
@@ -127,14 +133,15 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "jwt",
       isStatic: false,
       path: `auth/${path}/login`,
-      async login(vault, signal) {
-        const jwt = secretRef
-          ? await context.readCredential(credentialRef(secretRef), signal)
-          : await serviceAccountToken(context, kubernetesServiceAccountToken!.serviceAccountRef, signal);
-        return loginResult(
-          (await vault.jwtLogin({ mount_point: path, role, jwt: jwt.trim() })) as AuthResponse,
-          [jwt],
+      async login(vault, sent, signal) {
+        const jwt = noted(
+          sent,
+          (secretRef
+            ? await context.readCredential(credentialRef(secretRef), signal)
+            : await serviceAccountToken(context, kubernetesServiceAccountToken!.serviceAccountRef, signal)
+          ).trim(),
         );
+        return loginResult((await vault.jwtLogin({ mount_point: path, role, jwt })) as AuthResponse);
       },
     };
   }
@@ -144,10 +151,9 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     method: "token",
     isStatic: true,
     path: "auth/token",
-    async login(vault, signal) {
-      const token = (await context.readCredential(credentialRef(tokenRef), signal)).trim();
-      vault.token = token;
-      return { ttlSeconds: 0, renewable: false, sent: [token] };
+    async login(vault, sent, signal) {
+      vault.token = noted(sent, (await context.readCredential(credentialRef(tokenRef), signal)).trim());
+      return { ttlSeconds: 0, renewable: false };
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type NodeVault from "node-vault";
-import { InvalidReferenceError, SecretNotFoundError } from "../errors.ts";
+import { InvalidReferenceError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
 import type {
   FindQuery,
   Lease,
@@ -263,12 +263,21 @@ export class VaultProviderClient implements ProviderClient {
    * telling the caller to read new credentials before this grant runs out.
    */
   async renewLease(lease: Lease, signal?: AbortSignal): Promise<Lease> {
-    const body = (await this.call(
-      "renew-lease",
-      "sys/leases/renew",
-      (vault) => vault.renew({ lease_id: lease.id, increment: lease.durationSeconds }),
-      signal,
-    )) as VaultBody;
+    let body: VaultBody;
+    try {
+      body = (await this.call(
+        "renew-lease",
+        "sys/leases/renew",
+        (vault) => vault.renew({ lease_id: lease.id, increment: lease.durationSeconds }),
+        signal,
+      )) as VaultBody;
+    } catch (error) {
+      // Vault answers 400 "lease not found" once a lease expired or was revoked.
+      if (!(error instanceof InvalidSpecError)) throw error;
+      throw new SecretNotFoundError(
+        `${this.context.storeName}: renew lease: the lease expired or was revoked`,
+      );
+    }
     const granted = body.lease_duration ?? 0;
     return {
       id: body.lease_id ?? lease.id,

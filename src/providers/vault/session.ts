@@ -5,20 +5,22 @@
  * renews its token on first use after ~2/3 of its TTL (with jitter), logs in
  * again when the token cannot be renewed or has expired, and re-acquires it
  * once when Vault answers 403 (the token was revoked). Logins and renewals
- * run single-flight, and are reported through ProviderContext.onCall.
+ * run single-flight, and are reported through ProviderContext.onCall (the
+ * controller counts reads, lists and lease calls itself).
  */
 import createVaultClient from "node-vault";
 import type NodeVault from "node-vault";
 import type { ProviderContext } from "../types.ts";
 import type { Login } from "./auth.ts";
 import { AccessDeniedError } from "../errors.ts";
-import { callResult, toTypedError } from "./errors.ts";
+import { callResult, toTypedError, vaultStatus } from "./errors.ts";
 
 /** Renew at this fraction of the TTL, minus up to 10 % jitter. */
 const RENEW_FRACTION = 2 / 3;
 const RENEW_JITTER = 0.1;
-/** A token this close to expiry is not used; a new one is obtained first. */
+/** A token this close to expiry (1 s, or 10 % of a shorter TTL) is not used; a new one is obtained first. */
 const EXPIRY_MARGIN_MS = 1000;
+const EXPIRY_MARGIN_FRACTION = 0.1;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 export interface SessionOptions {
@@ -115,20 +117,23 @@ export class TokenSession {
     const started = performance.now();
     this.hasToken = false;
     this.vault.token = "";
+    const sent: string[] = [];
     try {
-      const result = await this.login.login(this.vault, signal);
-      this.sent = result.sent;
+      const result = await this.login.login(this.vault, sent, signal);
+      this.sent = sent;
       this.generation += 1;
       this.schedule(result.ttlSeconds, result.renewable);
       this.report("login", started);
     } catch (error) {
-      const typed = toTypedError(
-        error,
-        `${this.storeName}: ${this.login.method} login at ${this.login.path}`,
-        this.sent,
-      );
-      this.report("login", started, typed);
-      throw typed;
+      const where = `${this.storeName}: ${this.login.method} login at ${this.login.path}`;
+      const typed = toTypedError(error, where, [...sent, ...this.sent]);
+      // Vault answers bad login credentials with 400 (AppRole, JWT) or 403 (Kubernetes): both are a denial.
+      const denied =
+        vaultStatus(error) === 400
+          ? new AccessDeniedError(typed.message.replace("rejected the request", "rejected the login"))
+          : typed;
+      this.report("login", started, denied);
+      throw denied;
     }
   }
 
@@ -151,7 +156,8 @@ export class TokenSession {
   /** Makes sure the session holds a usable token. */
   async ready(signal?: AbortSignal): Promise<void> {
     const now = Date.now();
-    if (!this.hasToken || (this.expiresAt !== undefined && now >= this.expiresAt - EXPIRY_MARGIN_MS)) {
+    const margin = Math.min(EXPIRY_MARGIN_MS, this.ttlSeconds * 1000 * EXPIRY_MARGIN_FRACTION);
+    if (!this.hasToken || (this.expiresAt !== undefined && now >= this.expiresAt - margin)) {
       await abortable(
         this.singleFlight(() => this.doLogin(signal)),
         signal,
@@ -165,7 +171,8 @@ export class TokenSession {
   }
 
   /**
-   * Runs one Vault API call with the session's token, reported as `call`.
+   * Runs one Vault API call with the session's token (the caller counts it;
+   * the session reports only what the caller cannot see: logins, renewals, lookups).
    * On 403 it asks Vault whether the token itself is still valid: a policy
    * denial stays a denial (no login churn), a revoked or expired token is
    * replaced once (a static token by re-reading its Secret) and the call retried.
@@ -181,44 +188,36 @@ export class TokenSession {
     const generation = this.generation;
     const tokenBefore = this.vault.token;
     try {
-      return await this.attempt(call, where, request, signal);
+      return await this.attempt(where, request, signal);
     } catch (error) {
       if (!(error instanceof AccessDeniedError) || (await this.tokenValid(signal))) throw error;
       if (generation === this.generation) this.hasToken = false;
       await this.ready(signal);
       if (this.login.isStatic && this.vault.token === tokenBefore) throw error;
-      return this.attempt(call, where, request, signal);
+      return this.attempt(where, request, signal);
     }
   }
 
   private async attempt<T>(
-    call: string,
     where: string,
     request: (vault: NodeVault.client) => Promise<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    const started = performance.now();
     try {
-      const result = await abortable(request(this.vault), signal);
-      this.report(call, started);
-      return result;
+      return await abortable(request(this.vault), signal);
     } catch (error) {
-      const typed = toTypedError(error, where, this.sent);
-      this.report(call, started, typed);
-      throw typed;
+      throw toTypedError(error, where, this.sent);
     }
   }
 
   private async tokenValid(signal: AbortSignal | undefined): Promise<boolean> {
+    const started = performance.now();
     try {
-      await this.attempt(
-        "lookup-token",
-        `${this.storeName}: lookup-self`,
-        (vault) => vault.tokenLookupSelf(),
-        signal,
-      );
+      await this.attempt(`${this.storeName}: lookup-self`, (vault) => vault.tokenLookupSelf(), signal);
+      this.report("lookup-token", started);
       return true;
-    } catch {
+    } catch (error) {
+      this.report("lookup-token", started, error as Error);
       return false;
     }
   }

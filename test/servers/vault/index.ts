@@ -8,3 +8,4 @@ export {
 export type { VaultNamespace } from "./namespace.ts";
 export type { TokenReviewer, TokenReviewResult } from "./auth-methods.ts";
 export { clusterTokenReviewer, clusterJwks } from "./kubernetes.ts";
+export { signJwt, type JwtClaims } from "./jwt.ts";

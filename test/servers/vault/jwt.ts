@@ -3,7 +3,7 @@
  * signatures checked with node:crypto against a JWKS (as Vault does with
  * `jwks_url` or `jwt_validation_pubkeys`), then expiry and audience.
  */
-import { createPublicKey, verify, type JsonWebKey } from "node:crypto";
+import { createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from "node:crypto";
 
 export interface JwtClaims {
   iss?: string;
@@ -57,4 +57,12 @@ export function verifyJwt(
 
 export function audiences(claims: JwtClaims): string[] {
   return claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+}
+
+/** Signs `claims` with an RSA private key (RS256), as an identity provider would; for tests. */
+export function signJwt(claims: JwtClaims, privateKey: KeyObject, kid: string): string {
+  const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid })).toString("base64url");
+  const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
+  const signature = sign("sha256", Buffer.from(`${header}.${payload}`), privateKey).toString("base64url");
+  return `${header}.${payload}.${signature}`;
 }
