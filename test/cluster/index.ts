@@ -27,11 +27,11 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, statfsSync } from "node:fs";
+import { accessSync, constants, statfsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { createServer, type AddressInfo } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -42,7 +42,6 @@ import { RUN_ID_ENV, logTail, startServer, stopServer, type ServerProcess } from
 
 export { installCrds } from "./crds.ts";
 
-export const KUBERNETES_VERSION = "1.20.2";
 /** Set by test/run.ts: path of a JSON file with the shared cluster's ClusterConnection. */
 export const SHARED_CLUSTER_ENV = "REFSYNC_TEST_CLUSTER";
 export const PROJECT_CRD_DIR = join(import.meta.dirname, "..", "..", "manifests", "crds");
@@ -337,36 +336,19 @@ function dataRoot(): string {
 }
 
 /**
- * Path of the kube-apiserver binary: $REFSYNC_KUBE_APISERVER, the cached build, or a build made now
- * by ensure-apiserver.sh (several minutes, once per machine; its progress goes to stderr).
+ * Path of the kube-apiserver binary: $REFSYNC_KUBE_APISERVER, else what ensure-apiserver.sh prints
+ * (the cached build; or a build made now, several minutes once per machine, progress on stderr).
  */
 export async function ensureApiserverBinary(): Promise<string> {
   const configured = process.env.REFSYNC_KUBE_APISERVER;
   if (configured) return configured;
-  const cached = join(
-    process.env.REFSYNC_CACHE_DIR ?? join(homedir(), ".cache", "refsync"),
-    `kube-apiserver-v${KUBERNETES_VERSION}`,
-  );
-  if (existsSync(cached) && commandExists("etcd")) return cached;
   const script = join(import.meta.dirname, "ensure-apiserver.sh");
   const child = execFile("bash", [script], { maxBuffer: 1 << 20 });
   child.stderr?.pipe(process.stderr);
   const stdout: string[] = [];
   child.stdout?.on("data", (d: Buffer) => stdout.push(d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
   const path = stdout.join("").trim().split("\n").pop();
-  if (!path) throw new Error(`${script} printed no binary path`);
+  if (code !== 0 || !path) throw new Error(`${script} failed (exit ${code})`);
   return path;
-}
-
-function commandExists(name: string): boolean {
-  return (process.env.PATH ?? "").split(":").some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
