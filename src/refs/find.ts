@@ -85,15 +85,29 @@ export function isSecret(value: unknown): value is Record<string, unknown> {
   return isRecord(value) && value.kind === "Secret" && value.apiVersion === "v1";
 }
 
-/** Calls `visit` for every string value (map keys are not values). */
+/**
+ * Calls `visit` for every string value (map keys are not values). The path
+ * array is shared and reused: copy it to keep it.
+ */
 export function walkStrings(
   value: unknown,
-  visit: (path: PathSegment[], s: string) => void,
+  visit: (path: readonly PathSegment[], s: string) => void,
   path: PathSegment[] = [],
-) {
+): void {
   if (typeof value === "string") visit(path, value);
-  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, visit, [...path, i]));
-  else if (isRecord(value)) for (const [k, v] of Object.entries(value)) walkStrings(v, visit, [...path, k]);
+  else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walkStrings(value[i], visit, path);
+      path.pop();
+    }
+  } else if (isRecord(value)) {
+    for (const k in value) {
+      path.push(k);
+      walkStrings(value[k], visit, path);
+      path.pop();
+    }
+  }
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -142,14 +156,15 @@ export function findInDocument(doc: SourceDocument, options: FindOptions = {}): 
   const object = objectName(doc.value);
   const annotations = annotationsOf(doc.value);
   const secret = isSecret(doc.value);
-  walkStrings(doc.value, (path, s) => {
+  walkStrings(doc.value, (sharedPath, s) => {
     // AVP's own annotations name paths; they are not values to substitute.
-    if (
-      path[0] === "metadata" &&
-      path[1] === "annotations" &&
-      String(path[2]).startsWith("avp.kubernetes.io/")
-    )
+    const [first, second, third] = sharedPath;
+    if (first === "metadata" && second === "annotations" && String(third).startsWith("avp.kubernetes.io/"))
       return;
+    const dataValue = secret && sharedPath.length === 2 && first === "data";
+    // Most strings hold no reference: leave them before any allocation.
+    if (!s.includes("ref+") && !s.includes("<") && !dataValue) return;
+    const path = [...sharedPath];
     const location: RefLocation = { file: doc.file, document: doc.index, object, path: formatPath(path) };
     const scan = (text: string, base64: boolean) => {
       try {
@@ -165,7 +180,7 @@ export function findInDocument(doc: SourceDocument, options: FindOptions = {}): 
       }
     };
     if (scan(s, false)) return;
-    if (secret && path.length === 2 && path[0] === "data") {
+    if (dataValue) {
       const decoded = decodeBase64Text(s);
       if (decoded !== undefined && decoded !== s) scan(decoded, true);
     }

@@ -1,0 +1,44 @@
+/**
+ * The `refsync` command table. bin/refsync.js calls `main` from dist/.
+ * Commands load lazily, so `refsync generate` does not pay for the
+ * controller's dependencies. Add a command with one line in `commands`.
+ */
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  generate: {
+    summary: "render the current directory (or - for stdin) for Argo CD",
+    run: async (argv) => (await import("./generate.ts")).generateCommand(argv),
+  },
+  render: {
+    summary: "render manifests with references locally",
+    run: async (argv) => (await import("./render.ts")).renderCommand(argv),
+  },
+  scan: {
+    summary: "report plaintext secrets in a Git repository and its history",
+    run: async (argv) => (await import("./scan.ts")).scanCommand(argv),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: refsync <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const command = name === undefined ? undefined : commands[name];
+  if (!command) {
+    process.stderr.write(name === undefined ? usage() : `refsync: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  return command.run(rest);
+}

@@ -1,0 +1,106 @@
+/**
+ * `refsync render <path|->`: render manifests locally, as the plugin would.
+ * `refsync generate` (./generate.ts) is the same with Argo CD's defaults.
+ * Options come from flags, then from the environment Argo CD sets. The
+ * plugin configuration comes only from --config or REFSYNC_CONFIG (set by
+ * the operator), never from ARGOCD_ENV_*: an application may choose among
+ * what that configuration allows, not widen it.
+ */
+import { parseArgs } from "node:util";
+import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
+import { ConfigError, loadConfig, type Mode } from "../render/config.ts";
+import { render } from "../render/render.ts";
+
+export interface CommandIO {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+  stdin?: () => Promise<string>;
+}
+
+const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
+
+export const renderUsage = `usage: refsync render <path|-> [options]
+  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MODE, else deferred
+  --config FILE            plugin configuration (default: REFSYNC_CONFIG)
+  --project NAME           Argo CD project for the policy (default: ARGOCD_APP_PROJECT_NAME)
+  --namespace NAME         destination namespace (default: ARGOCD_APP_NAMESPACE)
+  --store NAME             store of references that name none (default: ARGOCD_ENV_REFSYNC_STORE)
+  --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)`;
+
+const MODES: readonly Mode[] = ["deferred", "inline"];
+
+/** Runs a render; prints the stream on success, or every error on stderr and nothing on stdout. */
+export async function runRender(
+  argv: string[],
+  defaultInput: string | undefined,
+  io: CommandIO = processIO(),
+): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        mode: { type: "string" },
+        config: { type: "string" },
+        project: { type: "string" },
+        namespace: { type: "string" },
+        store: { type: "string" },
+        revision: { type: "string" },
+      },
+    });
+  } catch (err) {
+    io.stderr.write(`refsync: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  const input = positionals[0] ?? defaultInput;
+  if (input === undefined || positionals.length > 1) {
+    io.stderr.write(`${renderUsage}\n`);
+    return 2;
+  }
+  const env = io.env;
+  const mode = values.mode ?? env.ARGOCD_ENV_REFSYNC_MODE ?? "deferred";
+  if (!MODES.includes(mode as Mode)) {
+    io.stderr.write(`refsync: mode must be deferred or inline, not "${mode}"\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = await loadConfig(values.config ?? (env.REFSYNC_CONFIG || undefined));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`refsync: ${err.message}\n`);
+    return 1;
+  }
+  if (!config.modes.includes(mode as Mode)) {
+    io.stderr.write(
+      `refsync: ${mode} mode is not allowed by the plugin configuration (modes: ${config.modes.join(", ")})\n`,
+    );
+    return 1;
+  }
+  const result = await render({
+    input,
+    mode: mode as Mode,
+    config,
+    requester: {
+      project: values.project ?? env.ARGOCD_APP_PROJECT_NAME ?? "",
+      namespace: values.namespace ?? env.ARGOCD_APP_NAMESPACE ?? "",
+    },
+    store: values.store ?? (env.ARGOCD_ENV_REFSYNC_STORE || undefined),
+    revision: values.revision ?? (env.ARGOCD_APP_REVISION || undefined),
+    ...(io.stdin ? { stdin: io.stdin } : {}),
+    kubernetes: () => kubernetesSecretReader(loadKubeConfig()),
+  });
+  if (!result.ok) {
+    io.stderr.write(result.errors.map((e) => `${e}\n`).join(""));
+    return 1;
+  }
+  io.stdout.write(result.output);
+  return 0;
+}
+
+export function renderCommand(argv: string[]): Promise<number> {
+  return runRender(argv, undefined);
+}

@@ -1,0 +1,230 @@
+/**
+ * Deferred mode: a Secret holding references becomes an ExternalSecret with
+ * the same name, namespace, labels, annotations and type (through
+ * `target.template`), so no value is fetched at render time. Whole-value
+ * references become `data[]` entries; when the Secret also holds literals or
+ * references embedded in longer strings, every key becomes a Handlebars
+ * template (`{{ ref_url }}`) over generated `data[]` keys, which the
+ * controller renders with HTML escaping off.
+ */
+import {
+  API_VERSION,
+  type ExternalSecret,
+  type ExternalSecretData,
+  type RemoteRef,
+} from "../api/v1alpha1.ts";
+import type { Modifier } from "../refs/avp.ts";
+import { formatLocation, type RefLocation } from "../refs/errors.ts";
+import type { Occurrence, SourceDocument, Token } from "../refs/find.ts";
+import { decodingStrategy, type Reference } from "../refs/reference.ts";
+import type { ProviderName } from "../providers/types.ts";
+
+export interface StoreDefaults {
+  /** Store of references that name none, chosen by the application (ARGOCD_ENV_REFSYNC_STORE). */
+  override?: string;
+  /** Per provider, from the plugin configuration; otherwise a SecretStore named after the provider. */
+  byProvider: Partial<Record<ProviderName, string>>;
+}
+
+export function storeOf(ref: Reference, defaults: StoreDefaults): string {
+  return ref.store ?? defaults.override ?? defaults.byProvider[ref.provider] ?? ref.provider;
+}
+
+type Value = { kind: "literal"; text: string; binary: boolean } | { kind: "refs"; occurrence: Occurrence };
+
+interface Metadata {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+// AVP modifiers the controller's template helpers can do.
+const TEMPLATE_HELPERS: Partial<Record<Modifier["name"], string>> = {
+  base64encode: "b64enc",
+  base64decode: "b64dec",
+};
+
+function withoutPrefixes(
+  map: Record<string, string> | undefined,
+  prefixes: string[],
+): Record<string, string> | undefined {
+  if (!map) return undefined;
+  const kept = Object.entries(map).filter(([k]) => !prefixes.some((p) => k.startsWith(p)));
+  return kept.length ? Object.fromEntries(kept) : undefined;
+}
+
+function remoteRef(ref: Reference): RemoteRef {
+  const strategy = decodingStrategy(ref);
+  return {
+    key: ref.path,
+    ...(ref.fragment === undefined ? {} : { property: ref.fragment }),
+    ...(ref.version === undefined ? {} : { version: ref.version }),
+    ...(strategy === undefined ? {} : { decodingStrategy: strategy }),
+  };
+}
+
+/** Handlebars source for literal text: `{{` must not open an expression. */
+function escapeLiteral(text: string): string {
+  return text.replaceAll("{{", "\\{{");
+}
+
+function isWhole(o: Occurrence): boolean {
+  const t = o.tokens[0] as Token;
+  return o.tokens.length === 1 && t.start === 0 && t.end === o.text.length && t.modifiers.length === 0;
+}
+
+export interface DeferredResult {
+  value?: ExternalSecret;
+  errors: string[];
+}
+
+/** Turns one Secret with references into an ExternalSecret. */
+export function toExternalSecret(
+  doc: SourceDocument,
+  occurrences: Occurrence[],
+  defaults: StoreDefaults,
+): DeferredResult {
+  const secret = doc.value as {
+    metadata?: Metadata;
+    type?: string;
+    data?: Record<string, unknown>;
+    stringData?: Record<string, unknown>;
+  };
+  const errors: string[] = [];
+  const fail = (loc: RefLocation, problem: string) => errors.push(`${formatLocation(loc)}: ${problem}`);
+
+  const byPath = new Map(occurrences.map((o) => [`${String(o.path[0])}\u0000${String(o.path[1])}`, o]));
+  for (const o of occurrences) {
+    if ((o.path[0] !== "data" && o.path[0] !== "stringData") || o.path.length !== 2) {
+      fail(o.location, "a Secret's references are read only from data and stringData");
+    }
+  }
+
+  // Keys in Kubernetes' order of precedence: stringData overrides data.
+  const values = new Map<string, Value>();
+  for (const field of ["data", "stringData"] as const) {
+    for (const [key, raw] of Object.entries(secret[field] ?? {})) {
+      const occurrence = byPath.get(`${field}\u0000${key}`);
+      if (occurrence) values.set(key, { kind: "refs", occurrence });
+      else if (field === "stringData") values.set(key, { kind: "literal", text: String(raw), binary: false });
+      else {
+        const bytes = Buffer.from(String(raw), "base64");
+        let text: string;
+        try {
+          text = utf8.decode(bytes);
+        } catch {
+          values.set(key, { kind: "literal", text: "", binary: true });
+          continue;
+        }
+        values.set(key, { kind: "literal", text, binary: false });
+      }
+    }
+  }
+
+  const stores = new Set<string>();
+  for (const o of occurrences) for (const t of o.tokens) stores.add(storeOf(t.ref, defaults));
+  if (stores.size > 1) {
+    fail(
+      { file: doc.file, document: doc.index, object: occurrences[0]?.location.object },
+      `references in one Secret must use one store, found ${[...stores].sort().join(", ")}; split the Secret`,
+    );
+  }
+
+  const templated = [...values.values()].some((v) => v.kind === "literal" || !isWhole(v.occurrence));
+  const data: ExternalSecretData[] = [];
+  const names = new Map<string, string>(); // remoteRef JSON → secretKey
+  const nameFor = (key: string, ref: Reference): string => {
+    const id = JSON.stringify(remoteRef(ref));
+    let name = names.get(id);
+    if (name === undefined) {
+      const base = templated ? `ref_${key.replace(/[^A-Za-z0-9_]/g, "_")}` : key;
+      name = base;
+      for (let i = 1; data.some((d) => d.secretKey === name); i++) name = `${base}_${i}`;
+      names.set(id, name);
+      data.push({ secretKey: name, remoteRef: remoteRef(ref) });
+    }
+    return name;
+  };
+
+  const templates: Record<string, string> = {};
+  for (const [key, v] of values) {
+    if (v.kind === "literal") {
+      if (v.binary) {
+        fail(
+          {
+            file: doc.file,
+            document: doc.index,
+            object: occurrences[0]?.location.object,
+            path: `data.${key}`,
+          },
+          "a binary literal cannot share a Secret with references in deferred mode; move it to another Secret",
+        );
+      }
+      templates[key] = escapeLiteral(v.text);
+      continue;
+    }
+    const o = v.occurrence;
+    let source = "";
+    let at = 0;
+    for (const t of o.tokens) {
+      source += escapeLiteral(o.text.slice(at, t.start));
+      let expression = nameFor(key, t.ref);
+      for (const m of t.modifiers) {
+        const helper = TEMPLATE_HELPERS[m.name];
+        if (!helper) {
+          fail(o.location, `AVP modifier "${m.name}" needs inline mode (--mode inline)`);
+          continue;
+        }
+        expression = /^\w+$/.test(expression) ? `${helper} ${expression}` : `${helper} (${expression})`;
+      }
+      source += `{{ ${expression} }}`;
+      at = t.end;
+    }
+    templates[key] = source + escapeLiteral(o.text.slice(at));
+  }
+  if (errors.length) return { errors };
+
+  const meta = secret.metadata ?? {};
+  const [storeName = ""] = stores;
+  const cluster = storeName.startsWith("ClusterSecretStore/");
+  const labels = meta.labels && Object.keys(meta.labels).length ? meta.labels : undefined;
+  const annotations = withoutPrefixes(meta.annotations, ["avp.kubernetes.io/"]);
+  const templateAnnotations = withoutPrefixes(meta.annotations, [
+    "avp.kubernetes.io/",
+    "argocd.argoproj.io/",
+  ]);
+  const templateMetadata = {
+    ...(labels ? { labels } : {}),
+    ...(templateAnnotations ? { annotations: templateAnnotations } : {}),
+  };
+  const template = {
+    ...(secret.type === undefined ? {} : { type: secret.type }),
+    ...(Object.keys(templateMetadata).length ? { metadata: templateMetadata } : {}),
+    ...(templated ? { data: templates } : {}),
+  };
+  const value: ExternalSecret = {
+    apiVersion: API_VERSION,
+    kind: "ExternalSecret",
+    metadata: {
+      name: meta.name ?? "",
+      ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }),
+      ...(labels ? { labels } : {}),
+      ...(annotations ? { annotations } : {}),
+    },
+    spec: {
+      secretStoreRef: cluster
+        ? { name: storeName.slice("ClusterSecretStore/".length), kind: "ClusterSecretStore" }
+        : { name: storeName, kind: "SecretStore" },
+      target: { name: meta.name ?? "", ...(Object.keys(template).length ? { template } : {}) },
+      data,
+    },
+  };
+  return { value, errors };
+}
+
+/** The error for a reference outside a Secret in deferred mode. */
+export function notInSecret(o: Occurrence): string {
+  return `${formatLocation(o.location)}: deferred mode resolves references only in Secrets; move this value into a Secret, or use inline mode`;
+}

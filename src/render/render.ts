@@ -1,0 +1,85 @@
+/**
+ * The plugin's pipeline: read sources → find references → deferred
+ * (ExternalSecrets) or inline (values) → one deterministic YAML stream.
+ * Either every document renders, or the result is the full list of errors
+ * (each naming file, document, Kind/name and YAML path, never a value).
+ */
+import { ANNOTATION_SOURCE_REVISION } from "../api/v1alpha1.ts";
+import { findInDocument, isSecret, type Occurrence, type SourceDocument } from "../refs/find.ts";
+import type { KubernetesSecretReader } from "../providers/types.ts";
+import type { Mode, PluginConfig, Requester } from "./config.ts";
+import { notInSecret, toExternalSecret, type StoreDefaults } from "./deferred.ts";
+import { InlineRenderer } from "./inline.ts";
+import { stringifyStream } from "./output.ts";
+import { readSources } from "./sources.ts";
+
+export interface RenderOptions {
+  /** A directory, a file, or `-` for stdin. */
+  input: string;
+  mode: Mode;
+  config: PluginConfig;
+  requester: Requester;
+  /** Store for references that name none (ARGOCD_ENV_REFSYNC_STORE). */
+  store?: string;
+  /** Stamped as refsync.dev/source-revision (ARGOCD_APP_REVISION). */
+  revision?: string;
+  /** Reads in flight at once in inline mode. */
+  concurrency?: number;
+  stdin?: () => Promise<string>;
+  kubernetes?: () => KubernetesSecretReader;
+}
+
+export type RenderResult = { ok: true; output: string; documents: number } | { ok: false; errors: string[] };
+
+function stamp(value: unknown, revision: string): void {
+  const obj = value as { metadata?: { annotations?: Record<string, string> } };
+  obj.metadata ??= {};
+  obj.metadata.annotations = { ...obj.metadata.annotations, [ANNOTATION_SOURCE_REVISION]: revision };
+}
+
+export async function render(options: RenderOptions): Promise<RenderResult> {
+  const sources = await readSources(options.input, options.stdin);
+  const errors = [...sources.errors];
+  if (!sources.documents.length && !errors.length) {
+    // An empty render would make Argo CD prune the whole application.
+    errors.push(
+      `${options.input === "-" ? "stdin" : options.input}: no manifests found (empty input is an error)`,
+    );
+  }
+  const { config } = options;
+  const defaults: StoreDefaults = { override: options.store, byProvider: config.defaultStores };
+  const avp = config.avp ? { provider: config.avp.provider, store: config.avp.store } : undefined;
+
+  const found: { doc: SourceDocument; occurrences: Occurrence[] }[] = [];
+  for (const doc of sources.documents) {
+    const result = findInDocument(doc, avp ? { avp } : {});
+    errors.push(...result.errors.map((e) => e.message));
+    if (result.occurrences.length) found.push({ doc, occurrences: result.occurrences });
+  }
+
+  const output = sources.documents.map((d) => d.value);
+  const position = new Map(sources.documents.map((d, i) => [d, i]));
+  if (options.mode === "deferred") {
+    for (const { doc, occurrences } of found) {
+      if (!isSecret(doc.value)) {
+        errors.push(...occurrences.map(notInSecret));
+        continue;
+      }
+      const converted = toExternalSecret(doc, occurrences, defaults);
+      errors.push(...converted.errors);
+      if (converted.value) output[position.get(doc) as number] = converted.value;
+    }
+  } else if (!errors.length) {
+    const inline = new InlineRenderer({
+      config,
+      requester: options.requester,
+      defaults,
+      concurrency: options.concurrency ?? 8,
+      kubernetes: options.kubernetes,
+    });
+    errors.push(...(await inline.render(found)));
+  }
+  if (errors.length) return { ok: false, errors };
+  if (options.revision) for (const value of output) stamp(value, options.revision);
+  return { ok: true, output: stringifyStream(output), documents: output.length };
+}

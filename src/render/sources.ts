@@ -1,0 +1,141 @@
+/**
+ * Reads the manifests to render: a directory tree of YAML/JSON files, a
+ * Kustomize directory (built with `kustomize build` or `kubectl kustomize`),
+ * a Helm chart (`helm template`), or a stream on stdin (`-`). Documents come
+ * out in a fixed order (files sorted by path, documents in file order), so
+ * the same input always renders the same output.
+ */
+import { execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { delimiter, join, relative } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { SourceDocument } from "../refs/find.ts";
+
+export interface SourceResult {
+  documents: SourceDocument[];
+  errors: string[];
+}
+
+const KUSTOMIZATIONS = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const MANIFEST = /\.(ya?ml|json)$/;
+
+/** Parses a YAML/JSON stream; empty documents are skipped, syntax errors collected. */
+export function parseStream(text: string, file: string): SourceResult {
+  const result: SourceResult = { documents: [], errors: [] };
+  parseAllDocuments(text).forEach((doc, index) => {
+    if (doc.errors.length) {
+      const first = doc.errors[0] as { message: string };
+      result.errors.push(`${file}: document ${index}: invalid YAML: ${first.message.split("\n")[0]}`);
+      return;
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) return;
+    if (typeof value !== "object" || Array.isArray(value) || !("kind" in value) || !("apiVersion" in value)) {
+      result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);
+      return;
+    }
+    result.documents.push({ file, index, value });
+  });
+  return result;
+}
+
+function onPath(binary: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => {
+    try {
+      return dir !== "" && statSync(join(dir, binary)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        // The tool's own first lines say what is wrong; keep them short for Argo CD's UI.
+        const detail = (stderr || err.message).trim().split("\n").slice(0, 3).join(" ");
+        reject(new Error(`${command} ${args[0] ?? ""} failed: ${detail}`));
+      } else resolve(stdout);
+    });
+  });
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(full)));
+    else if (entry.isFile() && MANIFEST.test(entry.name)) files.push(full);
+  }
+  return files;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function build(dir: string): Promise<{ text: string; label: string } | undefined> {
+  for (const name of KUSTOMIZATIONS) {
+    if (!(await exists(join(dir, name)))) continue;
+    if (onPath("kustomize"))
+      return { text: await run("kustomize", ["build", "."], dir), label: "kustomize build" };
+    if (onPath("kubectl"))
+      return { text: await run("kubectl", ["kustomize", "."], dir), label: "kubectl kustomize" };
+    throw new Error(`${name} found, but neither kustomize nor kubectl is on PATH`);
+  }
+  if (await exists(join(dir, "Chart.yaml"))) {
+    if (!onPath("helm"))
+      throw new Error(
+        "Chart.yaml found, but helm is not on PATH (pipe `helm template` into `refsync generate -`)",
+      );
+    const release = process.env.ARGOCD_APP_NAME ?? "release";
+    const args = ["template", release, "."];
+    if (process.env.ARGOCD_APP_NAMESPACE) args.push("--namespace", process.env.ARGOCD_APP_NAMESPACE);
+    return { text: await run("helm", args, dir), label: "helm template" };
+  }
+  return undefined;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads `input` (a directory, a file, or `-` for stdin). */
+export async function readSources(
+  input: string,
+  stdin: () => Promise<string> = readStdin,
+): Promise<SourceResult> {
+  if (input === "-") return parseStream(await stdin(), "stdin");
+  let info;
+  try {
+    info = await stat(input);
+  } catch {
+    return { documents: [], errors: [`${input}: no such file or directory`] };
+  }
+  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input);
+  try {
+    const built = await build(input);
+    if (built) return parseStream(built.text, built.label);
+  } catch (err) {
+    return { documents: [], errors: [`${input}: ${(err as Error).message}`] };
+  }
+  const result: SourceResult = { documents: [], errors: [] };
+  const files = (await walk(input)).map((f) => relative(input, f)).sort();
+  for (const file of files) {
+    const parsed = parseStream(await readFile(join(input, file), "utf8"), file);
+    result.documents.push(...parsed.documents);
+    result.errors.push(...parsed.errors);
+  }
+  return result;
+}
