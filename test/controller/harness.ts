@@ -1,0 +1,271 @@
+/**
+ * Runs a refsync controller in-process against the test cluster, for any
+ * suite that needs ExternalSecrets reconciled (Vault, AWS, freshness,
+ * rollout…).
+ *
+ *   const cluster = await startCluster({ crds: true });
+ *   const ns = await cluster.createNamespace("vault-es");
+ *   const ctl = await startTestController(cluster, { namespace: ns });
+ *   await applyObject(ctl.kube, fakeStore(ns, "demo", [{ key: "db", valueMap: { password: "x" } }]));
+ *   await applyObject(ctl.kube, externalSecret(ns, "db", { secretStoreRef: { name: "demo" }, data: [...] }));
+ *   const es = await waitForCondition(ctl.kube, ns, "db", "Ready", "True");
+ *   const secret = await getSecret(ctl.kube, ns, "db");   // decoded data
+ *   ctl.logText()                                         // every JSON log line so far
+ *   await ctl.stop();
+ *
+ * Scope each controller to the test's namespace (`namespace`), so controllers
+ * of test files running side by side on the shared cluster never reconcile
+ * each other's objects. Back-off and resync are short so failures retry fast.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { parseAllDocuments } from "yaml";
+import type {
+  ExternalSecret,
+  ExternalSecretSpec,
+  SecretStore,
+  SecretStoreSpec,
+} from "../../src/api/v1alpha1.ts";
+import { Controller, type ControllerOptions } from "../../src/controller/manager.ts";
+import {
+  KubeClient,
+  resourceTypes,
+  type KubeObject,
+  type ResourceType,
+} from "../../src/controller/kube/client.ts";
+import { createLogger } from "../../src/log.ts";
+import { PROJECT_CRD_DIR, type Cluster } from "../cluster/index.ts";
+
+export interface TestController {
+  controller: Controller;
+  /** An admin REST client for the test's own reads and writes. */
+  kube: KubeClient;
+  /** Everything the controller logged so far (JSON lines). */
+  logText(): string;
+  stop(): Promise<void>;
+}
+
+export type TestControllerOptions = Partial<Omit<ControllerOptions, "kc" | "log">> & {
+  namespace: string;
+  logLevel?: "debug" | "info" | "warn";
+};
+
+/**
+ * Applies manifests/crds verbatim (raw JSON, own field manager). The cluster
+ * helper's installer goes through @kubernetes/client-node's typed
+ * serializer, which drops `x-kubernetes-preserve-unknown-fields`, so the API
+ * server would prune every store's provider section to `{}`.
+ */
+export async function ensureCrds(kube: KubeClient): Promise<void> {
+  const files = (await readdir(PROJECT_CRD_DIR)).filter(
+    (f) => /\.ya?ml$/.test(f) && !f.startsWith("kustomization"),
+  );
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(join(PROJECT_CRD_DIR, file), "utf8"))) {
+      const crd = doc.toJS() as KubeObject;
+      await kube.request(
+        "PATCH",
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+        {
+          body: crd,
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: "refsync-controller-harness", force: true },
+        },
+      );
+    }
+  }
+}
+
+export async function startTestController(
+  cluster: Pick<Cluster, "kc">,
+  options: TestControllerOptions,
+): Promise<TestController> {
+  const kube = await KubeClient.fromKubeConfig(cluster.kc);
+  await ensureCrds(kube);
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString("utf8"));
+      // REFSYNC_TEST_LOG=1 shows the controller's log while debugging a test.
+      if (process.env.REFSYNC_TEST_LOG) process.stderr.write(chunk);
+      done();
+    },
+  });
+  const controller = await Controller.create({
+    hashKeySecret: { namespace: options.namespace, name: "refsync-hash-key" },
+    backoff: { baseMs: 100, maxMs: 2_000 },
+    resyncMs: 30_000,
+    ...options,
+    kc: cluster.kc,
+    log: createLogger({ level: options.logLevel ?? "debug", destination }),
+  });
+  await controller.start();
+  let stopped = false;
+  return {
+    controller,
+    kube,
+    logText: () => lines.join(""),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await controller.stop();
+      kube.close();
+    },
+  };
+}
+
+export interface FakeEntry {
+  key: string;
+  value?: string;
+  valueMap?: Record<string, unknown>;
+  version?: string;
+  tags?: Record<string, string>;
+}
+
+export function fakeStore(
+  namespace: string,
+  name: string,
+  data: FakeEntry[],
+  extra: Partial<SecretStoreSpec> = {},
+): SecretStore {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "SecretStore",
+    metadata: { name, namespace },
+    spec: { provider: { fake: { data } }, ...extra },
+  };
+}
+
+export function externalSecret(
+  namespace: string,
+  name: string,
+  spec: ExternalSecretSpec,
+  annotations?: Record<string, string>,
+): ExternalSecret {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ExternalSecret",
+    metadata: { name, namespace, annotations },
+    spec,
+  };
+}
+
+function typeOf(obj: { kind?: string }): ResourceType {
+  const t = Object.values(resourceTypes).find((r) => r.kind === obj.kind);
+  if (!t) throw new Error(`harness: unknown kind ${obj.kind}`);
+  return t;
+}
+
+/** Server-side apply as the test (field manager `test`), so re-applying is an update. */
+export async function applyObject<T extends KubeObject>(kube: KubeClient, obj: T): Promise<T> {
+  return kube.apply<T>(typeOf(obj), obj, { fieldManager: "test", force: true });
+}
+
+export async function deleteObject(
+  kube: KubeClient,
+  obj: { kind?: string; metadata: { name: string; namespace?: string } },
+): Promise<void> {
+  await kube.delete(typeOf(obj), obj.metadata.namespace, obj.metadata.name);
+}
+
+/** Polls `probe` until it returns something other than undefined. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function getExternalSecret(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<ExternalSecret | undefined> {
+  return kube.get<ExternalSecret>(resourceTypes.externalSecret, namespace, name);
+}
+
+/** Waits until the ExternalSecret has condition `type` = `status` (and `reason`, if given) for its current generation. */
+export function waitForCondition(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  type: string,
+  status: "True" | "False",
+  reason?: string,
+  timeoutMs?: number,
+): Promise<ExternalSecret> {
+  return waitFor(
+    async () => {
+      const es = await getExternalSecret(kube, namespace, name);
+      const c = es?.status?.conditions?.find((x) => x.type === type);
+      if (!es || !c || c.status !== status || (reason && c.reason !== reason)) return undefined;
+      if (es.status?.observedGeneration !== es.metadata.generation) return undefined;
+      return es;
+    },
+    `ExternalSecret ${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ""}`,
+    timeoutMs,
+  );
+}
+
+export interface DecodedSecret {
+  metadata: {
+    name: string;
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string; kind: string }[];
+    resourceVersion: string;
+  };
+  type: string;
+  data: Record<string, string>;
+}
+
+/** The Secret with its data decoded to strings, or undefined. */
+export async function getSecret(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<DecodedSecret | undefined> {
+  const s = await kube.get<DecodedSecret>(resourceTypes.secret, namespace, name);
+  if (!s) return undefined;
+  s.data = Object.fromEntries(
+    Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+  );
+  return s;
+}
+
+/** Creates a plain Secret (the Kubernetes provider's source, credentials…). */
+export async function putSecret(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+  labels?: Record<string, string>,
+): Promise<void> {
+  await kube.apply(
+    resourceTypes.secret,
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace, labels },
+      stringData: data,
+    },
+    { fieldManager: "test", force: true },
+  );
+}
