@@ -11,6 +11,7 @@ import { readCrds } from "../cluster/crds.ts";
 import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
 import {
   startTestController,
+  waitFor,
   type TestController,
   type TestControllerOptions,
 } from "../controller/harness.ts";
