@@ -9,6 +9,10 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  controller: {
+    summary: "run the Kubernetes controller (ExternalSecret, SecretStore, ClusterSecretStore)",
+    run: async (argv) => (await import("./controller.ts")).controllerCommand(argv),
+  },
   generate: {
     summary: "render the current directory (or - for stdin) for Argo CD",
     run: async (argv) => (await import("./generate.ts")).generateCommand(argv),

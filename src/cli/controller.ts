@@ -1,0 +1,149 @@
+/**
+ * `refsync controller`: runs the controller with its metrics/health server
+ * until SIGTERM/SIGINT.
+ */
+import { parseArgs } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Controller, type ControllerOptions } from "../controller/manager.ts";
+import { LOG_LEVELS, createLogger } from "../log.ts";
+import { createApp, listen } from "../server/app.ts";
+import { ControllerMetrics } from "../server/metrics.ts";
+import { parseDuration } from "../api/validate.ts";
+
+const USAGE = `usage: refsync controller [options]
+
+  --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
+  --namespace NS             watch only this namespace (default: all)
+  --workers N                concurrent reconciles (default 4)
+  --metrics-addr HOST:PORT   /metrics, /healthz, /readyz (default :8080; "0" disables)
+  --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info)
+  --leader-elect             run leader election (needed with more than one replica)
+  --lease-name NAME          Lease name (default refsync-controller)
+  --lease-namespace NS       Lease namespace (default: $POD_NAMESPACE or "default")
+  --leader-id ID             identity in the Lease (default: $POD_NAME or hostname-pid)
+  --lease-duration DURATION  how long a Lease holds without renewal (default 15s)
+  --renew-deadline DURATION  leader steps down when it cannot renew this long (default 10s)
+  --retry-period DURATION    how often to try to acquire/renew (default 2s)
+  --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key (default: <lease-namespace>/refsync-hash-key)
+`;
+
+export interface ControllerFlags {
+  options: Omit<ControllerOptions, "kc" | "log">;
+  kubeconfig?: string;
+  metricsAddr: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Parses flags; throws an Error with a one-line message on bad input. */
+export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerFlags {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      kubeconfig: { type: "string" },
+      namespace: { type: "string" },
+      workers: { type: "string", default: "4" },
+      "metrics-addr": { type: "string", default: ":8080" },
+      "log-level": { type: "string", default: "info" },
+      "leader-elect": { type: "boolean", default: false },
+      "lease-name": { type: "string", default: "refsync-controller" },
+      "lease-namespace": { type: "string" },
+      "leader-id": { type: "string" },
+      "lease-duration": { type: "string", default: "15s" },
+      "renew-deadline": { type: "string", default: "10s" },
+      "retry-period": { type: "string", default: "2s" },
+      "hash-key-secret": { type: "string" },
+    },
+  });
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`--workers: "${values.workers}" is not a positive integer`);
+  const logLevel = values["log-level"] as (typeof LOG_LEVELS)[number];
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: one of ${LOG_LEVELS.join(", ")}`);
+  const duration = (flag: "lease-duration" | "renew-deadline" | "retry-period") => {
+    try {
+      return parseDuration(values[flag]);
+    } catch {
+      throw new Error(`--${flag}: "${values[flag]}" is not a duration (like 15s)`);
+    }
+  };
+  const leaseNamespace = values["lease-namespace"] ?? env.POD_NAMESPACE ?? "default";
+  const leaseDurationMs = duration("lease-duration");
+  const renewDeadlineMs = duration("renew-deadline");
+  const retryPeriodMs = duration("retry-period");
+  if (values["leader-elect"] && !(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new Error("leader election needs --retry-period < --renew-deadline < --lease-duration");
+  }
+  let hashKeySecret: ControllerOptions["hashKeySecret"];
+  if (values["hash-key-secret"]) {
+    const [ns, name] = values["hash-key-secret"].split("/");
+    if (!ns || !name) throw new Error("--hash-key-secret: want NAMESPACE/NAME");
+    hashKeySecret = { namespace: ns, name };
+  } else {
+    hashKeySecret = { namespace: leaseNamespace, name: "refsync-hash-key" };
+  }
+  return {
+    kubeconfig: values.kubeconfig,
+    metricsAddr: values["metrics-addr"] === "0" ? undefined : values["metrics-addr"],
+    logLevel,
+    options: {
+      workers,
+      namespace: values.namespace,
+      hashKeySecret,
+      leaderElection: values["leader-elect"]
+        ? {
+            name: values["lease-name"],
+            namespace: leaseNamespace,
+            identity: values["leader-id"] ?? env.POD_NAME,
+            leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+            renewDeadlineMs,
+            retryPeriodMs,
+          }
+        : undefined,
+    },
+  };
+}
+
+export async function controllerCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let flags: ControllerFlags;
+  try {
+    flags = parseControllerFlags(argv);
+  } catch (err) {
+    process.stderr.write(`refsync controller: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger({ level: flags.logLevel });
+  const kc = new KubeConfig();
+  if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
+  else kc.loadFromDefault();
+  const metrics = new ControllerMetrics({ defaultMetrics: true });
+  const controller = await Controller.create({ ...flags.options, kc, log, metrics });
+  const server = flags.metricsAddr
+    ? await listen(
+        createApp({
+          registry: metrics.registry,
+          health: { live: () => true, ready: () => controller.ready },
+        }),
+        flags.metricsAddr,
+      )
+    : undefined;
+  if (server) log.info({ url: server.url }, "serving /metrics, /healthz, /readyz");
+  const stopped = new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await controller.start();
+  log.info(
+    { namespace: flags.options.namespace ?? "(all)", workers: flags.options.workers },
+    "controller started",
+  );
+  await stopped;
+  log.info("stopping");
+  await controller.stop();
+  await server?.close();
+  return 0;
+}
