@@ -1,0 +1,300 @@
+/**
+ * End to end on the real test API server: a controller reconciles objects
+ * this test created (a healthy, a degraded and a stale ExternalSecret), its
+ * /metrics exports every metric the dashboard and alerts use, the JSON API
+ * and the page (loaded in headless Debian Chromium) show the three states,
+ * never a value, and an exposed dashboard denies anonymous callers.
+ */
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import express from "express";
+import { chromium, type BrowserContext } from "playwright-core";
+import { API_VERSION } from "../../src/api/v1alpha1.ts";
+import { Controller } from "../../src/controller/manager.ts";
+import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { kubeTokenReviewer, type DashboardAccess } from "../../src/server/api/auth.ts";
+import type { ExternalSecretRow, SecretRow, StoreRow } from "../../src/server/api/model.ts";
+import { mountDashboard } from "../../src/server/dashboard/mount.ts";
+import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
+import { readCrds } from "../cluster/crds.ts";
+import { allExpressions, familyCandidates, metricNames } from "./promql.ts";
+
+const outputDir = fileURLToPath(new URL("../../test-output/", import.meta.url));
+// A value the page, the API and the metrics must never show.
+const VALUE = "pa55-obs-d0-not-show";
+const TOKEN = "dashboard-read-only-token-for-tests";
+
+let cluster: Cluster;
+let controller: Controller;
+let ns: string;
+let base: string;
+let exposed: string;
+let lastSeen = "";
+const servers: { close(cb: () => void): void }[] = [];
+
+async function serve(access: DashboardAccess, listenOn: string): Promise<string> {
+  const app = express();
+  app.get("/metrics", async (_req, res) => {
+    res.type(controller.metrics.registry.contentType).send(await controller.metrics.registry.metrics());
+  });
+  mountDashboard(app, { view: () => controller.metrics.view, registry: controller.metrics.registry }, access);
+  const server = app.listen(0, listenOn);
+  await new Promise((resolve) => server.once("listening", resolve));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lastSeen}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function getJson<T>(path: string, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(`${base}${path}`, { headers });
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+function fakeStore(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: API_VERSION,
+    kind: "SecretStore",
+    metadata: { name, namespace: ns },
+    spec: {
+      provider: { fake: { data: [{ key: "app/db", valueMap: { username: "app", password: VALUE } }] } },
+      ...extra,
+    },
+  };
+}
+
+function externalSecret(name: string, store: string, key: string, refreshInterval: string) {
+  return {
+    apiVersion: API_VERSION,
+    kind: "ExternalSecret",
+    metadata: { name, namespace: ns },
+    spec: {
+      secretStoreRef: { name: store },
+      refreshInterval,
+      data: [
+        { secretKey: "password", remoteRef: { key, property: "password" } },
+        { secretKey: "username", remoteRef: { key, property: "username" } },
+      ],
+    },
+  };
+}
+
+before(async () => {
+  cluster = await startCluster({ crds: true });
+  ns = await cluster.createNamespace("obs");
+  controller = await Controller.create({
+    kc: cluster.kc,
+    namespace: ns,
+    hashKeySecret: { namespace: ns, name: "hash-key" },
+  });
+  const kube = controller.kube;
+  // Workaround: the harness's typed CRD apply drops `x-kubernetes-preserve-unknown-fields`
+  // (so the fake store's data is pruned); re-apply the CRDs as written.
+  const crdType = {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    plural: "customresourcedefinitions",
+    kind: "CustomResourceDefinition",
+    namespaced: false,
+  };
+  for (const crd of await readCrds(PROJECT_CRD_DIR)) {
+    await kube.apply(crdType, crd as { metadata: { name: string } }, {
+      fieldManager: "refsync-test-observability",
+      force: true,
+    });
+  }
+  await kube.create(resourceTypes.secretStore, fakeStore("fake"));
+  // A few tokens for validation and the first reads, then one per 100 s:
+  // the 1 s refresh of "stale" cannot happen, as when a backend throttles.
+  await kube.create(resourceTypes.secretStore, fakeStore("slow", { rateLimit: { qps: 0.01, burst: 5 } }));
+  await kube.create(resourceTypes.externalSecret, externalSecret("healthy", "fake", "app/db", "1h"));
+  await kube.create(resourceTypes.externalSecret, externalSecret("degraded", "fake", "app/missing", "1h"));
+  await kube.create(resourceTypes.externalSecret, externalSecret("stale", "slow", "app/db", "1s"));
+  await controller.start();
+  base = await serve({ bindAddress: "127.0.0.1" }, "127.0.0.1");
+  exposed = await serve(
+    { bindAddress: "0.0.0.0", token: TOKEN, tokenReview: kubeTokenReviewer(cluster.kc) },
+    "0.0.0.0",
+  );
+  await until("the three states", async () => {
+    const rows = await getJson<ExternalSecretRow[]>(`/api/v1/externalsecrets?namespace=${ns}`);
+    const state = (n: string) => rows.find((r) => r.name === n);
+    const ok =
+      state("healthy")?.health === "healthy" &&
+      state("degraded")?.health === "degraded" &&
+      state("stale")?.health === "healthy" &&
+      state("stale")?.stale === true;
+    // Reported when the wait times out.
+    if (!ok)
+      lastSeen = JSON.stringify(
+        rows.map((r) => [r.name, r.health, r.stale, r.reason, r.message, r.ageSeconds]),
+      );
+    return ok ? rows : undefined;
+  });
+});
+
+after(async () => {
+  for (const s of servers) await new Promise((r) => s.close(r));
+  await controller?.stop();
+  await cluster?.stop();
+});
+
+void test("a running controller's /metrics exports every metric the dashboard and alerts use", async () => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const families = new Set([...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]));
+  for (const { where, expr } of allExpressions()) {
+    for (const name of metricNames(expr)) {
+      assert.ok(
+        familyCandidates(name).some((n) => families.has(n)),
+        `${where}: ${name} missing from /metrics`,
+      );
+    }
+  }
+  assert.match(
+    text,
+    new RegExp(`refsync_store_ready\\{store="SecretStore/${ns}/fake",kind="SecretStore"\\} 1`),
+  );
+  assert.match(
+    text,
+    new RegExp(`refsync_secret_refresh_interval_seconds\\{namespace="${ns}",name="stale"\\} 1\\b`),
+  );
+  assert.match(text, new RegExp(`refsync_secret_age_seconds\\{namespace="${ns}",name="healthy"\\} `));
+  assert.match(text, /refsync_leader 1/);
+  assert.match(text, /refsync_build_info\{version="[^"]+",node_version="[^"]+"\} 1/);
+  assert.ok(!text.includes(VALUE), "a secret value appears in /metrics");
+});
+
+void test("the JSON API reports stores, states, key names and filters without values", async () => {
+  const stores = await getJson<StoreRow[]>(`/api/v1/stores?namespace=${ns}`);
+  assert.deepEqual(
+    stores.map((s) => [s.store, s.health]),
+    [
+      [`SecretStore/${ns}/fake`, "healthy"],
+      [`SecretStore/${ns}/slow`, "healthy"],
+    ],
+  );
+  assert.ok(stores[0]!.backendCalls.failed >= 1, "the failed read of app/missing is counted on the store");
+
+  const degraded = await getJson<ExternalSecretRow[]>(
+    `/api/v1/externalsecrets?namespace=${ns}&status=degraded`,
+  );
+  assert.deepEqual(
+    degraded.map((r) => [r.name, r.reason]),
+    [["degraded", "NotFound"]],
+  );
+  const stale = await getJson<ExternalSecretRow[]>(`/api/v1/externalsecrets?namespace=${ns}&status=stale`);
+  assert.deepEqual(
+    stale.map((r) => r.name),
+    ["stale"],
+  );
+  const byErrors = await getJson<ExternalSecretRow[]>(`/api/v1/externalsecrets?namespace=${ns}&sort=errors`);
+  assert.equal(byErrors[0]!.name, "degraded");
+  const byAge = await getJson<ExternalSecretRow[]>(`/api/v1/externalsecrets?namespace=${ns}&sort=age`);
+  assert.equal(byAge[0]!.name, "stale");
+
+  const secrets = await getJson<SecretRow[]>(`/api/v1/secrets?namespace=${ns}`);
+  const healthy = secrets.find((s) => s.name === "healthy");
+  assert.deepEqual(healthy?.keys, ["password", "username"]);
+
+  const everything = JSON.stringify(await getJson(`/api/v1/overview?namespace=${ns}`));
+  assert.ok(!everything.includes(VALUE) && !everything.includes(Buffer.from(VALUE).toString("base64")));
+
+  const bad = await fetch(`${base}/api/v1/externalsecrets?status=broken`);
+  assert.equal(bad.status, 400);
+  assert.match(
+    ((await bad.json()) as { error: string }).error,
+    /status must be one of healthy, progressing, degraded, stale/,
+  );
+});
+
+void test("an exposed dashboard denies anonymous callers and accepts the token or a TokenReview", async () => {
+  const anonymous = await fetch(`${exposed}/api/v1/summary`);
+  assert.equal(anonymous.status, 401);
+  assert.match(await anonymous.text(), /anonymous access is denied/);
+  const wrong = await fetch(`${exposed}/`, { headers: { authorization: "Bearer not-the-token" } });
+  assert.equal(wrong.status, 401);
+  assert.match(await wrong.text(), /did not authenticate/);
+  assert.equal(
+    (await fetch(`${exposed}/api/v1/summary`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    200,
+  );
+  const alice = { headers: { authorization: `Bearer ${cluster.tokens.alice}` } };
+  assert.equal(
+    (await fetch(`${exposed}/api/v1/summary`, alice)).status,
+    200,
+    "TokenReview authenticates alice",
+  );
+});
+
+void test("headless Chromium shows healthy, degraded and stale, and is denied without a token when exposed", async (t) => {
+  const profile = await mkdtemp(join(tmpdir(), "refsync-chromium-"));
+  // A fresh, empty profile (--user-data-dir) per run.
+  const browser: BrowserContext = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    viewport: { width: 1400, height: 1000 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  t.after(async () => {
+    await browser.close();
+    await rm(profile, { recursive: true, force: true });
+  });
+  const page = await browser.newPage();
+  const response = await page.goto(`${base}/?namespace=${ns}&sort=age`);
+  assert.equal(response?.status(), 200);
+  assert.equal(await page.title(), "refsync dashboard");
+
+  const row = (name: string) => page.locator(`#externalsecrets tr[data-name="${ns}/${name}"]`);
+  assert.match(await row("healthy").innerText(), /Healthy/);
+  assert.doesNotMatch(await row("healthy").innerText(), /Stale/);
+  assert.match(await row("degraded").innerText(), /Degraded[\s\S]*NotFound/);
+  assert.match(await row("stale").innerText(), /Healthy[\s\S]*Stale/);
+  assert.match(await page.locator(`#stores tr[data-store="SecretStore/${ns}/fake"]`).innerText(), /Healthy/);
+  assert.equal(
+    await page.locator("svg.chart g.bar").count(),
+    2,
+    "one bar per refreshed Periodic ExternalSecret",
+  );
+  assert.equal(await page.locator("svg.chart g.bar.stale").count(), 1);
+  assert.match(
+    await page.locator(`#secrets tr[data-secret="${ns}/healthy"]`).innerText(),
+    /password\s+username/,
+  );
+  assert.ok(!(await page.content()).includes(VALUE), "a secret value appears on the page");
+
+  await page.selectOption("#f-status", "degraded");
+  await page.click("button[type=submit]");
+  await page.waitForURL(/status=degraded/);
+  assert.equal(await page.locator("#externalsecrets tbody tr").count(), 1);
+  await page.goBack();
+
+  await mkdir(outputDir, { recursive: true });
+  await page.goto(`${base}/?namespace=${ns}&sort=age`);
+  await page.screenshot({ path: join(outputDir, "dashboard.png"), fullPage: true });
+
+  const denied = await page.goto(`${exposed}/`);
+  assert.equal(denied?.status(), 401);
+  assert.match(await page.locator("body").innerText(), /anonymous access is denied/);
+});
