@@ -136,10 +136,10 @@ void describe("test cluster", () => {
 
     const store = { apiVersion: "refsync.dev/v1alpha1", kind: "SecretStore", metadata: { name: "fake" } };
     const target = { group: "refsync.dev", version: "v1alpha1", namespace, plural: "secretstores" };
-    await custom.createNamespacedCustomObject({
-      ...target,
-      body: { ...store, spec: { provider: { fake: {} } } },
-    });
+    const spec = { provider: { fake: { data: [{ key: "db", value: "not-a-secret" }] } } };
+    await custom.createNamespacedCustomObject({ ...target, body: { ...store, spec } });
+    const stored = (await custom.getNamespacedCustomObject({ ...target, name: "fake" })) as { spec: unknown };
+    assert.deepEqual(stored.spec, spec, "fields under x-kubernetes-preserve-unknown-fields are kept");
     const invalid = custom.createNamespacedCustomObject({
       ...target,
       body: { ...store, metadata: { name: "invalid" }, spec: {} },

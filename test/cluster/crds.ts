@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   ApiextensionsV1Api,
-  KubernetesObjectApi,
   PatchStrategy,
+  setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
@@ -45,19 +45,24 @@ export async function readCrds(dir: string): Promise<KubernetesObject[]> {
 /** Applies the CRDs found in `dir` and waits until each one is Established; returns their names. */
 export async function installCrds(kc: KubeConfig, dir: string): Promise<string[]> {
   const crds = await readCrds(dir);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  // The body goes out as-is (`any`): KubernetesObjectApi would run it through the typed
+  // serializer, which drops YAML keys such as x-kubernetes-preserve-unknown-fields.
+  const asApply = setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply);
+  const names = crds.map((crd) => crd.metadata?.name ?? "");
   await Promise.all(
-    crds.map((crd) =>
-      objects.patch(crd, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    crds.map((crd, i) =>
+      api.patchCustomResourceDefinition(
+        { name: names[i] ?? "", body: crd, fieldManager: FIELD_MANAGER, force: true },
+        asApply,
+      ),
     ),
   );
-  const names = crds.map((crd) => crd.metadata?.name ?? "");
-  await Promise.all(names.map((name) => waitEstablished(kc, name)));
+  await Promise.all(names.map((name) => waitEstablished(api, name)));
   return names;
 }
 
-async function waitEstablished(kc: KubeConfig, name: string): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
+async function waitEstablished(api: ApiextensionsV1Api, name: string): Promise<void> {
   const deadline = Date.now() + ESTABLISH_TIMEOUT_MS;
   let conditions = "none";
   while (Date.now() < deadline) {
