@@ -1,0 +1,159 @@
+// AppRole, JWT (a Secret's JWT, and a TokenRequest token checked against the cluster's JWKS) and
+// static-token SecretStores, through the controller on the real API server.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import {
+  applyObject,
+  externalSecret,
+  getSecret,
+  putSecret,
+  waitFor,
+  waitForCondition,
+  type TestController,
+} from "../controller/harness.ts";
+import { clusterJwks, signJwt } from "../servers/vault/index.ts";
+import {
+  controllerFor,
+  createServiceAccount,
+  startVaultSuite,
+  vaultStore,
+  waitForStoreCondition,
+  type VaultSuite,
+} from "./setup.ts";
+
+const SECRET_ID = "approle-secret-id-integration";
+
+void describe("Vault AppRole, JWT and static-token stores", () => {
+  let suite: VaultSuite;
+  let ns: string;
+  let ctl: TestController;
+
+  before(async () => {
+    suite = await startVaultSuite();
+    ns = await suite.cluster.createNamespace("vault-auth");
+    ctl = await controllerFor(suite, ns);
+    const root = suite.vault.root;
+    root.writePolicy("reader", [{ path: `secret/data/${ns}/*`, capabilities: ["read"] }]);
+    root.putSecret("secret", `${ns}/db`, { password: "auth-methods-pw" });
+  });
+  after(async () => {
+    await ctl?.stop();
+    await suite?.stop();
+  });
+
+  async function expectSynced(store: string): Promise<void> {
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, store, {
+        secretStoreRef: { name: store },
+        data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
+      }),
+    );
+    await waitForCondition(ctl.kube, ns, store, "Ready", "True", "SecretSynced");
+    const secret = await waitFor(() => getSecret(ctl.kube, ns, store), `Secret ${store}`);
+    assert.deepEqual(secret.data, { password: "auth-methods-pw" });
+  }
+
+  void it("AppRole: role id in the store, secret id from a Secret", async () => {
+    suite.vault.root.enableAppRole();
+    suite.vault.root.addAppRole("app", {
+      roleId: "role-1",
+      secretIds: [SECRET_ID],
+      policies: ["reader"],
+      ttl: 300,
+    });
+    await putSecret(ctl.kube, ns, "approle-creds", { "secret-id": SECRET_ID });
+    await applyObject(
+      ctl.kube,
+      vaultStore(ns, "approle", {
+        server: suite.vault.url,
+        path: "secret",
+        auth: { appRole: { roleId: "role-1", secretRef: { name: "approle-creds", key: "secret-id" } } },
+      }),
+    );
+    await expectSynced("approle");
+    await waitForStoreCondition(ctl.kube, ns, "approle", "Ready", "True");
+    assert.ok(suite.vault.count({ path: "auth/approle/login", status: 200 }) >= 1);
+    assert.ok(!ctl.logText().includes(SECRET_ID));
+  });
+
+  void it("JWT: a JWT kept in a Secret, signature and audience checked by Vault", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    suite.vault.root.enableJwtAuth(() => [{ ...publicKey.export({ format: "jwk" }), kid: "ci" }], "jwt-ci");
+    suite.vault.root.addJwtRole(
+      "deployer",
+      { boundAudiences: ["vault"], policies: ["reader"], ttl: 300 },
+      "jwt-ci",
+    );
+    const jwt = signJwt(
+      { iss: "https://ci.example", sub: "pipeline", aud: "vault", exp: Math.floor(Date.now() / 1000) + 3600 },
+      privateKey,
+      "ci",
+    );
+    await putSecret(ctl.kube, ns, "ci-jwt", { token: jwt });
+    await applyObject(
+      ctl.kube,
+      vaultStore(ns, "jwt-secret", {
+        server: suite.vault.url,
+        path: "secret",
+        auth: { jwt: { path: "jwt-ci", role: "deployer", secretRef: { name: "ci-jwt", key: "token" } } },
+      }),
+    );
+    await expectSynced("jwt-secret");
+    assert.equal(
+      suite.vault.count({ path: "auth/jwt-ci/login", status: 200, identity: "jwt-ci-pipeline" }),
+      1,
+    );
+  });
+
+  void it("JWT: a TokenRequest token of the namespace's service account, checked against the cluster's JWKS", async () => {
+    suite.vault.root.enableJwtAuth(clusterJwks(suite.cluster.kc), "jwt-k8s");
+    suite.vault.root.addJwtRole(
+      "workload",
+      {
+        boundAudiences: ["vault"],
+        boundSubject: `system:serviceaccount:${ns}:app`,
+        policies: ["reader"],
+        ttl: 300,
+      },
+      "jwt-k8s",
+    );
+    await createServiceAccount(ctl.kube, ns, "app");
+    await applyObject(
+      ctl.kube,
+      vaultStore(ns, "jwt-sa", {
+        server: suite.vault.url,
+        path: "secret",
+        auth: {
+          jwt: {
+            path: "jwt-k8s",
+            role: "workload",
+            kubernetesServiceAccountToken: { serviceAccountRef: { name: "app", audiences: ["vault"] } },
+          },
+        },
+      }),
+    );
+    await expectSynced("jwt-sa");
+    assert.equal(suite.vault.count({ path: "auth/jwt-k8s/login", status: 200 }), 1);
+  });
+
+  void it("static token: works, and the store carries the StaticCredentials warning", async () => {
+    const token = suite.vault.root.createToken({ policies: ["reader"], ttl: 0 });
+    await putSecret(ctl.kube, ns, "vault-token", { token });
+    await applyObject(
+      ctl.kube,
+      vaultStore(ns, "static", {
+        server: suite.vault.url,
+        path: "secret",
+        auth: { tokenSecretRef: { name: "vault-token", key: "token" } },
+      }),
+    );
+    await expectSynced("static");
+    const warning = await waitForStoreCondition(ctl.kube, ns, "static", "StaticCredentials", "True");
+    assert.equal(warning.reason, "StaticVaultToken");
+    assert.match(warning.message, /static Vault token/);
+    await waitForStoreCondition(ctl.kube, ns, "static", "Ready", "True");
+    assert.ok(!ctl.logText().includes(token));
+  });
+});
