@@ -37,6 +37,11 @@ export interface SourceDocument {
   /** Index of the document in its file or stream. */
   index: number;
   value: unknown;
+  /**
+   * YAML paths (formatPath) of quoted scalars holding a reference: inline
+   * mode keeps those strings, where a plain scalar takes the value's type.
+   */
+  quoted?: ReadonlySet<string>;
 }
 
 export interface FindOptions {

@@ -185,7 +185,7 @@ export class InlineRenderer {
           versions.push({ store, key: token.ref.path, pinned: token.ref.version, read: result.version });
         }
         if (values.length === o.tokens.length) {
-          const problem = substitute(doc.value, o, values);
+          const problem = substitute(doc.value, o, values, doc.quoted?.has(o.location.path ?? "") ?? false);
           if (problem) errors.push(`${where}: ${problem}`);
         }
       }
@@ -214,7 +214,7 @@ function lazyReader(make: () => KubernetesSecretReader): KubernetesSecretReader 
 }
 
 /** Puts the values into the document; a problem when a value cannot go where its reference was. */
-function substitute(root: unknown, o: Occurrence, values: unknown[]): string | undefined {
+function substitute(root: unknown, o: Occurrence, values: unknown[], quoted: boolean): string | undefined {
   const secret = isSecret(root);
   const field = secret && o.path.length === 2 ? o.path[0] : undefined;
   const whole = o.tokens.length === 1 && o.tokens[0]?.start === 0 && o.tokens[0].end === o.text.length;
@@ -237,7 +237,7 @@ function substitute(root: unknown, o: Occurrence, values: unknown[]): string | u
     setAt(root, o.path, Buffer.from(bytes).toString("base64"));
     return undefined;
   }
-  if (whole && !o.base64) {
+  if (whole && !quoted) {
     const value = values[0];
     if (value instanceof Uint8Array) {
       const text = asText(value);

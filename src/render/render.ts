@@ -38,7 +38,7 @@ function stamp(value: unknown, revision: string): void {
 }
 
 export async function render(options: RenderOptions): Promise<RenderResult> {
-  const sources = await readSources(options.input, options.stdin);
+  const sources = await readSources(options.input, options.stdin, options.mode === "inline");
   const errors = [...sources.errors];
   if (!sources.documents.length && !errors.length) {
     // An empty render would make Argo CD prune the whole application.

@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { delimiter, join, relative } from "node:path";
-import { parseAllDocuments } from "yaml";
-import type { SourceDocument } from "../refs/find.ts";
+import { isPair, isScalar, isSeq, parseAllDocuments, Scalar, visit, type Document } from "yaml";
+import { formatPath, type PathSegment, type SourceDocument } from "../refs/find.ts";
 
 export interface SourceResult {
   documents: SourceDocument[];
@@ -20,8 +20,32 @@ export interface SourceResult {
 const KUSTOMIZATIONS = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const MANIFEST = /\.(ya?ml|json)$/;
 
-/** Parses a YAML/JSON stream; empty documents are skipped, syntax errors collected. */
-export function parseStream(text: string, file: string): SourceResult {
+/** Paths of quoted scalar values that may hold a reference. */
+function quotedReferences(doc: Document): Set<string> {
+  const quoted = new Set<string>();
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === "key" || (node.type !== Scalar.QUOTE_DOUBLE && node.type !== Scalar.QUOTE_SINGLE)) return;
+      if (typeof node.value !== "string" || !(node.value.includes("ref+") || node.value.includes("<")))
+        return;
+      const path: PathSegment[] = [];
+      const chain = [...ancestors, node];
+      chain.forEach((ancestor, i) => {
+        if (isPair(ancestor))
+          path.push(isScalar(ancestor.key) ? String(ancestor.key.value) : String(ancestor.key));
+        else if (isSeq(ancestor)) path.push(ancestor.items.indexOf(chain[i + 1] as never));
+      });
+      quoted.add(formatPath(path));
+    },
+  });
+  return quoted;
+}
+
+/**
+ * Parses a YAML/JSON stream; empty documents are skipped, syntax errors
+ * collected. `trackQuotes` records quoted references (inline mode needs them).
+ */
+export function parseStream(text: string, file: string, trackQuotes = false): SourceResult {
   const result: SourceResult = { documents: [], errors: [] };
   parseAllDocuments(text).forEach((doc, index) => {
     if (doc.errors.length) {
@@ -35,7 +59,7 @@ export function parseStream(text: string, file: string): SourceResult {
       result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);
       return;
     }
-    result.documents.push({ file, index, value });
+    result.documents.push({ file, index, value, ...(trackQuotes ? { quoted: quotedReferences(doc) } : {}) });
   });
   return result;
 }
@@ -115,25 +139,26 @@ async function readStdin(): Promise<string> {
 export async function readSources(
   input: string,
   stdin: () => Promise<string> = readStdin,
+  trackQuotes = false,
 ): Promise<SourceResult> {
-  if (input === "-") return parseStream(await stdin(), "stdin");
+  if (input === "-") return parseStream(await stdin(), "stdin", trackQuotes);
   let info;
   try {
     info = await stat(input);
   } catch {
     return { documents: [], errors: [`${input}: no such file or directory`] };
   }
-  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input);
+  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input, trackQuotes);
   try {
     const built = await build(input);
-    if (built) return parseStream(built.text, built.label);
+    if (built) return parseStream(built.text, built.label, trackQuotes);
   } catch (err) {
     return { documents: [], errors: [`${input}: ${(err as Error).message}`] };
   }
   const result: SourceResult = { documents: [], errors: [] };
   const files = (await walk(input)).map((f) => relative(input, f)).sort();
   for (const file of files) {
-    const parsed = parseStream(await readFile(join(input, file), "utf8"), file);
+    const parsed = parseStream(await readFile(join(input, file), "utf8"), file, trackQuotes);
     result.documents.push(...parsed.documents);
     result.errors.push(...parsed.errors);
   }
