@@ -25,6 +25,14 @@ export const commands: Record<string, Command> = {
     summary: "report plaintext secrets in a Git repository and its history",
     run: async (argv) => (await import("./scan.ts")).scanCommand(argv),
   },
+  migrate: {
+    summary: "move a repository's plaintext Secret values to a store and commit references",
+    run: async (argv) => (await import("./migrate.ts")).migrateCommand(argv),
+  },
+  convert: {
+    summary: "rewrite argocd-vault-plugin placeholders into ref+ references",
+    run: async (argv) => (await import("./convert.ts")).convertCommand(argv),
+  },
 };
 
 function usage(): string {

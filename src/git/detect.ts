@@ -3,7 +3,8 @@
  * kind always give the same findings, so the history scan caches them by blob
  * id. A finding says where (line, object, key), never what.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from "yaml";
+import { isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
+import { formatPath, type PathSegment } from "../refs/index.ts";
 import {
   isCredentialKey,
   isNonSecretLiteral,
@@ -12,6 +13,7 @@ import {
   SECRET_LITERAL,
 } from "./rules.ts";
 import { containsReference } from "./references.ts";
+import { annotationsOf, objectOf, stringAt, walkNodes } from "./yaml-edit.ts";
 
 export interface Detection {
   rule: string;
@@ -79,22 +81,20 @@ function detectYaml(text: string): Detection[] | undefined {
   for (const doc of docs) {
     const root = doc.contents;
     if (!root) continue;
-    const lineOf = (node: Node): number => lineCounter.linePos(node.range?.[0] ?? 0).line;
-    const kind = stringAt(root, "kind");
     const apiVersion = stringAt(root, "apiVersion") ?? "";
     if (REFERENCE_API_GROUPS.test(apiVersion)) continue;
-    const name = isMap(root) ? stringAt(root.get("metadata", true) as Node, "name") : undefined;
-    const object = kind && name ? `${kind}/${name}` : undefined;
-    const isSecret = kind === "Secret" && apiVersion === "v1";
-    const annotationsNode = isMap(root) ? root.getIn(["metadata", "annotations"], true) : undefined;
-    const annotations = isMap(annotationsNode)
-      ? (annotationsNode.toJSON() as Record<string, string>)
-      : undefined;
-    walk(root, [], undefined, (node, path, keyName) => {
+    const object = objectOf(root);
+    const isSecret = stringAt(root, "kind") === "Secret" && apiVersion === "v1";
+    const annotations = annotationsOf(root);
+    walkNodes(root, (node, path, parent) => {
       if (!isScalar(node) || typeof node.value !== "string") return;
       const value = node.value;
-      const key = path.join(".");
-      const at = { line: lineOf(node), ...(object ? { object } : {}), ...(key ? { key } : {}) };
+      const key = formatPath(path);
+      const at = {
+        line: lineCounter.linePos(node.range?.[0] ?? 0).line,
+        ...(object ? { object } : {}),
+        ...(key ? { key } : {}),
+      };
       if (isSecret && (path[0] === "data" || path[0] === "stringData") && path.length === 2) {
         const plain = path[0] === "data" ? Buffer.from(value, "base64").toString("utf8") : value;
         if (value !== "" && !containsReference(plain, annotations))
@@ -104,10 +104,11 @@ function detectYaml(text: string): Detection[] | undefined {
       if (containsReference(value, annotations)) return;
       const patterns = matchPatterns(value);
       for (const rule of patterns) found.push({ rule: rule.id, ...at });
+      const name = keyName(path, parent);
       if (
         patterns.length === 0 &&
-        keyName !== undefined &&
-        isCredentialKey(keyName) &&
+        name !== undefined &&
+        isCredentialKey(name) &&
         !isNonSecretLiteral(value)
       ) {
         found.push({ rule: PASSWORD_IN_VALUES.id, ...at });
@@ -117,33 +118,12 @@ function detectYaml(text: string): Detection[] | undefined {
   return found;
 }
 
-function stringAt(node: Node | undefined, key: string): string | undefined {
-  if (!node || !isMap(node)) return undefined;
-  const v = node.get(key);
-  return typeof v === "string" ? v : undefined;
-}
-
-type Visitor = (node: Node, path: string[], keyName: string | undefined) => void;
-
 /**
- * Visits every node with its YAML path. `keyName` is the name the value is
- * filed under: the map key, or for `{name: X, value: v}` entries (container
- * env, Helm `extraEnv`) the `name`.
+ * The name a value is filed under: its map key, or for `{name: X, value: v}`
+ * entries (container env, Helm `extraEnv`) the `name`.
  */
-function walk(node: Node, path: string[], keyName: string | undefined, visit: Visitor): void {
-  visit(node, path, keyName);
-  if (isMap(node)) {
-    const entryName = stringAt(node, "name");
-    for (const pair of node.items) {
-      const k = isScalar(pair.key) ? String(pair.key.value) : undefined;
-      if (k === undefined || !pair.value || typeof pair.value !== "object") continue;
-      const name = k === "value" && entryName !== undefined ? entryName : k;
-      walk(pair.value as Node, [...path, k], name, visit);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, i) => {
-      if (item && typeof item === "object")
-        walk(item as Node, [...path.slice(0, -1), `${path.at(-1) ?? ""}[${i}]`], keyName, visit);
-    });
-  }
+function keyName(path: PathSegment[], parent: Node | undefined): string | undefined {
+  const last = path.at(-1);
+  if (typeof last !== "string") return undefined;
+  return (last === "value" && stringAt(parent, "name")) || last;
 }

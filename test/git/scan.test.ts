@@ -39,8 +39,8 @@ void describe("refsync scan on a real repository", () => {
     const c = repo.commits;
     expected = [
       `worktree charts/web/values.yaml 4 password-in-values  auth.adminPassword`,
-      `${c.addSecret} apps/db/secret.yaml 8 kubernetes-secret-literal Secret/db stringData.password`,
-      `${c.addSecret} apps/db/secret.yaml 11 kubernetes-secret-literal Secret/db data.token`,
+      `${c.addSecret} apps/db/secret.yaml 8 kubernetes-secret-literal Secret/data/db stringData.password`,
+      `${c.addSecret} apps/db/secret.yaml 11 kubernetes-secret-literal Secret/data/db data.token`,
       `${c.feature} deploy/ci.env 1 github-token  `,
       `${c.helmValues} charts/web/values.yaml 4 password-in-values  auth.adminPassword`,
     ].sort();
@@ -125,7 +125,7 @@ void describe("refsync scan on a real repository", () => {
     await scanCommand([repo.dir], text);
     assert.match(
       text.out(),
-      /apps\/db\/secret\.yaml:8: kubernetes-secret-literal: Secret\/db stringData\.password \[commit [0-9a-f]{12} \(2024-02-01\)\]/,
+      /apps\/db\/secret\.yaml:8: kubernetes-secret-literal: Secret\/data\/db stringData\.password \[commit [0-9a-f]{12} \(2024-02-01\)\]/,
     );
     assert.match(text.out(), /data\/huge\.yaml: not scanned/);
     assert.equal(text.err(), "", "no progress output when stderr is not a TTY");

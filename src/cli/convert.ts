@@ -1,0 +1,111 @@
+/**
+ * `refsync convert [path…]`: rewrite argocd-vault-plugin placeholders into
+ * `ref+` references in YAML files, in place (or to stdout). All files are
+ * converted in memory first: on any error nothing is written.
+ */
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { convertYaml, type ConvertOptions } from "../git/convert.ts";
+import { PROVIDERS } from "../refs/index.ts";
+import type { ProviderName } from "../providers/types.ts";
+import { loadConfig } from "../render/config.ts";
+import { processIO, type CommandIO } from "./scan.ts";
+
+export const convertUsage = `usage: refsync convert [path…] [options]
+  path                 YAML files or directories (default .); "-" reads stdin and writes stdout
+  --stdout             print the converted file instead of rewriting it (one file)
+  --check              change nothing; exit 1 when something would be converted
+  --provider NAME      what AVP placeholders read: vault (default) or awssecrets
+  --store NAME         store the references name (default: the provider's default store)
+  --config FILE        take provider and store from refsync.yaml's avp section`;
+
+async function yamlFiles(path: string): Promise<string[]> {
+  if (!(await stat(path)).isDirectory()) return [path];
+  const files: string[] = [];
+  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    if (entry.name === ".git" || entry.name === "node_modules") continue;
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) files.push(...(await yamlFiles(child)));
+    else if (entry.isFile() && /\.ya?ml$/.test(entry.name)) files.push(child);
+  }
+  return files;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function convertCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const fail = (message: string, usage = false): number => {
+    io.stderr.write(`refsync convert: ${message}\n${usage ? `${convertUsage}\n` : ""}`);
+    return 2;
+  };
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        stdout: { type: "boolean", default: false },
+        check: { type: "boolean", default: false },
+        provider: { type: "string" },
+        store: { type: "string" },
+        config: { type: "string" },
+      },
+    });
+  } catch (err) {
+    return fail((err as Error).message, true);
+  }
+  const { values, positionals } = args;
+  try {
+    const config = values.config === undefined ? undefined : await loadConfig(values.config);
+    const provider = (values.provider ?? config?.avp?.provider ?? "vault") as ProviderName;
+    if (!PROVIDERS.includes(provider)) return fail(`--provider must be one of ${PROVIDERS.join(", ")}`, true);
+    const store = values.store ?? config?.avp?.store;
+    const options: ConvertOptions = { provider, ...(store === undefined ? {} : { store }) };
+
+    if (positionals.length === 1 && positionals[0] === "-") {
+      const result = convertYaml(await readStdin(), "(stdin)", options);
+      io.stdout.write(result.text);
+      for (const k of result.kept) io.stderr.write(`kept: ${k}\n`);
+      return values.check && result.converted > 0 ? 1 : 0;
+    }
+    const files = (await Promise.all((positionals.length ? positionals : ["."]).map(yamlFiles))).flat();
+    if (values.stdout && files.length !== 1) return fail("--stdout needs exactly one file", true);
+
+    // Convert everything before writing anything.
+    const results = [];
+    const errors: string[] = [];
+    for (const file of files) {
+      try {
+        results.push({ file, ...convertYaml(await readFile(file, "utf8"), file, options) });
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+    if (errors.length) return fail(`nothing written:\n${errors.join("\n")}`);
+    let converted = 0;
+    let changedFiles = 0;
+    for (const r of results) {
+      for (const k of r.kept) io.stderr.write(`kept: ${k}\n`);
+      converted += r.converted;
+      if (values.stdout) io.stdout.write(r.text);
+      else if (r.converted > 0) {
+        changedFiles++;
+        if (!values.check) await writeFile(r.file, r.text);
+      }
+    }
+    if (!values.stdout) {
+      const verb = values.check ? "would convert" : "converted";
+      io.stderr.write(`${verb} ${converted} placeholder(s) in ${changedFiles} file(s)\n`);
+    }
+    return values.check && converted > 0 ? 1 : 0;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `refsync migrate [repo] --store NAME --path-prefix P`: move the literal
+ * values of the repository's Secrets into a store defined in refsync.yaml
+ * (the plugin's store definitions) and commit references on a new branch.
+ * Output names files, objects, keys and backend paths, never a value.
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { migrate, MigrateError, type MigrateResult } from "../git/migrate.ts";
+import { InvalidSpecError } from "../providers/errors.ts";
+import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
+import { createProviderClient, providerForSpec } from "../providers/registry.ts";
+import type { ProviderClient } from "../providers/types.ts";
+import { loadConfig, type PluginConfig } from "../render/config.ts";
+import { processIO, type CommandIO } from "./scan.ts";
+
+export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]
+  --store NAME          store (from refsync.yaml) to write the values to
+  --path-prefix PREFIX  backend keys are PREFIX/<namespace>/<secret name>
+  --config FILE         store definitions (default: REFSYNC_CONFIG, else <repo>/refsync.yaml)
+  --branch NAME         branch to commit to (default refsync/migrate)
+  --dry-run             show what would move; write and commit nothing
+  --no-checkout         leave the current branch checked out
+  --format text|json    output format (default text)`;
+
+/** A client for a configured store; credentials in Kubernetes Secrets are read through the kubeconfig. */
+function storeClient(config: PluginConfig, store: string): ProviderClient {
+  const spec = config.stores[store]?.provider;
+  if (!spec) throw new InvalidSpecError(`store "${store}" is not defined in the configuration's stores`);
+  return createProviderClient(spec, {
+    storeName: `store "${store}"`,
+    async readCredential(ref, signal) {
+      if (ref.namespace === undefined) {
+        throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
+      }
+      const secret = await kubernetesSecretReader(loadKubeConfig()).readSecret(
+        ref.namespace,
+        ref.name,
+        signal,
+      );
+      const bytes = secret.data[ref.key];
+      if (!bytes)
+        throw new InvalidSpecError(
+          `store "${store}": key "${ref.key}" missing in Secret ${ref.namespace}/${ref.name}`,
+        );
+      return Buffer.from(bytes).toString("utf8");
+    },
+  });
+}
+
+function describe(result: MigrateResult, dryRun: boolean): string {
+  if (!result.plan.length) return "nothing to migrate: no Secret holds a literal value\n";
+  const lines = result.plan.map((p) => `${p.file}: ${p.object}: ${p.fields.join(", ")} -> ${p.key}`);
+  lines.push(...result.writes.map((w) => `${w.outcome}: ${w.key}`));
+  lines.push(...result.skipped.map((f) => `skipped (not valid YAML): ${f}`));
+  lines.push(
+    dryRun
+      ? "dry run: nothing written"
+      : `committed ${result.commit?.slice(0, 12) ?? ""} on branch ${result.branch ?? ""}`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+export async function migrateCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const fail = (message: string, usage = false): number => {
+    io.stderr.write(`refsync migrate: ${message}\n${usage ? `${migrateUsage}\n` : ""}`);
+    return 2;
+  };
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      allowNegative: true,
+      options: {
+        store: { type: "string" },
+        "path-prefix": { type: "string" },
+        config: { type: "string" },
+        branch: { type: "string", default: "refsync/migrate" },
+        "dry-run": { type: "boolean", default: false },
+        checkout: { type: "boolean", default: true },
+        format: { type: "string", default: "text" },
+      },
+    });
+  } catch (err) {
+    return fail((err as Error).message, true);
+  }
+  const { values, positionals } = args;
+  if (positionals.length > 1) return fail("at most one repository path", true);
+  if (!values.store || values["path-prefix"] === undefined)
+    return fail("--store and --path-prefix are required", true);
+  if (values.format !== "text" && values.format !== "json")
+    return fail("--format must be text or json", true);
+  const dir = resolve(positionals[0] ?? ".");
+  let client: ProviderClient | undefined;
+  try {
+    const config = await loadConfig(
+      values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
+    );
+    client = storeClient(config, values.store);
+    const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
+    const result = await migrate({
+      dir,
+      store: values.store,
+      provider,
+      client,
+      pathPrefix: values["path-prefix"],
+      defaultStore: config.defaultStores[provider] === values.store,
+      branch: values.branch,
+      dryRun: values["dry-run"],
+      checkout: values.checkout,
+    });
+    io.stdout.write(
+      values.format === "json" ? JSON.stringify(result, null, 2) + "\n" : describe(result, values["dry-run"]),
+    );
+    return 0;
+  } catch (err) {
+    const writes = err instanceof MigrateError ? err.writes : [];
+    const done = writes.length
+      ? `\nbackend writes made before the failure:\n${writes.map((w) => `  ${w.outcome}: ${w.key}`).join("\n")}`
+      : "";
+    return fail(`${(err as Error).message}${done}`);
+  } finally {
+    await client?.close();
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * `refsync migrate`: move the literal values of the working tree's Secrets
+ * into a backend and commit references in their place, on a new branch.
+ *
+ * Order matters for safety. Everything that can fail without side effects
+ * runs first (clean tree, plan, duplicate keys, backend conflicts); then the
+ * backend writes, one by one, recorded as they succeed; then the commit, made
+ * as objects with the branch ref written last. A failure in the writes leaves
+ * the repository untouched and reports which writes happened; re-running
+ * finds those values already there ("unchanged") and carries on.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isScalar, type Document } from "yaml";
+import { SecretNotFoundError } from "../providers/errors.ts";
+import type { ProviderClient, ProviderName, SecretValue } from "../providers/types.ts";
+import { formatReference, isSecret, type Reference } from "../refs/index.ts";
+import { branchExists, checkoutBranch, commitToNewBranch, dirtyFiles, trackedFiles } from "./commit.ts";
+import { hasHistory } from "./history.ts";
+import { containsReference } from "./references.ts";
+import { annotationsOf, objectOf, parseEditable, stringAt } from "./yaml-edit.ts";
+
+export interface MigrateOptions {
+  dir: string;
+  /** Store name, for messages and the `store=` parameter. */
+  store: string;
+  provider: ProviderName;
+  client: ProviderClient;
+  /** Backend keys are `<pathPrefix>/<namespace>/<name>` (namespace left out when unset). */
+  pathPrefix: string;
+  /** Leave `store=` out of references (the store is the default for its provider). */
+  defaultStore?: boolean;
+  branch: string;
+  dryRun?: boolean;
+  /** Check the new branch out (default true). */
+  checkout?: boolean;
+}
+
+export interface PlannedSecret {
+  file: string;
+  object: string;
+  /** Backend key the values go to. */
+  key: string;
+  /** Secret keys moved; values stay in `data` only in memory, never in the plan's output. */
+  fields: string[];
+}
+
+export interface WriteRecord {
+  key: string;
+  outcome: "created" | "updated" | "unchanged";
+}
+
+export interface MigrateResult {
+  plan: PlannedSecret[];
+  writes: WriteRecord[];
+  branch?: string;
+  commit?: string;
+  /** YAML files that could not be parsed (Helm templates…) and were left alone. */
+  skipped: string[];
+}
+
+export class MigrateError extends Error {
+  override readonly name = "MigrateError";
+  /** Backend writes that succeeded before the failure. */
+  readonly writes: WriteRecord[];
+  constructor(message: string, writes: WriteRecord[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.writes = writes;
+  }
+}
+
+interface Field {
+  name: string;
+  value: string;
+  /** From `data` and not UTF-8: stored as base64, read back with decode=base64. */
+  binary: boolean;
+  fromData: boolean;
+}
+
+interface SecretPlan extends PlannedSecret {
+  document: number;
+  values: Field[];
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The literal (non-reference, non-empty) values of a Secret document, stringData winning over data as in Kubernetes. */
+function literalFields(doc: Document.Parsed): Field[] {
+  const annotations = annotationsOf(doc.contents);
+  const fields = new Map<string, Field>();
+  for (const source of ["data", "stringData"] as const) {
+    const map = doc.get(source, true) as { items?: { key: unknown; value: unknown }[] } | undefined;
+    for (const pair of map?.items ?? []) {
+      if (!isScalar(pair.key) || !isScalar(pair.value) || pair.value.value === null) continue;
+      const name = String(pair.key.value);
+      const raw = String(pair.value.value);
+      if (source === "stringData") fields.delete(name);
+      if (raw === "") continue;
+      if (source === "stringData") {
+        if (!containsReference(raw, annotations))
+          fields.set(name, { name, value: raw, binary: false, fromData: false });
+        continue;
+      }
+      const bytes = Buffer.from(raw, "base64");
+      let text: string | undefined;
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        text = undefined;
+      }
+      if (containsReference(raw, annotations) || (text !== undefined && containsReference(text, annotations)))
+        continue;
+      fields.set(
+        name,
+        text === undefined
+          ? { name, value: bytes.toString("base64"), binary: true, fromData: true }
+          : { name, value: text, binary: false, fromData: true },
+      );
+    }
+  }
+  return [...fields.values()];
+}
+
+function backendKey(prefix: string, namespace: string | undefined, name: string): string {
+  return [prefix.replace(/^\/+|\/+$/g, ""), namespace, name]
+    .filter((p) => p !== undefined && p !== "")
+    .join("/");
+}
+
+function asRecord(fields: Field[]): Record<string, string> {
+  return Object.fromEntries(fields.map((f) => [f.name, f.value]));
+}
+
+/** A backend secret as a map of strings (AWS holds a JSON document), or undefined when it is not one. */
+function toStringMap(value: SecretValue["data"]): Record<string, string> | undefined {
+  let data: unknown = value;
+  if (value instanceof Uint8Array) data = Buffer.from(value).toString("utf8");
+  if (typeof data === "string") {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  return Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
+
+function sameData(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
+  if (!b) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const { dir, client } = options;
+  if (!(await hasHistory(dir))) throw new MigrateError(`${dir}: not a Git repository with a commit`);
+  const dirty = await dirtyFiles(dir);
+  if (dirty.length) {
+    throw new MigrateError(
+      `the working tree has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", …" : ""}); commit or stash them first`,
+    );
+  }
+  if (!options.dryRun && (await branchExists(dir, options.branch))) {
+    throw new MigrateError(`branch ${options.branch} already exists; choose another with --branch`);
+  }
+
+  // 1. Plan: every Secret with literal values in tracked YAML files.
+  const result: MigrateResult = { plan: [], writes: [], skipped: [] };
+  const plans: SecretPlan[] = [];
+  const files = new Map<string, ReturnType<typeof parseEditable>>();
+  for (const file of (await trackedFiles(dir)).filter((f) => /\.ya?ml$/.test(f))) {
+    let editable;
+    try {
+      editable = parseEditable(await readFile(join(dir, file), "utf8"), file);
+    } catch {
+      result.skipped.push(file);
+      continue;
+    }
+    editable.docs.forEach((doc, document) => {
+      if (!doc.contents || !isSecret(doc.contents.toJSON())) return;
+      const values = literalFields(doc);
+      if (!values.length) return;
+      const metadata = doc.get("metadata", true);
+      const name = stringAt(metadata, "name");
+      if (!name) throw new MigrateError(`${file}: document ${document}: a Secret without metadata.name`);
+      const key = backendKey(options.pathPrefix, stringAt(metadata, "namespace"), name);
+      plans.push({
+        file,
+        document,
+        object: objectOf(doc.contents) ?? `Secret/${name}`,
+        key,
+        fields: values.map((v) => v.name),
+        values,
+      });
+      files.set(file, editable);
+    });
+  }
+  result.plan = plans.map(({ file, object, key, fields }) => ({ file, object, key, fields }));
+
+  // 2. One backend key per distinct content: two Secrets may share a key only with identical values.
+  const byKey = new Map<string, SecretPlan>();
+  for (const p of plans) {
+    const other = byKey.get(p.key);
+    if (other && !sameData(asRecord(other.values), asRecord(p.values))) {
+      throw new MigrateError(
+        `${p.file} ${p.object} and ${other.file} ${other.object} would both be stored at "${p.key}" with different values; give them different namespaces or a different --path-prefix`,
+      );
+    }
+    byKey.set(p.key, p);
+  }
+  if (options.dryRun || plans.length === 0) return result;
+  const write = client.write?.bind(client);
+  if (!write) throw new MigrateError(`${options.store}: the ${options.provider} provider cannot write`);
+
+  // 3. Conflicts: an existing backend secret must already hold exactly these values.
+  const pending: SecretPlan[] = [];
+  const conflicts: string[] = [];
+  for (const [key, p] of byKey) {
+    let existing: Record<string, string> | undefined;
+    try {
+      const value = await client.read({ key });
+      existing = toStringMap(value.data) ?? {};
+    } catch (err) {
+      if (!(err instanceof SecretNotFoundError))
+        throw new MigrateError(`${options.store}: reading "${key}": ${(err as Error).message}`, [], {
+          cause: err,
+        });
+    }
+    if (existing === undefined) pending.push(p);
+    else if (sameData(asRecord(p.values), existing)) result.writes.push({ key, outcome: "unchanged" });
+    else
+      conflicts.push(
+        `"${key}" (from ${p.file} ${p.object}) already exists in ${options.store} with different values`,
+      );
+  }
+  if (conflicts.length) throw new MigrateError(`nothing written; conflicts:\n  ${conflicts.join("\n  ")}`);
+
+  // 4. Writes, recorded as they succeed.
+  for (const p of pending) {
+    try {
+      const written = await write(p.key, asRecord(p.values));
+      result.writes.push({ key: p.key, outcome: written.outcome });
+    } catch (err) {
+      throw new MigrateError(
+        `${options.store}: writing "${p.key}" failed: ${(err as Error).message}; the repository is unchanged`,
+        result.writes,
+        { cause: err },
+      );
+    }
+  }
+  // 5. References in place of the values, committed on a new branch.
+  const changed = new Map<string, Set<number>>();
+  for (const p of plans) {
+    const doc = files.get(p.file)!.docs[p.document]!;
+    for (const f of p.values) {
+      const ref: Reference = {
+        provider: options.provider,
+        path: p.key,
+        fragment: f.name,
+        ...(options.defaultStore ? {} : { store: options.store }),
+        ...(f.binary ? { decode: "base64" as const } : {}),
+      };
+      if (f.fromData) doc.deleteIn(["data", f.name]);
+      doc.setIn(["stringData", f.name], formatReference(ref));
+    }
+    const data = doc.get("data", true) as { items?: unknown[] } | undefined;
+    if (data?.items?.length === 0) doc.delete("data");
+    changed.set(p.file, (changed.get(p.file) ?? new Set()).add(p.document));
+  }
+  const message = [
+    `refsync migrate: move ${plans.reduce((n, p) => n + p.fields.length, 0)} value(s) of ${plans.length} Secret(s) to ${options.store}`,
+    "",
+    ...plans.map((p) => `- ${p.file}: ${p.object}: ${p.fields.join(", ")} -> ${options.store}:${p.key}`),
+    "",
+  ].join("\n");
+  const changes = [...changed].map(([path, docs]) => ({ path, content: files.get(path)!.render(docs) }));
+  result.commit = await commitToNewBranch(dir, options.branch, changes, message);
+  result.branch = options.branch;
+  if (options.checkout !== false) await checkoutBranch(dir, options.branch);
+  return result;
+}
