@@ -73,7 +73,7 @@ void describe("inline-mode freshness (controller leader loop)", () => {
    * what sits under x-kubernetes-preserve-unknown-fields (the fake provider's data).
    */
   const putStore = async (versions: string[]) => {
-    const body = fakeStore(versions) as KubernetesObject;
+    const body = fakeStore(versions);
     const existing = await objects.read(body).catch(() => undefined);
     if (existing)
       await objects.replace({
