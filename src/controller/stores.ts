@@ -28,7 +28,6 @@ export interface StoreReconcilerDeps {
 }
 
 const REVALIDATE_MS = 5 * 60_000;
-const RETRY_MS = 30_000;
 
 export class StoreReconciler {
   readonly #d: StoreReconcilerDeps;
@@ -76,7 +75,9 @@ export class StoreReconciler {
       (performance.now() - started) / 1000,
     );
     await this.#writeStatus(store, ready, warnings, signal);
-    return { requeueAfterMs: ready.status === "True" ? (this.#d.revalidateMs ?? REVALIDATE_MS) : RETRY_MS };
+    // Not ready: fail, so the queue retries with growing back-off (RBAC or the backend may come right any moment).
+    if (ready.status === "False") throw new Error(`${kind} ${key}: ${ready.reason}`);
+    return { requeueAfterMs: this.#d.revalidateMs ?? REVALIDATE_MS };
   }
 
   async #writeStatus(

@@ -47,7 +47,8 @@ export interface TestController {
 }
 
 export type TestControllerOptions = Partial<Omit<ControllerOptions, "kc" | "log">> & {
-  namespace: string;
+  /** The test's namespace; `undefined` (explicitly) watches all namespaces — then name cluster-wide objects uniquely. */
+  namespace: string | undefined;
   logLevel?: "debug" | "info" | "warn";
 };
 
@@ -93,7 +94,7 @@ export async function startTestController(
     },
   });
   const controller = await Controller.create({
-    hashKeySecret: { namespace: options.namespace, name: "refsync-hash-key" },
+    hashKeySecret: { namespace: options.namespace ?? "default", name: "refsync-hash-key" },
     backoff: { baseMs: 100, maxMs: 2_000 },
     resyncMs: 30_000,
     ...options,
