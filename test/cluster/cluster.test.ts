@@ -3,8 +3,11 @@
 // stopping a cluster leaves no process behind.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import {
   ApiException,
   AuthenticationV1Api,
@@ -221,6 +224,29 @@ void describe("test cluster lifecycle", () => {
     }
     for (const pid of cluster.pids) assert.ok(!alive(pid), `process ${pid} is gone after stop()`);
     assert.ok(!existsSync(dirname(cluster.kubeconfigPath)), "the data directory is removed");
+  });
+
+  void test("a cluster whose owner was killed is reaped when the next cluster starts", async () => {
+    // The owner dies by SIGKILL, so none of its exit hooks run and its servers stay up.
+    const script = `
+      import { dirname } from "node:path";
+      const { startCluster } = await import(${JSON.stringify(join(import.meta.dirname, "index.ts"))});
+      const cluster = await startCluster({ private: true });
+      console.log(JSON.stringify({ pids: cluster.pids, dir: dirname(cluster.kubeconfigPath) }));
+      setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const [line] = (await once(createInterface({ input: owner.stdout }), "line")) as [string];
+    const abandoned = JSON.parse(line) as { pids: number[]; dir: string };
+    owner.kill("SIGKILL");
+    await once(owner, "exit");
+    for (const pid of abandoned.pids) assert.ok(alive(pid), `server ${pid} outlives its killed owner`);
+
+    const next = await startCluster({ private: true });
+    await next.stop();
+    for (const pid of abandoned.pids) assert.ok(!alive(pid), `abandoned server ${pid} was killed`);
+    assert.ok(!existsSync(abandoned.dir), "the abandoned data directory is removed");
   });
 });
 

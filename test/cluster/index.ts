@@ -23,7 +23,8 @@
  * should work in its own namespace (createNamespace).
  *
  * Processes are stopped by PID (process groups) in stop(), and killed when the test process exits,
- * fails, or gets SIGINT/SIGTERM.
+ * fails, or gets SIGINT/SIGTERM. Should the owner die by SIGKILL, the next cluster started on the
+ * machine kills the abandoned servers (stale.ts).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -38,6 +39,7 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { installCrds } from "./crds.ts";
 import { createPki } from "./pki.ts";
+import { CLUSTER_DIR_PREFIX, reapStaleClusters, recordOwner } from "./stale.ts";
 import { RUN_ID_ENV, logTail, startServer, stopServer, type ServerProcess } from "./processes.ts";
 
 export { installCrds } from "./crds.ts";
@@ -155,9 +157,12 @@ const START_ATTEMPTS = 3; // free ports are found before use, so another process
 async function startPrivateCluster(): Promise<Cluster> {
   const apiserverBinary = await ensureApiserverBinary();
   const runId = process.env[RUN_ID_ENV] ?? randomBytes(8).toString("hex");
+  const root = dataRoot();
+  reapStaleClusters(root);
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    const dir = await mkdtemp(join(dataRoot(), "refsync-cluster-"));
+    const dir = await mkdtemp(join(root, CLUSTER_DIR_PREFIX));
+    recordOwner(dir);
     const servers: ServerProcess[] = [];
     const stop = async (): Promise<void> => {
       for (const server of servers.reverse()) await stopServer(server);
