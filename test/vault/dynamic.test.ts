@@ -1,0 +1,120 @@
+// Dynamic database credentials: the lease is renewed, then — when Vault caps it at its max TTL — new
+// credentials are read and the Secret updated before the old ones expire; deleting the ExternalSecret
+// revokes the lease.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { resourceTypes } from "../../src/controller/kube/client.ts";
+import {
+  applyObject,
+  deleteObject,
+  externalSecret,
+  getSecret,
+  waitFor,
+  waitForCondition,
+  type TestController,
+} from "../controller/harness.ts";
+import {
+  controllerFor,
+  createServiceAccount,
+  kubernetesAuthSpec,
+  startVaultSuite,
+  vaultStore,
+  type VaultSuite,
+} from "./setup.ts";
+
+void describe("Vault dynamic secrets (database/creds)", () => {
+  let suite: VaultSuite;
+  let ns: string;
+  let ctl: TestController;
+
+  before(async () => {
+    suite = await startVaultSuite();
+    ns = await suite.cluster.createNamespace("vault-dyn");
+    ctl = await controllerFor(suite, ns);
+    const root = suite.vault.root;
+    root.addDatabaseRole(ns, { ttl: 3, maxTtl: 7 });
+    root.writePolicy(`${ns}-db`, [
+      { path: `database/creds/${ns}`, capabilities: ["read"] },
+      { path: "sys/leases/revoke", capabilities: ["update"] },
+    ]);
+    root.addKubernetesRole(`${ns}-db`, {
+      boundServiceAccountNames: ["app"],
+      boundServiceAccountNamespaces: [ns],
+      audience: "vault",
+      policies: [`${ns}-db`],
+      ttl: 300,
+    });
+    await createServiceAccount(ctl.kube, ns, "app");
+    await applyObject(
+      ctl.kube,
+      vaultStore(
+        ns,
+        "db",
+        kubernetesAuthSpec(suite.vault.url, `${ns}-db`, "app", { path: "database", version: "v1" }),
+      ),
+    );
+  });
+  after(async () => {
+    await ctl?.stop();
+    await suite?.stop();
+  });
+
+  void it("renews the lease, rotates the credentials before they expire, and revokes on delete", async () => {
+    const es = externalSecret(ns, "db-creds", {
+      secretStoreRef: { name: "db" },
+      refreshInterval: "1h",
+      dataFrom: [{ extract: { key: `creds/${ns}` } }],
+    });
+    await applyObject(ctl.kube, es);
+    await waitForCondition(ctl.kube, ns, "db-creds", "Ready", "True", "SecretSynced");
+    const first = await waitFor(() => getSecret(ctl.kube, ns, "db-creds"), "Secret db-creds");
+    const firstUser = first.data.username!;
+    assert.match(firstUser, /^v-/);
+
+    // ~2 s: renewed (3 s more fit under the 7 s max TTL); ~4 s: capped, so new credentials are read.
+    const second = await waitFor(
+      async () => {
+        const secret = await getSecret(ctl.kube, ns, "db-creds");
+        return secret && secret.data.username !== firstUser ? secret : undefined;
+      },
+      "rotated credentials",
+      15_000,
+    );
+    const leases = suite.vault.root.leases();
+    const oldLease = leases.find((lease) => lease.data.username === firstUser)!;
+    const newLease = leases.find((lease) => lease.data.username === second.data.username)!;
+    assert.ok(
+      suite.vault.count({ path: "sys/leases/renew", status: 200 }) >= 1,
+      "the lease was renewed first",
+    );
+    assert.ok(
+      newLease.issuedAt < oldLease.maxExpiresAt,
+      `new credentials read ${oldLease.maxExpiresAt - newLease.issuedAt} ms before the old ones expired`,
+    );
+    assert.ok(suite.vault.root.credentialsValid(second.data.username!));
+    await waitFor(
+      () =>
+        oldLease.revoked || suite.vault.root.leases().find((l) => l.id === oldLease.id)?.revoked
+          ? true
+          : undefined,
+      "old lease revoked",
+    );
+    assert.equal(
+      suite.vault.count({ path: "auth/kubernetes/login", status: 200 }),
+      1,
+      "one login for all of it",
+    );
+    assert.ok(!ctl.logText().includes(second.data.password!));
+
+    await deleteObject(ctl.kube, es);
+    await waitFor(
+      async () =>
+        (await ctl.kube.get(resourceTypes.externalSecret, ns, "db-creds")) === undefined &&
+        !suite.vault.root.credentialsValid(second.data.username!)
+          ? true
+          : undefined,
+      "the lease revoked when the ExternalSecret is deleted",
+    );
+    assert.ok(suite.vault.count({ path: "sys/leases/revoke", status: 204 }) >= 2);
+  });
+});
