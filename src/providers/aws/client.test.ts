@@ -207,14 +207,14 @@ void test("write creates, is idempotent for the same value, and updates", async 
 void test("throttling: the SDK backs off and retries, each attempt is counted; persistent throttling is ThrottledError", async () => {
   const context = staticContext(reader);
   const aws = client({}, context);
-  server.failNext("throttle", 2, "GetSecretValue");
+  server.failNext("throttle", 2, { operation: "GetSecretValue" });
   const started = performance.now();
   await aws.read({ key: "team-a/db", version: "AWSCURRENT" });
   assert.ok(performance.now() - started > 100, "retries waited");
   const attempts = context.calls.filter((c) => c.call === "GetSecretValue").map((c) => c.result);
   assert.deepEqual(attempts, ["throttled", "throttled", "success"]);
 
-  server.failNext("throttle", 3, "GetSecretValue");
+  server.failNext("throttle", 3, { operation: "GetSecretValue" });
   const error = await aws.read({ key: "team-a/db" }).catch((e: unknown) => e);
   assert.ok(error instanceof ThrottledError, String(error));
   assert.equal(server.count("GetSecretValue", { status: 400 }) >= 5, true);
@@ -222,7 +222,7 @@ void test("throttling: the SDK backs off and retries, each attempt is counted; p
 
 void test("5xx after the SDK's retries is BackendUnavailable", async () => {
   const aws = client();
-  server.failNext("unavailable", 3, "GetSecretValue");
+  server.failNext("unavailable", 3, { operation: "GetSecretValue" });
   await assert.rejects(aws.read({ key: "team-a/db" }), BackendUnavailableError);
   assert.match((await aws.read({ key: "team-a/db" })).data as string, /hunter2/, "recovers by itself");
 });

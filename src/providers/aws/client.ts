@@ -198,6 +198,10 @@ export class AwsSecretsClient implements ProviderClient {
           },
         ]
       : undefined;
+    // A ClusterSecretStore with jwt auth and no service-account namespace acts as each
+    // ExternalSecret's namespace: there is no identity to check until one uses it.
+    const jwt = this.#spec.auth?.jwt;
+    if (jwt && !jwt.serviceAccountRef.namespace && !this.#context.namespace) return { status: "Ready" };
     try {
       await this.#chain.sts().send(new GetCallerIdentityCommand({}), { abortSignal: signal });
       return { status: "Ready", ...(warnings ? { warnings } : {}) };

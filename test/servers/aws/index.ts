@@ -43,10 +43,16 @@ export interface LoggedRequest {
 
 export type FaultKind = "throttle" | "unavailable";
 
-interface Fault {
+/** Which requests a fault applies to; unset fields match any. */
+export interface FaultMatch {
+  operation?: string;
+  /** ARN of the signed caller (`arn:aws:iam::<acct>:user/<name>`, or an assumed-role session ARN). */
+  principal?: string;
+}
+
+interface Fault extends FaultMatch {
   kind: FaultKind;
   remaining: number;
-  operation?: string;
 }
 
 export interface AwsTestServer {
@@ -68,8 +74,11 @@ export interface AwsTestServer {
   moveStage(name: string, stage: string, versionId: string): void;
   deleteSecret(name: string): void;
   secretArn(name: string): string;
-  /** The next `count` matching requests fail with ThrottlingException (throttle) or a 500 (unavailable). */
-  failNext(kind: FaultKind, count: number, operation?: string): void;
+  /**
+   * The next `count` matching requests fail with ThrottlingException (throttle) or a 500
+   * (unavailable). Faults apply after authentication, so a fault can target one caller.
+   */
+  failNext(kind: FaultKind, count: number, match?: FaultMatch): void;
   /** Delay before every response. */
   setLatency(ms: number): void;
   /** Expires every STS-issued credential now. */
@@ -90,9 +99,12 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
   const faults: Fault[] = [];
   let latencyMs = 0;
 
-  function takeFault(operation: string): Fault | undefined {
+  function takeFault(operation: string, principal: string | undefined): Fault | undefined {
     const fault = faults.find(
-      (f) => f.remaining > 0 && (f.operation === undefined || f.operation === operation),
+      (f) =>
+        f.remaining > 0 &&
+        (f.operation === undefined || f.operation === operation) &&
+        (f.principal === undefined || f.principal === principal),
     );
     if (fault) fault.remaining--;
     return fault;
@@ -157,7 +169,6 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       if (!target.startsWith("secretsmanager.") || !handler) {
         throw new AwsError("UnknownOperationException", `Unknown operation ${target}`);
       }
-      injectFault(operation, "ThrottlingException", "InternalServiceError");
       const principal = await verifySignature(
         request,
         iam,
@@ -165,6 +176,7 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
         jsonErrorCodes,
       );
       entry.principal = principal.arn;
+      injectFault(operation, principal.arn, "ThrottlingException", "InternalServiceError");
       const input = JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>;
       const output = handler(input, { model, iam, principal, touched: (name) => entry.secrets.push(name) });
       return json(200, output);
@@ -184,12 +196,12 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       const handler = Object.hasOwn(stsOperations, action) ? stsOperations[action] : undefined;
       if (!handler)
         throw new AwsError("InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
-      injectFault(action, "Throttling", "ServiceUnavailable");
       let caller: Principal | undefined;
       if (!UNSIGNED_ACTIONS.has(action)) {
         caller = await verifySignature(request, iam, { region, service: "sts" }, queryErrorCodes);
         entry.principal = caller.arn;
       }
+      injectFault(action, caller?.arn, "Throttling", "ServiceUnavailable");
       const body = await handler(params, {
         iam,
         caller,
@@ -204,8 +216,13 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     }
   }
 
-  function injectFault(operation: string, throttleType: string, unavailableType: string): void {
-    const fault = takeFault(operation);
+  function injectFault(
+    operation: string,
+    principal: string | undefined,
+    throttleType: string,
+    unavailableType: string,
+  ): void {
+    const fault = takeFault(operation, principal);
     if (fault?.kind === "throttle") throw new AwsError(throttleType, "Rate exceeded");
     if (fault?.kind === "unavailable")
       throw new AwsError(unavailableType, "An error occurred on the server side.", 500);
@@ -241,8 +258,8 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     },
     deleteSecret: (name) => model.delete(name),
     secretArn: (name) => model.get(name).arn,
-    failNext(kind, count, operation) {
-      faults.push({ kind, remaining: count, operation });
+    failNext(kind, count, match = {}) {
+      faults.push({ kind, remaining: count, ...match });
     },
     setLatency(ms) {
       latencyMs = ms;
