@@ -93,10 +93,7 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     );
     assert.ok(suite.vault.root.credentialsValid(second.data.username!));
     await waitFor(
-      () =>
-        oldLease.revoked || suite.vault.root.leases().find((l) => l.id === oldLease.id)?.revoked
-          ? true
-          : undefined,
+      () => (suite.vault.root.leases().find((lease) => lease.id === oldLease.id)?.revoked ? true : undefined),
       "old lease revoked",
     );
     assert.equal(
