@@ -8,6 +8,13 @@ import { Controller, type ControllerOptions } from "../controller/manager.ts";
 import { LOG_LEVELS, createLogger } from "../log.ts";
 import { createApp, listen } from "../server/app.ts";
 import { ControllerMetrics } from "../server/metrics.ts";
+import {
+  dashboardFlagOptions,
+  dashboardUsage,
+  parseDashboardFlags,
+  serveDashboard,
+  type DashboardFlags,
+} from "../server/dashboard/serve.ts";
 import { parseDuration } from "../api/validate.ts";
 
 const USAGE = `usage: refsync controller [options]
@@ -25,13 +32,14 @@ const USAGE = `usage: refsync controller [options]
   --renew-deadline DURATION  leader steps down when it cannot renew this long (default 10s)
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
   --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key (default: <lease-namespace>/refsync-hash-key)
-`;
+${dashboardUsage}`;
 
 export interface ControllerFlags {
   options: Omit<ControllerOptions, "kc" | "log">;
   kubeconfig?: string;
   metricsAddr: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  dashboard: DashboardFlags;
 }
 
 /** Parses flags; throws an Error with a one-line message on bad input. */
@@ -53,6 +61,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       "renew-deadline": { type: "string", default: "10s" },
       "retry-period": { type: "string", default: "2s" },
       "hash-key-secret": { type: "string" },
+      ...dashboardFlagOptions,
     },
   });
   const workers = Number(values.workers);
@@ -86,6 +95,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
     kubeconfig: values.kubeconfig,
     metricsAddr: values["metrics-addr"] === "0" ? undefined : values["metrics-addr"],
     logLevel,
+    dashboard: parseDashboardFlags(values),
     options: {
       workers,
       namespace: values.namespace,
@@ -120,7 +130,10 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   const kc = new KubeConfig();
   if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromDefault();
-  const metrics = new ControllerMetrics({ defaultMetrics: true });
+  const metrics = new ControllerMetrics({
+    defaultMetrics: true,
+    perObjectLabels: flags.dashboard.perObjectLabels,
+  });
   const controller = await Controller.create({ ...flags.options, kc, log, metrics });
   const server = flags.metricsAddr
     ? await listen(
@@ -132,6 +145,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       )
     : undefined;
   if (server) log.info({ url: server.url }, "serving /metrics, /healthz, /readyz");
+  const dashboard = await serveDashboard(flags.dashboard, { kc, metrics });
+  if (dashboard) log.info({ url: dashboard.url }, "serving the dashboard and /api/v1");
   const stopped = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -145,5 +160,6 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   log.info("stopping");
   await controller.stop();
   await server?.close();
+  await dashboard?.close();
   return 0;
 }

@@ -16,7 +16,6 @@ import {
   type SecretStore,
 } from "../api/v1alpha1.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import type { EventSummary } from "../server/api/view.ts";
 import { ControllerMetrics } from "../server/metrics.ts";
 import { ReadCache } from "../store/read-cache.ts";
 import type { StoreLookup } from "../store/resolve.ts";
@@ -196,16 +195,6 @@ export class Controller {
 
   get isLeader(): boolean {
     return this.#leading;
-  }
-
-  /** Keys waiting in the work queue (refsync_queue_depth). */
-  get queueDepth(): number {
-    return this.#queue.length;
-  }
-
-  /** The latest events this replica recorded, newest last (dashboard). */
-  get recentEvents(): readonly EventSummary[] {
-    return this.#events.recent;
   }
 
   /** Ready: every cache has been listed once. */

@@ -6,22 +6,19 @@
  * never a value, and an exposed dashboard denies anonymous callers.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import express from "express";
 import { chromium, type BrowserContext } from "playwright-core";
 import { API_VERSION } from "../../src/api/v1alpha1.ts";
 import { Controller } from "../../src/controller/manager.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
-import { kubeTokenReviewer, type DashboardAccess } from "../../src/server/api/auth.ts";
+import { createApp, listen, type RunningServer } from "../../src/server/app.ts";
 import type { ExternalSecretRow, SecretRow, StoreRow } from "../../src/server/api/model.ts";
-import { mountDashboard } from "../../src/server/dashboard/mount.ts";
-import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
-import { readCrds } from "../cluster/crds.ts";
+import { serveDashboard } from "../../src/server/dashboard/serve.ts";
+import { startCluster, type Cluster } from "../cluster/index.ts";
 import { allExpressions, familyCandidates, metricNames } from "./promql.ts";
 
 const outputDir = fileURLToPath(new URL("../../test-output/", import.meta.url));
@@ -35,18 +32,34 @@ let ns: string;
 let base: string;
 let exposed: string;
 let lastSeen = "";
-const servers: { close(cb: () => void): void }[] = [];
+let metricsUrl: string;
+let profileRoot: string | undefined;
+const servers: RunningServer[] = [];
 
-async function serve(access: DashboardAccess, listenOn: string): Promise<string> {
-  const app = express();
-  app.get("/metrics", async (_req, res) => {
-    res.type(controller.metrics.registry.contentType).send(await controller.metrics.registry.metrics());
-  });
-  mountDashboard(app, { view: () => controller.metrics.view, registry: controller.metrics.registry }, access);
-  const server = app.listen(0, listenOn);
-  await new Promise((resolve) => server.once("listening", resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** The controller command's own listeners: /metrics (createApp) and the dashboard (serveDashboard). */
+async function serve(): Promise<void> {
+  const local = (server: RunningServer) => server.url.replace(/\/\/[^:]+:|\/\/\[[^\]]+\]:/, "//127.0.0.1:");
+  const metricsServer = await listen(
+    createApp({
+      registry: controller.metrics.registry,
+      health: { live: () => true, ready: () => controller.ready },
+    }),
+    "127.0.0.1:0",
+  );
+  const loopback = await serveDashboard(
+    { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
+    { kc: cluster.kc, metrics: controller.metrics },
+  );
+  const tokenFile = join(profileRoot!, "dashboard-token");
+  await writeFile(tokenFile, `${TOKEN}\n`);
+  const exposedServer = await serveDashboard(
+    { addr: "0.0.0.0:0", tokenFile, tokenReview: true, perObjectLabels: true },
+    { kc: cluster.kc, metrics: controller.metrics },
+  );
+  servers.push(metricsServer, loopback!, exposedServer!);
+  metricsUrl = local(metricsServer);
+  base = local(loopback!);
+  exposed = local(exposedServer!);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -102,21 +115,6 @@ before(async () => {
     hashKeySecret: { namespace: ns, name: "hash-key" },
   });
   const kube = controller.kube;
-  // Workaround: the harness's typed CRD apply drops `x-kubernetes-preserve-unknown-fields`
-  // (so the fake store's data is pruned); re-apply the CRDs as written.
-  const crdType = {
-    group: "apiextensions.k8s.io",
-    version: "v1",
-    plural: "customresourcedefinitions",
-    kind: "CustomResourceDefinition",
-    namespaced: false,
-  };
-  for (const crd of await readCrds(PROJECT_CRD_DIR)) {
-    await kube.apply(crdType, crd as { metadata: { name: string } }, {
-      fieldManager: "refsync-test-observability",
-      force: true,
-    });
-  }
   await kube.create(resourceTypes.secretStore, fakeStore("fake"));
   // A few tokens for validation and the first reads, then one per 100 s:
   // the 1 s refresh of "stale" cannot happen, as when a backend throttles.
@@ -125,11 +123,8 @@ before(async () => {
   await kube.create(resourceTypes.externalSecret, externalSecret("degraded", "fake", "app/missing", "1h"));
   await kube.create(resourceTypes.externalSecret, externalSecret("stale", "slow", "app/db", "1s"));
   await controller.start();
-  base = await serve({ bindAddress: "127.0.0.1" }, "127.0.0.1");
-  exposed = await serve(
-    { bindAddress: "0.0.0.0", token: TOKEN, tokenReview: kubeTokenReviewer(cluster.kc) },
-    "0.0.0.0",
-  );
+  profileRoot = await mkdtemp(join(tmpdir(), "refsync-observability-"));
+  await serve();
   await until("the three states", async () => {
     const rows = await getJson<ExternalSecretRow[]>(`/api/v1/externalsecrets?namespace=${ns}`);
     const state = (n: string) => rows.find((r) => r.name === n);
@@ -148,13 +143,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const s of servers) await new Promise((r) => s.close(r));
+  for (const s of servers) await s.close();
   await controller?.stop();
   await cluster?.stop();
+  if (profileRoot) await rm(profileRoot, { recursive: true, force: true });
 });
 
 void test("a running controller's /metrics exports every metric the dashboard and alerts use", async () => {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const families = new Set([...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]));
   for (const { where, expr } of allExpressions()) {
     for (const name of metricNames(expr)) {
@@ -271,6 +267,20 @@ void test("headless Chromium shows healthy, degraded and stale, and is denied wi
   assert.doesNotMatch(await row("healthy").innerText(), /Stale/);
   assert.match(await row("degraded").innerText(), /Degraded[\s\S]*NotFound/);
   assert.match(await row("stale").innerText(), /Healthy[\s\S]*Stale/);
+  // The stylesheet applies (its CSP hash matches): states are coloured as well as labelled.
+  const background = (selector: string) =>
+    page
+      .locator(selector)
+      .first()
+      // Runs in the page (this project's TypeScript lib has no DOM types).
+      .evaluate(
+        (el) =>
+          (
+            globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+          ).getComputedStyle(el).backgroundColor,
+      );
+  assert.equal(await background(`#externalsecrets .badge.degraded`), "rgb(253, 231, 229)");
+  assert.equal(await background(`#externalsecrets .badge.stale`), "rgb(238, 231, 250)");
   assert.match(await page.locator(`#stores tr[data-store="SecretStore/${ns}/fake"]`).innerText(), /Healthy/);
   assert.equal(
     await page.locator("svg.chart g.bar").count(),

@@ -12,7 +12,7 @@ const maxBars = 40;
 const rowHeight = 24;
 const labelWidth = 240;
 const barWidth = 420;
-const valueWidth = 180;
+const valueWidth = 250;
 const top = 28;
 
 export function stateOf(row: ExternalSecretRow): string {
@@ -32,9 +32,15 @@ export function ageChart(rows: readonly ExternalSecretRow[]): Html {
   const x = (ratio: number) => labelWidth + (Math.min(ratio, scaleMax) / scaleMax) * barWidth;
   const height = top + periodic.length * rowHeight + 8;
   const width = labelWidth + barWidth + valueWidth;
-  const line = (ratio: number, label: string, cls: string) =>
+  const line = (ratio: number, label: string, cls: string, anchor: "start" | "end") =>
     html`<line class="${cls}" x1="${x(ratio)}" x2="${x(ratio)}" y1="${top - 6}" y2="${height - 4}" />
-      <text class="axis" x="${x(ratio)}" y="${top - 10}" text-anchor="middle">${label}</text>`;
+      <text
+        class="axis"
+        x="${x(ratio) + (anchor === "start" ? 4 : -4)}"
+        y="${top - 10}"
+        text-anchor="${anchor}"
+        >${label}</text
+      >`;
   return html`<svg
     class="chart"
     role="img"
@@ -49,8 +55,8 @@ export function ageChart(rows: readonly ExternalSecretRow[]): Html {
       One bar per Periodic ExternalSecret, oldest relative to its interval first. The solid line is one
       refresh interval; the dashed line, ${staleAfterIntervals} intervals, is where a secret counts as stale.
     </desc>
-    ${line(1, "1× interval", "mark")}
-    ${line(staleAfterIntervals, `${staleAfterIntervals}× stale`, "mark stale-line")}
+    ${line(1, "1× interval", "mark", "end")}
+    ${line(staleAfterIntervals, `${staleAfterIntervals}× stale`, "mark stale-line", "start")}
     ${periodic.map(({ row, ratio }, i) => {
       const y = top + i * rowHeight;
       const state = stateOf(row);

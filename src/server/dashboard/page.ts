@@ -32,7 +32,8 @@ button { background: #1f4f99; color: #fff; border-color: #1f4f99; cursor: pointe
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: var(--muted); padding-bottom: .3rem; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #f3f3f6; }
+thead th { background: #f3f3f6; }
+tbody th { font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-weight: 600; white-space: nowrap; border: 1px solid; }
 .healthy { color: var(--ok); background: var(--ok-bg); } .progressing { color: var(--prog); background: var(--prog-bg); }
@@ -47,6 +48,8 @@ svg .bar.healthy rect { fill: #2e7d32; } svg .bar.progressing rect { fill: #b088
 svg .bar.degraded rect { fill: #c62828; } svg .bar.stale rect { fill: #6a1b9a; }
 `;
 
+// Built outside the html`` template so formatting the template cannot change the hashed text.
+const styleElement = `<style>${css}</style>`;
 /** For the Content-Security-Policy: the one inline style block, and nothing else, may apply. */
 export const styleHash = `sha256-${createHash("sha256").update(css).digest("base64")}`;
 
@@ -54,7 +57,7 @@ const symbols: Record<Health | "stale", string> = {
   healthy: "✓",
   progressing: "…",
   degraded: "✗",
-  stale: "⏱",
+  stale: "◷",
 };
 const titles: Record<Health | "stale", string> = {
   healthy: "Healthy",
@@ -290,9 +293,7 @@ export function renderPage(o: Overview, q: Query): string {
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>refsync dashboard</title>
-      <style>
-        ${raw(css)}
-      </style>
+      ${raw(styleElement)}
     </head>
     <body>
       <header>
