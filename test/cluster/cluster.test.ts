@@ -134,7 +134,8 @@ void describe("test cluster", () => {
         version,
         plural: spec.names.plural,
       });
-      assert.deepEqual((list as { items: unknown[] }).items, [], `${crd.metadata?.name} is served and empty`);
+      // Other suites on the shared cluster may have created objects: only the list itself matters.
+      assert.ok(Array.isArray((list as { items?: unknown }).items), `${crd.metadata?.name} is served`);
     }
 
     const store = { apiVersion: "refsync.dev/v1alpha1", kind: "SecretStore", metadata: { name: "fake" } };
