@@ -1,0 +1,103 @@
+// The figure: 100 ExternalSecrets reading 10 Vault paths through one SecretStore cost at most 10 reads
+// and one login per refresh cycle (shared read cache with single flight, one cached token per identity).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
+import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { applyObject, externalSecret, waitFor, type TestController } from "../controller/harness.ts";
+import {
+  controllerFor,
+  createServiceAccount,
+  grantNamespace,
+  kubernetesAuthSpec,
+  startVaultSuite,
+  vaultStore,
+  type VaultSuite,
+} from "./setup.ts";
+
+const EXTERNAL_SECRETS = 100;
+const PATHS = 10;
+const REFRESH_SECONDS = 20;
+/** Shorter than the refresh interval: the second cycle needs a new login, and gets exactly one. */
+const TOKEN_TTL_SECONDS = 12;
+
+void describe("100 ExternalSecrets on 10 Vault paths", () => {
+  let suite: VaultSuite;
+  let ns: string;
+  let ctl: TestController;
+
+  before(async () => {
+    suite = await startVaultSuite();
+    ns = await suite.cluster.createNamespace("vault-scale");
+    ctl = await controllerFor(suite, ns);
+    grantNamespace(suite.vault, ns, TOKEN_TTL_SECONDS);
+    for (let p = 0; p < PATHS; p++)
+      suite.vault.root.putSecret("secret", `${ns}/path-${p}`, { value: `value-${p}` });
+    await createServiceAccount(ctl.kube, ns, "app");
+    await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(suite.vault.url, ns, "app")));
+  });
+  after(async () => {
+    await ctl?.stop();
+    await suite?.stop();
+  });
+
+  async function refreshTimes(): Promise<Map<string, string | undefined>> {
+    const { items } = await ctl.kube.list<ExternalSecret>(resourceTypes.externalSecret, { namespace: ns });
+    return new Map(
+      items
+        .filter((es) => es.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+        .map((es) => [es.metadata.name, es.status?.refreshTime]),
+    );
+  }
+
+  void it("reads each path at most once and logs in once per identity per refresh cycle", async () => {
+    const reads = () => suite.vault.count({ method: "GET", path: new RegExp(`^secret/data/${ns}/`) });
+    const logins = () => suite.vault.count({ path: "auth/kubernetes/login", status: 200 });
+    suite.vault.clearLog();
+    const started = Date.now();
+    for (let i = 0; i < EXTERNAL_SECRETS; i++) {
+      await applyObject(
+        ctl.kube,
+        externalSecret(ns, `es-${i}`, {
+          secretStoreRef: { name: "vault" },
+          refreshInterval: `${REFRESH_SECONDS}s`,
+          data: [{ secretKey: "value", remoteRef: { key: `${ns}/path-${i % PATHS}`, property: "value" } }],
+        }),
+      );
+    }
+    const firstCycle = await waitFor(
+      async () => {
+        const times = await refreshTimes();
+        return times.size === EXTERNAL_SECRETS ? times : undefined;
+      },
+      "all ExternalSecrets Ready",
+      60_000,
+    );
+    const cycle1 = { reads: reads(), logins: logins(), seconds: (Date.now() - started) / 1000 };
+    console.log(
+      `[figure] cycle 1: ${EXTERNAL_SECRETS} ExternalSecrets, ${PATHS} paths → ${cycle1.reads} reads, ${cycle1.logins} login(s), all Ready in ${cycle1.seconds.toFixed(1)} s`,
+    );
+    assert.ok(cycle1.reads <= PATHS, `cycle 1: ${cycle1.reads} reads`);
+    assert.equal(cycle1.logins, 1);
+
+    await waitFor(
+      async () => {
+        const times = await refreshTimes();
+        return [...firstCycle].every(
+          ([name, time]) => times.get(name) !== undefined && times.get(name) !== time,
+        )
+          ? true
+          : undefined;
+      },
+      "every ExternalSecret refreshed again",
+      REFRESH_SECONDS * 3 * 1000,
+    );
+    const cycle2 = { reads: reads() - cycle1.reads, logins: logins() - cycle1.logins };
+    console.log(
+      `[figure] cycle 2: ${cycle2.reads} reads, ${cycle2.logins} login(s) (token TTL ${TOKEN_TTL_SECONDS} s < refresh ${REFRESH_SECONDS} s)`,
+    );
+    assert.ok(cycle2.reads <= PATHS, `cycle 2: ${cycle2.reads} reads`);
+    assert.ok(cycle2.logins <= 1, `cycle 2: ${cycle2.logins} logins`);
+    assert.equal(suite.vault.count({ status: 403 }), 0, "never used an expired token");
+  });
+});
