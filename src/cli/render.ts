@@ -7,7 +7,7 @@
  * what that configuration allows, not widen it.
  */
 import { parseArgs } from "node:util";
-import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
+import type { KubernetesSecretReader } from "../providers/types.ts";
 import { ConfigError, loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
 
@@ -29,6 +29,15 @@ export const renderUsage = `usage: refsync render <path|-> [options]
   --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)`;
 
 const MODES: readonly Mode[] = ["deferred", "inline"];
+
+let reader: Promise<KubernetesSecretReader> | undefined;
+/** Loaded on first use: most renders never touch Kubernetes, and its client takes a while to load. */
+function kubernetesReader(): Promise<KubernetesSecretReader> {
+  reader ??= import("../providers/kubernetes/client.ts").then((m) =>
+    m.kubernetesSecretReader(m.loadKubeConfig()),
+  );
+  return reader;
+}
 
 /** Runs a render; prints the stream on success, or every error on stderr and nothing on stdout. */
 export async function runRender(
@@ -91,7 +100,7 @@ export async function runRender(
     store: values.store ?? (env.ARGOCD_ENV_REFSYNC_STORE || undefined),
     revision: values.revision ?? (env.ARGOCD_APP_REVISION || undefined),
     ...(io.stdin ? { stdin: io.stdin } : {}),
-    kubernetes: () => kubernetesSecretReader(loadKubeConfig()),
+    kubernetes: kubernetesReader,
   });
   if (!result.ok) {
     io.stderr.write(result.errors.map((e) => `${e}\n`).join(""));

@@ -15,7 +15,7 @@ import {
 } from "../api/v1alpha1.ts";
 import type { Modifier } from "../refs/avp.ts";
 import { formatLocation, type RefLocation } from "../refs/errors.ts";
-import type { Occurrence, SourceDocument, Token } from "../refs/find.ts";
+import { formatPath, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
 import { decodingStrategy, type Reference } from "../refs/reference.ts";
 import type { ProviderName } from "../providers/types.ts";
 
@@ -157,7 +157,7 @@ export function toExternalSecret(
             file: doc.file,
             document: doc.index,
             object: occurrences[0]?.location.object,
-            path: `data.${key}`,
+            path: formatPath(["data", key]),
           },
           "a binary literal cannot share a Secret with references in deferred mode; move it to another Secret",
         );

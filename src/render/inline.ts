@@ -29,7 +29,7 @@ export interface InlineOptions {
   defaults: StoreDefaults;
   concurrency: number;
   /** Reads Kubernetes Secrets for the k8s provider and for store credentials; built on first use. */
-  kubernetes?: () => KubernetesSecretReader;
+  kubernetes?: () => Promise<KubernetesSecretReader>;
 }
 
 interface Planned {
@@ -91,7 +91,7 @@ export class InlineRenderer {
           if (!kubernetes || ref.namespace === undefined) {
             throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
           }
-          const secret = await kubernetes().readSecret(ref.namespace, ref.name, signal);
+          const secret = await (await kubernetes()).readSecret(ref.namespace, ref.name, signal);
           const bytes = secret.data[ref.key];
           if (!bytes)
             throw new InvalidSpecError(
@@ -203,13 +203,12 @@ export class InlineRenderer {
   }
 }
 
-/** The KubernetesSecretReader is built only when a store needs it. */
-function lazyReader(make: () => KubernetesSecretReader): KubernetesSecretReader {
-  let reader: KubernetesSecretReader | undefined;
-  const get = () => (reader ??= make());
+/** The KubernetesSecretReader is built (and its client library loaded) only when a store needs it. */
+function lazyReader(make: () => Promise<KubernetesSecretReader>): KubernetesSecretReader {
   return {
-    readSecret: (namespace, name, signal) => get().readSecret(namespace, name, signal),
-    listSecrets: (namespace, selector, signal) => get().listSecrets(namespace, selector, signal),
+    readSecret: async (namespace, name, signal) => (await make()).readSecret(namespace, name, signal),
+    listSecrets: async (namespace, selector, signal) =>
+      (await make()).listSecrets(namespace, selector, signal),
   };
 }
 

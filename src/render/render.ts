@@ -26,7 +26,7 @@ export interface RenderOptions {
   /** Reads in flight at once in inline mode. */
   concurrency?: number;
   stdin?: () => Promise<string>;
-  kubernetes?: () => KubernetesSecretReader;
+  kubernetes?: () => Promise<KubernetesSecretReader>;
 }
 
 export type RenderResult = { ok: true; output: string; documents: number } | { ok: false; errors: string[] };
