@@ -1,0 +1,109 @@
+// The plugin's inline mode resolves ref+vault:// through the Vault provider, logging in with the
+// sidecar's own projected service-account token (checked by the cluster's TokenReview), and only
+// where the operator's policy allows the Argo CD project to read.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
+import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
+import type { PluginConfig } from "../../src/render/config.ts";
+import { render } from "../../src/render/render.ts";
+import { createServiceAccount, startVaultSuite, type VaultSuite } from "./setup.ts";
+
+const MANIFEST = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: ref+vault://team-a/db#password
+  url: postgres://app:ref+vault://team-a/db#password+@db:5432/app
+`;
+
+void describe("inline mode with the Vault provider", () => {
+  let suite: VaultSuite;
+  let kube: KubeClient;
+  let dir: string;
+  let config: PluginConfig;
+  const requester = { project: "team-a", namespace: "team-a" };
+
+  before(async () => {
+    suite = await startVaultSuite();
+    kube = await KubeClient.fromKubeConfig(suite.cluster.kc);
+    const ns = await suite.cluster.createNamespace("vault-inline");
+    // The repo-server sidecar's own service account and its projected token.
+    await createServiceAccount(kube, ns, "argocd-repo-server");
+    const { status } = await kube.request<{ status: { token: string } }>(
+      "POST",
+      kube.path(resourceTypes.serviceAccount, ns, "argocd-repo-server", "token"),
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [] } } },
+    );
+    dir = await mkdtemp(join(tmpdir(), "refsync-vault-inline-"));
+    await writeFile(join(dir, "token"), status.token);
+    process.env[CONTROLLER_TOKEN_FILE_ENV] = join(dir, "token");
+
+    const root = suite.vault.root;
+    root.writePolicy("argocd", [{ path: "secret/data/*", capabilities: ["read"] }]);
+    root.addKubernetesRole("argocd", {
+      boundServiceAccountNames: ["argocd-repo-server"],
+      boundServiceAccountNamespaces: [ns],
+      policies: ["argocd"],
+      ttl: 300,
+    });
+    root.putSecret("secret", "team-a/db", { password: "inline-pw-a" });
+    root.putSecret("secret", "team-b/db", { password: "inline-pw-b" });
+    config = {
+      stores: {
+        vault: {
+          provider: {
+            vault: { server: suite.vault.url, path: "secret", auth: { kubernetes: { role: "argocd" } } },
+          },
+        },
+      },
+      defaultStores: { vault: "vault" },
+      modes: ["deferred", "inline"],
+      policy: [{ projects: ["team-a"], stores: ["vault"], paths: ["team-a/"] }],
+    };
+  });
+  after(async () => {
+    delete process.env[CONTROLLER_TOKEN_FILE_ENV];
+    kube?.close();
+    await rm(dir, { recursive: true, force: true });
+    await suite?.stop();
+  });
+
+  void it("substitutes the values, reading the path once", async () => {
+    await writeFile(join(dir, "secret.yaml"), MANIFEST);
+    suite.vault.clearLog();
+    const result = await render({ input: join(dir, "secret.yaml"), mode: "inline", config, requester });
+    assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
+    const [secret] = parseAllDocuments(result.output).map(
+      (doc) => doc.toJS() as Record<string, Record<string, string>>,
+    );
+    const values =
+      secret!.stringData ??
+      Object.fromEntries(
+        Object.entries(secret!.data ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value, "base64").toString("utf8"),
+        ]),
+      );
+    assert.equal(values.password, "inline-pw-a");
+    assert.equal(values.url, "postgres://app:inline-pw-a@db:5432/app");
+    assert.equal(suite.vault.count({ method: "GET", path: "secret/data/team-a/db" }), 1);
+    assert.equal(suite.vault.count({ path: "auth/kubernetes/login", status: 200 }), 1);
+  });
+
+  void it("refuses a path the project may not read, before asking Vault", async () => {
+    await writeFile(join(dir, "other.yaml"), MANIFEST.replaceAll("team-a/db", "team-b/db"));
+    suite.vault.clearLog();
+    const result = await render({ input: join(dir, "other.yaml"), mode: "inline", config, requester });
+    assert.equal(result.ok, false);
+    const errors = result.ok ? "" : result.errors.join("\n");
+    assert.match(errors, /policy denies project "team-a".*team-b\/db/);
+    assert.ok(!errors.includes("inline-pw-b"));
+    assert.equal(suite.vault.count({ path: /^secret\// }), 0);
+  });
+});
