@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import { buildOverview } from "../api/model.ts";
+import { es, ready, store, view } from "../api/testing.ts";
+import { ControllerMetrics } from "../metrics.ts";
+import { formatDuration } from "./html.ts";
+import { renderPage, styleHash } from "./page.ts";
+
+async function page(v = view({})) {
+  return renderPage(await buildOverview(v, new ControllerMetrics().registry, {}), {});
+}
+
+void test("the CSP hash is the hash of the page's one style block", async () => {
+  const html = await page();
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)];
+  assert.equal(styles.length, 1);
+  assert.equal(`sha256-${createHash("sha256").update(styles[0]![1]!).digest("base64")}`, styleHash);
+  assert.doesNotMatch(
+    html,
+    /<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/,
+    "no script, no external resource",
+  );
+});
+
+void test("text from objects is escaped", async () => {
+  const bad = es("a", "x", { condition: { ...ready("False"), message: '<img src=x onerror="alert(1)">' } });
+  const html = await page(view({ externalSecrets: [bad], stores: [store("SecretStore", "a", "vault")] }));
+  assert.ok(!html.includes("<img src=x"));
+  assert.ok(html.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"));
+});
+
+void test("states carry text and a symbol, not only colour", async () => {
+  const html = await page(
+    view({
+      externalSecrets: [
+        es("a", "ok", { condition: ready("True"), refreshTime: new Date().toISOString(), interval: "1h" }),
+        es("a", "bad", { condition: ready("False") }),
+        es("a", "old", {
+          condition: ready("True"),
+          refreshTime: new Date(Date.now() - 3 * 3600_000).toISOString(),
+          interval: "1h",
+        }),
+      ],
+    }),
+  );
+  for (const word of ["✓</span> Healthy", "✗</span> Degraded", "◷</span> Stale"])
+    assert.ok(html.includes(word), word);
+  assert.match(html, /<svg\s+class="chart"\s+role="img"/);
+  assert.match(html, /3\.0× · 3h of\s+1h · stale/);
+});
+
+void test("durations are short and readable", () => {
+  assert.deepEqual([undefined, 42, 600, 3600, 5400, 90000].map(formatDuration), [
+    "—",
+    "42s",
+    "10m",
+    "1h",
+    "1h 30m",
+    "1d 1h",
+  ]);
+});
