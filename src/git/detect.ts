@@ -10,6 +10,7 @@ import {
   isNonSecretLiteral,
   matchPatterns,
   PASSWORD_IN_VALUES,
+  PATTERN_RULES,
   SECRET_LITERAL,
 } from "./rules.ts";
 import { containsReference } from "./references.ts";
@@ -34,18 +35,59 @@ export function fileKind(path: string): FileKind {
   return "text";
 }
 
-// Cheap pre-filter: text without any of these cannot produce a finding.
-const HINTS =
-  /pass|pwd|secret|token|key|credential|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox|_live_|AIza|eyJ/i;
-
 export function detect(text: string, kind: FileKind): Detection[] {
-  if (!HINTS.test(text)) return [];
+  return mayHaveFindings(text) ? detectAll(text, kind) : [];
+}
+
+/** Detection without the pre-filter (what `detect` must always agree with). */
+export function detectAll(text: string, kind: FileKind): Detection[] {
   if (kind === "yaml") {
     const structured = detectYaml(text);
     if (structured) return structured;
   }
   // Not YAML, or YAML that does not parse (a Helm template): fall back to lines.
   return detectLines(text, kind !== "text");
+}
+
+const SECRET_KIND = /["']?kind["']?\s*:\s*["']?Secret\b/;
+// A key (quoted, or plain and possibly with spaces) followed by `:` or `=`, and (looking ahead, so that
+// keys later on the same line still match) the rest of its line.
+const ASSIGNMENT = /(?:"([^"\n]*)"|'([^'\n]*)'|([A-Za-z_][\w.\-/ ]*))\s*[:=](?=[ \t]*([^\n]*))/g;
+// What a credential-named key may hold without being reported.
+const HARMLESS_VALUE =
+  /^["']?(\{\{[^\n]*\}\}|\$\{[^}]+\}|\$\([^)]+\)|ref\+[a-z0-9]+:\/\/\S*|\/[\w./-]+)["']?\s*(#.*)?$/;
+
+/**
+ * A cheap, conservative test run before parsing: false only when the text
+ * cannot produce a finding (most manifests), so that the YAML parser, the
+ * scanner's main cost, runs only where it can matter. It errs towards true.
+ */
+export function mayHaveFindings(text: string): boolean {
+  if (PATTERN_RULES.some((rule) => rule.pattern.test(text)) || SECRET_KIND.test(text)) return true;
+  let lines: string[] | undefined;
+  for (const m of text.matchAll(ASSIGNMENT)) {
+    const key = m[1] ?? m[2] ?? m[3] ?? "";
+    const rest = m[4] ?? "";
+    if (isCredentialKey(key) && !HARMLESS_VALUE.test(rest.trim())) return true;
+    // `name: DB_PASSWORD` counts when its sequence item also has a `value:`.
+    if (key.trim() === "name" && isCredentialKey(rest.replace(/["',}\]].*$/, "").trim())) {
+      lines ??= text.split("\n");
+      if (itemHasValueKey(lines, text.slice(0, m.index).split("\n").length - 1)) return true;
+    }
+  }
+  return false;
+}
+
+/** True when the sequence item holding `line` has a `value` key (or no item can be found). */
+function itemHasValueKey(lines: string[], line: number): boolean {
+  let start = line;
+  while (start >= 0 && !/^\s*- /.test(lines[start] ?? "")) start--;
+  if (start < 0) return true;
+  const dash = (lines[start] ?? "").search(/\S/);
+  let end = start + 1;
+  while (end < lines.length && ((lines[end] ?? "").trim() === "" || (lines[end] ?? "").search(/\S/) > dash))
+    end++;
+  return lines.slice(start, end).some((l) => /(?:^|[\s{,"'-])["']?value["']?\s*:/.test(l));
 }
 
 function detectLines(text: string, assignments: boolean): Detection[] {

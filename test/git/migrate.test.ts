@@ -111,9 +111,10 @@ async function resolveRendered(
   const client = backend.client();
   const resolved: Record<string, Record<string, Buffer>> = {};
   for (const doc of parseAllDocuments(rendered.output)) {
-    const es = doc.toJS() as ExternalSecret;
-    if (es.kind === "Secret") assert.fail(`a Secret still renders as a Secret: ${es.metadata.name}`);
-    if (es.kind !== "ExternalSecret") continue;
+    const object = doc.toJS() as { kind?: string; metadata?: { name?: string } };
+    if (object.kind === "Secret") assert.fail(`a Secret still renders as a Secret: ${object.metadata?.name}`);
+    if (object.kind !== "ExternalSecret") continue;
+    const es = object as ExternalSecret;
     assert.equal(es.spec.secretStoreRef.name, backend.name);
     assert.equal(es.spec.target?.template?.data, undefined, "whole-value references need no template");
     const values: Record<string, Buffer> = {};
