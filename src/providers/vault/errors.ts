@@ -42,6 +42,9 @@ const NETWORK_CODES = new Set([
   "ERR_SOCKET_CONNECTION_TIMEOUT",
 ]);
 
+/** Node's certificate verification failures (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN, ERR_TLS_CERT_ALTNAME_INVALID…). */
+const TLS_CODE = /CERT|SIGNATURE|^ERR_TLS|^ERR_SSL/;
+
 /**
  * @param where e.g. `SecretStore/team-a/vault: read secret/data/team-a/db`
  * @param secrets strings that must never appear in the message (credentials sent with the request)
@@ -63,10 +66,12 @@ export function toTypedError(error: unknown, where: string, secrets: readonly st
     return new InvalidSpecError(`${where}: Vault rejected the request (${status})${suffix}`);
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (
-    typeof code === "string" &&
-    (NETWORK_CODES.has(code) || code.startsWith("ERR_TLS") || code.includes("CERT"))
-  ) {
+  if (typeof code === "string" && TLS_CODE.test(code)) {
+    return new BackendUnavailableError(
+      `${where}: Vault's TLS certificate is not trusted (${code}); set caBundle or caProvider`,
+    );
+  }
+  if (typeof code === "string" && NETWORK_CODES.has(code)) {
     return new BackendUnavailableError(`${where}: Vault unreachable (${code})`);
   }
   const message = error instanceof Error ? redact(error.message).slice(0, 200) : String(error);

@@ -9,7 +9,8 @@
  *   vault.faults.sealed = true;
  *   vault.count({ method: "GET", path: /^secret\/data\// });
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { VaultHttpError } from "./http-error.ts";
@@ -98,7 +99,12 @@ function send(response: ServerResponse, result: VaultResponse, headers: Record<s
   response.end(body);
 }
 
-export async function startVaultServer(): Promise<VaultTestServer> {
+export interface VaultServerOptions {
+  /** Serve HTTPS with this certificate and key (PEM), as a production Vault does. */
+  tls?: { cert: string; key: string };
+}
+
+export async function startVaultServer(options: VaultServerOptions = {}): Promise<VaultTestServer> {
   const namespaces = new Map<string, VaultNamespace>();
   const namespace = (name: string): VaultNamespace => {
     const key = name.replace(/^\/+|\/+$/g, "");
@@ -197,11 +203,12 @@ export async function startVaultServer(): Promise<VaultTestServer> {
     send(response, result, headers);
   }
 
-  const server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     handle(request, response).catch((error: unknown) => {
       send(response, { status: 500, body: { errors: [`internal error: ${(error as Error).message}`] } });
     });
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
   server.listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -210,7 +217,7 @@ export async function startVaultServer(): Promise<VaultTestServer> {
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     rootToken,
     root,
     namespace,
