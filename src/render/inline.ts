@@ -28,6 +28,8 @@ export interface InlineOptions {
   requester: Requester;
   defaults: StoreDefaults;
   concurrency: number;
+  /** Told of every backend read (not cache hits), e.g. for a debug count; never given a value. */
+  onRead?(store: string, key: string, version: string | undefined): void;
   /** Reads Kubernetes Secrets for the k8s provider and for store credentials; built on first use. */
   kubernetes?: () => Promise<KubernetesSecretReader>;
 }
@@ -151,7 +153,10 @@ export class InlineRenderer {
       [...reads].map(async ([id, { store, ref }]) => {
         try {
           const value = await this.#cache.read(store, { key: ref.path, version: ref.version }, Infinity, () =>
-            this.#limit(() => this.#client(store).read({ key: ref.path, version: ref.version })),
+            this.#limit(() => {
+              this.#options.onRead?.(store, ref.path, ref.version);
+              return this.#client(store).read({ key: ref.path, version: ref.version });
+            }),
           );
           results.set(id, value);
         } catch (err) {
