@@ -52,6 +52,15 @@ export class Informer<T extends KubeObject> {
     this.#handlers.push(handler);
   }
 
+  /**
+   * Puts what a write returned into the cache without notifying handlers, so
+   * the next reconcile sees our own write before its watch event arrives
+   * (and the event, carrying the same resourceVersion, is then a no-op).
+   */
+  observe(obj: T): void {
+    this.#cache.set(objectKey(obj), slim(obj));
+  }
+
   get(key: string): T | undefined {
     return this.#cache.get(key);
   }
@@ -189,9 +198,10 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  #upsert(key: string, obj: T): void {
+  #upsert(key: string, fresh: T): void {
     const old = this.#cache.get(key);
-    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    if (old && !isNewer(fresh.metadata.resourceVersion, old.metadata.resourceVersion)) return;
+    const obj = slim(fresh);
     this.#cache.set(key, obj);
     this.#emit(old ? "update" : "add", obj, old);
   }
@@ -205,6 +215,25 @@ export class Informer<T extends KubeObject> {
       }
     }
   }
+}
+
+/**
+ * Whether `a` is a later resourceVersion than `b`. They are opaque to
+ * clients, but etcd's are increasing integers; an event older than what we
+ * observed from our own write must not roll the cache back.
+ */
+function isNewer(a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return false;
+  if (a && b && /^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) > BigInt(b);
+  return true;
+}
+
+/** managedFields are the bulk of an object and nothing we read: memory follows what we use. */
+function slim<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata as { managedFields?: unknown };
+  if (meta.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = meta;
+  return { ...obj, metadata } as T;
 }
 
 export function errorSummary(err: unknown): { name: string; message: string } {

@@ -128,7 +128,9 @@ export class ExternalSecretReconciler {
     const name = targetName(es);
     const cached = this.#d.secrets.get(`${ns}/${name}`);
     if (cached) return cached;
-    // Not labelled as ours (yet): a Merge target, or a Secret created by someone else.
+    // Not labelled as ours (yet). Merge needs to know whether it exists; Owner and Orphan
+    // need not ask: the apply creates it, and the API server refuses a second controller owner.
+    if ((es.spec.target?.creationPolicy ?? defaults.creationPolicy) !== "Merge") return undefined;
     return this.#d.kube.get<SecretObject>(resourceTypes.secret, ns, name, signal);
   }
 
@@ -173,7 +175,7 @@ export class ExternalSecretReconciler {
         await this.#ensureFinalizer(es, signal);
       let written = false;
       if (!isUpToDate(target, desired)) {
-        await applySecret(this.#d.kube, desired, signal);
+        this.#d.secrets.observe(await applySecret(this.#d.kube, desired, signal));
         written = true;
         this.#d.events.record(
           es,
@@ -271,7 +273,7 @@ export class ExternalSecretReconciler {
     const unchanged =
       !outcome.ok && sameConditions(old.conditions, conditions) && old.observedGeneration === generation;
     if (unchanged) return;
-    await this.#d.kube.mergePatch(
+    const updated = await this.#d.kube.mergePatch<ExternalSecret>(
       resourceTypes.externalSecret,
       es.metadata.namespace,
       es.metadata.name,
@@ -282,6 +284,7 @@ export class ExternalSecretReconciler {
         signal,
       },
     );
+    this.#d.externalSecrets.observe(updated);
   }
 
   async #ensureFinalizer(es: ExternalSecret, signal: AbortSignal): Promise<void> {
