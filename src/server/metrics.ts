@@ -92,18 +92,23 @@ export class ControllerMetrics {
   view: ControllerView | undefined;
   /** Store readiness, secret age, queue depth, stale pods, rollouts, build info. */
   readonly observability: ObservabilityMetrics;
+  /** Off for very large clusters: no series per ExternalSecret (name is left empty, conditions not exported). */
+  readonly #perObject: boolean;
 
   constructor(options: { defaultMetrics?: boolean; perObjectLabels?: boolean; version?: string } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.#perObject = options.perObjectLabels ?? true;
     this.observability = registerObservabilityMetrics({
       registry: this.registry,
       view: () => this.view,
       perObjectLabels: options.perObjectLabels,
-      version: options.version ?? "dev",
+      version: options.version,
     });
   }
 
-  recordSync(namespace: string, name: string, ok: boolean): void {
+  recordSync(namespace: string, objectName: string, ok: boolean): void {
+    // An empty label is no label to Prometheus: the series aggregate per namespace.
+    const name = this.#perObject ? objectName : "";
     this.syncCalls.inc({ name, namespace, result: ok ? "success" : "error" });
     this.esoSyncCalls.inc({ name, namespace });
     if (!ok) this.esoSyncErrors.inc({ name, namespace });
@@ -122,6 +127,7 @@ export class ControllerMetrics {
   }
 
   setCondition(kind: string, namespace: string, name: string, condition: string, status: string): void {
+    if (!this.#perObject && kind === "ExternalSecret") return;
     for (const s of CONDITION_STATUSES) {
       const v = s === status ? 1 : 0;
       this.statusCondition.set({ kind, name, namespace, condition, status: s }, v);

@@ -170,7 +170,7 @@ void test("a running controller's /metrics exports every metric the dashboard an
   );
   assert.match(text, new RegExp(`refsync_secret_age_seconds\\{namespace="${ns}",name="healthy"\\} `));
   assert.match(text, /refsync_leader 1/);
-  assert.match(text, /refsync_build_info\{version="[^"]+",node_version="[^"]+"\} 1/);
+  assert.match(text, /refsync_build_info\{version="\d+\.\d+\.\d+",node_version="[^"]+"\} 1/);
   assert.ok(!text.includes(VALUE), "a secret value appears in /metrics");
 });
 

@@ -80,3 +80,13 @@ void test("without per-object labels each namespace reports its most overdue sec
     /refsync_(secret_age_seconds|secret_refresh_interval_seconds|stale_pods)\{[^}]*(name|secret)=/,
   );
 });
+
+void test("without per-object labels the controller's sync and condition series carry no object name", async () => {
+  const metrics = new ControllerMetrics({ perObjectLabels: false });
+  metrics.recordSync("a", "one", true);
+  metrics.recordSync("a", "two", true);
+  metrics.setCondition("ExternalSecret", "a", "one", "Ready", "True");
+  const text = await metrics.registry.metrics();
+  assert.equal(sample(text, 'refsync_sync_calls_total{name="",namespace="a",result="success"}'), 2);
+  assert.doesNotMatch(text, /name="(one|two)"/);
+});

@@ -9,6 +9,7 @@
  * (`name`, `secret`) can be switched off for very large clusters; the
  * per-object gauges then aggregate per namespace (see `ageSeries`).
  */
+import { createRequire } from "node:module";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ExternalSecret } from "../../api/v1alpha1.ts";
 import { readyCondition, secretAge, storeLabel, targetSecretName, type SecretAge } from "./model.ts";
@@ -20,8 +21,13 @@ export interface ObservabilityMetricsOptions {
   view: () => ControllerView | undefined;
   /** Label series with the object's name (default true); off, they aggregate per namespace. */
   perObjectLabels?: boolean;
-  version: string;
+  /** Defaults to the package's version. */
+  version?: string;
 }
+
+// src/server/api/ and dist/server/api/ are both three levels below package.json.
+const packageVersion = (createRequire(import.meta.url)("../../../package.json") as { version: string })
+  .version;
 
 export interface ObservabilityMetrics {
   /** One rollout restart of a consuming workload. */
@@ -71,7 +77,8 @@ function ageSeries(externalSecrets: readonly ExternalSecret[], perObject: boolea
 }
 
 export function registerObservabilityMetrics(options: ObservabilityMetricsOptions): ObservabilityMetrics {
-  const { registry, view, version } = options;
+  const { registry, view } = options;
+  const version = options.version ?? packageVersion;
   const perObject = options.perObjectLabels ?? true;
   const registers = [registry];
   const objectLabels = perObject ? ["namespace", "name"] : ["namespace"];
