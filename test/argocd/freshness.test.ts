@@ -8,20 +8,19 @@
  */
 import assert from "node:assert/strict";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
-import { ANNOTATION_REFS } from "../../src/api/v1alpha1.ts";
+import { ANNOTATION_REFS, type SecretStore } from "../../src/api/v1alpha1.ts";
 import { freshnessLoop } from "../../src/controller/freshness/index.ts";
 import { FreshnessChecker } from "../../src/controller/freshness/checker.ts";
+import { resourceTypes } from "../../src/controller/kube/client.ts";
 import { storeVersions } from "../../src/controller/freshness/stores.ts";
 import type { ControllerContext } from "../../src/controller/manager.ts";
-import { Controller } from "../../src/controller/manager.ts";
-import { createLogger } from "../../src/log.ts";
 import { formatRefsAnnotation, versionsDigest } from "../../src/render/annotation.ts";
 import { parseReference } from "../../src/refs/reference.ts";
 import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
+import { applyObject, startTestController, type TestController } from "../controller/harness.ts";
 
 const SECRET_VALUE = "s3cret-value-never-logged";
 
@@ -39,9 +38,8 @@ void describe("inline-mode freshness (controller leader loop)", () => {
   let objects: KubernetesObjectApi;
   let namespace: string;
   let storeName: string;
-  let controller: Controller;
+  let ctl: TestController;
   let ctx: ControllerContext;
-  const logs: string[] = [];
 
   const fakeStore = (versions: string[]) => ({
     apiVersion: "refsync.dev/v1alpha1",
@@ -68,20 +66,7 @@ void describe("inline-mode freshness (controller leader loop)", () => {
       true,
       PatchStrategy.ServerSideApply,
     );
-  /**
-   * The store is written with create/replace: server-side apply on kube-apiserver 1.20 drops
-   * what sits under x-kubernetes-preserve-unknown-fields (the fake provider's data).
-   */
-  const putStore = async (versions: string[]) => {
-    const body = fakeStore(versions);
-    const existing = await objects.read(body).catch(() => undefined);
-    if (existing)
-      await objects.replace({
-        ...body,
-        metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion },
-      });
-    else await objects.create(body);
-  };
+  const putStore = (versions: string[]) => applyObject(ctl.kube, fakeStore(versions) as SecretStore);
   const read = async (apiVersion: string, kind: string, name: string) =>
     (await objects.read({ apiVersion, kind, metadata: { name, namespace } })) as Annotated;
   /** An object as the plugin renders it inline: the annotation says which versions it was rendered from. */
@@ -109,8 +94,8 @@ void describe("inline-mode freshness (controller leader loop)", () => {
   };
   const waitForStoreVersion = async (version: string) => {
     for (let i = 0; i < 100; i++) {
-      const store = controller.clusterSecretStores.get(storeName);
-      if (JSON.stringify(store?.spec).includes(`"version":"${version}"`)) return;
+      const store = ctl.controller.clusterSecretStores.get(storeName);
+      if (JSON.stringify(store?.spec ?? {}).includes(`"version":"${version}"`)) return;
       await sleep(50);
     }
     assert.fail(`the controller never saw version ${version} of the store`);
@@ -138,16 +123,10 @@ void describe("inline-mode freshness (controller leader loop)", () => {
       }
     }
     storeName = `fake-${namespace}`;
-    await putStore(["1"]);
-    const destination = new PassThrough();
-    destination.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
     let captured: ((c: ControllerContext) => void) | undefined;
     const gotContext = new Promise<ControllerContext>((resolve) => (captured = resolve));
-    controller = await Controller.create({
-      kc: cluster.kc,
+    ctl = await startTestController(cluster, {
       namespace,
-      log: createLogger({ level: "debug", destination }),
-      hashKeySecret: { namespace, name: "refsync-hash-key" },
       leaderLoops: [
         async (c) => captured?.(c),
         freshnessLoop({
@@ -158,14 +137,14 @@ void describe("inline-mode freshness (controller leader loop)", () => {
         }),
       ],
     });
-    await controller.start();
+    await putStore(["1"]);
     ctx = await gotContext;
     await waitForStoreVersion("1");
   });
 
   after(async () => {
-    await controller?.stop();
-    await objects?.delete(fakeStore([]) as KubernetesObject).catch(() => undefined);
+    await ctl?.stop();
+    await ctl?.kube.delete(resourceTypes.clusterSecretStore, undefined, storeName).catch(() => undefined);
     await cluster?.stop();
   });
 
@@ -273,7 +252,7 @@ void describe("inline-mode freshness (controller leader loop)", () => {
       ];
     }
     assert.equal(refresh, "hard", "the controller's freshness loop requested a hard refresh");
-    const all = logs.join("");
+    const all = ctl.logText();
     assert.match(all, /requested a new render/);
     assert.doesNotMatch(all, new RegExp(SECRET_VALUE));
   });

@@ -57,7 +57,7 @@ void describe("install manifests on a real API server", () => {
     assert.equal(pod?.serviceAccountName, "refsync-controller");
     assert.equal(pod?.securityContext?.runAsNonRoot, true);
     const container = pod?.containers[0];
-    assert.deepEqual(container?.args, ["controller"]);
+    assert.deepEqual(container?.args, ["controller", "--leader-elect"]);
     assert.equal(container?.livenessProbe?.httpGet?.path, "/healthz");
     assert.equal(container?.readinessProbe?.httpGet?.path, "/readyz");
     assert.equal(container?.securityContext?.readOnlyRootFilesystem, true);
@@ -121,11 +121,13 @@ void describe("install manifests on a real API server", () => {
       ["patch", "deployments", { group: "apps", namespace: "team-a" }],
       ["patch", "applications", { group: "argoproj.io", namespace: "argocd" }],
       ["patch", "kustomizations", { group: "kustomize.toolkit.fluxcd.io", namespace: "flux-system" }],
+      ["list", "configmaps", { namespace: "team-a" }],
     ];
     const denied: [string, string, Parameters<typeof can>[2]?][] = [
       ["update", "leases", { group: "coordination.k8s.io", namespace: "team-a" }],
       ["create", "pods", { namespace: "team-a" }],
       ["get", "configmaps", { namespace: "team-a" }],
+      ["update", "configmaps", { namespace: "team-a" }],
       ["create", "serviceaccounts", { namespace: "team-a" }],
       ["impersonate", "serviceaccounts", { namespace: "team-a" }],
       ["escalate", "clusterroles", { group: "rbac.authorization.k8s.io" }],
