@@ -109,93 +109,89 @@ function summaryCards(o: Overview): Html {
   </ul>`;
 }
 
-function storeTable(rows: readonly StoreRow[]): Html {
-  if (rows.length === 0) return html`<p class="empty">No stores.</p>`;
-  return html`<table id="stores">
+/** A data table: caption, column headers, one row per item (rows bring their own row header). */
+function table(id: string, caption: string, columns: readonly string[], rows: readonly Html[]): Html {
+  return html`<table id="${id}">
     <caption>
-      Secret stores, their readiness and backend calls
+      ${caption}
     </caption>
     <thead>
       <tr>
-        <th scope="col">Store</th>
-        <th scope="col">Provider</th>
-        <th scope="col">Status</th>
-        <th scope="col">Reason</th>
-        <th scope="col">ExternalSecrets</th>
-        <th scope="col">Backend calls</th>
-        <th scope="col">Failed</th>
-        <th scope="col">Throttled</th>
+        ${columns.map((c) => html`<th scope="col">${c}</th>`)}
       </tr>
     </thead>
     <tbody>
-      ${rows.map(
-        (s) =>
-          html`<tr data-store="${s.store}" data-health="${s.health}">
-            <th scope="row">${s.store}</th>
-            <td>${s.provider}</td>
-            <td>${badge(s.health)}</td>
-            <td>
-              ${s.reason}${s.warnings.length
-                ? html` <span class="msg">(${s.warnings.join(", ")})</span>`
-                : ""}
-              <div class="msg">${s.message}</div>
-            </td>
-            <td class="num">${s.externalSecrets}</td>
-            <td class="num">${s.backendCalls.total}</td>
-            <td class="num">${s.backendCalls.failed}</td>
-            <td class="num">${s.backendCalls.throttled}</td>
-          </tr>`,
-      )}
+      ${rows}
     </tbody>
   </table>`;
 }
 
+function storeTable(rows: readonly StoreRow[]): Html {
+  if (rows.length === 0) return html`<p class="empty">No stores.</p>`;
+  return table(
+    "stores",
+    "Secret stores, their readiness and backend calls",
+    ["Store", "Provider", "Status", "Reason", "ExternalSecrets", "Backend calls", "Failed", "Throttled"],
+    rows.map(
+      (s) =>
+        html`<tr data-store="${s.store}" data-health="${s.health}">
+          <th scope="row">${s.store}</th>
+          <td>${s.provider}</td>
+          <td>${badge(s.health)}</td>
+          <td>
+            ${s.reason}${s.warnings.length ? html` <span class="msg">(${s.warnings.join(", ")})</span>` : ""}
+            <div class="msg">${s.message}</div>
+          </td>
+          <td class="num">${s.externalSecrets}</td>
+          <td class="num">${s.backendCalls.total}</td>
+          <td class="num">${s.backendCalls.failed}</td>
+          <td class="num">${s.backendCalls.throttled}</td>
+        </tr>`,
+    ),
+  );
+}
+
 function externalSecretTable(rows: readonly ExternalSecretRow[]): Html {
   if (rows.length === 0) return html`<p class="empty">No ExternalSecret matches.</p>`;
-  return html`<table id="externalsecrets">
-    <caption>
-      ExternalSecrets: status, last refresh and age against the refresh interval
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col">ExternalSecret</th>
-        <th scope="col">Store</th>
-        <th scope="col">Status</th>
-        <th scope="col">Last refresh</th>
-        <th scope="col">Age / interval</th>
-        <th scope="col">Syncs</th>
-        <th scope="col">Failed syncs</th>
-        <th scope="col">Reason</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (r) =>
-          html`<tr
-            data-name="${r.namespace}/${r.name}"
-            data-health="${r.health}"
-            data-stale="${String(r.stale)}"
-          >
-            <th scope="row">${r.namespace}/${r.name}</th>
-            <td>${r.store}</td>
-            <td>${badge(r.health)}${r.stale ? html` ${badge("stale")}` : ""}</td>
-            <td>
-              ${r.lastRefresh ? html`<time datetime="${r.lastRefresh}">${r.lastRefresh}</time>` : "never"}
-            </td>
-            <td>
-              ${formatDuration(r.ageSeconds)} /
-              ${r.refreshIntervalSeconds ? formatDuration(r.refreshIntervalSeconds) : r.refreshPolicy}
-            </td>
-            <td class="num">${r.syncs.total}</td>
-            <td class="num">${r.syncs.failed}</td>
-            <td>
-              ${r.reason}
-              <div class="msg">${r.message}</div>
-            </td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return table(
+    "externalsecrets",
+    "ExternalSecrets: status, last refresh and age against the refresh interval",
+    [
+      "ExternalSecret",
+      "Store",
+      "Status",
+      "Last refresh",
+      "Age / interval",
+      "Syncs",
+      "Failed syncs",
+      "Reason",
+    ],
+    rows.map(
+      (r) =>
+        html`<tr
+          data-name="${r.namespace}/${r.name}"
+          data-health="${r.health}"
+          data-stale="${String(r.stale)}"
+        >
+          <th scope="row">${r.namespace}/${r.name}</th>
+          <td>${r.store}</td>
+          <td>${badge(r.health)}${r.stale ? html` ${badge("stale")}` : ""}</td>
+          <td>
+            ${r.lastRefresh ? html`<time datetime="${r.lastRefresh}">${r.lastRefresh}</time>` : "never"}
+          </td>
+          <td>
+            ${formatDuration(r.ageSeconds)} /
+            ${r.refreshIntervalSeconds ? formatDuration(r.refreshIntervalSeconds) : r.refreshPolicy}
+          </td>
+          <td class="num">${r.syncs.total}</td>
+          <td class="num">${r.syncs.failed}</td>
+          <td>
+            ${r.reason}
+            <div class="msg">${r.message}</div>
+          </td>
+        </tr>`,
+    ),
+  );
 }
 
 function consumersCell(s: SecretRow): Html {
@@ -222,68 +218,46 @@ function stalePodsCell(s: SecretRow): Html {
 
 function secretTable(rows: readonly SecretRow[]): Html {
   if (rows.length === 0) return html`<p class="empty">No Secrets.</p>`;
-  return html`<table id="secrets">
-    <caption>
-      Secrets written by refsync: key names (never values), consuming workloads and stale pods
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col">Secret</th>
-        <th scope="col">From ExternalSecret</th>
-        <th scope="col">Keys</th>
-        <th scope="col">Consumers</th>
-        <th scope="col">Stale pods</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (s) =>
-          html`<tr data-secret="${s.namespace}/${s.name}">
-            <th scope="row">${s.namespace}/${s.name}</th>
-            <td>${s.externalSecret}</td>
-            <td>
-              ${s.exists
-                ? s.keys.length
-                  ? s.keys.map((k) => html`<code>${k}</code> `)
-                  : html`<span class="msg">no keys</span>`
-                : html`<span class="msg">not written yet</span>`}
-            </td>
-            <td>${consumersCell(s)}</td>
-            <td>${stalePodsCell(s)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return table(
+    "secrets",
+    "Secrets written by refsync: key names (never values), consuming workloads and stale pods",
+    ["Secret", "From ExternalSecret", "Keys", "Consumers", "Stale pods"],
+    rows.map(
+      (s) =>
+        html`<tr data-secret="${s.namespace}/${s.name}">
+          <th scope="row">${s.namespace}/${s.name}</th>
+          <td>${s.externalSecret}</td>
+          <td>
+            ${s.exists
+              ? s.keys.length
+                ? s.keys.map((k) => html`<code>${k}</code> `)
+                : html`<span class="msg">no keys</span>`
+              : html`<span class="msg">not written yet</span>`}
+          </td>
+          <td>${consumersCell(s)}</td>
+          <td>${stalePodsCell(s)}</td>
+        </tr>`,
+    ),
+  );
 }
 
 function eventTable(o: Overview): Html {
   if (o.events.length === 0) return html`<p class="empty">No events yet.</p>`;
-  return html`<table id="events">
-    <caption>
-      Latest events, newest first
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col">Time</th>
-        <th scope="col">Type</th>
-        <th scope="col">Object</th>
-        <th scope="col">Reason</th>
-        <th scope="col">Message</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${o.events.map(
-        (e) =>
-          html`<tr>
-            <td><time datetime="${e.time}">${e.time}</time></td>
-            <td>${e.type === "Warning" ? html`<span class="badge degraded">⚠ Warning</span>` : "Normal"}</td>
-            <td>${e.object.kind} ${e.object.namespace ? `${e.object.namespace}/` : ""}${e.object.name}</td>
-            <td>${e.reason}</td>
-            <td class="msg">${e.message}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return table(
+    "events",
+    "Latest events, newest first",
+    ["Time", "Type", "Object", "Reason", "Message"],
+    o.events.map(
+      (e) =>
+        html`<tr>
+          <td><time datetime="${e.time}">${e.time}</time></td>
+          <td>${e.type === "Warning" ? html`<span class="badge degraded">⚠ Warning</span>` : "Normal"}</td>
+          <td>${e.object.kind} ${e.object.namespace ? `${e.object.namespace}/` : ""}${e.object.name}</td>
+          <td>${e.reason}</td>
+          <td class="msg">${e.message}</td>
+        </tr>`,
+    ),
+  );
 }
 
 export function renderPage(o: Overview, q: Query): string {
