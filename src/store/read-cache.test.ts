@@ -111,3 +111,13 @@ void test("the size is bounded, least recently used evicted first", async () => 
   await cache.read("s", { key: "b" }, 1000, load("b"));
   assert.deepEqual(calls, ["a@", "b@", "c@", "b@"]);
 });
+
+void test("a miss calls load before read returns (callers batch misses on it)", () => {
+  const { cache } = fixture();
+  let called = false;
+  void cache.read("s", { key: "a" }, 1000, () => {
+    called = true;
+    return Promise.resolve({ data: "x" });
+  });
+  assert.ok(called);
+});

@@ -52,7 +52,8 @@ export class ReadCache {
   /**
    * The cached value when fresh for `ttlMs`, else the result of `load` (shared
    * by every concurrent caller of the same key). Callers must not mutate what
-   * they get: it is shared.
+   * they get: it is shared. On a miss `load` is called synchronously, before
+   * `read` returns, so a caller can collect misses into one batch request.
    */
   read(
     store: string,
