@@ -5,12 +5,11 @@
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
 import { PROVIDERS } from "../refs/index.ts";
 import type { ProviderName } from "../providers/types.ts";
 import { loadConfig } from "../render/config.ts";
-import { processIO, type CommandIO } from "./scan.ts";
 
 export const convertUsage = `usage: refsync convert [path…] [options]
   path                 YAML files or directories (default .); "-" reads stdin and writes stdout
@@ -40,32 +39,19 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function convertCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  const fail = (message: string, usage = false): number => {
-    io.stderr.write(`refsync convert: ${message}\n${usage ? `${convertUsage}\n` : ""}`);
-    return 2;
-  };
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stdout: { type: "boolean", default: false },
-        check: { type: "boolean", default: false },
-        provider: { type: "string" },
-        store: { type: "string" },
-        config: { type: "string" },
-      },
+export function convertCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
+  return runCommand("convert", convertUsage, io, async () => {
+    const { values, positionals } = parseCommandLine(argv, {
+      stdout: { type: "boolean", default: false },
+      check: { type: "boolean", default: false },
+      provider: { type: "string" },
+      store: { type: "string" },
+      config: { type: "string" },
     });
-  } catch (err) {
-    return fail((err as Error).message, true);
-  }
-  const { values, positionals } = args;
-  try {
     const config = values.config === undefined ? undefined : await loadConfig(values.config);
     const provider = (values.provider ?? config?.avp?.provider ?? "vault") as ProviderName;
-    if (!PROVIDERS.includes(provider)) return fail(`--provider must be one of ${PROVIDERS.join(", ")}`, true);
+    if (!PROVIDERS.includes(provider))
+      throw new UsageError(`--provider must be one of ${PROVIDERS.join(", ")}`);
     const store = values.store ?? config?.avp?.store;
     const options: ConvertOptions = { provider, ...(store === undefined ? {} : { store }) };
 
@@ -76,7 +62,7 @@ export async function convertCommand(argv: string[], io: CommandIO = processIO):
       return values.check && result.converted > 0 ? 1 : 0;
     }
     const files = (await Promise.all((positionals.length ? positionals : ["."]).map(yamlFiles))).flat();
-    if (values.stdout && files.length !== 1) return fail("--stdout needs exactly one file", true);
+    if (values.stdout && files.length !== 1) throw new UsageError("--stdout needs exactly one file");
 
     // Convert everything before writing anything.
     const results = [];
@@ -88,7 +74,7 @@ export async function convertCommand(argv: string[], io: CommandIO = processIO):
         errors.push((err as Error).message);
       }
     }
-    if (errors.length) return fail(`nothing written:\n${errors.join("\n")}`);
+    if (errors.length) throw new Error(`nothing written:\n${errors.join("\n")}`);
     let converted = 0;
     let changedFiles = 0;
     for (const r of results) {
@@ -105,7 +91,5 @@ export async function convertCommand(argv: string[], io: CommandIO = processIO):
       io.stderr.write(`${verb} ${converted} placeholder(s) in ${changedFiles} file(s)\n`);
     }
     return values.check && converted > 0 ? 1 : 0;
-  } catch (err) {
-    return fail((err as Error).message);
-  }
+  });
 }

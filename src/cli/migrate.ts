@@ -5,14 +5,13 @@
  * Output names files, objects, keys and backend paths, never a value.
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
 import { migrate, MigrateError, type MigrateResult } from "../git/migrate.ts";
 import { InvalidSpecError } from "../providers/errors.ts";
 import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";
 import type { ProviderClient } from "../providers/types.ts";
 import { loadConfig, type PluginConfig } from "../render/config.ts";
-import { processIO, type CommandIO } from "./scan.ts";
 
 export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]
   --store NAME          store (from refsync.yaml) to write the values to
@@ -61,66 +60,53 @@ function describe(result: MigrateResult, dryRun: boolean): string {
   return lines.join("\n") + "\n";
 }
 
-export async function migrateCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  const fail = (message: string, usage = false): number => {
-    io.stderr.write(`refsync migrate: ${message}\n${usage ? `${migrateUsage}\n` : ""}`);
-    return 2;
-  };
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      allowNegative: true,
-      options: {
-        store: { type: "string" },
-        "path-prefix": { type: "string" },
-        config: { type: "string" },
-        branch: { type: "string", default: "refsync/migrate" },
-        "dry-run": { type: "boolean", default: false },
-        checkout: { type: "boolean", default: true },
-        format: { type: "string", default: "text" },
-      },
+export function migrateCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
+  return runCommand("migrate", migrateUsage, io, async () => {
+    const { values, positionals } = parseCommandLine(argv, {
+      store: { type: "string" },
+      "path-prefix": { type: "string" },
+      config: { type: "string" },
+      branch: { type: "string", default: "refsync/migrate" },
+      "dry-run": { type: "boolean", default: false },
+      checkout: { type: "boolean", default: true },
+      format: { type: "string", default: "text" },
     });
-  } catch (err) {
-    return fail((err as Error).message, true);
-  }
-  const { values, positionals } = args;
-  if (positionals.length > 1) return fail("at most one repository path", true);
-  if (!values.store || values["path-prefix"] === undefined)
-    return fail("--store and --path-prefix are required", true);
-  if (values.format !== "text" && values.format !== "json")
-    return fail("--format must be text or json", true);
-  const dir = resolve(positionals[0] ?? ".");
-  let client: ProviderClient | undefined;
-  try {
+    if (positionals.length > 1) throw new UsageError("at most one repository path");
+    if (!values.store || values["path-prefix"] === undefined) {
+      throw new UsageError("--store and --path-prefix are required");
+    }
+    if (values.format !== "text" && values.format !== "json")
+      throw new UsageError("--format must be text or json");
+    const dir = resolve(positionals[0] ?? ".");
     const config = await loadConfig(
       values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
     );
-    client = storeClient(config, values.store);
-    const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
-    const result = await migrate({
-      dir,
-      store: values.store,
-      provider,
-      client,
-      pathPrefix: values["path-prefix"],
-      defaultStore: config.defaultStores[provider] === values.store,
-      branch: values.branch,
-      dryRun: values["dry-run"],
-      checkout: values.checkout,
-    });
-    io.stdout.write(
-      values.format === "json" ? JSON.stringify(result, null, 2) + "\n" : describe(result, values["dry-run"]),
-    );
-    return 0;
-  } catch (err) {
-    const writes = err instanceof MigrateError ? err.writes : [];
-    const done = writes.length
-      ? `\nbackend writes made before the failure:\n${writes.map((w) => `  ${w.outcome}: ${w.key}`).join("\n")}`
-      : "";
-    return fail(`${(err as Error).message}${done}`);
-  } finally {
-    await client?.close();
-  }
+    const client = storeClient(config, values.store);
+    try {
+      const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
+      const result = await migrate({
+        dir,
+        store: values.store,
+        provider,
+        client,
+        pathPrefix: values["path-prefix"],
+        defaultStore: config.defaultStores[provider] === values.store,
+        branch: values.branch,
+        dryRun: values["dry-run"],
+        checkout: values.checkout,
+      });
+      const text =
+        values.format === "json"
+          ? JSON.stringify(result, null, 2) + "\n"
+          : describe(result, values["dry-run"]);
+      io.stdout.write(text);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof MigrateError) || !err.writes.length) throw err;
+      const writes = err.writes.map((w) => `  ${w.outcome}: ${w.key}`).join("\n");
+      throw new Error(`${err.message}\nbackend writes made before the failure:\n${writes}`, { cause: err });
+    } finally {
+      await client.close();
+    }
+  });
 }

@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { ALLOW_FILE, loadAllowList } from "../git/allowlist.ts";
+import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
 import { ttyProgress } from "../git/progress.ts";
 import { formatReport, type ReportFormat } from "../git/report.ts";
 import { DEFAULT_MAX_FILE_SIZE, scan } from "../git/scan.ts";
@@ -31,52 +31,30 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
-/** Where a command writes; tests pass collectors, the CLI passes the process streams. */
-export interface CommandIO {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown; isTTY?: boolean };
-}
-
-export const processIO: CommandIO = { stdout: process.stdout, stderr: process.stderr };
-
-export async function scanCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  const usageError = (message: string): number => {
-    io.stderr.write(`refsync scan: ${message}\n${scanUsage}\n`);
-    return 2;
-  };
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      allowNegative: true,
-      options: {
-        format: { type: "string", default: "text" },
-        output: { type: "string" },
-        ref: { type: "string", multiple: true },
-        since: { type: "string" },
-        history: { type: "boolean", default: true },
-        worktree: { type: "boolean", default: true },
-        allow: { type: "string" },
-        "max-file-size": { type: "string" },
-      },
+export function scanCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
+  return runCommand("scan", scanUsage, io, async () => {
+    const { values, positionals } = parseCommandLine(argv, {
+      format: { type: "string", default: "text" },
+      output: { type: "string" },
+      ref: { type: "string", multiple: true },
+      since: { type: "string" },
+      history: { type: "boolean", default: true },
+      worktree: { type: "boolean", default: true },
+      allow: { type: "string" },
+      "max-file-size": { type: "string" },
     });
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  const { values, positionals } = args;
-  if (positionals.length > 1) return usageError("at most one repository path");
-  const format = values.format as ReportFormat;
-  if (!FORMATS.includes(format)) return usageError(`--format must be one of ${FORMATS.join(", ")}`);
-  const since = values.since === undefined ? undefined : new Date(values.since);
-  if (since && Number.isNaN(since.getTime())) return usageError(`--since: not a date: ${values.since}`);
-  const maxFileSize =
-    values["max-file-size"] === undefined ? DEFAULT_MAX_FILE_SIZE : Number(values["max-file-size"]);
-  if (!Number.isInteger(maxFileSize) || maxFileSize <= 0)
-    return usageError("--max-file-size must be a positive integer");
+    if (positionals.length > 1) throw new UsageError("at most one repository path");
+    const format = values.format as ReportFormat;
+    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+    const since = values.since === undefined ? undefined : new Date(values.since);
+    if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since: not a date: ${values.since}`);
+    const maxFileSize =
+      values["max-file-size"] === undefined ? DEFAULT_MAX_FILE_SIZE : Number(values["max-file-size"]);
+    if (!Number.isInteger(maxFileSize) || maxFileSize <= 0) {
+      throw new UsageError("--max-file-size must be a positive integer");
+    }
 
-  const dir = resolve(positionals[0] ?? ".");
-  try {
+    const dir = resolve(positionals[0] ?? ".");
     const allow = await loadAllowList(values.allow ?? join(dir, ALLOW_FILE), values.allow !== undefined);
     const report = await scan({
       dir,
@@ -93,8 +71,5 @@ export async function scanCommand(argv: string[], io: CommandIO = processIO): Pr
     else io.stdout.write(text);
     if (values.output && format !== "text") io.stderr.write(`${report.findings.length} finding(s)\n`);
     return report.findings.length > 0 ? 1 : 0;
-  } catch (err) {
-    io.stderr.write(`refsync scan: ${(err as Error).message}\n`);
-    return 2;
-  }
+  });
 }

@@ -12,6 +12,7 @@ import { convertYaml, type ConvertOptions } from "../../src/git/convert.ts";
 import { findInDocument, type Reference } from "../../src/refs/index.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
+import { collector } from "./io.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures/avp");
 const OPTIONS: ConvertOptions = { provider: "vault", store: "vault" };
@@ -33,17 +34,6 @@ function targets(text: string, file: string): string[] {
         `${r.provider}://${r.path}#${r.fragment ?? ""} version=${r.version ?? ""} store=${r.store ?? ""}`,
     )
     .sort();
-}
-
-function collector() {
-  let out = "";
-  let err = "";
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    out: () => out,
-    err: () => err,
-  };
 }
 
 void describe("refsync convert", () => {

@@ -18,6 +18,7 @@ import { render } from "../../src/render/render.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
 import { startVaultServer, type VaultTestServer } from "../servers/vault/index.ts";
 import { createRepo, type TestRepo } from "./repo.ts";
+import { collector } from "./io.ts";
 
 const VALUES = {
   password: "pl41n-db-password",
@@ -389,31 +390,30 @@ void describe("refsync migrate safety", () => {
         `stores:\n  demo:\n    provider: { fake: {} }\ndefaultStores: { fake: demo }\n`,
       );
       cli.commit("init", "2024-01-01T00:00:00Z");
-      let out = "";
-      let err = "";
-      const io = {
-        stdout: { write: (s: string) => (out += s) },
-        stderr: { write: (s: string) => (err += s) },
-      };
+      const io = collector();
       assert.equal(
         await migrateCommand([cli.dir, "--store", "demo", "--path-prefix", "apps", "--dry-run"], io),
         0,
-        err,
+        io.err(),
       );
       assert.match(
-        out,
+        io.out(),
         /apps\/db\/secret\.yaml: Secret\/prod\/db: token, password, username -> apps\/prod\/db\ndry run/,
       );
-      assert.equal(await migrateCommand([cli.dir, "--store", "demo", "--path-prefix", "apps"], io), 0, err);
-      assert.match(out, /created: apps\/prod\/db\ncommitted [0-9a-f]{12} on branch refsync\/migrate/);
+      assert.equal(
+        await migrateCommand([cli.dir, "--store", "demo", "--path-prefix", "apps"], io),
+        0,
+        io.err(),
+      );
+      assert.match(io.out(), /created: apps\/prod\/db\ncommitted [0-9a-f]{12} on branch refsync\/migrate/);
       // The default store of its provider needs no store= parameter.
       assert.match(
         readFileSync(join(cli.dir, "apps/db/secret.yaml"), "utf8"),
         /password: ref\+fake:\/\/apps\/prod\/db#password/,
       );
-      assertNoValue(out + err);
+      assertNoValue(io.out() + io.err());
       assert.equal(await migrateCommand([cli.dir, "--store", "nope", "--path-prefix", "x"], io), 2);
-      assert.match(err, /store "nope" is not defined/);
+      assert.match(io.err(), /store "nope" is not defined/);
     } finally {
       cli.remove();
     }

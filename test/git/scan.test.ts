@@ -1,25 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { scanCommand, type CommandIO } from "../../src/cli/scan.ts";
+import { scanCommand } from "../../src/cli/scan.ts";
 import { parseAllowList } from "../../src/git/allowlist.ts";
 import { scan, type Finding, type ScanReport } from "../../src/git/scan.ts";
 import { ALL_RULES } from "../../src/git/rules.ts";
 import { createPlantedRepo, PLANTED, type PlantedRepo } from "./repo.ts";
+import { collector } from "./io.ts";
 
 /** The identifying fields of a finding, for exact comparisons. */
 const summary = (f: Finding): string =>
   [f.commit ?? "worktree", f.file, f.line, f.rule, f.object ?? "", f.key ?? ""].join(" ");
-
-function collector(): CommandIO & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 function assertNoPlantedValue(text: string): void {
   for (const [name, value] of Object.entries(PLANTED)) {
