@@ -19,6 +19,7 @@ import { KubeClient } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { ensureCrds, startTestController, type TestController } from "../controller/harness.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
+import { awsStore, staticKeysAuth } from "./fixtures.ts";
 
 const EXTERNAL_SECRETS = 200;
 const DISTINCT = 40;
@@ -58,35 +59,10 @@ async function syncCycle(t: TestContext, workers: number): Promise<Figure> {
   const keys = aws.addUser({ name: ns, read: [`${ns}/*`] });
   const principal = `arn:aws:iam::${aws.account}:user/${ns}`;
   for (let i = 0; i < DISTINCT; i++) aws.putSecret(`${ns}/app-${i}`, JSON.stringify({ n: String(i) }));
-  await core.createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: { name: "aws-keys" },
-      stringData: { id: keys.accessKeyId, secret: keys.secretAccessKey },
-    },
-  });
+  const auth = await staticKeysAuth(cluster.kc, ns, "aws-keys", keys);
   const create = (plural: string, body: object) =>
     custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural, body });
-  await create("secretstores", {
-    apiVersion: API_VERSION,
-    kind: "SecretStore",
-    metadata: { name: "aws" },
-    spec: {
-      provider: {
-        aws: {
-          region: aws.region,
-          prefix: `${ns}/`,
-          endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-          auth: {
-            secretRef: {
-              accessKeyIDSecretRef: { name: "aws-keys", key: "id" },
-              secretAccessKeySecretRef: { name: "aws-keys", key: "secret" },
-            },
-          },
-        },
-      },
-    },
-  });
+  await create("secretstores", awsStore(aws, { name: "aws", namespace: ns }, { prefix: `${ns}/`, auth }));
   for (let i = 0; i < EXTERNAL_SECRETS; i += 20) {
     await Promise.all(
       Array.from({ length: 20 }, (_, j) =>

@@ -19,6 +19,7 @@ import {
 } from "../controller/harness.ts";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../servers/aws/index.ts";
 import { kubeTokenReviewer } from "../servers/aws/token-review.ts";
+import { awsStore, staticKeysAuth } from "./fixtures.ts";
 
 let cluster: Cluster;
 let aws: AwsTestServer;
@@ -58,25 +59,9 @@ after(async () => {
   await cluster?.stop();
 });
 
-function awsStore(
-  name: string,
-  provider: Record<string, unknown>,
-  kind: SecretStore["kind"] = "SecretStore",
-): SecretStore {
-  return {
-    apiVersion: "refsync.dev/v1alpha1",
-    kind,
-    metadata: { name, ...(kind === "SecretStore" ? { namespace: ns } : {}) },
-    spec: {
-      provider: {
-        aws: {
-          region: aws.region,
-          endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-          ...provider,
-        },
-      },
-    },
-  };
+/** A store of this suite: a SecretStore in `ns`, or a ClusterSecretStore. */
+function store(name: string, provider: Record<string, unknown> = {}, cluster = false): SecretStore {
+  return awsStore(aws, cluster ? { name } : { name, namespace: ns }, provider);
 }
 
 async function storeCondition(
@@ -90,7 +75,7 @@ async function storeCondition(
 }
 
 void test("default chain (environment keys): properties, nested path, AWSPREVIOUS, a VersionId, binary, find by tag", async () => {
-  await applyObject(ctl.kube, awsStore("env", {}));
+  await applyObject(ctl.kube, store("env", {}));
   await applyObject(
     ctl.kube,
     externalSecret(ns, "app", {
@@ -130,23 +115,9 @@ void test("default chain (environment keys): properties, nested path, AWSPREVIOU
 
 void test("static keys from a Secret: synced, with the StaticCredentials warning on the store", async () => {
   const keys = aws.addUser({ name: "static", read: [`${ns}/*`] });
-  await cluster.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: { name: "aws-keys" },
-      stringData: { id: keys.accessKeyId, secret: keys.secretAccessKey },
-    },
-  });
   await applyObject(
     ctl.kube,
-    awsStore("static", {
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws-keys", key: "id" },
-          secretAccessKeySecretRef: { name: "aws-keys", key: "secret" },
-        },
-      },
-    }),
+    store("static", { auth: await staticKeysAuth(cluster.kc, ns, "aws-keys", keys) }),
   );
   await applyObject(
     ctl.kube,
@@ -169,8 +140,8 @@ void test("assume role with ExternalId on top of the default chain", async () =>
     principals: [`arn:aws:iam::${aws.account}:user/controller`],
     externalId: "refsync-test",
   });
-  await applyObject(ctl.kube, awsStore("role", { role: roleArn, externalID: "refsync-test" }));
-  await applyObject(ctl.kube, awsStore("wrong-ext", { role: roleArn, externalID: "wrong" }));
+  await applyObject(ctl.kube, store("role", { role: roleArn, externalID: "refsync-test" }));
+  await applyObject(ctl.kube, store("wrong-ext", { role: roleArn, externalID: "wrong" }));
   for (const store of ["role", "wrong-ext"]) {
     await applyObject(
       ctl.kube,
@@ -201,7 +172,7 @@ void test("web identity per namespace: a ClusterSecretStore acts as each Externa
   const storeName = `aws-wi-${ns}`;
   await applyObject(
     ctl.kube,
-    awsStore(storeName, { auth: { jwt: { serviceAccountRef: { name: "app" } } } }, "ClusterSecretStore"),
+    store(storeName, { auth: { jwt: { serviceAccountRef: { name: "app" } } } }, true),
   );
   await applyObject(
     ctl.kube,
@@ -228,23 +199,9 @@ void test("web identity per namespace: a ClusterSecretStore acts as each Externa
 void test("throttling: backed off, retried, counted, and the ExternalSecret syncs", async () => {
   const user = aws.addUser({ name: "throttled", read: [`${ns}/*`] });
   const principal = `arn:aws:iam::${aws.account}:user/throttled`;
-  await cluster.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: { name: "throttled-keys" },
-      stringData: { id: user.accessKeyId, secret: user.secretAccessKey },
-    },
-  });
   await applyObject(
     ctl.kube,
-    awsStore("throttled", {
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "throttled-keys", key: "id" },
-          secretAccessKeySecretRef: { name: "throttled-keys", key: "secret" },
-        },
-      },
-    }),
+    store("throttled", { auth: await staticKeysAuth(cluster.kc, ns, "throttled-keys", user) }),
   );
   await storeCondition("throttled", "Ready");
   // More throttles than one call's SDK attempts: the first reconcile fails, the controller backs off, the next succeeds.

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
+import { awsStore, staticKeysAuth } from "./fixtures.ts";
 import { KubeClient } from "../../src/controller/kube/client.ts";
 import { AccessDeniedError } from "../../src/providers/errors.ts";
 import { createProviderClient } from "../../src/providers/registry.ts";
@@ -56,27 +57,6 @@ after(async () => {
   await cluster?.stop();
 });
 
-function store(
-  kind: SecretStore["kind"],
-  namespace: string | undefined,
-  provider: Record<string, unknown>,
-): SecretStore {
-  return {
-    apiVersion: "refsync.dev/v1alpha1",
-    kind,
-    metadata: { name: "aws", ...(namespace ? { namespace } : {}), generation: 1 },
-    spec: {
-      provider: {
-        aws: {
-          region: aws.region,
-          endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-          ...provider,
-        },
-      },
-    },
-  };
-}
-
 function clientFor(secretStore: SecretStore, actingNamespace?: string): ProviderClient {
   const context = buildProviderContext(
     { kube, kc: cluster.kc, onCall: () => {} },
@@ -93,9 +73,13 @@ const password = async (client: ProviderClient, key: string) =>
   (JSON.parse((await client.read({ key })).data as string) as { password: string }).password;
 
 void test("ClusterSecretStore with jwt.serviceAccountRef: each namespace reads only its own secrets", async () => {
-  const shared = store("ClusterSecretStore", undefined, {
-    auth: { jwt: { serviceAccountRef: { name: "app" } } },
-  });
+  const shared = awsStore(
+    aws,
+    { name: "aws" },
+    {
+      auth: { jwt: { serviceAccountRef: { name: "app" } } },
+    },
+  );
   const asA = clientFor(shared, nsA);
   const asB = clientFor(shared, nsB);
   assert.equal(await password(asA, `${nsA}/db`), "a-password");
@@ -114,12 +98,20 @@ void test("ClusterSecretStore with jwt.serviceAccountRef: each namespace reads o
 void test("a namespace cannot borrow another namespace's role or service account", async () => {
   // A SecretStore in A naming B's service account is refused before any token is requested.
   const borrowing = clientFor(
-    store("SecretStore", nsA, { auth: { jwt: { serviceAccountRef: { name: "app", namespace: nsB } } } }),
+    awsStore(
+      aws,
+      { name: "aws", namespace: nsA },
+      { auth: { jwt: { serviceAccountRef: { name: "app", namespace: nsB } } } },
+    ),
   );
   await assert.rejects(borrowing.read({ key: `${nsB}/db` }), AccessDeniedError);
   // A's service account presenting B's role: STS refuses, B's role trusts only B's service account.
   const hijack = clientFor(
-    store("SecretStore", nsA, { role: roleB, auth: { jwt: { serviceAccountRef: { name: "unannotated" } } } }),
+    awsStore(
+      aws,
+      { name: "aws", namespace: nsA },
+      { role: roleB, auth: { jwt: { serviceAccountRef: { name: "unannotated" } } } },
+    ),
   );
   await core.createNamespacedServiceAccount({ namespace: nsA, body: { metadata: { name: "unannotated" } } });
   const denied = await hijack.read({ key: `${nsB}/db` }).catch((e: unknown) => e);
@@ -129,9 +121,13 @@ void test("a namespace cannot borrow another namespace's role or service account
 
 void test("a token for another audience is rejected by STS", async () => {
   const wrongAudience = clientFor(
-    store("SecretStore", nsA, {
-      auth: { jwt: { serviceAccountRef: { name: "app", audiences: ["vault"] } } },
-    }),
+    awsStore(
+      aws,
+      { name: "aws", namespace: nsA },
+      {
+        auth: { jwt: { serviceAccountRef: { name: "app", audiences: ["vault"] } } },
+      },
+    ),
   );
   await assert.rejects(wrongAudience.read({ key: `${nsA}/db` }), AccessDeniedError);
   assert.equal(aws.requests.at(-1)?.error, "InvalidIdentityToken");
@@ -139,23 +135,8 @@ void test("a token for another audience is rejected by STS", async () => {
 
 void test("static keys from a Secret work, with the StaticCredentials warning", async () => {
   const keys = aws.addUser({ name: "static-a", read: [`${nsA}/*`] });
-  await core.createNamespacedSecret({
-    namespace: nsA,
-    body: {
-      metadata: { name: "aws-keys" },
-      stringData: { id: keys.accessKeyId, secret: keys.secretAccessKey },
-    },
-  });
-  const client = clientFor(
-    store("SecretStore", nsA, {
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws-keys", key: "id" },
-          secretAccessKeySecretRef: { name: "aws-keys", key: "secret" },
-        },
-      },
-    }),
-  );
+  const auth = await staticKeysAuth(cluster.kc, nsA, "aws-keys", keys);
+  const client = clientFor(awsStore(aws, { name: "aws", namespace: nsA }, { auth }));
   assert.equal(await password(client, `${nsA}/db`), "a-password");
   const validation = await client.validate();
   assert.equal(validation.status, "Ready");
@@ -186,7 +167,7 @@ void test("default chain with IRSA: web identity token file and role from the en
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {
-    const client = clientFor(store("SecretStore", nsA, {}));
+    const client = clientFor(awsStore(aws, { name: "aws", namespace: nsA }));
     assert.equal(await password(client, `${nsA}/db`), "a-password");
     await assert.rejects(client.read({ key: `${nsB}/db` }), AccessDeniedError);
     assert.ok(aws.requests.some((r) => r.principal?.endsWith("assumed-role/reader-a/irsa")));

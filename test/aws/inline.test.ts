@@ -118,42 +118,26 @@ void test("refuses a path the project may not read, before asking AWS, and never
 void test("`refsync render --mode inline` in a real process with the sidecar's AWS environment", async () => {
   const configFile = join(dir, "refsync.yaml");
   await writeFile(configFile, stringify(config));
+  const args = [
+    "render",
+    "--mode",
+    "inline",
+    "--config",
+    configFile,
+    "--project",
+    "team-a",
+    "--namespace",
+    "team-a",
+    "-",
+  ];
   aws.clearRequests();
-  const ok = await cli(
-    [
-      "render",
-      "--mode",
-      "inline",
-      "--config",
-      configFile,
-      "--project",
-      "team-a",
-      "--namespace",
-      "team-a",
-      "-",
-    ],
-    MANIFEST,
-  );
+  const ok = await cli(args, MANIFEST);
   assert.equal(ok.stderr, "");
   assert.equal(ok.code, 0);
   assert.equal(values(ok.stdout)["token"], "inline-token");
   assert.equal(readCalls().filter((r) => r.principal?.endsWith(":user/argocd-repo-server")).length, 2);
 
-  const missing = await cli(
-    [
-      "render",
-      "--mode",
-      "inline",
-      "--config",
-      configFile,
-      "--project",
-      "team-a",
-      "--namespace",
-      "team-a",
-      "-",
-    ],
-    MANIFEST.replace("team-a/api#token", "team-a/missing#token"),
-  );
+  const missing = await cli(args, MANIFEST.replace("team-a/api#token", "team-a/missing#token"));
   assert.notEqual(missing.code, 0);
   assert.equal(missing.stdout, "", "no partial output");
   assert.match(missing.stderr, /team-a\/missing/);

@@ -1,0 +1,46 @@
+// Objects the AWS integration suites share: stores pointed at the test server,
+// and static keys kept in a real Secret.
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { SecretStore } from "../../src/api/v1alpha1.ts";
+import type { AwsTestServer, Credentials } from "../servers/aws/index.ts";
+
+/** A SecretStore (namespace set) or ClusterSecretStore whose `spec.provider.aws` talks to the test server. */
+export function awsStore(
+  aws: AwsTestServer,
+  metadata: { name: string; namespace?: string },
+  provider: Record<string, unknown> = {},
+): SecretStore {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: metadata.namespace ? "SecretStore" : "ClusterSecretStore",
+    metadata: { ...metadata, generation: 1 },
+    spec: {
+      provider: {
+        aws: {
+          region: aws.region,
+          endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
+          ...provider,
+        },
+      },
+    },
+  };
+}
+
+/** Stores `keys` in Secret `namespace/name` (keys `id`, `secret`); returns the matching `auth` of a store. */
+export async function staticKeysAuth(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  keys: Credentials,
+): Promise<Record<string, unknown>> {
+  await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+    namespace,
+    body: { metadata: { name }, stringData: { id: keys.accessKeyId, secret: keys.secretAccessKey } },
+  });
+  return {
+    secretRef: {
+      accessKeyIDSecretRef: { name, key: "id" },
+      secretAccessKeySecretRef: { name, key: "secret" },
+    },
+  };
+}
