@@ -13,32 +13,23 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import { clusterJwks, signJwt } from "../servers/vault/index.ts";
-import {
-  controllerFor,
-  createServiceAccount,
-  startVaultSuite,
-  vaultStore,
-  waitForStoreCondition,
-  type VaultSuite,
-} from "./setup.ts";
+import { startNamespaceSuite, vaultStore, waitForStoreCondition, type NamespaceSuite } from "./setup.ts";
 
 const SECRET_ID = "approle-secret-id-integration";
 
 void describe("Vault AppRole, JWT and static-token stores", () => {
-  let suite: VaultSuite;
+  let suite: NamespaceSuite;
   let ns: string;
   let ctl: TestController;
 
   before(async () => {
-    suite = await startVaultSuite();
-    ns = await suite.cluster.createNamespace("vault-auth");
-    ctl = await controllerFor(suite, ns);
+    suite = await startNamespaceSuite("vault-auth");
+    ({ ns, ctl } = suite);
     const root = suite.vault.root;
     root.writePolicy("reader", [{ path: `secret/data/${ns}/*`, capabilities: ["read"] }]);
     root.putSecret("secret", `${ns}/db`, { password: "auth-methods-pw" });
   });
   after(async () => {
-    await ctl?.stop();
     await suite?.stop();
   });
 
@@ -119,7 +110,6 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
       },
       "jwt-k8s",
     );
-    await createServiceAccount(ctl.kube, ns, "app");
     await applyObject(
       ctl.kube,
       vaultStore(ns, "jwt-sa", {

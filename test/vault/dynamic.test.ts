@@ -14,37 +14,27 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import {
-  controllerFor,
-  createServiceAccount,
   kubernetesAuthSpec,
-  startVaultSuite,
+  kubernetesRole,
+  startNamespaceSuite,
   vaultStore,
-  type VaultSuite,
+  type NamespaceSuite,
 } from "./setup.ts";
 
 void describe("Vault dynamic secrets (database/creds)", () => {
-  let suite: VaultSuite;
+  let suite: NamespaceSuite;
   let ns: string;
   let ctl: TestController;
 
   before(async () => {
-    suite = await startVaultSuite();
-    ns = await suite.cluster.createNamespace("vault-dyn");
-    ctl = await controllerFor(suite, ns);
+    suite = await startNamespaceSuite("vault-dyn");
+    ({ ns, ctl } = suite);
     const root = suite.vault.root;
     root.addDatabaseRole(ns, { ttl: 3, maxTtl: 7 });
-    root.writePolicy(`${ns}-db`, [
+    kubernetesRole(suite.vault, `${ns}-db`, ns, [
       { path: `database/creds/${ns}`, capabilities: ["read"] },
       { path: "sys/leases/revoke", capabilities: ["update"] },
     ]);
-    root.addKubernetesRole(`${ns}-db`, {
-      boundServiceAccountNames: ["app"],
-      boundServiceAccountNamespaces: [ns],
-      audience: "vault",
-      policies: [`${ns}-db`],
-      ttl: 300,
-    });
-    await createServiceAccount(ctl.kube, ns, "app");
     await applyObject(
       ctl.kube,
       vaultStore(
@@ -55,7 +45,6 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     );
   });
   after(async () => {
-    await ctl?.stop();
     await suite?.stop();
   });
 

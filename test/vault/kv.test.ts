@@ -11,41 +11,31 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import {
-  controllerFor,
-  createServiceAccount,
   grantNamespace,
   kubernetesAuthSpec,
-  startVaultSuite,
+  kubernetesRole,
+  startNamespaceSuite,
   vaultStore,
-  type VaultSuite,
+  type NamespaceSuite,
 } from "./setup.ts";
 
 void describe("Vault KV v1 and v2 through the controller", () => {
-  let suite: VaultSuite;
+  let suite: NamespaceSuite;
   let ns: string;
   let ctl: TestController;
 
   before(async () => {
-    suite = await startVaultSuite();
-    ns = await suite.cluster.createNamespace("vault-kv");
-    ctl = await controllerFor(suite, ns);
+    suite = await startNamespaceSuite("vault-kv");
+    ({ ns, ctl } = suite);
     const root = suite.vault.root;
     grantNamespace(suite.vault, ns);
-    root.writePolicy(`${ns}-v1`, [{ path: `kv/${ns}/*`, capabilities: ["read"] }]);
-    root.addKubernetesRole(`${ns}-v1`, {
-      boundServiceAccountNames: ["app"],
-      boundServiceAccountNamespaces: [ns],
-      audience: "vault",
-      policies: [`${ns}-v1`],
-      ttl: 300,
-    });
+    kubernetesRole(suite.vault, `${ns}-v1`, ns, [{ path: `kv/${ns}/*`, capabilities: ["read"] }]);
     root.putSecret("secret", `${ns}/db`, { user: "app", password: "first-password" });
     root.putSecret("secret", `${ns}/db`, { user: "app", password: "second-password" });
     root.putSecret("secret", `${ns}/apps/api/token`, { value: "api-token" });
     root.putSecret("secret", `${ns}/apps/web/token`, { value: "web-token" });
     root.putSecret("secret", `${ns}/apps/web/config`, { value: "not-a-token" });
     root.putSecret("kv", `${ns}/legacy`, { apiKey: "v1-api-key" });
-    await createServiceAccount(ctl.kube, ns, "app");
     await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(suite.vault.url, ns, "app")));
     await applyObject(
       ctl.kube,
@@ -57,7 +47,6 @@ void describe("Vault KV v1 and v2 through the controller", () => {
     );
   });
   after(async () => {
-    await ctl?.stop();
     await suite?.stop();
   });
 

@@ -6,13 +6,11 @@ import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
 import { applyObject, externalSecret, waitFor, type TestController } from "../controller/harness.ts";
 import {
-  controllerFor,
-  createServiceAccount,
   grantNamespace,
   kubernetesAuthSpec,
-  startVaultSuite,
+  startNamespaceSuite,
   vaultStore,
-  type VaultSuite,
+  type NamespaceSuite,
 } from "./setup.ts";
 
 const EXTERNAL_SECRETS = 100;
@@ -22,22 +20,19 @@ const REFRESH_SECONDS = 20;
 const TOKEN_TTL_SECONDS = 12;
 
 void describe("100 ExternalSecrets on 10 Vault paths", () => {
-  let suite: VaultSuite;
+  let suite: NamespaceSuite;
   let ns: string;
   let ctl: TestController;
 
   before(async () => {
-    suite = await startVaultSuite();
-    ns = await suite.cluster.createNamespace("vault-scale");
-    ctl = await controllerFor(suite, ns);
+    suite = await startNamespaceSuite("vault-scale");
+    ({ ns, ctl } = suite);
     grantNamespace(suite.vault, ns, TOKEN_TTL_SECONDS);
     for (let p = 0; p < PATHS; p++)
       suite.vault.root.putSecret("secret", `${ns}/path-${p}`, { value: `value-${p}` });
-    await createServiceAccount(ctl.kube, ns, "app");
     await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(suite.vault.url, ns, "app")));
   });
   after(async () => {
-    await ctl?.stop();
     await suite?.stop();
   });
 

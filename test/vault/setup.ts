@@ -16,6 +16,7 @@ import {
   type TestControllerOptions,
 } from "../controller/harness.ts";
 import { clusterTokenReviewer, startVaultServer, type VaultTestServer } from "../servers/vault/index.ts";
+import type { Capability } from "../servers/vault/policy.ts";
 
 export interface VaultSuite {
   cluster: Cluster;
@@ -88,19 +89,60 @@ export async function createServiceAccount(kube: KubeClient, namespace: string, 
   );
 }
 
-/** A Vault role for `namespace`'s service account `app`, allowed to read secret/data/<namespace>/*. */
-export function grantNamespace(vault: VaultTestServer, namespace: string, ttl = 300): void {
-  vault.root.writePolicy(namespace, [
-    { path: `secret/data/${namespace}/*`, capabilities: ["read"] },
-    { path: `secret/metadata/${namespace}/*`, capabilities: ["read", "list"] },
-  ]);
-  vault.root.addKubernetesRole(namespace, {
+/** A Vault policy `role` with `rules`, and a Kubernetes auth role of that name for `namespace`'s service account `app`. */
+export function kubernetesRole(
+  vault: VaultTestServer,
+  role: string,
+  namespace: string,
+  rules: { path: string; capabilities: Capability[] }[],
+  ttl = 300,
+): void {
+  vault.root.writePolicy(role, rules);
+  vault.root.addKubernetesRole(role, {
     boundServiceAccountNames: ["app"],
     boundServiceAccountNamespaces: [namespace],
     audience: "vault",
-    policies: [namespace],
+    policies: [role],
     ttl,
   });
+}
+
+/** Role `namespace`: may read and list secret/<namespace>/*. */
+export function grantNamespace(vault: VaultTestServer, namespace: string, ttl = 300): void {
+  kubernetesRole(
+    vault,
+    namespace,
+    namespace,
+    [
+      { path: `secret/data/${namespace}/*`, capabilities: ["read"] },
+      { path: `secret/metadata/${namespace}/*`, capabilities: ["read", "list"] },
+    ],
+    ttl,
+  );
+}
+
+export interface NamespaceSuite extends VaultSuite {
+  /** The test's namespace, with a ServiceAccount `app`. */
+  ns: string;
+  /** A controller watching only `ns`. */
+  ctl: TestController;
+}
+
+/** startVaultSuite, plus a namespace with ServiceAccount `app` and a controller for it. */
+export async function startNamespaceSuite(prefix: string): Promise<NamespaceSuite> {
+  const suite = await startVaultSuite();
+  const ns = await suite.cluster.createNamespace(prefix);
+  const ctl = await controllerFor(suite, ns);
+  await createServiceAccount(ctl.kube, ns, "app");
+  return {
+    ...suite,
+    ns,
+    ctl,
+    async stop() {
+      await ctl.stop();
+      await suite.stop();
+    },
+  };
 }
 
 const crdType = {
