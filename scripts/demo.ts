@@ -5,7 +5,7 @@
  * applies the result, waits until every ExternalSecret is Ready, and prints
  * the rendered manifests, each Secret's key names (never values) and each
  * object's health. Exits 0 when done; `npm run demo -- --serve` keeps the
- * controller running (metrics, health) until Ctrl-C.
+ * controller running (metrics, health, dashboard) until Ctrl-C.
  */
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -20,6 +20,7 @@ import {
 } from "../src/controller/kube/client.ts";
 import { createLogger } from "../src/log.ts";
 import { createApp, listen } from "../src/server/app.ts";
+import { mountDashboard } from "../src/server/dashboard/mount.ts";
 import { ControllerMetrics } from "../src/server/metrics.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, waitFor } from "../test/controller/harness.ts";
@@ -79,7 +80,19 @@ try {
   await controller.start();
   const running = controller;
   server = await listen(
-    createApp({ registry: metrics.registry, health: { live: () => true, ready: () => running.ready } }),
+    createApp({
+      registry: metrics.registry,
+      health: { live: () => true, ready: () => running.ready },
+      // The read-only dashboard and /api/v1 (loopback only, so no token needed).
+      mount: [
+        (app) =>
+          mountDashboard(
+            app,
+            { view: () => metrics.view, registry: metrics.registry },
+            { bindAddress: "127.0.0.1" },
+          ),
+      ],
+    }),
     "127.0.0.1:0",
   );
   say(`controller running; metrics and health at ${server.url}/metrics, /healthz, /readyz\n`);
@@ -146,6 +159,7 @@ try {
     .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
   say(`\nbackend reads: ${reads} (one per distinct secret, shared by every reference to it)`);
   if (serve) {
+    say(`\ndashboard: ${server.url}/?namespace=${namespace}   (JSON: ${server.url}/api/v1/overview)`);
     say(
       `\nserving; try: KUBECONFIG=${cluster.kubeconfigPath} kubectl get rses,rsss -n ${namespace}   (Ctrl-C stops)`,
     );
