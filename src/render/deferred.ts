@@ -15,7 +15,7 @@ import {
 } from "../api/v1alpha1.ts";
 import type { Modifier } from "../refs/avp.ts";
 import { formatLocation, type RefLocation } from "../refs/errors.ts";
-import { formatPath, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
+import { formatPath, objectName, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
 import { decodingStrategy, type Reference } from "../refs/reference.ts";
 import type { ProviderName } from "../providers/types.ts";
 
@@ -105,7 +105,15 @@ export function toExternalSecret(
   // Keys in Kubernetes' order of precedence: stringData overrides data.
   const values = new Map<string, Value>();
   for (const field of ["data", "stringData"] as const) {
-    for (const [key, raw] of Object.entries(secret[field] ?? {})) {
+    const map: unknown = secret[field] ?? {};
+    if (typeof map !== "object" || map === null || Array.isArray(map)) {
+      fail(
+        { file: doc.file, document: doc.index, object: objectName(secret), path: field },
+        "must be a map of keys to strings",
+      );
+      continue;
+    }
+    for (const [key, raw] of Object.entries(map)) {
       const occurrence = byPath.get(`${field}\u0000${key}`);
       if (occurrence) values.set(key, { kind: "refs", occurrence });
       else if (field === "stringData") values.set(key, { kind: "literal", text: String(raw), binary: false });

@@ -20,6 +20,19 @@ export interface SourceResult {
 const KUSTOMIZATIONS = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const MANIFEST = /\.(ya?ml|json)$/;
 
+const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The renderer writes annotations: metadata and its maps must be maps. */
+function metadataProblem(metadata: unknown): string | undefined {
+  if (metadata === undefined) return undefined;
+  if (!isMap(metadata)) return "metadata must be a map";
+  for (const field of ["labels", "annotations"]) {
+    const map = (metadata as Record<string, unknown>)[field];
+    if (map !== undefined && map !== null && !isMap(map)) return `metadata.${field} must be a map`;
+  }
+  return undefined;
+}
+
 /** Paths of quoted scalar values that may hold a reference. */
 function quotedReferences(doc: Document): Set<string> {
   const quoted = new Set<string>();
@@ -57,6 +70,11 @@ export function parseStream(text: string, file: string, trackQuotes = false): So
     if (value === null || value === undefined) return;
     if (typeof value !== "object" || Array.isArray(value) || !("kind" in value) || !("apiVersion" in value)) {
       result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);
+      return;
+    }
+    const problem = metadataProblem((value as { metadata?: unknown }).metadata);
+    if (problem) {
+      result.errors.push(`${file}: document ${index}: ${problem}`);
       return;
     }
     result.documents.push({ file, index, value, ...(trackQuotes ? { quoted: quotedReferences(doc) } : {}) });
