@@ -1,0 +1,203 @@
+/** Small pure parts of the controller: schedule, hash, conditions, validation, rate limit, store authorisation. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { ExternalSecret } from "../api/v1alpha1.ts";
+import { parseDuration, validateExternalSecretSpec, validateStoreSpec } from "../api/validate.ts";
+import { InvalidSpecError } from "../providers/errors.ts";
+import { TokenBucket } from "../store/rate-limit.ts";
+import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
+import { sameConditions, setCondition } from "./conditions.ts";
+import { decideSync, jitterFactor, syncToken } from "./externalsecret/schedule.ts";
+import { dataHash } from "./hash.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function es(
+  over: Partial<ExternalSecret["spec"]> = {},
+  status?: ExternalSecret["status"],
+  annotations?: Record<string, string>,
+): ExternalSecret {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ExternalSecret",
+    metadata: { name: "x", namespace: "ns", uid: "u1", generation: 2, annotations },
+    spec: { secretStoreRef: { name: "s" }, data: [{ secretKey: "k", remoteRef: { key: "k" } }], ...over },
+    status,
+  };
+}
+const synced = (refreshTime: string, hash = "h", token = "2/"): ExternalSecret["status"] => ({
+  refreshTime,
+  syncedResourceVersion: token,
+  dataHash: hash,
+  conditions: [
+    { type: "Ready", status: "True", reason: "SecretSynced", message: "", lastTransitionTime: refreshTime },
+  ],
+});
+const target = (hash = "h") => ({
+  apiVersion: "v1" as const,
+  kind: "Secret" as const,
+  metadata: { name: "x", namespace: "ns", annotations: { "refsync.dev/data-hash": hash } },
+});
+
+void describe("refresh schedule", () => {
+  const t = "2026-01-01T00:00:00Z";
+  const now = Date.parse(t);
+  void test("never synced, spec change and force-sync are due", () => {
+    assert.equal(decideSync(es(), target(), now).reason, "never-synced");
+    assert.equal(decideSync(es({}, synced(t, "h", "1/")), target(), now).reason, "spec");
+    assert.equal(
+      decideSync(es({}, synced(t), { "refsync.dev/force-sync": "now" }), target(), now).reason,
+      "force-sync",
+    );
+    assert.equal(syncToken(es({}, undefined, { "refsync.dev/force-sync": "a" })), "2/a");
+  });
+  void test("Periodic: due after the interval ± 10 % jitter, not before", () => {
+    const d = decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), now + 30 * 60_000);
+    assert.equal(d.due, false);
+    assert.ok((d.nextInMs as number) > 0.9 * 30 * 60_000 && (d.nextInMs as number) < 1.1 * 60 * 60_000);
+    assert.equal(
+      decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), now + 67 * 60_000).reason,
+      "periodic",
+    );
+    assert.equal(decideSync(es({ refreshInterval: "0" }, synced(t)), target(), now + 1e9).due, false);
+  });
+  void test("jitter is within ±10 % and spreads objects", () => {
+    const factors = Array.from({ length: 1000 }, (_, i) => jitterFactor(`uid-${i}/${t}`));
+    assert.ok(factors.every((f) => f >= 0.9 && f <= 1.1));
+    assert.ok(Math.max(...factors) - Math.min(...factors) > 0.15);
+    assert.equal(jitterFactor("a"), jitterFactor("a"));
+  });
+  void test("OnChange and CreatedOnce never refresh by time; a missing Secret is recreated; drift re-syncs except CreatedOnce", () => {
+    for (const refreshPolicy of ["OnChange", "CreatedOnce"] as const) {
+      assert.equal(
+        decideSync(es({ refreshPolicy, refreshInterval: "1s" }, synced(t)), target(), now + 1e9).due,
+        false,
+      );
+      assert.equal(decideSync(es({ refreshPolicy }, synced(t)), undefined, now).reason, "target-missing");
+    }
+    assert.equal(
+      decideSync(es({ refreshPolicy: "OnChange" }, synced(t)), target("other"), now).reason,
+      "target-changed",
+    );
+    assert.equal(
+      decideSync(es({ refreshPolicy: "CreatedOnce" }, synced(t)), target("other"), now).due,
+      false,
+    );
+  });
+});
+
+void describe("data hash", () => {
+  void test("keyed, order-independent, sensitive to keys, values and type", () => {
+    const key = enc("k1");
+    const a = dataHash(key, "Opaque", { a: enc("1"), b: enc("2") });
+    assert.equal(a, dataHash(key, "Opaque", { b: enc("2"), a: enc("1") }));
+    assert.notEqual(a, dataHash(enc("k2"), "Opaque", { a: enc("1"), b: enc("2") }));
+    assert.notEqual(a, dataHash(key, "Opaque", { a: enc("1"), b: enc("3") }));
+    assert.notEqual(a, dataHash(key, "kubernetes.io/tls", { a: enc("1"), b: enc("2") }));
+    assert.notEqual(dataHash(key, "O", { ab: enc("c") }), dataHash(key, "O", { a: enc("bc") }));
+  });
+});
+
+void describe("conditions", () => {
+  void test("transition time kept while the status holds", () => {
+    const c1 = setCondition(
+      undefined,
+      { type: "Ready", status: "True", reason: "A", message: "" },
+      1,
+      new Date(0),
+    );
+    const c2 = setCondition(
+      c1,
+      { type: "Ready", status: "True", reason: "B", message: "" },
+      1,
+      new Date(5000),
+    );
+    assert.equal(c2[0]?.lastTransitionTime, c1[0]?.lastTransitionTime);
+    const c3 = setCondition(
+      c2,
+      { type: "Ready", status: "False", reason: "B", message: "" },
+      1,
+      new Date(9000),
+    );
+    assert.notEqual(c3[0]?.lastTransitionTime, c1[0]?.lastTransitionTime);
+    assert.ok(
+      sameConditions(
+        c1,
+        setCondition(c1, { type: "Ready", status: "True", reason: "A", message: "" }, 1, new Date(7000)),
+      ),
+    );
+  });
+});
+
+void describe("spec validation", () => {
+  void test("durations", () => {
+    assert.equal(parseDuration("1h30m"), 5_400_000);
+    assert.equal(parseDuration("250ms"), 250);
+    assert.throws(() => parseDuration("1d"), InvalidSpecError);
+  });
+  void test("errors name the field path", () => {
+    const cases: [unknown, RegExp][] = [
+      [{ secretStoreRef: {}, data: [] }, /Error: spec\.secretStoreRef\.name: /],
+      [{ secretStoreRef: { name: "s" }, refreshInterval: "soon", data: [] }, /Error: spec\.refreshInterval: /],
+      [
+        { secretStoreRef: { name: "s" }, data: [{ secretKey: "a/b", remoteRef: { key: "k" } }] },
+        /Error: spec\.data\[0\]\.secretKey: /,
+      ],
+      [{ secretStoreRef: { name: "s" }, dataFrom: [{}] }, /Error: spec\.dataFrom\[0\]: set exactly one/],
+      [{ secretStoreRef: { name: "s" } }, /set data, dataFrom or target\.template\.data/],
+    ];
+    for (const [spec, re] of cases) assert.throws(() => validateExternalSecretSpec(spec), re);
+    assert.throws(
+      () => validateStoreSpec({ provider: {}, rateLimit: { burst: 0 } }),
+      /Error: spec\.rateLimit\.burst: /,
+    );
+  });
+});
+
+void describe("ClusterSecretStore conditions", () => {
+  void test("any condition may allow; none means everyone", () => {
+    const spec = (conditions: object[]) =>
+      ({ provider: {}, conditions }) as Parameters<typeof clusterStoreAllows>[0];
+    assert.equal(clusterStoreAllows({ provider: {} }, "x", {}), true);
+    assert.equal(clusterStoreAllows(spec([{ namespaces: ["a"] }]), "a", {}), true);
+    assert.equal(clusterStoreAllows(spec([{ namespaces: ["a"] }]), "b", {}), false);
+    assert.equal(
+      clusterStoreAllows(
+        spec([{ namespaces: ["a"] }, { namespaceSelector: { matchLabels: { t: "1" } } }]),
+        "b",
+        { t: "1" },
+      ),
+      true,
+    );
+    assert.equal(clusterStoreAllows(spec([{}]), "b", {}), false);
+  });
+  void test("label selector operators", () => {
+    const labels = { env: "prod", team: "a" };
+    assert.ok(
+      selectorMatches(
+        { matchExpressions: [{ key: "env", operator: "In", values: ["prod", "stage"] }] },
+        labels,
+      ),
+    );
+    assert.ok(
+      !selectorMatches({ matchExpressions: [{ key: "env", operator: "NotIn", values: ["prod"] }] }, labels),
+    );
+    assert.ok(selectorMatches({ matchExpressions: [{ key: "team", operator: "Exists" }] }, labels));
+    assert.ok(!selectorMatches({ matchExpressions: [{ key: "team", operator: "DoesNotExist" }] }, labels));
+  });
+});
+
+void describe("token bucket", () => {
+  void test("burst, then qps; throttling pauses everyone", () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, 2, () => now);
+    assert.equal(bucket.reserve(), 0);
+    assert.equal(bucket.reserve(), 0);
+    assert.equal(Math.round(bucket.reserve()), 100);
+    now = 1000;
+    assert.equal(bucket.reserve(), 0);
+    assert.equal(bucket.throttled(3), 3000);
+    assert.equal(Math.round(bucket.reserve()), 3000);
+    assert.ok(bucket.throttled() > 0);
+  });
+});
