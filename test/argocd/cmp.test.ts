@@ -3,14 +3,14 @@
  * with real Kustomize and Helm: what Argo CD would apply, and what its UI would show.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { ANNOTATION_REFS } from "../../src/api/v1alpha1.ts";
 import { parseRefsAnnotation } from "../../src/render/annotation.ts";
-import { CmpHarness, gitRepo, type GenerateResult } from "./cmp.ts";
+import { CmpHarness, gitRepo, repoRoot, type GenerateResult } from "./cmp.ts";
 
 const PASSWORD = "correct-horse-battery-staple";
 
@@ -287,6 +287,25 @@ void describe("Argo CD config-management plugin (plugin.yaml under an argocd-cmp
     assert.match(result.stderr, /stor/);
     assert.match(result.stderr, /c\.yaml/);
     assert.doesNotMatch(result.stderr, /usage:/);
+  });
+
+  void it("examples/demo-app: sync waves order the store, then the ExternalSecret, then the Deployment", async () => {
+    const dir = path.join(repoRoot, "examples", "demo-app");
+    const files: Record<string, string> = {};
+    for (const f of await readdir(dir)) files[`demo-app/${f}`] = await readFile(path.join(dir, f), "utf8");
+    const result = await cmp.generate({ repo: await gitRepo(files), path: "demo-app" });
+    assert.equal(result.exitCode, 0, result.error);
+    const wave = (kind: string) => {
+      const m = result.manifests.find((o) => o.kind === kind) as {
+        metadata: { annotations?: Record<string, string> };
+      };
+      return Number(m.metadata.annotations?.["argocd.argoproj.io/sync-wave"] ?? 0);
+    };
+    assert.ok(wave("SecretStore") < wave("ExternalSecret"), "stores before ExternalSecrets");
+    assert.ok(
+      wave("ExternalSecret") < wave("Deployment"),
+      "ExternalSecrets before the workloads that read their Secrets",
+    );
   });
 
   void it("an empty source path is an error, not an empty render that would prune the application", async () => {
