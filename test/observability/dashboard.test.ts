@@ -294,10 +294,17 @@ void test("headless Chromium shows healthy, degraded and stale, and is denied wi
   );
   assert.ok(!(await page.content()).includes(VALUE), "a secret value appears on the page");
 
-  await page.selectOption("#f-status", "degraded");
-  await page.click("button[type=submit]");
+  // Found by their accessible names: the controls are labelled.
+  assert.equal(await page.getByLabel("Namespace").inputValue(), ns);
+  await page.getByLabel("Status").selectOption("degraded");
+  await page.getByRole("button", { name: "Apply" }).click();
   await page.waitForURL(/status=degraded/);
   assert.equal(await page.locator("#externalsecrets tbody tr").count(), 1);
+  assert.equal(
+    await page.getByRole("rowheader", { name: `${ns}/degraded` }).count(),
+    2,
+    "ExternalSecret and Secret rows",
+  );
   await page.goBack();
 
   await mkdir(outputDir, { recursive: true });
