@@ -12,11 +12,12 @@ import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";
 import type { ProviderClient } from "../providers/types.ts";
 import { loadConfig, type PluginConfig } from "../render/config.ts";
+import { workTreeRoot } from "../git/history.ts";
 
 export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]
   --store NAME          store (from refsync.yaml) to write the values to
   --path-prefix PREFIX  backend keys are PREFIX/<namespace>/<secret name>
-  --config FILE         store definitions (default: REFSYNC_CONFIG, else <repo>/refsync.yaml)
+  --config FILE         store definitions (default: REFSYNC_CONFIG, else refsync.yaml at the top of the work tree)
   --branch NAME         branch to commit to (default refsync/migrate)
   --dry-run             show what would move; write and commit nothing
   --no-checkout         leave the current branch checked out
@@ -77,7 +78,7 @@ export function migrateCommand(argv: string[], io: CommandIO = processIO): Promi
     }
     if (values.format !== "text" && values.format !== "json")
       throw new UsageError("--format must be text or json");
-    const dir = resolve(positionals[0] ?? ".");
+    const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
     const config = await loadConfig(
       values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
     );

@@ -11,6 +11,7 @@ import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } f
 import { ttyProgress } from "../git/progress.ts";
 import { formatReport, type ReportFormat } from "../git/report.ts";
 import { DEFAULT_MAX_FILE_SIZE, scan } from "../git/scan.ts";
+import { workTreeRoot } from "../git/history.ts";
 
 export const scanUsage = `usage: refsync scan [repo] [options]
   --format text|json|sarif   report format (default text)
@@ -54,7 +55,7 @@ export function scanCommand(argv: string[], io: CommandIO = processIO): Promise<
       throw new UsageError("--max-file-size must be a positive integer");
     }
 
-    const dir = resolve(positionals[0] ?? ".");
+    const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
     const allow = await loadAllowList(values.allow ?? join(dir, ALLOW_FILE), values.allow !== undefined);
     const report = await scan({
       dir,

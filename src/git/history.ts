@@ -50,6 +50,15 @@ export async function hasHistory(dir: string): Promise<boolean> {
   }
 }
 
+/** The work tree's top directory when `dir` is inside one; otherwise `dir`. */
+export async function workTreeRoot(dir: string): Promise<string> {
+  try {
+    return await git.findRoot({ fs, filepath: dir });
+  } catch {
+    return dir;
+  }
+}
+
 /** True when a `git` binary is on the PATH. */
 export async function systemGitAvailable(): Promise<boolean> {
   try {

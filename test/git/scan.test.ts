@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { scanCommand } from "../../src/cli/scan.ts";
 import { parseAllowList } from "../../src/git/allowlist.ts";
@@ -135,6 +136,14 @@ void describe("refsync scan on a real repository", () => {
     const bad = collector();
     assert.equal(await scanCommand([repo.dir, "--format", "xml"], bad), 2);
     assert.match(bad.err(), /--format must be one of text, json, sarif/);
+  });
+
+  void it("CLI: run inside a subdirectory, scans the whole work tree and its history", async () => {
+    const fromRoot = collector();
+    const fromSub = collector();
+    assert.equal(await scanCommand([repo.dir, "--format", "json"], fromRoot), 1);
+    assert.equal(await scanCommand([join(repo.dir, "apps", "api"), "--format", "json"], fromSub), 1);
+    assert.deepEqual(JSON.parse(fromSub.out()), JSON.parse(fromRoot.out()));
   });
 
   void it("CLI: writes SARIF 2.1.0 with a rule for every result", async () => {
