@@ -33,6 +33,8 @@ export const STS_AUDIENCE = "sts.amazonaws.com";
 export const ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
 /** Refresh this long before expiry (the SDK's own window is 5 minutes). */
 const REFRESH_MARGIN_MS = 5 * 60_000 + 10_000;
+/** Old credentials still serve after a failed refresh until this close to expiry. */
+const EXPIRY_SAFETY_MS = 30_000;
 /** Static keys are re-read from their Secret this often, so a rotated key is picked up. */
 const STATIC_REREAD_MS = 5 * 60_000;
 
@@ -193,21 +195,29 @@ function fromSts(credentials: StsCredentials | undefined, where: string): AwsCre
 
 /**
  * Single-flight cache of temporary credentials: one fetch at a time, reused
- * until REFRESH_MARGIN_MS (or half the lifetime, for short-lived ones) before expiry.
+ * until REFRESH_MARGIN_MS (or half the lifetime, for short-lived ones) before
+ * expiry. When a refresh fails while the old credentials are still valid,
+ * they keep serving: an STS hiccup must not fail reads that need no new keys.
  */
 export function cached(fetch: () => Promise<AwsCredentials>): () => Promise<AwsCredentials> {
-  let current: { credentials: AwsCredentials; refreshAt: number } | undefined;
+  let current: { credentials: AwsCredentials; refreshAt: number; expiresAt: number } | undefined;
   let inFlight: Promise<AwsCredentials> | undefined;
   return () => {
     if (current && Date.now() < current.refreshAt) return Promise.resolve(current.credentials);
     inFlight ??= fetch()
-      .then((credentials) => {
-        const fetchedAt = Date.now();
-        const expiresAt = credentials.expiration?.getTime() ?? Infinity;
-        const margin = Math.min(REFRESH_MARGIN_MS, (expiresAt - fetchedAt) / 2);
-        current = { credentials, refreshAt: expiresAt - margin };
-        return credentials;
-      })
+      .then(
+        (credentials) => {
+          const fetchedAt = Date.now();
+          const expiresAt = credentials.expiration?.getTime() ?? Infinity;
+          const margin = Math.min(REFRESH_MARGIN_MS, (expiresAt - fetchedAt) / 2);
+          current = { credentials, refreshAt: expiresAt - margin, expiresAt };
+          return credentials;
+        },
+        (error: unknown) => {
+          if (current && Date.now() < current.expiresAt - EXPIRY_SAFETY_MS) return current.credentials;
+          throw error;
+        },
+      )
       .finally(() => {
         inFlight = undefined;
       });
