@@ -99,6 +99,7 @@ export async function runRender(
     },
     store: values.store ?? (env.ARGOCD_ENV_REFSYNC_STORE || undefined),
     revision: values.revision ?? (env.ARGOCD_APP_REVISION || undefined),
+    release: env.ARGOCD_APP_NAME || undefined,
     ...(io.stdin ? { stdin: io.stdin } : {}),
     kubernetes: kubernetesReader,
   });

@@ -21,6 +21,8 @@ export interface RenderOptions {
   requester: Requester;
   /** Store for references that name none (ARGOCD_ENV_REFSYNC_STORE). */
   store?: string;
+  /** Helm release name for a chart directory (ARGOCD_APP_NAME). */
+  release?: string;
   /** Stamped as refsync.dev/source-revision (ARGOCD_APP_REVISION). */
   revision?: string;
   /** Reads in flight at once in inline mode. */
@@ -38,7 +40,11 @@ function stamp(value: unknown, revision: string): void {
 }
 
 export async function render(options: RenderOptions): Promise<RenderResult> {
-  const sources = await readSources(options.input, options.stdin, options.mode === "inline");
+  const sources = await readSources(options.input, {
+    trackQuotes: options.mode === "inline",
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+    release: { name: options.release, namespace: options.requester.namespace },
+  });
   const errors = [...sources.errors];
   if (!sources.documents.length && !errors.length) {
     // An empty render would make Argo CD prune the whole application.

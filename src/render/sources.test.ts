@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -46,6 +46,34 @@ void test("a chart or kustomization without its tool on PATH is a clear error", 
     assert.deepEqual((await readSources(join(dir, "missing"))).errors, [
       `${join(dir, "missing")}: no such file or directory`,
     ]);
+  } finally {
+    process.env.PATH = path;
+  }
+});
+
+void test("a chart is rendered by `helm template <release> . --namespace <ns>` run in the chart", async () => {
+  // A stand-in helm on PATH that records its arguments and prints one object.
+  const bin = await mkdtemp(join(tmpdir(), "refsync-helm-"));
+  const chart = await mkdtemp(join(tmpdir(), "refsync-chart-"));
+  await writeFile(join(chart, "Chart.yaml"), "name: x\n");
+  await writeFile(
+    join(bin, "helm"),
+    `#!/bin/sh\necho "$PWD $*" > "${bin}/args"\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: c}\\n'\n`,
+    { mode: 0o755 },
+  );
+  const path = process.env.PATH;
+  try {
+    process.env.PATH = `${bin}:${path ?? ""}`;
+    const result = await readSources(chart, { release: { name: "shop", namespace: "prod" } });
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.documents.map((d) => [d.file, (d.value as { kind: string }).kind]),
+      [["helm template", "ConfigMap"]],
+    );
+    assert.equal(
+      (await readFile(join(bin, "args"), "utf8")).trim(),
+      `${chart} template shop . --namespace prod`,
+    );
   } finally {
     process.env.PATH = path;
   }

@@ -125,7 +125,10 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function build(dir: string): Promise<{ text: string; label: string } | undefined> {
+async function build(
+  dir: string,
+  release: NonNullable<SourceOptions["release"]>,
+): Promise<{ text: string; label: string } | undefined> {
   for (const name of KUSTOMIZATIONS) {
     if (!(await exists(join(dir, name)))) continue;
     if (onPath("kustomize"))
@@ -139,9 +142,8 @@ async function build(dir: string): Promise<{ text: string; label: string } | und
       throw new Error(
         "Chart.yaml found, but helm is not on PATH (pipe `helm template` into `refsync generate -`)",
       );
-    const release = process.env.ARGOCD_APP_NAME ?? "release";
-    const args = ["template", release, "."];
-    if (process.env.ARGOCD_APP_NAMESPACE) args.push("--namespace", process.env.ARGOCD_APP_NAMESPACE);
+    const args = ["template", release.name || "release", "."];
+    if (release.namespace) args.push("--namespace", release.namespace);
     return { text: await run("helm", args, dir), label: "helm template" };
   }
   return undefined;
@@ -153,12 +155,17 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+export interface SourceOptions {
+  stdin?: () => Promise<string>;
+  /** Record quoted references (inline mode). */
+  trackQuotes?: boolean;
+  /** Helm's release name and namespace: Argo CD's ARGOCD_APP_NAME and ARGOCD_APP_NAMESPACE. */
+  release?: { name?: string; namespace?: string };
+}
+
 /** Reads `input` (a directory, a file, or `-` for stdin). */
-export async function readSources(
-  input: string,
-  stdin: () => Promise<string> = readStdin,
-  trackQuotes = false,
-): Promise<SourceResult> {
+export async function readSources(input: string, options: SourceOptions = {}): Promise<SourceResult> {
+  const { stdin = readStdin, trackQuotes = false } = options;
   if (input === "-") return parseStream(await stdin(), "stdin", trackQuotes);
   let info;
   try {
@@ -168,7 +175,7 @@ export async function readSources(
   }
   if (info.isFile()) return parseStream(await readFile(input, "utf8"), input, trackQuotes);
   try {
-    const built = await build(input);
+    const built = await build(input, options.release ?? {});
     if (built) return parseStream(built.text, built.label, trackQuotes);
   } catch (err) {
     return { documents: [], errors: [`${input}: ${(err as Error).message}`] };
