@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { SecretChange } from "../../src/controller/hooks.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
@@ -27,11 +28,20 @@ void describe("controller with the fake provider", () => {
   let cluster: Cluster;
   let ns: string;
   let ctl: TestController;
+  const changes: SecretChange[] = [];
 
   before(async () => {
     cluster = await startCluster({ crds: true });
     ns = await cluster.createNamespace("fake");
-    ctl = await startTestController(cluster, { namespace: ns });
+    ctl = await startTestController(cluster, {
+      namespace: ns,
+      hooks: [
+        (change) => {
+          changes.push(change);
+          return Promise.resolve();
+        },
+      ],
+    });
     await applyObject(
       ctl.kube,
       fakeStore(ns, "demo", [
@@ -307,6 +317,36 @@ void describe("controller with the fake provider", () => {
       "ExternalSecret del gone",
     );
     assert.equal((await getSecret(ctl.kube, ns, "keep"))?.data.user, "app");
+  });
+
+  void test("creationPolicy Owner refuses a Secret another controller owns", async () => {
+    await ctl.kube.create(resourceTypes.secret, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "taken",
+        namespace: ns,
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: "other",
+            uid: "5c7e0000-0000-0000-0000-000000000001",
+            controller: true,
+          },
+        ],
+      },
+      data: { theirs: Buffer.from("x").toString("base64") },
+    });
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "taken", {
+        secretStoreRef: { name: "demo" },
+        data: [{ secretKey: "user", remoteRef: { key: "team-a/db", property: "username" } }],
+      }),
+    );
+    await waitForCondition(ctl.kube, ns, "taken", "Ready", "False", "SecretSyncError");
+    assert.deepEqual((await getSecret(ctl.kube, ns, "taken"))?.data, { theirs: "x" });
   });
 
   void test("an invalid spec is InvalidSpec naming the field", async () => {
