@@ -16,6 +16,7 @@ import {
   type DashboardFlags,
 } from "../server/dashboard/serve.ts";
 import { parseDuration } from "../api/validate.ts";
+import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "../controller/freshness/flags.ts";
 
 const USAGE = `usage: refsync controller [options]
 
@@ -32,7 +33,7 @@ const USAGE = `usage: refsync controller [options]
   --renew-deadline DURATION  leader steps down when it cannot renew this long (default 10s)
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
   --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key (default: <lease-namespace>/refsync-hash-key)
-${dashboardUsage}`;
+${freshnessUsage}${dashboardUsage}`;
 
 export interface ControllerFlags {
   options: Omit<ControllerOptions, "kc" | "log">;
@@ -62,6 +63,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       "retry-period": { type: "string", default: "2s" },
       "hash-key-secret": { type: "string" },
       ...dashboardFlagOptions,
+      ...freshnessFlagOptions,
     },
   });
   const workers = Number(values.workers);
@@ -100,6 +102,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       workers,
       namespace: values.namespace,
       hashKeySecret,
+      leaderLoops: parseFreshnessFlags(values, env, leaseNamespace),
       leaderElection: values["leader-elect"]
         ? {
             name: values["lease-name"],
