@@ -57,6 +57,7 @@ export async function runRender(
         namespace: { type: "string" },
         store: { type: "string" },
         revision: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
@@ -64,6 +65,10 @@ export async function runRender(
     return 2;
   }
   const { values, positionals } = args;
+  if (values.help) {
+    io.stdout.write(`${renderUsage}\n`);
+    return 0;
+  }
   const input = positionals[0] ?? defaultInput;
   if (input === undefined || positionals.length > 1) {
     io.stderr.write(`${renderUsage}\n`);

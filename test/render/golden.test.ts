@@ -183,3 +183,25 @@ void test("ARGOCD_ENV_REFSYNC_MODE cannot enable a mode the configuration does n
     "refsync: inline mode is not allowed by the plugin configuration (modes: deferred)\n",
   );
 });
+
+void test("inline through stdin in a real process, configured the way the sidecar is", async () => {
+  const dir = join(root, "inline-values");
+  const manifests =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {url: 'db://ref+fake://team-a/db#username+@h'}\n";
+  const env = {
+    REFSYNC_CONFIG: join(dir, "refsync.yaml"),
+    ARGOCD_ENV_REFSYNC_MODE: "inline",
+    ARGOCD_APP_NAMESPACE: "team-a",
+  };
+  const ok = await cli(["generate", "-"], manifests, { ...env, ARGOCD_APP_PROJECT_NAME: "team-a" });
+  assert.equal(ok.stderr, "");
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /\n {2}url: db:\/\/app@h\n/);
+  const denied = await cli(["generate", "-"], manifests, { ...env, ARGOCD_APP_PROJECT_NAME: "team-b" });
+  assert.equal(denied.code, 1);
+  assert.equal(denied.stdout, "");
+  assert.equal(
+    denied.stderr,
+    'stdin: document 0: ConfigMap/c: data.url: policy denies project "team-b" (namespace "team-a") reading store "demo" path "team-a/db"\n',
+  );
+});
