@@ -16,6 +16,7 @@ import {
   type SecretStore,
 } from "../api/v1alpha1.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import type { ConsumerSource } from "../server/api/view.ts";
 import { ControllerMetrics } from "../server/metrics.ts";
 import { ReadCache } from "../store/read-cache.ts";
 import type { StoreLookup } from "../store/resolve.ts";
@@ -68,6 +69,8 @@ export interface ControllerOptions {
   /** Where the data-hash HMAC key lives (created when missing); default refsync-hash-key in the lease namespace or "default". */
   hashKeySecret?: { namespace: string; name: string };
   hooks?: SecretChangeHook[];
+  /** Who consumes each Secret and which pods are stale (the rollout work); shown by the dashboard and refsync_stale_pods. */
+  consumers?: ConsumerSource;
   leaderLoops?: LeaderLoop[];
   informer?: Pick<InformerOptions, "silenceMs" | "watchTimeoutSeconds">;
   /** Longest time before a synced object is looked at again; default 10 min. */
@@ -169,6 +172,7 @@ export class Controller {
       queueDepth: () => this.#queue.length,
       inflightReads: () => this.#inflight.count,
       isLeader: () => this.#leading,
+      consumers: opts.consumers,
     };
     const le = opts.leaderElection;
     if (le) {

@@ -127,3 +127,22 @@ void test("the overview filters, sorts, counts and shows key names only", async 
     "secrets follow the filtered ExternalSecrets",
   );
 });
+
+void test("consumers and stale pods come from the consumer source when one is wired in", async () => {
+  const v = {
+    ...view({ externalSecrets: [es("a", "db", { condition: ready("True"), refreshTime: hoursAgo(0.1) })] }),
+    consumers: {
+      consumersOf: (namespace: string, secret: string) =>
+        namespace === "a" && secret === "db"
+          ? [{ kind: "Deployment", name: "api", stalePods: ["api-1", "api-2"] }]
+          : undefined,
+    },
+  };
+  const overview = await buildOverview(v, new ControllerMetrics().registry, {}, now);
+  assert.deepEqual(overview.secrets[0]!.consumers, [
+    { kind: "Deployment", name: "api", stalePods: ["api-1", "api-2"] },
+  ]);
+  const metrics = new ControllerMetrics();
+  metrics.view = v;
+  assert.match(await metrics.registry.metrics(), /refsync_stale_pods\{namespace="a",secret="db"\} 2/);
+});
