@@ -100,9 +100,14 @@ for (const name of cases) {
   });
 }
 
+/** kubectl's built-in kustomize (Debian: kubernetes-client; this machine kind ships one). */
 function kustomize(dir: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile("kubectl", ["kustomize", dir], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile("kubectl", ["kustomize", dir], (err, stdout) =>
+      err
+        ? reject(new Error(`kubectl kustomize failed (is kubectl installed?): ${err.message}`))
+        : resolve(stdout),
+    ),
   );
 }
 
