@@ -24,6 +24,11 @@ export interface Login {
   readonly isStatic: boolean;
   /** The auth mount's API path, for messages. */
   readonly path: string;
+  /**
+   * The identity is the acting namespace's, and there is none yet: a
+   * ClusterSecretStore validated on its own, before any ExternalSecret uses it.
+   */
+  readonly awaitsNamespace: boolean;
   /** Logs in; pushes each credential it obtains onto `sent` first, so that error messages can redact it. */
   login(vault: NodeVault.client, sent: string[], signal?: AbortSignal): Promise<LoginResult>;
 }
@@ -69,6 +74,9 @@ function serviceAccountToken(
   );
 }
 
+const awaitsNamespace = (context: ProviderContext, ref: { namespace?: string | undefined }): boolean =>
+  ref.namespace === undefined && context.namespace === undefined;
+
 const describeServiceAccount = (context: ProviderContext, ref: ServiceAccountRef): string =>
   `${ref.namespace ?? context.namespace ?? ""}/${ref.name}@${(ref.audiences ?? []).join(",")}`;
 
@@ -91,6 +99,7 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "kubernetes",
       isStatic: false,
       path: `auth/${mountPath}/login`,
+      awaitsNamespace: serviceAccountRef !== undefined && awaitsNamespace(context, serviceAccountRef),
       async login(vault, sent, signal) {
         const jwt = noted(
           sent,
@@ -111,6 +120,7 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "appRole",
       isStatic: false,
       path: `auth/${path}/login`,
+      awaitsNamespace: awaitsNamespace(context, secretRef),
       async login(vault, sent, signal) {
         const secretId = noted(sent, await context.readCredential(credentialRef(secretRef), signal));
         return loginResult(
@@ -133,6 +143,10 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
       method: "jwt",
       isStatic: false,
       path: `auth/${path}/login`,
+      awaitsNamespace: awaitsNamespace(
+        context,
+        secretRef ?? kubernetesServiceAccountToken!.serviceAccountRef,
+      ),
       async login(vault, sent, signal) {
         const jwt = noted(
           sent,
@@ -151,6 +165,7 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     method: "token",
     isStatic: true,
     path: "auth/token",
+    awaitsNamespace: awaitsNamespace(context, tokenRef),
     async login(vault, sent, signal) {
       vault.token = noted(sent, (await context.readCredential(credentialRef(tokenRef), signal)).trim());
       return { ttlSeconds: 0, renewable: false };

@@ -221,6 +221,48 @@ void describe("backend faults", () => {
   });
 });
 
+void describe("validate", () => {
+  void it("checks a ClusterSecretStore with per-namespace identities without logging in as anyone", async () => {
+    const context = testContext(
+      "ClusterSecretStore/tenants",
+      undefined,
+      {},
+      {
+        requestServiceAccountToken: () => Promise.reject(new Error("no acting namespace: must not be asked")),
+      },
+    );
+    const client = vaultProvider.create(
+      {
+        server: vault.url,
+        path: "secret",
+        auth: { kubernetes: { role: "tenants", serviceAccountRef: { name: "app" } } },
+      },
+      context,
+    );
+    assert.deepEqual(await client.validate(), { status: "Ready" });
+    vault.faults.sealed = true;
+    assert.deepEqual(await client.validate(), {
+      status: "Error",
+      message: "ClusterSecretStore/tenants: Vault is sealed",
+    });
+    assert.equal(vault.count({ path: "sys/health" }), 2);
+    assert.equal(vault.count({ path: /^auth\// }), 0);
+    await client.close();
+  });
+
+  void it("logs in and looks the token up for a store with one identity", async () => {
+    const { client } = approleStore();
+    assert.deepEqual(await client.validate(), { status: "Ready" });
+    assert.equal(vault.count({ path: "auth/approle/login", status: 200 }), 1);
+    assert.equal(vault.count({ path: "auth/token/lookup-self", status: 200 }), 1);
+    vault.faults.sealed = true;
+    const sealed = await client.validate();
+    assert.equal(sealed.status, "Error");
+    assert.match(sealed.message ?? "", /Vault is sealed/);
+    await client.close();
+  });
+});
+
 void describe("store spec", () => {
   void it("rejects bad specs naming the field", () => {
     const context = testContext("SecretStore/team-a/bad", "team-a");

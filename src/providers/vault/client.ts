@@ -307,7 +307,20 @@ export class VaultProviderClient implements ProviderClient {
         ]
       : [];
     try {
-      await this.call("lookup-token", "auth/token/lookup-self", (vault) => vault.tokenLookupSelf(), signal);
+      if (this.login.awaitsNamespace) {
+        // Each namespace logs in as itself, so there is no identity to try yet: check that Vault answers.
+        const session = await this.sessionFor(signal);
+        const health = (await session.unauthenticated(
+          "health sys/health",
+          (vault) => vault.health(),
+          signal,
+        )) as {
+          sealed?: boolean;
+        };
+        if (health.sealed) return { status: "Error", message: `${this.context.storeName}: Vault is sealed` };
+      } else {
+        await this.call("lookup-token", "auth/token/lookup-self", (vault) => vault.tokenLookupSelf(), signal);
+      }
       return { status: "Ready", ...(warnings.length > 0 ? { warnings } : {}) };
     } catch (error) {
       return {

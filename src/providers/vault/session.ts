@@ -198,6 +198,15 @@ export class TokenSession {
     }
   }
 
+  /** A call that needs no token (sys/health), with the same error mapping. */
+  unauthenticated<T>(
+    where: string,
+    request: (vault: NodeVault.client) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.attempt(`${this.storeName}: ${where}`, request, signal);
+  }
+
   private async attempt<T>(
     where: string,
     request: (vault: NodeVault.client) => Promise<T>,

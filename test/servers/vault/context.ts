@@ -18,7 +18,7 @@ export interface TestContext extends ProviderContext {
 
 export function testContext(
   storeName: string,
-  namespace: string,
+  namespace: string | undefined,
   credentials: Record<string, string> = {},
   extra: Partial<ProviderContext> = {},
 ): TestContext {
@@ -26,13 +26,13 @@ export function testContext(
   const calls: RecordedCall[] = [];
   return {
     storeName,
-    namespace,
+    ...(namespace !== undefined ? { namespace } : {}),
     credentials: map,
     calls,
     callCount: (call, result) =>
       calls.filter((c) => c.call === call && (result === undefined || c.result === result)).length,
     readCredential: (ref) => {
-      const id = `${ref.namespace ?? namespace}/${ref.name}#${ref.key}`;
+      const id = `${ref.namespace ?? namespace ?? ""}/${ref.name}#${ref.key}`;
       const value = map.get(id);
       return value === undefined
         ? Promise.reject(new SecretNotFoundError(`${storeName}: credentials Secret ${id} not found`))

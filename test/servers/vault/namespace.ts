@@ -230,7 +230,7 @@ export class VaultNamespace {
   }
 
   private check(token: Token, path: string, capability: Capability): void {
-    if (!allowed(this.policies, token.policies, path, capability)) throw permissionDenied();
+    if (!allowed(this.policies, token.policies, path, capability, token.meta)) throw permissionDenied();
   }
 
   private async handleAuthenticated(request: VaultRequest, token: Token): Promise<VaultResponse> {

@@ -2,7 +2,10 @@
  * Vault ACL policies, reduced to what the tests need: a rule is a path
  * pattern and its capabilities. As in Vault, a trailing `*` matches any
  * suffix, `+` matches exactly one path segment, the most specific matching
- * rule wins, and `deny` beats everything.
+ * rule wins, and `deny` beats everything. Templated paths
+ * (`{{identity.entity.aliases.<mount accessor>.metadata.<key>}}`) take the
+ * value from the login's metadata (service_account_namespace…); a rule whose
+ * template cannot be filled is ignored, as Vault does.
  */
 
 export type Capability = "create" | "read" | "update" | "delete" | "list" | "sudo" | "deny";
@@ -44,17 +47,30 @@ function specificity(pattern: string): number {
   return pattern.length * 4 - wildcards * 2 + (pattern.endsWith("*") ? 0 : 1);
 }
 
-/** Whether policies `names` (from `policies`) grant `capability` on `path`. */
+const TEMPLATE = /\{\{identity\.entity\.aliases\.[^.}]+\.metadata\.([^}]+)\}\}/g;
+
+function fillTemplate(pattern: string, metadata: Readonly<Record<string, string>>): string | undefined {
+  let unresolved = false;
+  const filled = pattern.replace(TEMPLATE, (_, key: string) => {
+    const value = metadata[key];
+    if (value === undefined) unresolved = true;
+    return value ?? "";
+  });
+  return unresolved ? undefined : filled;
+}
+
+/** Whether policies `names` (from `policies`) grant `capability` on `path` to a token with `metadata`. */
 export function allowed(
   policies: ReadonlyMap<string, PolicyRule[]>,
   names: readonly string[],
   path: string,
   capability: Capability,
+  metadata: Readonly<Record<string, string>> = {},
 ): boolean {
   if (names.includes("root")) return true;
-  const rules = [...DEFAULT_POLICY, ...names.flatMap((name) => policies.get(name) ?? [])].filter((rule) =>
-    matches(rule.path, path),
-  );
+  const rules = [...DEFAULT_POLICY, ...names.flatMap((name) => policies.get(name) ?? [])]
+    .map((rule) => ({ ...rule, path: fillTemplate(rule.path, metadata) }))
+    .filter((rule): rule is PolicyRule => rule.path !== undefined && matches(rule.path, path));
   if (rules.length === 0) return false;
   const best = Math.max(...rules.map((rule) => specificity(rule.path)));
   const winning = rules

@@ -108,3 +108,33 @@ void it("seals, throttles and scopes namespaces like Vault", async () => {
   );
   assert.equal(vault.count({ namespace: "team-x" }), 1);
 });
+
+void it("fills templated policy paths from the login's metadata", async () => {
+  vault.root.mountKv("tenants", 2);
+  vault.root.putSecret("tenants", "team-a/db", { k: "a" });
+  vault.root.putSecret("tenants", "team-b/db", { k: "b" });
+  vault.root.writePolicy("per-namespace", [
+    {
+      path: "tenants/data/{{identity.entity.aliases.auth_kubernetes_0c1d.metadata.service_account_namespace}}/*",
+      capabilities: ["read"],
+    },
+  ]);
+  vault.root.enableAppRole("approle-tpl");
+  vault.root.addAppRole(
+    "team-a",
+    { roleId: "r-a", secretIds: ["s-a"], policies: ["per-namespace"], ttl: 60 },
+    "approle-tpl",
+  );
+  const login = await call("POST", "auth/approle-tpl/login", undefined, { role_id: "r-a", secret_id: "s-a" });
+  const token = (login.body?.auth as { client_token: string }).client_token;
+  // AppRole logins carry no service_account_namespace: the templated rule is ignored.
+  assert.equal((await call("GET", "tenants/data/team-a/db", token)).status, 403);
+  const withNamespace = vault.root.tokens.create(
+    { policies: ["per-namespace"], ttl: 60 },
+    "kubernetes-team-a-app",
+    "auth/kubernetes/login",
+    { service_account_namespace: "team-a" },
+  );
+  assert.equal((await call("GET", "tenants/data/team-a/db", withNamespace.id)).status, 200);
+  assert.equal((await call("GET", "tenants/data/team-b/db", withNamespace.id)).status, 403);
+});
