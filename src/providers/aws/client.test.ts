@@ -123,7 +123,10 @@ void test("reads by ARN, and keys are relative to the store's prefix", async () 
   const scoped = client({ prefix: "team-a/" });
   assert.match((await scoped.read({ key: "db" })).data as string, /hunter2/);
   assert.match((await scoped.read({ key: arn })).data as string, /hunter2/);
-  assert.throws(() => scoped.read({ key: server.secretArn("team-b/db") }), AccessDeniedError);
+  await assert.rejects(scoped.read({ key: server.secretArn("team-b/db") }), AccessDeniedError);
+  const [outside] = await scoped.readMany!([{ key: server.secretArn("team-b/db") }]);
+  assert.ok(outside instanceof AccessDeniedError);
+  await assert.rejects(scoped.list({ name: { regexp: "(" } }), InvalidSpecError);
   assert.deepEqual(await scoped.list({ tags: { team: "a" } }), ["cert", "db"]);
 });
 

@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { isDeepStrictEqual } from "node:util";
-import { AccessDeniedError, RefsyncError, SecretNotFoundError } from "../errors.ts";
+import { AccessDeniedError, InvalidSpecError, RefsyncError, SecretNotFoundError } from "../errors.ts";
 import type {
   FindQuery,
   ProviderClient,
@@ -80,7 +80,7 @@ export class AwsSecretsClient implements ProviderClient {
     });
   }
 
-  read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+  async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
     const target = this.#target(request);
     const current =
       target.versionId === undefined && (target.versionStage ?? CURRENT_STAGE) === CURRENT_STAGE;
@@ -107,7 +107,7 @@ export class AwsSecretsClient implements ProviderClient {
       if (FILTERABLE.test(key)) filters.push({ Key: "tag-key", Values: [key] });
       if (FILTERABLE.test(value)) filters.push({ Key: "tag-value", Values: [value] });
     }
-    const nameRegexp = query.name ? new RegExp(query.name.regexp) : undefined;
+    const nameRegexp = query.name ? this.#regexp(query.name.regexp) : undefined;
     const keys: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -303,6 +303,16 @@ export class AwsSecretsClient implements ProviderClient {
       throw new SecretNotFoundError(`${this.#where("GetSecretValue", secretId)}: the version holds no value`);
     }
     return { data, ...(entry.VersionId ? { version: entry.VersionId } : {}) };
+  }
+
+  #regexp(source: string): RegExp {
+    try {
+      return new RegExp(source);
+    } catch (error) {
+      throw new InvalidSpecError(
+        `${this.#context.storeName}: find.name.regexp "${source}": ${(error as Error).message}`,
+      );
+    }
   }
 
   #where(operation: string, secretId: string): string {
