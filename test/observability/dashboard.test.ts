@@ -62,6 +62,19 @@ async function serve(): Promise<void> {
   exposed = local(exposedServer!);
 }
 
+/** WCAG contrast ratio of two `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (rgb: string) => {
+    const [r, g, bl] = (rgb.match(/\d+/g) ?? []).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -268,19 +281,31 @@ void test("headless Chromium shows healthy, degraded and stale, and is denied wi
   assert.match(await row("degraded").innerText(), /Degraded[\s\S]*NotFound/);
   assert.match(await row("stale").innerText(), /Healthy[\s\S]*Stale/);
   // The stylesheet applies (its CSP hash matches): states are coloured as well as labelled.
-  const background = (selector: string) =>
+  const colours = (selector: string) =>
     page
       .locator(selector)
       .first()
       // Runs in the page (this project's TypeScript lib has no DOM types).
-      .evaluate(
-        (el) =>
-          (
-            globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
-          ).getComputedStyle(el).backgroundColor,
-      );
-  assert.equal(await background(`#externalsecrets .badge.degraded`), "rgb(253, 231, 229)");
-  assert.equal(await background(`#externalsecrets .badge.stale`), "rgb(238, 231, 250)");
+      .evaluate((el) => {
+        const style = (
+          globalThis as unknown as {
+            getComputedStyle(e: unknown): { color: string; backgroundColor: string };
+          }
+        ).getComputedStyle(el);
+        return { color: style.color, background: style.backgroundColor };
+      });
+  for (const [selector, background] of [
+    [".badge.healthy", "rgb(227, 244, 230)"],
+    [".badge.degraded", "rgb(253, 231, 229)"],
+    [".badge.stale", "rgb(238, 231, 250)"],
+  ] as const) {
+    const c = await colours(`#externalsecrets ${selector}`);
+    assert.equal(c.background, background, selector);
+    assert.ok(
+      contrast(c.color, c.background) >= 4.5,
+      `${selector}: contrast ${contrast(c.color, c.background)} < 4.5 (WCAG AA)`,
+    );
+  }
   assert.match(await page.locator(`#stores tr[data-store="SecretStore/${ns}/fake"]`).innerText(), /Healthy/);
   assert.equal(
     await page.locator("svg.chart g.bar").count(),
