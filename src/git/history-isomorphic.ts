@@ -4,8 +4,9 @@
  * into subtrees that changed, so the cost follows what changed rather than
  * the size of each snapshot.
  */
-import fs from "node:fs";
+import fs, { existsSync, readdirSync, statSync } from "node:fs";
 import git from "isomorphic-git";
+import { join } from "node:path";
 import type { BlobContent, HistoryQuery, HistorySource, IntroducedBlob } from "./history.ts";
 import { sinceSeconds } from "./history.ts";
 
@@ -13,6 +14,45 @@ interface Repo {
   dir: string;
   /** isomorphic-git's object cache: keeps packfiles parsed across calls. */
   cache: object;
+  fs: typeof fs;
+}
+
+const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
+
+/**
+ * A read-only view of the file system for one history walk. isomorphic-git
+ * looks for every object as a loose file before its packfiles, and lists the
+ * pack directory on every read; in a packed repository that is a failed open
+ * and a directory listing per object. Objects do not change during a scan,
+ * so the loose ones are listed once and the listings are remembered.
+ */
+function objectReadingFs(gitdir: string): typeof fs {
+  if (!existsSync(join(gitdir, "objects")) || !statSync(gitdir).isDirectory()) return fs;
+  const loose = new Set<string>();
+  for (const prefix of readdirSync(join(gitdir, "objects"))) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+    for (const rest of readdirSync(join(gitdir, "objects", prefix))) loose.add(`${prefix}/${rest}`);
+  }
+  const objectsDir = join(gitdir, "objects") + "/";
+  const listings = new Map<string, Promise<string[]>>();
+  const promises = {
+    ...fs.promises,
+    readFile: ((path: string, options?: unknown) => {
+      const m =
+        typeof path === "string" && path.startsWith(objectsDir)
+          ? /^([0-9a-f]{2}\/[0-9a-f]{38})$/.exec(path.slice(objectsDir.length))
+          : null;
+      if (m && !loose.has(m[1]!)) return Promise.reject(MISSING);
+      return fs.promises.readFile(path, options as undefined);
+    }) as typeof fs.promises.readFile,
+    readdir: ((path: string) => {
+      if (typeof path !== "string" || !path.startsWith(objectsDir)) return fs.promises.readdir(path);
+      let listing = listings.get(path);
+      if (!listing) listings.set(path, (listing = fs.promises.readdir(path)));
+      return listing;
+    }) as typeof fs.promises.readdir,
+  };
+  return { ...fs, promises } as typeof fs;
 }
 
 interface CommitInfo {
@@ -30,7 +70,7 @@ interface Entry {
 }
 
 export function isomorphicHistory(dir: string): HistorySource {
-  const repo: Repo = { dir, cache: {} };
+  const repo: Repo = { dir, cache: {}, fs: objectReadingFs(join(dir, ".git")) };
   return {
     name: "isomorphic-git",
 
@@ -50,7 +90,7 @@ export function isomorphicHistory(dir: string): HistorySource {
 
     async readBlobs(oids, maxSize, onBlob: (oid: string, content: BlobContent) => void) {
       for (const oid of oids) {
-        const { blob } = await git.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+        const { blob } = await git.readBlob({ fs: repo.fs, dir: repo.dir, oid, cache: repo.cache });
         onBlob(oid, blob.length > maxSize ? { size: blob.length } : blob);
       }
     },
@@ -63,16 +103,16 @@ async function resolveCommits(repo: Repo, refs: string[]): Promise<string[]> {
   for (const ref of refs) {
     let oid: string;
     try {
-      oid = await git.resolveRef({ fs, dir: repo.dir, ref });
+      oid = await git.resolveRef({ fs: repo.fs, dir: repo.dir, ref });
     } catch {
       try {
-        oid = await git.expandOid({ fs, dir: repo.dir, oid: ref, cache: repo.cache });
+        oid = await git.expandOid({ fs: repo.fs, dir: repo.dir, oid: ref, cache: repo.cache });
       } catch {
         throw new Error(`unknown ref or commit: ${ref}`);
       }
     }
     // Peels annotated tags to their commit.
-    oids.push((await git.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).oid);
+    oids.push((await git.readCommit({ fs: repo.fs, dir: repo.dir, oid, cache: repo.cache })).oid);
   }
   return oids;
 }
@@ -80,8 +120,8 @@ async function resolveCommits(repo: Repo, refs: string[]): Promise<string[]> {
 /** HEAD and every local branch and tag. */
 async function defaultRefs(repo: Repo): Promise<string[]> {
   const [branches, tags] = await Promise.all([
-    git.listBranches({ fs, dir: repo.dir }),
-    git.listTags({ fs, dir: repo.dir }),
+    git.listBranches({ fs: repo.fs, dir: repo.dir }),
+    git.listTags({ fs: repo.fs, dir: repo.dir }),
   ]);
   return ["HEAD", ...branches.map((b) => `refs/heads/${b}`), ...tags.map((t) => `refs/tags/${t}`)];
 }
@@ -93,7 +133,7 @@ async function listCommits(repo: Repo, tips: string[]): Promise<Map<string, Comm
   while (stack.length > 0) {
     const oid = stack.pop()!;
     if (commits.has(oid)) continue;
-    const { commit } = await git.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache });
+    const { commit } = await git.readCommit({ fs: repo.fs, dir: repo.dir, oid, cache: repo.cache });
     commits.set(oid, { oid, parents: commit.parent, tree: commit.tree, time: commit.committer.timestamp });
     stack.push(...commit.parent);
   }
@@ -111,7 +151,12 @@ class TreeReader {
   async read(oid: string): Promise<Entry[]> {
     let entries = this.#trees.get(oid);
     if (!entries) {
-      const { tree } = await git.readTree({ fs, dir: this.#repo.dir, oid, cache: this.#repo.cache });
+      const { tree } = await git.readTree({
+        fs: this.#repo.fs,
+        dir: this.#repo.dir,
+        oid,
+        cache: this.#repo.cache,
+      });
       entries = tree;
       // Bounded: a long history walk must not hold every tree it ever saw.
       if (this.#trees.size > 20_000) this.#trees.clear();
