@@ -138,7 +138,10 @@ void describe("spec validation", () => {
   void test("errors name the field path", () => {
     const cases: [unknown, RegExp][] = [
       [{ secretStoreRef: {}, data: [] }, /Error: spec\.secretStoreRef\.name: /],
-      [{ secretStoreRef: { name: "s" }, refreshInterval: "soon", data: [] }, /Error: spec\.refreshInterval: /],
+      [
+        { secretStoreRef: { name: "s" }, refreshInterval: "soon", data: [] },
+        /Error: spec\.refreshInterval: /,
+      ],
       [
         { secretStoreRef: { name: "s" }, data: [{ secretKey: "a/b", remoteRef: { key: "k" } }] },
         /Error: spec\.data\[0\]\.secretKey: /,
