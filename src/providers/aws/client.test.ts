@@ -367,3 +367,50 @@ void test("a read aborted by its caller does not cancel the others in its batch"
   await assert.rejects(aborted, /reconcile cancelled/);
   assert.equal(JSON.parse((await kept).data as string).n, "2");
 });
+
+void test("jwt: the service account's annotated role, then the store's role chained on top", async () => {
+  const tokens = new Map([["token-for-ns-app", "system:serviceaccount:ns:app"]]);
+  const sts = await startAwsServer({
+    reviewToken: (token, audience) =>
+      Promise.resolve(audience === "sts.amazonaws.com" ? tokens.get(token) : undefined),
+  });
+  try {
+    sts.putSecret("target/db", "chained-value");
+    const webRole = sts.addRole({ name: "web", serviceAccounts: ["ns/app"] });
+    const targetRole = sts.addRole({ name: "target", read: ["target/*"], principals: [webRole] });
+    const requested: unknown[] = [];
+    const context: ProviderContext = {
+      storeName: STORE,
+      namespace: "ns",
+      readCredential: () => Promise.reject(new Error("no static keys here")),
+      requestServiceAccountToken: (ref) => {
+        requested.push(ref);
+        return Promise.resolve("token-for-ns-app");
+      },
+      serviceAccountAnnotations: () => Promise.resolve({ "eks.amazonaws.com/role-arn": webRole }),
+    };
+    const aws = awsProvider.create(
+      {
+        region: sts.region,
+        role: targetRole,
+        endpoints: { secretsManager: sts.endpoint, sts: sts.endpoint },
+        auth: { jwt: { serviceAccountRef: { name: "app" } } },
+      },
+      context,
+    );
+    clients.push(aws);
+    assert.equal((await aws.read({ key: "target/db" })).data, "chained-value");
+    assert.deepEqual(requested, [{ name: "app", namespace: "ns", audiences: ["sts.amazonaws.com"] }]);
+    assert.deepEqual(
+      sts.requests.map((r) => [r.operation, r.status]),
+      [
+        ["AssumeRoleWithWebIdentity", 200],
+        ["AssumeRole", 200],
+        ["GetSecretValue", 200],
+      ],
+    );
+    assert.match(sts.requests.at(-1)?.principal ?? "", /assumed-role\/target\//);
+  } finally {
+    await sts.close();
+  }
+});
