@@ -7,10 +7,13 @@
  * once per change; nothing happens while versions are unchanged.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { stringify } from "yaml";
 import { ANNOTATION_REFS, type SecretStore } from "../../src/api/v1alpha1.ts";
 import { freshnessLoop } from "../../src/controller/freshness/index.ts";
 import { FreshnessChecker } from "../../src/controller/freshness/checker.ts";
@@ -18,8 +21,10 @@ import { resourceTypes } from "../../src/controller/kube/client.ts";
 import { storeVersions } from "../../src/controller/freshness/stores.ts";
 import type { ControllerContext } from "../../src/controller/manager.ts";
 import { formatRefsAnnotation, versionsDigest } from "../../src/render/annotation.ts";
+import { parseConfig } from "../../src/render/config.ts";
 import { parseReference } from "../../src/refs/reference.ts";
 import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
+import { CmpHarness, gitRepo } from "./cmp.ts";
 import { applyObject, startTestController, type TestController } from "../controller/harness.ts";
 
 const SECRET_VALUE = "s3cret-value-never-logged";
@@ -255,5 +260,80 @@ void describe("inline-mode freshness (controller leader loop)", () => {
     const all = ctl.logText();
     assert.match(all, /requested a new render/);
     assert.doesNotMatch(all, new RegExp(SECRET_VALUE));
+  });
+
+  void it("reads the digest the plugin wrote in inline mode: fresh while versions stand, stale when the store has a new one", async () => {
+    const pluginConfig = (versions: string[]) => ({
+      stores: {
+        vault: {
+          provider: {
+            fake: {
+              data: versions.map((version) => ({
+                key: "team-a/api",
+                version,
+                valueMap: { token: `${SECRET_VALUE}-${version}` },
+              })),
+            },
+          },
+        },
+      },
+      defaultStores: { fake: "vault" },
+      modes: ["deferred", "inline"],
+      policy: [{ projects: ["team-a"], stores: ["vault"], paths: ["team-a/"] }],
+    });
+    const dir = await mkdtemp(path.join(tmpdir(), "refsync-freshness-config-"));
+    const cmp = await CmpHarness.start();
+    try {
+      const configFile = path.join(dir, "config.yaml");
+      await writeFile(configFile, stringify(pluginConfig(["7"])));
+      const repo = await gitRepo({
+        "app/secret.yaml":
+          "apiVersion: v1\nkind: Secret\nmetadata: { name: api }\nstringData:\n  token: ref+fake://team-a/api#token\n",
+      });
+      const result = await cmp.generate({
+        repo,
+        path: "app",
+        project: "team-a",
+        parameters: [{ name: "mode", string: "inline" }],
+        sidecarEnv: { REFSYNC_CONFIG: configFile },
+      });
+      assert.equal(result.exitCode, 0, result.error);
+      const secret = result.manifests[0] as unknown as Annotated;
+      await apply({
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Application",
+        metadata: { name: "inline-app", namespace },
+        spec: {},
+      });
+      await apply({
+        ...secret,
+        metadata: { ...secret.metadata, namespace, labels: { "app.kubernetes.io/instance": "inline-app" } },
+      });
+
+      const check = (versions: string[]) =>
+        new FreshnessChecker(
+          {
+            kube: ctx.kube,
+            log: ctx.log,
+            versions: storeVersions(
+              ctx,
+              parseConfig(stringify(pluginConfig(versions)), configFile),
+              namespace,
+            ),
+          },
+          { namespace, argocdNamespace: namespace },
+        ).checkOnce();
+      const same = await check(["7"]);
+      assert.ok(
+        !same.stale.includes(`Secret ${namespace}/api`),
+        "the controller computes the plugin's digest",
+      );
+      const moved = await check(["7", "8"]);
+      assert.ok(moved.stale.includes(`Secret ${namespace}/api`));
+      assert.ok(moved.refreshed.includes(`Application/${namespace}/inline-app`));
+    } finally {
+      await cmp.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

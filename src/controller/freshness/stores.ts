@@ -7,6 +7,7 @@
  *   - otherwise a SecretStore of that name in the object's namespace.
  * Reads go through the controller's store sessions (clients, logins and tokens are reused).
  */
+import { createHash } from "node:crypto";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { API_VERSION } from "../../api/v1alpha1.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../providers/errors.ts";
@@ -34,7 +35,12 @@ export function storeVersions(
     return {
       apiVersion: API_VERSION,
       kind: "ClusterSecretStore",
-      metadata: { name: `plugin-${name}`, uid: `refsync.yaml/${name}`, generation: 1 },
+      // A new provider spec is a new generation, so the session (client, login) is rebuilt.
+      metadata: {
+        name: `plugin-${name}`,
+        uid: `refsync.yaml/${name}`,
+        generation: specGeneration(entry.provider),
+      },
       spec: { provider: entry.provider },
     };
   };
@@ -72,4 +78,8 @@ export function storeVersions(
       return (await client.read(request, signal)).version;
     },
   };
+}
+
+function specGeneration(spec: unknown): number {
+  return Number.parseInt(createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 12), 16);
 }
