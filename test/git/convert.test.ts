@@ -59,6 +59,11 @@ void describe("refsync convert", () => {
     assert.match(golden("secret-generic.yaml"), /annotations:\n {4}team: a # kept/);
     assert.doesNotMatch(golden("secret-data.yaml"), /annotations/);
     assert.equal(golden("ignored.yaml"), read("ignored.yaml"));
+    // An unchanged document keeps its exact text, odd spacing and quoting included.
+    const source = read("secret-generic.yaml");
+    assert.ok(golden("secret-generic.yaml").endsWith(source.slice(source.indexOf("---"))));
+    // A changed document keeps the file's own sequence and flow style.
+    assert.match(golden("deployment.yaml"), /\n {6}- name: web\n[\s\S]*args: \["--port", "8080"\]/);
     const kept = convertYaml(
       `kind: Secret\napiVersion: v1\nmetadata:\n  name: x\n  annotations:\n    avp.kubernetes.io/path: secret/data/x\nstringData:\n  a: <a>\n  b: <b | sha256sum>\n`,
       "x.yaml",
