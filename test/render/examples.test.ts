@@ -20,8 +20,8 @@ async function renderExample(args: string[]): Promise<unknown[]> {
   return parseAllDocuments(stdout).map((d) => d.toJS() as unknown);
 }
 
-const find = (docs: unknown[], kind: string) =>
-  docs.find((d) => (d as { kind: string }).kind === kind) as Record<string, never>;
+const find = (docs: unknown[], kind: string): unknown =>
+  docs.find((d) => (d as { kind: string }).kind === kind);
 
 void test("deferred: the Secret becomes an ExternalSecret on the fake SecretStore", async () => {
   const docs = await renderExample([]);
