@@ -71,6 +71,29 @@ void describe("Argo CD health and kstatus of controller-written statuses", () =>
     assert.equal((await health("SecretStore", await storeReady("demo"))).status, "Healthy");
   });
 
+  void it("the refresh action makes the controller sync again, as Argo CD applies it", async () => {
+    const before = (await getExternalSecret(ctl.kube, namespace, "ok")) as ExternalSecret;
+    const token = before.status?.syncedResourceVersion;
+    assert.ok(token);
+    const acted = (await runArgoLua(
+      path.join(healthRoot, "ExternalSecret", "actions", "refresh", "action.lua"),
+      before,
+    )) as ExternalSecret;
+    const stamp = acted.metadata.annotations?.["refsync.dev/force-sync"];
+    assert.ok(stamp);
+    // Argo CD patches the live object with what the action changed.
+    await ctl.kube.request("PATCH", ctl.kube.path(resourceTypes.externalSecret, namespace, "ok"), {
+      body: { metadata: { annotations: { "refsync.dev/force-sync": stamp } } },
+      contentType: "application/merge-patch+json",
+    });
+    const after = await waitFor(async () => {
+      const o = await getExternalSecret(ctl.kube, namespace, "ok");
+      return o?.status?.syncedResourceVersion !== token ? o : undefined;
+    }, "a new sync after the refresh action");
+    assert.equal(after.status?.syncedResourceVersion, `${after.metadata.generation}/${stamp}`);
+    assert.equal((await health("ExternalSecret", after)).status, "Healthy");
+  });
+
   void it("missing key: Degraded with the controller's message / InProgress (retried, not Stalled)", async () => {
     await applyObject(ctl.kube, es("missing", "team-a/nope"));
     const object = await waitForCondition(ctl.kube, namespace, "missing", "Ready", "False", "NotFound");
