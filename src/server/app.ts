@@ -26,20 +26,16 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.get("/healthz", (_req, res) => {
-    const ok = options.health.live();
-    res
-      .status(ok ? 200 : 503)
-      .type("text")
-      .send(ok ? "ok" : "not live");
-  });
-  app.get("/readyz", (_req, res) => {
-    const ok = options.health.ready();
-    res
-      .status(ok ? 200 : 503)
-      .type("text")
-      .send(ok ? "ok" : "caches not synced");
-  });
+  const probe = (path: string, check: () => boolean, failure: string) =>
+    app.get(path, (_req, res) => {
+      const ok = check();
+      res
+        .status(ok ? 200 : 503)
+        .type("text")
+        .send(ok ? "ok" : failure);
+    });
+  probe("/healthz", () => options.health.live(), "not live");
+  probe("/readyz", () => options.health.ready(), "caches not synced");
   app.get("/metrics", async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());
   });

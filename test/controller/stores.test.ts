@@ -21,6 +21,15 @@ import {
 
 const VALUE = "pa55-from-other-ns";
 
+function clusterStore(name: string, remoteNamespace: string, conditions: object[]) {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ClusterSecretStore",
+    metadata: { name },
+    spec: { provider: { kubernetes: { remoteNamespace } }, conditions },
+  };
+}
+
 void describe("stores: kubernetes provider and ClusterSecretStore conditions", () => {
   let cluster: Cluster;
   let source: string;
@@ -50,15 +59,10 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
   });
 
   void test("a ClusterSecretStore serves a namespace its conditions allow and denies another (AccessDenied)", async () => {
-    await applyObject(ctl.kube, {
-      apiVersion: "refsync.dev/v1alpha1",
-      kind: "ClusterSecretStore",
-      metadata: { name: cssName },
-      spec: {
-        provider: { kubernetes: { remoteNamespace: source } },
-        conditions: [{ namespaceSelector: { matchLabels: { team: "a" } } }],
-      },
-    });
+    await applyObject(
+      ctl.kube,
+      clusterStore(cssName, source, [{ namespaceSelector: { matchLabels: { team: "a" } } }]),
+    );
     for (const ns of [allowed, denied]) {
       await applyObject(
         ctl.kube,
@@ -77,15 +81,13 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
     assert.equal(await getSecret(ctl.kube, denied, "db"), undefined);
 
     // Allowing the namespace by name lets it through.
-    await applyObject(ctl.kube, {
-      apiVersion: "refsync.dev/v1alpha1",
-      kind: "ClusterSecretStore",
-      metadata: { name: cssName },
-      spec: {
-        provider: { kubernetes: { remoteNamespace: source } },
-        conditions: [{ namespaceSelector: { matchLabels: { team: "a" } } }, { namespaces: [denied] }],
-      },
-    });
+    await applyObject(
+      ctl.kube,
+      clusterStore(cssName, source, [
+        { namespaceSelector: { matchLabels: { team: "a" } } },
+        { namespaces: [denied] },
+      ]),
+    );
     await waitForCondition(ctl.kube, denied, "db", "Ready", "True", undefined, 30_000);
     await ctl.kube.delete(resourceTypes.clusterSecretStore, undefined, cssName);
   });
