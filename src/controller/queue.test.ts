@@ -52,6 +52,25 @@ void describe("WorkQueue", () => {
     await queue.stop();
   });
 
+  void test("keeps the default back-off when options pass undefined delays", async () => {
+    let calls = 0;
+    const queue = new WorkQueue({
+      workers: 1,
+      baseDelayMs: undefined,
+      maxDelayMs: undefined,
+      handler: () => {
+        calls++;
+        throw new Error("backend down");
+      },
+    });
+    queue.start();
+    queue.add("a");
+    await tick(150);
+    // One failure, then a 200 ms default back-off: no second call yet (NaN delays retried every 1 ms).
+    assert.equal(calls, 1);
+    await queue.stop();
+  });
+
   void test("backs off exponentially per key on failure and resets on success", async () => {
     const times: number[] = [];
     const queue = new WorkQueue({

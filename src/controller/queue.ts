@@ -34,7 +34,12 @@ export class WorkQueue {
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: WorkQueueOptions) {
-    this.#opts = { baseDelayMs: 200, maxDelayMs: 5 * 60_000, ...options };
+    // `??` rather than spread: callers pass through optional flags that may be undefined.
+    this.#opts = {
+      ...options,
+      baseDelayMs: options.baseDelayMs ?? 200,
+      maxDelayMs: options.maxDelayMs ?? 5 * 60_000,
+    };
   }
 
   get length(): number {
