@@ -271,6 +271,17 @@ void describe("Argo CD config-management plugin (plugin.yaml under an argocd-cmp
     assert.match(viaParameter.error ?? "", /inline mode is not allowed/);
   });
 
+  void it("parameter values reach refsync as one argument each: no word splitting, no globbing, no extra flags", async () => {
+    const repo = await gitRepo({ "app/secret.yaml": secretWithRefs("db") });
+    const sneaky = "inline --config /etc/passwd *";
+    const result = await cmp.generate({ repo, path: "app", parameters: [{ name: "mode", string: sneaky }] });
+    assert.notEqual(result.exitCode, 0);
+    assert.match(
+      result.error ?? "",
+      /mode must be deferred or inline, not "inline --config \/etc\/passwd \*"/,
+    );
+  });
+
   void it("a failing reference: non-zero exit, every error on stderr as Argo CD's UI shows it, no partial output", async () => {
     const repo = await gitRepo({
       "app/a.yaml": secretWithRefs("a", "ref+vault://team-a/db?stor=x#password"),
