@@ -414,3 +414,26 @@ void test("jwt: the service account's annotated role, then the store's role chai
     await sts.close();
   }
 });
+
+void test("without secretsmanager:BatchGetSecretValue the client falls back to GetSecretValue per secret", async () => {
+  const narrow = server.addUser({ name: "no-batch", read: ["team-a/*"], batchGet: false });
+  const aws = client({}, staticContext(narrow));
+  server.clearRequests();
+  const first = await aws.readMany!([{ key: "team-a/db" }, { key: "team-a/cert" }, { key: "team-b/db" }]);
+  assert.match((first[0] as { data: string }).data, /hunter2/);
+  assert.ok((first[1] as { data: unknown }).data instanceof Uint8Array);
+  assert.ok(first[2] instanceof AccessDeniedError);
+  const second = await aws.readMany!([{ key: "team-a/db" }, { key: "team-a/cert" }]);
+  assert.equal(second.length, 2);
+  assert.deepEqual(
+    server.requests.map((r) => `${r.operation} ${r.error ?? "ok"}`),
+    [
+      "BatchGetSecretValue AccessDeniedException",
+      "GetSecretValue ok",
+      "GetSecretValue ok",
+      "GetSecretValue AccessDeniedException",
+      "GetSecretValue ok",
+      "GetSecretValue ok",
+    ],
+  );
+});

@@ -60,6 +60,8 @@ export class AwsSecretsClient implements ProviderClient {
   readonly #chain: CredentialChain;
   readonly #sm: SecretsManagerClient;
   readonly #coalescer: ReadCoalescer<SecretValue>;
+  /** Set once AWS denied BatchGetSecretValue itself (the policy grants only GetSecretValue). */
+  #batchDenied = false;
 
   constructor(spec: AwsProviderSpec, context: ProviderContext) {
     this.#spec = spec;
@@ -265,7 +267,29 @@ export class AwsSecretsClient implements ProviderClient {
     return this.#secretValue(target.secretId, output);
   }
 
+  /**
+   * One BatchGetSecretValue round (pages followed). It needs
+   * `secretsmanager:BatchGetSecretValue` besides GetSecretValue on each secret:
+   * a caller without it is denied the whole call, and from then on this
+   * client reads those secrets one by one instead.
+   */
   async #batchGet(ids: string[]): Promise<BatchOutcome<SecretValue>> {
+    if (!this.#batchDenied) {
+      try {
+        return await this.#batchGetValues(ids);
+      } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+        this.#batchDenied = true;
+      }
+    }
+    const values = await Promise.all(
+      ids.map((secretId) => this.#getSecretValue({ secretId }).catch((error: unknown) => error as Error)),
+    );
+    const byId = new Map(ids.map((id, i) => [id, values[i] as SecretValue | Error]));
+    return { get: (id) => byId.get(id) ?? new Error(`${id}: not requested`) };
+  }
+
+  async #batchGetValues(ids: string[]): Promise<BatchOutcome<SecretValue>> {
     const byId = new Map<string, SecretValue | Error>();
     let nextToken: string | undefined;
     do {

@@ -15,6 +15,8 @@ export interface Credentials {
 export interface SecretPolicy {
   read?: string[];
   write?: string[];
+  /** Whether secretsmanager:BatchGetSecretValue is granted (default true; AWS grants it on `*`, apart from reads). */
+  batchGet?: boolean;
 }
 
 export interface UserSpec extends SecretPolicy {
@@ -119,6 +121,11 @@ export class Iam {
     for (const issued of this.#keys.values()) {
       if (issued.credentials.expiration) issued.credentials.expiration = new Date(Date.now() - 1000);
     }
+  }
+
+  allowsBatchGet(principal: Principal): boolean {
+    const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
+    return spec?.batchGet ?? true;
   }
 
   allows(principal: Principal, action: Action, secretName: string): boolean {

@@ -38,6 +38,7 @@ export const operations: Record<string, Operation> = {
   },
 
   BatchGetSecretValue(input, ctx) {
+    if (!ctx.iam.allowsBatchGet(ctx.principal)) throw accessDenied(ctx, "BatchGetSecretValue", "*");
     const ids = input["SecretIdList"];
     const filters = input["Filters"];
     if ((ids === undefined) === (filters === undefined)) {
