@@ -1,6 +1,6 @@
 // Dynamic database credentials: the lease is renewed, then — when Vault caps it at its max TTL — new
 // credentials are read and the Secret updated before the old ones expire; deleting the ExternalSecret
-// revokes the lease.
+// revokes the lease — also after the controller restarted in between.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
@@ -14,6 +14,7 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import {
+  controllerFor,
   kubernetesAuthSpec,
   kubernetesRole,
   startNamespaceSuite,
@@ -92,15 +93,53 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     );
     assert.ok(!ctl.logText().includes(second.data.password!));
 
-    await deleteObject(ctl.kube, es);
-    await waitFor(
-      async () =>
-        (await ctl.kube.get(resourceTypes.externalSecret, ns, "db-creds")) === undefined &&
-        !suite.vault.root.credentialsValid(second.data.username!)
-          ? true
-          : undefined,
-      "the lease revoked when the ExternalSecret is deleted",
-    );
+    await deleteAndExpectRevoked(ctl, "db-creds", second.data.username!);
     assert.ok(suite.vault.count({ path: "sys/leases/revoke", status: 204 }) >= 2);
   });
+
+  void it("a restarted controller takes the lease over: re-reads, keeps renewing, and revokes on delete", async () => {
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "restart", {
+        secretStoreRef: { name: "db" },
+        refreshInterval: "1h",
+        dataFrom: [{ extract: { key: `creds/${ns}` } }],
+      }),
+    );
+    await waitForCondition(ctl.kube, ns, "restart", "Ready", "True", "SecretSynced");
+    const before = await waitFor(() => getSecret(ctl.kube, ns, "restart"), "Secret restart");
+    await ctl.stop();
+    const next = await controllerFor(suite, ns);
+    try {
+      // The new controller knows no lease: it must read new credentials before the old ones (max 7 s) expire.
+      const after = await waitFor(
+        async () => {
+          const secret = await getSecret(next.kube, ns, "restart");
+          return secret && secret.data.username !== before.data.username ? secret : undefined;
+        },
+        "credentials re-read by the new controller",
+        6_000,
+      );
+      assert.ok(suite.vault.root.credentialsValid(after.data.username!));
+      await deleteAndExpectRevoked(next, "restart", after.data.username!);
+    } finally {
+      await next.stop();
+    }
+  });
+
+  async function deleteAndExpectRevoked(
+    controller: TestController,
+    name: string,
+    username: string,
+  ): Promise<void> {
+    await deleteObject(controller.kube, { kind: "ExternalSecret", metadata: { name, namespace: ns } });
+    await waitFor(
+      async () =>
+        (await controller.kube.get(resourceTypes.externalSecret, ns, name)) === undefined &&
+        !suite.vault.root.credentialsValid(username)
+          ? true
+          : undefined,
+      `the lease of ${name} revoked when the ExternalSecret is deleted`,
+    );
+  }
 });

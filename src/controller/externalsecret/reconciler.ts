@@ -66,6 +66,8 @@ export class ExternalSecretReconciler {
   readonly #d: ExternalSecretReconcilerDeps;
   /** Keys whose next sync must bypass the read cache (lease about to expire). */
   readonly #fresh = new Set<string>();
+  /** Keys reconciled since this process started (see `#adopt`). */
+  readonly #seen = new Set<string>();
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
@@ -75,9 +77,22 @@ export class ExternalSecretReconciler {
     this.#fresh.add(key);
   }
 
+  /**
+   * After a restart the lease tracker is empty: an ExternalSecret that may
+   * hold leases (it carries our finalizer) is re-read once, so that its
+   * credentials are renewed, rotated and revoked again instead of expiring
+   * unnoticed. Leases of the previous process are left to their TTL.
+   */
+  #adopt(key: string, es: ExternalSecret): boolean {
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
+    return es.metadata.finalizers?.includes(FINALIZER) === true && !this.#d.leases.holds(key);
+  }
+
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const es = this.#d.externalSecrets.get(key);
     if (!es) {
+      this.#seen.delete(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
       this.#d.metrics.forget("ExternalSecret", namespace, name);
@@ -89,7 +104,7 @@ export class ExternalSecretReconciler {
     }
     const target = await this.#currentTarget(es, signal);
     const decision = decideSync(es, target);
-    const fresh = this.#fresh.has(key);
+    const fresh = this.#fresh.has(key) || this.#adopt(key, es);
     if (!decision.due && !fresh) {
       return {
         requeueAfterMs: Math.min(decision.nextInMs ?? MAX_RESYNC_MS, this.#d.resyncMs ?? MAX_RESYNC_MS),
