@@ -74,7 +74,6 @@ interface Field {
   value: string;
   /** From `data` and not UTF-8: stored as base64, read back with decode=base64. */
   binary: boolean;
-  fromData: boolean;
 }
 
 interface SecretPlan extends PlannedSecret {
@@ -97,8 +96,7 @@ function literalFields(doc: Document.Parsed): Field[] {
       if (source === "stringData") fields.delete(name);
       if (raw === "") continue;
       if (source === "stringData") {
-        if (!containsReference(raw, annotations))
-          fields.set(name, { name, value: raw, binary: false, fromData: false });
+        if (!containsReference(raw, annotations)) fields.set(name, { name, value: raw, binary: false });
         continue;
       }
       const bytes = Buffer.from(raw, "base64");
@@ -113,8 +111,8 @@ function literalFields(doc: Document.Parsed): Field[] {
       fields.set(
         name,
         text === undefined
-          ? { name, value: bytes.toString("base64"), binary: true, fromData: true }
-          : { name, value: text, binary: false, fromData: true },
+          ? { name, value: bytes.toString("base64"), binary: true }
+          : { name, value: text, binary: false },
       );
     }
   }
@@ -263,7 +261,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         ...(options.defaultStore ? {} : { store: options.store }),
         ...(f.binary ? { decode: "base64" as const } : {}),
       };
-      if (f.fromData) doc.deleteIn(["data", f.name]);
+      // stringData wins over data in Kubernetes; either way no literal may stay behind.
+      doc.deleteIn(["data", f.name]);
       doc.setIn(["stringData", f.name], formatReference(ref));
     }
     const data = doc.get("data", true) as { items?: unknown[] } | undefined;

@@ -39,6 +39,9 @@ const EXPECTED: Record<string, Record<string, Buffer>> = {
   tls: { "tls.crt": Buffer.from(VALUES.crt), "tls.key": BINARY_KEY },
 };
 
+// A data value that stringData overrides: it must not stay behind either.
+const SHADOWED = Buffer.from("shadowed-user").toString("base64");
+
 const DB_SECRET = `# Database credentials (migrated by refsync)
 apiVersion: v1
 kind: Secret
@@ -52,6 +55,7 @@ stringData:
   username: ${VALUES.username}
 data:
   token: ${Buffer.from(VALUES.token).toString("base64")}
+  username: ${SHADOWED} # overridden by stringData, as in Kubernetes
 `;
 
 const DEPLOYMENT = `apiVersion: apps/v1
@@ -253,6 +257,7 @@ for (const name of ["fake", "vault-main", "aws-main"]) {
         new RegExp(`password: ref\\+${backend.provider}://migrated/prod/db\\?store=${backend.name}#password`),
       );
       assert.ok(!/^data:/m.test(secret), "emptied data map removed");
+      assert.ok(!secret.includes(SHADOWED), "a shadowed data value is removed too");
       // The Deployment after the tls Secret keeps its exact text.
       assert.ok(readFileSync(join(repo.dir, "apps/tls/secret.yaml"), "utf8").endsWith(`---\n${DEPLOYMENT}`));
 
