@@ -165,8 +165,10 @@ async function startPrivateCluster(): Promise<Cluster> {
     recordOwner(dir);
     const servers: ServerProcess[] = [];
     const stop = async (): Promise<void> => {
-      for (const server of servers.reverse()) await stopServer(server);
-      await rm(dir, { recursive: true, force: true });
+      for (const server of [...servers].reverse()) await stopServer(server);
+      // REFSYNC_KEEP_CLUSTER_DIR=1 keeps the logs (etcd.log, kube-apiserver.log) for a post-mortem.
+      if (process.env.REFSYNC_KEEP_CLUSTER_DIR) console.error(`[test-cluster] kept ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
     };
     try {
       const connection = await launch(apiserverBinary, dir, runId, servers);
