@@ -4,11 +4,9 @@
  * in-process controller scoped to the test's namespace, and builders for
  * Vault SecretStores and ServiceAccounts.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Condition, SecretStore } from "../../src/api/v1alpha1.ts";
-import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
-import { readCrds } from "../cluster/crds.ts";
-import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
+import { resourceTypes, type KubeClient } from "../../src/controller/kube/client.ts";
+import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   startTestController,
   waitFor,
@@ -27,7 +25,6 @@ export interface VaultSuite {
 /** Starts (or joins) the cluster and a Vault with KV v2 at secret/, KV v1 at kv/, database/ and auth/kubernetes. */
 export async function startVaultSuite(): Promise<VaultSuite> {
   const cluster = await startCluster({ crds: true });
-  await reapplyCrds(cluster);
   const vault = await startVaultServer();
   vault.root.mountKv("secret", 2);
   vault.root.mountKv("kv", 1);
@@ -143,33 +140,6 @@ export async function startNamespaceSuite(prefix: string): Promise<NamespaceSuit
       await suite.stop();
     },
   };
-}
-
-const crdType = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  plural: "customresourcedefinitions",
-  kind: "CustomResourceDefinition",
-  namespaced: false,
-};
-
-/**
- * Applies the project's CRDs as raw JSON. The harness's installer sends them
- * through client-node's typed serializer, which drops
- * `x-kubernetes-preserve-unknown-fields`, so `spec.provider.vault` would be
- * pruned to {} (reported to the harness owner; remove once fixed there).
- */
-async function reapplyCrds(cluster: Cluster): Promise<void> {
-  const kube = await KubeClient.fromKubeConfig(cluster.kc);
-  try {
-    for (const crd of await readCrds(PROJECT_CRD_DIR)) {
-      await kube.apply(crdType, crd as never, { fieldManager: "refsync-test-vault", force: true });
-    }
-    // Give the API server a moment to serve the new structural schema.
-    await sleep(1000);
-  } finally {
-    kube.close();
-  }
 }
 
 /** Waits until SecretStore `namespace/name` has condition `type` = `status`; returns that condition. */
