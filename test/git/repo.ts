@@ -58,10 +58,19 @@ export const PLANTED = {
   githubToken: "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
   awsKeyInBinary: "AKIA" + "ABCDEFGHIJKLMNOP",
   hugePassword: "huge-file-password",
+  mergePassword: "resolved-in-merge-pw",
 };
 
 export interface PlantedRepo extends TestRepo {
-  commits: { base: string; addSecret: string; removeSecret: string; feature: string; helmValues: string };
+  commits: {
+    base: string;
+    addSecret: string;
+    removeSecret: string;
+    feature: string;
+    helmValues: string;
+    release: string;
+    merge: string;
+  };
 }
 
 const SECRET_WITH_REFS = `apiVersion: v1
@@ -92,8 +101,11 @@ spec:
 `;
 
 /**
- * main:    base ─ addSecret ─ removeSecret ─ helmValues
- * feature:         └─ feature (a GitHub token in an env file)
+ * main:    base ─ addSecret ─ removeSecret ─ helmValues ─ mainValues ─ merge
+ * feature:         └─ feature (a GitHub token in an env file)          /
+ * release: └─ release ──────────────────────────────────────────────┘
+ *
+ * The merge resolves a conflict with content neither parent had: a password.
  */
 export function createPlantedRepo(): PlantedRepo {
   const repo = createRepo();
@@ -142,5 +154,23 @@ data:
     `# web chart\nauth:\n  adminUser: admin\n  adminPassword: ${PLANTED.adminPassword}\n`,
   );
   const helmValues = repo.commit("web chart", "2024-04-01T00:00:00Z");
-  return Object.assign(repo, { commits: { base, addSecret, removeSecret, feature, helmValues } });
+
+  const values = (tag: string, extra = ""): string =>
+    `# Helm values\nimage:\n  tag: "${tag}"\npostgresql:\n  auth:\n    existingSecret: api\n${extra}`;
+  repo.git("checkout", "-q", "-b", "release", base);
+  repo.write("apps/api/values.yaml", values("2.0-rc"));
+  const release = repo.commit("release candidate", "2024-04-10T00:00:00Z");
+  repo.git("checkout", "-q", "main");
+  repo.write("apps/api/values.yaml", values("1.9"));
+  repo.commit("bump", "2024-04-15T00:00:00Z");
+  try {
+    repo.git("merge", "-q", "--no-edit", "release");
+  } catch {
+    // The expected conflict, resolved below.
+  }
+  repo.write("apps/api/values.yaml", values("2.0", `    password: ${PLANTED.mergePassword}\n`));
+  const merge = repo.commit("merge release", "2024-05-01T00:00:00Z");
+  return Object.assign(repo, {
+    commits: { base, addSecret, removeSecret, feature, helmValues, release, merge },
+  });
 }

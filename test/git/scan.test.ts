@@ -34,6 +34,8 @@ void describe("refsync scan on a real repository", () => {
       `${c.addSecret} apps/db/secret.yaml 11 kubernetes-secret-literal Secret/data/db data.token`,
       `${c.feature} deploy/ci.env 1 github-token  `,
       `${c.helmValues} charts/web/values.yaml 4 password-in-values  auth.adminPassword`,
+      `worktree apps/api/values.yaml 7 password-in-values  postgresql.auth.password`,
+      `${c.merge} apps/api/values.yaml 7 password-in-values  postgresql.auth.password`,
     ].sort();
   });
   after(() => repo.remove());
@@ -43,7 +45,7 @@ void describe("refsync scan on a real repository", () => {
       const report = await scan({ dir: repo.dir, engine });
       assert.deepEqual(report.findings.map(summary).sort(), expected);
       assert.equal(report.stats.engine, engine);
-      assert.equal(report.stats.commits, 5);
+      assert.equal(report.stats.commits, 8);
       // The binary file is skipped in the tree and in history; the huge one is listed in both.
       assert.equal(report.stats.binary, 2);
       assert.deepEqual(
@@ -65,10 +67,11 @@ void describe("refsync scan on a real repository", () => {
   void it("limits history to the given refs and --since", async () => {
     const onlyMain = await scan({ dir: repo.dir, worktree: false, refs: ["main"] });
     assert.ok(!onlyMain.findings.some((f) => f.file === "deploy/ci.env"));
-    assert.equal(onlyMain.stats.commits, 4);
+    assert.equal(onlyMain.stats.commits, 7);
     const recent = await scan({ dir: repo.dir, worktree: false, since: new Date("2024-02-20T00:00:00Z") });
     assert.deepEqual(recent.findings.map(summary), [
       `${repo.commits.helmValues} charts/web/values.yaml 4 password-in-values  auth.adminPassword`,
+      `${repo.commits.merge} apps/api/values.yaml 7 password-in-values  postgresql.auth.password`,
     ]);
     for (const engine of ["git", "isomorphic-git"] as const) {
       const featureOnly = await scan({
@@ -90,6 +93,8 @@ void describe("refsync scan on a real repository", () => {
     assert.equal(report.allowed, 3);
     assert.deepEqual(report.findings.map((f) => f.key ?? f.rule).sort(), [
       "github-token",
+      "postgresql.auth.password",
+      "postgresql.auth.password",
       "stringData.password",
     ]);
   });
@@ -169,7 +174,7 @@ void describe("refsync scan on a real repository", () => {
       run.tool.driver.rules.map((r) => r.id),
       ALL_RULES.map((r) => r.id),
     );
-    assert.equal(run.results.length, 5);
+    assert.equal(run.results.length, 7);
     for (const r of run.results) {
       assert.equal(run.tool.driver.rules[r.ruleIndex]?.id, r.ruleId);
       assert.ok(r.locations[0]!.physicalLocation.region.startLine >= 1);
