@@ -17,11 +17,14 @@ import { kustomizeBuild } from "../argocd/kube.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
+  externalSecret,
   getSecret,
   startTestController,
   waitFor,
+  waitForCondition,
   type TestController,
 } from "../controller/harness.ts";
+import { fluxHealth, type HealthCheckExprs } from "./health-exprs.ts";
 import { computeKStatus } from "./kstatus.ts";
 
 const examples = path.join(repoRoot, "examples", "flux");
@@ -32,7 +35,7 @@ interface FluxKustomization {
     path: string;
     wait?: boolean;
     dependsOn?: { name: string }[];
-    healthCheckExprs?: { apiVersion: string; kind: string; current: string; failed?: string }[];
+    healthCheckExprs?: HealthCheckExprs[];
   };
 }
 
@@ -99,5 +102,51 @@ void describe("Flux examples", () => {
       assert.match(h.current, /'Ready'/);
       assert.match(h.failed ?? "", /'Stalled'/);
     }
+  });
+
+  void it("the health expressions, evaluated in CEL: wait before the first status, Current when synced, Failed when Stalled", async () => {
+    const docs = parseAllDocuments(
+      await readFile(path.join(examples, "flux-kustomizations.yaml"), "utf8"),
+    ).map((d) => d.toJS() as FluxKustomization);
+    const exprs = docs.find((d) => d.metadata.name === "shop")?.spec.healthCheckExprs ?? [];
+    const forKind = (kind: string) => exprs.find((e) => e.kind === kind) as HealthCheckExprs;
+    const committed = (await kustomizeBuild(path.join(examples, "apps"))).find(
+      (o) => o.kind === "ExternalSecret",
+    );
+    assert.equal(
+      fluxHealth(forKind("ExternalSecret"), committed as Record<string, unknown>),
+      "InProgress",
+      "no status yet: wait",
+    );
+
+    const synced = await waitForCondition(ctl.kube, namespace, "db", "Ready", "True");
+    assert.equal(
+      fluxHealth(forKind("ExternalSecret"), synced as unknown as Record<string, unknown>),
+      "Current",
+    );
+    const store = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, namespace, "demo");
+    assert.equal(fluxHealth(forKind("SecretStore"), store as unknown as Record<string, unknown>), "Current");
+
+    await applyObject(
+      ctl.kube,
+      externalSecret(namespace, "broken", {
+        secretStoreRef: { name: "demo" },
+        dataFrom: [{ find: { name: { regexp: "([" } } }],
+      }),
+    );
+    const stalled = await waitForCondition(ctl.kube, namespace, "broken", "Stalled", "True");
+    assert.equal(
+      fluxHealth(forKind("ExternalSecret"), stalled as unknown as Record<string, unknown>),
+      "Failed",
+    );
+    const changed = {
+      ...synced,
+      metadata: { ...synced.metadata, generation: (synced.metadata.generation ?? 1) + 1 },
+    };
+    assert.equal(
+      fluxHealth(forKind("ExternalSecret"), changed as unknown as Record<string, unknown>),
+      "InProgress",
+      "a generation not yet observed",
+    );
   });
 });
