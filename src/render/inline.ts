@@ -1,8 +1,8 @@
 /**
  * Inline mode: resolve references now and substitute their values into any
  * manifest, as argocd-vault-plugin does — under the operator's policy. Every
- * distinct (store, key, version) is read once per run (the shared read
- * cache's single flight), at most `concurrency` reads at a time. A
+ * distinct (store, key, version) is read once per run (batched with
+ * readMany where the provider can), at most `concurrency` reads at a time. A
  * whole-value reference keeps the backend's type (number, boolean, object);
  * Secret `data` values are base64-encoded, and binary values put in
  * `stringData` move to `data`. Objects that received values get the
@@ -13,7 +13,6 @@ import { decode, selectProperty, toBytes } from "../providers/extract.ts";
 import type { KubernetesSecretReader, ProviderClient, SecretValue } from "../providers/types.ts";
 import { RefsyncError } from "../errors.ts";
 import { InvalidSpecError } from "../providers/errors.ts";
-import { ReadCache } from "../store/read-cache.ts";
 import { applyModifiers, ModifierError } from "../refs/modifiers.ts";
 import { formatLocation } from "../refs/errors.ts";
 import { isSecret, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
@@ -74,7 +73,6 @@ function setAt(root: unknown, path: (string | number)[], value: unknown): void {
 export class InlineRenderer {
   readonly #options: InlineOptions;
   readonly #clients = new Map<string, ProviderClient>();
-  readonly #cache = new ReadCache();
   readonly #limit: <T>(job: () => Promise<T>) => Promise<T>;
 
   constructor(options: InlineOptions) {
@@ -148,22 +146,7 @@ export class InlineRenderer {
     }
     if (errors.length) return errors;
 
-    const results = new Map<string, SecretValue | Error>();
-    await Promise.all(
-      [...reads].map(async ([id, { store, ref }]) => {
-        try {
-          const value = await this.#cache.read(store, { key: ref.path, version: ref.version }, Infinity, () =>
-            this.#limit(() => {
-              this.#options.onRead?.(store, ref.path, ref.version);
-              return this.#client(store).read({ key: ref.path, version: ref.version });
-            }),
-          );
-          results.set(id, value);
-        } catch (err) {
-          results.set(id, err as Error);
-        }
-      }),
-    );
+    const results = await this.#readAll(reads);
     await Promise.all([...this.#clients.values()].map((c) => c.close()));
 
     for (const { doc, occurrences } of docs) {
@@ -197,6 +180,49 @@ export class InlineRenderer {
       if (used.length) annotate(doc.value, formatRefsAnnotation(used, versionsDigest(versions)));
     }
     return errors;
+  }
+
+  /**
+   * Reads every distinct (store, key, version) once: in one readMany per
+   * store where the provider batches (AWS BatchGetSecretValue), else key by
+   * key; at most `concurrency` backend calls in flight.
+   */
+  async #readAll(
+    reads: Map<string, { store: string; ref: Reference }>,
+  ): Promise<Map<string, SecretValue | Error>> {
+    const results = new Map<string, SecretValue | Error>();
+    const byStore = new Map<string, [string, Reference][]>();
+    for (const [id, { store, ref }] of reads) byStore.set(store, [...(byStore.get(store) ?? []), [id, ref]]);
+    await Promise.all(
+      [...byStore].map(async ([store, entries]) => {
+        const requests = entries.map(([, ref]) => ({ key: ref.path, version: ref.version }));
+        for (const r of requests) this.#options.onRead?.(store, r.key, r.version);
+        let client: ProviderClient;
+        try {
+          client = this.#client(store);
+        } catch (err) {
+          for (const [id] of entries) results.set(id, err as Error);
+          return;
+        }
+        if (client.readMany && requests.length > 1) {
+          const many = await this.#limit(() => client.readMany!(requests)).catch((err: unknown) =>
+            requests.map(() => err as Error),
+          );
+          entries.forEach(([id], i) => results.set(id, many[i] ?? new Error("no result")));
+          return;
+        }
+        await Promise.all(
+          entries.map(async ([id], i) => {
+            try {
+              results.set(id, await this.#limit(() => client.read(requests[i]!)));
+            } catch (err) {
+              results.set(id, err as Error);
+            }
+          }),
+        );
+      }),
+    );
+    return results;
   }
 
   #value(secret: SecretValue, token: Token, store: string): unknown {
