@@ -157,3 +157,16 @@ void test("fault switches: latency and a logged 500", async () => {
     [["GetSecretValue", 500, "InternalServiceError"]],
   );
 });
+
+void test("a request signed with a skewed clock is refused; the SDK corrects its clock from the response and retries", async () => {
+  const skewed = { systemClockOffset: -20 * 60_000 };
+  const once = await sm({ ...skewed, maxAttempts: 1 })
+    .send(new GetSecretValueCommand({ SecretId: "app/db" }))
+    .catch((e: unknown) => e);
+  assert.equal(codeOf(once), "InvalidSignatureException");
+  assert.match((once as Error).message, /^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+  const corrected = await sm({ ...skewed, maxAttempts: 3 }).send(
+    new GetSecretValueCommand({ SecretId: "app/db" }),
+  );
+  assert.equal(corrected.SecretString, "v1");
+});

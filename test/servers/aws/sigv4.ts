@@ -40,6 +40,9 @@ export const queryErrorCodes: SignatureErrorCodes = {
 const AUTH_PATTERN =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
+/** AWS refuses requests signed more than 5 minutes away from its clock. */
+const MAX_SKEW_MS = 5 * 60_000;
+
 const BAD_SIGNATURE =
   "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
@@ -65,6 +68,15 @@ export async function verifySignature(
     throw fail(
       codes.badSignature,
       `Credential should be scoped to a valid region and service '${expected.service}'.`,
+    );
+  }
+  const signedAt = parseAmzDate(amzDate);
+  if (Math.abs(signedAt.getTime() - Date.now()) > MAX_SKEW_MS) {
+    const earliest = amzDateOf(new Date(Date.now() - MAX_SKEW_MS));
+    const now = amzDateOf(new Date());
+    throw fail(
+      codes.badSignature,
+      `Signature expired: ${amzDate} is now earlier than ${earliest} (${now} - 5 min.)`,
     );
   }
   const issued = iam.lookup(accessKeyId);
@@ -104,7 +116,7 @@ export async function verifySignature(
       headers,
       body: request.body,
     },
-    { signingDate: parseAmzDate(amzDate), signableHeaders: new Set(signedHeaders) },
+    { signingDate: signedAt, signableHeaders: new Set(signedHeaders) },
   );
   const expectedSignature =
     /Signature=([0-9a-f]{64})$/.exec(String(resigned.headers["authorization"]))?.[1] ?? "";
@@ -112,6 +124,10 @@ export async function verifySignature(
     throw fail(codes.badSignature, BAD_SIGNATURE);
   }
   return issued.principal;
+}
+
+function amzDateOf(date: Date): string {
+  return date.toISOString().replace(/[-:]|\.\d{3}/g, "");
 }
 
 function parseAmzDate(value: string): Date {
