@@ -68,7 +68,12 @@ function isBinary(bytes: Uint8Array): boolean {
 function inspect(content: BlobContent, kind: FileKind): Content {
   if (!(content instanceof Uint8Array)) return { tooLarge: content.size };
   if (isBinary(content)) return { binary: true };
-  return { detections: detect(Buffer.from(content).toString("utf8"), kind) };
+  return {
+    detections: detect(
+      Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString("utf8"),
+      kind,
+    ),
+  };
 }
 
 async function historySource(dir: string, engine: ScanOptions["engine"]): Promise<HistorySource> {

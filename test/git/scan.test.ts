@@ -182,6 +182,22 @@ void describe("refsync scan on a real repository", () => {
     }
   });
 
+  void it("reads packed and loose objects alike (after git gc, plus a new loose commit)", async () => {
+    const before = await scan({ dir: repo.dir, worktree: false });
+    repo.git("gc", "-q");
+    repo.write("notes.txt", "nothing secret\n");
+    const loose = repo.commit("notes", "2024-06-01T00:00:00Z");
+    try {
+      for (const engine of ["git", "isomorphic-git"] as const) {
+        const after = await scan({ dir: repo.dir, worktree: false, engine });
+        assert.deepEqual(after.findings.map(summary).sort(), before.findings.map(summary).sort(), engine);
+        assert.equal(after.stats.commits, before.stats.commits + 1);
+      }
+    } finally {
+      repo.git("reset", "-q", "--hard", `${loose}~1`);
+    }
+  });
+
   void it("reads the repository's .refsync-scan-allow.yaml by default", async () => {
     repo.write(".refsync-scan-allow.yaml", `allow:\n  - rule: github-token\n    reason: revoked\n`);
     try {
