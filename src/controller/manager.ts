@@ -62,7 +62,7 @@ export interface ControllerOptions {
   metrics?: ControllerMetrics;
   /** Concurrent reconciles; default 4. */
   workers?: number;
-  /** Watch only this namespace (ClusterSecretStores are still cluster-wide). */
+  /** Watch only this namespace (ClusterSecretStores are still read cluster-wide, but their status is not written). */
   namespace?: string;
   /** Undefined: no election, this replica always leads. */
   leaderElection?: LeaderElectionConfig;
@@ -244,6 +244,14 @@ export class Controller {
     this.#enqueue("ExternalSecret", `${namespace}/${name}`);
   }
 
+  /**
+   * A namespace-scoped controller reads ClusterSecretStores but leaves their
+   * status to the cluster-wide one (several scoped controllers must not fight over it).
+   */
+  get #managesClusterStores(): boolean {
+    return this.#opts.namespace === undefined;
+  }
+
   async #startLeading(): Promise<void> {
     if (this.#leading || this.#stopping.signal.aborted) return;
     const hashKey = await loadHashKey(
@@ -276,7 +284,9 @@ export class Controller {
     this.#leaderAbort = new AbortController();
     this.#queue.start();
     for (const s of this.secretStores.list()) this.#enqueue("SecretStore", objectKey(s));
-    for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
+    if (this.#managesClusterStores) {
+      for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
+    }
     for (const es of this.externalSecrets.list()) this.#enqueue("ExternalSecret", objectKey(es));
     const ctx: ControllerContext = {
       kube: this.kube,
@@ -334,7 +344,8 @@ export class Controller {
       (event: string, store: SecretStore, old?: SecretStore) => {
         const specChanged =
           !old || old.metadata.generation !== store.metadata.generation || event === "delete";
-        if (specChanged) this.#enqueue(kind, objectKey(store));
+        if (specChanged && (kind === "SecretStore" || this.#managesClusterStores))
+          this.#enqueue(kind, objectKey(store));
         // ExternalSecrets using the store: its spec or readiness changed.
         const readyOf = (s?: SecretStore) =>
           JSON.stringify(s?.status?.conditions?.find((c) => c.type === "Ready")?.status);

@@ -36,6 +36,7 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
   let allowed: string;
   let denied: string;
   let ctl: TestController;
+  let ctlDenied: TestController | undefined;
   const cssName = `shared-${Math.random().toString(36).slice(2, 8)}`;
 
   before(async () => {
@@ -55,6 +56,7 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
   });
   after(async () => {
     await ctl?.stop();
+    await ctlDenied?.stop();
     await cluster?.stop();
   });
 
