@@ -27,6 +27,7 @@ interface VaultBody {
   lease_id?: string;
   lease_duration?: number;
   renewable?: boolean;
+  warnings?: string[] | null;
 }
 
 interface KvV2Data {
@@ -279,10 +280,12 @@ export class VaultProviderClient implements ProviderClient {
       );
     }
     const granted = body.lease_duration ?? 0;
+    // Vault says so in a warning ("…exceeded the effective max_ttl…; TTL value is capped accordingly").
+    const capped = granted < lease.durationSeconds || (body.warnings ?? []).some((w) => /max_ttl/.test(w));
     return {
       id: body.lease_id ?? lease.id,
       durationSeconds: granted,
-      renewable: body.renewable === true && granted >= lease.durationSeconds,
+      renewable: body.renewable === true && !capped,
     };
   }
 
