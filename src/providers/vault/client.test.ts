@@ -137,6 +137,7 @@ void describe("find", () => {
     ]);
     assert.deepEqual(await client.list({ path: "team-a/none" }), []);
     await assert.rejects(client.list({ path: "team-b" }), AccessDeniedError);
+    await assert.rejects(client.list({ path: "team-a", name: { regexp: "(" } }), InvalidReferenceError);
     await client.close();
   });
 });

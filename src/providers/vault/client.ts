@@ -35,12 +35,20 @@ interface KvV2Data {
   metadata?: { version?: number };
 }
 
-/** Find walks at most this many folders, so a regexp over a huge mount cannot run away. */
+/** Find walks at most this many folders (then fails, never returns a partial list). */
 const MAX_FIND_FOLDERS = 10_000;
 
 function withQuery(path: string, query: Record<string, string | undefined>): string {
   const params = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
+}
+
+function findPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch {
+    throw new InvalidReferenceError(`find.name.regexp "${source}" is not a valid regular expression`);
+  }
 }
 
 function parseVersion(version: string | undefined, key: string): string | undefined {
@@ -168,11 +176,16 @@ export class VaultProviderClient implements ProviderClient {
           : { mount: start, key: "" };
     if (root.mount === "")
       throw new InvalidReferenceError("find on a store without path needs find.path naming the mount");
-    const pattern = query.name ? new RegExp(query.name.regexp) : undefined;
+    const pattern = query.name ? findPattern(query.name.regexp) : undefined;
     const prefix = this.spec.path === undefined ? `${root.mount}/` : "";
     const found: string[] = [];
     const folders = [root.key];
-    for (let walked = 0; folders.length > 0 && walked < MAX_FIND_FOLDERS; walked++) {
+    for (let walked = 1; folders.length > 0; walked++) {
+      if (walked > MAX_FIND_FOLDERS) {
+        throw new InvalidReferenceError(
+          `find under "${start}" walks more than ${MAX_FIND_FOLDERS} folders; narrow find.path`,
+        );
+      }
       const folder = folders.pop()!;
       for (const entry of await this.listFolder({ mount: root.mount, key: folder }, signal)) {
         const key = folder === "" ? entry : `${folder}/${entry}`;
