@@ -76,10 +76,9 @@ function inspect(content: BlobContent, kind: FileKind): Content {
   };
 }
 
-async function historySource(dir: string, engine: ScanOptions["engine"]): Promise<HistorySource> {
-  if (engine === "git" || (engine !== "isomorphic-git" && (await systemGitAvailable())))
-    return gitCliHistory(dir);
-  return isomorphicHistory(dir);
+/** Whether to ask the system git (history walk, file listing) rather than isomorphic-git. */
+async function useSystemGit(engine: ScanOptions["engine"]): Promise<boolean> {
+  return engine === "git" || (engine !== "isomorphic-git" && (await systemGitAvailable()));
 }
 
 export async function scan(options: ScanOptions): Promise<ScanReport> {
@@ -106,7 +105,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const isRepo = await hasHistory(options.dir);
 
   if (options.worktree !== false) {
-    const files = await listWorktreeFiles(options.dir, isRepo);
+    const files = await listWorktreeFiles(options.dir, isRepo, await useSystemGit(options.engine));
     for (const [i, file] of files.entries()) {
       progress.update("scanning files", i + 1, files.length);
       const path = join(options.dir, file);
@@ -118,7 +117,9 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   }
 
   if (options.history !== false && isRepo) {
-    const source = await historySource(options.dir, options.engine);
+    const source = (await useSystemGit(options.engine))
+      ? gitCliHistory(options.dir)
+      : isomorphicHistory(options.dir);
     const { commits, blobs } = await source.introduced({
       ...(options.refs ? { refs: options.refs } : {}),
       ...(options.since ? { since: options.since } : {}),

@@ -59,6 +59,7 @@ export const PLANTED = {
   awsKeyInBinary: "AKIA" + "ABCDEFGHIJKLMNOP",
   hugePassword: "huge-file-password",
   mergePassword: "resolved-in-merge-pw",
+  ignoredPassword: "in-an-ignored-file",
 };
 
 export interface PlantedRepo extends TestRepo {
@@ -122,6 +123,9 @@ export function createPlantedRepo(): PlantedRepo {
   );
   // Over the 2 MiB default limit: listed as skipped, never read.
   repo.write("data/huge.yaml", `password: ${PLANTED.hugePassword}\n` + "# padding\n".repeat(300_000));
+  // Ignored by Git, so not reported: it is in neither the tree Git tracks nor the history.
+  repo.write(".gitignore", "*.local\n");
+  repo.write("deploy/.env.local", `DB_PASSWORD=${PLANTED.ignoredPassword}\n`);
   const base = repo.commit("base", "2024-01-01T00:00:00Z");
 
   repo.write(
