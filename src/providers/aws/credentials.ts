@@ -17,7 +17,7 @@ import { AccessDeniedError, InvalidSpecError } from "../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import { errorCode, toProviderError } from "./errors.ts";
 import { countAttempts } from "./instrument.ts";
-import type { AwsProviderSpec } from "./spec.ts";
+import type { AwsProviderSpec, ServiceAccountRef, StaticKeyRefs } from "./spec.ts";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -56,126 +56,156 @@ export interface CredentialChain {
 
 export function credentialChain(options: CredentialOptions): CredentialChain {
   const { spec, context } = options;
-  let stsClient: STSClient | undefined;
-  let validationClient: STSClient | undefined;
-  const stsFor = (credentials: CredentialSource): STSClient =>
-    new STSClient({
-      region: spec.region,
-      ...(spec.endpoints?.sts ? { endpoint: spec.endpoints.sts } : {}),
-      ...(credentials ? { credentials } : {}),
-      maxAttempts: options.maxAttempts,
-    });
-  const clients: STSClient[] = [];
-  const newSts = (credentials: CredentialSource): STSClient => {
-    const client = stsFor(credentials);
-    countAttempts(client, context.onCall?.bind(context));
-    clients.push(client);
-    return client;
-  };
-  const sts = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw toProviderError(errorCode(error), `${context.storeName}: STS ${operation}`, error);
-    }
-  };
-  const sessionName = `refsync-${context.namespace ?? "cluster"}`.replace(/[^\w+=,.@-]/g, "-").slice(0, 64);
-
-  let base: CredentialSource;
-  let baseRole: string | undefined;
+  const clients = stsClients(options);
   const auth = spec.auth;
-  if (auth?.secretRef) {
-    const refs = auth.secretRef;
-    base = cached(async () => {
-      const [accessKeyId, secretAccessKey, sessionToken] = await Promise.all([
-        context.readCredential(refs.accessKeyIDSecretRef),
-        context.readCredential(refs.secretAccessKeySecretRef),
-        refs.sessionTokenSecretRef ? context.readCredential(refs.sessionTokenSecretRef) : undefined,
-      ]);
-      return {
-        accessKeyId: accessKeyId.trim(),
-        secretAccessKey: secretAccessKey.trim(),
-        ...(sessionToken ? { sessionToken: sessionToken.trim() } : {}),
-        expiration: new Date(Date.now() + STATIC_REREAD_MS + REFRESH_MARGIN_MS),
-      };
-    });
-  } else if (auth?.jwt) {
-    const account = auth.jwt.serviceAccountRef;
-    const namespace = account.namespace ?? context.namespace;
-    const where = `${context.storeName}: service account ${namespace ?? "?"}/${account.name}`;
-    if (!context.requestServiceAccountToken) {
-      throw new InvalidSpecError(
-        `${where}: auth.jwt needs service-account tokens, which this caller cannot request`,
-      );
-    }
-    const requestToken = context.requestServiceAccountToken.bind(context);
-    const annotations = context.serviceAccountAnnotations?.bind(context);
-    const webIdentitySts = newSts(anonymous);
-    base = cached(async () => {
-      const annotated = annotations
-        ? (await annotations({ name: account.name, namespace }))[ROLE_ANNOTATION]
-        : undefined;
-      const roleArn = annotated ?? spec.role;
-      if (!roleArn) {
-        throw new AccessDeniedError(
-          `${where}: no role: annotate the service account with ${ROLE_ANNOTATION} or set spec.provider.aws.role`,
-        );
-      }
-      baseRole = roleArn;
-      const token = await requestToken({
-        name: account.name,
-        namespace,
-        audiences: account.audiences ?? [STS_AUDIENCE],
-      });
-      const response = await sts("AssumeRoleWithWebIdentity", () =>
-        webIdentitySts.send(
-          new AssumeRoleWithWebIdentityCommand({
-            RoleArn: roleArn,
-            RoleSessionName: sessionName,
-            WebIdentityToken: token,
-          }),
-        ),
-      );
-      return fromSts(response.Credentials, where);
-    });
-  } else {
-    base = undefined;
-  }
-
-  let credentials = base;
-  if (spec.role) {
-    const roleArn = spec.role;
-    const where = `${context.storeName}: role ${roleArn}`;
-    const baseCredentials = base;
-    credentials = cached(async () => {
-      // The web-identity exchange may already have produced this role.
-      if (baseCredentials && auth?.jwt) {
-        const viaWebIdentity = await baseCredentials();
-        if (baseRole === roleArn) return viaWebIdentity;
-      }
-      stsClient ??= newSts(baseCredentials);
-      const client = stsClient;
-      const response = await sts("AssumeRole", () =>
-        client.send(
-          new AssumeRoleCommand({
-            RoleArn: roleArn,
-            RoleSessionName: sessionName,
-            ...(spec.externalID ? { ExternalId: spec.externalID } : {}),
-          }),
-        ),
-      );
-      return fromSts(response.Credentials, where);
-    });
-  }
-
+  const base: Base = auth?.secretRef
+    ? { credentials: staticKeys(auth.secretRef, context) }
+    : auth?.jwt
+      ? webIdentity(auth.jwt.serviceAccountRef, options, clients)
+      : { credentials: undefined }; // the SDK's default chain
+  const credentials = spec.role ? assumeRole(spec.role, base, options, clients) : base.credentials;
+  let validation: STSClient | undefined;
   return {
     credentials,
     staticKeys: Boolean(auth?.secretRef),
-    sts: () => (validationClient ??= newSts(credentials)),
+    sts: () => (validation ??= clients.create(credentials)),
+    close: clients.close,
+  };
+}
+
+/** Base credentials, and for web identity the role they were issued for. */
+interface Base {
+  credentials: CredentialSource;
+  role?(): string | undefined;
+}
+
+interface StsClients {
+  create(credentials: CredentialSource): STSClient;
+  /** Runs an STS call, turning its errors into typed errors that name the store. */
+  call<T>(operation: string, send: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+function stsClients({ spec, context, maxAttempts }: CredentialOptions): StsClients {
+  const created: STSClient[] = [];
+  return {
+    create(credentials) {
+      const client = new STSClient({
+        region: spec.region,
+        ...(spec.endpoints?.sts ? { endpoint: spec.endpoints.sts } : {}),
+        ...(credentials ? { credentials } : {}),
+        maxAttempts,
+      });
+      countAttempts(client, context.onCall?.bind(context));
+      created.push(client);
+      return client;
+    },
+    async call(operation, send) {
+      try {
+        return await send();
+      } catch (error) {
+        throw toProviderError(errorCode(error), `${context.storeName}: STS ${operation}`, error);
+      }
+    },
     close() {
-      for (const client of clients) client.destroy();
+      for (const client of created) client.destroy();
     },
   };
+}
+
+/** The role session name AWS logs in CloudTrail: which namespace refsync acted for. */
+function sessionName(context: ProviderContext): string {
+  return `refsync-${context.namespace ?? "cluster"}`.replace(/[^\w+=,.@-]/g, "-").slice(0, 64);
+}
+
+/** Long-lived keys from a Secret, re-read every few minutes so a rotated key is picked up. */
+function staticKeys(refs: StaticKeyRefs, context: ProviderContext): CredentialSource {
+  return cached(async () => {
+    const [accessKeyId, secretAccessKey, sessionToken] = await Promise.all([
+      context.readCredential(refs.accessKeyIDSecretRef),
+      context.readCredential(refs.secretAccessKeySecretRef),
+      refs.sessionTokenSecretRef ? context.readCredential(refs.sessionTokenSecretRef) : undefined,
+    ]);
+    return {
+      accessKeyId: accessKeyId.trim(),
+      secretAccessKey: secretAccessKey.trim(),
+      ...(sessionToken ? { sessionToken: sessionToken.trim() } : {}),
+      expiration: new Date(Date.now() + STATIC_REREAD_MS + REFRESH_MARGIN_MS),
+    };
+  });
+}
+
+/** A TokenRequest token for the service account, exchanged for its annotated role (or the store's). */
+function webIdentity(account: ServiceAccountRef, options: CredentialOptions, clients: StsClients): Base {
+  const { spec, context } = options;
+  const namespace = account.namespace ?? context.namespace;
+  const where = `${context.storeName}: service account ${namespace ?? "?"}/${account.name}`;
+  if (!context.requestServiceAccountToken) {
+    throw new InvalidSpecError(
+      `${where}: auth.jwt needs service-account tokens, which this caller cannot request`,
+    );
+  }
+  const requestToken = context.requestServiceAccountToken.bind(context);
+  const annotations = context.serviceAccountAnnotations?.bind(context);
+  const client = clients.create(anonymous);
+  let role: string | undefined;
+  const credentials = cached(async () => {
+    const annotated = annotations
+      ? (await annotations({ name: account.name, namespace }))[ROLE_ANNOTATION]
+      : undefined;
+    const roleArn = annotated ?? spec.role;
+    if (!roleArn) {
+      throw new AccessDeniedError(
+        `${where}: no role: annotate the service account with ${ROLE_ANNOTATION} or set spec.provider.aws.role`,
+      );
+    }
+    role = roleArn;
+    const token = await requestToken({
+      name: account.name,
+      namespace,
+      audiences: account.audiences ?? [STS_AUDIENCE],
+    });
+    const response = await clients.call("AssumeRoleWithWebIdentity", () =>
+      client.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn,
+          RoleSessionName: sessionName(context),
+          WebIdentityToken: token,
+        }),
+      ),
+    );
+    return fromSts(response.Credentials, where);
+  });
+  return { credentials, role: () => role };
+}
+
+/** AssumeRole (with ExternalId) signed by the base credentials, unless web identity already gave this role. */
+function assumeRole(
+  roleArn: string,
+  base: Base,
+  options: CredentialOptions,
+  clients: StsClients,
+): CredentialSource {
+  const { spec, context } = options;
+  let client: STSClient | undefined;
+  return cached(async () => {
+    if (base.credentials && base.role) {
+      const viaWebIdentity = await base.credentials();
+      if (base.role() === roleArn) return viaWebIdentity;
+    }
+    client ??= clients.create(base.credentials);
+    const signer = client;
+    const response = await clients.call("AssumeRole", () =>
+      signer.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: sessionName(context),
+          ...(spec.externalID ? { ExternalId: spec.externalID } : {}),
+        }),
+      ),
+    );
+    return fromSts(response.Credentials, `${context.storeName}: role ${roleArn}`);
+  });
 }
 
 /** AssumeRoleWithWebIdentity is unsigned; the SDK still wants a credentials value it never uses. */

@@ -48,7 +48,9 @@ const awsSpecSchema = z.strictObject({
 });
 
 export type AwsProviderSpec = z.infer<typeof awsSpecSchema>;
-export type SecretKeyRef = z.infer<typeof secretKeyRef>;
+type Auth = NonNullable<AwsProviderSpec["auth"]>;
+export type StaticKeyRefs = NonNullable<Auth["secretRef"]>;
+export type ServiceAccountRef = NonNullable<Auth["jwt"]>["serviceAccountRef"];
 
 /** Parses `spec.provider.aws`, throwing InvalidSpecError that names the offending field. */
 export function parseAwsSpec(spec: unknown): AwsProviderSpec {
