@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, AuthorizationV1Api, CoreV1Api, type V1Container } from "@kubernetes/client-node";
 import { parse } from "yaml";
+import { parseControllerFlags } from "../../src/cli/controller.ts";
 import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
 import { healthKinds, healthRoot, repoRoot } from "./health-files.ts";
 import { find, kustomizeBuild, serverSideApply, type Manifest } from "./kube.ts";
@@ -223,5 +224,25 @@ void describe("install manifests on a real API server", () => {
       2,
       "the API server accepts the patched repo-server",
     );
+  });
+
+  void it("manifests/freshness turns on inline-mode freshness in the controller, with the plugin configuration mounted", async () => {
+    const objects = withoutCrds(
+      await kustomizeBuild(path.join(import.meta.dirname, "fixtures", "freshness-install")),
+    );
+    const { containers, volumes = [] } = podSpec(find(objects, "Deployment", "refsync-controller"));
+    const controller = containers[0] as V1Container;
+    assert.deepEqual(controller.args, ["controller", "--leader-elect", "--freshness-interval=5m"]);
+    const env = Object.fromEntries((controller.env ?? []).map((e) => [e.name, e.value ?? ""]));
+    assert.equal(env.REFSYNC_CONFIG, "/etc/refsync/config.yaml");
+    assert.equal(controller.volumeMounts?.find((m) => m.mountPath === "/etc/refsync")?.readOnly, true);
+    assert.ok(volumes.some((v) => v.name === "plugin-config"));
+    // The controller's own flag parser accepts them and starts the freshness loop.
+    const flags = parseControllerFlags((controller.args ?? []).slice(1), {
+      ...env,
+      POD_NAMESPACE: NAMESPACE,
+    });
+    assert.equal(flags.options.leaderLoops?.length, 1);
+    await serverSideApply(cluster.kc, objects, "refsync-install-test");
   });
 });
