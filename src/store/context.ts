@@ -133,7 +133,7 @@ function kubernetesReaderFor(
     const guard = (namespace: string) => {
       if (store.kind === "SecretStore" && namespace !== store.metadata.namespace) {
         throw new AccessDeniedError(
-          `${id}: reading namespace "${namespace}" needs auth.serviceAccount (without it a SecretStore reads only its own namespace)`,
+          `reading namespace "${namespace}" needs auth.serviceAccount (without it a SecretStore reads only its own namespace)`,
         );
       }
     };
