@@ -53,6 +53,11 @@ spec:
       args: ["AKIA${"ABCDEFGHIJKLMNOP"}"]
 ---
 auth: {existingSecret: s, password: ref+vault://x#pw, adminPassword: /run/secrets/pw}
+---
+secretGenerator:
+  - name: db
+    literals: [username=app, password=hunter2, "token=\${TOKEN}"]
+args: ["--db-password=hunter2", "--port=80"]
 `;
   assert.deepEqual(
     detect(text, "yaml").map((d) => `${d.line} ${d.rule} ${d.object ?? ""} ${d.key ?? ""}`),
@@ -60,6 +65,8 @@ auth: {existingSecret: s, password: ref+vault://x#pw, adminPassword: /run/secret
       "5 kubernetes-secret-literal Secret/n/s stringData.a",
       "15 password-in-values Deployment/d spec.containers[0].env[0].value",
       "19 aws-access-key-id Deployment/d spec.containers[0].args[0]",
+      "25 password-in-values  secretGenerator[0].literals[1]",
+      "26 password-in-values  args[0]",
     ],
   );
 });
@@ -95,6 +102,8 @@ const keys = fc.constantFrom(
   "passwordKey",
 );
 const values = fc.constantFrom(
+  "password=hunter2",
+  "--api-key=x",
   "hunter2",
   "",
   "Secret",

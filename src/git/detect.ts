@@ -146,12 +146,13 @@ function detectYaml(text: string): Detection[] | undefined {
       if (containsReference(value, annotations)) return;
       const patterns = matchPatterns(value);
       for (const rule of patterns) found.push({ rule: rule.id, ...at });
+      if (patterns.length > 0) return;
       const name = keyName(path, parent);
+      // `KEY=value` strings: Kustomize generator literals, `--db-password=…` arguments.
+      const assignment = /^-{0,2}([A-Za-z_][\w.-]*)=(.*)$/s.exec(value);
       if (
-        patterns.length === 0 &&
-        name !== undefined &&
-        isCredentialKey(name) &&
-        !isNonSecretLiteral(value)
+        (name !== undefined && isCredentialKey(name) && !isNonSecretLiteral(value)) ||
+        (assignment && isCredentialKey(assignment[1]!) && !isNonSecretLiteral(assignment[2]!))
       ) {
         found.push({ rule: PASSWORD_IN_VALUES.id, ...at });
       }
