@@ -31,6 +31,8 @@ export interface SessionDeps {
   onCall(provider: string, store: string, call: string, result: CallResult, seconds: number): void;
   /** Backend calls in flight, across stores (shared counter, for the dashboard). */
   inflight?: { count: number };
+  /** Builds the provider client; default: the registry (tests pass their own ProviderClient). */
+  createClient?: typeof createProviderClient;
 }
 
 export function callResult(err: unknown): CallResult {
@@ -61,7 +63,7 @@ export class StoreSession {
     this.id = storeId(store);
     this.provider = providerForSpec(store.spec.provider).factory.name;
     this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${store.kind === "ClusterSecretStore" ? `@${actingNamespace}` : ""}`;
-    this.client = createProviderClient(
+    this.client = (deps.createClient ?? createProviderClient)(
       store.spec.provider,
       buildProviderContext(deps, store, actingNamespace, this.provider),
     );

@@ -1,0 +1,102 @@
+/**
+ * StoreSession: batched reads through the shared cache, single flight, and
+ * back-off after a throttled call, with a recording ProviderClient.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { SecretStore } from "../api/v1alpha1.ts";
+import type { KubeClient } from "../controller/kube/client.ts";
+import { SecretNotFoundError, ThrottledError } from "../providers/errors.ts";
+import type { ProviderClient, ReadRequest, SecretValue } from "../providers/types.ts";
+import { ReadCache } from "./read-cache.ts";
+import { StoreSessions } from "./sessions.ts";
+
+const store: SecretStore = {
+  apiVersion: "refsync.dev/v1alpha1",
+  kind: "SecretStore",
+  metadata: { name: "s", namespace: "ns", uid: "u", generation: 1 },
+  spec: { provider: { fake: {} }, rateLimit: { qps: 1000, burst: 1000 } },
+};
+
+function recordingClient(withReadMany: boolean, fail?: (key: string) => Error | undefined) {
+  const calls: string[] = [];
+  const value = (r: ReadRequest): SecretValue | Error => fail?.(r.key) ?? { data: { v: r.key } };
+  const client: ProviderClient = {
+    provider: "fake",
+    read: (r) => {
+      calls.push(`read:${r.key}`);
+      const v = value(r);
+      return v instanceof Error ? Promise.reject(v) : Promise.resolve(v);
+    },
+    list: () => Promise.resolve([]),
+    validate: () => Promise.resolve({ status: "Ready" }),
+    close: () => Promise.resolve(),
+  };
+  if (withReadMany) {
+    client.readMany = (rs) => {
+      calls.push(`readMany:${rs.map((r) => r.key).join(",")}`);
+      return Promise.resolve(rs.map(value));
+    };
+  }
+  return { calls, client };
+}
+
+function sessions(client: ProviderClient, calls: { provider: string; call: string; result: string }[] = []) {
+  return new StoreSessions({
+    kube: {} as KubeClient,
+    kc: {} as KubeConfig,
+    cache: new ReadCache(),
+    onCall: (provider, _store, call, result) => calls.push({ provider, call, result }),
+    createClient: () => client,
+  });
+}
+
+void describe("StoreSession", () => {
+  void test("several distinct misses go out as one readMany; hits and duplicates cost nothing", async () => {
+    const { calls, client } = recordingClient(true);
+    const session = sessions(client).session(store);
+    await session.read({ key: "a" }, 60_000);
+    const values = await session.readAll([{ key: "a" }, { key: "b" }, { key: "c" }, { key: "b" }], 60_000);
+    assert.deepEqual(calls, ["read:a", "readMany:b,c"]);
+    assert.deepEqual(
+      values.map((v) => (v as SecretValue).data),
+      [{ v: "a" }, { v: "b" }, { v: "c" }, { v: "b" }],
+    );
+  });
+
+  void test("without readMany, misses are read one by one; a failed entry is an Error in its place", async () => {
+    const { calls, client } = recordingClient(false, (k) =>
+      k === "x" ? new SecretNotFoundError("x not found") : undefined,
+    );
+    const metrics: { provider: string; call: string; result: string }[] = [];
+    const session = sessions(client, metrics).session(store);
+    const values = await session.readAll([{ key: "a" }, { key: "x" }], 60_000);
+    assert.deepEqual(calls.sort(), ["read:a", "read:x"]);
+    assert.ok(values[1] instanceof SecretNotFoundError);
+    assert.deepEqual(metrics.map((m) => m.result).sort(), ["not_found", "success"]);
+  });
+
+  void test("concurrent reads of one key share one backend call", async () => {
+    const { calls, client } = recordingClient(false);
+    const session = sessions(client).session(store);
+    await Promise.all(Array.from({ length: 50 }, () => session.read({ key: "k", version: "1" }, 60_000)));
+    assert.deepEqual(calls, ["read:k"]);
+  });
+
+  void test("a throttled call pauses the store for the time the backend asked", async () => {
+    let throttle = true;
+    const { client } = recordingClient(false, () => {
+      if (!throttle) return undefined;
+      throttle = false;
+      return new ThrottledError("slow down", 0.5);
+    });
+    const metrics: { provider: string; call: string; result: string }[] = [];
+    const session = sessions(client, metrics).session(store);
+    await assert.rejects(session.read({ key: "a" }, 0), ThrottledError);
+    const t0 = Date.now();
+    await session.read({ key: "b" }, 0);
+    assert.ok(Date.now() - t0 >= 450, `waited ${Date.now() - t0} ms`);
+    assert.equal(metrics[0]?.result, "throttled");
+  });
+});
