@@ -198,3 +198,40 @@ void describe("JWT auth", () => {
     await rejected.close();
   });
 });
+
+void describe("cancellation", () => {
+  void it("a caller that gives up leaves no unhandled rejection behind, and the next caller logs in", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { client, context } = appRoleStore();
+      // Like the Kubernetes client: an aborted signal fails the credential read.
+      const readCredential = context.readCredential;
+      context.readCredential = (ref, signal) =>
+        signal?.aborted ? Promise.reject(signal.reason as Error) : readCredential(ref, signal);
+      await assert.rejects(
+        client.read({ key: "team-a/s0" }, AbortSignal.abort(new Error("reconcile cancelled"))),
+        /reconcile cancelled/,
+      );
+      assert.equal(vault.count(LOGIN), 0, "an aborted caller starts no login");
+
+      vault.faults.delayMs = 300;
+      const controller = new AbortController();
+      const first = client.read({ key: "team-a/s0" }, controller.signal);
+      setTimeout(() => controller.abort(new Error("reconcile cancelled")), 50);
+      await assert.rejects(first, /reconcile cancelled/);
+      await assert.rejects(client.read({ key: "team-a/s0" }, controller.signal), /reconcile cancelled/);
+      vault.faults.delayMs = 0;
+      await sleep(400);
+      assert.deepEqual((await client.read({ key: "team-a/s0" })).data, { value: "v0" });
+      assert.deepEqual(unhandled, []);
+      await client.close();
+    } finally {
+      vault.faults.delayMs = 0;
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});

@@ -29,14 +29,18 @@ export interface SessionOptions {
   ca?: string;
 }
 
-/** Rejects as soon as `signal` aborts; the request itself runs to its own timeout. */
+/**
+ * Rejects as soon as `signal` aborts; the request itself runs to its own
+ * timeout. `promise` always gets a handler, so a shared login that fails
+ * after its first caller gave up is never an unhandled rejection.
+ */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -155,6 +159,7 @@ export class TokenSession {
 
   /** Makes sure the session holds a usable token. */
   async ready(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const now = Date.now();
     const margin = Math.min(EXPIRY_MARGIN_MS, this.ttlSeconds * 1000 * EXPIRY_MARGIN_FRACTION);
     if (!this.hasToken || (this.expiresAt !== undefined && now >= this.expiresAt - margin)) {
