@@ -162,6 +162,11 @@ void describe("install manifests on a real API server", () => {
     );
     const sidecar = containers[0] as V1Container;
     assert.deepEqual(sidecar.command, ["/var/run/argocd/argocd-cmp-server"]);
+    assert.equal(
+      sidecar.image,
+      "registry.example.com/refsync:9.9.9",
+      "the installation's images setting wins",
+    );
     assert.equal(sidecar.securityContext?.runAsUser, 999);
     assert.equal(sidecar.securityContext?.runAsNonRoot, true);
     assert.ok(sidecar.resources?.limits?.memory, "the sidecar has a memory limit");
