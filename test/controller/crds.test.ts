@@ -1,0 +1,74 @@
+/**
+ * The CRDs as shipped: structural, no server-side defaults (Argo CD would see
+ * drift), status subresource, printer columns, short names, and small enough
+ * for client-side apply (the last-applied annotation is limited to 256 KiB).
+ */
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+
+const DIR = join(import.meta.dirname, "..", "..", "manifests", "crds");
+
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  default?: unknown;
+  "x-kubernetes-preserve-unknown-fields"?: boolean;
+}
+
+interface Crd {
+  metadata: { name: string };
+  spec: {
+    names: { kind: string; shortNames?: string[] };
+    versions: {
+      name: string;
+      subresources?: { status?: object };
+      additionalPrinterColumns?: { name: string }[];
+      schema: { openAPIV3Schema: Schema };
+    }[];
+  };
+}
+
+/** Every node has a type (or preserves unknown fields) and none has a default. */
+function walk(schema: Schema, path: string, problems: string[]): void {
+  if (schema.default !== undefined) problems.push(`${path}: default`);
+  if (!schema.type && !schema["x-kubernetes-preserve-unknown-fields"]) problems.push(`${path}: no type`);
+  for (const [k, v] of Object.entries(schema.properties ?? {})) walk(v, `${path}.${k}`, problems);
+  if (schema.items) walk(schema.items, `${path}[]`, problems);
+  if (typeof schema.additionalProperties === "object")
+    walk(schema.additionalProperties, `${path}{}`, problems);
+}
+
+const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml") && !f.startsWith("kustomization"));
+
+void describe("CRDs", () => {
+  void test("the three kinds are there", () => {
+    const kinds = files.map((f) => (parse(readFileSync(join(DIR, f), "utf8")) as Crd).spec.names.kind).sort();
+    assert.deepEqual(kinds, ["ClusterSecretStore", "ExternalSecret", "SecretStore"]);
+  });
+  for (const file of files) {
+    void test(`${file}: structural, no defaults, status subresource, columns, short names, small`, () => {
+      const text = readFileSync(join(DIR, file), "utf8");
+      assert.ok(Buffer.byteLength(JSON.stringify(parse(text))) < 64 * 1024);
+      assert.ok(!/^\s*default:/m.test(text), "a default: line");
+      const crd = parse(text) as Crd;
+      assert.ok(crd.spec.names.shortNames?.length);
+      for (const version of crd.spec.versions) {
+        const problems: string[] = [];
+        walk(version.schema.openAPIV3Schema, "", problems);
+        assert.deepEqual(problems, []);
+        assert.ok(version.subresources?.status);
+        const columns = version.additionalPrinterColumns?.map((c) => c.name) ?? [];
+        const expected =
+          crd.spec.names.kind === "ExternalSecret"
+            ? ["Ready", "Reason", "Store", "Refreshed", "Age"]
+            : ["Ready", "Reason", "Age"];
+        assert.deepEqual(columns, expected);
+      }
+    });
+  }
+});
