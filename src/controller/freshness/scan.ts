@@ -1,7 +1,9 @@
 /**
  * Finds the objects that were rendered inline: those carrying the
  * refsync.dev/refs annotation (references and a digest of the versions read,
- * never a value; format in src/render/annotation.ts).
+ * never a value; format in src/render/annotation.ts). Lists ask for metadata
+ * only (PartialObjectMetadataList), so no Secret's data ever reaches the
+ * controller this way, and a page costs what its metadata costs.
  */
 import { ANNOTATION_REFS } from "../../api/v1alpha1.ts";
 import { parseRefsAnnotation } from "../../render/annotation.ts";
@@ -20,8 +22,9 @@ export interface InlineObject {
   digest: string;
 }
 
+const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
 interface Listed {
-  kind?: string;
   metadata: {
     name: string;
     namespace?: string;
@@ -44,8 +47,7 @@ export async function findInlineObjects(
 ): Promise<ScanResult> {
   const result: ScanResult = { objects: [], invalid: [] };
   for (const type of types) {
-    const { items } = await kube.list<Listed>(type, options);
-    for (const item of items) {
+    for await (const item of listMetadata(kube, type, options)) {
       const text = item.metadata.annotations?.[ANNOTATION_REFS];
       if (text === undefined) continue;
       const where = `${type.kind} ${item.metadata.namespace ?? ""}/${item.metadata.name}`;
@@ -67,4 +69,25 @@ export async function findInlineObjects(
     }
   }
   return result;
+}
+
+async function* listMetadata(
+  kube: KubeClient,
+  type: ResourceType,
+  options: { namespace?: string; labelSelector?: string; signal?: AbortSignal },
+): AsyncGenerator<Listed> {
+  let cont: string | undefined;
+  do {
+    const page = await kube.request<{ items: Listed[]; metadata: { continue?: string } }>(
+      "GET",
+      kube.path(type, options.namespace),
+      {
+        query: { labelSelector: options.labelSelector, limit: 500, continue: cont },
+        accept: METADATA_ONLY,
+        signal: options.signal,
+      },
+    );
+    yield* page.items;
+    cont = page.metadata.continue || undefined;
+  } while (cont);
 }

@@ -98,6 +98,8 @@ interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Response media type; e.g. metadata-only lists (PartialObjectMetadataList). Default JSON. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -160,7 +162,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { ...this.headers, Accept: "application/json" };
+    const headers: Record<string, string> = { ...this.headers, Accept: options.accept ?? "application/json" };
     if (body !== undefined) {
       headers["Content-Type"] = options.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(body));
