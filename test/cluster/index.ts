@@ -232,7 +232,6 @@ async function launch(
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
       `--secure-port=${apiPort}`,
-      "--insecure-port=0",
       `--cert-dir=${join(dir, "apiserver-certs")}`,
       `--tls-cert-file=${pki.servingCertPath}`,
       `--tls-private-key-file=${pki.servingKeyPath}`,
