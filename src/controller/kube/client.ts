@@ -104,6 +104,7 @@ interface RequestOptions {
 }
 
 const HEADER_REFRESH_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export class KubeClient {
   readonly server: URL;
@@ -179,8 +180,11 @@ export class KubeClient {
     });
   }
 
+  /** One request/response; a server that does not answer within REQUEST_TIMEOUT_MS fails it (a worker must not hang). */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const res = await this.open(method, path, options);
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const res = await this.open(method, path, { ...options, signal });
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
     if (status >= 400) throw toApiError(status, text, method, path);
