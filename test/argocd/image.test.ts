@@ -33,13 +33,41 @@ async function dockerfile(): Promise<Instruction[]> {
     });
 }
 
+/**
+ * A .dockerignore pattern as Docker reads it: `**` any number of path segments (dot files
+ * included), `*` and `?` within one segment; a match on a directory covers what is below it.
+ */
+function dockerPattern(glob: string): RegExp {
+  const segment = (part: string) =>
+    part
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\?/g, "[^/]");
+  const source = glob
+    .replace(/^\/+|\/+$/g, "")
+    .split("/")
+    .map((part, i, parts) =>
+      part === "**"
+        ? i === parts.length - 1
+          ? ".*"
+          : "(?:.*/)?"
+        : segment(part) + (i === parts.length - 1 ? "" : "/"),
+    )
+    .join("");
+  return new RegExp(`^${source}(/.*)?$`);
+}
+
 /** .dockerignore semantics: patterns in order, the last match wins, `!` re-includes. */
 async function contextFiles(): Promise<string[]> {
   const rules = (await readFile(path.join(repoRoot, ".dockerignore"), "utf8"))
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"))
-    .map((l) => (l.startsWith("!") ? { include: true, glob: l.slice(1) } : { include: false, glob: l }));
+    .map((l) =>
+      l.startsWith("!")
+        ? { include: true, re: dockerPattern(l.slice(1)) }
+        : { include: false, re: dockerPattern(l) },
+    );
   const { stdout } = await run("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
     cwd: repoRoot,
     maxBuffer: 64 << 20,
@@ -49,7 +77,7 @@ async function contextFiles(): Promise<string[]> {
     .filter(Boolean)
     .filter((file) => {
       let included = true;
-      for (const rule of rules) if (path.matchesGlob(file, rule.glob)) included = rule.include;
+      for (const rule of rules) if (rule.re.test(file)) included = rule.include;
       return included;
     });
 }
