@@ -156,7 +156,7 @@ void describe("Argo CD config-management plugin (plugin.yaml under an argocd-cmp
       "charts/web/templates/secret.yaml":
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-db\nstringData:\n  password: {{ .Values.dbRef }}\n",
       "charts/web/templates/deploy.yaml":
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\n  annotations:\n    kube-version: {{ .Capabilities.KubeVersion.Version | quote }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [{ name: web, image: nginx }] }\n",
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\n  annotations:\n    kube-version: {{ .Capabilities.KubeVersion.Version | quote }}\n    refsync-api: {{ .Capabilities.APIVersions.Has "refsync.dev/v1alpha1" | quote }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [{ name: web, image: nginx }] }\n',
     });
     assert.equal(await cmp.discover({ repo, path: "charts/web" }), true);
     const result = await cmp.generate({
@@ -178,6 +178,7 @@ void describe("Argo CD config-management plugin (plugin.yaml under an argocd-cmp
     assert.equal(deploy.spec.replicas, 3, "values-prod.yaml applied");
     assert.equal(deploy.metadata.namespace, "shop-prod");
     assert.equal(deploy.metadata.annotations["kube-version"], "v1.31.0", "KUBE_VERSION reaches helm");
+    assert.equal(deploy.metadata.annotations["refsync-api"], "true", "KUBE_API_VERSIONS reaches helm");
     assert.deepEqual(cmp.leftInTmp, [], "the rendered file is removed");
   });
 
