@@ -13,8 +13,7 @@ import { migrate, MigrateError, type MigrateOptions } from "../../src/git/migrat
 import { extractValue } from "../../src/providers/extract.ts";
 import { createProviderClient } from "../../src/providers/registry.ts";
 import type { ProviderClient, ProviderName } from "../../src/providers/types.ts";
-import { parseConfig } from "../../src/render/config.ts";
-import { render } from "../../src/render/render.ts";
+import { runRender } from "../../src/cli/render.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
 import { startVaultServer, type VaultTestServer } from "../servers/vault/index.ts";
 import { createRepo, type TestRepo } from "./repo.ts";
@@ -97,22 +96,16 @@ interface Backend {
   client(): ProviderClient;
 }
 
-/** Renders the migrated tree in deferred mode and resolves each ExternalSecret through the provider. */
+/** Renders the migrated tree with `refsync render` and resolves each ExternalSecret through the provider. */
 async function resolveRendered(
   repo: TestRepo,
   backend: Backend,
 ): Promise<Record<string, Record<string, Buffer>>> {
-  const config = parseConfig(
-    JSON.stringify({ stores: { [backend.name]: { provider: backend.spec } } }),
-    "refsync.yaml",
-  );
-  const rendered = await render({
-    input: join(repo.dir, "apps"),
-    mode: "deferred",
-    config,
-    requester: { project: "default", namespace: "prod" },
-  });
-  assert.ok(rendered.ok, rendered.ok ? "" : rendered.errors.join("\n"));
+  // `refsync render` as a user runs it: deferred mode, no configuration needed.
+  const io = collector();
+  const code = await runRender([join(repo.dir, "apps")], undefined, { ...io, env: {} });
+  assert.equal(code, 0, io.err());
+  const rendered = { output: io.out() };
   const client = backend.client();
   const resolved: Record<string, Record<string, Buffer>> = {};
   for (const doc of parseAllDocuments(rendered.output)) {
