@@ -9,6 +9,7 @@
  * becomes the comparison error Argo CD shows ("`<command>` failed exit status N: <stderr>").
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -97,6 +98,9 @@ export class CmpHarness {
 
   /** Needs the built CLI (`npm run build`, which `npm test` runs first). */
   static async start(): Promise<CmpHarness> {
+    if (!existsSync(path.join(repoRoot, "dist", "cli", "main.js"))) {
+      throw new Error("the CMP harness runs the built CLI: run `npm run build` first (npm test does)");
+    }
     const [plugin, tools] = await Promise.all([loadPlugin(), ensureTools()]);
     const home = await mkdtemp(path.join(tmpdir(), "refsync-cmp-"));
     const bin = path.join(home, "bin");
