@@ -33,6 +33,28 @@ function metadataProblem(metadata: unknown): string | undefined {
   return undefined;
 }
 
+const MAX_DEPTH = 128; // far beyond any Kubernetes object; keeps the recursive walkers downstream safe
+
+/** An alias inside its own anchor makes a cycle; very deep nesting overflows recursive walkers. */
+function structureProblem(value: unknown): string | undefined {
+  const onPath = new Set<object>(); // the nodes from the root to the current one
+  const stack: { node: unknown; depth: number; leave?: boolean }[] = [{ node: value, depth: 0 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { node, depth, leave } = item;
+    if (typeof node !== "object" || node === null) continue;
+    if (leave) {
+      onPath.delete(node);
+      continue;
+    }
+    if (onPath.has(node)) return "an alias refers to a node that contains it";
+    if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+    onPath.add(node);
+    stack.push({ node, depth, leave: true });
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return undefined;
+}
+
 /** Paths of quoted scalar values that may hold a reference. */
 function quotedReferences(doc: Document): Set<string> {
   const quoted = new Set<string>();
@@ -60,13 +82,33 @@ function quotedReferences(doc: Document): Set<string> {
  */
 export function parseStream(text: string, file: string, trackQuotes = false): SourceResult {
   const result: SourceResult = { documents: [], errors: [] };
-  parseAllDocuments(text).forEach((doc, index) => {
+  let documents: Document.Parsed[];
+  try {
+    documents = parseAllDocuments(text) as Document.Parsed[];
+  } catch {
+    // The parser recurses per nesting level: hostile input overflows the stack.
+    result.errors.push(`${file}: invalid YAML: nested too deeply`);
+    return result;
+  }
+  documents.forEach((doc, index) => {
     if (doc.errors.length) {
       const first = doc.errors[0] as { message: string };
       result.errors.push(`${file}: document ${index}: invalid YAML: ${first.message.split("\n")[0]}`);
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      const why = err instanceof ReferenceError ? "too many aliases" : "nested too deeply";
+      result.errors.push(`${file}: document ${index}: invalid YAML: ${why}`);
+      return;
+    }
+    const shape = structureProblem(value);
+    if (shape) {
+      result.errors.push(`${file}: document ${index}: invalid YAML: ${shape}`);
+      return;
+    }
     if (value === null || value === undefined) return;
     if (typeof value !== "object" || Array.isArray(value) || !("kind" in value) || !("apiVersion" in value)) {
       result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);

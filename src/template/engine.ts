@@ -12,11 +12,34 @@ import { HelperError, helpers } from "./helpers.ts";
 
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Work one template may do in `each` bodies: nested loops over `split` values would otherwise run for hours. */
+export const MAX_ITERATIONS = 100_000;
+const MAX_BODY_BYTES = 4 * MAX_OUTPUT_BYTES; // nested bodies are counted once per level
+
+let work = { iterations: 0, bytes: 0 }; // of the template being rendered (rendering is synchronous)
 
 const env = Handlebars.create();
 for (const [name, fn] of Object.entries(helpers)) env.registerHelper(name, fn);
 env.unregisterHelper("log");
 env.unregisterHelper("helperMissing");
+const builtinEach = env.helpers.each as (
+  this: unknown,
+  context: unknown,
+  options: Handlebars.HelperOptions,
+) => string;
+env.registerHelper("each", function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
+  const body = options.fn;
+  const counted = (ctx: unknown, o?: Handlebars.RuntimeOptions): string => {
+    if (++work.iterations > MAX_ITERATIONS)
+      throw new HelperError(`each: more than ${MAX_ITERATIONS} iterations`);
+    const out = body(ctx, o);
+    work.bytes += out.length;
+    if (work.bytes > MAX_BODY_BYTES)
+      throw new HelperError(`each: output larger than ${MAX_OUTPUT_BYTES} bytes`);
+    return out;
+  };
+  return builtinEach.call(this, context, { ...options, fn: counted });
+});
 
 const knownHelpers = Object.fromEntries(
   [...Object.keys(helpers), "if", "unless", "each", "with", "lookup"].map((n) => [n, true]),
@@ -61,6 +84,7 @@ export function renderTemplates(
       );
     }
     let rendered: string;
+    work = { iterations: 0, bytes: 0 };
     try {
       rendered = compile(source)(context, {
         allowProtoPropertiesByDefault: false,

@@ -1,0 +1,202 @@
+/**
+ * Hostile input to the plugin's YAML reader (src/render/sources.ts parseStream)
+ * and the reference finder that runs on what it reads: 10,000 generated
+ * streams (YAML syntax pieces, anchors and aliases, tags, deep nesting,
+ * mutations of a valid Secret), seeded (FC_SEED reproduces or explores).
+ * Every stream reads or fails with errors that name the file (and the
+ * document when there is one); nothing throws; each case finishes in bounded
+ * time. Also: long adversarial strings against the reference parser, whose
+ * own property test (src/refs/reference.test.ts, 20,000 short strings)
+ * cannot reveal super-linear time.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { InvalidReferenceError } from "../../src/refs/errors.ts";
+import { findInDocument } from "../../src/refs/find.ts";
+import { findReferences, parseReference } from "../../src/refs/reference.ts";
+import { findAvpPlaceholders } from "../../src/refs/avp.ts";
+import { parseStream } from "../../src/render/sources.ts";
+
+const seed = Number(process.env.FC_SEED ?? 11_2026);
+const CASE_BUDGET_MS = 2_000;
+
+const VALID = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  annotations: { avp.kubernetes.io/path: "secret/data/db" }
+stringData:
+  password: ref+vault://team-a/db#password
+  url: "postgres://app:ref+vault://team-a/db#password+@db:5432/app"
+  avp: <path:secret/data/db#password | base64encode>
+data:
+  token: cmVmK2Zha2U6Ly9hI3A=
+`;
+
+const fragment = fc.constantFrom(
+  "apiVersion: v1\n",
+  "kind: Secret\n",
+  "metadata:\n  name: x\n",
+  "metadata: [1]\n",
+  "metadata: { annotations: 3 }\n",
+  "---\n",
+  "...\n",
+  "%YAML 1.2\n---\n",
+  "%TAG ! tag:x,2000:\n",
+  "a: &a [1, 2]\n",
+  "b: *a\n",
+  "c: *missing\n",
+  "d: &d { e: *d }\n",
+  "<<: *a\n",
+  "f: !!binary AAAA\n",
+  "g: !!js/function 'function(){}'\n",
+  "h: !custom { x: 1 }\n",
+  "i: |\n  ref+fake://a#p\n",
+  "j: >-\n  folded\n",
+  "k: 'ref+vault://a/b#c'\n",
+  'l: "<path:secret/data/x#k>"\n',
+  "m: ref+vault://x?bogus=1\n",
+  "__proto__: { polluted: true }\n",
+  "constructor: { prototype: { polluted: true } }\n",
+  "\t- tab\n",
+  "? complex\n: key\n",
+  "[1, 2\n",
+  "{a: b\n",
+  "\uFEFF",
+  "\u0000",
+  "#comment\n",
+  "stringData:\n  p: ref+fake://a#p\n",
+  "data:\n  p: '!!!not base64'\n",
+  "n: " + "[".repeat(300) + "]".repeat(300) + "\n",
+  "o:\n" + Array.from({ length: 200 }, (_, i) => `${" ".repeat(i + 2)}- `).join("\n") + "x\n",
+);
+const indent = fc.constantFrom("", "  ", "    ", "\t");
+const generated = fc
+  .array(
+    fc.oneof(
+      fc.tuple(indent, fragment).map(([i, f]) => i + f),
+      fc.string({ maxLength: 10 }),
+    ),
+    {
+      maxLength: 12,
+    },
+  )
+  .map((parts) => parts.join(""));
+const mutated = fc
+  .array(
+    fc.tuple(
+      fc.nat(),
+      fc.constantFrom("insert", "delete", "replace"),
+      fc.oneof(fragment, fc.string({ maxLength: 4 })),
+    ),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  )
+  .map((edits) => {
+    let s = VALID;
+    for (const [at, op, text] of edits) {
+      const i = at % (s.length + 1);
+      s =
+        op === "insert"
+          ? s.slice(0, i) + text + s.slice(i)
+          : s.slice(0, i) + (op === "replace" ? text : "") + s.slice(i + 1);
+    }
+    return s;
+  });
+
+function check(text: string): void {
+  const started = performance.now();
+  const result = parseStream(text, "app/secret.yaml", true);
+  for (const error of result.errors) assert.match(error, /^app\/secret\.yaml: (document \d+: )?\S/, error);
+  for (const doc of result.documents) {
+    const found = findInDocument(doc);
+    for (const err of found.errors) {
+      assert.ok(err instanceof InvalidReferenceError);
+      assert.equal(err.location.file, "app/secret.yaml");
+      assert.equal(typeof err.location.document, "number");
+      assert.equal(typeof err.location.path, "string");
+    }
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype polluted");
+  const ms = performance.now() - started;
+  assert.ok(ms < CASE_BUDGET_MS, `case took ${ms.toFixed(0)} ms: ${JSON.stringify(text.slice(0, 200))}`);
+}
+
+void describe("hostile YAML into the plugin", () => {
+  void test("10,000 generated and mutated streams read or fail with located errors, never a throw or a hang", () => {
+    fc.assert(
+      fc.property(fc.oneof(generated, mutated), (text) => check(text)),
+      { seed, numRuns: 10_000 },
+    );
+  });
+
+  void test("resource-exhaustion shapes are refused with a reason, quickly", () => {
+    const header = "apiVersion: v1\nkind: Secret\n";
+    const laughs = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...["b", "c", "d", "e", "f", "g"].map(
+        (k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefg"[i]}`).join(",")}]`,
+      ),
+    ].join("\n");
+    const cases: [string, RegExp][] = [
+      [header + laughs + "\n", /^f: document 0: invalid YAML: too many aliases$/],
+      [
+        header + "data: " + "[".repeat(50_000) + "]".repeat(50_000) + "\n",
+        /^f: (document 0: )?invalid YAML: nested /,
+      ],
+      [
+        header + "data: " + "{a: ".repeat(20_000) + "1" + "}".repeat(20_000) + "\n",
+        /^f: (document 0: )?invalid YAML: nested /,
+      ],
+      [header + "a: &a [*a]\n", /^f: document 0: invalid YAML: an alias refers to a node that contains it$/],
+      [
+        header + "a: &a { b: *a }\n",
+        /^f: document 0: invalid YAML: an alias refers to a node that contains it$/,
+      ],
+    ];
+    for (const [text, expected] of cases) {
+      const started = performance.now();
+      const result = parseStream(text, "f");
+      assert.equal(result.documents.length, 0);
+      assert.equal(result.errors.length, 1, result.errors.join("\n"));
+      assert.match(result.errors[0] ?? "", expected);
+      assert.ok(performance.now() - started < 5_000);
+    }
+  });
+
+  void test("the reference parser stays linear on long adversarial strings", () => {
+    // 200 KB strings built to trigger backtracking: repeated prefixes, unterminated markers, nested placeholders.
+    const n = 200_000;
+    const inputs = [
+      "ref+".repeat(n / 4),
+      "ref+vault://".repeat(n / 12),
+      "ref+vault://a".padEnd(n, "/"),
+      "ref+vault://a#" + "+".repeat(n),
+      "ref+vault://a?store=" + "&store=".repeat(n / 7),
+      "x ref+vault://a#b" + " ref+vault://a#b".repeat(n / 16),
+      "<path:".repeat(n / 6),
+      "<".repeat(n),
+      "<path:secret/data/x#k" + " | base64encode".repeat(n / 15),
+      "<path:" + "a".repeat(n) + "#",
+    ];
+    for (const s of inputs) {
+      const started = performance.now();
+      for (const parse of [
+        parseReference,
+        findReferences,
+        (x: string) => findAvpPlaceholders(x, { annotations: { "avp.kubernetes.io/path": "secret/data/x" } }),
+      ]) {
+        try {
+          parse(s);
+        } catch (err) {
+          assert.ok(err instanceof InvalidReferenceError, String(err));
+        }
+      }
+      const ms = performance.now() - started;
+      assert.ok(ms < 3_000, `${ms.toFixed(0)} ms for ${JSON.stringify(s.slice(0, 40))}…`);
+    }
+  });
+});
