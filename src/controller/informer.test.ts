@@ -114,8 +114,11 @@ void describe("Informer", () => {
     const informer = new Informer<KubeObject>(client, resourceTypes.secret, silentLogger, { silenceMs: 200 });
     informer.start();
     await informer.waitForSync();
+    // Observed from our own write after the list's snapshot (rv 99 > list rv): a re-list keeps it.
+    informer.observe(obj("mine", 99));
     await new Promise((r) => setTimeout(r, 700));
     assert.ok(informer.relists >= 3, `relists: ${informer.relists}`);
+    assert.ok(informer.get("ns/mine"));
     await informer.stop();
   });
 

@@ -126,7 +126,8 @@ export class Informer<T extends KubeObject> {
       this.#upsert(key, item);
     }
     for (const [key, old] of this.#cache) {
-      if (!seen.has(key)) {
+      // An object we observed from our own write after the list's snapshot is not gone.
+      if (!seen.has(key) && compareVersions(old.metadata.resourceVersion, resourceVersion) !== 1) {
         this.#cache.delete(key);
         this.#emit("delete", old);
       }
@@ -224,8 +225,15 @@ export class Informer<T extends KubeObject> {
  */
 function isNewer(a: string | undefined, b: string | undefined): boolean {
   if (a === b) return false;
-  if (a && b && /^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) > BigInt(b);
-  return true;
+  return compareVersions(a, b) !== -1;
+}
+
+/** 1, 0 or -1 comparing two resourceVersions; undefined when they are not both integers. */
+function compareVersions(a: string | undefined, b: string | undefined): 1 | 0 | -1 | undefined {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x > y ? 1 : x < y ? -1 : 0;
 }
 
 /** managedFields are the bulk of an object and nothing we read: memory follows what we use. */
