@@ -45,6 +45,19 @@ void describe("100 ExternalSecrets on 10 Vault paths", () => {
     );
   }
 
+  /** refsync_provider_api_calls_total for this store's Vault calls named `call`. */
+  async function countedCalls(call: string): Promise<number> {
+    const { values } = await ctl.controller.metrics.providerCalls.get();
+    return values
+      .filter(
+        (v) =>
+          v.labels.provider === "vault" &&
+          v.labels.store === `SecretStore/${ns}/vault` &&
+          v.labels.call === call,
+      )
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+
   void it("reads each path at most once and logs in once per identity per refresh cycle", async () => {
     const reads = () => suite.vault.count({ method: "GET", path: new RegExp(`^secret/data/${ns}/`) });
     const logins = () => suite.vault.count({ path: "auth/kubernetes/login", status: 200 });
@@ -74,6 +87,8 @@ void describe("100 ExternalSecrets on 10 Vault paths", () => {
     );
     assert.ok(cycle1.reads <= PATHS, `cycle 1: ${cycle1.reads} reads`);
     assert.equal(cycle1.logins, 1);
+    assert.equal(await countedCalls("login"), 1, "the login is in refsync_provider_api_calls_total");
+    assert.equal(await countedCalls("read"), cycle1.reads, "so is every read");
 
     await waitFor(
       async () => {
