@@ -13,7 +13,13 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import { clusterJwks, signJwt } from "../servers/vault/index.ts";
-import { startNamespaceSuite, vaultStore, waitForStoreCondition, type NamespaceSuite } from "./setup.ts";
+import {
+  assertNoCredentials,
+  startNamespaceSuite,
+  vaultStore,
+  waitForStoreCondition,
+  type NamespaceSuite,
+} from "./setup.ts";
 
 const SECRET_ID = "approle-secret-id-integration";
 
@@ -145,5 +151,6 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
     assert.match(warning.message, /static Vault token/);
     await waitForStoreCondition(ctl.kube, ns, "static", "Ready", "True");
     assert.ok(!ctl.logText().includes(token));
+    assertNoCredentials(ctl.logText(), "the controller log");
   });
 });

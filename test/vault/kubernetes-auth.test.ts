@@ -11,6 +11,7 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import {
+  assertNoCredentials,
   controllerFor,
   createServiceAccount,
   grantNamespace,
@@ -83,6 +84,8 @@ void describe("Vault Kubernetes auth with serviceAccountRef", () => {
     assert.match(condition?.message ?? "", new RegExp(`secret/data/${nsB}/db`));
     assert.equal(await getSecret(ctlA.kube, nsA, "steal"), undefined);
     assert.ok(!ctlA.logText().includes(`pw-of-${nsB}`));
+    assertNoCredentials(ctlA.logText(), "the controller log");
+    assertNoCredentials(JSON.stringify(es.status), "the status");
     assert.ok(!JSON.stringify(es.status).includes(`pw-of-${nsB}`));
   });
 

@@ -4,6 +4,7 @@
  * in-process controller scoped to the test's namespace, and builders for
  * Vault SecretStores and ServiceAccounts.
  */
+import assert from "node:assert/strict";
 import type { Condition, SecretStore } from "../../src/api/v1alpha1.ts";
 import { resourceTypes, type KubeClient } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
@@ -46,7 +47,13 @@ export function controllerFor(
   namespace: string,
   options: Partial<TestControllerOptions> = {},
 ): Promise<TestController> {
-  return startTestController(suite.cluster, { logLevel: "info", ...options, namespace });
+  return startTestController(suite.cluster, { logLevel: "debug", ...options, namespace });
+}
+
+/** No Vault token (`hvs.…`) and no JWT (service-account tokens, login JWTs) in `text`. */
+export function assertNoCredentials(text: string, what: string): void {
+  assert.doesNotMatch(text, /hvs\.[\w-]{10,}/, `${what} holds a Vault token`);
+  assert.doesNotMatch(text, /eyJ[\w-]{10,}\.eyJ[\w-]{10,}/, `${what} holds a JWT`);
 }
 
 export function vaultStore(
