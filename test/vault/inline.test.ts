@@ -2,11 +2,12 @@
 // sidecar's own projected service-account token (checked by the cluster's TokenReview), and only
 // where the operator's policy allows the Argo CD project to read.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
@@ -21,6 +22,29 @@ stringData:
   password: ref+vault://team-a/db#password
   url: postgres://app:ref+vault://team-a/db#password+@db:5432/app
 `;
+
+const REPO = join(import.meta.dirname, "..", "..");
+
+/** `refsync <args>` in a child process, with only PATH and `env` in its environment. */
+function refsync(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
+        ...args,
+      ],
+      { cwd: REPO, env: { PATH: process.env.PATH ?? "", ...env } },
+      (error, stdout, stderr) =>
+        resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr }),
+    );
+  });
+}
 
 void describe("inline mode with the Vault provider", () => {
   let suite: VaultSuite;
@@ -94,6 +118,27 @@ void describe("inline mode with the Vault provider", () => {
     assert.equal(values.url, "postgres://app:inline-pw-a@db:5432/app");
     assert.equal(suite.vault.count({ method: "GET", path: "secret/data/team-a/db" }), 1);
     assert.equal(suite.vault.count({ path: "auth/kubernetes/login", status: 200 }), 1);
+  });
+
+  void it("works the same through `refsync render --mode inline` in its own process", async () => {
+    await writeFile(join(dir, "refsync.yaml"), stringify(config));
+    await writeFile(join(dir, "secret.yaml"), MANIFEST);
+    await writeFile(join(dir, "other.yaml"), MANIFEST.replaceAll("team-a/db", "team-b/db"));
+    const env = {
+      [CONTROLLER_TOKEN_FILE_ENV]: join(dir, "token"),
+      REFSYNC_CONFIG: join(dir, "refsync.yaml"),
+    };
+    const args = ["render", "--mode", "inline", "--project", "team-a", "--namespace", "team-a"];
+    const ok = await refsync([...args, join(dir, "secret.yaml")], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stderr, "");
+    assert.match(ok.stdout, /inline-pw-a|aW5saW5lLXB3LWE=/);
+
+    const denied = await refsync([...args, join(dir, "other.yaml")], env);
+    assert.notEqual(denied.code, 0);
+    assert.equal(denied.stdout, "", "nothing partial on stdout");
+    assert.match(denied.stderr, /team-b\/db/);
+    assert.ok(!denied.stderr.includes("inline-pw-b"));
   });
 
   void it("refuses a path the project may not read, before asking Vault", async () => {
