@@ -10,9 +10,7 @@ import {
   InvalidSpecError,
   SecretNotFoundError,
   ThrottledError,
-  type RefsyncError,
 } from "../errors.ts";
-import type { CallResult } from "../types.ts";
 
 interface VaultApiError {
   response: { statusCode: number; body: unknown };
@@ -76,13 +74,4 @@ export function toTypedError(error: unknown, where: string, secrets: readonly st
   }
   const message = error instanceof Error ? redact(error.message).slice(0, 200) : String(error);
   return new BackendUnavailableError(`${where}: Vault request failed: ${message}`);
-}
-
-/** Result label for the provider-call metric. */
-export function callResult(error: RefsyncError | Error | undefined): CallResult {
-  if (error === undefined) return "success";
-  if (error instanceof SecretNotFoundError) return "not_found";
-  if (error instanceof AccessDeniedError) return "denied";
-  if (error instanceof ThrottledError) return "throttled";
-  return "error";
 }

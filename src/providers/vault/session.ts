@@ -12,8 +12,8 @@ import createVaultClient from "node-vault";
 import type NodeVault from "node-vault";
 import type { ProviderContext } from "../types.ts";
 import type { Login } from "./auth.ts";
-import { AccessDeniedError } from "../errors.ts";
-import { callResult, toTypedError, vaultStatus } from "./errors.ts";
+import { AccessDeniedError, callResultOf } from "../errors.ts";
+import { toTypedError, vaultStatus } from "./errors.ts";
 
 /** Renew at this fraction of the TTL, minus up to 10 % jitter. */
 const RENEW_FRACTION = 2 / 3;
@@ -95,7 +95,7 @@ export class TokenSession {
   }
 
   private report(call: string, started: number, error?: Error): void {
-    this.context.onCall?.(call, callResult(error), (performance.now() - started) / 1000);
+    this.context.onCall?.(call, callResultOf(error), (performance.now() - started) / 1000);
   }
 
   private singleFlight(work: () => Promise<void>): Promise<void> {
