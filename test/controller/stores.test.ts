@@ -44,11 +44,9 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
     source = await cluster.createNamespace("source");
     allowed = await cluster.createNamespace("allowed");
     denied = await cluster.createNamespace("denied");
-    // All namespaces: the ClusterSecretStore serves several.
-    ctl = await startTestController(cluster, {
-      namespace: undefined as unknown as string,
-      hashKeySecret: { namespace: source, name: "hk" },
-    });
+    // One controller per namespace: on the shared test cluster every test keeps to its own.
+    ctl = await startTestController(cluster, { namespace: allowed });
+    ctlDenied = await startTestController(cluster, { namespace: denied });
     await putSecret(ctl.kube, source, "db", { password: VALUE });
     await ctl.kube.mergePatch(resourceTypes.namespace, undefined, allowed, {
       metadata: { labels: { team: "a" } },
