@@ -5,7 +5,6 @@ import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
   applyObject,
-  externalSecret,
   getSecret,
   putSecret,
   waitFor,
@@ -19,6 +18,7 @@ import {
   vaultStore,
   waitForStoreCondition,
   type NamespaceSuite,
+  propertyExternalSecret,
 } from "./setup.ts";
 
 const SECRET_ID = "approle-secret-id-integration";
@@ -40,13 +40,7 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
   });
 
   async function expectSynced(store: string): Promise<void> {
-    await applyObject(
-      ctl.kube,
-      externalSecret(ns, store, {
-        secretStoreRef: { name: store },
-        data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
-      }),
-    );
+    await applyObject(ctl.kube, propertyExternalSecret(ns, store, { name: store }, `${ns}/db`, "password"));
     await waitForCondition(ctl.kube, ns, store, "Ready", "True", "SecretSynced");
     const secret = await waitFor(() => getSecret(ctl.kube, ns, store), `Secret ${store}`);
     assert.deepEqual(secret.data, { password: "auth-methods-pw" });

@@ -8,13 +8,18 @@ import { resourceTypes } from "../../src/controller/kube/client.ts";
 import {
   applyObject,
   deleteObject,
-  externalSecret,
   getSecret,
   waitFor,
   waitForCondition,
   type TestController,
 } from "../controller/harness.ts";
-import { controllerFor, createServiceAccount, startVaultSuite, type VaultSuite } from "./setup.ts";
+import {
+  controllerFor,
+  createServiceAccount,
+  propertyExternalSecret,
+  startVaultSuite,
+  type VaultSuite,
+} from "./setup.ts";
 
 void describe("Vault ClusterSecretStore with per-namespace Kubernetes identities", () => {
   let suite: VaultSuite;
@@ -88,20 +93,8 @@ void describe("Vault ClusterSecretStore with per-namespace Kubernetes identities
       [ctlB, nsB, nsA],
     ] as const) {
       const ref = { name: store.metadata.name, kind: "ClusterSecretStore" as const };
-      await applyObject(
-        ctl.kube,
-        externalSecret(own, "db", {
-          secretStoreRef: ref,
-          data: [{ secretKey: "password", remoteRef: { key: `${own}/db`, property: "password" } }],
-        }),
-      );
-      await applyObject(
-        ctl.kube,
-        externalSecret(own, "other", {
-          secretStoreRef: ref,
-          data: [{ secretKey: "password", remoteRef: { key: `${other}/db`, property: "password" } }],
-        }),
-      );
+      await applyObject(ctl.kube, propertyExternalSecret(own, "db", ref, `${own}/db`, "password"));
+      await applyObject(ctl.kube, propertyExternalSecret(own, "other", ref, `${other}/db`, "password"));
       await waitForCondition(ctl.kube, own, "db", "Ready", "True", "SecretSynced");
       assert.deepEqual((await getSecret(ctl.kube, own, "db"))?.data, { password: `tenant-pw-${own}` });
       await waitForCondition(ctl.kube, own, "other", "Ready", "False", "AccessDenied");

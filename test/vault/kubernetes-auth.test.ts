@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   applyObject,
-  externalSecret,
   getSecret,
   waitFor,
   waitForCondition,
@@ -20,6 +19,7 @@ import {
   vaultStore,
   waitForStoreCondition,
   type VaultSuite,
+  propertyExternalSecret,
 } from "./setup.ts";
 
 void describe("Vault Kubernetes auth with serviceAccountRef", () => {
@@ -55,10 +55,7 @@ void describe("Vault Kubernetes auth with serviceAccountRef", () => {
     ] as const) {
       await applyObject(
         ctl.kube,
-        externalSecret(ns, "db", {
-          secretStoreRef: { name: "vault" },
-          data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
-        }),
+        propertyExternalSecret(ns, "db", { name: "vault" }, `${ns}/db`, "password"),
       );
       await waitForCondition(ctl.kube, ns, "db", "Ready", "True", "SecretSynced");
       const secret = await waitFor(() => getSecret(ctl.kube, ns, "db"), `Secret ${ns}/db`);
@@ -74,10 +71,7 @@ void describe("Vault Kubernetes auth with serviceAccountRef", () => {
   void it("denies namespace A's service account namespace B's path", async () => {
     await applyObject(
       ctlA.kube,
-      externalSecret(nsA, "steal", {
-        secretStoreRef: { name: "vault" },
-        data: [{ secretKey: "password", remoteRef: { key: `${nsB}/db`, property: "password" } }],
-      }),
+      propertyExternalSecret(nsA, "steal", { name: "vault" }, `${nsB}/db`, "password"),
     );
     const es = await waitForCondition(ctlA.kube, nsA, "steal", "Ready", "False", "AccessDenied");
     const condition = es.status?.conditions?.find((c) => c.type === "Ready");
@@ -96,10 +90,7 @@ void describe("Vault Kubernetes auth with serviceAccountRef", () => {
     );
     await applyObject(
       ctlA.kube,
-      externalSecret(nsA, "borrowed", {
-        secretStoreRef: { name: "borrowed-role" },
-        data: [{ secretKey: "password", remoteRef: { key: `${nsB}/db`, property: "password" } }],
-      }),
+      propertyExternalSecret(nsA, "borrowed", { name: "borrowed-role" }, `${nsB}/db`, "password"),
     );
     const es = await waitForCondition(ctlA.kube, nsA, "borrowed", "Ready", "False");
     const condition = es.status?.conditions?.find((c) => c.type === "Ready");

@@ -17,6 +17,7 @@ import {
   startNamespaceSuite,
   vaultStore,
   type NamespaceSuite,
+  propertyExternalSecret,
 } from "./setup.ts";
 
 void describe("Vault KV v1 and v2 through the controller", () => {
@@ -97,10 +98,7 @@ void describe("Vault KV v1 and v2 through the controller", () => {
   void it("reads KV v1 without the /data/ segment", async () => {
     await applyObject(
       ctl.kube,
-      externalSecret(ns, "v1", {
-        secretStoreRef: { name: "vault-v1" },
-        data: [{ secretKey: "apiKey", remoteRef: { key: `${ns}/legacy`, property: "apiKey" } }],
-      }),
+      propertyExternalSecret(ns, "v1", { name: "vault-v1" }, `${ns}/legacy`, "apiKey"),
     );
     await waitForCondition(ctl.kube, ns, "v1", "Ready", "True", "SecretSynced");
     assert.deepEqual((await getSecret(ctl.kube, ns, "v1"))?.data, { apiKey: "v1-api-key" });
@@ -110,10 +108,8 @@ void describe("Vault KV v1 and v2 through the controller", () => {
   void it("keeps the Secret while Vault is sealed, reports Ready=False, and recovers after unsealing", async () => {
     await applyObject(
       ctl.kube,
-      externalSecret(ns, "sealed", {
-        secretStoreRef: { name: "vault" },
+      propertyExternalSecret(ns, "sealed", { name: "vault" }, `${ns}/db`, "password", {
         refreshInterval: "1s",
-        data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
       }),
     );
     await waitForCondition(ctl.kube, ns, "sealed", "Ready", "True", "SecretSynced");

@@ -4,13 +4,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
-import { applyObject, externalSecret, waitFor, type TestController } from "../controller/harness.ts";
+import { applyObject, waitFor, type TestController } from "../controller/harness.ts";
 import {
   grantNamespace,
   kubernetesAuthSpec,
   startNamespaceSuite,
   vaultStore,
   type NamespaceSuite,
+  propertyExternalSecret,
 } from "./setup.ts";
 
 const EXTERNAL_SECRETS = 100;
@@ -66,10 +67,8 @@ void describe("100 ExternalSecrets on 10 Vault paths", () => {
     for (let i = 0; i < EXTERNAL_SECRETS; i++) {
       await applyObject(
         ctl.kube,
-        externalSecret(ns, `es-${i}`, {
-          secretStoreRef: { name: "vault" },
+        propertyExternalSecret(ns, `es-${i}`, { name: "vault" }, `${ns}/path-${i % PATHS}`, "value", {
           refreshInterval: `${REFRESH_SECONDS}s`,
-          data: [{ secretKey: "value", remoteRef: { key: `${ns}/path-${i % PATHS}`, property: "value" } }],
         }),
       );
     }

@@ -5,10 +5,11 @@
  * Vault SecretStores and ServiceAccounts.
  */
 import assert from "node:assert/strict";
-import type { Condition, SecretStore } from "../../src/api/v1alpha1.ts";
+import type { Condition, ExternalSecret, ExternalSecretSpec, SecretStore } from "../../src/api/v1alpha1.ts";
 import { resourceTypes, type KubeClient } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
+  externalSecret,
   startTestController,
   waitFor,
   type TestController,
@@ -162,4 +163,20 @@ export function waitForStoreCondition(
     const condition = store?.status?.conditions?.find((c) => c.type === type);
     return condition?.status === status ? condition : undefined;
   }, `SecretStore ${namespace}/${name} ${type}=${status}`);
+}
+
+/** An ExternalSecret copying `property` of Vault key `key` into the Secret key of the same name. */
+export function propertyExternalSecret(
+  namespace: string,
+  name: string,
+  store: ExternalSecretSpec["secretStoreRef"],
+  key: string,
+  property: string,
+  extra: Partial<ExternalSecretSpec> = {},
+): ExternalSecret {
+  return externalSecret(namespace, name, {
+    secretStoreRef: store,
+    data: [{ secretKey: property, remoteRef: { key, property } }],
+    ...extra,
+  });
 }
