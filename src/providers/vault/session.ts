@@ -89,9 +89,13 @@ export class TokenSession {
     return this.login.method;
   }
 
-  /** False once the token has expired and nobody uses the session: the cache may drop it. */
+  /**
+   * Worth keeping: in use, or holding a token that still has time left. An
+   * unused session without expiry (a static token) is dropped: re-reading
+   * its Secret is cheap, and deleted stores must not pile up.
+   */
   get live(): boolean {
-    return this.users > 0 || (this.hasToken && (this.expiresAt === undefined || this.expiresAt > Date.now()));
+    return this.users > 0 || (this.hasToken && this.expiresAt !== undefined && this.expiresAt > Date.now());
   }
 
   private report(call: string, started: number, error?: Error): void {
