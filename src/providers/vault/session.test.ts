@@ -67,10 +67,15 @@ void describe("token sessions", () => {
     assert.equal(vault.count({ path: /^secret\/data\// }), 30);
     const reported = clients.reduce((sum, { context }) => sum + context.callCount("login", "success"), 0);
     assert.equal(reported, 1, "the login is reported through onCall");
+    // A client built later for the same store (a new store generation, the next render) reuses the token.
+    for (const { client } of clients) await client.close();
+    const later = appRoleStore(storeName).client;
+    await later.read({ key: "team-a/s1" });
+    assert.equal(vault.count(LOGIN), 1);
+    await later.close();
     // Another store with the same credentials is another identity: its own token.
     await appRoleStore().client.read({ key: "team-a/s0" });
     assert.equal(vault.count(LOGIN), 2);
-    for (const { client } of clients) await client.close();
   });
 
   void it("renews the token after about 2/3 of its TTL, and logs in anew once the max TTL caps renewals", async () => {
