@@ -90,6 +90,10 @@ void describe("KV reads", () => {
     const { client } = approleStore({ path: undefined });
     assert.equal((await client.read({ key: "secret/team-a/db" })).version, "2");
     assert.equal(vault.count({ path: "secret/data/team-a/db" }), 1);
+    assert.deepEqual(await client.list({ path: "secret/team-a", name: { regexp: "db$" } }), [
+      "secret/team-a/db",
+    ]);
+    await assert.rejects(client.list({ name: { regexp: "db$" } }), InvalidReferenceError);
     await client.close();
   });
 

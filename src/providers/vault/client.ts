@@ -18,7 +18,8 @@ import type {
   WriteResult,
 } from "../types.ts";
 import { loginFor, type Login } from "./auth.ts";
-import { dataPath, locate, metadataPath, type VaultLocation } from "./paths.ts";
+import { findKeys } from "./find.ts";
+import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
 import type { VaultSpec } from "./spec.ts";
 
@@ -35,20 +36,9 @@ interface KvV2Data {
   metadata?: { version?: number };
 }
 
-/** Find walks at most this many folders (then fails, never returns a partial list). */
-const MAX_FIND_FOLDERS = 10_000;
-
 function withQuery(path: string, query: Record<string, string | undefined>): string {
   const params = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
   return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
-}
-
-function findPattern(source: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch {
-    throw new InvalidReferenceError(`find.name.regexp "${source}" is not a valid regular expression`);
-  }
 }
 
 function parseVersion(version: string | undefined, key: string): string | undefined {
@@ -165,69 +155,14 @@ export class VaultProviderClient implements ProviderClient {
     return current === undefined ? undefined : String(current);
   }
 
-  /** Lists keys recursively (depth first) under `query.path`; keeps those whose key matches the regexp and tags. */
-  async list(query: FindQuery, signal?: AbortSignal): Promise<string[]> {
-    const start = query.path?.replace(/^\/+|\/+$/g, "") ?? "";
-    const root: VaultLocation =
-      this.spec.path !== undefined
-        ? { mount: this.spec.path.replace(/^\/+|\/+$/g, ""), key: start }
-        : start.includes("/")
-          ? locate(undefined, start)
-          : { mount: start, key: "" };
-    if (root.mount === "")
-      throw new InvalidReferenceError("find on a store without path needs find.path naming the mount");
-    const pattern = query.name ? findPattern(query.name.regexp) : undefined;
-    const prefix = this.spec.path === undefined ? `${root.mount}/` : "";
-    const found: string[] = [];
-    const folders = [root.key];
-    for (let walked = 1; folders.length > 0; walked++) {
-      if (walked > MAX_FIND_FOLDERS) {
-        throw new InvalidReferenceError(
-          `find under "${start}" walks more than ${MAX_FIND_FOLDERS} folders; narrow find.path`,
-        );
-      }
-      const folder = folders.pop()!;
-      for (const entry of await this.listFolder({ mount: root.mount, key: folder }, signal)) {
-        const key = folder === "" ? entry : `${folder}/${entry}`;
-        if (entry.endsWith("/")) folders.push(key.slice(0, -1));
-        else if (!pattern || pattern.test(key)) found.push(key);
-      }
-    }
-    const keys = query.tags ? await this.filterByTags(root.mount, found, query.tags, signal) : found;
-    return keys.map((key) => `${prefix}${key}`).sort();
-  }
-
-  private async listFolder(location: VaultLocation, signal?: AbortSignal): Promise<string[]> {
-    const path = metadataPath(this.kv, location);
-    try {
-      const body = (await this.call("list", path, (vault) => vault.list(path), signal)) as {
-        data?: { keys?: string[] };
-      };
-      return body.data?.keys ?? [];
-    } catch (error) {
-      if (error instanceof SecretNotFoundError) return [];
-      throw error;
-    }
-  }
-
-  /** Tags are KV v2 custom metadata; KV v1 has none, so nothing matches. */
-  private async filterByTags(
-    mount: string,
-    keys: string[],
-    tags: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<string[]> {
-    if (this.kv === "v1") return [];
-    const kept: string[] = [];
-    for (const key of keys) {
-      const path = metadataPath(this.kv, { mount, key });
-      const body = (await this.call("metadata", path, (vault) => vault.read(path), signal)) as {
-        data?: { custom_metadata?: Record<string, string> | null };
-      };
-      const custom = body.data?.custom_metadata ?? {};
-      if (Object.entries(tags).every(([tag, value]) => custom[tag] === value)) kept.push(key);
-    }
-    return kept;
+  /** dataFrom.find: see ./find.ts. */
+  list(query: FindQuery, signal?: AbortSignal): Promise<string[]> {
+    return findKeys(query, {
+      storeMount: this.spec.path,
+      kv: this.kv,
+      get: (call, path) => this.call(call, path, (vault) => vault.read(path), signal),
+      list: (path) => this.call("list", path, (vault) => vault.list(path), signal),
+    });
   }
 
   /** Idempotent: writing what Vault already holds changes nothing ("unchanged"). KV v2 writes use check-and-set. */
