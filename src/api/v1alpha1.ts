@@ -17,6 +17,9 @@ export const ANNOTATION_REFS = "refsync.dev/refs";
 export const ANNOTATION_SOURCE_REVISION = "refsync.dev/source-revision";
 export const ANNOTATION_RELOAD = "refsync.dev/reload";
 export const ANNOTATION_RESTARTED_FOR = "refsync.dev/restarted-for";
+/** On a target Secret: HMAC per key (JSON), and when its data last changed. */
+export const ANNOTATION_KEY_HASHES = "refsync.dev/key-hashes";
+export const ANNOTATION_CHANGED_AT = "refsync.dev/changed-at";
 export const FIELD_MANAGER = "refsync";
 /** On a target Secret: the ExternalSecret (same namespace) that writes it. */
 export const ANNOTATION_EXTERNAL_SECRET = "refsync.dev/external-secret";

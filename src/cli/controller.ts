@@ -17,6 +17,7 @@ import {
 } from "../server/dashboard/serve.ts";
 import { parseDuration } from "../api/validate.ts";
 import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "../controller/freshness/flags.ts";
+import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "../controller/rollout/flags.ts";
 
 const USAGE = `usage: refsync controller [options]
 
@@ -33,7 +34,7 @@ const USAGE = `usage: refsync controller [options]
   --renew-deadline DURATION  leader steps down when it cannot renew this long (default 10s)
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
   --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key (default: <lease-namespace>/refsync-hash-key)
-${freshnessUsage}${dashboardUsage}`;
+${freshnessUsage}${rolloutUsage}${dashboardUsage}`;
 
 export interface ControllerFlags {
   options: Omit<ControllerOptions, "kc" | "log">;
@@ -64,6 +65,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       "hash-key-secret": { type: "string" },
       ...dashboardFlagOptions,
       ...freshnessFlagOptions,
+      ...rolloutFlagOptions,
     },
   });
   const workers = Number(values.workers);
@@ -85,6 +87,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
   if (values["leader-elect"] && !(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new Error("leader election needs --retry-period < --renew-deadline < --lease-duration");
   }
+  const rollouts = parseRolloutFlags(values);
   let hashKeySecret: ControllerOptions["hashKeySecret"];
   if (values["hash-key-secret"]) {
     const [ns, name] = values["hash-key-secret"].split("/");
@@ -102,7 +105,9 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       workers,
       namespace: values.namespace,
       hashKeySecret,
-      leaderLoops: parseFreshnessFlags(values, env, leaseNamespace),
+      leaderLoops: [...parseFreshnessFlags(values, env, leaseNamespace), rollouts.loop],
+      hooks: [rollouts.hook],
+      consumers: rollouts,
       leaderElection: values["leader-elect"]
         ? {
             name: values["lease-name"],

@@ -12,6 +12,8 @@ export interface SecretChange {
   /** Hash before the change; undefined when the Secret was created. */
   previousHash: string | undefined;
   dataHash: string;
+  /** Keys added, removed or changed (names only); undefined when unknown (treat as every key). */
+  changedKeys?: string[];
 }
 
 export type SecretChangeHook = (change: SecretChange, signal: AbortSignal) => Promise<void>;

@@ -51,6 +51,9 @@ export interface ControllerContext {
   sessions: StoreSessions;
   stores: StoreLookup;
   events: EventRecorder;
+  /** Read-only caches (the rollout work reads ExternalSecrets and managed Secrets). */
+  externalSecrets: Informer<ExternalSecret>;
+  secrets: Informer<SecretObject>;
   enqueueExternalSecret(namespace: string, name: string): void;
 }
 
@@ -296,6 +299,8 @@ export class Controller {
       sessions: this.sessions,
       stores: this.#stores,
       events: this.#events,
+      externalSecrets: this.externalSecrets,
+      secrets: this.secrets,
       enqueueExternalSecret: (ns, name) => this.enqueueExternalSecret(ns, name),
     };
     const signal = this.#leaderAbort.signal;

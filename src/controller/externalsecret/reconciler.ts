@@ -29,6 +29,7 @@ import { resourceTypes, type KubeClient } from "../kube/client.ts";
 import type { ReconcileResult } from "../queue.ts";
 import { fetchData } from "./fetch.ts";
 import type { LeaseTracker } from "./leases.ts";
+import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
 import { decideSync, refreshIntervalMs, syncToken } from "./schedule.ts";
 import {
   TargetConflictError,
@@ -186,6 +187,7 @@ export class ExternalSecretReconciler {
       const hash = dataHash(this.#d.hashKey, type, data);
       checkTakeover(es, target);
       const desired = desiredSecret(es, data, hash);
+      annotateKeyHashes(desired, target, this.#d.hashKey, data);
       if ((spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
         await this.#ensureFinalizer(es, signal);
       let written = false;
@@ -204,7 +206,8 @@ export class ExternalSecretReconciler {
         this.#d.leases.track(key, session, fetched.leases);
       }
       const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
-      if (previousHash !== hash) await this.#runHooks(es, desired, previousHash, hash, signal);
+      if (previousHash !== hash)
+        await this.#runHooks(es, desired, previousHash, hash, changedKeys(target, desired), signal);
       return { ok: true, hash, written };
     } catch (err) {
       if (signal.aborted) throw err;
@@ -217,6 +220,7 @@ export class ExternalSecretReconciler {
     secret: SecretObject,
     previousHash: string | undefined,
     hash: string,
+    changed: string[] | undefined,
     signal: AbortSignal,
   ) {
     for (const hook of this.#d.hooks) {
@@ -227,6 +231,7 @@ export class ExternalSecretReconciler {
             secret: { namespace: secret.metadata.namespace, name: secret.metadata.name },
             previousHash,
             dataHash: hash,
+            changedKeys: changed,
           },
           signal,
         );
