@@ -121,6 +121,11 @@ void describe("KV reads", () => {
     vault.root.putSecret("secret", "team-a/db", { password: "rotated" });
     assert.equal(await client.currentVersion!({ key: "team-a/db" }), "3");
     assert.equal(vault.count({ path: /^secret\/data\// }), 0, "a version check reads no value");
+    assert.equal(
+      await client.currentVersion!({ key: "team-a/db", version: "1" }),
+      "1",
+      "a pinned version stays",
+    );
     await client.close();
   });
 });

@@ -145,8 +145,11 @@ export class VaultProviderClient implements ProviderClient {
     };
   }
 
+  /** The version `read` would return now: a pinned version stays itself; KV v1 has none. */
   async currentVersion(request: ReadRequest, signal?: AbortSignal): Promise<string | undefined> {
     if (this.kv === "v1") return undefined;
+    const pinned = parseVersion(request.version, request.key);
+    if (pinned !== undefined) return pinned;
     const path = metadataPath(this.kv, locate(this.spec.path, request.key));
     const body = (await this.call("metadata", path, (vault) => vault.read(path), signal)) as {
       data?: { current_version?: number };
