@@ -159,14 +159,25 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
-  await controller.start();
-  log.info(
-    { namespace: flags.options.namespace ?? "(all)", workers: flags.options.workers },
-    "controller started",
+  // A stop request must work even while the caches are still syncing (an API server that is not there yet).
+  controller.start().then(
+    () =>
+      log.info(
+        { namespace: flags.options.namespace ?? "(all)", workers: flags.options.workers },
+        "controller started",
+      ),
+    (err: unknown) => log.error({ err: (err as Error).message }, "controller failed to start"),
   );
   await stopped;
   log.info("stopping");
+  // Kubernetes kills the pod after its grace period anyway; exit visibly before that.
+  const watchdog = setTimeout(() => {
+    log.error("graceful stop took longer than 20 s; exiting");
+    process.exit(1);
+  }, 20_000);
+  watchdog.unref();
   await controller.stop();
+  log.info("stopped");
   await server?.close();
   await dashboard?.close();
   return 0;

@@ -226,6 +226,7 @@ export class Controller {
         i.waitForSync(),
       ),
     );
+    if (this.#stopping.signal.aborted) return; // stopped while the caches were syncing
     if (this.#elector) this.#elector.start();
     else await this.#startLeading();
   }

@@ -136,7 +136,11 @@ void describe("refsync controller (process)", () => {
     } finally {
       child.kill("SIGTERM");
       const [code] = (await once(child, "exit")) as [number];
-      assert.equal(code, 0);
+      assert.equal(
+        code,
+        0,
+        `exit code; the controller's last log lines:\n${out.split("\n").slice(-8).join("\n")}`,
+      );
     }
   });
 });
