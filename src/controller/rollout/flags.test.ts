@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import test from "node:test";
+import { parseControllerFlags } from "../../cli/controller.ts";
+import { parseRolloutFlags } from "./flags.ts";
+import { Rollouts } from "./index.ts";
+
+void test("rollout flags: defaults, bad values named, wired into the controller options", () => {
+  assert.ok(parseRolloutFlags({}) instanceof Rollouts);
+  assert.throws(
+    () => parseRolloutFlags({ "rollout-window": "soon" }),
+    /--rollout-window: "soon" is not a duration/,
+  );
+  assert.throws(() => parseRolloutFlags({ "rollout-max-concurrent": "0" }), /--rollout-max-concurrent/);
+  assert.throws(() => parseRolloutFlags({ "rollout-deadline": "-" }), /--rollout-deadline/);
+  const flags = parseControllerFlags(["--rollout-window", "2s", "--rollout-max-concurrent", "3"], {});
+  const rollouts = flags.options.consumers;
+  assert.ok(rollouts instanceof Rollouts);
+  assert.deepEqual(flags.options.hooks, [rollouts.hook]);
+  assert.ok(flags.options.leaderLoops?.includes(rollouts.loop));
+});
