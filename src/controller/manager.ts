@@ -84,6 +84,9 @@ export interface ControllerOptions {
 
 type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
 
+/** How long stopping waits for leader loops to return. */
+const LOOP_STOP_MS = 5_000;
+
 export class Controller {
   readonly kube: KubeClient;
   readonly metrics: ControllerMetrics;
@@ -318,7 +321,11 @@ export class Controller {
     this.metrics.isLeader.set(0);
     this.#leaderAbort?.abort();
     await this.#queue.stop();
-    await Promise.all(this.#leaderLoops);
+    // A plug-in loop that ignores its abort signal must not keep the controller from stopping.
+    const loops = Promise.all(this.#leaderLoops).then(() => true);
+    const timeout = new Promise<false>((resolve) => setTimeout(resolve, LOOP_STOP_MS, false).unref());
+    if (!(await Promise.race([loops, timeout])))
+      this.log.warn({ waitedMs: LOOP_STOP_MS }, "a leader loop did not stop");
     this.#leaderLoops = [];
   }
 
