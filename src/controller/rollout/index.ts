@@ -55,6 +55,7 @@ export interface RolloutOptions {
 }
 
 const KINDS = Object.keys(workloadTypes) as WorkloadKind[];
+const SYNC_WAIT_MS = 30_000;
 
 export class Rollouts implements ConsumerSource {
   readonly #opts: Required<Omit<RolloutOptions, "namespace">> & Pick<RolloutOptions, "namespace">;
@@ -123,7 +124,11 @@ export class Rollouts implements ConsumerSource {
         informer.start();
         this.#informers.set(kind, informer);
       }
-      await Promise.all([...this.#informers.values()].map((i) => i.waitForSync()));
+      // A kind we may not watch (RBAC) must not stop restarts of the others: wait a while, then go on.
+      await Promise.race([
+        Promise.all([...this.#informers.values()].map((i) => i.waitForSync())),
+        sleep(SYNC_WAIT_MS, signal),
+      ]);
       while (!signal.aborted) {
         await this.#tick(ctx, signal).catch((err: unknown) => {
           if (!signal.aborted) ctx.log.warn({ err: errorSummary(err) }, "rollout pass failed");
@@ -135,6 +140,8 @@ export class Rollouts implements ConsumerSource {
       await Promise.all([...this.#informers.values()].map((i) => i.stop()));
       this.#informers.clear();
       this.#batcher.clear();
+      // Another replica leads now; the API and metric fall back to status.consumers.
+      this.#report = new Map();
     }
   };
 
@@ -150,8 +157,9 @@ export class Rollouts implements ConsumerSource {
       );
       return list.resources?.some((r) => r.name === t.plural) ?? false;
     } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
+      if (!isNotFound(err))
+        ctx.log.warn({ err: errorSummary(err), kind }, "cannot tell whether the API serves this kind");
+      return false;
     }
   }
 

@@ -43,9 +43,17 @@ export function consumerReport(
   pods: readonly Pod[],
 ): Map<string, SecretConsumer[]> {
   const report = new Map<string, SecretConsumer[]>();
-  const podUsage = pods
-    .filter((p) => p.status?.phase === "Running")
-    .map((p) => ({ pod: p, usage: secretUsage(p.spec), owner: podOwner(p) }));
+  // Secret name → running pods that read it through env vars (one pass over the pods).
+  const envReaders = new Map<string, { pod: Pod; owner: { kind: string; name: string } }[]>();
+  for (const pod of pods) {
+    if (pod.status?.phase !== "Running") continue;
+    for (const [name, usage] of secretUsage(pod.spec)) {
+      if (!usage.env) continue;
+      const list = envReaders.get(name) ?? [];
+      list.push({ pod, owner: podOwner(pod) });
+      envReaders.set(name, list);
+    }
+  }
   for (const secret of secrets) {
     const entries = new Map<string, SecretConsumer>();
     const entry = (kind: string, name: string) => {
@@ -57,8 +65,7 @@ export function consumerReport(
     for (const w of workloads) if (w.usage.has(secret.name)) entry(w.kind, w.name);
     // Pod times have whole seconds: a pod started in the change's second counts as fresh.
     const changedAt = secret.changedAt ? Math.floor(Date.parse(secret.changedAt) / 1000) * 1000 : undefined;
-    for (const { pod, usage, owner } of podUsage) {
-      if (!usage.get(secret.name)?.env) continue;
+    for (const { pod, owner } of envReaders.get(secret.name) ?? []) {
       const e = entry(owner.kind, owner.name);
       const started = Date.parse(pod.status?.startTime ?? pod.metadata.creationTimestamp ?? "");
       if (changedAt !== undefined && started < changedAt) e.stalePods.push(pod.metadata.name);
