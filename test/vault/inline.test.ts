@@ -8,11 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseAllDocuments, stringify } from "yaml";
-import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
-import { createServiceAccount, startVaultSuite, type VaultSuite } from "./setup.ts";
+import { pluginIdentity, startVaultSuite, type VaultSuite } from "./setup.ts";
 
 const MANIFEST = `apiVersion: v1
 kind: Secret
@@ -48,52 +47,19 @@ function refsync(
 
 void describe("inline mode with the Vault provider", () => {
   let suite: VaultSuite;
-  let kube: KubeClient;
   let dir: string;
   let config: PluginConfig;
   const requester = { project: "team-a", namespace: "team-a" };
 
   before(async () => {
     suite = await startVaultSuite();
-    kube = await KubeClient.fromKubeConfig(suite.cluster.kc);
-    const ns = await suite.cluster.createNamespace("vault-inline");
-    // The repo-server sidecar's own service account and its projected token.
-    await createServiceAccount(kube, ns, "argocd-repo-server");
-    const { status } = await kube.request<{ status: { token: string } }>(
-      "POST",
-      kube.path(resourceTypes.serviceAccount, ns, "argocd-repo-server", "token"),
-      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [] } } },
-    );
     dir = await mkdtemp(join(tmpdir(), "refsync-vault-inline-"));
-    await writeFile(join(dir, "token"), status.token);
-    process.env[CONTROLLER_TOKEN_FILE_ENV] = join(dir, "token");
-
-    const root = suite.vault.root;
-    root.writePolicy("argocd", [{ path: "secret/data/*", capabilities: ["read"] }]);
-    root.addKubernetesRole("argocd", {
-      boundServiceAccountNames: ["argocd-repo-server"],
-      boundServiceAccountNamespaces: [ns],
-      policies: ["argocd"],
-      ttl: 300,
-    });
-    root.putSecret("secret", "team-a/db", { password: "inline-pw-a" });
-    root.putSecret("secret", "team-b/db", { password: "inline-pw-b" });
-    config = {
-      stores: {
-        vault: {
-          provider: {
-            vault: { server: suite.vault.url, path: "secret", auth: { kubernetes: { role: "argocd" } } },
-          },
-        },
-      },
-      defaultStores: { vault: "vault" },
-      modes: ["deferred", "inline"],
-      policy: [{ projects: ["team-a"], stores: ["vault"], paths: ["team-a/"] }],
-    };
+    config = await pluginIdentity(suite, await suite.cluster.createNamespace("vault-inline"), dir);
+    suite.vault.root.putSecret("secret", "team-a/db", { password: "inline-pw-a" });
+    suite.vault.root.putSecret("secret", "team-b/db", { password: "inline-pw-b" });
   });
   after(async () => {
     delete process.env[CONTROLLER_TOKEN_FILE_ENV];
-    kube?.close();
     await rm(dir, { recursive: true, force: true });
     await suite?.stop();
   });

@@ -5,8 +5,12 @@
  * Vault SecretStores and ServiceAccounts.
  */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Condition, ExternalSecret, ExternalSecretSpec, SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes, type KubeClient } from "../../src/controller/kube/client.ts";
+import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
+import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
+import type { PluginConfig } from "../../src/render/config.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   externalSecret,
@@ -179,4 +183,56 @@ export function propertyExternalSecret(
     data: [{ secretKey: property, remoteRef: { key, property } }],
     ...extra,
   });
+}
+
+/**
+ * The plugin's (or controller's) own identity: ServiceAccount
+ * `argocd-repo-server` in `namespace`, its token in `dir/token` as the
+ * projected token (REFSYNC_VAULT_SERVICE_ACCOUNT_TOKEN_FILE, set for this
+ * process), and Vault role `argocd` allowed to read secret/data/* and
+ * secret/metadata/*. Returns a
+ * plugin configuration with store `vault` and inline reads of team-a/ by
+ * project team-a.
+ */
+export async function pluginIdentity(
+  suite: VaultSuite,
+  namespace: string,
+  dir: string,
+): Promise<PluginConfig> {
+  const kube = await KubeClient.fromKubeConfig(suite.cluster.kc);
+  try {
+    await createServiceAccount(kube, namespace, "argocd-repo-server");
+    const { status } = await kube.request<{ status: { token: string } }>(
+      "POST",
+      kube.path(resourceTypes.serviceAccount, namespace, "argocd-repo-server", "token"),
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [] } } },
+    );
+    await writeFile(join(dir, "token"), status.token);
+  } finally {
+    kube.close();
+  }
+  process.env[CONTROLLER_TOKEN_FILE_ENV] = join(dir, "token");
+  suite.vault.root.writePolicy("argocd", [
+    { path: "secret/data/*", capabilities: ["read"] },
+    // The controller's inline-mode freshness check reads versions from metadata.
+    { path: "secret/metadata/*", capabilities: ["read"] },
+  ]);
+  suite.vault.root.addKubernetesRole("argocd", {
+    boundServiceAccountNames: ["argocd-repo-server"],
+    boundServiceAccountNamespaces: [namespace],
+    policies: ["argocd"],
+    ttl: 300,
+  });
+  return {
+    stores: {
+      vault: {
+        provider: {
+          vault: { server: suite.vault.url, path: "secret", auth: { kubernetes: { role: "argocd" } } },
+        },
+      },
+    },
+    defaultStores: { vault: "vault" },
+    modes: ["deferred", "inline"],
+    policy: [{ projects: ["team-a"], stores: ["vault"], paths: ["team-a/"] }],
+  };
 }
