@@ -158,6 +158,32 @@ void describe("rollout restarts", () => {
     }
   });
 
+  void test("spec.rollout.enabled opts in the whole namespace; enabled: false opts out", async () => {
+    for (const enabled of [true, false]) {
+      const env = await rolloutEnv(cluster, "ro-ns", OLD, { windowMs: 200, maxConcurrent: 5 }, { enabled });
+      const { ns, kube } = env;
+      try {
+        await create(kube, workload("Deployment", ns, "unlabelled", envKey("password"), false));
+        await create(kube, workload("Deployment", ns, "labelled", envKey("password")));
+        await new Promise((r) => setTimeout(r, 300));
+        await env.rotate({ password: NEW_PASSWORD });
+        if (enabled) {
+          await waitFor(async () => {
+            for (const n of ["unlabelled", "labelled"])
+              if (!restartedFor(await getWorkload(kube, "Deployment", ns, n))) return undefined;
+            return true;
+          }, "restarts of every reader in the namespace");
+        } else {
+          await new Promise((r) => setTimeout(r, 1200));
+          for (const n of ["unlabelled", "labelled"])
+            assert.equal(restartedFor(await getWorkload(kube, "Deployment", ns, n)), undefined, n);
+        }
+      } finally {
+        await env.stop();
+      }
+    }
+  });
+
   void test("ten changes within the window give one restart", async () => {
     const env = await rolloutEnv(cluster, "ro-batch", OLD, { windowMs: 6000, maxConcurrent: 5 });
     const { ns, kube } = env;
