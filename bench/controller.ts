@@ -51,6 +51,21 @@ function sumMetric(text: string, name: string, filter = ""): number {
   return total;
 }
 
+/** "PATCH secrets 2000, …" from refsync_kube_api_requests_total. */
+function apiRequests(text: string): string {
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(
+    /^refsync_kube_api_requests_total\{verb="(\w+)",resource="([^"]+)",code="\d+"\} (\d+)/gm,
+  )) {
+    const key = `${m[1]} ${m[2]}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
+  }
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+}
+
 export async function bench(): Promise<BenchResult> {
   const cluster = await startCluster({ crds: true });
   const kube = await KubeClient.fromKubeConfig(cluster.kc);
@@ -174,6 +189,7 @@ export async function bench(): Promise<BenchResult> {
         `| ratio (all Ready / baseline) | ${ratio.toFixed(2)}× | ≤ 2× |`,
         `| backend reads (provider read calls; cache misses) | ${backendReads}; ${cacheMisses} | ≤ 100 |`,
         `| syncs (reconciles that fetched and wrote) | ${sumMetric(metrics, "refsync_sync_calls_total")} | ${COUNT} |`,
+        `| controller API requests (non-watch) | ${apiRequests(metrics)} | |`,
         `| CPU: API server + etcd, baseline / ExternalSecret run | ${baselineServerCpu.toFixed(1)} s / ${runServerCpu.toFixed(1)} s | |`,
         `| CPU: controller process in the ExternalSecret run | ${controllerCpu.toFixed(1)} s | |`,
         `| CPU ratio ((API server + etcd + controller) / baseline API server + etcd) | ${((runServerCpu + controllerCpu) / baselineServerCpu).toFixed(2)}× | |`,

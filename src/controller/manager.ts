@@ -28,7 +28,7 @@ import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { SecretChangeHook } from "./hooks.ts";
 import { Informer, errorSummary, objectKey, type InformerOptions } from "./informer.ts";
-import { KubeClient, resourceTypes } from "./kube/client.ts";
+import { KubeClient, resourceOfPath, resourceTypes } from "./kube/client.ts";
 import { LeaderElector } from "./leader.ts";
 import { WorkQueue } from "./queue.ts";
 import { StoreReconciler } from "./stores.ts";
@@ -117,6 +117,8 @@ export class Controller {
     this.#opts = opts;
     this.log = opts.log ?? silentLogger;
     this.metrics = opts.metrics ?? new ControllerMetrics();
+    kube.onRequest = (method, path, status) =>
+      this.metrics.kubeRequests.inc({ verb: method, resource: resourceOfPath(path), code: String(status) });
     const hit = (store: string) => this.metrics.cacheHits.inc({ store: store.replace(/#.*$/, "") });
     const miss = (store: string) => this.metrics.cacheMisses.inc({ store: store.replace(/#.*$/, "") });
     this.cache = new ReadCache({ onHit: hit, onMiss: miss });

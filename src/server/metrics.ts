@@ -83,6 +83,12 @@ export class ControllerMetrics {
     labelNames: ["store"] as const,
     registers: [this.registry],
   });
+  readonly kubeRequests = new Counter({
+    name: "refsync_kube_api_requests_total",
+    help: "Requests to the Kubernetes API server (not watches) by verb, resource and status code.",
+    labelNames: ["verb", "resource", "code"] as const,
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({
     name: "refsync_leader",
     help: "1 while this replica is the leader (or runs without leader election).",

@@ -52,6 +52,14 @@ export const resourceTypes = {
   },
 } satisfies Record<string, ResourceType>;
 
+/** The resource (and subresource) a request path names, for metric labels: `secrets`, `externalsecrets/status`. */
+export function resourceOfPath(path: string): string {
+  const parts = path.split("?")[0]?.split("/").filter(Boolean) ?? [];
+  const at = parts[0] === "api" ? 2 : 3;
+  const rest = parts[at] === "namespaces" && parts.length > at + 2 ? parts.slice(at + 2) : parts.slice(at);
+  return [rest[0], rest[2]].filter(Boolean).join("/") || "unknown";
+}
+
 export function apiVersionOf(type: ResourceType): string {
   return type.group ? `${type.group}/${type.version}` : type.version;
 }
@@ -113,6 +121,9 @@ export class KubeClient {
   private headers: Record<string, string> = {};
   private headersAt = 0;
   private tlsOptions: https.RequestOptions = {};
+
+  /** Called after every request/response (not watches): for the API-request metric. */
+  onRequest: ((method: string, path: string, status: number) => void) | undefined;
 
   private constructor(kc: KubeConfig, server: URL, agent: http.Agent, tls: https.RequestOptions) {
     this.kc = kc;
@@ -187,6 +198,7 @@ export class KubeClient {
     const res = await this.open(method, path, { ...options, signal });
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
+    this.onRequest?.(method, path, status);
     if (status >= 400) throw toApiError(status, text, method, path);
     return (text ? JSON.parse(text) : undefined) as T;
   }
