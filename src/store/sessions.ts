@@ -51,6 +51,8 @@ export class StoreSession {
   readonly cacheKey: string;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
+  /** Set once the provider has reported a call of its own through ProviderContext.onCall. */
+  #selfReporting = false;
 
   constructor(
     deps: SessionDeps,
@@ -65,8 +67,28 @@ export class StoreSession {
     this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${store.kind === "ClusterSecretStore" ? `@${actingNamespace}` : ""}`;
     this.client = (deps.createClient ?? createProviderClient)(
       store.spec.provider,
-      buildProviderContext(deps, store, actingNamespace, this.provider),
+      buildProviderContext(
+        {
+          ...deps,
+          onCall: (...call) => {
+            this.#selfReporting = true;
+            deps.onCall(...call);
+          },
+        },
+        store,
+        actingNamespace,
+        this.provider,
+      ),
     );
+  }
+
+  /**
+   * Counts a call into the provider, unless the provider reports its backend
+   * requests itself (AWS, Vault: GetSecretValue, login…), which would count twice.
+   */
+  #record(call: string, result: CallResult, started: number): void {
+    if (!this.#selfReporting)
+      this.#deps.onCall(this.provider, this.id, call, result, (performance.now() - started) / 1000);
   }
 
   /** Calls the backend once, rate limited, timed and counted. */
@@ -78,11 +100,11 @@ export class StoreSession {
     try {
       const result = await fn();
       this.#bucket.succeeded();
-      this.#deps.onCall(this.provider, this.id, call, "success", (performance.now() - started) / 1000);
+      this.#record(call, "success", started);
       return result;
     } catch (err) {
       if (err instanceof ThrottledError) this.#bucket.throttled(err.retryAfterSeconds);
-      this.#deps.onCall(this.provider, this.id, call, callResult(err), (performance.now() - started) / 1000);
+      this.#record(call, callResult(err), started);
       throw err;
     } finally {
       inflight.count--;
