@@ -3,8 +3,10 @@
  * standby takes over and reconciles what changed meanwhile.
  */
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
@@ -83,5 +85,91 @@ void describe("leader election", () => {
     await waitForCondition(b.kube, ns, "es2", "Ready", "True");
     assert.equal((await getSecret(b.kube, ns, "es2"))?.data.k, "v2");
     assert.ok((await syncs(b)) >= 1);
+  });
+});
+
+void describe("leader election after a crash", () => {
+  let cluster: Cluster;
+  let ns: string;
+  let standby: TestController | undefined;
+  let child: ChildProcess | undefined;
+
+  before(async () => {
+    cluster = await startCluster({ crds: true });
+    ns = await cluster.createNamespace("crash");
+  });
+  after(async () => {
+    child?.kill("SIGKILL");
+    await standby?.stop();
+    await cluster?.stop();
+  });
+
+  void test("when the leader dies without releasing the Lease, the standby takes over once it expires", async () => {
+    const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+    child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(process.argv.slice(1));`,
+        "controller",
+        "--kubeconfig",
+        cluster.kubeconfigPath,
+        "--namespace",
+        ns,
+        "--metrics-addr",
+        "0",
+        "--leader-elect",
+        "--lease-name",
+        "crash",
+        "--lease-namespace",
+        ns,
+        "--leader-id",
+        "doomed",
+        "--lease-duration",
+        "3s",
+        "--renew-deadline",
+        "2s",
+        "--retry-period",
+        "500ms",
+      ],
+      { stdio: "ignore" },
+    );
+    const kube = await KubeClient.fromKubeConfig(cluster.kc);
+    try {
+      const holder = async () =>
+        (await kube.get<{ spec: { holderIdentity?: string } }>(resourceTypes.lease, ns, "crash"))?.spec
+          .holderIdentity;
+      await waitFor(async () => ((await holder()) === "doomed" ? true : undefined), "the child leads");
+      standby = await startTestController(cluster, {
+        namespace: ns,
+        leaderElection: {
+          name: "crash",
+          namespace: ns,
+          identity: "standby",
+          leaseDurationSeconds: 3,
+          renewDeadlineMs: 2000,
+          retryPeriodMs: 300,
+        },
+      });
+      assert.equal(standby.controller.isLeader, false);
+      child.kill("SIGKILL");
+      const killedAt = Date.now();
+      await waitFor(() => (standby?.controller.isLeader ? true : undefined), "standby takes over", 15_000);
+      const tookMs = Date.now() - killedAt;
+      assert.ok(tookMs < 8000, `took over after ${tookMs} ms`);
+      assert.equal(await holder(), "standby");
+      await applyObject(kube, fakeStore(ns, "s", [{ key: "k", value: "v" }]));
+      await applyObject(
+        kube,
+        externalSecret(ns, "es", {
+          secretStoreRef: { name: "s" },
+          data: [{ secretKey: "k", remoteRef: { key: "k" } }],
+        }),
+      );
+      await waitForCondition(kube, ns, "es", "Ready", "True");
+    } finally {
+      kube.close();
+    }
   });
 });
