@@ -20,6 +20,8 @@ export const ANNOTATION_RESTARTED_FOR = "refsync.dev/restarted-for";
 /** On a target Secret: HMAC per key (JSON), and when its data last changed. */
 export const ANNOTATION_KEY_HASHES = "refsync.dev/key-hashes";
 export const ANNOTATION_CHANGED_AT = "refsync.dev/changed-at";
+/** On a target Secret: the key names its last data change touched (comma-separated). */
+export const ANNOTATION_CHANGED_KEYS = "refsync.dev/changed-keys";
 export const FIELD_MANAGER = "refsync";
 /** On a target Secret: the ExternalSecret (same namespace) that writes it. */
 export const ANNOTATION_EXTERNAL_SECRET = "refsync.dev/external-secret";

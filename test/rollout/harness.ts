@@ -3,8 +3,7 @@
  * the test rotates, and workloads and pods created directly (no kubelet).
  */
 import { ANNOTATION_RESTARTED_FOR, type ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
-import type { KubeClient, KubeObject } from "../../src/controller/kube/client.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { KubeClient, resourceTypes, type KubeObject } from "../../src/controller/kube/client.ts";
 import { Rollouts, type RolloutOptions } from "../../src/controller/rollout/index.ts";
 import type { PodSpec } from "../../src/controller/rollout/consumers.ts";
 import {
@@ -30,6 +29,8 @@ export interface RolloutEnv {
   ctl: TestController;
   rollouts: Rollouts;
   kube: KubeClient;
+  /** Stops the controller (pending restarts in memory are lost) and starts a new one. */
+  failover(): Promise<void>;
   /** Puts new values into the store and waits until the Secret carries them. */
   rotate(values: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -44,14 +45,18 @@ export async function rolloutEnv(
   rollout?: ExternalSecretSpec["rollout"],
 ): Promise<RolloutEnv> {
   const ns = await cluster.createNamespace(prefix);
-  const rollouts = new Rollouts({ tickMs: 100, reportIntervalMs: 500, ...options, namespace: ns });
-  const ctl = await startTestController(cluster, {
-    namespace: ns,
-    hooks: [rollouts.hook],
-    leaderLoops: [rollouts.loop],
-    consumers: rollouts,
-  });
-  const kube = ctl.kube;
+  const start = async () => {
+    const rollouts = new Rollouts({ tickMs: 100, reportIntervalMs: 500, ...options, namespace: ns });
+    const ctl = await startTestController(cluster, {
+      namespace: ns,
+      hooks: [rollouts.hook],
+      leaderLoops: [rollouts.loop],
+      consumers: rollouts,
+    });
+    return { ctl, rollouts };
+  };
+  let { ctl, rollouts } = await start();
+  const kube = await KubeClient.fromKubeConfig(cluster.kc);
   const store = (v: Record<string, string>) =>
     fakeStore(
       ns,
@@ -73,9 +78,17 @@ export async function rolloutEnv(
   let token = 0;
   return {
     ns,
-    ctl,
-    rollouts,
+    get ctl() {
+      return ctl;
+    },
+    get rollouts() {
+      return rollouts;
+    },
     kube,
+    async failover() {
+      await ctl.stop();
+      ({ ctl, rollouts } = await start());
+    },
     async rotate(next) {
       current = { ...current, ...next };
       const applied = await applyObject(kube, store(current));
@@ -95,7 +108,10 @@ export async function rolloutEnv(
         return Object.entries(next).every(([k, v]) => s?.data[k] === v) ? true : undefined;
       }, "rotated Secret");
     },
-    stop: () => ctl.stop(),
+    async stop() {
+      await ctl.stop();
+      kube.close();
+    },
   };
 }
 

@@ -220,6 +220,39 @@ void describe("rollout restarts", () => {
     }
   });
 
+  void test("a new leader restarts what the old one still had pending, and nothing else", async () => {
+    const env = await rolloutEnv(cluster, "ro-failover", OLD, { windowMs: 3000, maxConcurrent: 5 });
+    const { ns, kube } = env;
+    try {
+      await create(kube, workload("Deployment", ns, "reads-password", envKey("password")));
+      await create(kube, workload("Deployment", ns, "reads-user", envKey("user")));
+      await new Promise((r) => setTimeout(r, 300));
+      await env.rotate({ password: NEW_PASSWORD });
+      // The leader dies within the window, before restarting anything.
+      await env.failover();
+      const hash = (await getSecret(kube, ns, "db"))?.metadata.annotations?.[ANNOTATION_DATA_HASH];
+      await waitFor(
+        async () =>
+          restartedFor(await getWorkload(kube, "Deployment", ns, "reads-password")) === `db@${hash}`
+            ? true
+            : undefined,
+        "restart by the new leader",
+        15_000,
+      );
+      assert.equal(restartedFor(await getWorkload(kube, "Deployment", ns, "reads-user")), undefined);
+      // A later leader finds the restart done and does not repeat it.
+      const generation = (await getWorkload(kube, "Deployment", ns, "reads-password")).metadata.generation;
+      await env.failover();
+      await new Promise((r) => setTimeout(r, 3600));
+      assert.equal(
+        (await getWorkload(kube, "Deployment", ns, "reads-password")).metadata.generation,
+        generation,
+      );
+    } finally {
+      await env.stop();
+    }
+  });
+
   void test("at most N workloads roll at once per namespace; a stuck one is held until it recovers", async () => {
     const env = await rolloutEnv(cluster, "ro-bound", OLD, { windowMs: 200, maxConcurrent: 2 });
     const { ns, kube } = env;

@@ -13,6 +13,8 @@
  */
 import {
   ANNOTATION_CHANGED_AT,
+  ANNOTATION_CHANGED_KEYS,
+  ANNOTATION_DATA_HASH,
   ANNOTATION_EXTERNAL_SECRET,
   ANNOTATION_RELOAD,
   FIELD_MANAGER,
@@ -30,6 +32,7 @@ import { consumerReport, type KnownWorkload, type Pod } from "./stale.ts";
 import {
   podType,
   restartPatch,
+  restartedFor,
   rolloutState,
   workloadTypes,
   type Workload,
@@ -93,23 +96,68 @@ export class Rollouts implements ConsumerSource {
     const ctx = this.#ctx;
     // Created (nothing ran with older data) or not leading.
     if (!ctx || change.previousHash === undefined) return;
-    const es = change.externalSecret;
+    const { namespace, name } = change.secret;
+    await this.#queue(
+      ctx,
+      change.externalSecret,
+      { namespace, name, hash: change.dataHash },
+      change.changedKeys,
+      signal,
+    );
+  };
+
+  /** Queues a restart of every consumer of the Secret that reads one of `changed` (and passes `filter`). */
+  async #queue(
+    ctx: ControllerContext,
+    es: ExternalSecret,
+    secret: { namespace: string; name: string; hash: string },
+    changed: string[] | undefined,
+    signal: AbortSignal,
+    filter: (w: Workload) => boolean = () => true,
+  ): Promise<void> {
     if (es.spec.rollout?.enabled === false) return;
     const now = Date.now();
-    for (const { ref, workload } of await this.#candidates(ctx, es, change.secret.namespace, signal)) {
-      const usage = secretUsage(workload.spec?.template?.spec).get(change.secret.name);
-      if (!usage) continue;
-      const keys = keysRead(usage, change.changedKeys);
+    for (const { ref, workload } of await this.#candidates(ctx, es, secret.namespace, signal)) {
+      const usage = secretUsage(workload.spec?.template?.spec).get(secret.name);
+      if (!usage || !filter(workload)) continue;
+      const keys = keysRead(usage, changed);
       if (keys.length === 0) continue;
       this.#batcher.add(
         ref,
-        { name: change.secret.name, hash: change.dataHash, externalSecret: es.metadata.name },
+        { name: secret.name, hash: secret.hash, externalSecret: es.metadata.name },
         keys,
         now,
       );
       ctx.log.debug({ workload: workloadKey(ref), keys: keys.length }, "restart queued");
     }
-  };
+  }
+
+  /**
+   * A new leader has no pending restarts in memory: it re-queues, for each
+   * Secret's last change, the consumers that read a changed key, existed
+   * before the change and carry no restart for the current data hash.
+   */
+  async #resume(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
+    for (const s of ctx.secrets.list()) {
+      const a = s.metadata.annotations ?? {};
+      const es = ctx.externalSecrets.get(`${s.metadata.namespace}/${a[ANNOTATION_EXTERNAL_SECRET] ?? ""}`);
+      const hash = a[ANNOTATION_DATA_HASH];
+      const changedAt = Date.parse(a[ANNOTATION_CHANGED_AT] ?? "");
+      const changed = a[ANNOTATION_CHANGED_KEYS];
+      if (!es || !hash || Number.isNaN(changedAt) || changed === undefined) continue;
+      const mark = `${s.metadata.name}@${hash}`;
+      await this.#queue(
+        ctx,
+        es,
+        { namespace: s.metadata.namespace, name: s.metadata.name, hash },
+        changed ? changed.split(",") : [],
+        signal,
+        (w) =>
+          Date.parse(w.metadata.creationTimestamp ?? "") < changedAt &&
+          !(restartedFor(w) ?? "").split(",").includes(mark),
+      );
+    }
+  }
 
   /** The leader loop: watch opted-in workloads, restart what is due, rebuild the report. */
   readonly loop: LeaderLoop = async (ctx, signal) => {
@@ -129,6 +177,9 @@ export class Rollouts implements ConsumerSource {
         Promise.all([...this.#informers.values()].map((i) => i.waitForSync())),
         sleep(SYNC_WAIT_MS, signal),
       ]);
+      await this.#resume(ctx, signal).catch((err: unknown) => {
+        if (!signal.aborted) ctx.log.warn({ err: errorSummary(err) }, "cannot resume pending restarts");
+      });
       while (!signal.aborted) {
         await this.#tick(ctx, signal).catch((err: unknown) => {
           if (!signal.aborted) ctx.log.warn({ err: errorSummary(err) }, "rollout pass failed");

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { ANNOTATION_CHANGED_AT, ANNOTATION_DATA_HASH, ANNOTATION_KEY_HASHES } from "../../api/v1alpha1.ts";
+import {
+  ANNOTATION_CHANGED_AT,
+  ANNOTATION_CHANGED_KEYS,
+  ANNOTATION_DATA_HASH,
+  ANNOTATION_KEY_HASHES,
+} from "../../api/v1alpha1.ts";
 import { dataHash } from "../hash.ts";
 import { annotateKeyHashes, changedKeys, keyHashes } from "./key-hashes.ts";
 
@@ -42,7 +47,7 @@ void test("changedKeys names added, removed and changed keys; unknown history me
   );
 });
 
-void test("changed-at moves only when the data hash does", () => {
+void test("changed-at and changed-keys move only when the data hash does", () => {
   const created = secret({ a: "1" });
   assert.equal(
     created.metadata.annotations[ANNOTATION_CHANGED_AT],
@@ -51,6 +56,14 @@ void test("changed-at moves only when the data hash does", () => {
   );
   const changed = secret({ a: "2" }, created, new Date("2026-01-02T00:00:00Z"));
   assert.equal(changed.metadata.annotations[ANNOTATION_CHANGED_AT], "2026-01-02T00:00:00.000Z");
+  assert.equal(changed.metadata.annotations[ANNOTATION_CHANGED_KEYS], "a");
   const same = secret({ a: "2" }, changed, new Date("2026-01-03T00:00:00Z"));
   assert.equal(same.metadata.annotations[ANNOTATION_CHANGED_AT], "2026-01-02T00:00:00.000Z");
+  assert.equal(same.metadata.annotations[ANNOTATION_CHANGED_KEYS], "a");
+  const upgraded = secret({ a: "3" }, { metadata: { annotations: { [ANNOTATION_DATA_HASH]: "old" } } });
+  assert.equal(
+    upgraded.metadata.annotations[ANNOTATION_CHANGED_KEYS],
+    undefined,
+    "unknown without older key hashes",
+  );
 });

@@ -1,10 +1,16 @@
 /**
  * Per-key change detection. Next to the whole-data hash, the target Secret
- * carries an HMAC of every key (the same keyed hash, never a value) and the
- * time its data last changed, so any replica, after any restart, can tell
- * which keys a write changed and which pods started before it.
+ * carries an HMAC of every key (the same keyed hash, never a value), the
+ * time its data last changed and the names of the keys that change touched,
+ * so any replica, after any restart, can tell which keys a write changed and
+ * which pods started before it.
  */
-import { ANNOTATION_CHANGED_AT, ANNOTATION_DATA_HASH, ANNOTATION_KEY_HASHES } from "../../api/v1alpha1.ts";
+import {
+  ANNOTATION_CHANGED_AT,
+  ANNOTATION_CHANGED_KEYS,
+  ANNOTATION_DATA_HASH,
+  ANNOTATION_KEY_HASHES,
+} from "../../api/v1alpha1.ts";
 import { dataHash } from "../hash.ts";
 
 interface Annotated {
@@ -35,9 +41,16 @@ export function annotateKeyHashes(
   annotations[ANNOTATION_KEY_HASHES] = JSON.stringify(keyHashes(hashKey, data));
   const before = previous?.metadata.annotations;
   if (!before) return; // created: nothing ran with older data
-  if (before[ANNOTATION_DATA_HASH] !== annotations[ANNOTATION_DATA_HASH])
+  if (before[ANNOTATION_DATA_HASH] !== annotations[ANNOTATION_DATA_HASH]) {
     annotations[ANNOTATION_CHANGED_AT] = now.toISOString();
-  else if (before[ANNOTATION_CHANGED_AT]) annotations[ANNOTATION_CHANGED_AT] = before[ANNOTATION_CHANGED_AT];
+    const changed = changedKeys(previous, desired);
+    if (changed) annotations[ANNOTATION_CHANGED_KEYS] = changed.join(",");
+    return;
+  }
+  for (const carried of [ANNOTATION_CHANGED_AT, ANNOTATION_CHANGED_KEYS]) {
+    const value = before[carried];
+    if (value !== undefined) annotations[carried] = value;
+  }
 }
 
 /** Keys added, removed or changed between two versions; undefined when the older one has no per-key hashes (treat as all). */

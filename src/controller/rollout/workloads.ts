@@ -51,7 +51,9 @@ export interface Workload {
     uid?: string;
     generation?: number;
     resourceVersion?: string;
+    creationTimestamp?: string;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
   spec?: {
     replicas?: number;
@@ -87,6 +89,12 @@ export function restartPatch(kind: WorkloadKind, restartedFor: string, now: Date
     };
   }
   return { spec: { template: { metadata: { annotations: { [ANNOTATION_RESTARTED_FOR]: restartedFor } } } } };
+}
+
+/** The `<secret>@<hash>` marks of the workload's last restart (on the template, or on a Rollout itself). */
+export function restartedFor(w: Workload): string | undefined {
+  const annotations = w.kind === "Rollout" ? w.metadata.annotations : w.spec?.template?.metadata?.annotations;
+  return annotations?.[ANNOTATION_RESTARTED_FOR];
 }
 
 export type RolloutState = "complete" | "progressing" | "stuck";
