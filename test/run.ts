@@ -74,6 +74,8 @@ function runNodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
       "--test-reporter=spec",
       `--test-concurrency=${concurrency}`,
       `--test-timeout=${timeoutMs}`,
+      // A file whose tests are done must not hold the run hostage with a leaked timer or socket.
+      "--test-force-exit",
       ...nodeTestOptions,
       ...files,
     ],
