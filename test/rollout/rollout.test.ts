@@ -258,7 +258,7 @@ void describe("rollout restarts", () => {
     const { ns, kube } = env;
     try {
       const names = ["a1", "a2", "a3", "a4", "a5"];
-      for (const n of names) await create(kube, workload("Deployment", ns, n, envKey("password")));
+      // Created first, so its held restart comes first in line and must not keep a slot.
       await create(kube, workload("Deployment", ns, "stuck", envKey("password")));
       await kube.mergePatch(
         workloadTypes.Deployment,
@@ -271,13 +271,16 @@ void describe("rollout restarts", () => {
         },
         { subresource: "status" },
       );
+      for (const n of names) await create(kube, workload("Deployment", ns, n, envKey("password")));
       await new Promise((r) => setTimeout(r, 300));
       await env.rotate({ password: NEW_PASSWORD });
 
       const rolling = new Set<string>();
       const done = new Set<string>();
       let maxRolling = 0;
+      const deadline = Date.now() + 30_000;
       while (done.size < names.length) {
+        assert.ok(Date.now() < deadline, `only ${[...done].join(", ")} rolled out within 30 s`);
         const restarted = [];
         for (const n of names)
           if (restartedFor(await getWorkload(kube, "Deployment", ns, n))) restarted.push(n);

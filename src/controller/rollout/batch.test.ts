@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { RestartBatcher, workloadKey } from "./batch.ts";
+import { RestartBatcher, workloadKey, type PendingRestart } from "./batch.ts";
 
 const w = (name: string, namespace = "a") => ({ kind: "Deployment", namespace, name });
 const secret = (hash: string, name = "db") => ({ name, hash, externalSecret: name });
+
+/** What the controller does each pass: start every due restart that has a slot (`held`: stuck, kept pending). */
+function pass(b: RestartBatcher, now: number, held: string[] = []): string[] {
+  const started: PendingRestart[] = [];
+  for (const p of b.due(now)) {
+    if (!b.hasSlot(p) || held.includes(p.workload.name)) continue;
+    b.started(p);
+    started.push(p);
+  }
+  return started.map((p) => p.workload.name);
+}
 
 void test("changes within the window merge into one restart with the latest hash and every key", () => {
   const b = new RestartBatcher({ windowMs: 1000, maxConcurrent: 5 });
@@ -25,28 +36,31 @@ void test("at most maxConcurrent rolling per namespace; a settled workload frees
   const b = new RestartBatcher({ windowMs: 0, maxConcurrent: 2 });
   for (const n of ["a1", "a2", "a3", "a4"]) b.add(w(n), secret("h"), ["k"], 0);
   b.add(w("b1", "b"), secret("h"), ["k"], 0);
-  const first = b.due(0);
-  assert.deepEqual(first.map((p) => p.workload.name).sort(), ["a1", "a2", "b1"]);
-  for (const p of first) b.started(p);
-  assert.deepEqual(b.due(1), [], "namespace a is full");
+  assert.deepEqual(pass(b, 0).sort(), ["a1", "a2", "b1"]);
+  assert.deepEqual(pass(b, 1), [], "namespace a is full");
   b.settled(workloadKey(w("a1")));
-  const next = b.due(2);
-  assert.equal(next.length, 1);
-  b.started(next[0]!);
-  assert.deepEqual(b.due(3), []);
+  assert.deepEqual(pass(b, 2), ["a3"]);
+  assert.deepEqual(pass(b, 3), []);
   assert.equal(b.rolling().filter((k) => k.includes("/a/")).length, 2);
+});
+
+void test("a restart held back (stuck workload) keeps no slot from the others", () => {
+  const b = new RestartBatcher({ windowMs: 0, maxConcurrent: 1 });
+  b.add(w("stuck"), secret("h"), ["k"], 0);
+  b.add(w("fine"), secret("h"), ["k"], 1);
+  assert.deepEqual(pass(b, 5, ["stuck"]), ["fine"]);
+  assert.equal(b.pendingCount, 1, "the stuck one stays pending");
+  b.settled(workloadKey(w("fine")));
+  assert.deepEqual(pass(b, 6), ["stuck"], "and starts once it recovered");
 });
 
 void test("a workload already rolling may be restarted again without taking a new slot", () => {
   const b = new RestartBatcher({ windowMs: 0, maxConcurrent: 1 });
   b.add(w("api"), secret("h1"), ["k"], 0);
-  b.started(b.due(0)[0]!);
+  pass(b, 0);
   b.add(w("api"), secret("h2"), ["k"], 10);
   b.add(w("web"), secret("h2"), ["k"], 10);
-  assert.deepEqual(
-    b.due(10).map((p) => p.workload.name),
-    ["api"],
-  );
+  assert.deepEqual(pass(b, 10), ["api"]);
 });
 
 void test("dropped restarts leave no trace; clear forgets everything", () => {
@@ -55,7 +69,7 @@ void test("dropped restarts leave no trace; clear forgets everything", () => {
   b.drop(b.due(0)[0]!);
   assert.equal(b.pendingCount, 0);
   b.add(w("api"), secret("h1"), ["k"], 0);
-  b.started(b.due(0)[0]!);
+  pass(b, 0);
   b.clear();
   assert.deepEqual(b.rolling(), []);
 });

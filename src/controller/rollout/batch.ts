@@ -55,25 +55,23 @@ export class RestartBatcher {
     p.secrets.set(secret.name, s);
   }
 
-  /**
-   * Restarts to start now, oldest first: past their window, and within the
-   * namespace's free slots (re-restarting a workload that is already rolling takes no new slot).
-   */
+  /** Restarts past their window, oldest first (whether each may start now: `hasSlot`). */
   due(now: number): PendingRestart[] {
-    const ready = [...this.#pending.values()]
+    return [...this.#pending.values()]
       .filter((p) => now - p.since >= this.windowMs)
       .sort((a, b) => a.since - b.since);
-    const used = new Map<string, number>();
-    for (const ns of this.#rolling.values()) used.set(ns, (used.get(ns) ?? 0) + 1);
-    const out: PendingRestart[] = [];
-    for (const p of ready) {
-      const ns = p.workload.namespace;
-      const rolling = this.#rolling.has(workloadKey(p.workload));
-      if (!rolling && (used.get(ns) ?? 0) >= this.maxConcurrent) continue;
-      if (!rolling) used.set(ns, (used.get(ns) ?? 0) + 1);
-      out.push(p);
-    }
-    return out;
+  }
+
+  /**
+   * Whether the namespace has a free slot for this restart. Re-restarting a
+   * workload that is still rolling takes no new slot. Asked right before each
+   * restart, so a restart held back (stuck workload) keeps no slot.
+   */
+  hasSlot(p: PendingRestart): boolean {
+    if (this.#rolling.has(workloadKey(p.workload))) return true;
+    let used = 0;
+    for (const ns of this.#rolling.values()) if (ns === p.workload.namespace) used++;
+    return used < this.maxConcurrent;
   }
 
   /** The restart was written: it leaves the pending set and holds a slot. */

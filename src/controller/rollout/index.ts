@@ -254,7 +254,7 @@ export class Rollouts implements ConsumerSource {
     }
     let restarted = 0;
     for (const p of this.#batcher.due(now)) {
-      if (await this.#restart(ctx, p, now, signal)) restarted++;
+      if (this.#batcher.hasSlot(p) && (await this.#restart(ctx, p, now, signal))) restarted++;
     }
     if (restarted > 0 || now - this.#reportedAt >= this.#opts.reportIntervalMs) {
       this.#reportedAt = now;
@@ -297,18 +297,12 @@ export class Rollouts implements ConsumerSource {
       return false;
     }
     this.#stuckReported.delete(key);
-    const restartedFor = [...p.secrets].map(([name, s]) => `${name}@${s.hash}`).join(",");
+    const marks = [...p.secrets].map(([name, s]) => `${name}@${s.hash}`).join(",");
     try {
-      await ctx.kube.mergePatch(
-        type,
-        ref.namespace,
-        ref.name,
-        restartPatch(kind, restartedFor, new Date(now)),
-        {
-          fieldManager: FIELD_MANAGER,
-          signal,
-        },
-      );
+      await ctx.kube.mergePatch(type, ref.namespace, ref.name, restartPatch(kind, marks, new Date(now)), {
+        fieldManager: FIELD_MANAGER,
+        signal,
+      });
     } catch (err) {
       ctx.metrics.observability.recordRollout(ref.namespace, kind, "error");
       if (isNotFound(err)) this.#batcher.drop(p);
@@ -317,7 +311,7 @@ export class Rollouts implements ConsumerSource {
     this.#batcher.started(p);
     this.#restartedAt.set(key, now);
     ctx.metrics.observability.recordRollout(ref.namespace, kind, "success");
-    ctx.log.info({ workload: key, restartedFor }, "restarted workload for changed secret keys");
+    ctx.log.info({ workload: key, restartedFor: marks }, "restarted workload for changed secret keys");
     ctx.events.record(target, "Normal", "SecretRotated", `restarted: ${keyList} changed`);
     for (const es of this.#externalSecretsOf(ctx, p))
       ctx.events.record(
