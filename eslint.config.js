@@ -3,7 +3,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "test-output/**", "bin/**", "plugin/health/**/*.lua"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "coverage/**",
+      "test-output/**",
+      "bin/**",
+      "plugin/health/**/*.lua",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

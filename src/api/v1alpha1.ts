@@ -84,7 +84,10 @@ export interface SecretStoreSpec {
   /** ClusterSecretStore only: who may use it. */
   conditions?: {
     namespaces?: string[];
-    namespaceSelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] };
+    namespaceSelector?: {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: LabelSelectorRequirement[];
+    };
   }[];
 }
 
@@ -126,7 +129,12 @@ export interface ExternalSecretData {
 
 export interface ExternalSecretDataFrom {
   extract?: RemoteRef;
-  find?: { path?: string; name?: { regexp: string }; tags?: Record<string, string>; decodingStrategy?: DecodingStrategy };
+  find?: {
+    path?: string;
+    name?: { regexp: string };
+    tags?: Record<string, string>;
+    decodingStrategy?: DecodingStrategy;
+  };
   rewrite?: { regexp: { source: string; target: string } }[];
 }
 
