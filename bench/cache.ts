@@ -1,0 +1,78 @@
+/**
+ * Cache effectiveness: 1,000 ExternalSecrets over 100 paths of one store.
+ * Backend reads in one full refresh cycle after all are synced (target
+ * ≤ 100: the shared cache with single flight reads each path once per
+ * cycle), next to the 1,000 a controller without a cache would make.
+ *   node bench/run.ts cache     (or: node bench/cache.ts)
+ * Env: BENCH_CACHE_INTERVAL_S (30): refreshInterval, i.e. the cycle.
+ */
+import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { startCluster } from "../test/cluster/index.ts";
+import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
+import { pool, startBenchController } from "./herd-kit.ts";
+import type { BenchResult } from "./run.ts";
+
+const COUNT = 1000;
+const PATHS = 100;
+const INTERVAL_S = Number(process.env.BENCH_CACHE_INTERVAL_S ?? 30);
+
+export async function bench(): Promise<BenchResult> {
+  const cluster = await startCluster({ crds: true });
+  const kube = await KubeClient.fromKubeConfig(cluster.kc);
+  await ensureCrds(kube);
+  const ns = await cluster.createNamespace("bench-cache");
+  const ctl = await startBenchController(cluster, ns, 8);
+  try {
+    const data = Array.from({ length: PATHS }, (_, k) => ({ key: `app/p-${k}`, value: `v-${k}` }));
+    await kube.apply(resourceTypes.secretStore, fakeStore(ns, "store", data), { fieldManager: "bench" });
+    await pool(COUNT, 8, (i) =>
+      kube.create(
+        resourceTypes.externalSecret,
+        externalSecret(ns, `es-${i}`, {
+          secretStoreRef: { name: "store" },
+          refreshInterval: `${INTERVAL_S}s`,
+          data: [{ secretKey: "value", remoteRef: { key: `app/p-${i % PATHS}` } }],
+        }),
+      ),
+    );
+    // Wait until every ExternalSecret has synced once.
+    for (;;) {
+      const { items } = await kube.list<{ status?: { refreshTime?: string } }>(resourceTypes.externalSecret, {
+        namespace: ns,
+      });
+      if (items.filter((es) => es.status?.refreshTime).length === COUNT) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const initial = await ctl.reads();
+    // One whole cycle: every ExternalSecret refreshes once within it (±10 % jitter).
+    const before = await ctl.reads();
+    await new Promise((r) => setTimeout(r, INTERVAL_S * 1000));
+    const cycle = (await ctl.reads()) - before;
+    const metrics = await ctl.metrics();
+    const syncs = metrics
+      .split("\n")
+      .filter((l) => l.startsWith("refsync_sync_calls_total{"))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    return {
+      title: `Cache: ${COUNT} ExternalSecrets over ${PATHS} paths, refreshInterval ${INTERVAL_S}s`,
+      lines: [
+        "| measurement | value | target |",
+        "|---|---|---|",
+        `| backend reads, initial sync of ${COUNT} | ${initial} | |`,
+        `| backend reads in one refresh cycle (${INTERVAL_S} s) | **${cycle}** | ≤ ${PATHS} |`,
+        `| without a shared cache (one read per ExternalSecret per cycle) | ${COUNT} | |`,
+        `| ratio (reads / no-cache reads) | ${(cycle / COUNT).toFixed(3)}× | ≤ ${(PATHS / COUNT).toFixed(3)}× |`,
+        `| syncs during the run (reconciles that fetched) | ${syncs} | |`,
+      ],
+    };
+  } finally {
+    await ctl.stop();
+    kube.close();
+    await cluster.stop();
+  }
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const result = await bench();
+  console.log(`## ${result.title}\n\n${result.lines.join("\n")}`);
+}

@@ -1,0 +1,117 @@
+/**
+ * What the memory, herd and cache benchmarks share: the controller as its
+ * own process (so its RSS is its own) with its metrics endpoint, a sampler
+ * of backend reads over time, and bulk creation with bounded concurrency.
+ * (No `bench()` export: bench/run.ts skips this module.)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Cluster } from "../test/cluster/index.ts";
+
+export async function pool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+/** Current and peak resident set size of a process, MiB. */
+export function rssMiB(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+  return { now: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+}
+
+/** Sum of a metric's samples whose label text contains `filter`. */
+export function sumMetric(text: string, name: string, filter = ""): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name}{`) && line.includes(filter))
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+export interface BenchController {
+  child: ChildProcess;
+  pid: number;
+  /** Backend reads so far (refsync_provider_api_calls_total, call="read…"). */
+  reads(): Promise<number>;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchController(
+  cluster: Pick<Cluster, "kubeconfigPath">,
+  namespace: string | undefined,
+  workers = 4,
+): Promise<BenchController> {
+  const main = join(import.meta.dirname, "..", "src", "cli", "main.ts");
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(process.argv.slice(1));`,
+      "controller",
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      ...(namespace ? ["--namespace", namespace, "--hash-key-secret", `${namespace}/refsync-hash-key`] : []),
+      "--workers",
+      String(workers),
+      "--metrics-addr",
+      "127.0.0.1:0",
+      "--dashboard-addr",
+      "0",
+      "--log-level",
+      "info",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => (out += chunk));
+  let url = "";
+  while (!url) {
+    if (child.exitCode !== null) throw new Error(`controller exited: ${out}`);
+    url = /"url":"([^"]+)"/.exec(out)?.[1] ?? "";
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const metrics = async () => (await fetch(`${url}/metrics`)).text();
+  return {
+    child,
+    pid: child.pid as number,
+    metrics,
+    reads: async () => sumMetric(await metrics(), "refsync_provider_api_calls_total", 'call="read'),
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/** Backend reads per bin of `binMs`, sampled from the metrics until `durationMs` has passed. */
+export async function sampleReads(
+  ctl: BenchController,
+  binMs: number,
+  durationMs: number,
+): Promise<number[]> {
+  const bins: number[] = [];
+  let last = await ctl.reads();
+  const start = performance.now();
+  for (let i = 1; performance.now() - start < durationMs; i++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, start + i * binMs - performance.now())));
+    const now = await ctl.reads();
+    bins.push(now - last);
+    last = now;
+  }
+  return bins;
+}

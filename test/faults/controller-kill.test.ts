@@ -1,0 +1,223 @@
+/**
+ * Controller processes killed with SIGKILL (no chance to release the Lease
+ * or finish a write):
+ * - two replicas: the standby takes over within lease duration + renew
+ *   deadline (measured), and no Secret is written by both — every write of
+ *   the killed leader precedes the standby's first;
+ * - one replica killed in the middle of a batch of updates: every Secret is
+ *   at all times wholly old or wholly new (never half-written), and after a
+ *   restart every ExternalSecret converges.
+ * (test/controller/leader.test.ts covers a graceful hand-over.)
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { resourceTypes, KubeClient } from "../../src/controller/kube/client.ts";
+import { startCluster, type Cluster } from "../cluster/index.ts";
+import {
+  applyObject,
+  ensureCrds,
+  externalSecret,
+  fakeStore,
+  getSecret,
+  waitFor,
+  waitForCondition,
+} from "../controller/harness.ts";
+import { startControllerProcess, writes, type ControllerProcess } from "./controller-process.ts";
+
+const LEASE_S = 4;
+const RENEW_MS = 3_000;
+const KEYS = 4;
+
+const electionArgs = (ns: string) => (id: string) => [
+  "--leader-elect",
+  "--lease-namespace",
+  ns,
+  "--leader-id",
+  id,
+  "--lease-duration",
+  `${LEASE_S}s`,
+  "--renew-deadline",
+  `${RENEW_MS}ms`,
+  "--retry-period",
+  "500ms",
+];
+
+void describe("controller killed", () => {
+  let cluster: Cluster;
+  let kube: KubeClient;
+  const procs: ControllerProcess[] = [];
+
+  before(async () => {
+    cluster = await startCluster({ crds: true });
+    kube = await KubeClient.fromKubeConfig(cluster.kc);
+    await ensureCrds(kube);
+  });
+  after(async () => {
+    for (const p of procs) await p.kill("SIGKILL");
+    kube?.close();
+    await cluster?.stop();
+  });
+
+  /** A store where key `g<gen>-<j>` holds `g<gen>-<j>`, and ExternalSecrets reading generation `gen`. */
+  const store = (ns: string) =>
+    fakeStore(
+      ns,
+      "store",
+      [1, 2, 3].flatMap((g) =>
+        Array.from({ length: KEYS }, (_, j) => ({ key: `g${g}-${j}`, value: `g${g}-${j}` })),
+      ),
+    );
+  const es = (ns: string, i: number, gen: number) =>
+    externalSecret(ns, `es-${i}`, {
+      secretStoreRef: { name: "store" },
+      refreshInterval: "1h",
+      data: Array.from({ length: KEYS }, (_, j) => ({
+        secretKey: `k${j}`,
+        remoteRef: { key: `g${gen}-${j}` },
+      })),
+    });
+  const apply = async (ns: string, count: number, gen: number) => {
+    for (let i = 0; i < count; i += 10)
+      await Promise.all(
+        Array.from({ length: Math.min(10, count - i) }, (_, k) => applyObject(kube, es(ns, i + k, gen))),
+      );
+  };
+  /** The generation every Secret holds (0: none yet); throws on a Secret that mixes generations. */
+  const generations = async (ns: string): Promise<number[]> => {
+    const { items } = await kube.list<{ metadata: { name: string }; data?: Record<string, string> }>(
+      resourceTypes.secret,
+      { namespace: ns },
+    );
+    return items
+      .filter((s) => s.metadata.name.startsWith("es-"))
+      .map((s) => {
+        const values = Object.values(s.data ?? {}).map((v) => Buffer.from(v, "base64").toString());
+        const gens = new Set(values.map((v) => v.split("-")[0]));
+        assert.equal(values.length, KEYS, `${s.metadata.name} has ${values.length} keys`);
+        assert.equal(gens.size, 1, `${s.metadata.name} is half-written: ${values.join(", ")}`);
+        return Number([...gens][0]?.slice(1));
+      });
+  };
+  const converged = async (ns: string, count: number, gen: number) => {
+    for (let i = 0; i < count; i++)
+      await waitForCondition(kube, ns, `es-${i}`, "Ready", "True", "SecretSynced", 60_000);
+    const gens = await generations(ns);
+    assert.equal(gens.length, count);
+    assert.ok(
+      gens.every((g) => g === gen),
+      `generations ${gens.join(",")}`,
+    );
+  };
+
+  void test("leader SIGKILLed: the standby takes over within lease duration + renew deadline; no Secret written by both", async () => {
+    const ns = await cluster.createNamespace("fault-leader");
+    const count = 20;
+    const election = electionArgs(ns);
+    const a = startControllerProcess(cluster, ns, election("a"));
+    procs.push(a);
+    await a.waitForLog("became leader");
+    const b = startControllerProcess(cluster, ns, election("b"));
+    procs.push(b);
+    await applyObject(kube, store(ns));
+    await apply(ns, count, 1);
+    await converged(ns, count, 1);
+
+    const killedAt = Date.now();
+    await a.kill("SIGKILL");
+    const tookOverAt = await b.waitForLog("became leader", 20_000);
+    const takeoverMs = tookOverAt - killedAt;
+    console.log(`takeover ${takeoverMs} ms after SIGKILL (bound ${LEASE_S * 1000 + RENEW_MS} ms)`);
+    assert.ok(takeoverMs <= LEASE_S * 1000 + RENEW_MS, `takeover took ${takeoverMs} ms`);
+    const lease = await kube.get<{ spec: { holderIdentity: string } }>(
+      resourceTypes.lease,
+      ns,
+      "refsync-controller",
+    );
+    assert.equal(lease?.spec.holderIdentity, "b");
+
+    await apply(ns, count, 2);
+    await converged(ns, count, 2);
+    const byA = writes(a);
+    const byB = writes(b);
+    assert.equal(byA.length, count, "the first leader wrote every Secret once");
+    assert.equal(byB.length, count, "the new leader wrote every Secret once");
+    assert.ok(Math.max(...byA.map((w) => w.time)) < killedAt, "the killed leader wrote nothing afterwards");
+    assert.ok(Math.min(...byB.map((w) => w.time)) >= tookOverAt, "the standby wrote nothing before it led");
+  });
+
+  // Known race (todo until fixed): a Secret write in flight when the leader froze can land after the
+  // new leader's (server-side apply with force has no precondition), so old data wins for a moment
+  // until the new leader's Secret watch repairs it. Seen in one of five runs.
+  void test(
+    "leader paused past its lease (SIGSTOP), then resumed: it steps down and writes nothing the new leader owns",
+    {
+      todo: "a frozen leader's in-flight write can land late; needs a resourceVersion precondition on Secret writes",
+    },
+    async () => {
+      const ns = await cluster.createNamespace("fault-paused");
+      const count = 20;
+      const election = electionArgs(ns);
+      const a = startControllerProcess(cluster, ns, election("a"));
+      procs.push(a);
+      await a.waitForLog("became leader");
+      const b = startControllerProcess(cluster, ns, election("b"));
+      procs.push(b);
+      await applyObject(kube, store(ns));
+      await apply(ns, count, 1);
+      await converged(ns, count, 1);
+
+      // Pause the leader with updates pending in its watch stream, so that it has work the moment it resumes.
+      a.child.kill("SIGSTOP");
+      await apply(ns, count, 2);
+      const tookOverAt = await b.waitForLog("became leader", 20_000);
+      await converged(ns, count, 2);
+      await apply(ns, count, 3);
+      const resumedAt = Date.now();
+      a.child.kill("SIGCONT");
+      await a.waitForLog("stopped leading", 20_000);
+      await new Promise((r) => setTimeout(r, 3_000)); // give a split-brain write the time to happen
+      const late = writes(a).filter((w) => w.time >= tookOverAt);
+      assert.deepEqual(
+        late,
+        [],
+        `the paused leader wrote after ${resumedAt - tookOverAt} ms of someone else's lease`,
+      );
+      await converged(ns, count, 3);
+      assert.deepEqual(await generations(ns), Array(count).fill(3));
+    },
+  );
+
+  void test("killed mid-batch: no half-written Secret, and all converge after a restart", async () => {
+    const ns = await cluster.createNamespace("fault-batch");
+    const count = 120;
+    await applyObject(kube, store(ns));
+    const first = startControllerProcess(cluster, ns, ["--workers", "2"]);
+    procs.push(first);
+    await apply(ns, count, 1);
+    await converged(ns, count, 1);
+
+    // A batch of updates; SIGKILL when some but not all Secrets have the new data.
+    const batch = apply(ns, count, 2);
+    const partial = await waitFor(
+      async () => {
+        const gens = await generations(ns);
+        const updated = gens.filter((g) => g === 2).length;
+        return updated >= count / 4 ? updated : undefined;
+      },
+      "the first updates",
+      60_000,
+    );
+    await first.kill("SIGKILL");
+    await batch;
+    const atKill = await generations(ns); // asserts: each Secret wholly generation 1 or 2
+    const updated = atKill.filter((g) => g === 2).length;
+    console.log(`killed after ${updated}/${count} Secrets were updated (first seen ${partial})`);
+    assert.ok(updated < count, "killed before the batch finished");
+
+    const second = startControllerProcess(cluster, ns, ["--workers", "2"]);
+    procs.push(second);
+    await converged(ns, count, 2);
+    const secret = await getSecret(kube, ns, "es-0");
+    assert.deepEqual(Object.keys(secret?.data ?? {}).sort(), ["k0", "k1", "k2", "k3"]);
+  });
+});
