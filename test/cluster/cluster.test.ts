@@ -22,6 +22,7 @@ import {
 } from "@kubernetes/client-node";
 import { PROJECT_CRD_DIR, startCluster, type Cluster } from "./index.ts";
 import { readCrds } from "./crds.ts";
+import { isRunning } from "./processes.ts";
 
 /** The HTTP status of a failed API call (fails the test if the call succeeded). */
 async function statusOf(call: Promise<unknown>): Promise<number> {
@@ -218,12 +219,13 @@ void describe("test cluster lifecycle", () => {
     const cluster = await startCluster({ private: true });
     try {
       assert.equal(cluster.pids.length, 2);
-      for (const pid of cluster.pids) assert.ok(alive(pid), `process ${pid} runs while the cluster is up`);
+      for (const pid of cluster.pids)
+        assert.ok(isRunning(pid), `process ${pid} runs while the cluster is up`);
       assert.ok(existsSync(cluster.kubeconfigPath));
     } finally {
       await cluster.stop();
     }
-    for (const pid of cluster.pids) assert.ok(!alive(pid), `process ${pid} is gone after stop()`);
+    for (const pid of cluster.pids) assert.ok(!isRunning(pid), `process ${pid} is gone after stop()`);
     assert.ok(!existsSync(dirname(cluster.kubeconfigPath)), "the data directory is removed");
   });
 
@@ -242,23 +244,14 @@ void describe("test cluster lifecycle", () => {
     const abandoned = JSON.parse(line) as { pids: number[]; dir: string };
     owner.kill("SIGKILL");
     await once(owner, "exit");
-    for (const pid of abandoned.pids) assert.ok(alive(pid), `server ${pid} outlives its killed owner`);
+    for (const pid of abandoned.pids) assert.ok(isRunning(pid), `server ${pid} outlives its killed owner`);
 
     const next = await startCluster({ private: true });
     await next.stop();
-    for (const pid of abandoned.pids) assert.ok(!alive(pid), `abandoned server ${pid} was killed`);
+    for (const pid of abandoned.pids) assert.ok(!isRunning(pid), `abandoned server ${pid} was killed`);
     assert.ok(!existsSync(abandoned.dir), "the abandoned data directory is removed");
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

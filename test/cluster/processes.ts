@@ -133,18 +133,19 @@ export function findMarkedProcesses(runId: string, exclude: number[] = [process.
     } catch {
       continue; // exited meanwhile, or not ours to read
     }
-    if (environ.split("\0").includes(marker) && !isZombie(pid)) found.push(pid);
+    if (environ.split("\0").includes(marker) && isRunning(pid)) found.push(pid);
   }
   return found;
 }
 
-function isZombie(pid: number): boolean {
+/** True while `pid` exists and is not a zombie (an exited process its parent has yet to reap). */
+export function isRunning(pid: number): boolean {
   try {
     // The state field follows the parenthesised command name.
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
   } catch {
-    return true;
+    return false;
   }
 }
 
