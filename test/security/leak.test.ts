@@ -1,0 +1,331 @@
+/**
+ * Leak test: one end-to-end run with distinctive secret values in a fake, a
+ * Vault and an AWS store, synced and failing ExternalSecrets, the plugin in
+ * deferred and inline mode (successes and errors, as real processes), the
+ * controller's metrics and the dashboard. Everything an operator or a tenant
+ * can see is captured — every controller log line (debug level), every
+ * event, every status, the metric exposition, the plugin's stderr (and its
+ * deferred output), the dashboard page and each JSON API response — and the
+ * test fails if any value, or its base64, appears in any of it.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
+import { resourceTypes } from "../../src/controller/kube/client.ts";
+import type { RunningServer } from "../../src/server/app.ts";
+import { serveDashboard } from "../../src/server/dashboard/serve.ts";
+import { awsStore } from "../aws/fixtures.ts";
+import {
+  applyObject,
+  externalSecret,
+  fakeStore,
+  getSecret,
+  waitForCondition,
+} from "../controller/harness.ts";
+import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
+import { kubeTokenReviewer } from "../servers/aws/token-review.ts";
+import {
+  grantNamespace,
+  kubernetesAuthSpec,
+  startNamespaceSuite,
+  vaultStore,
+  type NamespaceSuite,
+} from "../vault/setup.ts";
+
+const VALUES = {
+  fake: "LeakCanary-Fake-7f3a9c21",
+  fakeJson: "LeakCanary-FakeJson-0d4e",
+  vault: "LeakCanary-Vault-2b8e1d55",
+  vaultOther: "LeakCanary-VaultOther-88",
+  aws: "LeakCanary-Aws-9c4d0e13",
+  plugin: "LeakCanary-Plugin-51aa70",
+  pluginJson: "LeakCanary-PluginJson-6b",
+};
+const REPO = join(import.meta.dirname, "..", "..");
+const savedEnv = { ...process.env };
+
+let suite: NamespaceSuite;
+let aws: AwsTestServer;
+let dashboard: RunningServer | undefined;
+let dir: string;
+/** Everything visible, by where it was seen. */
+const seen = new Map<string, string>();
+
+function forbidden(): [string, string][] {
+  return Object.entries(VALUES).flatMap(([name, v]) => [
+    [name, v],
+    [`${name} (base64)`, Buffer.from(v).toString("base64")],
+    [`${name} (base64url)`, Buffer.from(v).toString("base64url")],
+  ]);
+}
+
+function plugin(
+  stdin: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
+        "generate",
+        "-",
+      ],
+      {
+        cwd: REPO,
+        env: {
+          PATH: process.env.PATH,
+          REFSYNC_CONFIG: join(dir, "refsync.yaml"),
+          ARGOCD_APP_NAMESPACE: "team-a",
+          ...env,
+        },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "refsync-leak-"));
+  suite = await startNamespaceSuite("leak");
+  const { ns, ctl, vault, cluster } = suite;
+  grantNamespace(vault, ns);
+  vault.root.putSecret("secret", `${ns}/db`, { password: VALUES.vault, json: `{"k": "${VALUES.vault}"}` });
+  vault.root.putSecret("secret", `other-${ns}/db`, { password: VALUES.vaultOther });
+  aws = await startAwsServer({ reviewToken: kubeTokenReviewer(cluster.kc) });
+  const user = aws.addUser({ name: "controller", read: [`${ns}/*`] });
+  process.env["AWS_ACCESS_KEY_ID"] = user.accessKeyId;
+  process.env["AWS_SECRET_ACCESS_KEY"] = user.secretAccessKey;
+  process.env["AWS_EC2_METADATA_DISABLED"] = "true";
+  aws.putSecret(`${ns}/db`, JSON.stringify({ password: VALUES.aws, blob: VALUES.aws }));
+  aws.putSecret(`other-${ns}/db`, JSON.stringify({ password: VALUES.aws }));
+
+  await applyObject(
+    ctl.kube,
+    fakeStore(ns, "fake", [
+      { key: "db", valueMap: { password: VALUES.fake, json: `{"k": "${VALUES.fakeJson}"}` } },
+      { key: "plain", value: VALUES.fake },
+    ]),
+  );
+  await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(vault.url, ns, "app")));
+  await applyObject(ctl.kube, awsStore(aws, { name: "aws", namespace: ns }));
+  dashboard = await serveDashboard(
+    { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
+    { kc: cluster.kc, metrics: ctl.controller.metrics },
+  );
+});
+after(async () => {
+  process.env = savedEnv;
+  await dashboard?.close();
+  await aws?.close();
+  await suite?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+void test("no secret value, nor its base64, in any log, event, status, metric, plugin stderr or dashboard view", async () => {
+  const { ns, ctl } = suite;
+  const es = (name: string, spec: Omit<ExternalSecretSpec, "refreshInterval">) =>
+    applyObject(ctl.kube, externalSecret(ns, name, { refreshInterval: "2s", ...spec }));
+  const ok: [string, ExternalSecretSpec][] = [
+    [
+      "fake-ok",
+      {
+        secretStoreRef: { name: "fake" },
+        data: [{ secretKey: "p", remoteRef: { key: "db", property: "password" } }],
+        dataFrom: [{ extract: { key: "db" } }],
+      },
+    ],
+    [
+      "vault-ok",
+      {
+        secretStoreRef: { name: "vault" },
+        data: [
+          { secretKey: "p", remoteRef: { key: `${ns}/db`, property: "password" } },
+          { secretKey: "k", remoteRef: { key: `${ns}/db`, property: "json" } },
+        ],
+      },
+    ],
+    [
+      "aws-ok",
+      {
+        secretStoreRef: { name: "aws" },
+        data: [{ secretKey: "p", remoteRef: { key: `${ns}/db`, property: "password" } }],
+        target: { template: { data: { url: "x://{{p}}@h", b64: "{{b64enc p}}" } } },
+      },
+    ],
+  ];
+  const failing: [string, ExternalSecretSpec][] = [
+    // A template error on the value (not JSON), a property that does not exist, a decoding that fails,
+    // a path the identity may not read (Vault, AWS), a key missing in the fake store.
+    [
+      "fake-template",
+      {
+        secretStoreRef: { name: "fake" },
+        data: [{ secretKey: "p", remoteRef: { key: "plain" } }],
+        target: { template: { data: { x: "{{fromJson p}}{{fromYaml p}}{{b64dec p}}" } } },
+      },
+    ],
+    [
+      "fake-property",
+      {
+        secretStoreRef: { name: "fake" },
+        data: [{ secretKey: "p", remoteRef: { key: "plain", property: "nope" } }],
+      },
+    ],
+    [
+      "fake-decode",
+      {
+        secretStoreRef: { name: "fake" },
+        data: [{ secretKey: "p", remoteRef: { key: "plain", decodingStrategy: "Base64" } }],
+      },
+    ],
+    [
+      "fake-missing",
+      { secretStoreRef: { name: "fake" }, data: [{ secretKey: "p", remoteRef: { key: "missing" } }] },
+    ],
+    [
+      "vault-property",
+      {
+        secretStoreRef: { name: "vault" },
+        data: [
+          { secretKey: "p", remoteRef: { key: `${ns}/db`, property: "json", decodingStrategy: "Base64" } },
+        ],
+      },
+    ],
+    [
+      "vault-denied",
+      {
+        secretStoreRef: { name: "vault" },
+        data: [{ secretKey: "p", remoteRef: { key: `other-${ns}/db`, property: "password" } }],
+      },
+    ],
+    [
+      "aws-denied",
+      {
+        secretStoreRef: { name: "aws" },
+        data: [{ secretKey: "p", remoteRef: { key: `other-${ns}/db`, property: "password" } }],
+      },
+    ],
+    [
+      "aws-property",
+      {
+        secretStoreRef: { name: "aws" },
+        data: [{ secretKey: "p", remoteRef: { key: `${ns}/db`, property: "blob/x" } }],
+      },
+    ],
+  ];
+  for (const [name, spec] of [...ok, ...failing]) await es(name, spec);
+  for (const [name] of ok)
+    await waitForCondition(ctl.kube, ns, name, "Ready", "True", "SecretSynced", 30_000);
+  for (const [name] of failing)
+    await waitForCondition(ctl.kube, ns, name, "Ready", "False", undefined, 30_000);
+  // The values really went through: the test would prove nothing otherwise.
+  assert.equal((await getSecret(ctl.kube, ns, "fake-ok"))?.data.p, VALUES.fake);
+  assert.equal((await getSecret(ctl.kube, ns, "vault-ok"))?.data.p, VALUES.vault);
+  assert.equal((await getSecret(ctl.kube, ns, "aws-ok"))?.data.url, `x://${VALUES.aws}@h`);
+  await new Promise((r) => setTimeout(r, 3_000)); // a few refreshes and retries more
+
+  // The plugin: deferred (no value anywhere) and inline (values only on stdout), with errors.
+  await writeFile(
+    join(dir, "refsync.yaml"),
+    `stores:
+  demo:
+    provider:
+      fake:
+        data:
+          - key: team-a/db
+            valueMap: { password: "${VALUES.plugin}", json: '{"k": "${VALUES.pluginJson}"}' }
+          - key: team-b/db
+            valueMap: { password: "${VALUES.plugin}" }
+defaultStores: { fake: demo }
+avp: { provider: fake, store: demo }
+modes: [deferred, inline]
+policy:
+  - projects: [team-a]
+    stores: [demo]
+    paths: [team-a/]
+`,
+  );
+  const secret = (data: string) => `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n${data}`;
+  const runs = {
+    deferred: await plugin(secret("  p: ref+fake://team-a/db#password\n"), {
+      ARGOCD_APP_PROJECT_NAME: "team-a",
+    }),
+    inline: await plugin(secret("  p: ref+fake://team-a/db#password\n  j: ref+fake://team-a/db#/json/k\n"), {
+      ARGOCD_APP_PROJECT_NAME: "team-a",
+      ARGOCD_ENV_REFSYNC_MODE: "inline",
+    }),
+    inlineDenied: await plugin(secret("  a: ref+fake://team-b/db#password\n"), {
+      ARGOCD_APP_PROJECT_NAME: "team-a",
+      ARGOCD_ENV_REFSYNC_MODE: "inline",
+    }),
+    inlineErrors: await plugin(
+      secret(
+        [
+          "  b: ref+fake://team-a/db#nope", // no such property
+          "  c: ref+fake://team-a/db?decode=base64#password", // not base64
+          "  d: <path:team-a/db#password | jsonParse>", // not JSON
+          "  e: <path:team-a/db#json | jsonPath {.nope}>",
+          "  f: ref+fake://team-a/db#/json/k/deeper",
+        ].join("\n") + "\n",
+      ),
+      { ARGOCD_APP_PROJECT_NAME: "team-a", ARGOCD_ENV_REFSYNC_MODE: "inline" },
+    ),
+  };
+  assert.equal(runs.deferred.code, 0, runs.deferred.stderr);
+  assert.equal(runs.inline.code, 0, runs.inline.stderr);
+  assert.ok(runs.inline.stdout.includes(VALUES.plugin) && runs.inline.stdout.includes(VALUES.pluginJson));
+  assert.equal(runs.inlineErrors.code, 1);
+  assert.equal(runs.inlineDenied.code, 1);
+  assert.match(runs.inlineDenied.stderr, /policy denies/);
+  assert.ok(runs.inlineErrors.stderr.split("\n").filter(Boolean).length >= 3, runs.inlineErrors.stderr);
+  for (const [name, run] of Object.entries(runs)) {
+    seen.set(`plugin ${name} stderr`, run.stderr);
+    if (name !== "inline") seen.set(`plugin ${name} stdout`, run.stdout);
+  }
+
+  // What the cluster shows.
+  seen.set("controller log", ctl.logText());
+  const list = async (type: (typeof resourceTypes)[keyof typeof resourceTypes]) =>
+    JSON.stringify((await ctl.kube.list<unknown>(type, { namespace: ns })).items);
+  seen.set("events", await list(resourceTypes.event));
+  seen.set("ExternalSecrets (status)", await list(resourceTypes.externalSecret));
+  // A fake store holds its data in its spec by design (demos and tests): its status is what is reported.
+  const stores = await ctl.kube.list<{ status?: unknown }>(resourceTypes.secretStore, { namespace: ns });
+  seen.set("SecretStores (status)", JSON.stringify(stores.items.map((s) => s.status)));
+  seen.set("metrics", await ctl.controller.metrics.registry.metrics());
+  const base = dashboard?.url.replace(/\/\/[^:]+:/, "//127.0.0.1:") ?? "";
+  for (const path of [
+    "/",
+    `/?namespace=${ns}`,
+    ...["summary", "stores", "externalsecrets", "secrets", "events", "overview"].map((s) => `/api/v1/${s}`),
+  ]) {
+    const res = await fetch(`${base}${path}`);
+    assert.equal(res.status, 200, path);
+    seen.set(`dashboard ${path}`, await res.text());
+  }
+
+  // The captures are not empty: failures were logged, evented and shown.
+  assert.match(seen.get("controller log") ?? "", /sync failed/);
+  assert.match(seen.get("events") ?? "", /fake-template/);
+  assert.match(seen.get("dashboard /api/v1/externalsecrets") ?? "", /vault-denied/);
+  const leaks: string[] = [];
+  for (const [where, text] of seen) {
+    for (const [what, needle] of forbidden()) if (text.includes(needle)) leaks.push(`${what} in ${where}`);
+  }
+  assert.deepEqual(leaks, []);
+  console.log(
+    `leak test: ${seen.size} captures, ${[...seen.values()].reduce((n, t) => n + t.length, 0)} characters, no value`,
+  );
+});
