@@ -13,7 +13,12 @@ import { globSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SHARED_CLUSTER_ENV, startCluster, type ClusterConnection } from "./cluster/index.ts";
+import {
+  SHARED_CLUSTER_ENV,
+  ensureApiserverBinary,
+  startCluster,
+  type ClusterConnection,
+} from "./cluster/index.ts";
 import { RUN_ID_ENV, describeProcesses, findMarkedProcesses } from "./cluster/processes.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -50,11 +55,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Runs a script, streaming its stderr; resolves with its stdout. */
-function runScript(script: string, scriptArgs: string[]): Promise<string> {
+/** Installs the missing Debian packages (test/cluster/apt-install.sh; its progress goes to stderr). */
+function installSystemPackages(packages: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile("bash", [join(root, script), ...scriptArgs], { maxBuffer: 1 << 20 }, (err, stdout) =>
-      err ? reject(new Error(`${script} failed: ${err.message}`)) : resolve(stdout),
+    const script = join(root, "test/cluster/apt-install.sh");
+    execFile("bash", [script, ...packages], (err) =>
+      err ? reject(new Error(`${script} failed: ${err.message}`)) : resolve(),
     ).stderr?.pipe(process.stderr);
   });
 }
@@ -111,10 +117,9 @@ async function main(): Promise<number> {
   }
 
   let t = performance.now();
-  await runScript("test/cluster/apt-install.sh", systemPackages());
+  await installSystemPackages(systemPackages());
   say("kube-apiserver: using the cached build, or building it from Debian's source now (once per machine)");
-  const binary = (await runScript("test/cluster/ensure-apiserver.sh", [])).trim().split("\n").pop() ?? "";
-  process.env.REFSYNC_KUBE_APISERVER = binary;
+  process.env.REFSYNC_KUBE_APISERVER = await ensureApiserverBinary(); // test files skip the check
   say(`system packages and kube-apiserver ready in ${seconds(t)}`);
 
   const runId = randomBytes(8).toString("hex");
