@@ -92,13 +92,25 @@ void describe("rollout restarts", () => {
       for (const [name, { kind, spec }] of Object.entries(specs))
         await create(kube, workload(kind, ns, name, spec));
       await create(kube, workload("Deployment", ns, "not-opted-in", envKey("password"), false));
+      const annotated = workload("Deployment", ns, "annotated", envKey("password"), false);
+      (annotated.metadata as { annotations?: Record<string, string> }).annotations = {
+        "refsync.dev/reload": "true",
+      };
+      await create(kube, annotated);
       await create(kube, workload("StatefulSet", ns, "listed", envKey("password"), false));
       // Let the controller's workload watch see them.
       await new Promise((r) => setTimeout(r, 500));
 
       await env.rotate({ password: NEW_PASSWORD });
       const hash = (await getSecret(kube, ns, "db"))?.metadata.annotations?.[ANNOTATION_DATA_HASH];
-      const expected = ["env-password", "env-from", "projected-password", "whole-mount", "listed"];
+      const expected = [
+        "env-password",
+        "env-from",
+        "projected-password",
+        "whole-mount",
+        "listed",
+        "annotated",
+      ];
       const kindOf = (n: string) =>
         n === "listed" ? "StatefulSet" : n === "whole-mount" ? "DaemonSet" : "Deployment";
       await waitFor(async () => {
@@ -109,7 +121,7 @@ void describe("rollout restarts", () => {
       // Nothing else follows, even after several windows.
       await new Promise((r) => setTimeout(r, 1500));
       const restarted: Record<string, string | undefined> = {};
-      for (const n of [...Object.keys(specs), "not-opted-in", "listed"])
+      for (const n of [...Object.keys(specs), "not-opted-in", "listed", "annotated"])
         restarted[n] = restartedFor(await getWorkload(kube, kindOf(n), ns, n));
       assert.deepEqual(
         Object.keys(restarted)
@@ -134,7 +146,7 @@ void describe("rollout restarts", () => {
       const text = await env.ctl.controller.metrics.registry.metrics();
       assert.match(
         text,
-        new RegExp(`refsync_rollouts_total\\{namespace="${ns}",kind="Deployment",result="success"\\} 3`),
+        new RegExp(`refsync_rollouts_total\\{namespace="${ns}",kind="Deployment",result="success"\\} 4`),
       );
       for (const v of [...Object.values(OLD), NEW_PASSWORD]) {
         assert.equal(env.ctl.logText().includes(v), false, "no value in the log");

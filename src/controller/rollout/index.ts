@@ -8,8 +8,9 @@
  *
  * Consumers: workloads labelled `refsync.dev/reload: "true"` (watched with a
  * label selector, so memory follows the opted-in workloads, not the cluster),
- * the ExternalSecret's `spec.rollout.targets`, and with `spec.rollout.enabled:
- * true` every workload of the namespace (listed when a change happens).
+ * workloads annotated so (found with a metadata-only list when a change
+ * happens), the ExternalSecret's `spec.rollout.targets`, and with
+ * `spec.rollout.enabled: true` every workload of the namespace (listed when a change happens).
  */
 import {
   ANNOTATION_CHANGED_AT,
@@ -30,6 +31,7 @@ import { RestartBatcher, workloadKey, type PendingRestart, type WorkloadRef } fr
 import { ALL_KEYS, keysRead, secretUsage } from "./consumers.ts";
 import { consumerReport, type KnownWorkload, type Pod } from "./stale.ts";
 import {
+  annotatedWorkloads,
   podType,
   restartPatch,
   restartedFor,
@@ -106,20 +108,21 @@ export class Rollouts implements ConsumerSource {
     );
   };
 
-  /** Queues a restart of every consumer of the Secret that reads one of `changed` (and passes `filter`). */
+  /** Queues a restart of every consumer of the Secret that reads one of `changed` (after a failover: that passes the filter). */
   async #queue(
     ctx: ControllerContext,
     es: ExternalSecret,
     secret: { namespace: string; name: string; hash: string },
     changed: string[] | undefined,
     signal: AbortSignal,
-    filter: (w: Workload) => boolean = () => true,
+    resume?: { filter: (w: Workload) => boolean; annotated: Map<string, string[]> },
   ): Promise<void> {
     if (es.spec.rollout?.enabled === false) return;
     const now = Date.now();
-    for (const { ref, workload } of await this.#candidates(ctx, es, secret.namespace, signal)) {
+    const candidates = await this.#candidates(ctx, es, secret.namespace, signal, resume?.annotated);
+    for (const { ref, workload } of candidates) {
       const usage = secretUsage(workload.spec?.template?.spec).get(secret.name);
-      if (!usage || !filter(workload)) continue;
+      if (!usage || (resume && !resume.filter(workload))) continue;
       const keys = keysRead(usage, changed);
       if (keys.length === 0) continue;
       this.#batcher.add(
@@ -138,6 +141,7 @@ export class Rollouts implements ConsumerSource {
    * before the change and carry no restart for the current data hash.
    */
   async #resume(ctx: ControllerContext, signal: AbortSignal): Promise<void> {
+    const annotated = new Map<string, string[]>();
     for (const s of ctx.secrets.list()) {
       const a = s.metadata.annotations ?? {};
       const es = ctx.externalSecrets.get(`${s.metadata.namespace}/${a[ANNOTATION_EXTERNAL_SECRET] ?? ""}`);
@@ -152,9 +156,12 @@ export class Rollouts implements ConsumerSource {
         { namespace: s.metadata.namespace, name: s.metadata.name, hash },
         changed ? changed.split(",") : [],
         signal,
-        (w) =>
-          Date.parse(w.metadata.creationTimestamp ?? "") < changedAt &&
-          !(restartedFor(w) ?? "").split(",").includes(mark),
+        {
+          annotated,
+          filter: (w) =>
+            Date.parse(w.metadata.creationTimestamp ?? "") < changedAt &&
+            !(restartedFor(w) ?? "").split(",").includes(mark),
+        },
       );
     }
   }
@@ -219,6 +226,8 @@ export class Rollouts implements ConsumerSource {
     es: ExternalSecret,
     namespace: string,
     signal: AbortSignal,
+    /** Annotation opt-ins already listed in this pass ("kind/namespace" → names). */
+    annotated?: Map<string, string[]>,
   ): Promise<{ ref: WorkloadRef; workload: Workload }[]> {
     const found = new Map<string, { ref: WorkloadRef; workload: Workload }>();
     const add = (kind: WorkloadKind, workload: Workload) => {
@@ -228,16 +237,22 @@ export class Rollouts implements ConsumerSource {
     for (const [kind, informer] of this.#informers) {
       for (const w of informer.list()) if (w.metadata.namespace === namespace) add(kind, w);
     }
-    if (es.spec.rollout?.enabled === true) {
-      for (const kind of this.#informers.keys()) {
+    const named: { kind: WorkloadKind; name: string }[] = [...(es.spec.rollout?.targets ?? [])];
+    for (const kind of this.#informers.keys()) {
+      if (es.spec.rollout?.enabled === true) {
         const { items } = await ctx.kube.list<Workload>(workloadTypes[kind], { namespace, signal });
         for (const w of items) add(kind, w);
+      } else {
+        const key = `${kind}/${namespace}`;
+        const names = annotated?.get(key) ?? (await annotatedWorkloads(ctx.kube, kind, namespace, signal));
+        annotated?.set(key, names);
+        for (const name of names) named.push({ kind, name });
       }
     }
-    for (const target of es.spec.rollout?.targets ?? []) {
-      if (!this.#informers.has(target.kind)) continue;
-      const w = await ctx.kube.get<Workload>(workloadTypes[target.kind], namespace, target.name, signal);
-      if (w) add(target.kind, w);
+    for (const { kind, name } of named) {
+      if (!this.#informers.has(kind) || found.has(workloadKey({ kind, namespace, name }))) continue;
+      const w = await ctx.kube.get<Workload>(workloadTypes[kind], namespace, name, signal);
+      if (w) add(kind, w);
     }
     return [...found.values()];
   }

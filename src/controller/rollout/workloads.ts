@@ -3,8 +3,8 @@
  * template, how to restart them, and whether their last rollout finished,
  * is still going, or is stuck.
  */
-import { ANNOTATION_RESTARTED_FOR } from "../../api/v1alpha1.ts";
-import type { ResourceType } from "../kube/client.ts";
+import { ANNOTATION_RELOAD, ANNOTATION_RESTARTED_FOR } from "../../api/v1alpha1.ts";
+import type { KubeClient, ResourceType } from "../kube/client.ts";
 import type { PodSpec } from "./consumers.ts";
 
 export const workloadTypes = {
@@ -74,6 +74,28 @@ export interface Workload {
     restartedAt?: string;
     conditions?: Condition[];
   };
+}
+
+const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+/**
+ * Workloads of the namespace that opt in with the annotation
+ * `refsync.dev/reload: "true"`. The API server cannot filter by annotation,
+ * so this is a metadata-only list, made when a Secret changes, not a cache.
+ */
+export async function annotatedWorkloads(
+  kube: KubeClient,
+  kind: WorkloadKind,
+  namespace: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const list = await kube.request<{
+    items: { metadata: { name: string; annotations?: Record<string, string> } }[] | null;
+  }>("GET", kube.path(workloadTypes[kind], namespace), { accept: METADATA_ONLY, signal });
+  // An empty list comes back with `items: null`.
+  return (list.items ?? [])
+    .filter((i) => i.metadata.annotations?.[ANNOTATION_RELOAD] === "true")
+    .map((i) => i.metadata.name);
 }
 
 /**
