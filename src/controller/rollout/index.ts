@@ -419,6 +419,8 @@ export class Rollouts implements ConsumerSource {
     };
     const old = es.status?.consumers;
     if (old?.workloads === counts.workloads && old.stalePods === counts.stalePods) return;
+    // Nothing consumes it and nothing was reported: no write (thousands of unconsumed ExternalSecrets stay quiet).
+    if (!old && counts.workloads === 0) return;
     // Not put into the cache by hand: the response may carry a spec or annotation change
     // whose watch event would then look like a no-op and never reach the reconciler.
     await ctx.kube.mergePatch(
