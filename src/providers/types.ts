@@ -63,6 +63,13 @@ export interface ProviderClient {
    * (AWS BatchGetSecretValue). Results are in request order; a failed entry is an Error.
    */
   readMany?(requests: ReadRequest[], signal?: AbortSignal): Promise<(SecretValue | Error)[]>;
+  /**
+   * The client takes a rate-limit token (ProviderContext.takeToken) and
+   * reports (ProviderContext.onCall) each backend request itself, so a batch
+   * or a coalesced read costs what it costs the backend; the caller then
+   * neither charges nor counts its calls into the client.
+   */
+  readonly metersOwnRequests?: boolean;
   /** Names/keys of the secrets matching a find query (dataFrom.find). */
   list(query: FindQuery, signal?: AbortSignal): Promise<string[]>;
   /** Cheap version check for inline-mode freshness: the current version id of a key. */
@@ -94,7 +101,10 @@ export interface ProviderContext {
   /** Namespace whose identity the store acts for (the ExternalSecret's, for ClusterSecretStores), if any. */
   namespace?: string;
   /** Reads one key of a Kubernetes Secret the store spec points at (credentials). */
-  readCredential(ref: { name: string; key: string; namespace?: string }, signal?: AbortSignal): Promise<string>;
+  readCredential(
+    ref: { name: string; key: string; namespace?: string },
+    signal?: AbortSignal,
+  ): Promise<string>;
   /** Requests a service-account token through the TokenRequest API. */
   requestServiceAccountToken?(
     ref: { name: string; namespace?: string; audiences?: string[] },
@@ -105,6 +115,8 @@ export interface ProviderContext {
     ref: { name: string; namespace?: string },
     signal?: AbortSignal,
   ): Promise<Record<string, string>>;
+  /** Waits for one token of the store's rate limit (used by clients with `metersOwnRequests`). */
+  takeToken?(signal?: AbortSignal): Promise<void>;
   /** Counts every backend call, including logins and renewals. */
   onCall?(call: string, result: CallResult, durationSeconds: number): void;
   /** For the Kubernetes provider: a client able to read Secrets in other namespaces. */

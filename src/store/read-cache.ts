@@ -61,7 +61,7 @@ export class ReadCache {
     ttlMs: number,
     load: () => Promise<SecretValue>,
   ): Promise<SecretValue> {
-    const id = JSON.stringify([store, request.key, request.version ?? null]);
+    const id = entryId(store, request);
     const entry = this.#entries.get(id);
     if (entry) {
       entry.ttlMs = Math.min(entry.ttlMs, ttlMs);
@@ -97,6 +97,14 @@ export class ReadCache {
     return promise;
   }
 
+  /** Whether `read` with this TTL would be served without calling `load` (fresh entry or read in flight); counts nothing. */
+  has(store: string, request: ReadRequest, ttlMs: number): boolean {
+    const id = entryId(store, request);
+    const entry = this.#entries.get(id);
+    const fresh = entry !== undefined && this.#now() - entry.fetchedAt < Math.min(entry.ttlMs, ttlMs);
+    return fresh || this.#inFlight.has(id);
+  }
+
   /** Forgets everything read from a store (its spec or credentials changed). */
   invalidate(store: string): void {
     this.#generations.set(store, (this.#generations.get(store) ?? 0) + 1);
@@ -111,4 +119,8 @@ export class ReadCache {
       this.#entries.delete(oldest);
     }
   }
+}
+
+function entryId(store: string, request: ReadRequest): string {
+  return JSON.stringify([store, request.key, request.version ?? null]);
 }

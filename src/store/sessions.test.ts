@@ -8,7 +8,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
 import type { KubeClient } from "../controller/kube/client.ts";
 import { SecretNotFoundError, ThrottledError } from "../providers/errors.ts";
-import type { ProviderClient, ReadRequest, SecretValue } from "../providers/types.ts";
+import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../providers/types.ts";
 import { ReadCache } from "./read-cache.ts";
 import { StoreSessions } from "./sessions.ts";
 
@@ -75,6 +75,39 @@ void describe("StoreSession", () => {
     assert.deepEqual(calls.sort(), ["read:a", "read:x"]);
     assert.ok(values[1] instanceof SecretNotFoundError);
     assert.deepEqual(metrics.map((m) => m.result).sort(), ["not_found", "success"]);
+  });
+
+  void test("per-request TTLs: each entry is kept for its own TTL", async () => {
+    const { calls, client } = recordingClient(true);
+    const session = sessions(client).session(store);
+    await session.readAll([{ key: "a" }, { key: "b" }], [60_000, 0]);
+    assert.ok(session.isCached({ key: "a" }, 60_000));
+    assert.ok(!session.isCached({ key: "b" }, 60_000), "a TTL of 0 keeps nothing");
+    assert.deepEqual(calls, ["readMany:a,b"]);
+  });
+
+  void test("a client that limits its own calls is charged nothing by the session and gets the store's bucket", async () => {
+    const { calls, client } = recordingClient(true);
+    let context: ProviderContext | undefined;
+    const limited: ProviderClient = { ...client, metersOwnRequests: true };
+    const oneToken: SecretStore = { ...store, spec: { ...store.spec, rateLimit: { qps: 0, burst: 1 } } };
+    const session = new StoreSessions({
+      kube: {} as KubeClient,
+      kc: {} as KubeConfig,
+      cache: new ReadCache(),
+      onCall: () => {},
+      createClient: (_spec, ctx) => ((context = ctx), limited),
+    }).session(oneToken);
+    await session.readAll([{ key: "a" }, { key: "b" }], 60_000);
+    await session.read({ key: "c" }, 60_000);
+    await session.read({ key: "d" }, 60_000);
+    assert.equal(calls.length, 3, "no token was taken for the session's calls");
+    await context?.takeToken?.();
+    await assert.rejects(
+      async () => context?.takeToken?.(),
+      /qps is 0/,
+      "the client's tokens come from the store's bucket",
+    );
   });
 
   void test("concurrent reads of one key share one backend call", async () => {

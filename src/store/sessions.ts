@@ -2,13 +2,14 @@
  * One provider client per store generation (and, for a ClusterSecretStore,
  * per namespace it acts for, since credentials may be per namespace), with
  * every read going through the shared read cache (single flight, TTL) and the
- * store's token bucket. Several distinct keys wanted in one reconcile round
- * are fetched with the provider's `readMany` when it has one.
+ * store's token bucket: one token per backend request (a client that batches
+ * takes them itself, per batch). Several distinct keys wanted at once are
+ * fetched with the provider's `readMany` when it has one.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
 import type { KubeClient } from "../controller/kube/client.ts";
-import { ThrottledError, RefsyncError } from "../providers/errors.ts";
+import { ThrottledError, callResultOf } from "../providers/errors.ts";
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";
 import type {
   CallResult,
@@ -35,14 +36,6 @@ export interface SessionDeps {
   createClient?: typeof createProviderClient;
 }
 
-export function callResult(err: unknown): CallResult {
-  if (!(err instanceof RefsyncError)) return "error";
-  if (err.reason === "NotFound") return "not_found";
-  if (err.reason === "AccessDenied") return "denied";
-  if (err.reason === "Throttled") return "throttled";
-  return "error";
-}
-
 export class StoreSession {
   readonly id: string;
   readonly provider: string;
@@ -51,8 +44,6 @@ export class StoreSession {
   readonly cacheKey: string;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
-  /** Set once the provider has reported a call of its own through ProviderContext.onCall. */
-  #selfReporting = false;
 
   constructor(
     deps: SessionDeps,
@@ -65,35 +56,25 @@ export class StoreSession {
     this.id = storeId(store);
     this.provider = providerForSpec(store.spec.provider).factory.name;
     this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${store.kind === "ClusterSecretStore" ? `@${actingNamespace}` : ""}`;
-    this.client = (deps.createClient ?? createProviderClient)(
-      store.spec.provider,
-      buildProviderContext(
-        {
-          ...deps,
-          onCall: (...call) => {
-            this.#selfReporting = true;
-            deps.onCall(...call);
-          },
-        },
-        store,
-        actingNamespace,
-        this.provider,
-      ),
-    );
+    this.client = (deps.createClient ?? createProviderClient)(store.spec.provider, {
+      ...buildProviderContext(deps, store, actingNamespace, this.provider),
+      takeToken: (signal) => bucket.take(signal),
+    });
   }
 
   /**
-   * Counts a call into the provider, unless the provider reports its backend
-   * requests itself (AWS, Vault: GetSecretValue, login…), which would count twice.
+   * Counts a call into the provider, unless the provider reports each backend
+   * request itself (AWS: GetSecretValue, BatchGetSecretValue…), which would
+   * count twice. Vault reports only its own auth requests (login, renew-token).
    */
   #record(call: string, result: CallResult, started: number): void {
-    if (!this.#selfReporting)
+    if (!this.client.metersOwnRequests)
       this.#deps.onCall(this.provider, this.id, call, result, (performance.now() - started) / 1000);
   }
 
-  /** Calls the backend once, rate limited, timed and counted. */
+  /** Calls the backend, rate limited (here, or per request by the client), timed and counted. */
   async #call<T>(call: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.#bucket.take(signal);
+    if (!this.client.metersOwnRequests) await this.#bucket.take(signal);
     const started = performance.now();
     const inflight = this.#deps.inflight ?? { count: 0 };
     inflight.count++;
@@ -104,11 +85,21 @@ export class StoreSession {
       return result;
     } catch (err) {
       if (err instanceof ThrottledError) this.#bucket.throttled(err.retryAfterSeconds);
-      this.#record(call, callResult(err), started);
+      this.#record(call, callResultOf(err), started);
       throw err;
     } finally {
       inflight.count--;
     }
+  }
+
+  /** Whether several reads can share one backend call (readMany). */
+  get batchesReads(): boolean {
+    return this.client.readMany !== undefined;
+  }
+
+  /** Whether `request` would be served without a new backend read (cached and fresh, or in flight). */
+  isCached(request: ReadRequest, ttlMs: number): boolean {
+    return this.#deps.cache.has(this.cacheKey, request, ttlMs);
   }
 
   read(request: ReadRequest, ttlMs: number, signal?: AbortSignal): Promise<SecretValue> {
@@ -119,11 +110,12 @@ export class StoreSession {
 
   /**
    * Reads several keys; misses are fetched together (readMany) when the
-   * provider can. Results are in request order; a failed entry is an Error.
+   * provider can. `ttlMs` is one TTL for all, or one per request. Results
+   * are in request order; a failed entry is an Error.
    */
   async readAll(
     requests: ReadRequest[],
-    ttlMs: number,
+    ttlMs: number | readonly number[],
     signal?: AbortSignal,
   ): Promise<(SecretValue | Error)[]> {
     const misses: {
@@ -132,11 +124,11 @@ export class StoreSession {
       reject: (e: unknown) => void;
     }[] = [];
     // ReadCache calls `load` synchronously for a miss, so every miss is collected before the batch goes out.
-    const results = requests.map((request) =>
+    const results = requests.map((request, i) =>
       this.#deps.cache.read(
         this.cacheKey,
         request,
-        ttlMs,
+        typeof ttlMs === "number" ? ttlMs : (ttlMs[i] ?? 0),
         () => new Promise<SecretValue>((resolve, reject) => misses.push({ request, resolve, reject })),
       ),
     );

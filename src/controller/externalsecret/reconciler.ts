@@ -29,6 +29,7 @@ import { resourceTypes, type KubeClient } from "../kube/client.ts";
 import type { ReconcileResult } from "../queue.ts";
 import { fetchData } from "./fetch.ts";
 import type { LeaseTracker } from "./leases.ts";
+import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
 import { decideSync, refreshIntervalMs, syncToken } from "./schedule.ts";
 import {
@@ -69,9 +70,15 @@ export class ExternalSecretReconciler {
   readonly #fresh = new Set<string>();
   /** Keys reconciled since this process started (see `#adopt`). */
   readonly #seen = new Set<string>();
+  readonly #prefetcher: DueReadPrefetcher;
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
+    this.#prefetcher = new DueReadPrefetcher({
+      externalSecrets: deps.externalSecrets,
+      secrets: deps.secrets,
+      readsCached: (key) => !this.#fresh.has(key) && !this.#wouldAdopt(key),
+    });
   }
 
   requestFresh(key: string): void {
@@ -85,8 +92,13 @@ export class ExternalSecretReconciler {
    * unnoticed. Leases of the previous process are left to their TTL.
    */
   #adopt(key: string, es: ExternalSecret): boolean {
-    if (this.#seen.has(key)) return false;
+    const adopt = this.#wouldAdopt(key, es);
     this.#seen.add(key);
+    return adopt;
+  }
+
+  #wouldAdopt(key: string, es = this.#d.externalSecrets.get(key)): boolean {
+    if (this.#seen.has(key) || !es) return false;
     return es.metadata.finalizers?.includes(FINALIZER) === true && !this.#d.leases.holds(key);
   }
 
@@ -171,6 +183,7 @@ export class ExternalSecretReconciler {
       }
       const session = this.#d.sessions.session(store, namespace);
       const ttl = bypassCache ? 0 : refreshIntervalMs(es) || parseDuration(defaults.refreshInterval);
+      this.#prefetcher.prefetch(es, session, signal);
       const fetched = await fetchData(spec, session, ttl, signal);
       let data = fetched.data;
       const templates = spec.target?.template?.data;

@@ -162,6 +162,22 @@ void test("readMany fetches current versions with BatchGetSecretValue, 20 per ca
   assert.match((results[47] as { data: string }).data, /old-password/);
 });
 
+void test("takes one rate-limit token per Secrets Manager request, not per secret in a batch", async () => {
+  for (let i = 0; i < 25; i++) server.putSecret(`team-a/token-${i}`, `value-${i}`);
+  let tokens = 0;
+  const aws = client({}, staticContext(reader, { takeToken: () => (tokens++, Promise.resolve()) }));
+  assert.equal(aws.metersOwnRequests, true);
+  server.clearRequests();
+  await aws.readMany!([
+    ...Array.from({ length: 25 }, (_, i) => ({ key: `team-a/token-${i}` })),
+    { key: "team-a/db", version: "AWSPREVIOUS" },
+  ]);
+  await Promise.all([aws.read({ key: "team-a/token-0" }), aws.read({ key: "team-a/token-1" })]);
+  const requests = server.count("BatchGetSecretValue") + server.count("GetSecretValue");
+  assert.equal(requests, 4, "2 batches of the 25, 1 pinned read, 1 batch of the two coalesced reads");
+  assert.equal(tokens, requests);
+});
+
 void test("finds secrets by tags and name regexp across ListSecrets pages", async () => {
   for (let i = 0; i < 120; i++)
     server.putSecret(`team-a/found-${i}`, "x", { tags: { app: i % 2 ? "odd" : "even" } });

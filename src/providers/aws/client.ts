@@ -55,6 +55,8 @@ interface Target {
 
 export class AwsSecretsClient implements ProviderClient {
   readonly provider = "awssecrets" as const;
+  /** Reads are coalesced and batched: tokens are taken per request (#send, validate), and every SDK attempt is counted (countAttempts). */
+  readonly metersOwnRequests = true;
   readonly #spec: AwsProviderSpec;
   readonly #context: ProviderContext;
   readonly #chain: CredentialChain;
@@ -205,6 +207,7 @@ export class AwsSecretsClient implements ProviderClient {
     const jwt = this.#spec.auth?.jwt;
     if (jwt && !jwt.serviceAccountRef.namespace && !this.#context.namespace) return { status: "Ready" };
     try {
+      await this.#context.takeToken?.(signal);
       await this.#chain.sts().send(new GetCallerIdentityCommand({}), { abortSignal: signal });
       return { status: "Ready", ...(warnings ? { warnings } : {}) };
     } catch (error) {
@@ -350,6 +353,7 @@ export class AwsSecretsClient implements ProviderClient {
     send: (client: SecretsManagerClient, options: { abortSignal?: AbortSignal }) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    await this.#context.takeToken?.(signal);
     try {
       return await send(this.#sm, signal ? { abortSignal: signal } : {});
     } catch (error) {

@@ -1,0 +1,113 @@
+/**
+ * DueReadPrefetcher: which ExternalSecrets' reads go into the store's batch,
+ * with a recording ProviderClient behind a real StoreSession and read cache.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setImmediate } from "node:timers/promises";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
+import type { ProviderClient } from "../../providers/types.ts";
+import { ReadCache } from "../../store/read-cache.ts";
+import { StoreSessions } from "../../store/sessions.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { DueReadPrefetcher } from "./prefetch.ts";
+
+const store: SecretStore = {
+  apiVersion: "refsync.dev/v1alpha1",
+  kind: "SecretStore",
+  metadata: { name: "s", namespace: "ns", uid: "u", generation: 1 },
+  spec: { provider: { fake: {} } },
+};
+
+function externalSecret(
+  name: string,
+  key: string,
+  options: { namespace?: string; store?: string; specChanged?: boolean; version?: string } = {},
+): ExternalSecret {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ExternalSecret",
+    metadata: { name, namespace: options.namespace ?? "ns", uid: name, generation: 2 },
+    spec: {
+      secretStoreRef: { name: options.store ?? "s" },
+      data: [
+        { secretKey: "v", remoteRef: { key, ...(options.version ? { version: options.version } : {}) } },
+      ],
+    },
+    // A spec change since the last sync: that sync reads past the cache.
+    ...(options.specChanged
+      ? { status: { refreshTime: "2026-01-01T00:00:00Z", syncedResourceVersion: "1/" } }
+      : {}),
+  };
+}
+
+function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = []) {
+  const calls: string[] = [];
+  const client: ProviderClient = {
+    provider: "fake",
+    read: (r) => (calls.push(`read:${r.key}`), Promise.resolve({ data: r.key })),
+    list: () => Promise.resolve([]),
+    validate: () => Promise.resolve({ status: "Ready" }),
+    close: () => Promise.resolve(),
+  };
+  if (withReadMany)
+    client.readMany = (rs) => (
+      calls.push(`readMany:${rs.map((r) => r.key + (r.version ? `@${r.version}` : "")).join(",")}`),
+      Promise.resolve(rs.map((r) => ({ data: r.key })))
+    );
+  const session = new StoreSessions({
+    kube: {} as KubeClient,
+    kc: {} as KubeConfig,
+    cache: new ReadCache(),
+    onCall: () => {},
+    createClient: () => client,
+  }).session(store);
+  const prefetcher = new DueReadPrefetcher({
+    externalSecrets: { list: () => list },
+    secrets: { get: () => undefined },
+    readsCached: (key) => !fresh.includes(key),
+  });
+  return { calls, session, prefetcher };
+}
+
+const round = [
+  externalSecret("a", "k1"),
+  externalSecret("b", "k2"),
+  externalSecret("c", "k1"),
+  externalSecret("pinned", "k1", { version: "2" }),
+  externalSecret("changed", "k3", { specChanged: true }),
+  externalSecret("lease", "k4"),
+  externalSecret("other-store", "k5", { store: "t" }),
+  externalSecret("other-namespace", "k6", { namespace: "ns2" }),
+];
+
+void test("one readMany for the distinct reads of the store's due ExternalSecrets in the namespace", async () => {
+  const { calls, session, prefetcher } = setup(true, round, ["ns/lease"]);
+  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  await setImmediate();
+  // Not: the spec-changed one (reads past the cache), the one asked to read fresh, other stores and namespaces.
+  assert.deepEqual(calls, ["readMany:k1,k2,k1@2"]);
+  assert.ok(session.isCached({ key: "k2" }, 60_000));
+});
+
+void test("a second reconcile of the round does not scan again; cached reads are not asked for", async () => {
+  const { calls, session, prefetcher } = setup(true, round);
+  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  prefetcher.prefetch(round[1] as ExternalSecret, session);
+  await setImmediate();
+  assert.equal(calls.length, 1);
+  const again = setup(true, round);
+  await again.session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 60_000);
+  again.calls.length = 0;
+  again.prefetcher.prefetch(round[0] as ExternalSecret, again.session);
+  await setImmediate();
+  assert.deepEqual(again.calls, [], "only k1@2 is missing: a single read is left to its reconcile");
+});
+
+void test("no prefetch for a provider without readMany", async () => {
+  const { calls, session, prefetcher } = setup(false, round);
+  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  await setImmediate();
+  assert.deepEqual(calls, []);
+});

@@ -1,0 +1,108 @@
+/**
+ * Prefetch of a store's due reads. The queue runs a few reconciles at a
+ * time, so the reads of a round of ExternalSecrets that became due together
+ * would reach the backend a few at a time. When the first of them syncs, the
+ * distinct (key, version) reads of every ExternalSecret of the same store
+ * that is due too go out at once through the session's batch path (readMany),
+ * and each reconcile then finds its values in the shared read cache.
+ *
+ * Only for providers with readMany (for the others a prefetch would only move
+ * reads earlier, or add some), only reads the due reconciles will make through
+ * the cache (not those that bypass it), and only what is not cached already.
+ */
+import { defaults, type ExternalSecret } from "../../api/v1alpha1.ts";
+import { parseDuration, validateExternalSecretSpec } from "../../api/validate.ts";
+import type { ReadRequest } from "../../providers/types.ts";
+import type { StoreSession } from "../../store/sessions.ts";
+import { objectKey, type Informer } from "../informer.ts";
+import { decideSync, refreshIntervalMs, type SyncDecision } from "./schedule.ts";
+import { targetName, type SecretObject } from "./target.ts";
+
+/** A store's ExternalSecrets are looked over at most this often (each look lists them all). */
+const SCAN_INTERVAL_MS = 1_000;
+
+/** Due reasons whose sync reads through the cache ("spec" and "force-sync" bypass it; "not-ready" retries on its own back-off). */
+const CACHED_REASONS = new Set<SyncDecision["reason"]>([
+  "never-synced",
+  "target-missing",
+  "target-changed",
+  "periodic",
+]);
+
+export interface PrefetchDeps {
+  externalSecrets: Pick<Informer<ExternalSecret>, "list">;
+  secrets: Pick<Informer<SecretObject>, "get">;
+  /** Whether the next sync of this key reads through the cache (false: it is asked to read fresh). */
+  readsCached(key: string): boolean;
+}
+
+export class DueReadPrefetcher {
+  readonly #d: PrefetchDeps;
+  /** Last scan per session (read-cache key). */
+  readonly #scanned = new Map<string, number>();
+
+  constructor(deps: PrefetchDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts the batched read of what the store's due ExternalSecrets in `es`'s namespace will read; does not wait for it. */
+  prefetch(es: ExternalSecret, session: StoreSession, signal?: AbortSignal): void {
+    if (!session.batchesReads) return;
+    const now = Date.now();
+    if (now - (this.#scanned.get(session.cacheKey) ?? -Infinity) < SCAN_INTERVAL_MS) return;
+    this.#scanned.set(session.cacheKey, now);
+    const wanted = this.#dueReads(es, now);
+    const requests: ReadRequest[] = [];
+    const ttls: number[] = [];
+    for (const { request, ttlMs } of wanted.values()) {
+      if (session.isCached(request, ttlMs)) continue;
+      requests.push(request);
+      ttls.push(ttlMs);
+    }
+    // One read gains nothing from a batch: the reconcile that wants it reads it.
+    if (requests.length < 2) return;
+    // readAll reports failures per entry and never rejects; a failed read is not cached and is retried by its reconcile.
+    void session.readAll(requests, ttls, signal);
+  }
+
+  /** Distinct reads (with the shortest TTL asking) of the due ExternalSecrets sharing `es`'s store and namespace. */
+  #dueReads(es: ExternalSecret, now: number): Map<string, { request: ReadRequest; ttlMs: number }> {
+    const wanted = new Map<string, { request: ReadRequest; ttlMs: number }>();
+    const namespace = es.metadata.namespace;
+    const ref = es.spec.secretStoreRef;
+    for (const other of this.#d.externalSecrets.list()) {
+      const otherRef = other.spec.secretStoreRef;
+      if (
+        other.metadata.namespace !== namespace ||
+        otherRef.name !== ref.name ||
+        (otherRef.kind ?? "SecretStore") !== (ref.kind ?? "SecretStore") ||
+        other.metadata.deletionTimestamp ||
+        !this.#d.readsCached(objectKey(other))
+      )
+        continue;
+      const target = this.#d.secrets.get(`${namespace}/${targetName(other)}`);
+      // A Merge target we do not label yet is not in the cache: its reconcile looks it up and may find nothing to do.
+      if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
+      const decision = decideSync(other, target, now);
+      if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
+      let spec;
+      try {
+        spec = validateExternalSecretSpec(other.spec);
+      } catch {
+        continue; // its own reconcile reports the spec error
+      }
+      const ttlMs = refreshIntervalMs(other) || parseDuration(defaults.refreshInterval);
+      const reads = [
+        ...(spec.data ?? []).map((d) => d.remoteRef),
+        ...(spec.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
+      ];
+      for (const { key, version } of reads) {
+        const id = JSON.stringify([key, version ?? null]);
+        const found = wanted.get(id);
+        if (found) found.ttlMs = Math.min(found.ttlMs, ttlMs);
+        else wanted.set(id, { request: { key, version }, ttlMs });
+      }
+    }
+    return wanted;
+  }
+}
