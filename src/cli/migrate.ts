@@ -7,11 +7,10 @@
 import { resolve } from "node:path";
 import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
 import { migrate, MigrateError, type MigrateResult } from "../git/migrate.ts";
-import { InvalidSpecError } from "../providers/errors.ts";
 import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
-import { createProviderClient, providerForSpec } from "../providers/registry.ts";
-import type { ProviderClient } from "../providers/types.ts";
-import { loadConfig, type PluginConfig } from "../render/config.ts";
+import { providerForSpec } from "../providers/registry.ts";
+import { loadConfig } from "../render/config.ts";
+import { storeClient } from "../render/store-client.ts";
 import { workTreeRoot } from "../git/history.ts";
 
 export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]
@@ -22,31 +21,6 @@ export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-p
   --dry-run             show what would move; write and commit nothing
   --no-checkout         leave the current branch checked out
   --format text|json    output format (default text)`;
-
-/** A client for a configured store; credentials in Kubernetes Secrets are read through the kubeconfig. */
-function storeClient(config: PluginConfig, store: string): ProviderClient {
-  const spec = config.stores[store]?.provider;
-  if (!spec) throw new InvalidSpecError(`store "${store}" is not defined in the configuration's stores`);
-  return createProviderClient(spec, {
-    storeName: `store "${store}"`,
-    async readCredential(ref, signal) {
-      if (ref.namespace === undefined) {
-        throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
-      }
-      const secret = await kubernetesSecretReader(loadKubeConfig()).readSecret(
-        ref.namespace,
-        ref.name,
-        signal,
-      );
-      const bytes = secret.data[ref.key];
-      if (!bytes)
-        throw new InvalidSpecError(
-          `store "${store}": key "${ref.key}" missing in Secret ${ref.namespace}/${ref.name}`,
-        );
-      return Buffer.from(bytes).toString("utf8");
-    },
-  });
-}
 
 function describe(result: MigrateResult, dryRun: boolean): string {
   if (!result.plan.length) return "nothing to migrate: no Secret holds a literal value\n";
@@ -82,7 +56,10 @@ export function migrateCommand(argv: string[], io: CommandIO = processIO): Promi
     const config = await loadConfig(
       values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
     );
-    const client = storeClient(config, values.store);
+    // Credentials in Kubernetes Secrets are read through the kubeconfig.
+    const client = storeClient(config, values.store, () =>
+      Promise.resolve(kubernetesSecretReader(loadKubeConfig())),
+    );
     try {
       const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
       const result = await migrate({

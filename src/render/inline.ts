@@ -8,11 +8,10 @@
  * `stringData` move to `data`. Objects that received values get the
  * `refsync.dev/refs` annotation (references and a version digest, no value).
  */
-import { createProviderClient, providerForSpec } from "../providers/registry.ts";
+import { providerForSpec } from "../providers/registry.ts";
 import { decode, selectProperty, toBytes } from "../providers/extract.ts";
 import type { KubernetesSecretReader, ProviderClient, SecretValue } from "../providers/types.ts";
 import { RefsyncError } from "../errors.ts";
-import { InvalidSpecError } from "../providers/errors.ts";
 import { applyModifiers, ModifierError } from "../refs/modifiers.ts";
 import { formatLocation } from "../refs/errors.ts";
 import { isSecret, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
@@ -21,6 +20,7 @@ import { ANNOTATION_REFS, formatRefsAnnotation, versionsDigest, type VersionRead
 import { denial, type PluginConfig, type Requester } from "./config.ts";
 import { storeOf, type StoreDefaults } from "./deferred.ts";
 import { limiter } from "./limit.ts";
+import { storeClient } from "./store-client.ts";
 
 export interface InlineOptions {
   config: PluginConfig;
@@ -83,24 +83,7 @@ export class InlineRenderer {
   #client(store: string): ProviderClient {
     let client = this.#clients.get(store);
     if (!client) {
-      const spec = this.#options.config.stores[store]?.provider;
-      const kubernetes = this.#options.kubernetes;
-      client = createProviderClient(spec, {
-        storeName: `store "${store}"`,
-        readCredential: async (ref, signal) => {
-          if (!kubernetes || ref.namespace === undefined) {
-            throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
-          }
-          const secret = await (await kubernetes()).readSecret(ref.namespace, ref.name, signal);
-          const bytes = secret.data[ref.key];
-          if (!bytes)
-            throw new InvalidSpecError(
-              `store "${store}": key "${ref.key}" missing in Secret ${ref.namespace}/${ref.name}`,
-            );
-          return Buffer.from(bytes).toString("utf8");
-        },
-        ...(kubernetes ? { kubernetes: lazyReader(kubernetes) } : {}),
-      });
+      client = storeClient(this.#options.config, store, this.#options.kubernetes);
       this.#clients.set(store, client);
     }
     return client;
@@ -235,14 +218,6 @@ export class InlineRenderer {
 }
 
 /** The KubernetesSecretReader is built (and its client library loaded) only when a store needs it. */
-function lazyReader(make: () => Promise<KubernetesSecretReader>): KubernetesSecretReader {
-  return {
-    readSecret: async (namespace, name, signal) => (await make()).readSecret(namespace, name, signal),
-    listSecrets: async (namespace, selector, signal) =>
-      (await make()).listSecrets(namespace, selector, signal),
-  };
-}
-
 /** Puts the values into the document; a problem when a value cannot go where its reference was. */
 function substitute(root: unknown, o: Occurrence, values: unknown[], quoted: boolean): string | undefined {
   const secret = isSecret(root);

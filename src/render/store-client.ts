@@ -1,0 +1,43 @@
+/**
+ * A provider client for a store of the plugin configuration (refsync.yaml),
+ * as inline rendering and `refsync migrate` use it: credentials in
+ * Kubernetes Secrets, and the k8s provider's reads, go through a reader that
+ * is built on first use.
+ */
+import { InvalidSpecError } from "../providers/errors.ts";
+import { createProviderClient } from "../providers/registry.ts";
+import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";
+import type { PluginConfig } from "./config.ts";
+
+export function storeClient(
+  config: PluginConfig,
+  store: string,
+  kubernetes?: () => Promise<KubernetesSecretReader>,
+): ProviderClient {
+  const spec = config.stores[store]?.provider;
+  if (!spec) throw new InvalidSpecError(`store "${store}" is not defined in the configuration's stores`);
+  return createProviderClient(spec, {
+    storeName: `store "${store}"`,
+    readCredential: async (ref, signal) => {
+      if (!kubernetes || ref.namespace === undefined) {
+        throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
+      }
+      const secret = await (await kubernetes()).readSecret(ref.namespace, ref.name, signal);
+      const bytes = secret.data[ref.key];
+      if (!bytes)
+        throw new InvalidSpecError(
+          `store "${store}": key "${ref.key}" missing in Secret ${ref.namespace}/${ref.name}`,
+        );
+      return Buffer.from(bytes).toString("utf8");
+    },
+    ...(kubernetes ? { kubernetes: lazyReader(kubernetes) } : {}),
+  });
+}
+
+function lazyReader(make: () => Promise<KubernetesSecretReader>): KubernetesSecretReader {
+  return {
+    readSecret: async (namespace, name, signal) => (await make()).readSecret(namespace, name, signal),
+    listSecrets: async (namespace, selector, signal) =>
+      (await make()).listSecrets(namespace, selector, signal),
+  };
+}
