@@ -2,47 +2,45 @@
 // static-token SecretStores, through the controller on the real API server.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { after, before, describe, it } from "node:test";
-import {
-  applyObject,
-  getSecret,
-  putSecret,
-  waitFor,
-  waitForCondition,
-  type TestController,
-} from "../controller/harness.ts";
+import { describe, it } from "node:test";
+import { applyObject, getSecret, putSecret, waitFor, waitForCondition } from "../controller/harness.ts";
 import { clusterJwks, signJwt } from "../servers/vault/index.ts";
 import {
   assertNoCredentials,
   startNamespaceSuite,
   vaultStore,
   waitForStoreCondition,
-  type NamespaceSuite,
+  useSuite,
   propertyExternalSecret,
 } from "./setup.ts";
 
 const SECRET_ID = "approle-secret-id-integration";
 
 void describe("Vault AppRole, JWT and static-token stores", () => {
-  let suite: NamespaceSuite;
-  let ns: string;
-  let ctl: TestController;
+  const suite = useSuite(
+    () => startNamespaceSuite("vault-auth"),
+    async ({ vault, ns }) => {
+      const root = vault.root;
+      root.writePolicy("reader", [{ path: `secret/data/${ns}/*`, capabilities: ["read"] }]);
+      root.putSecret("secret", `${ns}/db`, { password: "auth-methods-pw" });
+    },
+  );
 
-  before(async () => {
-    suite = await startNamespaceSuite("vault-auth");
-    ({ ns, ctl } = suite);
-    const root = suite.vault.root;
-    root.writePolicy("reader", [{ path: `secret/data/${ns}/*`, capabilities: ["read"] }]);
-    root.putSecret("secret", `${ns}/db`, { password: "auth-methods-pw" });
-  });
-  after(async () => {
-    await suite?.stop();
-  });
+  /** SecretStore `name` reading secret/ with `auth`. */
+  async function applyStore(name: string, auth: Record<string, unknown>): Promise<void> {
+    await applyObject(
+      suite.ctl.kube,
+      vaultStore(suite.ns, name, { server: suite.vault.url, path: "secret", auth }),
+    );
+  }
 
   async function expectSynced(store: string): Promise<void> {
-    await applyObject(ctl.kube, propertyExternalSecret(ns, store, { name: store }, `${ns}/db`, "password"));
-    await waitForCondition(ctl.kube, ns, store, "Ready", "True", "SecretSynced");
-    const secret = await waitFor(() => getSecret(ctl.kube, ns, store), `Secret ${store}`);
+    await applyObject(
+      suite.ctl.kube,
+      propertyExternalSecret(suite.ns, store, { name: store }, `${suite.ns}/db`, "password"),
+    );
+    await waitForCondition(suite.ctl.kube, suite.ns, store, "Ready", "True", "SecretSynced");
+    const secret = await waitFor(() => getSecret(suite.ctl.kube, suite.ns, store), `Secret ${store}`);
     assert.deepEqual(secret.data, { password: "auth-methods-pw" });
   }
 
@@ -54,19 +52,14 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
       policies: ["reader"],
       ttl: 300,
     });
-    await putSecret(ctl.kube, ns, "approle-creds", { "secret-id": SECRET_ID });
-    await applyObject(
-      ctl.kube,
-      vaultStore(ns, "approle", {
-        server: suite.vault.url,
-        path: "secret",
-        auth: { appRole: { roleId: "role-1", secretRef: { name: "approle-creds", key: "secret-id" } } },
-      }),
-    );
+    await putSecret(suite.ctl.kube, suite.ns, "approle-creds", { "secret-id": SECRET_ID });
+    await applyStore("approle", {
+      appRole: { roleId: "role-1", secretRef: { name: "approle-creds", key: "secret-id" } },
+    });
     await expectSynced("approle");
-    await waitForStoreCondition(ctl.kube, ns, "approle", "Ready", "True");
+    await waitForStoreCondition(suite.ctl.kube, suite.ns, "approle", "Ready", "True");
     assert.ok(suite.vault.count({ path: "auth/approle/login", status: 200 }) >= 1);
-    assert.ok(!ctl.logText().includes(SECRET_ID));
+    assert.ok(!suite.ctl.logText().includes(SECRET_ID));
   });
 
   void it("JWT: a JWT kept in a Secret, signature and audience checked by Vault", async () => {
@@ -82,15 +75,10 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
       privateKey,
       "ci",
     );
-    await putSecret(ctl.kube, ns, "ci-jwt", { token: jwt });
-    await applyObject(
-      ctl.kube,
-      vaultStore(ns, "jwt-secret", {
-        server: suite.vault.url,
-        path: "secret",
-        auth: { jwt: { path: "jwt-ci", role: "deployer", secretRef: { name: "ci-jwt", key: "token" } } },
-      }),
-    );
+    await putSecret(suite.ctl.kube, suite.ns, "ci-jwt", { token: jwt });
+    await applyStore("jwt-secret", {
+      jwt: { path: "jwt-ci", role: "deployer", secretRef: { name: "ci-jwt", key: "token" } },
+    });
     await expectSynced("jwt-secret");
     assert.equal(
       suite.vault.count({ path: "auth/jwt-ci/login", status: 200, identity: "jwt-ci-pipeline" }),
@@ -104,47 +92,39 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
       "workload",
       {
         boundAudiences: ["vault"],
-        boundSubject: `system:serviceaccount:${ns}:app`,
+        boundSubject: `system:serviceaccount:${suite.ns}:app`,
         policies: ["reader"],
         ttl: 300,
       },
       "jwt-k8s",
     );
-    await applyObject(
-      ctl.kube,
-      vaultStore(ns, "jwt-sa", {
-        server: suite.vault.url,
-        path: "secret",
-        auth: {
-          jwt: {
-            path: "jwt-k8s",
-            role: "workload",
-            kubernetesServiceAccountToken: { serviceAccountRef: { name: "app", audiences: ["vault"] } },
-          },
-        },
-      }),
-    );
+    await applyStore("jwt-sa", {
+      jwt: {
+        path: "jwt-k8s",
+        role: "workload",
+        kubernetesServiceAccountToken: { serviceAccountRef: { name: "app", audiences: ["vault"] } },
+      },
+    });
     await expectSynced("jwt-sa");
     assert.equal(suite.vault.count({ path: "auth/jwt-k8s/login", status: 200 }), 1);
   });
 
   void it("static token: works, and the store carries the StaticCredentials warning", async () => {
     const token = suite.vault.root.createToken({ policies: ["reader"], ttl: 0 });
-    await putSecret(ctl.kube, ns, "vault-token", { token });
-    await applyObject(
-      ctl.kube,
-      vaultStore(ns, "static", {
-        server: suite.vault.url,
-        path: "secret",
-        auth: { tokenSecretRef: { name: "vault-token", key: "token" } },
-      }),
-    );
+    await putSecret(suite.ctl.kube, suite.ns, "vault-token", { token });
+    await applyStore("static", { tokenSecretRef: { name: "vault-token", key: "token" } });
     await expectSynced("static");
-    const warning = await waitForStoreCondition(ctl.kube, ns, "static", "StaticCredentials", "True");
+    const warning = await waitForStoreCondition(
+      suite.ctl.kube,
+      suite.ns,
+      "static",
+      "StaticCredentials",
+      "True",
+    );
     assert.equal(warning.reason, "StaticVaultToken");
     assert.match(warning.message, /static Vault token/);
-    await waitForStoreCondition(ctl.kube, ns, "static", "Ready", "True");
-    assert.ok(!ctl.logText().includes(token));
-    assertNoCredentials(ctl.logText(), "the controller log");
+    await waitForStoreCondition(suite.ctl.kube, suite.ns, "static", "Ready", "True");
+    assert.ok(!suite.ctl.logText().includes(token));
+    assertNoCredentials(suite.ctl.logText(), "the controller log");
   });
 });

@@ -2,7 +2,7 @@
 // credentials are read and the Secret updated before the old ones expire; deleting the ExternalSecret
 // revokes the lease — also after the controller restarted in between.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
 import {
   applyObject,
@@ -15,49 +15,39 @@ import {
 } from "../controller/harness.ts";
 import {
   controllerFor,
-  kubernetesAuthSpec,
+  applyKubernetesAuthStore,
   kubernetesRole,
   startNamespaceSuite,
-  vaultStore,
-  type NamespaceSuite,
+  useSuite,
 } from "./setup.ts";
 
 void describe("Vault dynamic secrets (database/creds)", () => {
-  let suite: NamespaceSuite;
-  let ns: string;
-  let ctl: TestController;
-
-  before(async () => {
-    suite = await startNamespaceSuite("vault-dyn");
-    ({ ns, ctl } = suite);
-    const root = suite.vault.root;
-    root.addDatabaseRole(ns, { ttl: 6, maxTtl: 9 });
-    kubernetesRole(suite.vault, `${ns}-db`, ns, [
-      { path: `database/creds/${ns}`, capabilities: ["read"] },
-      { path: "sys/leases/revoke", capabilities: ["update"] },
-    ]);
-    await applyObject(
-      ctl.kube,
-      vaultStore(
-        ns,
-        "db",
-        kubernetesAuthSpec(suite.vault.url, `${ns}-db`, "app", { path: "database", version: "v1" }),
-      ),
-    );
-  });
-  after(async () => {
-    await suite?.stop();
-  });
+  const suite = useSuite(
+    () => startNamespaceSuite("vault-dyn"),
+    async ({ vault, ns, ctl }) => {
+      const root = vault.root;
+      root.addDatabaseRole(ns, { ttl: 6, maxTtl: 9 });
+      kubernetesRole(vault, `${ns}-db`, ns, [
+        { path: `database/creds/${ns}`, capabilities: ["read"] },
+        { path: "sys/leases/revoke", capabilities: ["update"] },
+      ]);
+      await applyKubernetesAuthStore(ctl.kube, vault, ns, {
+        name: "db",
+        role: `${ns}-db`,
+        spec: { path: "database", version: "v1" },
+      });
+    },
+  );
 
   void it("renews the lease, rotates the credentials before they expire, and revokes on delete", async () => {
-    const es = externalSecret(ns, "db-creds", {
+    const es = externalSecret(suite.ns, "db-creds", {
       secretStoreRef: { name: "db" },
       refreshInterval: "1h",
-      dataFrom: [{ extract: { key: `creds/${ns}` } }],
+      dataFrom: [{ extract: { key: `creds/${suite.ns}` } }],
     });
-    await applyObject(ctl.kube, es);
-    await waitForCondition(ctl.kube, ns, "db-creds", "Ready", "True", "SecretSynced");
-    const first = await waitFor(() => getSecret(ctl.kube, ns, "db-creds"), "Secret db-creds");
+    await applyObject(suite.ctl.kube, es);
+    await waitForCondition(suite.ctl.kube, suite.ns, "db-creds", "Ready", "True", "SecretSynced");
+    const first = await waitFor(() => getSecret(suite.ctl.kube, suite.ns, "db-creds"), "Secret db-creds");
     const firstUser = first.data.username!;
     assert.match(firstUser, /^v-/);
 
@@ -65,7 +55,7 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     // new credentials are read, before the old ones expire at 9 s.
     const second = await waitFor(
       async () => {
-        const secret = await getSecret(ctl.kube, ns, "db-creds");
+        const secret = await getSecret(suite.ctl.kube, suite.ns, "db-creds");
         return secret && secret.data.username !== firstUser ? secret : undefined;
       },
       "rotated credentials",
@@ -92,30 +82,30 @@ void describe("Vault dynamic secrets (database/creds)", () => {
       1,
       "one login for all of it",
     );
-    assert.ok(!ctl.logText().includes(second.data.password!));
+    assert.ok(!suite.ctl.logText().includes(second.data.password!));
 
-    await deleteAndExpectRevoked(ctl, "db-creds", second.data.username!);
+    await deleteAndExpectRevoked(suite.ctl, "db-creds", second.data.username!);
     assert.ok(suite.vault.count({ path: "sys/leases/revoke", status: 204 }) >= 2);
   });
 
   void it("a restarted controller takes the lease over: re-reads, keeps renewing, and revokes on delete", async () => {
     await applyObject(
-      ctl.kube,
-      externalSecret(ns, "restart", {
+      suite.ctl.kube,
+      externalSecret(suite.ns, "restart", {
         secretStoreRef: { name: "db" },
         refreshInterval: "1h",
-        dataFrom: [{ extract: { key: `creds/${ns}` } }],
+        dataFrom: [{ extract: { key: `creds/${suite.ns}` } }],
       }),
     );
-    await waitForCondition(ctl.kube, ns, "restart", "Ready", "True", "SecretSynced");
-    const before = await waitFor(() => getSecret(ctl.kube, ns, "restart"), "Secret restart");
-    await ctl.stop();
-    const next = await controllerFor(suite, ns);
+    await waitForCondition(suite.ctl.kube, suite.ns, "restart", "Ready", "True", "SecretSynced");
+    const before = await waitFor(() => getSecret(suite.ctl.kube, suite.ns, "restart"), "Secret restart");
+    await suite.ctl.stop();
+    const next = await controllerFor(suite, suite.ns);
     try {
       // The new controller knows no lease: it reads new credentials at once, not after the old ones expired.
       const after = await waitFor(
         async () => {
-          const secret = await getSecret(next.kube, ns, "restart");
+          const secret = await getSecret(next.kube, suite.ns, "restart");
           return secret && secret.data.username !== before.data.username ? secret : undefined;
         },
         "credentials re-read by the new controller",
@@ -133,10 +123,10 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     name: string,
     username: string,
   ): Promise<void> {
-    await deleteObject(controller.kube, { kind: "ExternalSecret", metadata: { name, namespace: ns } });
+    await deleteObject(controller.kube, { kind: "ExternalSecret", metadata: { name, namespace: suite.ns } });
     await waitFor(
       async () =>
-        (await controller.kube.get(resourceTypes.externalSecret, ns, name)) === undefined &&
+        (await controller.kube.get(resourceTypes.externalSecret, suite.ns, name)) === undefined &&
         !suite.vault.root.credentialsValid(username)
           ? true
           : undefined,

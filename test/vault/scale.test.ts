@@ -1,16 +1,15 @@
 // The figure: 100 ExternalSecrets reading 10 Vault paths through one SecretStore cost at most 10 reads
 // and one login per refresh cycle (shared read cache with single flight, one cached token per identity).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
-import { applyObject, waitFor, type TestController } from "../controller/harness.ts";
+import { applyObject, waitFor } from "../controller/harness.ts";
 import {
   grantNamespace,
-  kubernetesAuthSpec,
+  applyKubernetesAuthStore,
   startNamespaceSuite,
-  vaultStore,
-  type NamespaceSuite,
+  useSuite,
   propertyExternalSecret,
 } from "./setup.ts";
 
@@ -21,24 +20,20 @@ const REFRESH_SECONDS = 20;
 const TOKEN_TTL_SECONDS = 12;
 
 void describe("100 ExternalSecrets on 10 Vault paths", () => {
-  let suite: NamespaceSuite;
-  let ns: string;
-  let ctl: TestController;
-
-  before(async () => {
-    suite = await startNamespaceSuite("vault-scale");
-    ({ ns, ctl } = suite);
-    grantNamespace(suite.vault, ns, TOKEN_TTL_SECONDS);
-    for (let p = 0; p < PATHS; p++)
-      suite.vault.root.putSecret("secret", `${ns}/path-${p}`, { value: `value-${p}` });
-    await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(suite.vault.url, ns, "app")));
-  });
-  after(async () => {
-    await suite?.stop();
-  });
+  const suite = useSuite(
+    () => startNamespaceSuite("vault-scale"),
+    async ({ vault, ns, ctl }) => {
+      grantNamespace(vault, ns, TOKEN_TTL_SECONDS);
+      for (let p = 0; p < PATHS; p++)
+        vault.root.putSecret("secret", `${ns}/path-${p}`, { value: `value-${p}` });
+      await applyKubernetesAuthStore(ctl.kube, vault, ns);
+    },
+  );
 
   async function refreshTimes(): Promise<Map<string, string | undefined>> {
-    const { items } = await ctl.kube.list<ExternalSecret>(resourceTypes.externalSecret, { namespace: ns });
+    const { items } = await suite.ctl.kube.list<ExternalSecret>(resourceTypes.externalSecret, {
+      namespace: suite.ns,
+    });
     return new Map(
       items
         .filter((es) => es.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
@@ -48,28 +43,35 @@ void describe("100 ExternalSecrets on 10 Vault paths", () => {
 
   /** refsync_provider_api_calls_total for this store's Vault calls named `call`. */
   async function countedCalls(call: string): Promise<number> {
-    const { values } = await ctl.controller.metrics.providerCalls.get();
+    const { values } = await suite.ctl.controller.metrics.providerCalls.get();
     return values
       .filter(
         (v) =>
           v.labels.provider === "vault" &&
-          v.labels.store === `SecretStore/${ns}/vault` &&
+          v.labels.store === `SecretStore/${suite.ns}/vault` &&
           v.labels.call === call,
       )
       .reduce((sum, v) => sum + v.value, 0);
   }
 
   void it("reads each path at most once and logs in once per identity per refresh cycle", async () => {
-    const reads = () => suite.vault.count({ method: "GET", path: new RegExp(`^secret/data/${ns}/`) });
+    const reads = () => suite.vault.count({ method: "GET", path: new RegExp(`^secret/data/${suite.ns}/`) });
     const logins = () => suite.vault.count({ path: "auth/kubernetes/login", status: 200 });
     suite.vault.clearLog();
     const started = Date.now();
     for (let i = 0; i < EXTERNAL_SECRETS; i++) {
       await applyObject(
-        ctl.kube,
-        propertyExternalSecret(ns, `es-${i}`, { name: "vault" }, `${ns}/path-${i % PATHS}`, "value", {
-          refreshInterval: `${REFRESH_SECONDS}s`,
-        }),
+        suite.ctl.kube,
+        propertyExternalSecret(
+          suite.ns,
+          `es-${i}`,
+          { name: "vault" },
+          `${suite.ns}/path-${i % PATHS}`,
+          "value",
+          {
+            refreshInterval: `${REFRESH_SECONDS}s`,
+          },
+        ),
       );
     }
     const firstCycle = await waitFor(

@@ -7,12 +7,14 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import type { Condition, ExternalSecret, ExternalSecretSpec, SecretStore } from "../../src/api/v1alpha1.ts";
 import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
+  applyObject,
   externalSecret,
   startTestController,
   waitFor,
@@ -44,6 +46,26 @@ export async function startVaultSuite(): Promise<VaultSuite> {
       await cluster.stop();
     },
   };
+}
+
+/**
+ * Registers the before/after hooks of a describe block that runs on a suite:
+ * `start`, then `prepare`, before its tests; the suite's `stop` after them.
+ * The returned object is the suite, filled in by the before hook.
+ */
+export function useSuite<T extends VaultSuite>(
+  start: () => Promise<T>,
+  prepare?: (suite: T) => Promise<void> | void,
+): T {
+  const suite = {} as T;
+  before(async () => {
+    Object.assign(suite, await start());
+    await prepare?.(suite);
+  });
+  after(async () => {
+    await (suite as Partial<T>).stop?.();
+  });
+  return suite;
 }
 
 /** A controller watching only `namespace`. */
@@ -88,6 +110,17 @@ export function kubernetesAuthSpec(
     auth: { kubernetes: { role, serviceAccountRef: { name: serviceAccount, audiences: ["vault"] } } },
     ...extra,
   };
+}
+
+/** Applies SecretStore `name` (default "vault") in `namespace`, with Kubernetes auth as its ServiceAccount `app` under Vault role `role` (default: the namespace's name). */
+export async function applyKubernetesAuthStore(
+  kube: KubeClient,
+  vault: VaultTestServer,
+  namespace: string,
+  options: { name?: string; role?: string; spec?: Record<string, unknown> } = {},
+): Promise<void> {
+  const spec = kubernetesAuthSpec(vault.url, options.role ?? namespace, "app", options.spec);
+  await applyObject(kube, vaultStore(namespace, options.name ?? "vault", spec));
 }
 
 export async function createServiceAccount(kube: KubeClient, namespace: string, name: string): Promise<void> {
@@ -149,6 +182,35 @@ export async function startNamespaceSuite(prefix: string): Promise<NamespaceSuit
     ctl,
     async stop() {
       await ctl.stop();
+      await suite.stop();
+    },
+  };
+}
+
+export interface TenantsSuite extends VaultSuite {
+  nsA: string;
+  nsB: string;
+  /** Controllers watching only nsA, nsB. */
+  ctlA: TestController;
+  ctlB: TestController;
+}
+
+/** startVaultSuite, plus two namespaces with a controller each. */
+export async function startTenantsSuite(prefixA: string, prefixB: string): Promise<TenantsSuite> {
+  const suite = await startVaultSuite();
+  const nsA = await suite.cluster.createNamespace(prefixA);
+  const nsB = await suite.cluster.createNamespace(prefixB);
+  const ctlA = await controllerFor(suite, nsA);
+  const ctlB = await controllerFor(suite, nsB);
+  return {
+    ...suite,
+    nsA,
+    nsB,
+    ctlA,
+    ctlB,
+    async stop() {
+      await ctlA.stop();
+      await ctlB.stop();
       await suite.stop();
     },
   };
