@@ -80,13 +80,18 @@ const round = [
   externalSecret("lease", "k4"),
   externalSecret("other-store", "k5", { store: "t" }),
   externalSecret("other-namespace", "k6", { namespace: "ns2" }),
+  {
+    ...externalSecret("invalid", "k7"),
+    spec: { ...externalSecret("invalid", "k7").spec, refreshInterval: "soon" },
+  },
 ];
 
 void test("one readMany for the distinct reads of the store's due ExternalSecrets in the namespace", async () => {
   const { calls, session, prefetcher } = setup(true, round, ["ns/lease"]);
   prefetcher.prefetch(round[0] as ExternalSecret, session);
   await setImmediate();
-  // Not: the spec-changed one (reads past the cache), the one asked to read fresh, other stores and namespaces.
+  // Not: the spec-changed one (reads past the cache), the one asked to read fresh, other stores and
+  // namespaces, an invalid spec (its reconcile fails before reading).
   assert.deepEqual(calls, ["readMany:k1,k2,k1@2"]);
   assert.ok(session.isCached({ key: "k2" }, 60_000));
 });

@@ -10,7 +10,7 @@
  * reads earlier, or add some), only reads the due reconciles will make through
  * the cache (not those that bypass it), and only what is not cached already.
  */
-import { defaults, type ExternalSecret } from "../../api/v1alpha1.ts";
+import { defaults, type ExternalSecret, type ExternalSecretSpec } from "../../api/v1alpha1.ts";
 import { parseDuration, validateExternalSecretSpec } from "../../api/validate.ts";
 import type { ReadRequest } from "../../providers/types.ts";
 import type { StoreSession } from "../../store/sessions.ts";
@@ -29,6 +29,11 @@ const CACHED_REASONS = new Set<SyncDecision["reason"]>([
   "periodic",
 ]);
 
+interface Plan {
+  reads: ReadRequest[];
+  ttlMs: number;
+}
+
 export interface PrefetchDeps {
   externalSecrets: Pick<Informer<ExternalSecret>, "list">;
   secrets: Pick<Informer<SecretObject>, "get">;
@@ -40,6 +45,8 @@ export class DueReadPrefetcher {
   readonly #d: PrefetchDeps;
   /** Last scan per session (read-cache key). */
   readonly #scanned = new Map<string, number>();
+  /** Per spec object (the informer replaces it on every change): validating each due object on every scan would cost. */
+  readonly #plans = new WeakMap<ExternalSecretSpec, Plan | undefined>();
 
   constructor(deps: PrefetchDeps) {
     this.#d = deps;
@@ -83,26 +90,37 @@ export class DueReadPrefetcher {
       const target = this.#d.secrets.get(`${namespace}/${targetName(other)}`);
       // A Merge target we do not label yet is not in the cache: its reconcile looks it up and may find nothing to do.
       if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
+      const plan = this.#plan(other.spec);
+      if (!plan) continue;
       const decision = decideSync(other, target, now);
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
-      let spec;
-      try {
-        spec = validateExternalSecretSpec(other.spec);
-      } catch {
-        continue; // its own reconcile reports the spec error
-      }
-      const ttlMs = refreshIntervalMs(other) || parseDuration(defaults.refreshInterval);
-      const reads = [
-        ...(spec.data ?? []).map((d) => d.remoteRef),
-        ...(spec.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
-      ];
-      for (const { key, version } of reads) {
-        const id = JSON.stringify([key, version ?? null]);
+      for (const request of plan.reads) {
+        const id = JSON.stringify([request.key, request.version ?? null]);
         const found = wanted.get(id);
-        if (found) found.ttlMs = Math.min(found.ttlMs, ttlMs);
-        else wanted.set(id, { request: { key, version }, ttlMs });
+        if (found) found.ttlMs = Math.min(found.ttlMs, plan.ttlMs);
+        else wanted.set(id, { request, ttlMs: plan.ttlMs });
       }
     }
     return wanted;
+  }
+
+  /** The reads a spec makes through `data` and `dataFrom.extract`, and their TTL; undefined for an invalid spec (its own reconcile reports it). */
+  #plan(spec: ExternalSecretSpec): Plan | undefined {
+    if (this.#plans.has(spec)) return this.#plans.get(spec);
+    let plan: Plan | undefined;
+    try {
+      const valid = validateExternalSecretSpec(spec);
+      plan = {
+        reads: [
+          ...(valid.data ?? []).map((d) => d.remoteRef),
+          ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
+        ].map(({ key, version }) => ({ key, version })),
+        ttlMs: refreshIntervalMs({ spec: valid }) || parseDuration(defaults.refreshInterval),
+      };
+    } catch {
+      plan = undefined;
+    }
+    this.#plans.set(spec, plan);
+    return plan;
   }
 }

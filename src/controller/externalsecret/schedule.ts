@@ -37,7 +37,7 @@ export function syncToken(es: ExternalSecret): string {
   return `${es.metadata.generation ?? 0}/${es.metadata.annotations?.[ANNOTATION_FORCE_SYNC] ?? ""}`;
 }
 
-export function refreshIntervalMs(es: ExternalSecret): number {
+export function refreshIntervalMs(es: Pick<ExternalSecret, "spec">): number {
   const value = es.spec.refreshInterval ?? defaults.refreshInterval;
   return value === "0" ? 0 : parseDuration(value);
 }
