@@ -74,6 +74,11 @@ export interface Cluster extends ClusterConnection {
   shared: boolean;
   /** PIDs of etcd and kube-apiserver (empty on the shared cluster). */
   pids: number[];
+  /**
+   * Private clusters only: stops kube-apiserver and starts it again on the same port and etcd (data
+   * kept, as in a control-plane restart); resolves when it is ready. For fault tests.
+   */
+  restartApiserver?: () => Promise<void>;
 }
 
 export interface StartClusterOptions {
@@ -104,7 +109,7 @@ async function connectShared(path: string): Promise<Cluster> {
 
 function clusterFor(
   connection: ClusterConnection,
-  extra: Pick<Cluster, "shared" | "pids" | "stop">,
+  extra: Pick<Cluster, "shared" | "pids" | "stop" | "restartApiserver">,
 ): Cluster {
   const kubeConfigForToken = (token: string, user = "token-user"): KubeConfig =>
     kubeConfigFor(connection, user, token);
@@ -171,8 +176,13 @@ async function startPrivateCluster(): Promise<Cluster> {
       else await rm(dir, { recursive: true, force: true });
     };
     try {
-      const connection = await launch(apiserverBinary, dir, runId, servers);
-      return clusterFor(connection, { shared: false, pids: servers.map((s) => s.pid), stop });
+      const { connection, restartApiserver } = await launch(apiserverBinary, dir, runId, servers);
+      return clusterFor(connection, {
+        shared: false,
+        pids: servers.map((s) => s.pid),
+        stop,
+        restartApiserver,
+      });
     } catch (err) {
       lastError = err;
       await stop();
@@ -189,7 +199,7 @@ async function launch(
   dir: string,
   runId: string,
   servers: ServerProcess[],
-): Promise<ClusterConnection> {
+): Promise<{ connection: ClusterConnection; restartApiserver: () => Promise<void> }> {
   const [pki, [etcdClientPort, etcdPeerPort, apiPort]] = await Promise.all([createPki(dir), freePorts(3)]);
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
   const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
@@ -224,32 +234,34 @@ async function launch(
     { mode: 0o600 },
   );
   const issuer = "https://kubernetes.default.svc.cluster.local";
-  const apiserver = startServer(
-    "kube-apiserver",
-    apiserverBinary,
-    [
-      `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(dir, "apiserver-certs")}`,
-      `--tls-cert-file=${pki.servingCertPath}`,
-      `--tls-private-key-file=${pki.servingKeyPath}`,
-      `--token-auth-file=${join(dir, "tokens.csv")}`,
-      "--authorization-mode=RBAC",
-      `--service-account-issuer=${issuer}`,
-      `--api-audiences=${issuer}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
-      `--service-account-key-file=${pki.serviceAccountPublicKeyPath}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      // No controller-manager mints ServiceAccount token Secrets, so the plugin would reject Pods.
-      "--disable-admission-plugins=ServiceAccount",
-      "--enable-priority-and-fairness=false",
-      "--profiling=false",
-    ],
-    join(dir, "kube-apiserver.log"),
-    runId,
-  );
+  const startApiserver = () =>
+    startServer(
+      "kube-apiserver",
+      apiserverBinary,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(dir, "apiserver-certs")}`,
+        `--tls-cert-file=${pki.servingCertPath}`,
+        `--tls-private-key-file=${pki.servingKeyPath}`,
+        `--token-auth-file=${join(dir, "tokens.csv")}`,
+        "--authorization-mode=RBAC",
+        `--service-account-issuer=${issuer}`,
+        `--api-audiences=${issuer}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
+        `--service-account-key-file=${pki.serviceAccountPublicKeyPath}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        // No controller-manager mints ServiceAccount token Secrets, so the plugin would reject Pods.
+        "--disable-admission-plugins=ServiceAccount",
+        "--enable-priority-and-fairness=false",
+        "--profiling=false",
+      ],
+      join(dir, "kube-apiserver.log"),
+      runId,
+    );
+  let apiserver = startApiserver();
   servers.push(apiserver);
 
   const connection: ClusterConnection = {
@@ -260,7 +272,12 @@ async function launch(
   };
   await writeFile(connection.kubeconfigPath, kubeconfigYaml(connection), { mode: 0o600 });
   await waitReady(connection, [etcd, apiserver]);
-  return connection;
+  const restartApiserver = async (): Promise<void> => {
+    await stopServer(apiserver);
+    servers.splice(servers.indexOf(apiserver), 1, (apiserver = startApiserver()));
+    await waitReady(connection, [etcd, apiserver]);
+  };
+  return { connection, restartApiserver };
 }
 
 function token(): string {
