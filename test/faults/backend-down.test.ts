@@ -69,8 +69,8 @@ void test("Vault down: Secret kept, Ready=False at the first failure, backed-off
     const ready = es.status?.conditions?.find((c) => c.type === "Ready");
     assert.equal(ready?.reason, "SecretSyncError");
     assert.match(ready?.message ?? "", /unavailable|ECONNRESET|socket|connect/i);
-    // Polled every 100 ms while retries start 100 ms apart: the first failed read (or the one right after) turned it.
-    assert.ok(atFalse <= 3, `Ready=False only after ${atFalse} failed reads`);
+    // Polled every 100 ms while retries start 100 ms apart (then 200, 400…): a few reads at most pass before the poll sees it.
+    assert.ok(atFalse <= 4, `Ready=False only after ${atFalse} failed reads`);
 
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - started)));
     const during = await getSecret(ctl.kube, ns, "db");
