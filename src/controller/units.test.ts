@@ -7,7 +7,7 @@ import { InvalidSpecError } from "../providers/errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
 import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
 import { sameConditions, setCondition } from "./conditions.ts";
-import { decideSync, jitterFactor, syncToken } from "./externalsecret/schedule.ts";
+import { decideSync, nextRefreshMs, refreshPhaseMs, syncToken } from "./externalsecret/schedule.ts";
 import { dataHash } from "./hash.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -51,21 +51,48 @@ void describe("refresh schedule", () => {
     );
     assert.equal(syncToken(es({}, undefined, { "refsync.dev/force-sync": "a" })), "2/a");
   });
-  void test("Periodic: due after the interval ± 10 % jitter, not before", () => {
-    const d = decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), now + 30 * 60_000);
-    assert.equal(d.due, false);
-    assert.ok((d.nextInMs as number) > 0.9 * 30 * 60_000 && (d.nextInMs as number) < 1.1 * 60 * 60_000);
-    assert.equal(
-      decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), now + 67 * 60_000).reason,
-      "periodic",
-    );
+  void test("Periodic: due at the object's next slot, not before; refreshInterval 0 never", () => {
+    const next = nextRefreshMs("u1", 3_600_000, now);
+    const before = decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), next - 1);
+    assert.deepEqual(before, { due: false, reason: "none", nextInMs: 1 });
+    assert.equal(decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), next).reason, "periodic");
     assert.equal(decideSync(es({ refreshInterval: "0" }, synced(t)), target(), now + 1e9).due, false);
   });
-  void test("jitter is within ±10 % and spreads objects", () => {
-    const factors = Array.from({ length: 1000 }, (_, i) => jitterFactor(`uid-${i}/${t}`));
-    assert.ok(factors.every((f) => f >= 0.9 && f <= 1.1));
-    assert.ok(Math.max(...factors) - Math.min(...factors) > 0.15);
-    assert.equal(jitterFactor("a"), jitterFactor("a"));
+  const T = 3_600_000;
+  const uids = Array.from({ length: 1000 }, (_, i) => `0c6f-uid-${i}`);
+  void test("the phase is fixed per UID (restarts keep it) and lies within the interval", () => {
+    for (const uid of uids.slice(0, 50)) {
+      const phase = refreshPhaseMs(uid, T);
+      assert.ok(phase >= 0 && phase < T);
+      assert.equal(refreshPhaseMs(uid, T), phase);
+      assert.equal(nextRefreshMs(uid, T, now), nextRefreshMs(uid, T, now));
+    }
+    assert.notEqual(refreshPhaseMs("a", T), refreshPhaseMs("b", T));
+  });
+  void test("the first refresh after a sync comes after ≥ 5 % and < 115 % of the interval; later ones interval ± 10 % apart, on the phase", () => {
+    for (const [i, uid] of uids.entries()) {
+      const last = now + i * 7919; // syncs at arbitrary times
+      let at = nextRefreshMs(uid, T, last);
+      assert.ok(at - last >= 0.05 * T && at - last < 1.15 * T, `${uid}: ${(at - last) / T}`);
+      for (let k = 0; k < 3; k++) {
+        const following = nextRefreshMs(uid, T, at);
+        assert.ok(following - at >= 0.9 * T && following - at <= 1.1 * T, `${uid}: ${(following - at) / T}`);
+        const offPhase = Math.abs(((following - refreshPhaseMs(uid, T) + T / 2) % T) - T / 2);
+        assert.ok(offPhase <= 0.05 * T);
+        at = following;
+      }
+    }
+    // Short intervals: at least a second after the last sync (refreshTime has one-second resolution).
+    assert.ok(nextRefreshMs("u1", 2000, now) - now >= 1000);
+  });
+  void test("a thousand objects synced at once refresh spread evenly over the interval", () => {
+    const bins = new Array<number>(40).fill(0); // bins of T/40, as bench/herd.ts
+    for (const uid of uids) {
+      const second = nextRefreshMs(uid, T, nextRefreshMs(uid, T, now));
+      bins[Math.floor(((second - now) % T) / (T / 40))]! += 1;
+    }
+    // 25 per bin on average; the old last + T ± 10 % put all of them in 8 bins.
+    assert.ok(Math.min(...bins) >= 10 && Math.max(...bins) <= 45, bins.join(","));
   });
   void test("OnChange and CreatedOnce never refresh by time; a missing Secret is recreated; drift re-syncs except CreatedOnce", () => {
     for (const refreshPolicy of ["OnChange", "CreatedOnce"] as const) {

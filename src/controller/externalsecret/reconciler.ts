@@ -31,7 +31,7 @@ import { fetchData } from "./fetch.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
-import { decideSync, refreshIntervalMs, syncToken } from "./schedule.ts";
+import { decideSync, nextRefreshMs, objectSeed, refreshIntervalMs, syncToken } from "./schedule.ts";
 import {
   TargetConflictError,
   applySecret,
@@ -138,7 +138,7 @@ export class ExternalSecretReconciler {
       (performance.now() - started) / 1000,
     );
     this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
-    await this.#writeStatus(es, outcome, signal);
+    const refreshTime = await this.#writeStatus(es, outcome, signal);
     if (!outcome.ok) {
       log.warn({ reason: outcome.reason, message: outcome.message }, "sync failed");
       if (outcome.retryable) throw outcome.err;
@@ -147,7 +147,10 @@ export class ExternalSecretReconciler {
     log.debug({ written: outcome.written }, "synced");
     const interval = refreshIntervalMs(es);
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
-    const next = policy === "Periodic" && interval > 0 ? interval * 0.9 : MAX_RESYNC_MS;
+    const next =
+      policy === "Periodic" && interval > 0 && refreshTime
+        ? Math.max(0, nextRefreshMs(objectSeed(es), interval, Date.parse(refreshTime)) - Date.now())
+        : MAX_RESYNC_MS;
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
   }
 
@@ -256,7 +259,8 @@ export class ExternalSecretReconciler {
     }
   }
 
-  async #writeStatus(es: ExternalSecret, outcome: Outcome, signal: AbortSignal): Promise<void> {
+  /** Returns the status's refreshTime (the new one after a successful sync). */
+  async #writeStatus(es: ExternalSecret, outcome: Outcome, signal: AbortSignal): Promise<string | undefined> {
     const old = es.status ?? {};
     const generation = es.metadata.generation;
     const now = new Date();
@@ -305,7 +309,7 @@ export class ExternalSecretReconciler {
     }
     const unchanged =
       !outcome.ok && sameConditions(old.conditions, conditions) && old.observedGeneration === generation;
-    if (unchanged) return;
+    if (unchanged) return status.refreshTime;
     const updated = await this.#d.kube.mergePatch<ExternalSecret>(
       resourceTypes.externalSecret,
       es.metadata.namespace,
@@ -318,6 +322,7 @@ export class ExternalSecretReconciler {
       },
     );
     this.#d.externalSecrets.observe(updated);
+    return status.refreshTime;
   }
 
   async #ensureFinalizer(es: ExternalSecret, signal: AbortSignal): Promise<void> {

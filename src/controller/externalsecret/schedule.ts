@@ -1,9 +1,11 @@
 /**
- * When an ExternalSecret needs a sync. Periodic: `refreshInterval` after the
- * last refresh, ± jitter derived from the object and that refresh time (so
- * it is stable across reconciles and spreads a thousand objects created at
- * once). OnChange: only when the spec (generation) or the force-sync
- * annotation changed. CreatedOnce: only until the Secret first exists.
+ * When an ExternalSecret needs a sync. Periodic: on a fixed per-object phase
+ * within `refreshInterval` (from a hash of its UID, so a restart keeps it and
+ * no state is stored), ± jitter per refresh. A thousand objects created at
+ * once sync right away, then refresh spread evenly over the interval for
+ * good, instead of staying in one burst. OnChange: only when the spec
+ * (generation) or the force-sync annotation changed. CreatedOnce: only until
+ * the Secret first exists.
  */
 import { createHash } from "node:crypto";
 import {
@@ -42,10 +44,44 @@ export function refreshIntervalMs(es: Pick<ExternalSecret, "spec">): number {
   return value === "0" ? 0 : parseDuration(value);
 }
 
-/** A factor in [1 - jitter, 1 + jitter], fixed for this object and refresh. */
-export function jitterFactor(seed: string, jitter = defaults.jitter): number {
-  const n = createHash("sha256").update(seed).digest().readUInt32BE(0) / 0xffffffff;
-  return 1 + (n * 2 - 1) * jitter;
+/** A fraction in [0, 1), fixed for `seed`. */
+function unitHash(seed: string): number {
+  return createHash("sha256").update(seed).digest().readUInt32BE(0) / 0x1_0000_0000;
+}
+
+/** The object's offset within every interval, ms: fixed per UID. */
+export function refreshPhaseMs(uid: string, intervalMs: number): number {
+  return unitHash(uid) * intervalMs;
+}
+
+/**
+ * When to refresh after a sync at `lastMs`: the first of the object's slots
+ * (k·interval + phase, shifted by a per-slot jitter within ±jitter/2·interval,
+ * so consecutive refreshes are interval ± jitter apart) that is at least
+ * jitter/2·interval (and a second) after `lastMs`. So the first refresh
+ * after a sync comes no sooner than 5 % and sooner than 115 % of the
+ * interval (default jitter 0.1); after it, refreshes follow the phase.
+ */
+export function nextRefreshMs(
+  uid: string,
+  intervalMs: number,
+  lastMs: number,
+  jitter = defaults.jitter,
+): number {
+  const half = (jitter / 2) * intervalMs;
+  // At least a second: refreshTime has one-second resolution, so a shorter gap could re-pick the slot just served.
+  const earliest = lastMs + Math.max(half, 1000);
+  const phase = refreshPhaseMs(uid, intervalMs);
+  const slot = (k: number) => k * intervalMs + phase + (unitHash(`${uid}/${k}`) * 2 - 1) * half;
+  // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
+  let k = Math.floor((earliest - phase) / intervalMs);
+  while (slot(k) < earliest) k++;
+  return slot(k);
+}
+
+/** The UID (stable for the object's life); namespace/name for an object not yet stored. */
+export function objectSeed(es: Pick<ExternalSecret, "metadata">): string {
+  return es.metadata.uid ?? `${es.metadata.namespace ?? ""}/${es.metadata.name}`;
 }
 
 export function decideSync(
@@ -68,8 +104,7 @@ export function decideSync(
   if (policy === "OnChange") return { due: false, reason: "none" };
   const interval = refreshIntervalMs(es);
   if (interval === 0) return { due: false, reason: "none" };
-  const last = Date.parse(status.refreshTime);
-  const next = last + interval * jitterFactor(`${es.metadata.uid ?? es.metadata.name}/${status.refreshTime}`);
+  const next = nextRefreshMs(objectSeed(es), interval, Date.parse(status.refreshTime));
   if (now >= next) return { due: true, reason: "periodic" };
   return { due: false, reason: "none", nextInMs: next - now };
 }
