@@ -14,12 +14,23 @@
  * remoteRef.key is the secret's name (under `prefix`) or its ARN; version is a
  * VersionStage (default AWSCURRENT) or `uuid/<VersionId>`.
  */
+import { lazyClient } from "../lazy.ts";
 import type { ProviderFactory } from "../types.ts";
-import { AwsSecretsClient } from "./client.ts";
 import { parseAwsSpec } from "./spec.ts";
 
 export const awsProvider: ProviderFactory = {
   name: "awssecrets",
   specKey: "aws",
-  create: (spec, context) => new AwsSecretsClient(parseAwsSpec(spec), context),
+  create(spec, context) {
+    const parsed = parseAwsSpec(spec);
+    // The AWS SDK loads when a store of this provider is first used.
+    return lazyClient(
+      {
+        provider: "awssecrets",
+        methods: ["readMany", "currentVersion", "write"],
+        metersOwnRequests: true,
+      },
+      async () => new (await import("./client.ts")).AwsSecretsClient(parsed, context),
+    );
+  },
 };

@@ -1,13 +1,18 @@
 /** The HashiCorp Vault provider (`spec.provider.vault`). */
+import { lazyClient } from "../lazy.ts";
 import type { ProviderFactory } from "../types.ts";
-import { VaultProviderClient } from "./client.ts";
 import { parseVaultSpec } from "./spec.ts";
 
 export const vaultProvider: ProviderFactory = {
   name: "vault",
   specKey: "vault",
   create(spec, context) {
-    return new VaultProviderClient(parseVaultSpec(spec, context.storeName), context);
+    const parsed = parseVaultSpec(spec, context.storeName);
+    // node-vault (and axios) load when a store of this provider is first used.
+    return lazyClient(
+      { provider: "vault", methods: ["currentVersion", "write", "renewLease", "revokeLease"] },
+      async () => new (await import("./client.ts")).VaultProviderClient(parsed, context),
+    );
   },
 };
 
