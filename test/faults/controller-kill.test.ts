@@ -145,47 +145,40 @@ void describe("controller killed", () => {
     assert.ok(Math.min(...byB.map((w) => w.time)) >= tookOverAt, "the standby wrote nothing before it led");
   });
 
-  // Known race (todo until fixed): a Secret write in flight when the leader froze can land after the
-  // new leader's (server-side apply with force has no precondition), so old data wins for a moment
-  // until the new leader's Secret watch repairs it. Seen in one of five runs.
-  void test(
-    "leader paused past its lease (SIGSTOP), then resumed: it steps down and writes nothing the new leader owns",
-    {
-      todo: "a frozen leader's in-flight write can land late; needs a resourceVersion precondition on Secret writes",
-    },
-    async () => {
-      const ns = await cluster.createNamespace("fault-paused");
-      const count = 20;
-      const election = electionArgs(ns);
-      const a = startControllerProcess(cluster, ns, election("a"));
-      procs.push(a);
-      await a.waitForLog("became leader");
-      const b = startControllerProcess(cluster, ns, election("b"));
-      procs.push(b);
-      await applyObject(kube, store(ns));
-      await apply(ns, count, 1);
-      await converged(ns, count, 1);
+  // A write computed before the pause carries the resourceVersion it was decided from, so when it
+  // lands after the new leader's it is refused (409) instead of overwriting newer data.
+  void test("leader paused past its lease (SIGSTOP), then resumed: it steps down and writes nothing the new leader owns", async () => {
+    const ns = await cluster.createNamespace("fault-paused");
+    const count = 20;
+    const election = electionArgs(ns);
+    const a = startControllerProcess(cluster, ns, election("a"));
+    procs.push(a);
+    await a.waitForLog("became leader");
+    const b = startControllerProcess(cluster, ns, election("b"));
+    procs.push(b);
+    await applyObject(kube, store(ns));
+    await apply(ns, count, 1);
+    await converged(ns, count, 1);
 
-      // Pause the leader with updates pending in its watch stream, so that it has work the moment it resumes.
-      a.child.kill("SIGSTOP");
-      await apply(ns, count, 2);
-      const tookOverAt = await b.waitForLog("became leader", 20_000);
-      await converged(ns, count, 2);
-      await apply(ns, count, 3);
-      const resumedAt = Date.now();
-      a.child.kill("SIGCONT");
-      await a.waitForLog("stopped leading", 20_000);
-      await new Promise((r) => setTimeout(r, 3_000)); // give a split-brain write the time to happen
-      const late = writes(a).filter((w) => w.time >= tookOverAt);
-      assert.deepEqual(
-        late,
-        [],
-        `the paused leader wrote after ${resumedAt - tookOverAt} ms of someone else's lease`,
-      );
-      await converged(ns, count, 3);
-      assert.deepEqual(await generations(ns), Array(count).fill(3));
-    },
-  );
+    // Pause the leader with updates pending in its watch stream, so that it has work the moment it resumes.
+    a.child.kill("SIGSTOP");
+    await apply(ns, count, 2);
+    const tookOverAt = await b.waitForLog("became leader", 20_000);
+    await converged(ns, count, 2);
+    await apply(ns, count, 3);
+    const resumedAt = Date.now();
+    a.child.kill("SIGCONT");
+    await a.waitForLog("stopped leading", 20_000);
+    await new Promise((r) => setTimeout(r, 3_000)); // give a split-brain write the time to happen
+    const late = writes(a).filter((w) => w.time >= tookOverAt);
+    assert.deepEqual(
+      late,
+      [],
+      `the paused leader wrote after ${resumedAt - tookOverAt} ms of someone else's lease`,
+    );
+    await converged(ns, count, 3);
+    assert.deepEqual(await generations(ns), Array(count).fill(3));
+  });
 
   void test("killed mid-batch: no half-written Secret, and all converge after a restart", async () => {
     const ns = await cluster.createNamespace("fault-batch");

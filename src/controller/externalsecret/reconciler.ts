@@ -25,7 +25,7 @@ import type { EventRecorder } from "../events.ts";
 import { dataHash } from "../hash.ts";
 import type { SecretChangeHook } from "../hooks.ts";
 import { errorSummary, type Informer } from "../informer.ts";
-import { resourceTypes, type KubeClient } from "../kube/client.ts";
+import { isConflict, resourceTypes, type KubeClient } from "../kube/client.ts";
 import type { ReconcileResult } from "../queue.ts";
 import { fetchData } from "./fetch.ts";
 import type { LeaseTracker } from "./leases.ts";
@@ -138,6 +138,8 @@ export class ExternalSecretReconciler {
       (performance.now() - started) / 1000,
     );
     this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
+    // A conflict only says our view was stale: retry with back-off, and leave the status alone.
+    if (!outcome.ok && isConflict(outcome.err)) throw outcome.err;
     const refreshTime = await this.#writeStatus(es, outcome, signal);
     if (!outcome.ok) {
       log.warn({ reason: outcome.reason, message: outcome.message }, "sync failed");
@@ -208,6 +210,10 @@ export class ExternalSecretReconciler {
         await this.#ensureFinalizer(es, signal);
       let written = false;
       if (!isUpToDate(target, desired)) {
+        // Precondition on the version we decided from: a write computed by a leader that was paused
+        // past its lease (or from a stale cache) gets a 409 instead of overwriting newer data.
+        if (target?.metadata.resourceVersion)
+          desired.metadata.resourceVersion = target.metadata.resourceVersion;
         this.#d.secrets.observe(await applySecret(this.#d.kube, desired, signal));
         written = true;
         this.#d.events.record(
