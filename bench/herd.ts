@@ -5,12 +5,19 @@
  * metrics; the figure is the peak bin against the mean (target ≤ 3×).
  *
  * Time is compressed: refreshInterval T = 40 s instead of 1 h, bins of
- * T/40 = 1 s. The jitter (±10 % of T) and the cycles scale with T, so the
- * refresh-cycle figure carries over to 1 h with bins of 90 s. What does not
- * scale is the initial sync: it runs as fast as the store's rate limit
- * allows (default 50 reads/s, burst 100) whatever T is, so the first-cycle
- * figure here (initial sync included) is an optimistic bound for a 1 h
- * interval, where a 20 s burst stands against a one-hour mean.
+ * T/40 = 1 s. Each object refreshes on a fixed phase within T (from its UID)
+ * ± jitter; both scale with T, so the refresh-cycle figure carries over to
+ * 1 h with bins of 90 s. (Bins must scale with T: at 1 h, 1,000 reads are
+ * 0.28 per second on average, so one-second bins would put any single read
+ * above 3× the mean.)
+ *
+ * The row with the initial sync measures the creation burst itself, not a
+ * refresh herd: a new ExternalSecret gets its Secret right away, so 1,000
+ * created at once cost 1,000 reads as fast as the store's rate limit allows
+ * (default 50 reads/s, burst 100) whatever T is. That window cannot meet 3×
+ * without delaying new Secrets; at 1 h it is far worse than here (the whole
+ * burst lands in one 90 s bin), which the last row estimates from the
+ * measured reads. The store's `rateLimit` is what bounds it.
  *   node bench/run.ts herd     (or: node bench/herd.ts)
  * Env: BENCH_HERD_INTERVAL_S (40), BENCH_HERD_CYCLES (4).
  */
@@ -57,6 +64,9 @@ export async function bench(): Promise<BenchResult> {
     const all = peakOverMean(bins);
     const refresh = peakOverMean(bins.slice(perCycle)); // cycles 2…N: refreshes only
     const firstCycleReads = bins.slice(0, perCycle).reduce((a, b) => a + b * (BIN_MS / 1000), 0);
+    // At 1 h the first 90 s bin holds the whole initial sync; the hour's 40 bins hold it plus one cycle of refreshes.
+    const cycleReads = refresh.mean * perCycle * (BIN_MS / 1000);
+    const hourRatio = firstCycleReads / ((firstCycleReads + cycleReads) / perCycle);
     const f = (n: number) => n.toFixed(1);
     return {
       title: `Refresh herd: ${COUNT} ExternalSecrets created at once, ${COUNT} paths, refreshInterval ${INTERVAL_S}s`,
@@ -68,6 +78,7 @@ export async function bench(): Promise<BenchResult> {
         `| first ${CYCLES} cycles, initial sync included | ${f(all.mean)} | ${f(all.peak)} | **${all.ratio.toFixed(2)}×** | ≤ 3× |`,
         `| cycles 2–${CYCLES} (refreshes only) | ${f(refresh.mean)} | ${f(refresh.peak)} | **${refresh.ratio.toFixed(2)}×** | ≤ 3× |`,
         `| reads in the first cycle (initial sync of ${COUNT}) | ${Math.round(firstCycleReads)} | | | |`,
+        `| at 1 h, estimated: the initial sync in one 90 s bin against the first hour's mean | | | ${hourRatio.toFixed(1)}× | ≤ 3× |`,
       ],
     };
   } finally {
