@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import type { Cluster } from "../test/cluster/index.ts";
 
 export async function pool(
@@ -48,6 +49,24 @@ export interface BenchController {
   stop(): Promise<void>;
 }
 
+/**
+ * The literal environment of the controller container in the Deployment
+ * (NODE_OPTIONS, MALLOC_ARENA_MAX): the benchmarks measure the controller
+ * as it is deployed.
+ */
+function deployedEnv(): Record<string, string> {
+  const file = join(import.meta.dirname, "..", "manifests", "base", "deployment.yaml");
+  const deployment = parse(readFileSync(file, "utf8")) as {
+    spec: {
+      template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+    };
+  };
+  const controller = deployment.spec.template.spec.containers.find((c) => c.name === "controller");
+  return Object.fromEntries(
+    (controller?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])),
+  );
+}
+
 export async function startBenchController(
   cluster: Pick<Cluster, "kubeconfigPath">,
   namespace: string | undefined,
@@ -73,7 +92,7 @@ export async function startBenchController(
       "--log-level",
       "info",
     ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...deployedEnv() } },
   );
   let out = "";
   child.stdout?.setEncoding("utf8");
