@@ -7,9 +7,7 @@
  *   node bench/run.ts controller     (or: node bench/controller.ts)
  * Env: BENCH_ES_COUNT (2000), BENCH_KEYS (100), BENCH_CONCURRENCY (8).
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { ExternalSecret } from "../src/api/v1alpha1.ts";
 import { Informer } from "../src/controller/informer.ts";
 import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
@@ -17,6 +15,7 @@ import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import type { BenchResult } from "./run.ts";
+import { spawnRefsync } from "../test/cli-process.ts";
 
 const COUNT = Number(process.env.BENCH_ES_COUNT ?? 2000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100);
@@ -89,13 +88,8 @@ export async function bench(): Promise<BenchResult> {
 
     // The controller, as its own process, so its memory is its own.
     const ns = await cluster.createNamespace("bench-es");
-    const main = join(import.meta.dirname, "..", "src", "cli", "main.ts");
-    const child = spawn(
-      process.execPath,
+    const child = spawnRefsync(
       [
-        "--input-type=module",
-        "-e",
-        `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(process.argv.slice(1));`,
         "controller",
         "--kubeconfig",
         cluster.kubeconfigPath,
@@ -114,8 +108,8 @@ export async function bench(): Promise<BenchResult> {
     );
     let metricsUrl = "";
     let out = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
       out += chunk;
       const m = /"url":"([^"]+)"/.exec(out);
       if (m && !metricsUrl) metricsUrl = m[1] as string;

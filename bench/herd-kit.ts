@@ -4,11 +4,12 @@
  * of backend reads over time, and bulk creation with bounded concurrency.
  * (No `bench()` export: bench/run.ts skips this module.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { Cluster } from "../test/cluster/index.ts";
+import { spawnRefsync } from "../test/cli-process.ts";
 
 export async function pool(
   n: number,
@@ -72,13 +73,8 @@ export async function startBenchController(
   namespace: string | undefined,
   workers = 4,
 ): Promise<BenchController> {
-  const main = join(import.meta.dirname, "..", "src", "cli", "main.ts");
-  const child = spawn(
-    process.execPath,
+  const child = spawnRefsync(
     [
-      "--input-type=module",
-      "-e",
-      `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(process.argv.slice(1));`,
       "controller",
       "--kubeconfig",
       cluster.kubeconfigPath,

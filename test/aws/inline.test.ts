@@ -3,7 +3,6 @@
 // keys), only where the operator's policy lets the Argo CD project read, and
 // with current versions batched into one BatchGetSecretValue call.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import type { PluginConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../servers/aws/index.ts";
+import { runRefsync, type RefsyncRun } from "../cli-process.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 
@@ -144,26 +144,6 @@ void test("`refsync render --mode inline` in a real process with the sidecar's A
   assert.doesNotMatch(missing.stderr, /inline-pw|inline-token|AKIA|ASIA/);
 });
 
-function cli(
-  args: string[],
-  stdin: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
-        ...args,
-      ],
-      { cwd: repo, env: { PATH: process.env["PATH"], ...awsEnv() } },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], stdin: string): Promise<RefsyncRun> {
+  return runRefsync(args, { cwd: repo, env: awsEnv(), stdin });
 }

@@ -3,9 +3,8 @@
  * /metrics, syncing, and a clean stop on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseControllerFlags } from "../../src/cli/controller.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
@@ -19,20 +18,10 @@ import {
   waitForCondition,
 } from "./harness.ts";
 import { KubeClient } from "../../src/controller/kube/client.ts";
-
-const MAIN = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+import { spawnRefsync } from "../cli-process.ts";
 
 function refsync(args: string[]): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      `const m = await import(${JSON.stringify(MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
-      ...args,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  return spawnRefsync([...args], { stdio: ["ignore", "pipe", "pipe"] });
 }
 
 void describe("refsync controller (process)", () => {

@@ -3,8 +3,7 @@
  * standby takes over and reconciles what changed meanwhile.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
@@ -18,6 +17,7 @@ import {
   waitForCondition,
   type TestController,
 } from "./harness.ts";
+import { spawnRefsync } from "../cli-process.ts";
 
 void describe("leader election", () => {
   let cluster: Cluster;
@@ -105,13 +105,8 @@ void describe("leader election after a crash", () => {
   });
 
   void test("when the leader dies without releasing the Lease, the standby takes over once it expires", async () => {
-    const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
-    child = spawn(
-      process.execPath,
+    child = spawnRefsync(
       [
-        "--input-type=module",
-        "-e",
-        `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(process.argv.slice(1));`,
         "controller",
         "--kubeconfig",
         cluster.kubeconfigPath,

@@ -2,13 +2,11 @@
  * `refsync controller` as a child process that a fault test can SIGKILL,
  * with its JSON log kept for assertions (who wrote what, when).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
 import type { Cluster } from "../cluster/index.ts";
 import { waitFor } from "../controller/harness.ts";
-
-const MAIN = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+import { spawnRefsync } from "../cli-process.ts";
 
 export interface LogLine {
   time: number;
@@ -31,12 +29,8 @@ export function startControllerProcess(
   namespace: string,
   extraArgs: string[] = [],
 ): ControllerProcess {
-  const child = spawn(
-    process.execPath,
+  const child = spawnRefsync(
     [
-      "--input-type=module",
-      "-e",
-      `const m = await import(${JSON.stringify(MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
       "controller",
       "--kubeconfig",
       cluster.kubeconfigPath,

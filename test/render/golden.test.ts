@@ -6,12 +6,13 @@
  * expectations; review the diff before committing it.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { runRender } from "../../src/cli/render.ts";
+import { runRefsync, type RefsyncRun } from "../cli-process.ts";
 
 const root = join(import.meta.dirname, "..", "fixtures", "render");
 const repo = join(import.meta.dirname, "..", "..");
@@ -129,29 +130,8 @@ void test("`kubectl kustomize | refsync generate -` and a kustomization director
   assert.deepEqual(documents(stdout), expected);
 });
 
-function cli(
-  args: string[],
-  stdin: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
-        ...args,
-      ],
-      { cwd: repo, env: { PATH: process.env.PATH, ...env } },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], stdin: string, env: Record<string, string> = {}): Promise<RefsyncRun> {
+  return runRefsync(args, { cwd: repo, env, stdin });
 }
 
 void test("`echo $MANIFESTS | refsync generate -` in a real process: output on success, errors only on failure", async () => {

@@ -9,7 +9,6 @@
  * test fails if any value, or its base64, appears in any of it.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +34,7 @@ import {
   vaultStore,
   type NamespaceSuite,
 } from "../vault/setup.ts";
+import { runRefsync, type RefsyncRun } from "../cli-process.ts";
 
 const VALUES = {
   fake: "LeakCanary-Fake-7f3a9c21",
@@ -63,36 +63,11 @@ function forbidden(): [string, string][] {
   ]);
 }
 
-function plugin(
-  stdin: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
-        "generate",
-        "-",
-      ],
-      {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH,
-          REFSYNC_CONFIG: join(dir, "refsync.yaml"),
-          ARGOCD_APP_NAMESPACE: "team-a",
-          ...env,
-        },
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
+function plugin(stdin: string, env: Record<string, string>): Promise<RefsyncRun> {
+  return runRefsync(["generate", "-"], {
+    cwd: REPO,
+    env: { REFSYNC_CONFIG: join(dir, "refsync.yaml"), ARGOCD_APP_NAMESPACE: "team-a", ...env },
+    stdin,
   });
 }
 

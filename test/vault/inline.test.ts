@@ -2,7 +2,6 @@
 // sidecar's own projected service-account token (checked by the cluster's TokenReview), and only
 // where the operator's policy allows the Argo CD project to read.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
 import { pluginIdentity, startVaultSuite, type VaultSuite } from "./setup.ts";
+import { runRefsync, type RefsyncRun } from "../cli-process.ts";
 
 const MANIFEST = `apiVersion: v1
 kind: Secret
@@ -25,24 +25,8 @@ stringData:
 const REPO = join(import.meta.dirname, "..", "..");
 
 /** `refsync <args>` in a child process, with only PATH and `env` in its environment. */
-function refsync(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        'import { main } from "./src/cli/main.ts"; process.exitCode = await main(process.argv.slice(1));',
-        ...args,
-      ],
-      { cwd: REPO, env: { PATH: process.env.PATH ?? "", ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr }),
-    );
-  });
+function refsync(args: string[], env: Record<string, string>): Promise<RefsyncRun> {
+  return runRefsync(args, { cwd: REPO, env });
 }
 
 void describe("inline mode with the Vault provider", () => {
