@@ -11,6 +11,7 @@ import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import { pool, startBenchController } from "./herd-kit.ts";
 import type { BenchResult } from "./run.ts";
+import { runIfMain } from "./standalone.ts";
 
 const COUNT = 1000;
 const PATHS = 100;
@@ -72,7 +73,4 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const result = await bench();
-  console.log(`## ${result.title}\n\n${result.lines.join("\n")}`);
-}
+await runIfMain(import.meta.filename, bench);

@@ -16,6 +16,7 @@ import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import type { BenchResult } from "./run.ts";
 import { spawnRefsync } from "../test/cli-process.ts";
+import { runIfMain } from "./standalone.ts";
 
 const COUNT = Number(process.env.BENCH_ES_COUNT ?? 2000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100);
@@ -196,7 +197,4 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const result = await bench();
-  console.log(`## ${result.title}\n\n${result.lines.join("\n")}`);
-}
+await runIfMain(import.meta.filename, bench);

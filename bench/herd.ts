@@ -26,6 +26,7 @@ import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import { pool, sampleReads, startBenchController } from "./herd-kit.ts";
 import type { BenchResult } from "./run.ts";
+import { runIfMain } from "./standalone.ts";
 
 const COUNT = 1000;
 const INTERVAL_S = Number(process.env.BENCH_HERD_INTERVAL_S ?? 40);
@@ -88,7 +89,4 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const result = await bench();
-  console.log(`## ${result.title}\n\n${result.lines.join("\n")}`);
-}
+await runIfMain(import.meta.filename, bench);

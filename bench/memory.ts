@@ -11,6 +11,7 @@ import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import { pool, rssMiB, startBenchController } from "./herd-kit.ts";
 import type { BenchResult } from "./run.ts";
+import { runIfMain } from "./standalone.ts";
 
 const ES = Number(process.env.BENCH_MEM_ES ?? 5000);
 const SECRETS = Number(process.env.BENCH_MEM_SECRETS ?? 20_000);
@@ -101,7 +102,4 @@ export async function bench(): Promise<BenchResult> {
   }
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const result = await bench();
-  console.log(`## ${result.title}\n\n${result.lines.join("\n")}`);
-}
+await runIfMain(import.meta.filename, bench);
