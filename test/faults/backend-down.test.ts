@@ -7,7 +7,7 @@
  * (test/vault/kv.test.ts covers a *sealed* Vault, which answers 503.)
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   applyObject,
@@ -17,29 +17,17 @@ import {
   waitFor,
   waitForCondition,
 } from "../controller/harness.ts";
-import {
-  grantNamespace,
-  kubernetesAuthSpec,
-  startNamespaceSuite,
-  vaultStore,
-  type NamespaceSuite,
-} from "../vault/setup.ts";
+import { applyKubernetesAuthStore, grantNamespace, startNamespaceSuite, useSuite } from "../vault/setup.ts";
 
 const OUTAGE_MS = 8_000;
-let suite: NamespaceSuite;
-
-before(async () => {
-  suite = await startNamespaceSuite("fault-backend");
-  grantNamespace(suite.vault, suite.ns);
-  suite.vault.root.putSecret("secret", `${suite.ns}/db`, { password: "before-outage" });
-  await applyObject(
-    suite.ctl.kube,
-    vaultStore(suite.ns, "vault", kubernetesAuthSpec(suite.vault.url, suite.ns, "app")),
-  );
-});
-after(async () => {
-  await suite?.stop();
-});
+const suite = useSuite(
+  () => startNamespaceSuite("fault-backend"),
+  async ({ vault, ns, ctl }) => {
+    grantNamespace(vault, ns);
+    vault.root.putSecret("secret", `${ns}/db`, { password: "before-outage" });
+    await applyKubernetesAuthStore(ctl.kube, vault, ns);
+  },
+);
 
 void test("Vault down: Secret kept, Ready=False at the first failure, backed-off retries, recovery without restart", async () => {
   const { ns, ctl, vault } = suite;

@@ -109,9 +109,8 @@ void describe("controller killed", () => {
     );
   };
 
-  void test("leader SIGKILLed: the standby takes over within lease duration + renew deadline; no Secret written by both", async () => {
-    const ns = await cluster.createNamespace("fault-leader");
-    const count = 20;
+  /** Leader `a` and standby `b` on one Lease, with `count` ExternalSecrets synced by `a`. */
+  const leaderAndStandby = async (ns: string, count: number) => {
     const election = electionArgs(ns);
     const a = startControllerProcess(cluster, ns, election("a"));
     procs.push(a);
@@ -121,6 +120,13 @@ void describe("controller killed", () => {
     await applyObject(kube, store(ns));
     await apply(ns, count, 1);
     await converged(ns, count, 1);
+    return { a, b };
+  };
+
+  void test("leader SIGKILLed: the standby takes over within lease duration + renew deadline; no Secret written by both", async () => {
+    const ns = await cluster.createNamespace("fault-leader");
+    const count = 20;
+    const { a, b } = await leaderAndStandby(ns, count);
 
     const killedAt = Date.now();
     await a.kill("SIGKILL");
@@ -150,15 +156,7 @@ void describe("controller killed", () => {
   void test("leader paused past its lease (SIGSTOP), then resumed: it steps down and writes nothing the new leader owns", async () => {
     const ns = await cluster.createNamespace("fault-paused");
     const count = 20;
-    const election = electionArgs(ns);
-    const a = startControllerProcess(cluster, ns, election("a"));
-    procs.push(a);
-    await a.waitForLog("became leader");
-    const b = startControllerProcess(cluster, ns, election("b"));
-    procs.push(b);
-    await applyObject(kube, store(ns));
-    await apply(ns, count, 1);
-    await converged(ns, count, 1);
+    const { a, b } = await leaderAndStandby(ns, count);
 
     // Pause the leader with updates pending in its watch stream, so that it has work the moment it resumes.
     a.child.kill("SIGSTOP");

@@ -6,35 +6,23 @@
  * while Vault is down. SOAK_FLAPS sets the number of outages (10).
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
 import { applyObject, externalSecret, waitFor } from "../controller/harness.ts";
-import {
-  grantNamespace,
-  kubernetesAuthSpec,
-  startNamespaceSuite,
-  vaultStore,
-  type NamespaceSuite,
-} from "../vault/setup.ts";
+import { applyKubernetesAuthStore, grantNamespace, startNamespaceSuite, useSuite } from "../vault/setup.ts";
 
 const FLAPS = Number(process.env.SOAK_FLAPS ?? 10);
 const COUNT = 50;
 const DOWN_MS = 6_000;
-let suite: NamespaceSuite;
-
-before(async () => {
-  suite = await startNamespaceSuite("soak-flap");
-  grantNamespace(suite.vault, suite.ns);
-  suite.vault.root.putSecret("secret", `${suite.ns}/db`, { password: "round-0" });
-  await applyObject(
-    suite.ctl.kube,
-    vaultStore(suite.ns, "vault", kubernetesAuthSpec(suite.vault.url, suite.ns, "app")),
-  );
-});
-after(async () => {
-  await suite?.stop();
-});
+const suite = useSuite(
+  () => startNamespaceSuite("soak-flap"),
+  async ({ vault, ns, ctl }) => {
+    grantNamespace(vault, ns);
+    vault.root.putSecret("secret", `${ns}/db`, { password: "round-0" });
+    await applyKubernetesAuthStore(ctl.kube, vault, ns);
+  },
+);
 
 type Listed = { metadata: { name: string; resourceVersion: string }; data?: Record<string, string> };
 
