@@ -126,6 +126,12 @@ const node: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).value;
 
+void test("the pre-filter sees a credential-named env entry whose name is quoted (JSON)", () => {
+  const text = JSON.stringify({ value: "info", name: "Secret" }, null, 2);
+  assert.ok(detectAll(text, "yaml").length > 0);
+  assert.ok(mayHaveFindings(text));
+});
+
 void test("the pre-filter never hides a finding (property)", () => {
   fc.assert(
     fc.property(

@@ -70,7 +70,16 @@ export function mayHaveFindings(text: string): boolean {
     const rest = m[4] ?? "";
     if (isCredentialKey(key) && !HARMLESS_VALUE.test(rest.trim())) return true;
     // `name: DB_PASSWORD` counts when its sequence item also has a `value:`.
-    if (key.trim() === "name" && isCredentialKey(rest.replace(/["',}\]].*$/, "").trim())) {
+    // The name may be quoted (JSON, YAML double/single quotes): drop the opening quote before cutting at the closing one.
+    if (
+      key.trim() === "name" &&
+      isCredentialKey(
+        rest
+          .replace(/^["']/, "")
+          .replace(/["',}\]].*$/, "")
+          .trim(),
+      )
+    ) {
       lines ??= text.split("\n");
       if (itemHasValueKey(lines, text.slice(0, m.index).split("\n").length - 1)) return true;
     }
