@@ -1,20 +1,25 @@
 /**
  * Leak test: one end-to-end run with distinctive secret values in a fake, a
  * Vault and an AWS store, synced and failing ExternalSecrets, the plugin in
- * deferred and inline mode (successes and errors, as real processes), the
- * controller's metrics and the dashboard. Everything an operator or a tenant
- * can see is captured — every controller log line (debug level), every
- * event, every status, the metric exposition, the plugin's stderr (and its
- * deferred output), the dashboard page and each JSON API response — and the
- * test fails if any value, or its base64, appears in any of it.
+ * deferred and inline mode (successes and errors, as real processes; inline
+ * against the fake store and, with the sidecar's own identities, the Vault
+ * and AWS test servers), the controller's metrics and the dashboard.
+ * Everything an operator or a tenant can see is captured — every controller
+ * log line (debug level), every event, every status, the metric exposition,
+ * the plugin's stderr (and its output, but for the successful inline runs),
+ * the dashboard page and each JSON API response — and the test fails if any
+ * value, or its base64, appears in any of it.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { stringify } from "yaml";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
+import type { PluginConfig } from "../../src/render/config.ts";
 import type { RunningServer } from "../../src/server/app.ts";
 import { serveDashboard } from "../../src/server/dashboard/serve.ts";
 import { awsStore } from "../aws/fixtures.ts";
@@ -30,6 +35,7 @@ import { kubeTokenReviewer } from "../servers/aws/token-review.ts";
 import {
   grantNamespace,
   kubernetesAuthSpec,
+  pluginIdentity,
   startNamespaceSuite,
   vaultStore,
   type NamespaceSuite,
@@ -44,14 +50,39 @@ const VALUES = {
   aws: "LeakCanary-Aws-9c4d0e13",
   plugin: "LeakCanary-Plugin-51aa70",
   pluginJson: "LeakCanary-PluginJson-6b",
+  pluginVault: "LeakCanary-PluginVault-e41c",
+  pluginVaultJson: "LeakCanary-PluginVaultJson-93",
+  pluginAws: "LeakCanary-PluginAws-7d02",
+  pluginAwsNested: "LeakCanary-PluginAwsNested-c5",
+  pluginAwsPlain: "LeakCanary-PluginAwsPlain-1f",
 };
 const REPO = join(import.meta.dirname, "..", "..");
+/**
+ * Inline references to the Vault and AWS test servers that fail after the policy allowed them, by
+ * Secret key: the reference, and the reason its error must give.
+ */
+const BACKEND_ERRORS: Record<string, [(ns: string) => string, RegExp]> = {
+  vaultProperty: [(ns) => `ref+vault://${ns}/plugin#nope`, /property not found/],
+  vaultPointer: [(ns) => `ref+vault://${ns}/plugin#/json/k/deeper`, /property not found/],
+  vaultDecode: [(ns) => `ref+vault://${ns}/plugin?decode=base64#password`, /not valid Base64/],
+  vaultDenied: [(ns) => `ref+vault://other-${ns}/db#password`, /permission denied \(403\)/],
+  vaultMissing: [(ns) => `ref+vault://${ns}/missing#password`, /not found \(404\)/],
+  awsProperty: [(ns) => `ref+awssecrets://${ns}/plugin#nope`, /property not found/],
+  awsPlainProperty: [(ns) => `ref+awssecrets://${ns}/plain#password`, /not JSON/],
+  awsDecode: [(ns) => `ref+awssecrets://${ns}/plugin?decode=base64#/nested/a`, /not valid Base64/],
+  awsDenied: [(ns) => `ref+awssecrets://other-${ns}/db#password`, /AccessDenied/],
+  awsMissing: [(ns) => `ref+awssecrets://${ns}/missing#password`, /ResourceNotFound/],
+};
 const savedEnv = { ...process.env };
 
 let suite: NamespaceSuite;
 let aws: AwsTestServer;
 let dashboard: RunningServer | undefined;
 let dir: string;
+/** The plugin's inline stores (fake, Vault, AWS) and policy, written to dir/refsync.yaml. */
+let pluginConfig: PluginConfig;
+/** The plugin sidecar's identities: its projected token (Vault) and its AWS keys. */
+let sidecarEnv: Record<string, string>;
 /** Everything visible, by where it was seen. */
 const seen = new Map<string, string>();
 
@@ -66,7 +97,7 @@ function forbidden(): [string, string][] {
 function plugin(stdin: string, env: Record<string, string>): Promise<RefsyncRun> {
   return runRefsync(["generate", "-"], {
     cwd: REPO,
-    env: { REFSYNC_CONFIG: join(dir, "refsync.yaml"), ARGOCD_APP_NAMESPACE: "team-a", ...env },
+    env: { REFSYNC_CONFIG: join(dir, "refsync.yaml"), ARGOCD_APP_NAMESPACE: "team-a", ...sidecarEnv, ...env },
     stdin,
   });
 }
@@ -85,6 +116,53 @@ before(async () => {
   process.env["AWS_EC2_METADATA_DISABLED"] = "true";
   aws.putSecret(`${ns}/db`, JSON.stringify({ password: VALUES.aws, blob: VALUES.aws }));
   aws.putSecret(`other-${ns}/db`, JSON.stringify({ password: VALUES.aws }));
+
+  // The plugin sidecar reads Vault as its own service account (Kubernetes auth) and AWS with its own keys.
+  // Both backends let it read only ${ns}/*, so other-${ns}/* is denied by the backend, not by refsync's policy.
+  const vaultConfig = await pluginIdentity(suite, ns, dir);
+  vault.root.writePolicy("argocd", [{ path: `secret/data/${ns}/*`, capabilities: ["read"] }]);
+  vault.root.putSecret("secret", `${ns}/plugin`, {
+    password: VALUES.pluginVault,
+    json: `{"k": "${VALUES.pluginVaultJson}"}`,
+  });
+  const sidecar = aws.addUser({ name: "argocd-repo-server", read: [`${ns}/*`] });
+  aws.putSecret(
+    `${ns}/plugin`,
+    JSON.stringify({ password: VALUES.pluginAws, nested: { a: VALUES.pluginAwsNested } }),
+  );
+  aws.putSecret(`${ns}/plain`, VALUES.pluginAwsPlain);
+  sidecarEnv = {
+    [CONTROLLER_TOKEN_FILE_ENV]: join(dir, "token"),
+    AWS_ACCESS_KEY_ID: sidecar.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sidecar.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+  pluginConfig = {
+    stores: {
+      demo: {
+        provider: {
+          fake: {
+            data: [
+              {
+                key: "team-a/db",
+                valueMap: { password: VALUES.plugin, json: `{"k": "${VALUES.pluginJson}"}` },
+              },
+              { key: "team-b/db", valueMap: { password: VALUES.plugin } },
+            ],
+          },
+        },
+      },
+      ...vaultConfig.stores,
+      aws: { provider: awsStore(aws, { name: "aws" }).spec.provider },
+    },
+    defaultStores: { fake: "demo", vault: "vault", awssecrets: "aws" },
+    avp: { provider: "fake", store: "demo" },
+    modes: ["deferred", "inline"],
+    policy: [
+      { projects: ["team-a"], stores: ["demo"], paths: ["team-a/"] },
+      { projects: ["team-a"], stores: ["vault", "aws"], paths: [`${ns}/`, `other-${ns}/`] },
+    ],
+  };
 
   await applyObject(
     ctl.kube,
@@ -212,26 +290,7 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
   await new Promise((r) => setTimeout(r, 3_000)); // a few refreshes and retries more
 
   // The plugin: deferred (no value anywhere) and inline (values only on stdout), with errors.
-  await writeFile(
-    join(dir, "refsync.yaml"),
-    `stores:
-  demo:
-    provider:
-      fake:
-        data:
-          - key: team-a/db
-            valueMap: { password: "${VALUES.plugin}", json: '{"k": "${VALUES.pluginJson}"}' }
-          - key: team-b/db
-            valueMap: { password: "${VALUES.plugin}" }
-defaultStores: { fake: demo }
-avp: { provider: fake, store: demo }
-modes: [deferred, inline]
-policy:
-  - projects: [team-a]
-    stores: [demo]
-    paths: [team-a/]
-`,
-  );
+  await writeFile(join(dir, "refsync.yaml"), stringify(pluginConfig));
   const secret = (data: string) => `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n${data}`;
   const runs = {
     deferred: await plugin(secret("  p: ref+fake://team-a/db#password\n"), {
@@ -241,10 +300,16 @@ policy:
       ARGOCD_APP_PROJECT_NAME: "team-a",
       ARGOCD_ENV_REFSYNC_MODE: "inline",
     }),
-    inlineDenied: await plugin(secret("  a: ref+fake://team-b/db#password\n"), {
-      ARGOCD_APP_PROJECT_NAME: "team-a",
-      ARGOCD_ENV_REFSYNC_MODE: "inline",
-    }),
+    inlineDenied: await plugin(
+      secret(
+        [
+          "  a: ref+fake://team-b/db#password",
+          "  b: ref+vault://team-b/db#password",
+          "  c: ref+awssecrets://team-b/db#password",
+        ].join("\n") + "\n",
+      ),
+      { ARGOCD_APP_PROJECT_NAME: "team-a", ARGOCD_ENV_REFSYNC_MODE: "inline" },
+    ),
     inlineErrors: await plugin(
       secret(
         [
@@ -257,17 +322,66 @@ policy:
       ),
       { ARGOCD_APP_PROJECT_NAME: "team-a", ARGOCD_ENV_REFSYNC_MODE: "inline" },
     ),
+    // Vault and AWS through the sidecar's identities: whole values, properties, pointers, a plain string,
+    // in a Secret and embedded in a ConfigMap.
+    inlineBackends: await plugin(
+      secret(
+        [
+          `  v: ref+vault://${ns}/plugin#password`,
+          `  vj: ref+vault://${ns}/plugin#/json/k`,
+          `  a: ref+awssecrets://${ns}/plugin#password`,
+          `  an: ref+awssecrets://${ns}/plugin#/nested/a`,
+          `  ap: ref+awssecrets://${ns}/plain`,
+        ].join("\n") + "\n",
+      ) +
+        `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n` +
+        `  url: x://ref+awssecrets://${ns}/plugin#password+@ref+vault://${ns}/plugin#password+\n`,
+      { ARGOCD_APP_PROJECT_NAME: "team-a", ARGOCD_ENV_REFSYNC_MODE: "inline" },
+    ),
+    // Every way a read or its value can fail after the policy allowed it: a missing property, a pointer
+    // into a string, a value that is not base64, a property of a plain string, a path the backend denies
+    // (Vault policy, IAM), a key that does not exist.
+    inlineBackendErrors: await plugin(
+      secret(
+        Object.entries(BACKEND_ERRORS)
+          .map(([key, [ref]]) => `  ${key}: ${ref(ns)}`)
+          .join("\n") + "\n",
+      ),
+      {
+        ARGOCD_APP_PROJECT_NAME: "team-a",
+        ARGOCD_ENV_REFSYNC_MODE: "inline",
+      },
+    ),
   };
   assert.equal(runs.deferred.code, 0, runs.deferred.stderr);
   assert.equal(runs.inline.code, 0, runs.inline.stderr);
   assert.ok(runs.inline.stdout.includes(VALUES.plugin) && runs.inline.stdout.includes(VALUES.pluginJson));
   assert.equal(runs.inlineErrors.code, 1);
   assert.equal(runs.inlineDenied.code, 1);
-  assert.match(runs.inlineDenied.stderr, /policy denies/);
+  assert.equal(runs.inlineDenied.stderr.match(/policy denies/g)?.length, 3, runs.inlineDenied.stderr);
+  assert.equal(runs.inlineBackends.code, 0, runs.inlineBackends.stderr);
+  assert.equal(runs.inlineBackends.stderr, "");
+  for (const name of [
+    "pluginVault",
+    "pluginVaultJson",
+    "pluginAws",
+    "pluginAwsNested",
+    "pluginAwsPlain",
+  ] as const)
+    assert.ok(runs.inlineBackends.stdout.includes(VALUES[name]), `${name} rendered inline`);
+  assert.ok(runs.inlineBackends.stdout.includes(`x://${VALUES.pluginAws}@${VALUES.pluginVault}`));
+  assert.equal(runs.inlineBackendErrors.code, 1);
+  assert.equal(runs.inlineBackendErrors.stdout, "", "no partial output");
+  const errorLines = runs.inlineBackendErrors.stderr.split("\n").filter(Boolean);
+  assert.equal(errorLines.length, Object.keys(BACKEND_ERRORS).length, runs.inlineBackendErrors.stderr);
+  for (const [key, [, reason]] of Object.entries(BACKEND_ERRORS)) {
+    const line = errorLines.find((l) => l.includes(`stringData.${key}: `)) ?? `no error for ${key}`;
+    assert.match(line, reason);
+  }
   assert.ok(runs.inlineErrors.stderr.split("\n").filter(Boolean).length >= 3, runs.inlineErrors.stderr);
   for (const [name, run] of Object.entries(runs)) {
     seen.set(`plugin ${name} stderr`, run.stderr);
-    if (name !== "inline") seen.set(`plugin ${name} stdout`, run.stdout);
+    if (name !== "inline" && name !== "inlineBackends") seen.set(`plugin ${name} stdout`, run.stdout);
   }
 
   // What the cluster shows.
