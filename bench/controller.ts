@@ -1,54 +1,42 @@
 /**
  * Controller throughput: 2,000 ExternalSecrets over 100 distinct fake-store
  * keys, from the first create until all are Ready, next to creating 2,000
- * Secrets directly with the same client concurrency (the floor: the API
- * server's own write rate). Also: backend reads in that run (the shared
- * cache should make it ~100) and the controller process's peak RSS.
+ * Secrets directly with the same client concurrency (the baseline: the API
+ * server's own write rate), and next to the floor: the bench client itself
+ * making, with the same concurrency and no controller, exactly the writes
+ * the controller must make per ExternalSecret (create it, apply its Secret,
+ * patch its status, one Event). All Ready / floor is the controller's own
+ * overhead. Also: backend reads in that run (the shared cache should make it
+ * ~100) and the controller process's peak RSS.
  *   node bench/run.ts controller     (or: node bench/controller.ts)
  * Env: BENCH_ES_COUNT (2000), BENCH_KEYS (100), BENCH_CONCURRENCY (8).
  */
 import { readFileSync } from "node:fs";
-import type { ExternalSecret } from "../src/api/v1alpha1.ts";
+import { FIELD_MANAGER, type ExternalSecret } from "../src/api/v1alpha1.ts";
+import { setCondition } from "../src/controller/conditions.ts";
+import { EventRecorder } from "../src/controller/events.ts";
+import { applySecret, desiredSecret, targetName } from "../src/controller/externalsecret/target.ts";
+import { syncToken } from "../src/controller/externalsecret/schedule.ts";
+import { dataHash, newHashKey } from "../src/controller/hash.ts";
 import { Informer } from "../src/controller/informer.ts";
 import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { annotateKeyHashes } from "../src/controller/rollout/key-hashes.ts";
 import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import type { BenchResult } from "./run.ts";
 import { spawnRefsync } from "../test/cli-process.ts";
+import { pool, rssMiB, sumMetric } from "./herd-kit.ts";
 import { runIfMain } from "./standalone.ts";
 
 const COUNT = Number(process.env.BENCH_ES_COUNT ?? 2000);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** User+system CPU seconds a process has used so far. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function sumMetric(text: string, name: string, filter = ""): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${name}{`) && line.includes(filter))
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
 }
 
 /** "PATCH secrets 2000, …" from refsync_kube_api_requests_total. */
@@ -64,6 +52,90 @@ function apiRequests(text: string): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)
     .join(", ");
+}
+
+/** The ExternalSecret the bench creates for object `i` (the same in the floor and the controller run). */
+function benchExternalSecret(namespace: string, i: number): ExternalSecret {
+  return externalSecret(namespace, `es-${i}`, {
+    secretStoreRef: { name: "bench" },
+    data: [{ secretKey: "value", remoteRef: { key: `app/key-${i % KEYS}`, property: "value" } }],
+  });
+}
+
+interface Phase {
+  what: string;
+  ms: number;
+  serverCpu: number;
+}
+
+/**
+ * The floor: the writes the controller makes for each new ExternalSecret,
+ * made by this client in a namespace no controller watches (and with no
+ * store in it), one request type after another so each has its own time and
+ * API server CPU. Shapes are the controller's own: the Secret from
+ * target.ts and key-hashes.ts (labels, annotations, ownerReference, apply as
+ * field manager refsync), the status the reconciler writes after a sync, and
+ * the Event through EventRecorder.
+ */
+async function floor(kube: KubeClient, namespace: string, serverCpu: () => number): Promise<Phase[]> {
+  const hashKey = newHashKey();
+  const events = new EventRecorder(kube, silentLogger);
+  const created: ExternalSecret[] = [];
+  const data = (i: number) => ({ value: new TextEncoder().encode(`value-${i % KEYS}`) });
+  const hash = (i: number) => dataHash(hashKey, "Opaque", data(i));
+  const phases: Phase[] = [];
+  const phase = async (what: string, task: (i: number) => Promise<unknown>) => {
+    const cpu0 = serverCpu();
+    const t0 = performance.now();
+    await pool(COUNT, CONCURRENCY, task);
+    phases.push({ what, ms: performance.now() - t0, serverCpu: serverCpu() - cpu0 });
+  };
+  await phase("POST externalsecrets", async (i) => {
+    created[i] = await kube.create<ExternalSecret>(
+      resourceTypes.externalSecret,
+      benchExternalSecret(namespace, i),
+    );
+  });
+  await phase("apply secrets", (i) => {
+    const es = created[i] as ExternalSecret;
+    const desired = desiredSecret(es, data(i), hash(i));
+    annotateKeyHashes(desired, undefined, hashKey, data(i));
+    return applySecret(kube, desired);
+  });
+  await phase("PATCH externalsecrets/status", (i) => {
+    const es = created[i] as ExternalSecret;
+    const generation = es.metadata.generation;
+    const now = new Date();
+    const ready = {
+      type: "Ready",
+      status: "True",
+      reason: "SecretSynced",
+      message: "Secret is synced",
+    } as const;
+    const status = {
+      observedGeneration: generation,
+      refreshTime: now.toISOString().replace(/\.\d+Z$/, "Z"),
+      dataHash: hash(i),
+      binding: { name: targetName(es) },
+      syncedResourceVersion: syncToken(es),
+      conditions: setCondition(undefined, ready, generation, now),
+    };
+    return kube.mergePatch(
+      resourceTypes.externalSecret,
+      namespace,
+      es.metadata.name,
+      { status },
+      {
+        subresource: "status",
+        fieldManager: FIELD_MANAGER,
+      },
+    );
+  });
+  await phase("POST events", (i) => {
+    const es = created[i] as ExternalSecret;
+    return events.write(es, "Normal", "Created", `created Secret "${targetName(es)}" (1 keys)`);
+  });
+  return phases;
 }
 
 export async function bench(): Promise<BenchResult> {
@@ -86,6 +158,11 @@ export async function bench(): Promise<BenchResult> {
     );
     const baselineMs = performance.now() - t0;
     const baselineServerCpu = serverCpu() - cpu0;
+
+    // The floor, before the controller starts (and in a namespace it never watches).
+    const phases = await floor(kube, await cluster.createNamespace("bench-floor"), serverCpu);
+    const floorMs = phases.reduce((sum, p) => sum + p.ms, 0);
+    const floorServerCpu = phases.reduce((sum, p) => sum + p.serverCpu, 0);
 
     // The controller, as its own process, so its memory is its own.
     const ns = await cluster.createNamespace("bench-es");
@@ -146,17 +223,11 @@ export async function bench(): Promise<BenchResult> {
     informer.start();
     await informer.waitForSync();
     const controllerCpu0 = cpuSeconds(child.pid as number);
-    const idleRss = peakRssMiB(child.pid as number);
+    const idleRss = rssMiB(child.pid as number).peak;
     cpu0 = serverCpu();
     t0 = performance.now();
     await pool(COUNT, CONCURRENCY, (i) =>
-      kube.create(
-        resourceTypes.externalSecret,
-        externalSecret(ns, `es-${i}`, {
-          secretStoreRef: { name: "bench" },
-          data: [{ secretKey: "value", remoteRef: { key: `app/key-${i % KEYS}`, property: "value" } }],
-        }),
-      ),
+      kube.create(resourceTypes.externalSecret, benchExternalSecret(ns, i)),
     );
     const createdMs = performance.now() - t0;
     const timeout = setTimeout(() => console.error(`bench: still ${COUNT - ready} not Ready`), 120_000);
@@ -166,13 +237,14 @@ export async function bench(): Promise<BenchResult> {
     const runServerCpu = serverCpu() - cpu0;
     const controllerCpu = cpuSeconds(child.pid as number) - controllerCpu0;
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
-    const rss = peakRssMiB(child.pid as number);
+    const rss = rssMiB(child.pid as number).peak;
     child.kill("SIGTERM");
     await informer.stop();
     const backendReads = sumMetric(metrics, "refsync_provider_api_calls_total", 'call="read');
     const cacheMisses = sumMetric(metrics, "refsync_cache_misses_total");
     const ratio = controllerMs / baselineMs;
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const x = (r: number) => `${r.toFixed(2)}×`;
     return {
       title: `Controller: ${COUNT} ExternalSecrets over ${KEYS} keys (client concurrency and workers ${CONCURRENCY})`,
       lines: [
@@ -181,13 +253,18 @@ export async function bench(): Promise<BenchResult> {
         `| create ${COUNT} Secrets directly (baseline) | ${s(baselineMs)} | |`,
         `| ${COUNT} ExternalSecrets created | ${s(createdMs)} | |`,
         `| ${COUNT} ExternalSecrets all Ready | ${s(controllerMs)} | ≤ 60 s |`,
-        `| ratio (all Ready / baseline) | ${ratio.toFixed(2)}× | ≤ 2× |`,
+        `| ratio (all Ready / baseline) | ${x(ratio)} | ≤ 2× |`,
+        `| floor: the controller's writes made by the bench client (create ExternalSecret, apply Secret, patch status, Event; no controller) | ${s(floorMs)} | |`,
+        `| ratio (floor / baseline) | ${x(floorMs / baselineMs)} | |`,
+        `| ratio (all Ready / floor): the controller's own overhead | ${x(controllerMs / floorMs)} | |`,
+        `| floor per request type: wall / API server + etcd CPU | ${phases.map((p) => `${p.what} ${s(p.ms)} / ${p.serverCpu.toFixed(1)} s`).join("; ")} | |`,
         `| backend reads (provider read calls; cache misses) | ${backendReads}; ${cacheMisses} | ≤ 100 |`,
         `| syncs (reconciles that fetched and wrote) | ${sumMetric(metrics, "refsync_sync_calls_total")} | ${COUNT} |`,
         `| controller API requests (non-watch) | ${apiRequests(metrics)} | |`,
-        `| CPU: API server + etcd, baseline / ExternalSecret run | ${baselineServerCpu.toFixed(1)} s / ${runServerCpu.toFixed(1)} s | |`,
+        `| CPU: API server + etcd, baseline / floor / ExternalSecret run | ${baselineServerCpu.toFixed(1)} s / ${floorServerCpu.toFixed(1)} s / ${runServerCpu.toFixed(1)} s | |`,
         `| CPU: controller process in the ExternalSecret run | ${controllerCpu.toFixed(1)} s | |`,
-        `| CPU ratio ((API server + etcd + controller) / baseline API server + etcd) | ${((runServerCpu + controllerCpu) / baselineServerCpu).toFixed(2)}× | |`,
+        `| CPU ratio ((API server + etcd + controller) / baseline API server + etcd) | ${x((runServerCpu + controllerCpu) / baselineServerCpu)} | |`,
+        `| CPU ratio ((API server + etcd + controller) / floor API server + etcd) | ${x((runServerCpu + controllerCpu) / floorServerCpu)} | |`,
         `| controller peak RSS (idle after start → peak) | ${idleRss.toFixed(0)} → ${rss.toFixed(0)} MiB | |`,
       ],
     };

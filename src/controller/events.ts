@@ -28,6 +28,11 @@ export class EventRecorder {
 
   /** Fire and forget: an event that cannot be written must not fail a reconcile. */
   record(target: EventTarget, type: "Normal" | "Warning", reason: string, message: string): void {
+    void this.write(target, type, reason, message);
+  }
+
+  /** `record`, resolving once the Event is written or could not be (never rejects). */
+  write(target: EventTarget, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
     const namespace = target.metadata.namespace ?? this.#defaultNamespace;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const object = {
@@ -37,7 +42,7 @@ export class EventRecorder {
     };
     this.recent.push({ time: now, type, reason, message, object });
     if (this.recent.length > RECENT_EVENTS) this.recent.shift();
-    this.#client
+    return this.#client
       .create(resourceTypes.event, {
         apiVersion: "v1",
         kind: "Event",
@@ -59,6 +64,9 @@ export class EventRecorder {
         lastTimestamp: now,
         count: 1,
       })
-      .catch((err: unknown) => this.#log.debug({ err: errorSummary(err) }, "could not record event"));
+      .then(
+        () => undefined,
+        (err: unknown) => this.#log.debug({ err: errorSummary(err) }, "could not record event"),
+      );
   }
 }
