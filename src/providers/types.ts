@@ -105,6 +105,15 @@ export interface ProviderContext {
     ref: { name: string; key: string; namespace?: string },
     signal?: AbortSignal,
   ): Promise<string>;
+  /**
+   * Reads one key of a ConfigMap the store spec points at (a CA bundle); `field` is the spec field
+   * that names it, for messages. A ClusterSecretStore must name the namespace. Absent where
+   * ConfigMaps cannot be read (the plugin).
+   */
+  readConfigMap?(
+    ref: { name: string; key: string; namespace?: string; field: string },
+    signal?: AbortSignal,
+  ): Promise<string>;
   /** Requests a service-account token through the TokenRequest API. */
   requestServiceAccountToken?(
     ref: { name: string; namespace?: string; audiences?: string[] },

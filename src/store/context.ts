@@ -1,14 +1,15 @@
 /**
  * The ProviderContext the controller hands to providers: credentials from
- * Secrets, service-account tokens through the TokenRequest API, service
- * account annotations, call metrics, and a Secret reader for the Kubernetes
- * provider. A namespaced SecretStore reaches only its own namespace; a
- * ClusterSecretStore acts for the ExternalSecret's namespace unless a
- * reference names another one.
+ * Secrets, CA bundles from ConfigMaps, service-account tokens through the
+ * TokenRequest API, service account annotations, call metrics, and a Secret
+ * reader for the Kubernetes provider. A namespaced SecretStore reaches only
+ * its own namespace; a ClusterSecretStore acts for the ExternalSecret's
+ * namespace unless a reference names another one (a ConfigMap's must be named).
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
-import type { KubeClient } from "../controller/kube/client.ts";
+import { configMapType } from "../controller/freshness/checker.ts";
+import type { KubeClient, ResourceType } from "../controller/kube/client.ts";
 import { resourceTypes } from "../controller/kube/client.ts";
 import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../providers/errors.ts";
 import { kubernetesSecretReader } from "../providers/kubernetes/client.ts";
@@ -32,8 +33,11 @@ export function buildProviderContext(
 ): ProviderContext {
   const id = storeId(store);
   const clusterScoped = store.kind === "ClusterSecretStore";
-  /** The namespace a reference may use: a SecretStore's own, always. */
-  const namespaceFor = (requested: string | undefined, field: string): string => {
+  /**
+   * The namespace a reference may use: a SecretStore's own, always; for a ClusterSecretStore the
+   * one it names, else (`orActing`) the ExternalSecret's.
+   */
+  const namespaceFor = (requested: string | undefined, field: string, orActing = true): string => {
     if (!clusterScoped) {
       const own = store.metadata.namespace as string;
       if (requested !== undefined && requested !== own) {
@@ -43,7 +47,7 @@ export function buildProviderContext(
       }
       return own;
     }
-    const ns = requested ?? actingNamespace;
+    const ns = requested ?? (orActing ? actingNamespace : undefined);
     if (!ns) throw new InvalidSpecError(`${id}: ${field}.namespace is required for a ClusterSecretStore`);
     return ns;
   };
@@ -77,19 +81,15 @@ export function buildProviderContext(
     namespace: clusterScoped ? actingNamespace : store.metadata.namespace,
     async readCredential(ref, signal) {
       const namespace = namespaceFor(ref.namespace, "secretRef");
-      const secret = await deps.kube
-        .get<{ data?: Record<string, string> }>(resourceTypes.secret, namespace, ref.name, signal)
-        .catch((err: unknown) => {
-          throw mapKubeError(err, `${id}: credentials Secret ${namespace}/${ref.name}`);
-        });
-      if (!secret)
-        throw new SecretNotFoundError(`${id}: credentials Secret ${namespace}/${ref.name} not found`);
-      const value = secret.data?.[ref.key];
-      if (value === undefined)
-        throw new SecretNotFoundError(
-          `${id}: credentials Secret ${namespace}/${ref.name} has no key "${ref.key}"`,
-        );
+      const what = `${id}: credentials Secret ${namespace}/${ref.name}`;
+      const value = await readKey(deps.kube, resourceTypes.secret, namespace, ref, what, signal);
       return Buffer.from(value, "base64").toString("utf8");
+    },
+    async readConfigMap(ref, signal) {
+      // Not the ExternalSecret's namespace: trust in the backend is the store's, not a tenant's.
+      const namespace = namespaceFor(ref.namespace, ref.field, false);
+      const what = `${id}: ${ref.field}: ConfigMap ${namespace}/${ref.name}`;
+      return readKey(deps.kube, configMapType, namespace, ref, what, signal);
     },
     requestServiceAccountToken,
     async serviceAccountAnnotations(ref, signal) {
@@ -170,6 +170,26 @@ function kubernetesReaderFor(
     listSecrets: async (namespace, selector, signal) =>
       (await readerAs(signal)).listSecrets(namespace, selector, signal),
   };
+}
+
+/** `data[key]` of a Secret (base64) or ConfigMap; `what` names the object in errors. */
+async function readKey(
+  kube: KubeClient,
+  type: ResourceType,
+  namespace: string,
+  ref: { name: string; key: string },
+  what: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const object = await kube
+    .get<{ data?: Record<string, string> }>(type, namespace, ref.name, signal)
+    .catch((err: unknown) => {
+      throw mapKubeError(err, what);
+    });
+  if (!object) throw new SecretNotFoundError(`${what} not found`);
+  const value = object.data?.[ref.key];
+  if (value === undefined) throw new SecretNotFoundError(`${what} has no key "${ref.key}"`);
+  return value;
 }
 
 function mapKubeError(err: unknown, what: string): Error {

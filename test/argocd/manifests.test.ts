@@ -128,12 +128,16 @@ void describe("install manifests on a real API server", () => {
       ["patch", "applications", { group: "argoproj.io", namespace: "argocd" }],
       ["patch", "kustomizations", { group: "kustomize.toolkit.fluxcd.io", namespace: "flux-system" }],
       ["list", "configmaps", { namespace: "team-a" }],
+      // A Vault store's caProvider of type ConfigMap.
+      ["get", "configmaps", { namespace: "team-a" }],
     ];
     const denied: [string, string, Parameters<typeof can>[2]?][] = [
       ["update", "leases", { group: "coordination.k8s.io", namespace: "team-a" }],
       ["create", "pods", { namespace: "team-a" }],
-      ["get", "configmaps", { namespace: "team-a" }],
+      ["watch", "configmaps", { namespace: "team-a" }],
       ["update", "configmaps", { namespace: "team-a" }],
+      ["create", "configmaps", { namespace: "team-a" }],
+      ["delete", "configmaps", { namespace: "team-a" }],
       ["create", "serviceaccounts", { namespace: "team-a" }],
       ["impersonate", "serviceaccounts", { namespace: "team-a" }],
       ["escalate", "clusterroles", { group: "rbac.authorization.k8s.io" }],

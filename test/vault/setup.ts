@@ -30,10 +30,13 @@ export interface VaultSuite {
   stop(): Promise<void>;
 }
 
+/** Options of the Vault test server (`tls`: serve HTTPS). */
+export type VaultServerOptions = NonNullable<Parameters<typeof startVaultServer>[0]>;
+
 /** Starts (or joins) the cluster and a Vault with KV v2 at secret/, KV v1 at kv/, database/ and auth/kubernetes. */
-export async function startVaultSuite(): Promise<VaultSuite> {
+export async function startVaultSuite(server: VaultServerOptions = {}): Promise<VaultSuite> {
   const cluster = await startCluster({ crds: true });
-  const vault = await startVaultServer();
+  const vault = await startVaultServer(server);
   vault.root.mountKv("secret", 2);
   vault.root.mountKv("kv", 1);
   vault.root.mountDatabase("database");
@@ -171,8 +174,11 @@ export interface NamespaceSuite extends VaultSuite {
 }
 
 /** startVaultSuite, plus a namespace with ServiceAccount `app` and a controller for it. */
-export async function startNamespaceSuite(prefix: string): Promise<NamespaceSuite> {
-  const suite = await startVaultSuite();
+export async function startNamespaceSuite(
+  prefix: string,
+  server: VaultServerOptions = {},
+): Promise<NamespaceSuite> {
+  const suite = await startVaultSuite(server);
   const ns = await suite.cluster.createNamespace(prefix);
   const ctl = await controllerFor(suite, ns);
   await createServiceAccount(ctl.kube, ns, "app");

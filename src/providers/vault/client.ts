@@ -21,7 +21,7 @@ import { loginFor, type Login } from "./auth.ts";
 import { findKeys } from "./find.ts";
 import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
-import type { VaultSpec } from "./spec.ts";
+import type { CaProvider, VaultSpec } from "./spec.ts";
 
 interface VaultBody {
   data?: Record<string, unknown> | null;
@@ -69,16 +69,7 @@ export class VaultProviderClient implements ProviderClient {
     const { caBundle, caProvider } = this.spec;
     let ca: string | undefined;
     if (caBundle !== undefined) ca = Buffer.from(caBundle, "base64").toString("utf8");
-    else if (caProvider !== undefined) {
-      ca = await this.context.readCredential(
-        {
-          name: caProvider.name,
-          key: caProvider.key,
-          ...(caProvider.namespace !== undefined ? { namespace: caProvider.namespace } : {}),
-        },
-        signal,
-      );
-    }
+    else if (caProvider !== undefined) ca = await this.providedCa(caProvider, signal);
     return acquireSession(
       {
         server: this.spec.server,
@@ -88,6 +79,22 @@ export class VaultProviderClient implements ProviderClient {
       this.login,
       this.context,
     );
+  }
+
+  /** The PEM bundle in the key of the Secret or ConfigMap that caProvider names. */
+  private providedCa(caProvider: CaProvider, signal?: AbortSignal): Promise<string> {
+    const ref = {
+      name: caProvider.name,
+      key: caProvider.key,
+      ...(caProvider.namespace !== undefined ? { namespace: caProvider.namespace } : {}),
+    };
+    if (caProvider.type === "Secret") return this.context.readCredential(ref, signal);
+    if (!this.context.readConfigMap) {
+      throw new InvalidSpecError(
+        `${this.context.storeName}: caProvider: type ConfigMap is not supported here; use caBundle or a Secret`,
+      );
+    }
+    return this.context.readConfigMap({ ...ref, field: "caProvider" }, signal);
   }
 
   private sessionFor(signal?: AbortSignal): Promise<TokenSession> {

@@ -55,8 +55,12 @@ const vaultSpec = z.strictObject({
   namespace: name.optional(),
   /** Base64-encoded PEM bundle of the CA(s) that signed the server's certificate. */
   caBundle: z.base64().optional(),
+  /**
+   * The CA bundle in a key of a Secret or ConfigMap: a SecretStore's own namespace; a
+   * ClusterSecretStore's `namespace` (for a Secret, else the ExternalSecret's).
+   */
   caProvider: z
-    .strictObject({ type: z.literal("Secret"), name, key: name, namespace: name.optional() })
+    .strictObject({ type: z.enum(["Secret", "ConfigMap"]), name, key: name, namespace: name.optional() })
     .optional(),
   auth,
 });
@@ -64,6 +68,7 @@ const vaultSpec = z.strictObject({
 export type VaultSpec = z.infer<typeof vaultSpec>;
 export type VaultAuthSpec = VaultSpec["auth"];
 export type SecretKeySelector = z.infer<typeof secretKeySelector>;
+export type CaProvider = NonNullable<VaultSpec["caProvider"]>;
 export type ServiceAccountRef = z.infer<typeof serviceAccountRef>;
 
 /** Parses a store's `spec.provider.vault`; throws InvalidSpecError naming the first bad field. */

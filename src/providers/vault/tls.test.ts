@@ -1,5 +1,6 @@
-// A Vault served over HTTPS: the store trusts it through caBundle or a caProvider Secret, and a store
-// without the right CA refuses the connection (BackendUnavailable), never falling back to no verification.
+// A Vault served over HTTPS: the store trusts it through caBundle or a caProvider Secret or ConfigMap, and
+// a store without the right CA refuses the connection (BackendUnavailable), never falling back to no
+// verification. (test/vault/ca-provider.test.ts: ConfigMaps read by the controller from the cluster.)
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,8 +9,10 @@ import { after, before, it } from "node:test";
 import { createPki } from "../../../test/cluster/pki.ts";
 import { testContext } from "../../../test/servers/vault/context.ts";
 import { startVaultServer, type VaultTestServer } from "../../../test/servers/vault/index.ts";
-import { BackendUnavailableError } from "../errors.ts";
+import { BackendUnavailableError, InvalidSpecError } from "../errors.ts";
+import type { ProviderContext } from "../types.ts";
 import { vaultProvider } from "./index.ts";
+import { parseVaultSpec } from "./spec.ts";
 
 let dir: string;
 let vault: VaultTestServer;
@@ -62,6 +65,42 @@ void it("verifies the server against caBundle or a caProvider Secret", async () 
   assert.deepEqual((await provided.read({ key: "app/db" })).data, { password: "over-tls" });
   await bundled.close();
   await provided.close();
+});
+
+void it("verifies the server against a caProvider ConfigMap, where the context can read ConfigMaps", async () => {
+  const spec = {
+    server: vault.url,
+    path: "secret",
+    caProvider: { type: "ConfigMap", name: "vault-ca", key: "ca.crt" },
+    auth,
+  };
+  const asked: Parameters<NonNullable<ProviderContext["readConfigMap"]>>[0][] = [];
+  const credentials = { "app/vault-token#token": token };
+  const provided = vaultProvider.create(
+    spec,
+    testContext("SecretStore/app/tls-configmap", "app", credentials, {
+      readConfigMap: (ref) => (asked.push(ref), Promise.resolve(caPem)),
+    }),
+  );
+  assert.deepEqual((await provided.read({ key: "app/db" })).data, { password: "over-tls" });
+  assert.deepEqual(asked, [{ name: "vault-ca", key: "ca.crt", field: "caProvider" }]);
+  await provided.close();
+
+  // The plugin's stores read no ConfigMaps: it says so, before any request.
+  vault.clearLog();
+  const plugin = vaultProvider.create(spec, testContext('store "vault"', undefined, credentials));
+  await assert.rejects(plugin.read({ key: "app/db" }), (error: Error) => {
+    assert.ok(error instanceof InvalidSpecError, error.message);
+    assert.match(error.message, /^store "vault": caProvider: type ConfigMap is not supported here/);
+    return true;
+  });
+  assert.equal(vault.count(), 0);
+  await plugin.close();
+
+  assert.throws(
+    () => parseVaultSpec({ ...spec, caProvider: { ...spec.caProvider, type: "Vault" } }, "SecretStore/app/x"),
+    /spec\.provider\.vault\.caProvider\.type: /,
+  );
 });
 
 void it("refuses a server whose certificate the store does not trust", async () => {
