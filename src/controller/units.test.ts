@@ -7,7 +7,14 @@ import { InvalidSpecError } from "../providers/errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
 import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
 import { sameConditions, setCondition } from "./conditions.ts";
-import { decideSync, nextRefreshMs, refreshPhaseMs, syncToken } from "./externalsecret/schedule.ts";
+import {
+  decideSync,
+  lastSlotMs,
+  nextRefreshMs,
+  refreshPhaseMs,
+  refreshSeed,
+  syncToken,
+} from "./externalsecret/schedule.ts";
 import { dataHash } from "./hash.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -40,6 +47,7 @@ const target = (hash = "h") => ({
 });
 
 void describe("refresh schedule", () => {
+  const T = 3_600_000;
   const t = "2026-01-01T00:00:00Z";
   const now = Date.parse(t);
   void test("never synced, spec change and force-sync are due", () => {
@@ -51,14 +59,79 @@ void describe("refresh schedule", () => {
     );
     assert.equal(syncToken(es({}, undefined, { "refsync.dev/force-sync": "a" })), "2/a");
   });
-  void test("Periodic: due at the object's next slot, not before; refreshInterval 0 never", () => {
-    const next = nextRefreshMs("u1", 3_600_000, now);
+  void test("Periodic: due at the object's next slot, not before, reading what was read since that slot; refreshInterval 0 never", () => {
+    const next = nextRefreshMs(refreshSeed(es()), 3_600_000, now);
     const before = decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), next - 1);
     assert.deepEqual(before, { due: false, reason: "none", nextInMs: 1 });
-    assert.equal(decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), next).reason, "periodic");
+    assert.deepEqual(decideSync(es({ refreshInterval: "1h" }, synced(t)), target(), next + 5000), {
+      due: true,
+      reason: "periodic",
+      readsSinceMs: next,
+    });
     assert.equal(decideSync(es({ refreshInterval: "0" }, synced(t)), target(), now + 1e9).due, false);
   });
-  const T = 3_600_000;
+  void test("a new object reads what was read since its slots' latest; a new spec or force-sync reads afresh", () => {
+    const first = decideSync(es(), target(), now);
+    assert.equal(first.readsSinceMs, lastSlotMs(refreshSeed(es()), 3_600_000, now));
+    assert.ok((first.readsSinceMs ?? Infinity) <= now && (first.readsSinceMs ?? 0) > now - 1.1 * 3_600_000);
+    assert.equal(decideSync(es({}, synced(t, "h", "1/")), target(), now).readsSinceMs, now);
+    assert.equal(
+      decideSync(es({}, synced(t), { "refsync.dev/force-sync": "now" }), target(), now).readsSinceMs,
+      now,
+    );
+  });
+  void test("objects of one namespace and store whose first key is the same share their slots; others do not", () => {
+    const other = (patch: (e: ExternalSecret) => void) => {
+      const e = es({ data: [{ secretKey: "other", remoteRef: { key: "k" } }] });
+      e.metadata.uid = "u2";
+      patch(e);
+      return refreshSeed(e);
+    };
+    assert.equal(
+      other(() => {}),
+      refreshSeed(es()),
+    );
+    assert.notEqual(
+      other((e) => (e.metadata.namespace = "ns2")),
+      refreshSeed(es()),
+    );
+    assert.notEqual(
+      other((e) => (e.spec.secretStoreRef = { name: "s", kind: "ClusterSecretStore" })),
+      refreshSeed(es()),
+    );
+    assert.notEqual(
+      other((e) => (e.spec.data = [{ secretKey: "k", remoteRef: { key: "k", version: "2" } }])),
+      refreshSeed(es()),
+    );
+    assert.equal(
+      other(
+        (e) =>
+          (e.spec = {
+            secretStoreRef: { name: "s" },
+            dataFrom: [{ find: { name: { regexp: "." } } }, { extract: { key: "k" } }],
+          }),
+      ),
+      refreshSeed(es()),
+      "dataFrom.extract when there is no data",
+    );
+    assert.equal(
+      other(
+        (e) => (e.spec = { secretStoreRef: { name: "s" }, dataFrom: [{ find: { name: { regexp: "." } } }] }),
+      ),
+      "u2",
+    );
+  });
+  void test("the latest slot: at or before now, a slot is its own latest, and the one before a slot is earlier", () => {
+    for (let i = 0; i < 500; i++) {
+      const seed = `seed-${i}`;
+      const at = now + i * 104_729;
+      const latest = lastSlotMs(seed, T, at);
+      assert.ok(latest <= at && latest > at - 1.1 * T, `${seed}: ${(at - latest) / T}`);
+      const slot = nextRefreshMs(seed, T, at);
+      assert.equal(lastSlotMs(seed, T, slot), slot);
+      assert.ok(lastSlotMs(seed, T, slot - 1) < slot);
+    }
+  });
   const uids = Array.from({ length: 1000 }, (_, i) => `0c6f-uid-${i}`);
   void test("the phase is fixed per UID (restarts keep it) and lies within the interval", () => {
     for (const uid of uids.slice(0, 50)) {

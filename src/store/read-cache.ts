@@ -1,17 +1,20 @@
 /**
  * The shared read cache in front of every provider: one backend read per
  * (store, key, version) however many ExternalSecrets (or inline references)
- * ask at once (single flight), kept for the shortest refresh interval that
- * asked for it, bounded in size (least recently used goes first). Failures
- * are not cached. Hits and misses are reported through callbacks, so the
- * caller decides what metrics to keep.
+ * ask at once (single flight). Each caller says how fresh a value must be as
+ * a time: it takes only a value whose read started at or after `readsSince`
+ * (so the value reflects the store as of then or later), and a read already
+ * in flight only when it started then or later. A newer read replaces the
+ * entry for everyone. Bounded in size (least recently used goes first).
+ * Failures are not cached. Hits and misses are reported through callbacks,
+ * so the caller decides what metrics to keep.
  */
 import type { ReadRequest, SecretValue } from "../providers/types.ts";
 
 export interface ReadCacheOptions {
   /** Most entries kept; default 10,000. */
   maxEntries?: number;
-  /** Clock in milliseconds; tests pass a fake one. */
+  /** Clock in milliseconds (the clock `readsSince` is on); tests pass a fake one. */
   now?: () => number;
   onHit?(store: string): void;
   onMiss?(store: string): void;
@@ -20,17 +23,21 @@ export interface ReadCacheOptions {
 interface Entry {
   store: string;
   value: SecretValue;
-  fetchedAt: number;
-  /** Shortest TTL any caller asked for. */
-  ttlMs: number;
+  /** When the read that produced the value started. */
+  readAt: number;
+}
+
+interface Flight {
+  store: string;
+  promise: Promise<SecretValue>;
+  startedAt: number;
+  /** The store's invalidation counter when the read started. */
+  generation: number;
 }
 
 export class ReadCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #inFlight = new Map<
-    string,
-    { store: string; promise: Promise<SecretValue>; generation: number }
-  >();
+  readonly #inFlight = new Map<string, Flight>();
   /** Per-store invalidation counter: a read started before invalidate() is not stored after it. */
   readonly #generations = new Map<string, number>();
   readonly #max: number;
@@ -50,59 +57,62 @@ export class ReadCache {
   }
 
   /**
-   * The cached value when fresh for `ttlMs`, else the result of `load` (shared
-   * by every concurrent caller of the same key). Callers must not mutate what
-   * they get: it is shared. On a miss `load` is called synchronously, before
-   * `read` returns, so a caller can collect misses into one batch request.
+   * The cached value when its read started at or after `readsSince`, else
+   * the result of `load` (shared by every concurrent caller that accepts
+   * it). Callers must not mutate what they get: it is shared. On a miss
+   * `load` is called synchronously, before `read` returns, so a caller can
+   * collect misses into one batch request.
    */
   read(
     store: string,
     request: ReadRequest,
-    ttlMs: number,
+    readsSince: number,
     load: () => Promise<SecretValue>,
   ): Promise<SecretValue> {
     const id = entryId(store, request);
     const entry = this.#entries.get(id);
-    if (entry) {
-      entry.ttlMs = Math.min(entry.ttlMs, ttlMs);
-      if (this.#now() - entry.fetchedAt < entry.ttlMs) {
-        // Re-insert: Map order is the LRU order.
-        this.#entries.delete(id);
-        this.#entries.set(id, entry);
-        this.#onHit(store);
-        return Promise.resolve(entry.value);
-      }
+    if (entry && entry.readAt >= readsSince) {
+      // Re-insert: Map order is the LRU order.
       this.#entries.delete(id);
+      this.#entries.set(id, entry);
+      this.#onHit(store);
+      return Promise.resolve(entry.value);
     }
     const flight = this.#inFlight.get(id);
-    if (flight) {
+    if (flight && flight.startedAt >= readsSince) {
       this.#onHit(store);
       return flight.promise;
     }
     this.#onMiss(store);
-    const generation = this.#generations.get(store) ?? 0;
+    const started: Omit<Flight, "promise"> = {
+      store,
+      startedAt: this.#now(),
+      generation: this.#generations.get(store) ?? 0,
+    };
+    const settle = () => {
+      if (this.#inFlight.get(id)?.promise === promise) this.#inFlight.delete(id);
+    };
     const promise = load().then(
       (value) => {
-        this.#inFlight.delete(id);
-        if ((this.#generations.get(store) ?? 0) === generation)
-          this.#store(id, { store, value, fetchedAt: this.#now(), ttlMs });
+        settle();
+        this.#keep(id, started, value);
         return value;
       },
       (err: unknown) => {
-        this.#inFlight.delete(id);
+        settle();
         throw err;
       },
     );
-    this.#inFlight.set(id, { store, promise, generation });
+    this.#inFlight.set(id, { ...started, promise });
     return promise;
   }
 
-  /** Whether `read` with this TTL would be served without calling `load` (fresh entry or read in flight); counts nothing. */
-  has(store: string, request: ReadRequest, ttlMs: number): boolean {
+  /** Whether `read` with this `readsSince` would be served without calling `load`; counts nothing. */
+  has(store: string, request: ReadRequest, readsSince: number): boolean {
     const id = entryId(store, request);
     const entry = this.#entries.get(id);
-    const fresh = entry !== undefined && this.#now() - entry.fetchedAt < Math.min(entry.ttlMs, ttlMs);
-    return fresh || this.#inFlight.has(id);
+    const flight = this.#inFlight.get(id);
+    return (entry?.readAt ?? -Infinity) >= readsSince || (flight?.startedAt ?? -Infinity) >= readsSince;
   }
 
   /** Forgets everything read from a store (its spec or credentials changed). */
@@ -112,8 +122,12 @@ export class ReadCache {
     for (const [id, flight] of this.#inFlight) if (flight.store === store) this.#inFlight.delete(id);
   }
 
-  #store(id: string, entry: Entry): void {
-    this.#entries.set(id, entry);
+  /** Stores a finished read unless the store was invalidated since it started or a newer read is kept. */
+  #keep(id: string, read: Omit<Flight, "promise">, value: SecretValue): void {
+    if ((this.#generations.get(read.store) ?? 0) !== read.generation) return;
+    if ((this.#entries.get(id)?.readAt ?? -Infinity) > read.startedAt) return;
+    this.#entries.delete(id);
+    this.#entries.set(id, { store: read.store, value, readAt: read.startedAt });
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);

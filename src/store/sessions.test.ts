@@ -56,8 +56,8 @@ void describe("StoreSession", () => {
   void test("several distinct misses go out as one readMany; hits and duplicates cost nothing", async () => {
     const { calls, client } = recordingClient(true);
     const session = sessions(client).session(store);
-    await session.read({ key: "a" }, 60_000);
-    const values = await session.readAll([{ key: "a" }, { key: "b" }, { key: "c" }, { key: "b" }], 60_000);
+    await session.readAll([{ key: "a" }], 0);
+    const values = await session.readAll([{ key: "a" }, { key: "b" }, { key: "c" }, { key: "b" }], 0);
     assert.deepEqual(calls, ["read:a", "readMany:b,c"]);
     assert.deepEqual(
       values.map((v) => (v as SecretValue).data),
@@ -71,19 +71,22 @@ void describe("StoreSession", () => {
     );
     const metrics: { provider: string; call: string; result: string }[] = [];
     const session = sessions(client, metrics).session(store);
-    const values = await session.readAll([{ key: "a" }, { key: "x" }], 60_000);
+    const values = await session.readAll([{ key: "a" }, { key: "x" }], 0);
     assert.deepEqual(calls.sort(), ["read:a", "read:x"]);
     assert.ok(values[1] instanceof SecretNotFoundError);
     assert.deepEqual(metrics.map((m) => m.result).sort(), ["not_found", "success"]);
   });
 
-  void test("per-request TTLs: each entry is kept for its own TTL", async () => {
+  void test("per-request readsSince: each entry is taken from the cache only when read since then", async () => {
     const { calls, client } = recordingClient(true);
     const session = sessions(client).session(store);
-    await session.readAll([{ key: "a" }, { key: "b" }], [60_000, 0]);
-    assert.ok(session.isCached({ key: "a" }, 60_000));
-    assert.ok(!session.isCached({ key: "b" }, 60_000), "a TTL of 0 keeps nothing");
-    assert.deepEqual(calls, ["readMany:a,b"]);
+    await session.readAll([{ key: "a" }, { key: "b" }], 0);
+    const later = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5)); // so the next read starts after `later`
+    await session.readAll([{ key: "a" }, { key: "b" }], [0, later]);
+    assert.deepEqual(calls, ["readMany:a,b", "read:b"]);
+    assert.ok(session.isCached({ key: "b" }, later));
+    assert.ok(!session.isCached({ key: "a" }, later));
   });
 
   void test("a client that limits its own calls is charged nothing by the session and gets the store's bucket", async () => {
@@ -98,9 +101,9 @@ void describe("StoreSession", () => {
       onCall: () => {},
       createClient: (_spec, ctx) => ((context = ctx), limited),
     }).session(oneToken);
-    await session.readAll([{ key: "a" }, { key: "b" }], 60_000);
-    await session.read({ key: "c" }, 60_000);
-    await session.read({ key: "d" }, 60_000);
+    await session.readAll([{ key: "a" }, { key: "b" }], 0);
+    await session.readAll([{ key: "c" }], 0);
+    await session.readAll([{ key: "d" }], 0);
     assert.equal(calls.length, 3, "no token was taken for the session's calls");
     await context?.takeToken?.();
     await assert.rejects(
@@ -113,7 +116,7 @@ void describe("StoreSession", () => {
   void test("concurrent reads of one key share one backend call", async () => {
     const { calls, client } = recordingClient(false);
     const session = sessions(client).session(store);
-    await Promise.all(Array.from({ length: 50 }, () => session.read({ key: "k", version: "1" }, 60_000)));
+    await Promise.all(Array.from({ length: 50 }, () => session.readAll([{ key: "k", version: "1" }], 0)));
     assert.deepEqual(calls, ["read:k"]);
   });
 
@@ -126,9 +129,10 @@ void describe("StoreSession", () => {
     });
     const metrics: { provider: string; call: string; result: string }[] = [];
     const session = sessions(client, metrics).session(store);
-    await assert.rejects(session.read({ key: "a" }, 0), ThrottledError);
+    const [throttled] = await session.readAll([{ key: "a" }], 0);
+    assert.ok(throttled instanceof ThrottledError);
     const t0 = Date.now();
-    await session.read({ key: "b" }, 0);
+    await session.readAll([{ key: "b" }], 0);
     assert.ok(Date.now() - t0 >= 450, `waited ${Date.now() - t0} ms`);
     assert.equal(metrics[0]?.result, "throttled");
   });

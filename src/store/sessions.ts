@@ -1,9 +1,9 @@
 /**
  * One provider client per store generation (and, for a ClusterSecretStore,
  * per namespace it acts for, since credentials may be per namespace), with
- * every read going through the shared read cache (single flight, TTL) and the
- * store's token bucket: one token per backend request (a client that batches
- * takes them itself, per batch). Several distinct keys wanted at once are
+ * every read going through the shared read cache (single flight, freshness
+ * by time) and the store's token bucket: one token per backend request (a
+ * client that batches takes them itself, per batch). Several distinct keys wanted at once are
  * fetched with the provider's `readMany` when it has one.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -97,25 +97,20 @@ export class StoreSession {
     return this.client.readMany !== undefined;
   }
 
-  /** Whether `request` would be served without a new backend read (cached and fresh, or in flight). */
-  isCached(request: ReadRequest, ttlMs: number): boolean {
-    return this.#deps.cache.has(this.cacheKey, request, ttlMs);
-  }
-
-  read(request: ReadRequest, ttlMs: number, signal?: AbortSignal): Promise<SecretValue> {
-    return this.#deps.cache.read(this.cacheKey, request, ttlMs, () =>
-      this.#call("read", () => this.client.read(request, signal), signal),
-    );
+  /** Whether `request` would be served without a new backend read (read since `readsSince`, or in flight since). */
+  isCached(request: ReadRequest, readsSince: number): boolean {
+    return this.#deps.cache.has(this.cacheKey, request, readsSince);
   }
 
   /**
    * Reads several keys; misses are fetched together (readMany) when the
-   * provider can. `ttlMs` is one TTL for all, or one per request. Results
-   * are in request order; a failed entry is an Error.
+   * provider can. A cached value is taken when its read started at or
+   * after `readsSince` (one time for all, or one per request). Results are
+   * in request order; a failed entry is an Error.
    */
   async readAll(
     requests: ReadRequest[],
-    ttlMs: number | readonly number[],
+    readsSince: number | readonly number[],
     signal?: AbortSignal,
   ): Promise<(SecretValue | Error)[]> {
     const misses: {
@@ -128,7 +123,7 @@ export class StoreSession {
       this.#deps.cache.read(
         this.cacheKey,
         request,
-        typeof ttlMs === "number" ? ttlMs : (ttlMs[i] ?? 0),
+        typeof readsSince === "number" ? readsSince : (readsSince[i] ?? Date.now()),
         () => new Promise<SecretValue>((resolve, reject) => misses.push({ request, resolve, reject })),
       ),
     );

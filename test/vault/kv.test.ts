@@ -1,4 +1,5 @@
-// KV v2 (latest and pinned versions, extract, find) and KV v1 stores through the controller, and a sealed
+// KV v2 (latest and pinned versions, extract, find) and KV v1 stores through the controller, a key shared by
+// several ExternalSecrets (read once per refresh, a change reaching all within one interval), and a sealed
 // Vault: Ready=False with the Secret kept, then recovery after unsealing without a restart.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -86,6 +87,53 @@ void describe("Vault KV v1 and v2 through the controller", () => {
     await waitForCondition(suite.ctl.kube, suite.ns, "v1", "Ready", "True", "SecretSynced");
     assert.deepEqual((await getSecret(suite.ctl.kube, suite.ns, "v1"))?.data, { apiKey: "v1-api-key" });
     assert.equal(suite.vault.count({ path: `kv/${suite.ns}/legacy`, status: 200 }), 1);
+  });
+
+  void it("a key shared by ExternalSecrets is read once per refresh, and a change reaches every Secret within one interval", async () => {
+    const T = 4000;
+    const key = `${suite.ns}/shared`;
+    const names = Array.from({ length: 6 }, (_, i) => `shared-${i}`);
+    suite.vault.root.putSecret("secret", key, { token: "before-rotation" });
+    for (const name of names)
+      await applyObject(
+        suite.ctl.kube,
+        propertyExternalSecret(suite.ns, name, { name: "vault" }, key, "token", {
+          refreshInterval: `${T / 1000}s`,
+        }),
+      );
+    for (const name of names)
+      await waitForCondition(suite.ctl.kube, suite.ns, name, "Ready", "True", "SecretSynced");
+    const reads = () => suite.vault.count({ path: `secret/data/${key}`, status: 200 });
+    const before = reads();
+    await new Promise((r) => setTimeout(r, 2 * T));
+    // Two refreshes of six objects: 12 reads without sharing; one per slot with it (+1 at a window's edge).
+    const perTwoIntervals = reads() - before;
+    assert.ok(perTwoIntervals >= 1 && perTwoIntervals <= 3, `${perTwoIntervals} reads in two intervals`);
+
+    // Change it just after a refresh read: ExternalSecrets that would take that read from the cache later
+    // (refreshing at other times) would keep the old value for another interval.
+    const last = reads();
+    while (reads() === last) await new Promise((r) => setTimeout(r, 10));
+    suite.vault.root.putSecret("secret", key, { token: "after-rotation" });
+    const changed = Date.now();
+    const lagMs = new Map<string, number>();
+    while (lagMs.size < names.length && Date.now() - changed < 3 * T) {
+      for (const name of names) {
+        if (lagMs.has(name)) continue;
+        if ((await getSecret(suite.ctl.kube, suite.ns, name))?.data.token === "after-rotation")
+          lagMs.set(name, Date.now() - changed);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The next slot is at most interval + jitter (10 %) away; a second for the reconcile and this poll.
+    const bound = 1.1 * T + 1000;
+    for (const name of names) {
+      const lag = lagMs.get(name);
+      assert.ok(
+        lag !== undefined && lag <= bound,
+        `${name}: changed after ${lag ?? "more than 3 intervals"} ms, bound ${bound} ms`,
+      );
+    }
   });
 
   void it("keeps the Secret while Vault is sealed, reports Ready=False, and recovers after unsealing", async () => {

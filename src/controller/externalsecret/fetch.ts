@@ -47,7 +47,8 @@ function applyRewrites(
 export async function fetchData(
   spec: ExternalSecretSpec,
   session: StoreSession,
-  ttlMs: number,
+  /** Cached values are taken only when read at or after this time. */
+  readsSinceMs: number,
   signal?: AbortSignal,
 ): Promise<FetchResult> {
   const dataFrom = spec.dataFrom ?? [];
@@ -67,7 +68,7 @@ export async function fetchData(
     for (const key of found[i] ?? []) want({ key });
   });
   const list = [...requests.values()];
-  const values = await session.readAll(list, ttlMs, signal);
+  const values = await session.readAll(list, readsSinceMs, signal);
   const byRequest = new Map<string, SecretValue>();
   list.forEach((r, i) => {
     const v = values[i];

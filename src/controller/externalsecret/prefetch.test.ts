@@ -42,7 +42,7 @@ function externalSecret(
   };
 }
 
-function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = []) {
+function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = [], now = Date.now) {
   const calls: string[] = [];
   const client: ProviderClient = {
     provider: "fake",
@@ -59,7 +59,7 @@ function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = 
   const session = new StoreSessions({
     kube: {} as KubeClient,
     kc: {} as KubeConfig,
-    cache: new ReadCache(),
+    cache: new ReadCache({ now }),
     onCall: () => {},
     createClient: () => client,
   }).session(store);
@@ -93,7 +93,7 @@ void test("one readMany for the distinct reads of the store's due ExternalSecret
   // Not: the spec-changed one (reads past the cache), the one asked to read fresh, other stores and
   // namespaces, an invalid spec (its reconcile fails before reading).
   assert.deepEqual(calls, ["readMany:k1,k2,k1@2"]);
-  assert.ok(session.isCached({ key: "k2" }, 60_000));
+  assert.ok(session.isCached({ key: "k2" }, 0));
 });
 
 void test("a second reconcile of the round does not scan again; cached reads are not asked for", async () => {
@@ -103,11 +103,22 @@ void test("a second reconcile of the round does not scan again; cached reads are
   await setImmediate();
   assert.equal(calls.length, 1);
   const again = setup(true, round);
-  await again.session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 60_000);
+  await again.session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 0);
   again.calls.length = 0;
   again.prefetcher.prefetch(round[0] as ExternalSecret, again.session);
   await setImmediate();
   assert.deepEqual(again.calls, [], "only k1@2 is missing: a single read is left to its reconcile");
+});
+
+void test("values read before the due ExternalSecrets' latest slot are read again", async () => {
+  let clock = 0; // the first reads happen long ago
+  const { calls, session, prefetcher } = setup(true, round, [], () => clock);
+  await session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 0);
+  calls.length = 0;
+  clock = Date.now();
+  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  await setImmediate();
+  assert.deepEqual(calls, ["readMany:k1,k2,k1@2,k4"]);
 });
 
 void test("no prefetch for a provider without readMany", async () => {

@@ -11,11 +11,11 @@
  * the cache (not those that bypass it), and only what is not cached already.
  */
 import { defaults, type ExternalSecret, type ExternalSecretSpec } from "../../api/v1alpha1.ts";
-import { parseDuration, validateExternalSecretSpec } from "../../api/validate.ts";
+import { validateExternalSecretSpec } from "../../api/validate.ts";
 import type { ReadRequest } from "../../providers/types.ts";
 import type { StoreSession } from "../../store/sessions.ts";
 import { objectKey, type Informer } from "../informer.ts";
-import { decideSync, refreshIntervalMs, type SyncDecision } from "./schedule.ts";
+import { decideSync, type SyncDecision } from "./schedule.ts";
 import { targetName, type SecretObject } from "./target.ts";
 
 /** A store's ExternalSecrets are looked over at most this often (each look lists them all). */
@@ -29,9 +29,10 @@ const CACHED_REASONS = new Set<SyncDecision["reason"]>([
   "periodic",
 ]);
 
-interface Plan {
-  reads: ReadRequest[];
-  ttlMs: number;
+/** A read wanted by due ExternalSecrets, fresh enough for the strictest of them. */
+interface WantedRead {
+  request: ReadRequest;
+  readsSinceMs: number;
 }
 
 export interface PrefetchDeps {
@@ -46,7 +47,7 @@ export class DueReadPrefetcher {
   /** Last scan per session (read-cache key). */
   readonly #scanned = new Map<string, number>();
   /** Per spec object (the informer replaces it on every change): validating each due object on every scan would cost. */
-  readonly #plans = new WeakMap<ExternalSecretSpec, Plan | undefined>();
+  readonly #plans = new WeakMap<ExternalSecretSpec, ReadRequest[] | undefined>();
 
   constructor(deps: PrefetchDeps) {
     this.#d = deps;
@@ -60,21 +61,21 @@ export class DueReadPrefetcher {
     this.#scanned.set(session.cacheKey, now);
     const wanted = this.#dueReads(es, now);
     const requests: ReadRequest[] = [];
-    const ttls: number[] = [];
-    for (const { request, ttlMs } of wanted.values()) {
-      if (session.isCached(request, ttlMs)) continue;
+    const since: number[] = [];
+    for (const { request, readsSinceMs } of wanted.values()) {
+      if (session.isCached(request, readsSinceMs)) continue;
       requests.push(request);
-      ttls.push(ttlMs);
+      since.push(readsSinceMs);
     }
     // One read gains nothing from a batch: the reconcile that wants it reads it.
     if (requests.length < 2) return;
     // readAll reports failures per entry and never rejects; a failed read is not cached and is retried by its reconcile.
-    void session.readAll(requests, ttls, signal);
+    void session.readAll(requests, since, signal);
   }
 
-  /** Distinct reads (with the shortest TTL asking) of the due ExternalSecrets sharing `es`'s store and namespace. */
-  #dueReads(es: ExternalSecret, now: number): Map<string, { request: ReadRequest; ttlMs: number }> {
-    const wanted = new Map<string, { request: ReadRequest; ttlMs: number }>();
+  /** Distinct reads of the due ExternalSecrets sharing `es`'s store and namespace. */
+  #dueReads(es: ExternalSecret, now: number): Map<string, WantedRead> {
+    const wanted = new Map<string, WantedRead>();
     const namespace = es.metadata.namespace;
     const ref = es.spec.secretStoreRef;
     for (const other of this.#d.externalSecrets.list()) {
@@ -90,33 +91,31 @@ export class DueReadPrefetcher {
       const target = this.#d.secrets.get(`${namespace}/${targetName(other)}`);
       // A Merge target we do not label yet is not in the cache: its reconcile looks it up and may find nothing to do.
       if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
-      const plan = this.#plan(other.spec);
-      if (!plan) continue;
+      const reads = this.#plan(other.spec);
+      if (!reads) continue;
       const decision = decideSync(other, target, now);
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
-      for (const request of plan.reads) {
+      const readsSinceMs = decision.readsSinceMs ?? now;
+      for (const request of reads) {
         const id = JSON.stringify([request.key, request.version ?? null]);
         const found = wanted.get(id);
-        if (found) found.ttlMs = Math.min(found.ttlMs, plan.ttlMs);
-        else wanted.set(id, { request, ttlMs: plan.ttlMs });
+        if (found) found.readsSinceMs = Math.max(found.readsSinceMs, readsSinceMs);
+        else wanted.set(id, { request, readsSinceMs });
       }
     }
     return wanted;
   }
 
-  /** The reads a spec makes through `data` and `dataFrom.extract`, and their TTL; undefined for an invalid spec (its own reconcile reports it). */
-  #plan(spec: ExternalSecretSpec): Plan | undefined {
+  /** The reads a spec makes through `data` and `dataFrom.extract`; undefined for an invalid spec (its own reconcile reports it). */
+  #plan(spec: ExternalSecretSpec): ReadRequest[] | undefined {
     if (this.#plans.has(spec)) return this.#plans.get(spec);
-    let plan: Plan | undefined;
+    let plan: ReadRequest[] | undefined;
     try {
       const valid = validateExternalSecretSpec(spec);
-      plan = {
-        reads: [
-          ...(valid.data ?? []).map((d) => d.remoteRef),
-          ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
-        ].map(({ key, version }) => ({ key, version })),
-        ttlMs: refreshIntervalMs({ spec: valid }) || parseDuration(defaults.refreshInterval),
-      };
+      plan = [
+        ...(valid.data ?? []).map((d) => d.remoteRef),
+        ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
+      ].map(({ key, version }) => ({ key, version }));
     } catch {
       plan = undefined;
     }

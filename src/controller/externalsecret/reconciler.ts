@@ -13,7 +13,7 @@ import {
   type ExternalSecret,
   type ExternalSecretStatus,
 } from "../../api/v1alpha1.ts";
-import { parseDuration, validateExternalSecretSpec } from "../../api/validate.ts";
+import { validateExternalSecretSpec } from "../../api/validate.ts";
 import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../../server/metrics.ts";
@@ -31,7 +31,7 @@ import { fetchData } from "./fetch.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
-import { decideSync, nextRefreshMs, objectSeed, refreshIntervalMs, syncToken } from "./schedule.ts";
+import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
 import {
   TargetConflictError,
   applySecret,
@@ -126,13 +126,9 @@ export class ExternalSecretReconciler {
     this.#fresh.delete(key);
     const log = this.#d.log.child({ externalSecret: key, why: fresh ? "lease" : decision.reason });
     const started = performance.now();
-    const outcome = await this.#sync(
-      key,
-      es,
-      target,
-      fresh || decision.reason === "spec" || decision.reason === "force-sync",
-      signal,
-    );
+    // A lease about to expire (or to adopt) is read afresh.
+    const readsSinceMs = fresh ? Date.now() : (decision.readsSinceMs ?? Date.now());
+    const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
     this.#d.metrics.reconcileDuration.observe(
       { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
       (performance.now() - started) / 1000,
@@ -151,7 +147,7 @@ export class ExternalSecretReconciler {
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
     const next =
       policy === "Periodic" && interval > 0 && refreshTime
-        ? Math.max(0, nextRefreshMs(objectSeed(es), interval, Date.parse(refreshTime)) - Date.now())
+        ? Math.max(0, nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime)) - Date.now())
         : MAX_RESYNC_MS;
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
   }
@@ -171,7 +167,7 @@ export class ExternalSecretReconciler {
     key: string,
     es: ExternalSecret,
     target: SecretObject | undefined,
-    bypassCache: boolean,
+    readsSinceMs: number,
     signal: AbortSignal,
   ): Promise<Outcome> {
     try {
@@ -187,9 +183,8 @@ export class ExternalSecretReconciler {
         );
       }
       const session = this.#d.sessions.session(store, namespace);
-      const ttl = bypassCache ? 0 : refreshIntervalMs(es) || parseDuration(defaults.refreshInterval);
       this.#prefetcher.prefetch(es, session, signal);
-      const fetched = await fetchData(spec, session, ttl, signal);
+      const fetched = await fetchData(spec, session, readsSinceMs, signal);
       let data = fetched.data;
       const templates = spec.target?.template?.data;
       if (templates) {

@@ -1,11 +1,15 @@
 /**
- * When an ExternalSecret needs a sync. Periodic: on a fixed per-object phase
- * within `refreshInterval` (from a hash of its UID, so a restart keeps it and
- * no state is stored), ± jitter per refresh. A thousand objects created at
- * once sync right away, then refresh spread evenly over the interval for
- * good, instead of staying in one burst. OnChange: only when the spec
- * (generation) or the force-sync annotation changed. CreatedOnce: only until
- * the Secret first exists.
+ * When an ExternalSecret needs a sync, and how fresh the values it reads
+ * must be. Periodic: in fixed slots, one per `refreshInterval` at a fixed
+ * phase ± a per-slot jitter, drawn from a hash (so a restart keeps them and
+ * no state is stored). The hash is of the object's store and first key, so
+ * ExternalSecrets sharing a key refresh in the same slots and that key is
+ * read once per slot for all of them; the rest spread evenly over the
+ * interval. A sync takes cached values only when read since the latest slot:
+ * a change in the store reaches every Secret by the next slot, within one
+ * interval (+ jitter), however the reads are shared. OnChange: only when the
+ * spec (generation) or the force-sync annotation changed. CreatedOnce: only
+ * until the Secret first exists.
  */
 import { createHash } from "node:crypto";
 import {
@@ -32,6 +36,8 @@ export interface SyncDecision {
     | "none";
   /** When not due: when to look again (Periodic only). */
   nextInMs?: number;
+  /** When due: the sync takes only values read at or after this time (ms since the epoch). */
+  readsSinceMs?: number;
 }
 
 /** Generation plus the force-sync annotation: a new value means "sync now". */
@@ -49,39 +55,70 @@ function unitHash(seed: string): number {
   return createHash("sha256").update(seed).digest().readUInt32BE(0) / 0x1_0000_0000;
 }
 
-/** The object's offset within every interval, ms: fixed per UID. */
-export function refreshPhaseMs(uid: string, intervalMs: number): number {
-  return unitHash(uid) * intervalMs;
+/** The offset of a seed's slots within every interval, ms. */
+export function refreshPhaseMs(seed: string, intervalMs: number): number {
+  return unitHash(seed) * intervalMs;
+}
+
+/** Slot k of a seed: k·interval + phase, shifted by a per-slot jitter within ±jitter/2·interval. */
+function slotMs(seed: string, intervalMs: number, jitter: number, k: number): number {
+  const half = (jitter / 2) * intervalMs;
+  return k * intervalMs + refreshPhaseMs(seed, intervalMs) + (unitHash(`${seed}/${k}`) * 2 - 1) * half;
+}
+
+/** The index of the last unjittered slot at or before `ms`. */
+function slotIndex(seed: string, intervalMs: number, ms: number): number {
+  return Math.floor((ms - refreshPhaseMs(seed, intervalMs)) / intervalMs);
 }
 
 /**
- * When to refresh after a sync at `lastMs`: the first of the object's slots
- * (k·interval + phase, shifted by a per-slot jitter within ±jitter/2·interval,
- * so consecutive refreshes are interval ± jitter apart) that is at least
+ * When to refresh after a sync at `lastMs`: the first slot at least
  * jitter/2·interval (and a second) after `lastMs`. So the first refresh
  * after a sync comes no sooner than 5 % and sooner than 115 % of the
- * interval (default jitter 0.1); after it, refreshes follow the phase.
+ * interval (default jitter 0.1); after it, refreshes follow the slots.
  */
 export function nextRefreshMs(
-  uid: string,
+  seed: string,
   intervalMs: number,
   lastMs: number,
   jitter = defaults.jitter,
 ): number {
-  const half = (jitter / 2) * intervalMs;
   // At least a second: refreshTime has one-second resolution, so a shorter gap could re-pick the slot just served.
-  const earliest = lastMs + Math.max(half, 1000);
-  const phase = refreshPhaseMs(uid, intervalMs);
-  const slot = (k: number) => k * intervalMs + phase + (unitHash(`${uid}/${k}`) * 2 - 1) * half;
+  const earliest = lastMs + Math.max((jitter / 2) * intervalMs, 1000);
   // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
-  let k = Math.floor((earliest - phase) / intervalMs);
-  while (slot(k) < earliest) k++;
-  return slot(k);
+  let k = slotIndex(seed, intervalMs, earliest);
+  while (slotMs(seed, intervalMs, jitter, k) < earliest) k++;
+  return slotMs(seed, intervalMs, jitter, k);
 }
 
-/** The UID (stable for the object's life); namespace/name for an object not yet stored. */
-export function objectSeed(es: Pick<ExternalSecret, "metadata">): string {
-  return es.metadata.uid ?? `${es.metadata.namespace ?? ""}/${es.metadata.name}`;
+/** The latest slot at or before `nowMs`. */
+export function lastSlotMs(
+  seed: string,
+  intervalMs: number,
+  nowMs: number,
+  jitter = defaults.jitter,
+): number {
+  let k = slotIndex(seed, intervalMs, nowMs) + 1;
+  while (slotMs(seed, intervalMs, jitter, k) > nowMs) k--;
+  return slotMs(seed, intervalMs, jitter, k);
+}
+
+/**
+ * What an object's slots are drawn from: its namespace, store and first key
+ * (`data`, else `dataFrom.extract`), so objects sharing that key share the
+ * slots; its UID when it reads no fixed key (`find` only).
+ */
+export function refreshSeed(es: Pick<ExternalSecret, "metadata" | "spec">): string {
+  const first = es.spec.data?.[0]?.remoteRef ?? es.spec.dataFrom?.find((d) => d.extract)?.extract;
+  if (!first) return es.metadata.uid ?? `${es.metadata.namespace ?? ""}/${es.metadata.name}`;
+  const store = es.spec.secretStoreRef;
+  return JSON.stringify([
+    es.metadata.namespace ?? "",
+    store.kind ?? "SecretStore",
+    store.name,
+    first.key,
+    first.version ?? null,
+  ]);
 }
 
 export function decideSync(
@@ -91,20 +128,30 @@ export function decideSync(
 ): SyncDecision {
   const status = es.status ?? {};
   const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
-  if (!status.refreshTime || !status.syncedResourceVersion) return { due: true, reason: "never-synced" };
-  if (status.syncedResourceVersion !== syncToken(es)) {
-    const [gen] = status.syncedResourceVersion.split("/");
-    return { due: true, reason: gen === String(es.metadata.generation ?? 0) ? "force-sync" : "spec" };
-  }
-  if (getCondition(status.conditions, "Ready")?.status !== "True") return { due: true, reason: "not-ready" };
-  if (!target) return { due: true, reason: "target-missing" };
-  if (policy === "CreatedOnce") return { due: false, reason: "none" };
-  if (target.metadata.annotations?.[ANNOTATION_DATA_HASH] !== status.dataHash)
-    return { due: true, reason: "target-changed" };
-  if (policy === "OnChange") return { due: false, reason: "none" };
   const interval = refreshIntervalMs(es);
+  // Shared reads are fresh from the latest slot on; without periodic refresh, the default interval's slots.
+  const due = (reason: SyncDecision["reason"]): SyncDecision => ({
+    due: true,
+    reason,
+    readsSinceMs: lastSlotMs(refreshSeed(es), interval || parseDuration(defaults.refreshInterval), now),
+  });
+  if (!status.refreshTime || !status.syncedResourceVersion) return due("never-synced");
+  if (status.syncedResourceVersion !== syncToken(es)) {
+    // A new spec or a forced sync reads everything afresh.
+    const [gen] = status.syncedResourceVersion.split("/");
+    return {
+      due: true,
+      reason: gen === String(es.metadata.generation ?? 0) ? "force-sync" : "spec",
+      readsSinceMs: now,
+    };
+  }
+  if (getCondition(status.conditions, "Ready")?.status !== "True") return due("not-ready");
+  if (!target) return due("target-missing");
+  if (policy === "CreatedOnce") return { due: false, reason: "none" };
+  if (target.metadata.annotations?.[ANNOTATION_DATA_HASH] !== status.dataHash) return due("target-changed");
+  if (policy === "OnChange") return { due: false, reason: "none" };
   if (interval === 0) return { due: false, reason: "none" };
-  const next = nextRefreshMs(objectSeed(es), interval, Date.parse(status.refreshTime));
-  if (now >= next) return { due: true, reason: "periodic" };
+  const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime));
+  if (now >= next) return due("periodic");
   return { due: false, reason: "none", nextInMs: next - now };
 }
