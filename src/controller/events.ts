@@ -13,6 +13,19 @@ export interface EventTarget {
 
 const RECENT_EVENTS = 200;
 
+/** Random bytes drawn a page at a time: one getrandom per 512 Events, not one each. */
+let randomPage = Buffer.alloc(0);
+let randomAt = 0;
+
+/** 16 hex characters of fresh randomness: an Event's name suffix. */
+function randomSuffix(): string {
+  if (randomAt + 8 > randomPage.length) {
+    randomPage = randomBytes(4096);
+    randomAt = 0;
+  }
+  return randomPage.toString("hex", randomAt, (randomAt += 8));
+}
+
 export class EventRecorder {
   readonly #client: KubeClient;
   readonly #log: Logger;
@@ -46,7 +59,7 @@ export class EventRecorder {
       .create(resourceTypes.event, {
         apiVersion: "v1",
         kind: "Event",
-        metadata: { name: `${target.metadata.name}.${randomBytes(8).toString("hex")}`, namespace },
+        metadata: { name: `${target.metadata.name}.${randomSuffix()}`, namespace },
         involvedObject: {
           apiVersion: target.apiVersion,
           kind: target.kind,

@@ -145,16 +145,12 @@ export class Informer<T extends KubeObject> {
     const onOuter = () => abort.abort();
     outer.addEventListener("abort", onOuter, { once: true });
     let silent = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        silent = true;
-        abort.abort();
-      }, this.#opts.silenceMs);
-      timer.unref();
-    };
-    arm();
+    const timer = setTimeout(() => {
+      silent = true;
+      abort.abort();
+    }, this.#opts.silenceMs).unref();
+    // Every event re-arms it: refresh() moves the one timer instead of replacing it per event.
+    const arm = () => timer.refresh();
     let last = rv;
     try {
       await this.#client.watch<T>(

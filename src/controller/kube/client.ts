@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { urlToHttpOptions } from "node:url";
 import type { KubeConfig } from "@kubernetes/client-node";
 
 export interface ResourceType {
@@ -114,23 +115,51 @@ interface RequestOptions {
 const HEADER_REFRESH_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** What http.request's `signal` option fails a request with: the reason is the cause. */
+class AbortError extends Error {
+  override readonly name = "AbortError";
+  readonly code = "ABORT_ERR";
+  constructor(cause: unknown) {
+    super("The operation was aborted", { cause });
+  }
+}
+
+interface Deadline {
+  /** The request to end on abort (ended at once when the deadline has already passed). */
+  bind(req: http.ClientRequest): void;
+  release(): void;
+}
+
 /**
- * The caller's signal or REQUEST_TIMEOUT_MS, whichever aborts first, freed
- * when the request ends. (AbortSignal.timeout + AbortSignal.any kept a timer,
- * a signal and weak references per request alive for the whole minute: at a
- * few thousand ExternalSecrets, megabytes of heap after every sync round.)
+ * Ends a request when the caller's signal aborts or REQUEST_TIMEOUT_MS
+ * passes, whichever comes first, the way http.request's `signal` option
+ * would; `release` frees the timer and listener when the request ends.
+ * (AbortSignal.timeout + AbortSignal.any kept a timer, a signal and weak
+ * references per request alive for the whole minute: at a few thousand
+ * ExternalSecrets, megabytes of heap after every sync round. An
+ * AbortController per request, handed to http.request, cost an event target
+ * and half a dozen stream listeners per API call.)
  */
-function requestSignal(outer: AbortSignal | undefined): { signal: AbortSignal; release(): void } {
-  const abort = new AbortController();
-  const onOuter = () => abort.abort(outer?.reason);
+function requestDeadline(outer: AbortSignal | undefined): Deadline {
+  let req: http.ClientRequest | undefined;
+  let error: AbortError | undefined;
+  const abort = (reason: unknown) => {
+    if (error) return;
+    error = new AbortError(reason);
+    req?.destroy(error);
+  };
+  const onOuter = () => abort(outer?.reason);
   const timer = setTimeout(
-    () => abort.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
+    () => abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
     REQUEST_TIMEOUT_MS,
   ).unref();
   if (outer?.aborted) onOuter();
   else outer?.addEventListener("abort", onOuter, { once: true });
   return {
-    signal: abort.signal,
+    bind(r) {
+      req = r;
+      if (error) r.destroy(error);
+    },
     release() {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onOuter);
@@ -145,6 +174,9 @@ export class KubeClient {
   private headers: Record<string, string> = {};
   private headersAt = 0;
   private tlsOptions: https.RequestOptions = {};
+  /** Protocol, host and port of `server`, parsed once (not a URL per request). */
+  private readonly target: http.RequestOptions;
+  private readonly transport: typeof http | typeof https;
 
   /** Called after every request/response (not watches): for the API-request metric. */
   onRequest: ((method: string, path: string, status: number) => void) | undefined;
@@ -154,6 +186,8 @@ export class KubeClient {
     this.server = server;
     this.agent = agent;
     this.tlsOptions = tls;
+    this.target = urlToHttpOptions(server);
+    this.transport = server.protocol === "https:" ? https : http;
   }
 
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
@@ -192,24 +226,39 @@ export class KubeClient {
     return p;
   }
 
-  private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+  /** Sends a request; `deadline` (else `options.signal`) ends it early. */
+  private async open(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    deadline?: Deadline,
+  ): Promise<http.IncomingMessage> {
     if (Date.now() - this.headersAt > HEADER_REFRESH_MS) await this.refreshHeaders();
-    const url = new URL(path, this.server);
-    for (const [k, v] of Object.entries(options.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
+    let query: URLSearchParams | undefined;
+    for (const k in options.query) {
+      const v = options.query[k];
+      if (v !== undefined) (query ??= new URLSearchParams()).set(k, String(v));
+    }
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { ...this.headers, Accept: options.accept ?? "application/json" };
     if (body !== undefined) {
       headers["Content-Type"] = options.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
-    const transport = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(
-        url,
-        { method, headers, agent: this.agent, signal: options.signal, ...this.tlsOptions },
+      const req = this.transport.request(
+        {
+          ...this.target,
+          path: query ? `${path}?${query.toString()}` : path,
+          method,
+          headers,
+          agent: this.agent,
+          signal: deadline ? undefined : options.signal,
+          ...this.tlsOptions,
+        },
         resolve,
       );
+      deadline?.bind(req);
       req.on("error", reject);
       req.end(body);
     });
@@ -217,16 +266,16 @@ export class KubeClient {
 
   /** One request/response; a server that does not answer within REQUEST_TIMEOUT_MS fails it (a worker must not hang). */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const { signal, release } = requestSignal(options.signal);
+    const deadline = requestDeadline(options.signal);
     try {
-      const res = await this.open(method, path, { ...options, signal });
+      const res = await this.open(method, path, options, deadline);
       const text = await readAll(res);
       const status = res.statusCode ?? 0;
       this.onRequest?.(method, path, status);
       if (status >= 400) throw toApiError(status, text, method, path);
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
-      release();
+      deadline.release();
     }
   }
 
