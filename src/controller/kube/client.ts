@@ -167,13 +167,24 @@ function requestDeadline(outer: AbortSignal | undefined): Deadline {
   };
 }
 
+/**
+ * The agent of one client: one API server, one set of TLS credentials. It
+ * pools sockets by host and port alone; https.Agent's own name for a pool
+ * appends every TLS option (kilobytes of CA, certificate and key PEM), and
+ * builds, decodes and hashes that string on every request.
+ */
+class ServerAgent extends https.Agent {
+  override getName(options?: https.RequestOptions): string {
+    return http.Agent.prototype.getName.call(this, options);
+  }
+}
+
 export class KubeClient {
   readonly server: URL;
   private readonly kc: KubeConfig;
   private readonly agent: http.Agent;
   private headers: Record<string, string> = {};
   private headersAt = 0;
-  private tlsOptions: https.RequestOptions = {};
   /** Protocol, host and port of `server`, parsed once (not a URL per request). */
   private readonly target: http.RequestOptions;
   private readonly transport: typeof http | typeof https;
@@ -181,11 +192,10 @@ export class KubeClient {
   /** Called after every request/response (not watches): for the API-request metric. */
   onRequest: ((method: string, path: string, status: number) => void) | undefined;
 
-  private constructor(kc: KubeConfig, server: URL, agent: http.Agent, tls: https.RequestOptions) {
+  private constructor(kc: KubeConfig, server: URL, agent: http.Agent) {
     this.kc = kc;
     this.server = server;
     this.agent = agent;
-    this.tlsOptions = tls;
     this.target = urlToHttpOptions(server);
     this.transport = server.protocol === "https:" ? https : http;
   }
@@ -197,11 +207,12 @@ export class KubeClient {
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
     const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized };
+    // The agent's TLS options apply to every request it makes.
     const agent =
       server.protocol === "https:"
-        ? new https.Agent({ keepAlive: true, ...tls })
+        ? new ServerAgent({ keepAlive: true, ...tls })
         : new http.Agent({ keepAlive: true });
-    const client = new KubeClient(kc, server, agent, tls);
+    const client = new KubeClient(kc, server, agent);
     await client.refreshHeaders();
     return client;
   }
@@ -254,7 +265,6 @@ export class KubeClient {
           headers,
           agent: this.agent,
           signal: deadline ? undefined : options.signal,
-          ...this.tlsOptions,
         },
         resolve,
       );
