@@ -175,6 +175,22 @@ export interface ExternalSecretStatus {
   /** Generation and force-sync token of the last successful sync (a new token means sync now). */
   syncedResourceVersion?: string;
   consumers?: { workloads: number; stalePods: number };
+  /**
+   * Leases of dynamic secrets the Secret's data came from, so that a
+   * restarted controller renews them instead of reading new credentials.
+   * Lease IDs and times only: nothing a value could be derived from.
+   */
+  leases?: LeaseStatus[];
+}
+
+export interface LeaseStatus {
+  /** The backend's lease ID (Vault: `database/creds/<role>/<random>`), an identifier, not a credential. */
+  id: string;
+  renewable: boolean;
+  /** Seconds granted by the last read or renewal: what a renewal asks for again. */
+  durationSeconds: number;
+  /** When the lease runs out unless renewed (RFC 3339, seconds). */
+  expiresAt: string;
 }
 
 export interface ExternalSecret {

@@ -150,6 +150,7 @@ export class Controller {
         this.#esReconciler?.requestFresh(key);
         this.#enqueue("ExternalSecret", key);
       },
+      onRenewed: (key) => this.#enqueue("ExternalSecret", key),
     });
     this.#storeReconciler = new StoreReconciler({
       kube,

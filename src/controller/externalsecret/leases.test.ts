@@ -60,4 +60,89 @@ void describe("LeaseTracker", () => {
     assert.deepEqual(calls, ["revoke:a1", "revoke:a2", "revoke:shared"]);
     tracker.stop();
   });
+
+  void test("a renewal moves the expiry the tracker reports, and tells each holder", async () => {
+    const { session: s } = session((l) => Promise.resolve({ ...l, durationSeconds: 30 }));
+    const renewed: string[] = [];
+    const tracker = new LeaseTracker({
+      log: silentLogger,
+      onRefreshNeeded: () => {},
+      onRenewed: (k) => renewed.push(k),
+      renewAt: 0.001,
+    });
+    const lease = { id: "shared", durationSeconds: 1, renewable: true };
+    const before = Date.now();
+    tracker.track("ns/a", s, [lease]);
+    tracker.track("ns/b", s, [lease]);
+    assert.ok(tracker.isHeld("shared") && !tracker.isHeld("other"));
+    const [first] = tracker.leasesOf("ns/a");
+    assert.ok(first && first.expiresAt >= before + 1000 && first.expiresAt <= Date.now() + 1000);
+    await tick(1100);
+    assert.deepEqual(renewed.sort(), ["ns/a", "ns/b"]);
+    const [after] = tracker.leasesOf("ns/b");
+    assert.equal(after?.lease.durationSeconds, 30);
+    assert.ok(after && after.expiresAt >= Date.now() + 28_000);
+    assert.deepEqual(tracker.leasesOf("ns/c"), []);
+    tracker.stop();
+  });
+
+  void test("resume renews the leases of a previous process and tracks them when every one renews for long enough", async () => {
+    const { calls, session: s } = session((l) => Promise.resolve({ ...l, durationSeconds: 1.5 }));
+    const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: () => {} });
+    const listed = [
+      { id: "l1", durationSeconds: 1.5, renewable: true },
+      { id: "l2", durationSeconds: 2, renewable: true },
+    ];
+    assert.deepEqual(await tracker.resume("ns/a", s, listed), { ok: true });
+    assert.deepEqual(calls, ["renew:l1", "renew:l2"]);
+    assert.ok(tracker.holds("ns/a"));
+    assert.deepEqual(
+      tracker.leasesOf("ns/a").map((h) => h.lease.id),
+      ["l1", "l2"],
+    );
+    // Another ExternalSecret of the same (cached) read joins the lease already taken over: no second renewal.
+    assert.deepEqual(await tracker.resume("ns/b", s, [listed[0]!]), { ok: true });
+    assert.equal(calls.length, 2);
+    // …and the tracker renews them from then on.
+    await tick(1100);
+    assert.ok(calls.filter((c) => c === "renew:l1").length >= 2);
+    tracker.stop();
+  });
+
+  void test("resume tracks nothing when a lease is not renewable, capped, unrenewable by the store, or its renewal fails", async () => {
+    const cases: [string, (l: { id: string }) => Promise<unknown> | undefined, boolean, string][] = [
+      [
+        "not renewable",
+        (l) => Promise.resolve({ ...l, durationSeconds: 60 }),
+        false,
+        "a lease is not renewable",
+      ],
+      [
+        "capped",
+        (l) => Promise.resolve({ ...l, durationSeconds: 20, renewable: false }),
+        true,
+        "a lease reached its max TTL",
+      ],
+      ["no renew", () => undefined, true, "the store cannot renew leases"],
+      ["failed", () => Promise.reject(new Error("lease not found")), true, "a lease renewal failed"],
+    ];
+    for (const [name, renew, renewable, why] of cases) {
+      const calls: string[] = [];
+      const s = {
+        id: "SecretStore/ns/vault",
+        renewLease: (l: Lease) => (calls.push(`renew:${l.id}`), renew(l)),
+        revokeLease: (l: Lease) => (calls.push(`revoke:${l.id}`), Promise.resolve()),
+      } as unknown as StoreSession;
+      const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: () => {} });
+      const ok = { id: "ok", durationSeconds: 60, renewable: true };
+      const result = await tracker.resume("ns/a", s, [ok, { id: "bad", durationSeconds: 60, renewable }]);
+      assert.equal(result.ok, false, name);
+      assert.equal(!result.ok && result.why, why, name);
+      assert.equal(tracker.holds("ns/a"), false, name);
+      assert.equal(tracker.isHeld("ok"), false, name);
+      // Nothing revoked here: the caller re-reads first, and revokes what it replaced.
+      assert.ok(!calls.some((c) => c.startsWith("revoke")), name);
+      tracker.stop();
+    }
+  });
 });

@@ -5,7 +5,8 @@
  * renewable, the ExternalSecret is re-read before the lease expires; leases
  * replaced by a new read, or held by a deleted ExternalSecret, are revoked.
  * A lease shared by several ExternalSecrets (one cached read) is revoked only
- * when the last one lets go.
+ * when the last one lets go. After a restart, `resume` takes over the leases
+ * a previous process recorded in an ExternalSecret's status, by renewing them.
  */
 import type { Logger } from "../../log.ts";
 import type { Lease } from "../../providers/types.ts";
@@ -16,13 +17,30 @@ interface Held {
   lease: Lease;
   session: StoreSession;
   holders: Set<string>;
+  /** When the lease runs out unless renewed (ms since the epoch). */
+  expiresAt: number;
   timer?: NodeJS.Timeout;
+}
+
+/** A lease a key holds, and when it runs out unless renewed. */
+export interface HeldLease {
+  lease: Lease;
+  expiresAt: number;
+}
+
+export type ResumeResult = { ok: true } | { ok: false; why: string; err?: unknown };
+
+/** A renewal granting less than half of what was asked means the lease hits its max TTL: re-read instead. */
+function longEnough(renewed: Lease | undefined, askedSeconds: number): renewed is Lease {
+  return renewed !== undefined && renewed.durationSeconds >= askedSeconds / 2;
 }
 
 export interface LeaseTrackerOptions {
   log: Logger;
   /** The key must be re-read (fresh, bypassing the cache) soon. */
   onRefreshNeeded(key: string): void;
+  /** A lease of the key was renewed (its expiry moved): the key's status may show it. */
+  onRenewed?(key: string): void;
   /** Fraction of the TTL after which to renew; default 2/3. */
   renewAt?: number;
 }
@@ -41,13 +59,65 @@ export class LeaseTracker {
     return (this.#byKey.get(key)?.size ?? 0) > 0;
   }
 
+  /** Whether some key holds the lease `id`. */
+  isHeld(id: string): boolean {
+    return this.#held.has(id);
+  }
+
+  /** The leases `key` holds, with their expiry as last granted. */
+  leasesOf(key: string): HeldLease[] {
+    const out: HeldLease[] = [];
+    for (const id of this.#byKey.get(key) ?? []) {
+      const held = this.#held.get(id);
+      if (held) out.push({ lease: held.lease, expiresAt: held.expiresAt });
+    }
+    return out;
+  }
+
+  /**
+   * Takes over leases a previous process held for `key` (from its status):
+   * renews each (one another key already took over is joined as it is) and,
+   * when every one is renewed for at least half of its last grant, tracks
+   * them for `key`. Otherwise nothing is tracked and the caller re-reads.
+   */
+  async resume(
+    key: string,
+    session: StoreSession,
+    leases: Lease[],
+    signal?: AbortSignal,
+  ): Promise<ResumeResult> {
+    const renewed: Lease[] = [];
+    for (const lease of leases) {
+      const held = this.#held.get(lease.id);
+      if (held) {
+        renewed.push(held.lease);
+        continue;
+      }
+      if (!lease.renewable) return { ok: false, why: "a lease is not renewable" };
+      try {
+        const granted = await session.renewLease(lease, signal);
+        if (!longEnough(granted, lease.durationSeconds))
+          return {
+            ok: false,
+            why: granted ? "a lease reached its max TTL" : "the store cannot renew leases",
+          };
+        renewed.push(granted);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        return { ok: false, why: "a lease renewal failed", err };
+      }
+    }
+    this.track(key, session, renewed);
+    return { ok: true };
+  }
+
   /** `key` now holds exactly `leases`; leases it no longer holds are let go. */
   track(key: string, session: StoreSession, leases: Lease[]): void {
     const ids = new Set(leases.map((l) => l.id));
     for (const lease of leases) {
       let held = this.#held.get(lease.id);
       if (!held) {
-        held = { lease, session, holders: new Set() };
+        held = { lease, session, holders: new Set(), expiresAt: Date.now() + lease.durationSeconds * 1000 };
         this.#held.set(lease.id, held);
         this.#schedule(held, lease.durationSeconds);
       }
@@ -84,10 +154,11 @@ export class LeaseTracker {
     if (lease.renewable) {
       try {
         const renewed = await session.renewLease(lease, this.#abort.signal);
-        // A renewal that returns much less than asked means the lease hits its max TTL: re-read instead.
-        if (renewed && renewed.durationSeconds >= Math.min(ttlSeconds, lease.durationSeconds) / 2) {
+        if (longEnough(renewed, Math.min(ttlSeconds, lease.durationSeconds))) {
           held.lease = renewed;
+          held.expiresAt = Date.now() + renewed.durationSeconds * 1000;
           this.#schedule(held, renewed.durationSeconds);
+          for (const key of held.holders) this.#opts.onRenewed?.(key);
           return;
         }
       } catch (err) {

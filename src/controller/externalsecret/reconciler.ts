@@ -12,26 +12,35 @@ import {
   defaults,
   type ExternalSecret,
   type ExternalSecretStatus,
+  type LeaseStatus,
 } from "../../api/v1alpha1.ts";
 import { validateExternalSecretSpec } from "../../api/validate.ts";
 import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../../server/metrics.ts";
 import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
-import type { StoreSessions } from "../../store/sessions.ts";
+import type { StoreSession, StoreSessions } from "../../store/sessions.ts";
 import { renderTemplates } from "../../template/engine.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../conditions.ts";
 import type { EventRecorder } from "../events.ts";
 import { dataHash } from "../hash.ts";
 import type { SecretChangeHook } from "../hooks.ts";
-import { errorSummary, type Informer } from "../informer.ts";
+import { errorSummary, objectKey, type Informer } from "../informer.ts";
 import { isConflict, resourceTypes, type KubeClient } from "../kube/client.ts";
 import type { ReconcileResult } from "../queue.ts";
 import { fetchData } from "./fetch.ts";
+import { fromLeaseStatus, leaseExpired, resumeBlocker, sameLeases, toLeaseStatus } from "./lease-status.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
-import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
+import {
+  decideSync,
+  nextRefreshMs,
+  refreshIntervalMs,
+  refreshSeed,
+  syncToken,
+  type SyncDecision,
+} from "./schedule.ts";
 import {
   TargetConflictError,
   applySecret,
@@ -59,7 +68,8 @@ export interface ExternalSecretReconcilerDeps {
 }
 
 type Outcome =
-  | { ok: true; hash: string; written: boolean }
+  /** `resumed`: no read; the leases the Secret's data came from were renewed after a restart. */
+  | { ok: true; hash: string; written: boolean; resumed?: boolean }
   | { ok: false; reason: string; message: string; retryable: boolean; err: unknown };
 
 const MAX_RESYNC_MS = 10 * 60_000;
@@ -70,6 +80,8 @@ export class ExternalSecretReconciler {
   readonly #fresh = new Set<string>();
   /** Keys reconciled since this process started (see `#adopt`). */
   readonly #seen = new Set<string>();
+  /** Leases a previous process held (from status) that a re-read replaced: revoked once the new status is written. */
+  readonly #retiring = new Map<string, LeaseStatus[]>();
   readonly #prefetcher: DueReadPrefetcher;
 
   constructor(deps: ExternalSecretReconcilerDeps) {
@@ -87,9 +99,11 @@ export class ExternalSecretReconciler {
 
   /**
    * After a restart the lease tracker is empty: an ExternalSecret that may
-   * hold leases (it carries our finalizer) is re-read once, so that its
-   * credentials are renewed, rotated and revoked again instead of expiring
-   * unnoticed. Leases of the previous process are left to their TTL.
+   * hold leases (it carries our finalizer) is taken over once. The leases its
+   * status lists are renewed when the Secret still holds their data (see
+   * `#resume`); otherwise it is re-read, so that its credentials are renewed,
+   * rotated and revoked again instead of expiring unnoticed, and the leases
+   * the re-read replaced are revoked.
    */
   #adopt(key: string, es: ExternalSecret): boolean {
     const adopt = this.#wouldAdopt(key, es);
@@ -106,6 +120,7 @@ export class ExternalSecretReconciler {
     const es = this.#d.externalSecrets.get(key);
     if (!es) {
       this.#seen.delete(key);
+      this.#retiring.delete(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
       this.#d.metrics.forget("ExternalSecret", namespace, name);
@@ -117,8 +132,17 @@ export class ExternalSecretReconciler {
     }
     const target = await this.#currentTarget(es, signal);
     const decision = decideSync(es, target);
-    const fresh = this.#fresh.has(key) || this.#adopt(key, es);
+    const adopting = !this.#fresh.has(key) && this.#adopt(key, es);
+    const held = es.status?.leases ?? [];
+    if (adopting && held.length > 0 && (await this.#resume(key, es, target, decision, signal))) {
+      const outcome: Outcome = { ok: true, hash: es.status?.dataHash ?? "", written: false, resumed: true };
+      return this.#requeueAfter(es, await this.#writeStatus(key, es, outcome, signal));
+    }
+    const fresh = this.#fresh.has(key) || adopting;
     if (!decision.due && !fresh) {
+      // A renewal moved a lease's expiry: the status shows it, for a restarted controller to resume from.
+      if (this.#d.leases.holds(key) && !sameLeases(es.status?.leases, this.#heldStatus(key)))
+        await this.#patchStatus(es, { leases: this.#heldStatus(key) }, signal);
       return {
         requeueAfterMs: Math.min(decision.nextInMs ?? MAX_RESYNC_MS, this.#d.resyncMs ?? MAX_RESYNC_MS),
       };
@@ -134,15 +158,22 @@ export class ExternalSecretReconciler {
       (performance.now() - started) / 1000,
     );
     this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
+    // Leases the status lists are still the Secret's: the next attempt may renew them after all.
+    if (adopting && held.length > 0 && !outcome.ok) this.#seen.delete(key);
     // A conflict only says our view was stale: retry with back-off, and leave the status alone.
     if (!outcome.ok && isConflict(outcome.err)) throw outcome.err;
-    const refreshTime = await this.#writeStatus(es, outcome, signal);
+    const refreshTime = await this.#writeStatus(key, es, outcome, signal);
     if (!outcome.ok) {
       log.warn({ reason: outcome.reason, message: outcome.message }, "sync failed");
       if (outcome.retryable) throw outcome.err;
       return {};
     }
     log.debug({ written: outcome.written }, "synced");
+    await this.#retire(key, es, signal);
+    return this.#requeueAfter(es, refreshTime);
+  }
+
+  #requeueAfter(es: ExternalSecret, refreshTime: string | undefined): ReconcileResult {
     const interval = refreshIntervalMs(es);
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
     const next =
@@ -150,6 +181,110 @@ export class ExternalSecretReconciler {
         ? Math.max(0, nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime)) - Date.now())
         : MAX_RESYNC_MS;
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
+  }
+
+  /**
+   * Takes over the leases `es`'s status lists (a previous process held them):
+   * when the Secret still holds their data and every one renews for long
+   * enough, the tracker renews them from now on and the Secret is left as it
+   * is (no new credentials, no rollout). Otherwise the caller re-reads, and
+   * the listed leases are revoked once the new ones are in the status.
+   */
+  async #resume(
+    key: string,
+    es: ExternalSecret,
+    target: SecretObject | undefined,
+    decision: SyncDecision,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const listed = es.status?.leases ?? [];
+    const log = this.#d.log.child({ externalSecret: key, leases: listed.length });
+    let why = resumeBlocker(es, target, decision);
+    if (!why) {
+      try {
+        const session = await this.#session(es);
+        const result = await this.#d.leases.resume(key, session, listed.map(fromLeaseStatus), signal);
+        if (result.ok) {
+          this.#retiring.delete(key);
+          log.info("took over the leases of the previous controller");
+          return true;
+        }
+        why = result.why;
+        if (result.err !== undefined) log.warn({ err: errorSummary(result.err) }, why);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        why = "the store cannot be used";
+      }
+    }
+    log.info({ why }, "re-reading instead of renewing the previous controller's leases");
+    this.#retiring.set(key, listed);
+    return false;
+  }
+
+  /**
+   * Revokes the leases a re-read replaced (see `#resume`) once the status no
+   * longer lists them: not one that has run out, that this process tracks,
+   * or that another ExternalSecret's status lists (one shared read; that one
+   * retires it when its turn comes).
+   */
+  async #retire(
+    key: string,
+    es: ExternalSecret,
+    signal: AbortSignal,
+    also: LeaseStatus[] = [],
+  ): Promise<void> {
+    const now = Date.now();
+    const pending = [...(this.#retiring.get(key) ?? []), ...also].filter(
+      (l, i, all) =>
+        all.findIndex((o) => o.id === l.id) === i &&
+        !leaseExpired(l, now) &&
+        !this.#d.leases.isHeld(l.id) &&
+        !this.#listedElsewhere(key, l.id),
+    );
+    this.#retiring.delete(key);
+    if (pending.length === 0) return;
+    let session: StoreSession;
+    try {
+      session = await this.#session(es);
+    } catch (err) {
+      this.#d.log.warn({ err: errorSummary(err), externalSecret: key }, "cannot revoke replaced leases");
+      return;
+    }
+    for (const lease of pending) {
+      try {
+        await session.revokeLease(fromLeaseStatus(lease), signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.#d.log.warn({ err: errorSummary(err), store: session.id }, "lease revocation failed");
+      }
+    }
+  }
+
+  #listedElsewhere(key: string, id: string): boolean {
+    return this.#d.externalSecrets
+      .list()
+      .some(
+        (other) =>
+          !other.metadata.deletionTimestamp &&
+          objectKey(other) !== key &&
+          other.status?.leases?.some((l) => l.id === id) === true,
+      );
+  }
+
+  /** The leases the tracker holds for `key`, as the status shows them; undefined for none. */
+  #heldStatus(key: string): LeaseStatus[] | undefined {
+    const held = this.#d.leases.leasesOf(key);
+    return held.length > 0 ? toLeaseStatus(held) : undefined;
+  }
+
+  /** The store session of `es` (throws for an invalid spec or a store it cannot use). */
+  async #session(es: ExternalSecret): Promise<StoreSession> {
+    const namespace = es.metadata.namespace as string;
+    const spec = validateExternalSecretSpec(es.spec);
+    return this.#d.sessions.session(
+      await resolveStore(spec.secretStoreRef, namespace, this.#d.stores),
+      namespace,
+    );
   }
 
   async #currentTarget(es: ExternalSecret, signal: AbortSignal): Promise<SecretObject | undefined> {
@@ -261,7 +396,12 @@ export class ExternalSecretReconciler {
   }
 
   /** Returns the status's refreshTime (the new one after a successful sync). */
-  async #writeStatus(es: ExternalSecret, outcome: Outcome, signal: AbortSignal): Promise<string | undefined> {
+  async #writeStatus(
+    key: string,
+    es: ExternalSecret,
+    outcome: Outcome,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
     const old = es.status ?? {};
     const generation = es.metadata.generation;
     const now = new Date();
@@ -275,10 +415,12 @@ export class ExternalSecretReconciler {
         now,
       );
       conditions = removeCondition(conditions, "Stalled");
-      status.refreshTime = now.toISOString().replace(/\.\d+Z$/, "Z");
-      status.dataHash = outcome.hash;
-      status.binding = { name: targetName(es) };
-      status.syncedResourceVersion = syncToken(es);
+      if (!outcome.resumed) {
+        status.refreshTime = now.toISOString().replace(/\.\d+Z$/, "Z");
+        status.dataHash = outcome.hash;
+        status.binding = { name: targetName(es) };
+        status.syncedResourceVersion = syncToken(es);
+      }
     } else {
       conditions = setCondition(
         conditions,
@@ -296,6 +438,8 @@ export class ExternalSecretReconciler {
           );
     }
     status.conditions = conditions;
+    // The leases the data came from; after a failure with none tracked, those the status listed are still the Secret's.
+    if (outcome.ok || this.#d.leases.holds(key)) status.leases = this.#heldStatus(key);
     const previous = getCondition(old.conditions, "Ready");
     const current = getCondition(conditions, "Ready");
     this.#d.metrics.setCondition(
@@ -309,13 +453,23 @@ export class ExternalSecretReconciler {
       this.#d.events.record(es, "Warning", outcome.reason, outcome.message);
     }
     const unchanged =
-      !outcome.ok && sameConditions(old.conditions, conditions) && old.observedGeneration === generation;
+      !outcome.ok &&
+      sameConditions(old.conditions, conditions) &&
+      old.observedGeneration === generation &&
+      sameLeases(old.leases, status.leases);
     if (unchanged) return status.refreshTime;
+    await this.#patchStatus(es, status, signal);
+    return status.refreshTime;
+  }
+
+  /** A merge patch of the status; `leases` undefined removes the field. */
+  async #patchStatus(es: ExternalSecret, status: ExternalSecretStatus, signal: AbortSignal): Promise<void> {
+    const body = { ...status, leases: status.leases ?? (es.status?.leases ? null : undefined) };
     const updated = await this.#d.kube.mergePatch<ExternalSecret>(
       resourceTypes.externalSecret,
       es.metadata.namespace,
       es.metadata.name,
-      { status },
+      { status: body },
       {
         subresource: "status",
         fieldManager: FIELD_MANAGER,
@@ -323,7 +477,6 @@ export class ExternalSecretReconciler {
       },
     );
     this.#d.externalSecrets.observe(updated);
-    return status.refreshTime;
   }
 
   async #ensureFinalizer(es: ExternalSecret, signal: AbortSignal): Promise<void> {
@@ -370,7 +523,15 @@ export class ExternalSecretReconciler {
         this.#d.events.record(es, "Normal", "Deleted", `deleted Secret "${name}" (deletionPolicy Delete)`);
       }
     }
+    // The leases the status lists and this process does not track (taken over from a previous one) go too.
+    const tracked = new Set(this.#d.leases.leasesOf(key).map((h) => h.lease.id));
     await this.#d.leases.release(key);
+    await this.#retire(
+      key,
+      es,
+      signal,
+      (es.status?.leases ?? []).filter((l) => !tracked.has(l.id)),
+    );
     // With resourceVersion: a conflict means a newer version is on its way through the informer; the queue retries.
     await this.#d.kube.mergePatch(
       resourceTypes.externalSecret,
