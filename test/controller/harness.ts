@@ -27,6 +27,7 @@ import type {
   SecretStore,
   SecretStoreSpec,
 } from "../../src/api/v1alpha1.ts";
+import { lastSlotMs, refreshIntervalMs, refreshSeed } from "../../src/controller/externalsecret/schedule.ts";
 import { Controller, type ControllerOptions } from "../../src/controller/manager.ts";
 import {
   KubeClient,
@@ -150,6 +151,18 @@ export function externalSecret(
     metadata: { name, namespace, annotations },
     spec,
   };
+}
+
+/**
+ * Refresh slots in (from, to] of the distinct slot groups of `objects` (see
+ * schedule.ts): the most periodic reads their keys can cost in that window.
+ */
+export function refreshSlotsBetween(objects: ExternalSecret[], from: number, to: number): number {
+  const groups = new Map(objects.map((es) => [refreshSeed(es), refreshIntervalMs(es)]));
+  let slots = 0;
+  for (const [seed, interval] of groups)
+    for (let at = lastSlotMs(seed, interval, to); at > from; slots++) at = lastSlotMs(seed, interval, at - 1);
+  return slots;
 }
 
 function typeOf(obj: { kind?: string }): ResourceType {

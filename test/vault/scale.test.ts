@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
-import { lastSlotMs, refreshSeed } from "../../src/controller/externalsecret/schedule.ts";
 import { resourceTypes } from "../../src/controller/kube/client.ts";
-import { applyObject, waitFor } from "../controller/harness.ts";
+import { applyObject, refreshSlotsBetween, waitFor } from "../controller/harness.ts";
 import {
   grantNamespace,
   applyKubernetesAuthStore,
@@ -63,15 +62,12 @@ void describe("100 ExternalSecrets on 10 Vault paths", () => {
     });
 
   /** Refresh slots of the paths' ExternalSecrets in (from, to]. */
-  function slotsBetween(from: number, to: number): number {
-    let slots = 0;
-    for (let p = 0; p < PATHS; p++) {
-      const seed = refreshSeed(externalSecret(p));
-      for (let at = lastSlotMs(seed, REFRESH_SECONDS * 1000, to); at > from; slots++)
-        at = lastSlotMs(seed, REFRESH_SECONDS * 1000, at - 1);
-    }
-    return slots;
-  }
+  const slotsBetween = (from: number, to: number) =>
+    refreshSlotsBetween(
+      Array.from({ length: PATHS }, (_, p) => externalSecret(p)),
+      from,
+      to,
+    );
 
   void it("reads each path at most once and logs in once per identity per refresh cycle", async () => {
     const reads = () => suite.vault.count({ method: "GET", path: new RegExp(`^secret/data/${suite.ns}/`) });
