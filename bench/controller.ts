@@ -210,6 +210,8 @@ export async function bench(): Promise<BenchResult> {
         String(CONCURRENCY),
         "--metrics-addr",
         "127.0.0.1:0",
+        "--dashboard-addr",
+        "0",
         "--log-level",
         "info",
         "--hash-key-secret",
