@@ -11,17 +11,24 @@
  * 0.28 per second on average, so one-second bins would put any single read
  * above 3× the mean.)
  *
- * The row with the initial sync measures the creation burst itself, not a
+ * The rows with the initial sync measure the creation burst itself, not a
  * refresh herd: a new ExternalSecret gets its Secret right away, so 1,000
  * created at once cost 1,000 reads as fast as the store's rate limit allows
- * (default 50 reads/s, burst 100) whatever T is. That window cannot meet 3×
+ * (default 50 reads/s, burst 100) whatever T is. That cannot meet 3×
  * without delaying new Secrets; at 1 h it is far worse than here (the whole
  * burst lands in one 90 s bin), which the last row estimates from the
- * measured reads. The store's `rateLimit` is what bounds it.
+ * measured reads. The store's `rateLimit` is what bounds it. Each path has
+ * one ExternalSecret, so each first sync is one read: the bench watches the
+ * ExternalSecrets become Ready and subtracts those reads per bin, which
+ * leaves the refreshes of the first cycle (the first hour's herd proper).
  *   node bench/run.ts herd     (or: node bench/herd.ts)
- * Env: BENCH_HERD_INTERVAL_S (40), BENCH_HERD_CYCLES (4).
+ * Env: BENCH_HERD_INTERVAL_S (40), BENCH_HERD_CYCLES (4), BENCH_HERD_DEBUG=1 (print the per-bin
+ * reads and first syncs on stderr).
  */
+import type { ExternalSecret } from "../src/api/v1alpha1.ts";
+import { Informer } from "../src/controller/informer.ts";
 import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import { pool, sampleReads, startBenchController } from "./herd-kit.ts";
@@ -32,6 +39,24 @@ const COUNT = 1000;
 const INTERVAL_S = Number(process.env.BENCH_HERD_INTERVAL_S ?? 40);
 const CYCLES = Number(process.env.BENCH_HERD_CYCLES ?? 4);
 const BIN_MS = (INTERVAL_S * 1000) / 40;
+
+/** Counts, per bin of `binMs` from `start` (performance.now()), the ExternalSecrets of `namespace` first seen Ready. */
+function firstSyncsPerBin(kube: KubeClient, namespace: string, start: () => number, binMs: number) {
+  const bins: number[] = [];
+  const seen = new Set<string>();
+  const informer = new Informer<ExternalSecret>(kube, resourceTypes.externalSecret, silentLogger, {
+    namespace,
+  });
+  informer.on((_event, es) => {
+    const ready = es.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (!ready || seen.has(es.metadata.name)) return;
+    seen.add(es.metadata.name);
+    const bin = Math.floor((performance.now() - start()) / binMs);
+    bins[bin] = (bins[bin] ?? 0) + 1;
+  });
+  informer.start();
+  return { bins, ready: () => informer.waitForSync(), stop: () => informer.stop() };
+}
 
 const peakOverMean = (bins: number[]) => {
   const mean = bins.reduce((a, b) => a + b, 0) / bins.length;
@@ -47,6 +72,10 @@ export async function bench(): Promise<BenchResult> {
   try {
     const data = Array.from({ length: COUNT }, (_, k) => ({ key: `app/p-${k}`, value: `v-${k}` }));
     await kube.apply(resourceTypes.secretStore, fakeStore(ns, "store", data), { fieldManager: "bench" });
+    let samplingStart = performance.now();
+    const firstSyncs = firstSyncsPerBin(kube, ns, () => samplingStart, BIN_MS);
+    await firstSyncs.ready();
+    samplingStart = performance.now();
     const sampling = sampleReads(ctl, BIN_MS, CYCLES * INTERVAL_S * 1000);
     const t0 = performance.now();
     await pool(COUNT, 16, (i) =>
@@ -60,14 +89,23 @@ export async function bench(): Promise<BenchResult> {
       ),
     );
     const createdS = (performance.now() - t0) / 1000;
-    const bins = (await sampling).map((n) => n / (BIN_MS / 1000)); // reads per second
+    const reads = await sampling;
+    await firstSyncs.stop();
+    if (process.env.BENCH_HERD_DEBUG) console.error(JSON.stringify({ reads, firstSyncs: firstSyncs.bins }));
+    const perSecond = (n: number) => n / (BIN_MS / 1000);
+    const bins = reads.map(perSecond);
     const perCycle = bins.length / CYCLES;
     const all = peakOverMean(bins);
+    const firstCycle = peakOverMean(bins.slice(0, perCycle));
+    // A bin's first syncs were observed a little after their reads: clamp, and carry no negative count.
+    const firstCycleRefreshes = peakOverMean(
+      reads.slice(0, perCycle).map((n, i) => perSecond(Math.max(0, n - (firstSyncs.bins[i] ?? 0)))),
+    );
     const refresh = peakOverMean(bins.slice(perCycle)); // cycles 2…N: refreshes only
-    const firstCycleReads = bins.slice(0, perCycle).reduce((a, b) => a + b * (BIN_MS / 1000), 0);
-    // At 1 h the first 90 s bin holds the whole initial sync; the hour's 40 bins hold it plus one cycle of refreshes.
-    const cycleReads = refresh.mean * perCycle * (BIN_MS / 1000);
-    const hourRatio = firstCycleReads / ((firstCycleReads + cycleReads) / perCycle);
+    const initialReads = firstSyncs.bins.reduce((a, b) => a + (b ?? 0), 0);
+    // At 1 h the first 90 s bin holds the whole initial sync; the hour's 40 bins hold it plus the first cycle's refreshes.
+    const firstCycleRefreshReads = firstCycleRefreshes.mean * perCycle * (BIN_MS / 1000);
+    const hourRatio = initialReads / ((initialReads + firstCycleRefreshReads) / perCycle);
     const f = (n: number) => n.toFixed(1);
     return {
       title: `Refresh herd: ${COUNT} ExternalSecrets created at once, ${COUNT} paths, refreshInterval ${INTERVAL_S}s`,
@@ -77,9 +115,10 @@ export async function bench(): Promise<BenchResult> {
         "| window | mean reads/s | peak reads/s | peak / mean | target |",
         "|---|---|---|---|---|",
         `| first ${CYCLES} cycles, initial sync included | ${f(all.mean)} | ${f(all.peak)} | **${all.ratio.toFixed(2)}×** | ≤ 3× |`,
+        `| first cycle ("first hour"), initial sync included | ${f(firstCycle.mean)} | ${f(firstCycle.peak)} | **${firstCycle.ratio.toFixed(2)}×** | ≤ 3× |`,
+        `| first cycle, refreshes only (the ${initialReads} first-sync reads subtracted per bin) | ${f(firstCycleRefreshes.mean)} | ${f(firstCycleRefreshes.peak)} | **${firstCycleRefreshes.ratio.toFixed(2)}×** | ≤ 3× |`,
         `| cycles 2–${CYCLES} (refreshes only) | ${f(refresh.mean)} | ${f(refresh.peak)} | **${refresh.ratio.toFixed(2)}×** | ≤ 3× |`,
-        `| reads in the first cycle (initial sync of ${COUNT}) | ${Math.round(firstCycleReads)} | | | |`,
-        `| at 1 h, estimated: the initial sync in one 90 s bin against the first hour's mean | | | ${hourRatio.toFixed(1)}× | ≤ 3× |`,
+        `| at 1 h, estimated: the ${initialReads} first-sync reads in one 90 s bin against the first hour's mean | | | ${hourRatio.toFixed(1)}× | ≤ 3× |`,
       ],
     };
   } finally {
