@@ -19,28 +19,22 @@ import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../../server/metrics.ts";
 import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
-import type { StoreSession, StoreSessions } from "../../store/sessions.ts";
+import type { StoreSessions } from "../../store/sessions.ts";
 import { renderTemplates } from "../../template/engine.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../conditions.ts";
 import type { EventRecorder } from "../events.ts";
 import { dataHash } from "../hash.ts";
 import type { SecretChangeHook } from "../hooks.ts";
-import { errorSummary, objectKey, type Informer } from "../informer.ts";
+import { errorSummary, type Informer } from "../informer.ts";
 import { isConflict, resourceTypes, type KubeClient } from "../kube/client.ts";
 import type { ReconcileResult } from "../queue.ts";
 import { fetchData } from "./fetch.ts";
-import { fromLeaseStatus, leaseExpired, resumeBlocker, sameLeases, toLeaseStatus } from "./lease-status.ts";
+import { sameLeases, toLeaseStatus } from "./lease-status.ts";
+import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
-import {
-  decideSync,
-  nextRefreshMs,
-  refreshIntervalMs,
-  refreshSeed,
-  syncToken,
-  type SyncDecision,
-} from "./schedule.ts";
+import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
 import {
   TargetConflictError,
   applySecret,
@@ -80,12 +74,24 @@ export class ExternalSecretReconciler {
   readonly #fresh = new Set<string>();
   /** Keys reconciled since this process started (see `#adopt`). */
   readonly #seen = new Set<string>();
-  /** Leases a previous process held (from status) that a re-read replaced: revoked once the new status is written. */
-  readonly #retiring = new Map<string, LeaseStatus[]>();
+  readonly #takeover: LeaseTakeover;
   readonly #prefetcher: DueReadPrefetcher;
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
+    this.#takeover = new LeaseTakeover({
+      leases: deps.leases,
+      externalSecrets: deps.externalSecrets,
+      log: deps.log,
+      session: async (es) => {
+        const namespace = es.metadata.namespace as string;
+        const spec = validateExternalSecretSpec(es.spec);
+        return deps.sessions.session(
+          await resolveStore(spec.secretStoreRef, namespace, deps.stores),
+          namespace,
+        );
+      },
+    });
     this.#prefetcher = new DueReadPrefetcher({
       externalSecrets: deps.externalSecrets,
       secrets: deps.secrets,
@@ -101,7 +107,7 @@ export class ExternalSecretReconciler {
    * After a restart the lease tracker is empty: an ExternalSecret that may
    * hold leases (it carries our finalizer) is taken over once. The leases its
    * status lists are renewed when the Secret still holds their data (see
-   * `#resume`); otherwise it is re-read, so that its credentials are renewed,
+   * LeaseTakeover); otherwise it is re-read, so that its credentials are renewed,
    * rotated and revoked again instead of expiring unnoticed, and the leases
    * the re-read replaced are revoked.
    */
@@ -120,7 +126,7 @@ export class ExternalSecretReconciler {
     const es = this.#d.externalSecrets.get(key);
     if (!es) {
       this.#seen.delete(key);
-      this.#retiring.delete(key);
+      this.#takeover.forget(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
       this.#d.metrics.forget("ExternalSecret", namespace, name);
@@ -134,7 +140,7 @@ export class ExternalSecretReconciler {
     const decision = decideSync(es, target);
     const adopting = !this.#fresh.has(key) && this.#adopt(key, es);
     const held = es.status?.leases ?? [];
-    if (adopting && held.length > 0 && (await this.#resume(key, es, target, decision, signal))) {
+    if (adopting && held.length > 0 && (await this.#takeover.resume(key, es, target, decision, signal))) {
       const outcome: Outcome = { ok: true, hash: es.status?.dataHash ?? "", written: false, resumed: true };
       return this.#requeueAfter(es, await this.#writeStatus(key, es, outcome, signal));
     }
@@ -169,7 +175,7 @@ export class ExternalSecretReconciler {
       return {};
     }
     log.debug({ written: outcome.written }, "synced");
-    await this.#retire(key, es, signal);
+    await this.#takeover.retire(key, es, signal);
     return this.#requeueAfter(es, refreshTime);
   }
 
@@ -183,108 +189,10 @@ export class ExternalSecretReconciler {
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
   }
 
-  /**
-   * Takes over the leases `es`'s status lists (a previous process held them):
-   * when the Secret still holds their data and every one renews for long
-   * enough, the tracker renews them from now on and the Secret is left as it
-   * is (no new credentials, no rollout). Otherwise the caller re-reads, and
-   * the listed leases are revoked once the new ones are in the status.
-   */
-  async #resume(
-    key: string,
-    es: ExternalSecret,
-    target: SecretObject | undefined,
-    decision: SyncDecision,
-    signal: AbortSignal,
-  ): Promise<boolean> {
-    const listed = es.status?.leases ?? [];
-    const log = this.#d.log.child({ externalSecret: key, leases: listed.length });
-    let why = resumeBlocker(es, target, decision);
-    if (!why) {
-      try {
-        const session = await this.#session(es);
-        const result = await this.#d.leases.resume(key, session, listed.map(fromLeaseStatus), signal);
-        if (result.ok) {
-          this.#retiring.delete(key);
-          log.info("took over the leases of the previous controller");
-          return true;
-        }
-        why = result.why;
-        if (result.err !== undefined) log.warn({ err: errorSummary(result.err) }, why);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        why = "the store cannot be used";
-      }
-    }
-    log.info({ why }, "re-reading instead of renewing the previous controller's leases");
-    this.#retiring.set(key, listed);
-    return false;
-  }
-
-  /**
-   * Revokes the leases a re-read replaced (see `#resume`) once the status no
-   * longer lists them: not one that has run out, that this process tracks,
-   * or that another ExternalSecret's status lists (one shared read; that one
-   * retires it when its turn comes).
-   */
-  async #retire(
-    key: string,
-    es: ExternalSecret,
-    signal: AbortSignal,
-    also: LeaseStatus[] = [],
-  ): Promise<void> {
-    const now = Date.now();
-    const pending = [...(this.#retiring.get(key) ?? []), ...also].filter(
-      (l, i, all) =>
-        all.findIndex((o) => o.id === l.id) === i &&
-        !leaseExpired(l, now) &&
-        !this.#d.leases.isHeld(l.id) &&
-        !this.#listedElsewhere(key, l.id),
-    );
-    this.#retiring.delete(key);
-    if (pending.length === 0) return;
-    let session: StoreSession;
-    try {
-      session = await this.#session(es);
-    } catch (err) {
-      this.#d.log.warn({ err: errorSummary(err), externalSecret: key }, "cannot revoke replaced leases");
-      return;
-    }
-    for (const lease of pending) {
-      try {
-        await session.revokeLease(fromLeaseStatus(lease), signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        this.#d.log.warn({ err: errorSummary(err), store: session.id }, "lease revocation failed");
-      }
-    }
-  }
-
-  #listedElsewhere(key: string, id: string): boolean {
-    return this.#d.externalSecrets
-      .list()
-      .some(
-        (other) =>
-          !other.metadata.deletionTimestamp &&
-          objectKey(other) !== key &&
-          other.status?.leases?.some((l) => l.id === id) === true,
-      );
-  }
-
   /** The leases the tracker holds for `key`, as the status shows them; undefined for none. */
   #heldStatus(key: string): LeaseStatus[] | undefined {
     const held = this.#d.leases.leasesOf(key);
     return held.length > 0 ? toLeaseStatus(held) : undefined;
-  }
-
-  /** The store session of `es` (throws for an invalid spec or a store it cannot use). */
-  async #session(es: ExternalSecret): Promise<StoreSession> {
-    const namespace = es.metadata.namespace as string;
-    const spec = validateExternalSecretSpec(es.spec);
-    return this.#d.sessions.session(
-      await resolveStore(spec.secretStoreRef, namespace, this.#d.stores),
-      namespace,
-    );
   }
 
   async #currentTarget(es: ExternalSecret, signal: AbortSignal): Promise<SecretObject | undefined> {
@@ -526,7 +434,7 @@ export class ExternalSecretReconciler {
     // The leases the status lists and this process does not track (taken over from a previous one) go too.
     const tracked = new Set(this.#d.leases.leasesOf(key).map((h) => h.lease.id));
     await this.#d.leases.release(key);
-    await this.#retire(
+    await this.#takeover.retire(
       key,
       es,
       signal,
