@@ -5,9 +5,12 @@
  * no state is stored). The hash is of the object's store and first key, so
  * ExternalSecrets sharing a key refresh in the same slots and that key is
  * read once per slot for all of them; the rest spread evenly over the
- * interval. A sync takes cached values only when read since the latest slot:
- * a change in the store reaches every Secret by the next slot, within one
- * interval (+ jitter), however the reads are shared. OnChange: only when the
+ * interval. A periodic refresh takes a cached value only when it was read
+ * since the slot; any other sync also one read within the minimum gap
+ * before the latest slot (objects synced then skipped that slot and keep
+ * their value until the next one, as this object will). So a change in the
+ * store reaches every Secret by the next slot after it, within one interval
+ * (+ jitter), however the reads are shared. OnChange: only when the
  * spec (generation) or the force-sync annotation changed. CreatedOnce: only
  * until the Secret first exists.
  */
@@ -72,8 +75,17 @@ function slotIndex(seed: string, intervalMs: number, ms: number): number {
 }
 
 /**
+ * How soon after a sync the next refresh may come: jitter/2·interval, and
+ * at least a second (refreshTime has one-second resolution, so a shorter
+ * gap could re-pick the slot just served).
+ */
+function minGapMs(intervalMs: number, jitter: number): number {
+  return Math.max((jitter / 2) * intervalMs, 1000);
+}
+
+/**
  * When to refresh after a sync at `lastMs`: the first slot at least
- * jitter/2·interval (and a second) after `lastMs`. So the first refresh
+ * minGapMs after `lastMs`. So the first refresh
  * after a sync comes no sooner than 5 % and sooner than 115 % of the
  * interval (default jitter 0.1); after it, refreshes follow the slots.
  */
@@ -83,8 +95,7 @@ export function nextRefreshMs(
   lastMs: number,
   jitter = defaults.jitter,
 ): number {
-  // At least a second: refreshTime has one-second resolution, so a shorter gap could re-pick the slot just served.
-  const earliest = lastMs + Math.max((jitter / 2) * intervalMs, 1000);
+  const earliest = lastMs + minGapMs(intervalMs, jitter);
   // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
   let k = slotIndex(seed, intervalMs, earliest);
   while (slotMs(seed, intervalMs, jitter, k) < earliest) k++;
@@ -129,11 +140,16 @@ export function decideSync(
   const status = es.status ?? {};
   const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
   const interval = refreshIntervalMs(es);
-  // Shared reads are fresh from the latest slot on; without periodic refresh, the default interval's slots.
+  const every = interval || parseDuration(defaults.refreshInterval); // without periodic refresh, the default's slots
+  // A periodic refresh takes what was read since its slot. Any other sync also takes what was read shortly
+  // before the latest slot: objects synced then skipped that slot (minGapMs) and hold the same value until
+  // the next one, as this object will.
   const due = (reason: SyncDecision["reason"]): SyncDecision => ({
     due: true,
     reason,
-    readsSinceMs: lastSlotMs(refreshSeed(es), interval || parseDuration(defaults.refreshInterval), now),
+    readsSinceMs:
+      lastSlotMs(refreshSeed(es), every, now) -
+      (reason === "periodic" ? 0 : minGapMs(every, defaults.jitter)),
   });
   if (!status.refreshTime || !status.syncedResourceVersion) return due("never-synced");
   if (status.syncedResourceVersion !== syncToken(es)) {
