@@ -75,6 +75,13 @@ void describe("refresh schedule", () => {
     const first = decideSync(es(), target(), now);
     assert.equal(first.readsSinceMs, lastSlotMs(refreshSeed(es()), T, now) - 0.05 * T);
     assert.ok((first.readsSinceMs ?? Infinity) <= now && (first.readsSinceMs ?? 0) > now - 1.15 * T);
+    const failed = synced(t);
+    failed!.conditions![0]!.status = "False";
+    assert.equal(
+      decideSync(es({}, failed), target(), now).readsSinceMs,
+      lastSlotMs(refreshSeed(es()), T, now),
+      "the retry of a failed sync is as strict as the refresh that failed",
+    );
     assert.equal(decideSync(es({}, synced(t, "h", "1/")), target(), now).readsSinceMs, now);
     assert.equal(
       decideSync(es({}, synced(t), { "refsync.dev/force-sync": "now" }), target(), now).readsSinceMs,

@@ -5,10 +5,11 @@
  * no state is stored). The hash is of the object's store and first key, so
  * ExternalSecrets sharing a key refresh in the same slots and that key is
  * read once per slot for all of them; the rest spread evenly over the
- * interval. A periodic refresh takes a cached value only when it was read
- * since the slot; any other sync also one read within the minimum gap
- * before the latest slot (objects synced then skipped that slot and keep
- * their value until the next one, as this object will). So a change in the
+ * interval. A periodic refresh (or the retry of a failed sync) takes a
+ * cached value only when it was read since the latest slot; a first sync or
+ * a Secret to restore also one read within the minimum gap before it
+ * (objects synced then skipped that slot and keep their value until the
+ * next one, as this object will). So a change in the
  * store reaches every Secret by the next slot after it, within one interval
  * (+ jitter), however the reads are shared. OnChange: only when the
  * spec (generation) or the force-sync annotation changed. CreatedOnce: only
@@ -141,15 +142,15 @@ export function decideSync(
   const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
   const interval = refreshIntervalMs(es);
   const every = interval || parseDuration(defaults.refreshInterval); // without periodic refresh, the default's slots
-  // A periodic refresh takes what was read since its slot. Any other sync also takes what was read shortly
-  // before the latest slot: objects synced then skipped that slot (minGapMs) and hold the same value until
-  // the next one, as this object will.
+  // A periodic refresh, and the retry of a failed sync, take what was read since the latest slot. A first
+  // sync or a Secret to restore also take what was read shortly before it: objects synced then skipped that
+  // slot (minGapMs) and hold the same value until the next one, as this object will.
+  const strict = (reason: SyncDecision["reason"]) => reason === "periodic" || reason === "not-ready";
   const due = (reason: SyncDecision["reason"]): SyncDecision => ({
     due: true,
     reason,
     readsSinceMs:
-      lastSlotMs(refreshSeed(es), every, now) -
-      (reason === "periodic" ? 0 : minGapMs(every, defaults.jitter)),
+      lastSlotMs(refreshSeed(es), every, now) - (strict(reason) ? 0 : minGapMs(every, defaults.jitter)),
   });
   if (!status.refreshTime || !status.syncedResourceVersion) return due("never-synced");
   if (status.syncedResourceVersion !== syncToken(es)) {
