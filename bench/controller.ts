@@ -25,8 +25,7 @@ import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import type { BenchResult } from "./run.ts";
-import { spawnRefsync } from "../test/cli-process.ts";
-import { pool, rssMiB, sumMetric } from "./herd-kit.ts";
+import { pool, rssMiB, startBenchController, sumMetric } from "./herd-kit.ts";
 import { runIfMain } from "./standalone.ts";
 
 const COUNT = Number(process.env.BENCH_ES_COUNT ?? 2000);
@@ -199,38 +198,7 @@ export async function bench(): Promise<BenchResult> {
 
     // The controller, as its own process, so its memory is its own.
     const ns = await cluster.createNamespace("bench-es");
-    const child = spawnRefsync(
-      [
-        "controller",
-        "--kubeconfig",
-        cluster.kubeconfigPath,
-        "--namespace",
-        ns,
-        "--workers",
-        String(CONCURRENCY),
-        "--metrics-addr",
-        "127.0.0.1:0",
-        "--dashboard-addr",
-        "0",
-        "--log-level",
-        "info",
-        "--hash-key-secret",
-        `${ns}/refsync-hash-key`,
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let metricsUrl = "";
-    let out = "";
-    child.stdout?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => {
-      out += chunk;
-      const m = /"url":"([^"]+)"/.exec(out);
-      if (m && !metricsUrl) metricsUrl = m[1] as string;
-    });
-    while (!out.includes("controller started")) {
-      if (child.exitCode !== null) throw new Error(`controller exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const ctl = await startBenchController(cluster, ns, CONCURRENCY);
     await kube.apply(
       resourceTypes.secretStore,
       fakeStore(
@@ -257,8 +225,8 @@ export async function bench(): Promise<BenchResult> {
     });
     informer.start();
     await informer.waitForSync();
-    const controllerCpu0 = cpuSeconds(child.pid as number);
-    const idleRss = rssMiB(child.pid as number).peak;
+    const controllerCpu0 = cpuSeconds(ctl.pid);
+    const idleRss = rssMiB(ctl.pid).peak;
     cpu0 = serverCpu();
     t0 = performance.now();
     await pool(COUNT, CONCURRENCY, (i) =>
@@ -270,10 +238,10 @@ export async function bench(): Promise<BenchResult> {
     clearTimeout(timeout);
     const controllerMs = performance.now() - t0;
     const runServerCpu = serverCpu() - cpu0;
-    const controllerCpu = cpuSeconds(child.pid as number) - controllerCpu0;
-    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
-    const rss = rssMiB(child.pid as number).peak;
-    child.kill("SIGTERM");
+    const controllerCpu = cpuSeconds(ctl.pid) - controllerCpu0;
+    const metrics = await ctl.metrics();
+    const rss = rssMiB(ctl.pid).peak;
+    await ctl.stop();
     await informer.stop();
     const backendReads = sumMetric(metrics, "refsync_provider_api_calls_total", 'call="read');
     const cacheMisses = sumMetric(metrics, "refsync_cache_misses_total");
