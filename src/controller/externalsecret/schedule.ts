@@ -64,15 +64,18 @@ export function refreshPhaseMs(seed: string, intervalMs: number): number {
   return unitHash(seed) * intervalMs;
 }
 
-/** Slot k of a seed: k·interval + phase, shifted by a per-slot jitter within ±jitter/2·interval. */
-function slotMs(seed: string, intervalMs: number, jitter: number, k: number): number {
+/**
+ * The slots of a seed: slot k is k·interval + phase, shifted by a per-slot
+ * jitter within ±jitter/2·interval; `indexAtOrBefore` is the last unjittered
+ * slot at or before a time. (The phase is hashed once, not per slot looked at.)
+ */
+function slotsOf(seed: string, intervalMs: number, jitter: number) {
+  const phase = refreshPhaseMs(seed, intervalMs);
   const half = (jitter / 2) * intervalMs;
-  return k * intervalMs + refreshPhaseMs(seed, intervalMs) + (unitHash(`${seed}/${k}`) * 2 - 1) * half;
-}
-
-/** The index of the last unjittered slot at or before `ms`. */
-function slotIndex(seed: string, intervalMs: number, ms: number): number {
-  return Math.floor((ms - refreshPhaseMs(seed, intervalMs)) / intervalMs);
+  return {
+    at: (k: number) => k * intervalMs + phase + (unitHash(`${seed}/${k}`) * 2 - 1) * half,
+    indexAtOrBefore: (ms: number) => Math.floor((ms - phase) / intervalMs),
+  };
 }
 
 /**
@@ -86,9 +89,9 @@ function minGapMs(intervalMs: number, jitter: number): number {
 
 /**
  * When to refresh after a sync at `lastMs`: the first slot at least
- * minGapMs after `lastMs`. So the first refresh
- * after a sync comes no sooner than 5 % and sooner than 115 % of the
- * interval (default jitter 0.1); after it, refreshes follow the slots.
+ * minGapMs after `lastMs`. So the first refresh after a sync comes no
+ * sooner than 5 % and sooner than 115 % of the interval (default jitter
+ * 0.1); after it, refreshes follow the slots.
  */
 export function nextRefreshMs(
   seed: string,
@@ -97,10 +100,12 @@ export function nextRefreshMs(
   jitter = defaults.jitter,
 ): number {
   const earliest = lastMs + minGapMs(intervalMs, jitter);
+  const slots = slotsOf(seed, intervalMs, jitter);
   // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
-  let k = slotIndex(seed, intervalMs, earliest);
-  while (slotMs(seed, intervalMs, jitter, k) < earliest) k++;
-  return slotMs(seed, intervalMs, jitter, k);
+  let k = slots.indexAtOrBefore(earliest);
+  let at = slots.at(k);
+  while (at < earliest) at = slots.at(++k);
+  return at;
 }
 
 /** The latest slot at or before `nowMs`. */
@@ -110,9 +115,11 @@ export function lastSlotMs(
   nowMs: number,
   jitter = defaults.jitter,
 ): number {
-  let k = slotIndex(seed, intervalMs, nowMs) + 1;
-  while (slotMs(seed, intervalMs, jitter, k) > nowMs) k--;
-  return slotMs(seed, intervalMs, jitter, k);
+  const slots = slotsOf(seed, intervalMs, jitter);
+  let k = slots.indexAtOrBefore(nowMs) + 1;
+  let at = slots.at(k);
+  while (at > nowMs) at = slots.at(--k);
+  return at;
 }
 
 /**
