@@ -82,6 +82,33 @@ async function contextFiles(): Promise<string[]> {
     });
 }
 
+/**
+ * Lays a file or tree at `to` as real files, hard-linked where the file system allows (no
+ * copying of the 116 MB Node binary), copied elsewhere. Never a symlink into the checkout:
+ * a checkout under a 0700 directory (mktemp -d, /root) is out of reach of user 999.
+ */
+async function layFiles(from: string, to: string): Promise<void> {
+  try {
+    await run("cp", ["-al", from, to]);
+  } catch {
+    await cp(from, to, { recursive: true });
+  }
+}
+
+/** `npm prune --omit=dev`: the packages package-lock.json does not mark dev-only. */
+async function layProductionDependencies(into: string): Promise<void> {
+  const lock = JSON.parse(await readFile(path.join(repoRoot, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  await mkdir(into);
+  for (const [where, entry] of Object.entries(lock.packages)) {
+    const name = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(where)?.[1];
+    if (name === undefined || entry.dev) continue;
+    await mkdir(path.dirname(path.join(into, name)), { recursive: true });
+    await layFiles(path.join(repoRoot, where), path.join(into, name));
+  }
+}
+
 void describe("container image (Dockerfile)", () => {
   let instructions: Instruction[];
   let context: string[];
@@ -163,9 +190,7 @@ void describe("container image (Dockerfile)", () => {
       run(refsync, args, {
         cwd,
         env: {
-          PATH: [path.join(root, "usr/local/bin"), path.dirname(process.execPath), "/usr/bin", "/bin"].join(
-            ":",
-          ),
+          PATH: [path.join(root, "usr/local/bin"), "/usr/bin", "/bin"].join(":"),
           NODE_ENV: "production",
         },
         ...(process.getuid?.() === 0 ? asImage : {}),
@@ -190,8 +215,10 @@ void describe("container image (Dockerfile)", () => {
         ],
         { cwd: repoRoot },
       );
-      await symlink(path.join(repoRoot, "node_modules"), path.join(app, "node_modules"));
+      await layProductionDependencies(path.join(app, "node_modules"));
       await mkdir(path.join(root, "usr/local/bin"), { recursive: true });
+      // The image's Node 24 at /usr/local/bin/node, found by the entrypoint's `#!/usr/bin/env node`.
+      await layFiles(process.execPath, path.join(root, "usr/local/bin/node"));
       refsync = path.join(root, "usr/local/bin/refsync");
       await symlink(path.join(app, "bin", "refsync.js"), refsync);
       await chmod(path.join(app, "bin", "refsync.js"), 0o755);
