@@ -40,6 +40,9 @@ export interface ListFilter {
   Values: string[];
 }
 
+/** The `-XXXXXX` Secrets Manager appends to a secret's name in its ARN. */
+export const ARN_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
 export class SecretsModel {
   readonly #secrets = new Map<string, StoredSecret>();
   readonly #arnPrefix: string;
@@ -48,13 +51,20 @@ export class SecretsModel {
     this.#arnPrefix = `arn:aws:secretsmanager:${region}:${account}:secret:`;
   }
 
-  /** Finds a secret by name or ARN (AWS accepts both as SecretId). */
+  /**
+   * Finds a secret by SecretId as AWS resolves it: a name, a complete ARN, or
+   * a partial ARN (one without the `-XXXXXX` suffix Secrets Manager adds to
+   * the name). An ARN whose name part ends in `-` and six letters or digits
+   * is taken as a complete ARN, as AWS documents ("those characters cause
+   * Secrets Manager to assume that you're specifying a complete ARN"): for a
+   * secret whose own name ends that way, a partial ARN finds nothing.
+   */
   find(secretId: string): StoredSecret | undefined {
-    if (secretId.startsWith("arn:")) {
-      for (const secret of this.#secrets.values()) if (secret.arn === secretId) return secret;
-      return undefined;
-    }
-    return this.#secrets.get(secretId);
+    if (!secretId.startsWith("arn:")) return this.#secrets.get(secretId);
+    if (!secretId.startsWith(this.#arnPrefix)) return undefined;
+    for (const secret of this.#secrets.values()) if (secret.arn === secretId) return secret;
+    const name = secretId.slice(this.#arnPrefix.length);
+    return ARN_SUFFIX.test(name) ? undefined : this.#secrets.get(name);
   }
 
   get(secretId: string): StoredSecret {
@@ -68,7 +78,7 @@ export class SecretsModel {
     const secret = this.find(secretId);
     if (secret) return secret.name;
     if (secretId.startsWith(this.#arnPrefix))
-      return secretId.slice(this.#arnPrefix.length).replace(/-[A-Za-z0-9]{6}$/, "");
+      return secretId.slice(this.#arnPrefix.length).replace(ARN_SUFFIX, "");
     return secretId;
   }
 
