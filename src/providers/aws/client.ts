@@ -9,6 +9,7 @@ import {
   ListSecretsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
+  type APIErrorType,
   type Filter,
   type SecretValueEntry,
 } from "@aws-sdk/client-secrets-manager";
@@ -24,6 +25,7 @@ import type {
   ValidationResult,
   WriteResult,
 } from "../types.ts";
+import { attribute } from "./batch-match.ts";
 import { ReadCoalescer, type BatchOutcome } from "./coalescer.ts";
 import { credentialChain, type CredentialChain } from "./credentials.ts";
 import { errorCode, toProviderError } from "./errors.ts";
@@ -292,8 +294,14 @@ export class AwsSecretsClient implements ProviderClient {
     return { get: (id) => byId.get(id) ?? new Error(`${id}: not requested`) };
   }
 
+  /**
+   * Entries are matched to the requested ids by name, complete or partial ARN
+   * (attribute); an id AWS's answer cannot be attributed to is read alone, so
+   * a coalesced read ends as a single GetSecretValue would.
+   */
   async #batchGetValues(ids: string[]): Promise<BatchOutcome<SecretValue>> {
-    const byId = new Map<string, SecretValue | Error>();
+    const values: SecretValueEntry[] = [];
+    const errors: APIErrorType[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.#send("BatchGetSecretValue", `${ids.length} secrets`, (client, options) =>
@@ -305,23 +313,35 @@ export class AwsSecretsClient implements ProviderClient {
           options,
         ),
       );
-      for (const entry of page.SecretValues ?? []) {
-        const id = ids.find((candidate) => candidate === entry.Name || candidate === entry.ARN);
-        if (id !== undefined) byId.set(id, this.#secretValue(id, entry));
-      }
-      for (const failure of page.Errors ?? []) {
-        const id = failure.SecretId ?? "";
-        byId.set(
-          id,
-          toProviderError(failure.ErrorCode ?? "UnknownError", this.#where("BatchGetSecretValue", id)),
-        );
-      }
+      values.push(...(page.SecretValues ?? []));
+      errors.push(...(page.Errors ?? []));
       nextToken = page.NextToken;
     } while (nextToken);
-    return {
-      get: (id) =>
-        byId.get(id) ?? toProviderError("ResourceNotFoundException", this.#where("BatchGetSecretValue", id)),
-    };
+    const byId = new Map<string, SecretValue | Error>();
+    for (const [id, answer] of attribute(ids, values, errors)) {
+      if ("value" in answer) {
+        try {
+          byId.set(id, this.#secretValue(id, answer.value));
+        } catch (error) {
+          byId.set(id, error as Error);
+        }
+      } else {
+        byId.set(
+          id,
+          toProviderError(answer.error.ErrorCode ?? "UnknownError", this.#where("BatchGetSecretValue", id)),
+        );
+      }
+    }
+    const unanswered = ids.filter((id) => !byId.has(id));
+    await Promise.all(
+      unanswered.map((secretId) =>
+        this.#getSecretValue({ secretId }).then(
+          (value) => byId.set(secretId, value),
+          (error: unknown) => byId.set(secretId, error instanceof Error ? error : new Error(String(error))),
+        ),
+      ),
+    );
+    return { get: (id) => byId.get(id) ?? new Error(`${id}: not requested`) };
   }
 
   #secretValue(secretId: string, entry: SecretValueEntry): SecretValue {
