@@ -17,6 +17,11 @@ export interface SecretPolicy {
   write?: string[];
   /** Whether secretsmanager:BatchGetSecretValue is granted (default true; AWS grants it on `*`, apart from reads). */
   batchGet?: boolean;
+  /**
+   * Whether secretsmanager:ListSecrets is granted (default true). AWS grants it on `*` only, apart
+   * from reads: it lists every secret of the account, and BatchGetSecretValue with Filters needs it.
+   */
+  list?: boolean;
 }
 
 export interface UserSpec extends SecretPolicy {
@@ -126,6 +131,11 @@ export class Iam {
   allowsBatchGet(principal: Principal): boolean {
     const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
     return spec?.batchGet ?? true;
+  }
+
+  allowsList(principal: Principal): boolean {
+    const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
+    return spec?.list ?? true;
   }
 
   allows(principal: Principal, action: Action, secretName: string): boolean {

@@ -183,7 +183,7 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     } catch (error) {
       const e = asAwsError(error);
       entry.error = e.type;
-      return json(e.status, { __type: e.type, message: e.message });
+      return json(e.status, errorBody(e));
     }
   }
 
@@ -279,6 +279,31 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       await once(server, "close");
     },
   };
+}
+
+/**
+ * The exceptions of the Secrets Manager API model carry their text in a `Message` member; so does
+ * AccessDeniedException from IAM. Errors of AWS's front end (signature, credentials, throttling,
+ * unknown operation) come with a lower-case `message`. SDKs read either.
+ */
+const MESSAGE_MEMBER = new Set([
+  "AccessDeniedException",
+  "DecryptionFailure",
+  "EncryptionFailure",
+  "InternalServiceError",
+  "InvalidNextTokenException",
+  "InvalidParameterException",
+  "InvalidRequestException",
+  "LimitExceededException",
+  "MalformedPolicyDocumentException",
+  "PreconditionNotMetException",
+  "PublicPolicyException",
+  "ResourceExistsException",
+  "ResourceNotFoundException",
+]);
+
+function errorBody(e: AwsError): Record<string, string> {
+  return { __type: e.type, [MESSAGE_MEMBER.has(e.type) ? "Message" : "message"]: e.message };
 }
 
 function asAwsError(error: unknown): AwsError {

@@ -27,7 +27,7 @@ type Operation = (input: Input, ctx: SecretsManagerContext) => Output;
 
 export const operations: Record<string, Operation> = {
   GetSecretValue(input, ctx) {
-    const secretId = requiredString(input, "SecretId");
+    const secretId = secretIdOf(input);
     const secret = authorize(ctx, "read", "GetSecretValue", secretId);
     const version = ctx.model.version(
       secret,
@@ -38,7 +38,7 @@ export const operations: Record<string, Operation> = {
   },
 
   BatchGetSecretValue(input, ctx) {
-    if (!ctx.iam.allowsBatchGet(ctx.principal)) throw accessDenied(ctx, "BatchGetSecretValue", "*");
+    if (!ctx.iam.allowsBatchGet(ctx.principal)) throw accessDenied(ctx, "BatchGetSecretValue");
     const ids = input["SecretIdList"];
     const filters = input["Filters"];
     if ((ids === undefined) === (filters === undefined)) {
@@ -53,6 +53,7 @@ export const operations: Record<string, Operation> = {
       for (const id of ids) {
         const secretId = String(id);
         try {
+          validateSecretId(secretId);
           const secret = authorize(ctx, "read", "GetSecretValue", secretId);
           values.push(secretValueEntry(secret, ctx.model.version(secret)));
         } catch (error) {
@@ -62,6 +63,8 @@ export const operations: Record<string, Operation> = {
       }
       return { SecretValues: values, Errors: errors };
     }
+    // With Filters the call lists secrets first: it needs secretsmanager:ListSecrets as well.
+    if (!ctx.iam.allowsList(ctx.principal)) throw accessDenied(ctx, "ListSecrets");
     const page = paginate(
       ctx.model.all().filter((s) => matchesFilters(s, parseFilters(filters))),
       input,
@@ -85,11 +88,32 @@ export const operations: Record<string, Operation> = {
   },
 
   DescribeSecret(input, ctx) {
-    const secret = authorize(ctx, "read", "DescribeSecret", requiredString(input, "SecretId"));
+    const secret = authorize(ctx, "read", "DescribeSecret", secretIdOf(input));
     return { ...listEntry(secret), VersionIdsToStages: versionsToStages(secret) };
   },
 
+  ListSecretVersionIds(input, ctx) {
+    const secret = authorize(ctx, "read", "ListSecretVersionIds", secretIdOf(input));
+    // A version without a staging label is deprecated: listed only on request.
+    const versions = [...secret.versions.values()].filter(
+      (v) => input["IncludeDeprecated"] === true || v.stages.size > 0,
+    );
+    const page = paginate(versions, input, 100);
+    return {
+      Versions: page.items.map((v) => ({
+        VersionId: v.id,
+        ...(v.stages.size > 0 ? { VersionStages: [...v.stages] } : {}),
+        CreatedDate: epoch(v.created),
+      })),
+      ARN: secret.arn,
+      Name: secret.name,
+      ...page.next,
+    };
+  },
+
+  /** Lists every secret of the account (names, tags, no values): needs secretsmanager:ListSecrets, granted on `*` only. */
   ListSecrets(input, ctx) {
+    if (!ctx.iam.allowsList(ctx.principal)) throw accessDenied(ctx, "ListSecrets");
     const filters = input["Filters"] === undefined ? [] : parseFilters(input["Filters"]);
     const sorted = ctx.model.all().filter((s) => matchesFilters(s, filters));
     if (input["SortOrder"] === "desc") sorted.reverse();
@@ -102,6 +126,7 @@ export const operations: Record<string, Operation> = {
 
   CreateSecret(input, ctx) {
     const name = requiredString(input, "Name");
+    validateName(name);
     if (!ctx.iam.allows(ctx.principal, "write", name)) throw accessDenied(ctx, "CreateSecret", name);
     ctx.touched(name);
     const { secret, version } = ctx.model.create(name, content(input), {
@@ -113,7 +138,7 @@ export const operations: Record<string, Operation> = {
   },
 
   PutSecretValue(input, ctx) {
-    const secret = authorize(ctx, "write", "PutSecretValue", requiredString(input, "SecretId"));
+    const secret = authorize(ctx, "write", "PutSecretValue", secretIdOf(input));
     const version = ctx.model.put(secret.name, content(input), {
       versionId: optionalString(input, "ClientRequestToken"),
       stages: input["VersionStages"] as string[] | undefined,
@@ -135,12 +160,54 @@ function authorize(
   return ctx.model.get(secretId);
 }
 
-function denial(ctx: SecretsManagerContext, operation: string, name: string): string {
-  return `User: ${ctx.principal.arn} is not authorized to perform: secretsmanager:${operation} on resource: ${name} because no identity-based policy allows the secretsmanager:${operation} action`;
+/** IAM's wording; an action granted only on `*` (ListSecrets, BatchGetSecretValue) names no resource. */
+function denial(ctx: SecretsManagerContext, operation: string, name?: string): string {
+  const resource = name === undefined ? "" : ` on resource: ${name}`;
+  return `User: ${ctx.principal.arn} is not authorized to perform: secretsmanager:${operation}${resource} because no identity-based policy allows the secretsmanager:${operation} action`;
 }
 
-function accessDenied(ctx: SecretsManagerContext, operation: string, name: string): AwsError {
+function accessDenied(ctx: SecretsManagerContext, operation: string, name?: string): AwsError {
   return new AwsError("AccessDeniedException", denial(ctx, operation, name));
+}
+
+/**
+ * Secret names (CreateSecret `Name`, NameType in the API model): 1 to 512 ASCII letters, digits
+ * and `/_+=.@-`. Anything else is refused with ValidationException, as AWS does.
+ */
+const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A SecretId given as a name may also hold `!`: secrets managed by other services are named `rds!...`. */
+const SECRET_ID_NAME = /^[A-Za-z0-9/_+=.@!-]+$/;
+/** SecretIdType: at most 2048 characters. */
+const SECRET_ID_MAX = 2048;
+
+function validateName(name: string): void {
+  if (!NAME.test(name)) {
+    throw new AwsError(
+      "ValidationException",
+      "Invalid name. A secret name is 1 to 512 characters: ASCII letters, digits and /_+=.@-",
+    );
+  }
+}
+
+function validateSecretId(secretId: string): void {
+  if (secretId.length > SECRET_ID_MAX) {
+    throw new AwsError(
+      "ValidationException",
+      `1 validation error detected: Value at 'secretId' failed to satisfy constraint: Member must have length less than or equal to ${SECRET_ID_MAX}`,
+    );
+  }
+  if (!secretId.startsWith("arn:") && !SECRET_ID_NAME.test(secretId)) {
+    throw new AwsError(
+      "ValidationException",
+      "Invalid name. A secret name holds only ASCII letters, digits and /_+=.@!-",
+    );
+  }
+}
+
+function secretIdOf(input: Input): string {
+  const secretId = requiredString(input, "SecretId");
+  validateSecretId(secretId);
+  return secretId;
 }
 
 function secretValueEntry(secret: StoredSecret, version: SecretVersion): Output {
