@@ -7,7 +7,7 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
-import { PROVIDERS } from "../refs/index.ts";
+import { mountConflicts, PROVIDERS } from "../refs/index.ts";
 import type { ProviderName } from "../providers/types.ts";
 import { loadConfig } from "../render/config.ts";
 
@@ -53,10 +53,16 @@ export function convertCommand(argv: string[], io: CommandIO = processIO): Promi
     if (!PROVIDERS.includes(provider))
       throw new UsageError(`--provider must be one of ${PROVIDERS.join(", ")}`);
     const store = values.store ?? config?.avp?.store;
-    const options: ConvertOptions = { provider, ...(store === undefined ? {} : { store }) };
+    const options: ConvertOptions = {
+      ...config?.avp,
+      provider,
+      ...(store === undefined ? {} : { store }),
+    };
 
     if (positionals.length === 1 && positionals[0] === "-") {
       const result = convertYaml(await readStdin(), "(stdin)", options);
+      const conflicts = mountConflicts(result.mounts);
+      if (conflicts.length) throw new Error(conflicts.join("\n"));
       io.stdout.write(result.text);
       for (const k of result.kept) io.stderr.write(`kept: ${k}\n`);
       return values.check && result.converted > 0 ? 1 : 0;
@@ -74,6 +80,11 @@ export function convertCommand(argv: string[], io: CommandIO = processIO): Promi
         errors.push((err as Error).message);
       }
     }
+    const mounts = new Map<string, Set<string>>();
+    for (const r of results)
+      for (const [store, names] of r.mounts)
+        mounts.set(store, new Set([...(mounts.get(store) ?? []), ...names]));
+    errors.push(...mountConflicts(mounts));
     if (errors.length) throw new Error(`nothing written:\n${errors.join("\n")}`);
     let converted = 0;
     let changedFiles = 0;

@@ -7,6 +7,7 @@
  */
 import { isScalar, type Document } from "yaml";
 import {
+  asIsBytes,
   AVP_PATH_ANNOTATION,
   AVP_VERSION_ANNOTATION,
   avpIgnored,
@@ -18,43 +19,40 @@ import {
   formatReference,
   InvalidReferenceError,
   isSecret,
+  dataForm,
   type AvpPlaceholder,
+  type AvpSource,
+  type AvpTarget,
   type Decode,
   type RefLocation,
 } from "../refs/index.ts";
-import type { ProviderName } from "../providers/types.ts";
 import { annotationsOf, objectOf, parseEditable, walkNodes } from "./yaml-edit.ts";
 
-export interface ConvertOptions {
-  /** Provider AVP's backend stands for (AVP_TYPE): vault or awssecrets. */
-  provider: ProviderName;
-  /** Store the references name; omitted, they use the default store for the provider. */
-  store?: string;
-}
+/** What AVP placeholders read: provider, store, KV version and Vault mounts (refsync.yaml's `avp`). */
+export type ConvertOptions = AvpSource;
 
 export interface ConvertResult {
   text: string;
   converted: number;
   /** Placeholders left as they are, and why. */
   kept: string[];
+  /** Per store, the Vault mounts converted placeholders read through it. */
+  mounts: Map<string, Set<string>>;
 }
 
 /**
- * How a placeholder's modifiers map to the `ref+` grammar, or undefined when
- * they cannot. In a Secret's `data`, AVP inserts the value as the base64 text
- * itself, while a reference there yields the value's bytes: so `| base64encode`
- * is implied, and no modifier means the value is already base64.
+ * The `decode` a placeholder's reference needs to give what AVP gives, or
+ * undefined when its modifiers have no `ref+` form. In a Secret's `data`
+ * the reference yields the Secret's bytes: secret-data.ts says which.
  */
 function decodeFor(p: AvpPlaceholder, inSecretData: boolean): { decode?: Decode } | undefined {
-  const names = p.modifiers.map((m) => m.name).join("|");
-  if (inSecretData) {
-    if (names === "base64encode") return {};
-    if (names === "") return { decode: "base64" };
-    return undefined;
-  }
-  if (names === "") return {};
-  if (names === "base64decode") return { decode: "base64" };
-  return undefined;
+  const { modifiers, decodeBase64 } =
+    inSecretData && dataForm("avp", false) === "as-is"
+      ? asIsBytes(p.modifiers)
+      : { modifiers: p.modifiers, decodeBase64: false };
+  const decodes = modifiers.filter((m) => m.name === "base64decode").length + (decodeBase64 ? 1 : 0);
+  if (modifiers.some((m) => m.name !== "base64decode") || decodes > 1) return undefined;
+  return decodes === 1 ? { decode: "base64" } : {};
 }
 
 function convertDocument(
@@ -76,13 +74,13 @@ function convertDocument(
     if (path[0] === "metadata" && path[1] === "annotations") return;
     const text = node.value;
     const where = { ...location, ...(object ? { object } : {}), path: formatPath(path) };
-    let placeholders: AvpPlaceholder[];
+    let placeholders: { p: AvpPlaceholder; target: AvpTarget }[];
     try {
       const refs = findReferences(text);
       // A placeholder inside a ref+ reference is part of it.
-      placeholders = findAvpPlaceholders(text, { annotations }).filter(
-        (p) => !refs.some((r) => p.start < r.end && r.start < p.end),
-      );
+      placeholders = findAvpPlaceholders(text, { annotations })
+        .filter((p) => !refs.some((r) => p.start < r.end && r.start < p.end))
+        .map((p) => ({ p, target: avpToReference(p, options, annotations) }));
     } catch (err) {
       if (err instanceof InvalidReferenceError) {
         throw new InvalidReferenceError(err.problem, { ...where, offset: err.location.offset });
@@ -93,7 +91,7 @@ function convertDocument(
     const inSecretData = secret && path.length === 2 && path[0] === "data";
     let out = "";
     let at = 0;
-    for (const p of placeholders) {
+    for (const { p, target } of placeholders) {
       const whole = p.start === 0 && p.end === text.length;
       const decode = inSecretData && !whole ? undefined : decodeFor(p, inSecretData);
       out += text.slice(at, p.start);
@@ -106,10 +104,13 @@ function convertDocument(
         result.kept.push(`${formatLocation(where)}: placeholder ${why}`);
         continue;
       }
-      const ref = { ...avpToReference(p, options.provider, options.store), ...decode };
       // A reference that does not span the whole value needs the end marker.
-      out += formatReference(ref, !(p.start === 0 && p.end === text.length));
+      out += formatReference({ ...target.ref, ...decode }, !(p.start === 0 && p.end === text.length));
       result.converted++;
+      if (target.mount !== undefined) {
+        const store = target.ref.store ?? `(default ${options.provider} store)`;
+        result.mounts.set(store, (result.mounts.get(store) ?? new Set()).add(target.mount));
+      }
     }
     out += text.slice(at);
     if (out !== text) {
@@ -129,7 +130,7 @@ function convertDocument(
 /** Converts every placeholder in a YAML file's text; throws naming file, document, object and path on a malformed one. */
 export function convertYaml(text: string, file: string, options: ConvertOptions): ConvertResult {
   const editable = parseEditable(text, file);
-  const result: ConvertResult = { text, converted: 0, kept: [] };
+  const result: ConvertResult = { text, converted: 0, kept: [], mounts: new Map() };
   const changed = new Set<number>();
   editable.docs.forEach((doc, index) => {
     if (convertDocument(doc, { file, document: index }, options, result)) changed.add(index);

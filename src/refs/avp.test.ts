@@ -1,82 +1,162 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { avpToReference, findAvpPlaceholders } from "./avp.ts";
-import { InvalidReferenceError } from "./errors.ts";
-import { applyModifiers, jsonPath } from "./modifiers.ts";
+import { avpIgnored, avpRemoveMissing, avpToReference, findAvpPlaceholders, mountConflicts } from "./avp.ts";
+import { applyModifiers } from "./modifiers.ts";
+
+const annotated = { "avp.kubernetes.io/path": "kv/data/shop" };
+const keys = (s: string, annotations?: Record<string, string>) =>
+  findAvpPlaceholders(s, { annotations }).map((p) => [p.key, s.slice(p.start, p.end)]);
 
 void test("inline placeholders with key, version and modifiers", () => {
-  const [p] = findAvpPlaceholders("x <path:secret/data/team-a/db#password#3 | base64encode | indent 2> y");
+  const [p] = findAvpPlaceholders("x <path:kv/data/team-b/db#pw#4 | base64encode | indent 2> y");
   assert.deepEqual(p, {
-    path: "secret/data/team-a/db",
-    key: "password",
-    version: "3",
+    path: "kv/data/team-b/db",
+    key: "pw",
+    version: "4",
     modifiers: [{ name: "base64encode" }, { name: "indent", width: 2 }],
     generic: false,
     start: 2,
-    end: 67,
+    end: 57,
   });
-  assert.deepEqual(avpToReference(p!, "vault"), {
-    provider: "vault",
-    path: "team-a/db",
-    fragment: "password",
-    version: "3",
-  });
-  assert.deepEqual(avpToReference({ ...p!, path: "kv1/team-a/db" }, "vault", "v").path, "team-a/db");
-  assert.deepEqual(avpToReference(p!, "awssecrets").path, "secret/data/team-a/db");
 });
 
-void test("generic placeholders need the path annotation; ignore turns everything off", () => {
-  assert.deepEqual(findAvpPlaceholders("<password>"), []);
-  const annotations = {
-    "avp.kubernetes.io/path": "secret/data/app",
-    "avp.kubernetes.io/secret-version": "2",
-  };
-  const found = findAvpPlaceholders("<user>:<password | jsonPath {.a}>", { annotations });
+void test("AVP's patterns: spaces inside the brackets, what is and is not a placeholder", () => {
+  // Spaces after < and before >, and around modifiers, as AVP reads them.
+  const [spaced] = findAvpPlaceholders("<  cfg |jsonPath  {.pool.size}|  jsonParse >", {
+    annotations: annotated,
+  });
+  assert.equal(spaced?.key, "cfg");
+  assert.deepEqual(spaced?.modifiers, [
+    { name: "jsonPath", expression: "{.pool.size}" },
+    { name: "jsonParse" },
+  ]);
+  // Without the path annotation only <path:…#…> counts; anything else stays text, without an error.
+  assert.deepEqual(keys("see <b>, <path:kv/data/x>"), []);
+  assert.deepEqual(keys("< path:kv/data/x#k >"), []);
+  // As in Go, [^#] crosses ">": AVP reads this as one placeholder.
+  assert.deepEqual(keys("<path:x> and <path:y#k>"), [["k", "<path:x> and <path:y#k>"]]);
+  assert.deepEqual(keys("<path:kv/data/x#k#3 | sha256sum>"), [["k", "<path:kv/data/x#k#3 | sha256sum>"]]);
+  // With it every <…> on one line is a placeholder, `path:` inside one reads its own path.
+  assert.deepEqual(keys("<a>-<b | base64encode>", annotated), [
+    ["a", "<a>"],
+    ["b", "<b | base64encode>"],
+  ]);
+  const [spacedInline] = findAvpPlaceholders("< path:kv/data/x#k >", { annotations: annotated });
+  assert.deepEqual([spacedInline?.path, spacedInline?.key, spacedInline?.generic], ["kv/data/x", "k", false]);
+  assert.deepEqual(keys("<a\nb>", annotated), []);
+  // Generic placeholders take the annotated version; inline ones without a version read the latest.
+  const versioned = { ...annotated, "avp.kubernetes.io/secret-version": "2" };
   assert.deepEqual(
-    found.map((p) => [p.key, p.path, p.version, p.generic, p.modifiers]),
+    findAvpPlaceholders("<a> <path:kv/data/x#b>", { annotations: versioned }).map((p) => p.version),
+    ["2", undefined],
+  );
+});
+
+void test("annotations are Go booleans: ignore and remove-missing", () => {
+  for (const yes of ["1", "t", "T", "TRUE", "true", "True"]) {
+    assert.equal(avpIgnored({ "avp.kubernetes.io/ignore": yes }), true, yes);
+    assert.equal(avpRemoveMissing({ "avp.kubernetes.io/remove-missing": yes }), true, yes);
+    assert.deepEqual(
+      findAvpPlaceholders("<path:a/data/b#c>", { annotations: { "avp.kubernetes.io/ignore": yes } }),
+      [],
+    );
+  }
+  // Like strconv.ParseBool's error in AVP: not a boolean means false.
+  for (const no of ["false", "0", "yes", "on", ""])
+    assert.equal(avpIgnored({ "avp.kubernetes.io/ignore": no }), false);
+});
+
+void test("malformed modifiers are errors with an offset", () => {
+  assert.throws(() => findAvpPlaceholders("ab <path:a#b | rot13>"), /offset 3: invalid AVP modifier "rot13"/);
+  assert.throws(() => findAvpPlaceholders("<path:a#b | indent x>"), /"indent": invalid indentation level/);
+  assert.throws(() => findAvpPlaceholders("<path:a#b | indent 1 2>"), /"indent": invalid parameters/);
+  assert.throws(() => findAvpPlaceholders("<path:a#b | base64encode x>"), /invalid parameters/);
+  assert.throws(() => findAvpPlaceholders("<path:a#b | jsonPath {!x}>"), /unrecognized character/);
+  assert.throws(() => findAvpPlaceholders("<path:a#b | >"), /empty AVP modifier/);
+});
+
+void test("a placeholder's mount selects its store; KV v2 needs data/", () => {
+  const [v1, v2] = findAvpPlaceholders("<path:secret/shop#k> <path:kv/data/shop#k>");
+  const source = { provider: "vault" as const, mounts: { secret: "vault-v1", kv: "vault-v2" } };
+  assert.deepEqual(avpToReference(v1!, source, { "avp.kubernetes.io/kv-version": "1" }), {
+    ref: { provider: "vault", path: "shop", fragment: "k", store: "vault-v1" },
+    mount: "secret",
+  });
+  assert.deepEqual(avpToReference(v2!, source, undefined).ref.store, "vault-v2");
+  assert.throws(() => avpToReference(v1!, source, undefined), /read as KV v2, which needs "secret\/data\/…"/);
+  assert.throws(
+    () => avpToReference(v1!, { ...source, mounts: { kv: "x" } }, undefined),
+    /mount "secret".*avp\.mounts/,
+  );
+  // Multi-segment mounts match on whole segments, longest first.
+  const [deep] = findAvpPlaceholders("<path:team/kv/data/app#k>");
+  assert.equal(
+    avpToReference(deep!, { provider: "vault", mounts: { team: "t", "team/kv": "tk" } }, undefined).ref.store,
+    "tk",
+  );
+  // Without mounts: the one store, path below the mount; other providers take the path as it is.
+  assert.equal(avpToReference(v2!, { provider: "vault", store: "v" }, undefined).ref.path, "shop");
+  assert.equal(avpToReference(v2!, { provider: "awssecrets" }, undefined).ref.path, "kv/data/shop");
+  assert.deepEqual(
+    mountConflicts(
+      new Map([
+        ["v", new Set(["kv", "secret"])],
+        ["w", new Set(["kv"])],
+      ]),
+    ),
     [
-      ["user", "secret/data/app", "2", true, []],
-      ["password", "secret/data/app", "2", true, [{ name: "jsonPath", expression: "{.a}" }]],
+      'AVP placeholders read Vault mounts kv, secret through one store "v"; map each mount to its own store in the plugin configuration\'s avp.mounts',
     ],
   );
-  assert.deepEqual(
-    findAvpPlaceholders("<path:a#b>", { annotations: { "avp.kubernetes.io/ignore": "true" } }),
-    [],
-  );
 });
 
-void test("malformed placeholders and unknown modifiers are InvalidReferenceError with an offset", () => {
-  assert.throws(
-    () => findAvpPlaceholders("ab <path:secret/data/x>"),
-    (e: Error) =>
-      e instanceof InvalidReferenceError &&
-      e.message === "offset 3: malformed AVP placeholder (expected <path:PATH#KEY[#VERSION]>)",
-  );
-  assert.throws(
-    () => findAvpPlaceholders("<path:a#b | rot13>"),
-    /offset 0: unknown or malformed AVP modifier "rot13"/,
-  );
-  assert.throws(() => findAvpPlaceholders("<path:a#b | indent x>"), /malformed AVP modifier "indent x"/);
-});
-
-void test("modifiers", () => {
+void test("modifiers, with AVP's types", () => {
   assert.equal(applyModifiers("hi", [{ name: "base64encode" }]), "aGk=");
   assert.equal(applyModifiers("aGk=", [{ name: "base64decode" }]), "hi");
+  assert.deepEqual(applyModifiers("/w==", [{ name: "base64decode" }]), Buffer.from([0xff]));
   assert.equal(
     applyModifiers("hi", [{ name: "sha256sum" }]),
     "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
   );
   assert.deepEqual(applyModifiers('{"a":{"b":[1,2]}}', [{ name: "jsonParse" }]), { a: { b: [1, 2] } });
-  assert.deepEqual(applyModifiers("a: 1\n", [{ name: "yamlParse" }]), { a: 1 });
-  assert.equal(applyModifiers('{"a":{"b":[1,2]}}', [{ name: "jsonPath", expression: "{.a.b[1]}" }]), 2);
-  assert.equal(applyModifiers("l1\nl2", [{ name: "indent", width: 2 }]), "l1\n  l2");
-  assert.equal(jsonPath("{['x.y']}", { "x.y": "z" }), "z");
+  assert.deepEqual(applyModifiers("on: yes\n", [{ name: "yamlParse" }]), { true: true });
+  // jsonPath prints text, as AVP's does: a number becomes "2", a map Go's JSON.
+  assert.equal(applyModifiers('{"a":{"b":[1,2]}}', [{ name: "jsonPath", expression: "{.a.b[1]}" }]), "2");
+  assert.equal(
+    applyModifiers({ a: { z: 1, b: "<" } }, [{ name: "jsonPath", expression: "{.a}" }]),
+    '{"b":"\\u003c","z":1}',
+  );
+  // AVP's indent: later lines trimmed and indented, empty lines dropped.
+  assert.equal(applyModifiers(" l1 \n  l2\n\nl3\n", [{ name: "indent", width: 3 }]), "l1\n   l2\n   l3\n");
+  assert.equal(applyModifiers("one", [{ name: "indent", width: 9 }]), "one");
+});
+
+void test("a modifier on the wrong type fails as AVP's do, naming the type and never the value", () => {
+  const object = { user: "s3cret-user" };
+  for (const name of ["base64encode", "base64decode", "jsonParse", "yamlParse", "sha256sum"] as const) {
+    assert.throws(
+      () => applyModifiers(object, [{ name }]),
+      new RegExp(`^ModifierError: ${name}: invalid datatype: the value is a map, not a string$`),
+    );
+  }
+  assert.throws(
+    () => applyModifiers(5, [{ name: "indent", width: 2 }]),
+    /indent: invalid datatype: the value is a number/,
+  );
   assert.throws(
     () => applyModifiers("not json", [{ name: "jsonParse" }]),
     /^ModifierError: jsonParse: the value is not JSON$/,
   );
   assert.throws(
+    () => applyModifiers("not json", [{ name: "jsonPath", expression: "{.a}" }]),
+    /jsonPath: the value is not JSON/,
+  );
+  assert.throws(
+    () => applyModifiers("%%%", [{ name: "base64decode" }]),
+    /base64decode: the value is not valid base64/,
+  );
+  assert.throws(
     () => applyModifiers("{}", [{ name: "jsonPath", expression: "{.a}" }]),
-    /jsonPath \{\.a\}: no match/,
+    /jsonPath \{\.a\}: a is not found/,
   );
 });

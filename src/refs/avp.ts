@@ -1,21 +1,29 @@
 /**
- * argocd-vault-plugin placeholders, read for migration:
+ * argocd-vault-plugin placeholders, read as AVP reads them:
  *
  *   <path:secret/data/team-a/db#password#3 | base64encode>   inline: path, key, optional version
  *   <password | base64encode>                                generic: path from the
  *                                                             avp.kubernetes.io/path annotation
  *
- * Generic placeholders count only on objects carrying the path annotation;
- * objects annotated avp.kubernetes.io/ignore: "true" are left alone. AVP's
- * modifiers are parsed here and applied in `./modifiers.ts`.
+ * AVP's patterns decide what is a placeholder. On an object without the
+ * path annotation only `<path:P#K[#V]…>` is one; with it (even empty), every
+ * `<…>` on one line is, and `<…>` holding `path:P#K` reads that path. Text
+ * the patterns do not take (`<path:x>`, `<b>` without the annotation) is
+ * left as it is. Inside a placeholder, `|` separates modifiers; spaces
+ * around the key and the modifiers do not matter (`<  key |jsonPath {.a}| jsonParse >`).
+ * Annotations are booleans as Go's strconv.ParseBool reads them; any
+ * other value is false, as in AVP.
  */
 import { InvalidReferenceError } from "./errors.ts";
+import { compileJsonPath, JsonPathError } from "./kube-jsonpath.ts";
 import type { Reference } from "./reference.ts";
 import type { ProviderName } from "../providers/types.ts";
 
 export const AVP_PATH_ANNOTATION = "avp.kubernetes.io/path";
 export const AVP_VERSION_ANNOTATION = "avp.kubernetes.io/secret-version";
 export const AVP_IGNORE_ANNOTATION = "avp.kubernetes.io/ignore";
+export const AVP_REMOVE_MISSING_ANNOTATION = "avp.kubernetes.io/remove-missing";
+export const AVP_KV_VERSION_ANNOTATION = "avp.kubernetes.io/kv-version";
 
 export type Modifier =
   | { name: "base64encode" | "base64decode" | "jsonParse" | "yamlParse" | "sha256sum" }
@@ -34,24 +42,58 @@ export interface AvpPlaceholder {
   end: number;
 }
 
-const INLINE = /<path:([^#<>|\s]+)#([^#<>|\s]+)(?:#([^#<>|\s]+))?\s*((?:\|[^|<>]*)*)>/g;
-const GENERIC = /<([A-Za-z0-9_.\-/]+)\s*((?:\|[^|<>]*)*)>/g;
+// AVP's patterns (Go, ungreedy): `.` stops at a newline, `[^#]` does not.
+const GENERIC = /<([^\n]*?)>/g;
+const INLINE = /<path:([^#]+?)#([^#]+?)(?:#([^#]+?))??>/g;
+const INLINE_BODY = /path:([^#]+)#([^#]+)(?:#([^\n]+))?/;
 const SIMPLE_MODIFIERS = new Set(["base64encode", "base64decode", "jsonParse", "yamlParse", "sha256sum"]);
 
-function parseModifiers(text: string, offset: number): Modifier[] {
-  if (!text) return [];
-  return text
-    .split("|")
-    .slice(1)
-    .map((part) => {
-      const trimmed = part.trim();
-      const [name = "", ...rest] = trimmed.split(/\s+/);
-      const arg = rest.join(" ");
-      if (SIMPLE_MODIFIERS.has(name) && !arg) return { name } as Modifier;
-      if (name === "indent" && /^[0-9]+$/.test(arg)) return { name, width: Number(arg) };
-      if (name === "jsonPath" && /^\{.*\}$/.test(arg)) return { name, expression: arg };
-      throw new InvalidReferenceError(`unknown or malformed AVP modifier "${trimmed}"`, { offset });
-    });
+/** Go's strconv.ParseBool; undefined when it is not a boolean. */
+export function parseGoBool(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+  return undefined;
+}
+
+/** True when the object opts out of AVP processing (avp.kubernetes.io/ignore). */
+export function avpIgnored(annotations: Record<string, string> | undefined): boolean {
+  return parseGoBool(annotations?.[AVP_IGNORE_ANNOTATION]) === true;
+}
+
+/** True when placeholders whose key is missing remove their field (avp.kubernetes.io/remove-missing). */
+export function avpRemoveMissing(annotations: Record<string, string> | undefined): boolean {
+  return parseGoBool(annotations?.[AVP_REMOVE_MISSING_ANNOTATION]) === true;
+}
+
+function parseModifier(statement: string, offset: number): Modifier {
+  const [name = "", ...params] = statement.trim().split(/\s+/).filter(Boolean);
+  const fail = (problem: string): never => {
+    throw new InvalidReferenceError(`AVP modifier "${name}": ${problem}`, { offset });
+  };
+  if (name === "") throw new InvalidReferenceError("empty AVP modifier after |", { offset });
+  if (SIMPLE_MODIFIERS.has(name)) {
+    if (params.length) fail("invalid parameters (it takes none)");
+    return { name } as Modifier;
+  }
+  if (name === "indent") {
+    if (params.length !== 1) fail("invalid parameters (indent N)");
+    if (!/^[+-]?[0-9]+$/.test(params[0] as string)) fail("invalid indentation level");
+    return { name, width: Number(params[0]) };
+  }
+  if (name === "jsonPath") {
+    if (params.length === 0) fail("invalid parameters (jsonPath TEMPLATE)");
+    // AVP splits the modifier on white space and joins the words with one space.
+    const expression = params.join(" ");
+    try {
+      compileJsonPath(expression);
+    } catch (err) {
+      if (err instanceof JsonPathError) fail(err.message);
+      throw err;
+    }
+    return { name, expression };
+  }
+  throw new InvalidReferenceError(`invalid AVP modifier "${name}"`, { offset });
 }
 
 export interface AvpContext {
@@ -59,69 +101,116 @@ export interface AvpContext {
   annotations?: Record<string, string>;
 }
 
-/** True when the object opts out of AVP processing. */
-export function avpIgnored(annotations: Record<string, string> | undefined): boolean {
-  return annotations?.[AVP_IGNORE_ANNOTATION] === "true";
-}
-
 /** Every AVP placeholder in a string, in order. */
 export function findAvpPlaceholders(s: string, context: AvpContext = {}): AvpPlaceholder[] {
-  if (!s.includes("<") || avpIgnored(context.annotations)) return [];
+  const { annotations } = context;
+  if (!s.includes("<") || avpIgnored(annotations)) return [];
+  const annotatedPath = annotations?.[AVP_PATH_ANNOTATION];
+  const pattern = annotatedPath === undefined ? INLINE : GENERIC;
   const found: AvpPlaceholder[] = [];
-  for (const m of s.matchAll(INLINE)) {
+  for (const m of s.matchAll(pattern)) {
+    const body = m[0].replace(/^<+/, "").replace(/>+$/, "");
+    const [name = "", ...statements] = body.split("|");
+    const placeholder = name.replace(/^ +| +$/g, "");
+    const inline = INLINE_BODY.exec(placeholder);
+    const version = inline ? inline[3] : annotations?.[AVP_VERSION_ANNOTATION];
     found.push({
-      path: m[1] as string,
-      key: m[2] as string,
-      ...(m[3] === undefined ? {} : { version: m[3] }),
-      modifiers: parseModifiers(m[4] ?? "", m.index),
-      generic: false,
+      path: inline ? (inline[1] as string) : (annotatedPath as string),
+      key: inline ? (inline[2] as string).trim() : placeholder,
+      ...(version ? { version } : {}),
+      modifiers: statements.map((statement) => parseModifier(statement, m.index)),
+      generic: !inline,
       start: m.index,
       end: m.index + m[0].length,
     });
   }
-  // A "<path:" the pattern did not take is a typo, not text.
-  for (const m of s.matchAll(/<path:/g)) {
-    if (!found.some((p) => p.start === m.index)) {
-      throw new InvalidReferenceError("malformed AVP placeholder (expected <path:PATH#KEY[#VERSION]>)", {
-        offset: m.index,
-      });
-    }
-  }
-  const path = context.annotations?.[AVP_PATH_ANNOTATION];
-  if (path !== undefined) {
-    const version = context.annotations?.[AVP_VERSION_ANNOTATION];
-    for (const m of s.matchAll(GENERIC)) {
-      found.push({
-        path,
-        key: m[1] as string,
-        ...(version === undefined ? {} : { version }),
-        modifiers: parseModifiers(m[2] ?? "", m.index),
-        generic: true,
-        start: m.index,
-        end: m.index + m[0].length,
-      });
-    }
-  }
-  return found.sort((a, b) => a.start - b.start);
+  return found;
+}
+
+/** What AVP placeholders read: the plugin configuration's `avp` section. */
+export interface AvpSource {
+  provider: ProviderName;
+  /** Store of placeholders whose mount `mounts` does not name. */
+  store?: string;
+  /** KV version of paths whose object has no avp.kubernetes.io/kv-version (AVP_KV_VERSION); default 2. */
+  kvVersion?: "1" | "2";
+  /** Vault mount (`secret`, `team-a/kv`) → the store that reads it. */
+  mounts?: Record<string, string>;
+}
+
+/** A placeholder's reference, and the Vault mount its path named (Vault layout only). */
+export interface AvpTarget {
+  ref: Reference;
+  mount?: string;
 }
 
 /**
- * The `ref+` reference an AVP placeholder stands for. AVP paths include the
- * mount, and for KV v2 a `data/` segment; refsync's Vault keys are relative
- * to the store's mount, so both are dropped (`secret/data/team-a/db` →
- * `team-a/db`). Other providers take the path as it is.
+ * The `ref+` reference an AVP placeholder stands for. AVP paths are Vault
+ * API paths: mount, then for KV v2 `data/`, then the secret's path. A
+ * store reads one mount, so the mount selects the store (`mounts`, else
+ * the one `store`) and the reference keeps the path below it:
+ * `secret/testing` (KV v1) → `testing` on the `secret` mount's store,
+ * `kv/data/testing` (KV v2) → `testing` on the `kv` mount's store. The KV
+ * version comes from the object's avp.kubernetes.io/kv-version, else
+ * `kvVersion` (2), as in AVP; a KV v2 path without `data/` is an error.
+ * Other providers take the path as it is, unless `mounts` is set (the fake
+ * provider standing in for Vault).
  */
-export function avpToReference(p: AvpPlaceholder, provider: ProviderName, store?: string): Reference {
-  let path = p.path;
-  if (provider === "vault") {
-    const m = /^[^/]+\/(?:data\/)?(.+)$/.exec(path);
-    if (m) path = m[1] as string;
-  }
-  return {
-    provider,
-    path,
+export function avpToReference(
+  p: AvpPlaceholder,
+  source: AvpSource,
+  annotations: Record<string, string> | undefined,
+): AvpTarget {
+  const base = {
+    provider: source.provider,
     fragment: p.key,
-    ...(store === undefined ? {} : { store }),
     ...(p.version === undefined ? {} : { version: p.version }),
   };
+  if (source.provider !== "vault" && source.mounts === undefined) {
+    return { ref: { ...base, path: p.path, ...(source.store === undefined ? {} : { store: source.store }) } };
+  }
+  const path = p.path.replace(/^\/+/, "");
+  const mount =
+    Object.keys(source.mounts ?? {})
+      .map((m) => m.replace(/^\/+|\/+$/g, ""))
+      .filter((m) => path.startsWith(`${m}/`))
+      .sort((a, b) => b.length - a.length)[0] ?? path.slice(0, Math.max(path.indexOf("/"), 0));
+  if (!mount)
+    throw new InvalidReferenceError(`AVP path "${p.path}" names no Vault mount`, { offset: p.start });
+  const store = source.mounts?.[mount] ?? source.store;
+  if (source.mounts !== undefined && store === undefined) {
+    throw new InvalidReferenceError(
+      `Vault mount "${mount}" of AVP path "${p.path}" has no store in the plugin configuration's avp.mounts`,
+      { offset: p.start },
+    );
+  }
+  let below = path.slice(mount.length + 1);
+  const kv = annotations?.[AVP_KV_VERSION_ANNOTATION] ?? source.kvVersion ?? "2";
+  if (kv !== "1" && kv !== "2") {
+    throw new InvalidReferenceError(`${AVP_KV_VERSION_ANNOTATION} must be "1" or "2"`, { offset: p.start });
+  }
+  if (kv === "2") {
+    if (!below.startsWith("data/")) {
+      throw new InvalidReferenceError(
+        `AVP path "${p.path}" is read as KV v2, which needs "${mount}/data/…" (or annotate avp.kubernetes.io/kv-version: "1")`,
+        { offset: p.start },
+      );
+    }
+    below = below.slice("data/".length);
+  }
+  return { ref: { ...base, path: below, ...(store === undefined ? {} : { store }) }, mount };
+}
+
+/**
+ * One store reads one Vault mount: placeholders of two mounts that resolve
+ * to the same store would read one mount's secrets for the other's. The
+ * problems, one per store; `uses` maps each store to the mounts read from it.
+ */
+export function mountConflicts(uses: Map<string, Set<string>>): string[] {
+  return [...uses]
+    .filter(([, mounts]) => mounts.size > 1)
+    .map(
+      ([store, mounts]) =>
+        `AVP placeholders read Vault mounts ${[...mounts].sort().join(", ")} through one store "${store}"; map each mount to its own store in the plugin configuration's avp.mounts`,
+    );
 }

@@ -4,10 +4,10 @@
  * Kind/name and YAML path. Malformed references are collected, not thrown,
  * so a render can report all of them at once.
  */
-import { avpToReference, findAvpPlaceholders, type Modifier } from "./avp.ts";
+import { avpToReference, findAvpPlaceholders, type AvpSource, type Modifier } from "./avp.ts";
 import { InvalidReferenceError, type RefLocation } from "./errors.ts";
 import { findReferences, type Reference } from "./reference.ts";
-import type { ProviderName } from "../providers/types.ts";
+import { dataForm } from "./secret-data.ts";
 
 export type PathSegment = string | number;
 
@@ -19,6 +19,8 @@ export interface Token {
   /** AVP modifiers (empty for `ref+` references). */
   modifiers: Modifier[];
   syntax: "ref" | "avp";
+  /** The Vault mount an AVP placeholder's path named (its store reads that mount). */
+  mount?: string;
 }
 
 /** A string value holding references. */
@@ -45,8 +47,8 @@ export interface SourceDocument {
 }
 
 export interface FindOptions {
-  /** Provider and store AVP placeholders stand for; default vault and its default store. */
-  avp?: { provider: ProviderName; store?: string };
+  /** What AVP placeholders read; default vault and its default store. */
+  avp?: AvpSource;
 }
 
 export interface FindResult {
@@ -144,12 +146,14 @@ function tokensOf(
   for (const p of findAvpPlaceholders(text, { annotations })) {
     // A placeholder inside a ref+ span is part of that reference's text, not a placeholder.
     if (tokens.some((t) => t.syntax === "ref" && p.start < t.end && t.start < p.end)) continue;
+    const { ref, mount } = avpToReference(p, avp, annotations);
     tokens.push({
       start: p.start,
       end: p.end,
-      ref: avpToReference(p, avp.provider, avp.store),
+      ref,
       modifiers: p.modifiers,
       syntax: "avp",
+      ...(mount === undefined ? {} : { mount }),
     });
   }
   return tokens.sort((a, b) => a.start - b.start);
@@ -175,6 +179,12 @@ export function findInDocument(doc: SourceDocument, options: FindOptions = {}): 
       try {
         // avp.kubernetes.io/ignore turns off placeholders, not refsync's own references.
         const tokens = tokensOf(text, annotations, options);
+        const forms = new Set(tokens.map((t) => dataForm(t.syntax, base64)));
+        if (dataValue && forms.size > 1) {
+          throw new InvalidReferenceError(
+            "a data value cannot mix ref+ references and AVP placeholders (AVP values go in as base64 text, references as bytes)",
+          );
+        }
         if (tokens.length) result.occurrences.push({ path, location, text, tokens, base64 });
         return tokens.length > 0;
       } catch (err) {

@@ -7,7 +7,11 @@
  *     vault:
  *       provider: { vault: { server: https://vault:8200, … } }   # a SecretStore's spec.provider
  *   defaultStores: { vault: vault }  # store of references that name none (by provider)
- *   avp: { provider: vault, store: vault }   # what AVP placeholders read
+ *   avp:                          # what AVP placeholders read
+ *     provider: vault
+ *     store: vault                # store of Vault mounts `mounts` does not name
+ *     kvVersion: "2"              # AVP_KV_VERSION: paths of objects without avp.kubernetes.io/kv-version
+ *     mounts: { secret: vault-kv1, kv: vault }   # Vault mount → the store reading it
  *   modes: [deferred, inline]     # modes an application may choose (default: deferred only)
  *   policy:                       # inline reads allowed; everything else is denied
  *     - projects: [team-a]        # Argo CD projects (`*` globs); omitted = any
@@ -23,6 +27,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
+import type { AvpSource } from "../refs/avp.ts";
 import { PROVIDERS } from "../refs/reference.ts";
 import type { ProviderName } from "../providers/types.ts";
 
@@ -46,7 +51,14 @@ const providerName = z.enum(PROVIDERS as [ProviderName, ...ProviderName[]]);
 const configSchema = z.object({
   stores: z.record(z.string().min(1), z.object({ provider: z.record(z.string(), z.unknown()) })).default({}),
   defaultStores: z.partialRecord(providerName, z.string().min(1)).default({}),
-  avp: z.object({ provider: providerName.default("vault"), store: z.string().min(1).optional() }).optional(),
+  avp: z
+    .strictObject({
+      provider: providerName.default("vault"),
+      store: z.string().min(1).optional(),
+      kvVersion: z.enum(["1", "2"]).optional(),
+      mounts: z.record(z.string().min(1), z.string().min(1)).optional(),
+    })
+    .optional(),
   modes: z.array(z.enum(["deferred", "inline"])).default(["deferred"]),
   policy: z.array(ruleSchema).default([]),
 });
@@ -55,7 +67,7 @@ export type PolicyRule = z.output<typeof ruleSchema>;
 export interface PluginConfig {
   stores: Record<string, { provider: StoreProviderSpec }>;
   defaultStores: Partial<Record<ProviderName, string>>;
-  avp?: { provider: ProviderName; store?: string };
+  avp?: AvpSource;
   modes: Mode[];
   policy: PolicyRule[];
 }

@@ -46,7 +46,7 @@ void test("modifiers without a template helper, and binary literals beside refer
     data: { bin: Buffer.from([0xff, 0xfe]).toString("base64") },
   });
   assert.deepEqual(errors, [
-    "f.yaml: document 0: Secret/s: data.bin: a binary literal cannot share a Secret with references in deferred mode; move it to another Secret",
     'f.yaml: document 0: Secret/s: stringData.hashed: AVP modifier "sha256sum" needs inline mode (--mode inline)',
+    "f.yaml: document 0: Secret/s: data.bin: a binary literal cannot share a Secret with references in deferred mode; move it to another Secret",
   ]);
 });

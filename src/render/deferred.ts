@@ -5,7 +5,9 @@
  * references become `data[]` entries; when the Secret also holds literals or
  * references embedded in longer strings, every key becomes a Handlebars
  * template (`{{ ref_url }}`) over generated `data[]` keys, which the
- * controller renders with HTML escaping off.
+ * controller renders with HTML escaping off. AVP placeholders in `data`
+ * give the bytes inline mode gives (secret-data.ts): `<key>` reads with
+ * decodingStrategy Base64, `<key | base64encode>` reads the value as it is.
  */
 import {
   API_VERSION,
@@ -13,10 +15,11 @@ import {
   type ExternalSecretData,
   type RemoteRef,
 } from "../api/v1alpha1.ts";
-import type { Modifier } from "../refs/avp.ts";
+import { AVP_REMOVE_MISSING_ANNOTATION, avpRemoveMissing, type Modifier } from "../refs/avp.ts";
 import { formatLocation, type RefLocation } from "../refs/errors.ts";
 import { formatPath, objectName, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
 import { decodingStrategy, type Reference } from "../refs/reference.ts";
+import { asIsBytes, dataForm } from "../refs/secret-data.ts";
 import type { ProviderName } from "../providers/types.ts";
 
 export interface StoreDefaults {
@@ -70,9 +73,44 @@ function escapeLiteral(text: string): string {
   return text.replaceAll("{{", "\\{{");
 }
 
-function isWhole(o: Occurrence): boolean {
+function spansWhole(o: Occurrence): boolean {
   const t = o.tokens[0] as Token;
-  return o.tokens.length === 1 && t.start === 0 && t.end === o.text.length && t.modifiers.length === 0;
+  return o.tokens.length === 1 && t.start === 0 && t.end === o.text.length;
+}
+
+/** What the controller does for one reference: read `ref`, then apply the template helpers in order. */
+interface Plan {
+  ref: Reference;
+  helpers: string[];
+}
+
+/**
+ * A reference's plan, or the problem when the controller cannot give what
+ * inline mode gives. In a Secret's `data`, an AVP placeholder's value is
+ * the base64 text itself (secret-data.ts): the Secret's bytes are that
+ * text decoded, so a whole-value `<key>` reads with decodingStrategy
+ * Base64 and `<key | base64encode>` reads the value as it is.
+ */
+function planOf(o: Occurrence, t: Token): Plan | string {
+  let ref = t.ref;
+  let modifiers = t.modifiers;
+  const last: string[] = [];
+  if (o.path[0] === "data" && dataForm(t.syntax, o.base64) === "as-is") {
+    if (!spansWhole(o)) {
+      return "an AVP placeholder embedded in a data value needs inline mode (--mode inline), or move it to stringData";
+    }
+    const bytes = asIsBytes(t.modifiers);
+    modifiers = bytes.modifiers;
+    if (bytes.decodeBase64 && modifiers.length === 0) ref = { ...ref, decode: "base64" };
+    else if (bytes.decodeBase64) last.push("b64dec");
+  }
+  const helpers: string[] = [];
+  for (const m of modifiers) {
+    const helper = TEMPLATE_HELPERS[m.name];
+    if (!helper) return `AVP modifier "${m.name}" needs inline mode (--mode inline)`;
+    helpers.push(helper);
+  }
+  return { ref, helpers: [...helpers, ...last] };
 }
 
 export interface DeferredResult {
@@ -131,6 +169,22 @@ export function toExternalSecret(
     }
   }
 
+  if (avpRemoveMissing(secret.metadata?.annotations)) {
+    fail(
+      { file: doc.file, document: doc.index, object: objectName(secret) },
+      `${AVP_REMOVE_MISSING_ANNOTATION} needs inline mode (--mode inline)`,
+    );
+  }
+  const plans = new Map<Token, Plan>();
+  for (const o of occurrences) {
+    for (const t of o.tokens) {
+      const plan = planOf(o, t);
+      if (typeof plan === "string") fail(o.location, plan);
+      else plans.set(t, plan);
+    }
+  }
+  const isWhole = (o: Occurrence) => spansWhole(o) && plans.get(o.tokens[0] as Token)?.helpers.length === 0;
+
   const stores = new Set<string>();
   for (const o of occurrences) for (const t of o.tokens) stores.add(storeOf(t.ref, defaults));
   if (stores.size > 1) {
@@ -178,15 +232,11 @@ export function toExternalSecret(
     let at = 0;
     for (const t of o.tokens) {
       source += escapeLiteral(o.text.slice(at, t.start));
-      let expression = nameFor(key, t.ref);
-      for (const m of t.modifiers) {
-        const helper = TEMPLATE_HELPERS[m.name];
-        if (!helper) {
-          fail(o.location, `AVP modifier "${m.name}" needs inline mode (--mode inline)`);
-          continue;
-        }
+      const plan = plans.get(t);
+      if (!plan) continue; // its problem is reported
+      let expression = nameFor(key, plan.ref);
+      for (const helper of plan.helpers)
         expression = /^\w+$/.test(expression) ? `${helper} ${expression}` : `${helper} (${expression})`;
-      }
       source += `{{ ${expression} }}`;
       at = t.end;
     }

@@ -3,18 +3,31 @@
  * manifest, as argocd-vault-plugin does — under the operator's policy. Every
  * distinct (store, key, version) is read once per run (batched with
  * readMany where the provider can), at most `concurrency` reads at a time. A
- * whole-value reference keeps the backend's type (number, boolean, object);
- * Secret `data` values are base64-encoded, and binary values put in
- * `stringData` move to `data`. Objects that received values get the
+ * whole-value reference keeps the backend's type (number, boolean, object)
+ * where Kubernetes allows it; a Secret's `data` follows secret-data.ts
+ * (AVP placeholders inserted as they are, `ref+` values encoded), binary
+ * values put in `stringData` move to `data`, and ConfigMap values are text.
+ * avp.kubernetes.io/remove-missing drops the map entries whose placeholder's
+ * key the secret does not hold. Objects that received values get the
  * `refsync.dev/refs` annotation (references and a version digest, no value).
  */
 import { providerForSpec } from "../providers/registry.ts";
 import { decode, selectProperty, toBytes } from "../providers/extract.ts";
 import type { KubernetesSecretReader, ProviderClient, SecretValue } from "../providers/types.ts";
 import { RefsyncError } from "../errors.ts";
+import { SecretNotFoundError } from "../providers/errors.ts";
 import { applyModifiers, ModifierError } from "../refs/modifiers.ts";
 import { formatLocation } from "../refs/errors.ts";
-import { isSecret, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
+import { AVP_REMOVE_MISSING_ANNOTATION, avpRemoveMissing } from "../refs/avp.ts";
+import {
+  annotationsOf,
+  isSecret,
+  objectName,
+  type Occurrence,
+  type SourceDocument,
+  type Token,
+} from "../refs/find.ts";
+import { dataForm, isStdBase64 } from "../refs/secret-data.ts";
 import { decodingStrategy, formatReference, type Reference } from "../refs/reference.ts";
 import { ANNOTATION_REFS, formatRefsAnnotation, versionsDigest, type VersionRead } from "./annotation.ts";
 import { denial, type PluginConfig, type Requester } from "./config.ts";
@@ -62,6 +75,15 @@ function bytesOf(value: unknown): Uint8Array {
   return typeof value === "object" && value !== null && !(value instanceof Uint8Array)
     ? toBytes(JSON.stringify(value))
     : toBytes(typeof value === "string" || value instanceof Uint8Array ? value : String(value));
+}
+
+/** A key the read secret does not hold (or holds as null). */
+class MissingKeyError extends SecretNotFoundError {}
+
+function deleteAt(root: unknown, path: (string | number)[]): void {
+  let node = root as Record<string | number, unknown>;
+  for (const seg of path.slice(0, -1)) node = node[seg] as Record<string | number, unknown>;
+  delete node[path[path.length - 1] as string | number];
 }
 
 function setAt(root: unknown, path: (string | number)[], value: unknown): void {
@@ -135,9 +157,20 @@ export class InlineRenderer {
     for (const { doc, occurrences } of docs) {
       const used: Reference[] = [];
       const versions: VersionRead[] = [];
+      const removeMissing = avpRemoveMissing(annotationsOf(doc.value));
+      const kind = (doc.value as { kind?: unknown }).kind;
+      if (removeMissing && kind !== "Secret" && kind !== "ConfigMap") {
+        const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
+        errors.push(
+          `${where}: ${AVP_REMOVE_MISSING_ANNOTATION} can only be used on Secret or ConfigMap resources`,
+        );
+        continue;
+      }
       for (const o of occurrences) {
         const where = formatLocation(o.location);
         const values: unknown[] = [];
+        // avp.kubernetes.io/remove-missing: a map entry whose placeholder's key is missing is dropped.
+        let remove = false;
         for (const { token, store, id } of plans.get(o) ?? []) {
           const result = results.get(id) as SecretValue | Error;
           const refText = formatReference(token.ref);
@@ -149,13 +182,23 @@ export class InlineRenderer {
             values.push(this.#value(result, token, store));
           } catch (err) {
             if (!(err instanceof RefsyncError || err instanceof ModifierError)) throw err;
+            if (
+              removeMissing &&
+              token.syntax === "avp" &&
+              err instanceof MissingKeyError &&
+              typeof o.path.at(-1) === "string"
+            ) {
+              remove = true;
+              continue;
+            }
             errors.push(`${where}: ${refText}: ${err.message}`);
             continue;
           }
           used.push({ ...token.ref, store });
           versions.push({ store, key: token.ref.path, pinned: token.ref.version, read: result.version });
         }
-        if (values.length === o.tokens.length) {
+        if (remove) deleteAt(doc.value, o.path);
+        else if (values.length === o.tokens.length) {
           const problem = substitute(doc.value, o, values, doc.quoted?.has(o.location.path ?? "") ?? false);
           if (problem) errors.push(`${where}: ${problem}`);
         }
@@ -210,65 +253,116 @@ export class InlineRenderer {
 
   #value(secret: SecretValue, token: Token, store: string): unknown {
     const request = { store: `store "${store}"`, key: token.ref.path, property: token.ref.fragment };
-    let value = selectProperty(secret, request);
+    let value: unknown;
+    try {
+      value = selectProperty(secret, request);
+    } catch (err) {
+      // The secret exists without this key: what AVP calls a missing value.
+      if (err instanceof SecretNotFoundError) throw new MissingKeyError(err.message);
+      throw err;
+    }
+    // AVP takes a null value for a missing one.
+    if (token.syntax === "avp" && value === null)
+      throw new MissingKeyError(
+        `store "${store}": key "${token.ref.path}" property "${token.ref.fragment}": property is null`,
+      );
     const strategy = decodingStrategy(token.ref);
     if (strategy) value = decode(bytesOf(value), strategy, request);
     return applyModifiers(value, token.modifiers);
   }
 }
 
-/** The KubernetesSecretReader is built (and its client library loaded) only when a store needs it. */
-/** Puts the values into the document; a problem when a value cannot go where its reference was. */
-function substitute(root: unknown, o: Occurrence, values: unknown[], quoted: boolean): string | undefined {
-  const secret = isSecret(root);
-  const field = secret && o.path.length === 2 ? o.path[0] : undefined;
-  const whole = o.tokens.length === 1 && o.tokens[0]?.start === 0 && o.tokens[0].end === o.text.length;
-  if (field === "data" || field === "stringData") {
-    const bytes = whole ? bytesOf(values[0]) : joined(o, values);
-    if (bytes === undefined) return "a binary value cannot be embedded in text";
-    const key = o.path[1] as string;
-    if (field === "stringData") {
-      const text = asText(bytes);
-      if (text !== undefined) {
-        setAt(root, o.path, text);
-        return undefined;
-      }
-      // Binary in stringData: Kubernetes only takes it base64-encoded in data.
-      const s = root as { data?: Record<string, string>; stringData: Record<string, unknown> };
-      delete s.stringData[key];
-      s.data = { ...s.data, [key]: Buffer.from(bytes).toString("base64") };
-      return undefined;
-    }
-    setAt(root, o.path, Buffer.from(bytes).toString("base64"));
-    return undefined;
-  }
-  if (whole && !quoted) {
-    const value = values[0];
-    if (value instanceof Uint8Array) {
-      const text = asText(value);
-      if (text === undefined) return "a binary value can only go into a Secret's data";
-      setAt(root, o.path, text);
-    } else setAt(root, o.path, value);
-    return undefined;
-  }
-  const bytes = joined(o, values);
-  if (bytes === undefined) return "a binary value cannot be embedded in text";
-  setAt(root, o.path, Buffer.from(bytes).toString("utf8"));
-  return undefined;
+/** A value that cannot go where its reference is; the message says why, never the value. */
+class PlacementError extends Error {
+  override readonly name = "PlacementError";
 }
 
-/** The occurrence's text with each reference replaced by its value's text; undefined for binary values. */
-function joined(o: Occurrence, values: unknown[]): Uint8Array | undefined {
+/**
+ * Text of an AVP placeholder's value, as AVP's stringify makes it: strings
+ * as they are, numbers and booleans as text; a map or a list is no text.
+ */
+function avpText(value: unknown): string {
+  if (value instanceof Uint8Array) {
+    const text = asText(value);
+    if (text === undefined) throw new PlacementError("a binary value cannot be inserted as text");
+    return text;
+  }
+  if (typeof value === "object" || value === undefined)
+    throw new PlacementError(
+      `the value is ${Array.isArray(value) ? "a list" : "a map"}, which has no text form here`,
+    );
+  return String(value);
+}
+
+/** Text of one token's value inside a string. */
+function tokenText(token: Token, value: unknown): string {
+  if (token.syntax === "avp") return avpText(value);
+  const text = asText(value);
+  if (text === undefined) throw new PlacementError("a binary value cannot be embedded in text");
+  return text;
+}
+
+/** The occurrence's text with each reference replaced by its value's text. */
+function joined(o: Occurrence, values: unknown[]): string {
   let out = "";
   let at = 0;
   for (const [i, t] of o.tokens.entries()) {
-    const text = asText(values[i]);
-    if (text === undefined) return undefined;
-    out += o.text.slice(at, t.start) + text;
+    out += o.text.slice(at, t.start) + tokenText(t, values[i]);
     at = t.end;
   }
-  out += o.text.slice(at);
-  return toBytes(out);
+  return out + o.text.slice(at);
+}
+
+/**
+ * Puts the values into the document; a problem when a value cannot go
+ * where its reference is. A Secret's `data` follows secret-data.ts;
+ * `stringData` and a ConfigMap take text (the API server refuses anything
+ * else); elsewhere a whole-value AVP placeholder, or an unquoted `ref+`
+ * reference, keeps the value's type.
+ */
+function substitute(root: unknown, o: Occurrence, values: unknown[], quoted: boolean): string | undefined {
+  const field = isSecret(root) && o.path.length === 2 ? o.path[0] : undefined;
+  const first = o.tokens[0] as Token;
+  const whole = o.tokens.length === 1 && first.start === 0 && first.end === o.text.length;
+  try {
+    if (field === "data") {
+      if (dataForm(first.syntax, o.base64) === "as-is") {
+        const text = whole ? avpText(values[0]) : joined(o, values);
+        if (!isStdBase64(text)) {
+          return "the value is not base64 once the placeholders are replaced: in a Secret's data, AVP inserts values as they are (write <key | base64encode>)";
+        }
+        setAt(root, o.path, text);
+      } else {
+        const bytes = whole && first.syntax === "ref" ? bytesOf(values[0]) : toBytes(joined(o, values));
+        setAt(root, o.path, Buffer.from(bytes).toString("base64"));
+      }
+    } else if (field === "stringData") {
+      const bytes = whole
+        ? first.syntax === "avp"
+          ? toBytes(avpText(values[0]))
+          : bytesOf(values[0])
+        : toBytes(joined(o, values));
+      const text = asText(bytes);
+      if (text !== undefined) setAt(root, o.path, text);
+      else {
+        // Binary in stringData: Kubernetes only takes it base64-encoded in data.
+        const s = root as { data?: Record<string, string>; stringData: Record<string, unknown> };
+        delete s.stringData[o.path[1] as string];
+        s.data = { ...s.data, [o.path[1] as string]: Buffer.from(bytes).toString("base64") };
+      }
+    } else if (whole && (root as { kind?: unknown }).kind === "ConfigMap") {
+      setAt(root, o.path, tokenText(first, values[0]));
+    } else if (whole && (first.syntax === "avp" || !quoted)) {
+      const value = values[0];
+      setAt(root, o.path, value instanceof Uint8Array ? tokenText(first, value) : value);
+    } else {
+      setAt(root, o.path, joined(o, values));
+    }
+  } catch (err) {
+    if (err instanceof PlacementError) return err.message;
+    throw err;
+  }
+  return undefined;
 }
 
 function annotate(root: unknown, value: string): void {

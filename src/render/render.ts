@@ -5,10 +5,11 @@
  * (each naming file, document, Kind/name and YAML path, never a value).
  */
 import { ANNOTATION_SOURCE_REVISION } from "../api/v1alpha1.ts";
+import { mountConflicts } from "../refs/avp.ts";
 import { findInDocument, isSecret, type Occurrence, type SourceDocument } from "../refs/find.ts";
 import type { KubernetesSecretReader } from "../providers/types.ts";
 import type { Mode, PluginConfig, Requester } from "./config.ts";
-import { notInSecret, toExternalSecret, type StoreDefaults } from "./deferred.ts";
+import { notInSecret, storeOf, toExternalSecret, type StoreDefaults } from "./deferred.ts";
 import { InlineRenderer } from "./inline.ts";
 import { stringifyStream } from "./output.ts";
 import { readSources } from "./sources.ts";
@@ -54,14 +55,20 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   }
   const { config } = options;
   const defaults: StoreDefaults = { override: options.store, byProvider: config.defaultStores };
-  const avp = config.avp ? { provider: config.avp.provider, store: config.avp.store } : undefined;
 
   const found: { doc: SourceDocument; occurrences: Occurrence[] }[] = [];
+  const mountsByStore = new Map<string, Set<string>>();
   for (const doc of sources.documents) {
-    const result = findInDocument(doc, avp ? { avp } : {});
+    const result = findInDocument(doc, config.avp ? { avp: config.avp } : {});
     errors.push(...result.errors.map((e) => e.message));
     if (result.occurrences.length) found.push({ doc, occurrences: result.occurrences });
+    for (const t of result.occurrences.flatMap((o) => o.tokens)) {
+      if (t.mount === undefined) continue;
+      const store = storeOf(t.ref, defaults);
+      mountsByStore.set(store, (mountsByStore.get(store) ?? new Set()).add(t.mount));
+    }
   }
+  errors.push(...mountConflicts(mountsByStore));
 
   const output = sources.documents.map((d) => d.value);
   const position = new Map(sources.documents.map((d, i) => [d, i]));

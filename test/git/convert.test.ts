@@ -118,13 +118,13 @@ void describe("refsync convert", () => {
 
       writeFileSync(
         join(dir, "broken.yaml"),
-        `kind: Secret\napiVersion: v1\nmetadata: {name: b}\nstringData:\n  x: <path:secret/data/x>\n`,
+        `kind: Secret\napiVersion: v1\nmetadata: {name: b}\nstringData:\n  x: <path:secret/data/x#k | rot13>\n`,
       );
       const broken = collector();
       assert.equal(await convertCommand([dir, "--store", "vault"], broken), 2);
       assert.match(
         broken.err(),
-        /nothing written:\n.*broken\.yaml: document 0: Secret\/b: stringData\.x: offset 0: malformed AVP placeholder/,
+        /nothing written:\n.*broken\.yaml: document 0: Secret\/b: stringData\.x: offset 0: invalid AVP modifier "rot13"/,
       );
       assert.equal(readFileSync(join(dir, "secret-inline.yaml"), "utf8"), read("secret-inline.yaml"));
       rmSync(join(dir, "broken.yaml"));
