@@ -12,6 +12,13 @@ export class VaultHttpError extends Error {
   }
 }
 
+/** A missing, unknown or expired token: Vault's plain `permission denied`. */
 export const permissionDenied = (): VaultHttpError => new VaultHttpError(403, ["permission denied"]);
+/**
+ * A token whose policies do not grant the path: Vault appends ErrPermissionDenied to a multierror
+ * (request_handling.go), which renders as below. Clients (and refsync) must branch on the 403.
+ */
+export const policyDenied = (): VaultHttpError =>
+  new VaultHttpError(403, ["1 error occurred:\n\t* permission denied\n\n"]);
 export const notFound = (): VaultHttpError => new VaultHttpError(404, []);
 export const badRequest = (message: string): VaultHttpError => new VaultHttpError(400, [message]);

@@ -12,7 +12,7 @@ import {
   type KubernetesRole,
   type TokenReviewer,
 } from "./auth-methods.ts";
-import { badRequest, notFound, permissionDenied, VaultHttpError } from "./http-error.ts";
+import { badRequest, notFound, permissionDenied, policyDenied, VaultHttpError } from "./http-error.ts";
 import { KvV1, KvV2 } from "./kv.ts";
 import { allowed, type Capability, type PolicyRule } from "./policy.ts";
 import { TokenStore, type LeaseRecord, type Token, type TokenOptions } from "./tokens.ts";
@@ -71,6 +71,28 @@ function numberField(body: Record<string, unknown>, field: string): number | und
   if (typeof value === "number") return value;
   if (typeof value === "string" && /^\d+s?$/.test(value)) return Number.parseInt(value, 10);
   return undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/**
+ * A duration parameter as Vault reads it (parseutil.ParseDurationSecond): a number of seconds, a
+ * string of digits, or a Go duration string such as "1h", "90m" or "1h30m15s". Returns whole seconds.
+ */
+export function durationField(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  if (typeof value === "string") {
+    if (/^\d+$/.test(value)) return Number.parseInt(value, 10);
+    if (/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(value)) {
+      let seconds = 0;
+      for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g))
+        seconds += Number(amount) * (DURATION_UNITS[unit ?? "s"] ?? 1);
+      return Math.floor(seconds);
+    }
+  }
+  throw badRequest(`error parsing ${field}: invalid duration ${JSON.stringify(value)}`);
 }
 
 function versionsField(body: Record<string, unknown>): number[] {
@@ -230,7 +252,7 @@ export class VaultNamespace {
   }
 
   private check(token: Token, path: string, capability: Capability): void {
-    if (!allowed(this.policies, token.policies, path, capability, token.meta)) throw permissionDenied();
+    if (!allowed(this.policies, token.policies, path, capability, token.meta)) throw policyDenied();
   }
 
   private async handleAuthenticated(request: VaultRequest, token: Token): Promise<VaultResponse> {
@@ -243,7 +265,7 @@ export class VaultNamespace {
       case "auth/token/renew-self":
         if (!write) break;
         this.check(token, path, "update");
-        this.tokens.renew(token, numberField(body, "increment"));
+        this.tokens.renew(token, durationField(body, "increment"));
         return ok({ auth: this.tokens.authBlock(token) });
       case "auth/token/revoke-self":
         if (!write) break;
@@ -287,12 +309,14 @@ export class VaultNamespace {
           id: lease.id,
           issue_time: new Date(lease.issuedAt).toISOString(),
           expire_time: new Date(lease.expiresAt).toISOString(),
+          last_renewal_time:
+            lease.lastRenewedAt === undefined ? null : new Date(lease.lastRenewedAt).toISOString(),
           renewable: true,
           ttl: this.tokens.leaseDuration(lease),
         },
       });
     }
-    const { lease, warnings } = this.tokens.renewLease(leaseId, numberField(body, "increment"));
+    const { lease, warnings } = this.tokens.renewLease(leaseId, durationField(body, "increment"));
     return ok({
       lease_id: lease.id,
       renewable: true,

@@ -72,6 +72,10 @@ void it("enforces ACL globs, + segments, deny, and token TTLs", async () => {
   assert.equal((await call("GET", "secret/data/a/one", token)).status, 200);
   assert.deepEqual(await call("GET", "secret/data/a/b/two", token), {
     status: 403,
+    body: { errors: ["1 error occurred:\n\t* permission denied\n\n"] },
+  });
+  assert.deepEqual(await call("GET", "secret/data/a/one", "hvs.unknown"), {
+    status: 403,
     body: { errors: ["permission denied"] },
   });
   assert.equal((await call("GET", "secret/metadata/a/?list=true", token)).status, 200);

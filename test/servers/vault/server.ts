@@ -32,6 +32,8 @@ export interface RequestLogEntry {
 export interface Faults {
   /** 503 "Vault is sealed" on everything but sys/health and sys/seal-status. */
   sealed: boolean;
+  /** A standby node of an HA cluster: sys/health answers 429 (its standby code); requests are still served, as a standby forwards them. */
+  standby: boolean;
   /** Delay before every response. */
   delayMs: number;
   /** 429 rate-limit-quota answers on every request. */
@@ -65,6 +67,26 @@ export interface VaultTestServer {
 }
 
 const VAULT_VERSION = "1.17.0-refsync-test";
+const BUILD_DATE = "2024-06-10T10:11:12Z";
+const CLUSTER = { cluster_name: "vault-cluster-refsync", cluster_id: "00000000-0000-0000-0000-000000000000" };
+
+/** The status code a sys/health query parameter asks for (`sealedcode=200`), or the default. */
+function statusParam(query: URLSearchParams, name: string, fallback: number): number {
+  const value = query.get(name);
+  if (value === null || value === "") return fallback;
+  const code = Number(value);
+  if (!Number.isInteger(code) || code < 1 || code > 999)
+    throw new VaultHttpError(400, [`unable to parse ${name} parameter: ${value}`]);
+  return code;
+}
+
+/** A boolean query parameter as Vault parses it (Go's strconv.ParseBool; absent or empty is false). */
+function boolParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name) ?? "";
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["", "0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
+  throw new VaultHttpError(400, [`bad value for ${name} parameter: ${value}`]);
+}
 
 function matchesFilter(entry: RequestLogEntry, filter: LogFilter): boolean {
   if (filter.method !== undefined && entry.method !== filter.method) return false;
@@ -117,24 +139,51 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
   };
   const root = namespace("");
   const rootToken = root.createToken({ policies: ["root"], ttl: 0 }, "root");
-  const faults: Faults = { sealed: false, delayMs: 0, throttle: false, dropConnections: false };
+  const faults: Faults = {
+    sealed: false,
+    standby: false,
+    delayMs: 0,
+    throttle: false,
+    dropConnections: false,
+  };
   const requests: RequestLogEntry[] = [];
 
-  const health = (): VaultResponse => ({
-    status: faults.sealed ? 503 : 200,
-    body: {
-      initialized: true,
-      sealed: faults.sealed,
-      standby: false,
-      performance_standby: false,
-      replication_performance_mode: "disabled",
-      replication_dr_mode: "disabled",
-      server_time_utc: Math.floor(Date.now() / 1000),
-      version: VAULT_VERSION,
-      cluster_name: "vault-cluster-refsync",
-      cluster_id: "00000000-0000-0000-0000-000000000000",
-    },
-  });
+  /**
+   * GET/HEAD sys/health: 200 active, 429 standby (200 with standbyok), 503 sealed; each code can be
+   * overridden (activecode, standbycode, sealedcode, uninitcode, perfstandbycode, drsecondarycode),
+   * as load balancers ask. A sealed node reports itself standby and no cluster.
+   */
+  const health = (query: URLSearchParams): VaultResponse => {
+    // Read every parameter, so a malformed one is refused whatever the state.
+    const codes = {
+      active: statusParam(query, "activecode", 200),
+      standby: statusParam(query, "standbycode", 429),
+      sealed: statusParam(query, "sealedcode", 503),
+      uninit: statusParam(query, "uninitcode", 501),
+      perfStandby: statusParam(query, "performancestandbycode", 473),
+      drSecondary: statusParam(query, "drsecondarycode", 472),
+    };
+    const standbyOk = boolParam(query, "standbyok");
+    boolParam(query, "perfstandbyok"); // never a performance standby here, but a bad value is still refused
+    let status = codes.active;
+    if (faults.sealed) status = codes.sealed;
+    else if (faults.standby) status = standbyOk ? codes.active : codes.standby;
+    return {
+      status,
+      body: {
+        initialized: true,
+        sealed: faults.sealed,
+        standby: faults.sealed || faults.standby,
+        performance_standby: false,
+        replication_performance_mode: "disabled",
+        replication_dr_mode: "disabled",
+        server_time_utc: Math.floor(Date.now() / 1000),
+        version: VAULT_VERSION,
+        enterprise: false,
+        ...(faults.sealed ? {} : CLUSTER),
+      },
+    };
+  };
   const sealStatus = (): VaultResponse => ({
     status: 200,
     body: {
@@ -146,7 +195,9 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
       progress: 0,
       nonce: "",
       version: VAULT_VERSION,
+      build_date: BUILD_DATE,
       migration: false,
+      ...(faults.sealed ? {} : CLUSTER),
       recovery_seal: false,
       storage_type: "inmem",
     },
@@ -179,8 +230,10 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
         headers = { "Retry-After": "1" };
         throw new VaultHttpError(429, [`request path "${path}": rate limit quota exceeded`]);
       }
-      if (path === "sys/health") result = health();
-      else if (path === "sys/seal-status") result = sealStatus();
+      if (path === "sys/health") {
+        result = health(url.searchParams);
+        if (request.method === "HEAD") result = { status: result.status };
+      } else if (path === "sys/seal-status") result = sealStatus();
       else if (faults.sealed) throw new VaultHttpError(503, ["Vault is sealed"]);
       else if (namespaceName !== "" && !namespaces.has(namespaceName))
         throw new VaultHttpError(403, ["permission denied"]);

@@ -39,11 +39,18 @@ export interface LeaseRecord {
   expiresAt: number;
   maxExpiresAt: number;
   defaultTtl: number;
+  /** When it was last renewed (lookup's last_renewal_time), undefined before the first renewal. */
+  lastRenewedAt?: number;
   revoked: boolean;
   data: Record<string, string>;
 }
 
 const now = (): number => Date.now();
+
+/** The policies Vault reports for a token: a root token has only `root`, any other gets `default` too. */
+function reportedPolicies(token: Token): string[] {
+  return token.policies.includes("root") ? ["root"] : ["default", ...token.policies];
+}
 const randomToken = (): string => `hvs.${randomBytes(18).toString("base64url")}`;
 
 function remainingSeconds(until: number | undefined): number {
@@ -113,8 +120,8 @@ export class TokenStore {
     return {
       client_token: token.id,
       accessor: token.accessor,
-      policies: ["default", ...token.policies],
-      token_policies: ["default", ...token.policies],
+      policies: reportedPolicies(token),
+      token_policies: reportedPolicies(token),
       metadata: token.meta,
       lease_duration: remainingSeconds(token.expiresAt),
       renewable: token.renewable,
@@ -138,11 +145,11 @@ export class TokenStore {
       explicit_max_ttl: 0,
       id: token.id,
       issue_time: new Date(token.issuedAt).toISOString(),
-      meta: token.meta,
+      meta: Object.keys(token.meta).length > 0 ? token.meta : null,
       num_uses: 0,
       orphan: true,
       path: token.path,
-      policies: ["default", ...token.policies],
+      policies: reportedPolicies(token),
       renewable: token.renewable,
       ttl: remainingSeconds(token.expiresAt),
       type: "service",
@@ -190,6 +197,7 @@ export class TokenStore {
       );
     }
     lease.expiresAt = Math.min(wanted, lease.maxExpiresAt);
+    lease.lastRenewedAt = now();
     return { lease, warnings };
   }
 
