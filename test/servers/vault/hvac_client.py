@@ -1,0 +1,50 @@
+"""Drives the Vault protocol test server with hvac (Debian's python3-hvac).
+
+Reads {"url", "token", "actions": [[name, *args], ...]} as JSON on stdin and
+prints one JSON result per action: {"ok": <hvac's answer>} or
+{"error": <hvac exception class>, "errors": [...]}; health answers carry the
+HTTP status too. Used by hvac.test.ts; no value is ever printed elsewhere.
+"""
+
+import json
+import sys
+
+import hvac
+
+
+def health(client, params):
+    answer = client.sys.read_health_status(method="GET", **params)
+    # hvac returns 200 answers as dicts and anything else as the raw response.
+    if isinstance(answer, dict):
+        return {"status": 200, "body": answer}
+    return {"status": answer.status_code, "body": answer.json() if answer.content else None}
+
+
+ACTIONS = {
+    "kv2_read": lambda c, path, mount: c.secrets.kv.v2.read_secret_version(path=path, mount_point=mount),
+    "kv1_read": lambda c, path, mount: c.secrets.kv.v1.read_secret(path=path, mount_point=mount),
+    "read": lambda c, path: c.read(path),
+    "lookup_self": lambda c: c.auth.token.lookup_self(),
+    "renew_self": lambda c, increment: c.auth.token.renew_self(increment=increment),
+    "health": health,
+    "seal_status": lambda c: c.sys.read_seal_status(),
+    "is_sealed": lambda c: c.sys.is_sealed(),
+    "read_lease": lambda c, lease_id: c.sys.read_lease(lease_id=lease_id),
+    "renew_lease": lambda c, lease_id, increment: c.sys.renew_lease(lease_id=lease_id, increment=increment),
+}
+
+
+def main():
+    request = json.load(sys.stdin)
+    client = hvac.Client(url=request["url"], token=request["token"])
+    results = []
+    for name, *args in request["actions"]:
+        try:
+            results.append({"ok": ACTIONS[name](client, *args)})
+        except hvac.exceptions.VaultError as error:
+            results.append({"error": type(error).__name__, "errors": error.errors})
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
