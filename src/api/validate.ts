@@ -37,6 +37,10 @@ const remoteRef = z.object({
   decodingStrategy: decodingStrategy.optional(),
 });
 const stringMap = z.record(z.string(), z.string());
+/** Object names such as a Secret's, checked as the API server does (IsDNS1123Subdomain). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_SUBDOMAIN_MESSAGE =
+  "must be a lowercase RFC 1123 subdomain (lower case alphanumerics, '-' or '.', starting and ending with an alphanumeric, like 'db-credentials')";
 /** Kubernetes Secret data keys. */
 const secretKey = z
   .string()
@@ -56,7 +60,11 @@ export const externalSecretSpecSchema = z.object({
   refreshPolicy: z.enum(["Periodic", "OnChange", "CreatedOnce"]).optional(),
   target: z
     .object({
-      name: z.string().max(253).optional(),
+      name: z
+        .string()
+        .max(253)
+        .refine((s) => s === "" || DNS1123_SUBDOMAIN.test(s), DNS1123_SUBDOMAIN_MESSAGE)
+        .optional(),
       creationPolicy: z.enum(["Owner", "Merge", "Orphan"]).optional(),
       deletionPolicy: z.enum(["Retain", "Delete"]).optional(),
       template: z
@@ -108,7 +116,14 @@ export const externalSecretSpecSchema = z.object({
 export const storeSpecSchema = z.object({
   provider: z.record(z.string(), z.unknown()),
   rateLimit: z
-    .object({ qps: z.number().min(0).optional(), burst: z.number().int().min(1).optional() })
+    .object({
+      // 0 would be a store that can never read (client-go's "0 means the default" would surprise as much).
+      qps: z
+        .number()
+        .positive("must be greater than 0 (omit rateLimit for the default of 50 reads/s, burst 100)")
+        .optional(),
+      burst: z.number().int().min(1).optional(),
+    })
     .optional(),
   conditions: z
     .array(

@@ -33,7 +33,12 @@ export async function resolveStore(
 ): Promise<SecretStore> {
   if (ref.kind === "ClusterSecretStore") {
     const store = lookup.clusterSecretStore(ref.name);
-    if (!store) throw new StoreNotReadyError(`ClusterSecretStore "${ref.name}" not found`);
+    if (!store) {
+      const hint = lookup.secretStore(namespace, ref.name)
+        ? `; a SecretStore "${ref.name}" exists in namespace "${namespace}": to use it, set secretStoreRef.kind: SecretStore (or leave kind out)`
+        : "";
+      throw new StoreNotReadyError(`ClusterSecretStore "${ref.name}" not found${hint}`);
+    }
     const labels = store.spec.conditions?.some((c) => c.namespaceSelector)
       ? await lookup.namespaceLabels(namespace)
       : {};
@@ -45,7 +50,24 @@ export async function resolveStore(
     return store;
   }
   const store = lookup.secretStore(namespace, ref.name);
-  if (!store) throw new StoreNotReadyError(`SecretStore "${ref.name}" not found in namespace "${namespace}"`);
+  if (!store) {
+    // secretStoreRef.kind defaults to SecretStore: the usual slip when a ClusterSecretStore was meant
+    // (named only when it would serve this namespace: no tenant learns of stores it may not use).
+    const cluster = lookup.clusterSecretStore(ref.name);
+    const serves =
+      cluster &&
+      clusterStoreAllows(
+        cluster.spec,
+        namespace,
+        cluster.spec.conditions?.some((c) => c.namespaceSelector)
+          ? await lookup.namespaceLabels(namespace)
+          : {},
+      );
+    const hint = serves
+      ? `; a ClusterSecretStore "${ref.name}" exists: to use it, set secretStoreRef.kind: ClusterSecretStore`
+      : "";
+    throw new StoreNotReadyError(`SecretStore "${ref.name}" not found in namespace "${namespace}"${hint}`);
+  }
   return store;
 }
 

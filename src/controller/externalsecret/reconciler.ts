@@ -14,9 +14,10 @@ import {
   type ExternalSecretStatus,
   type LeaseStatus,
 } from "../../api/v1alpha1.ts";
-import { validateExternalSecretSpec } from "../../api/validate.ts";
+import { validateExternalSecretSpec, validateStoreSpec } from "../../api/validate.ts";
 import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
+import { InvalidSpecError } from "../../providers/errors.ts";
 import type { ControllerMetrics } from "../../server/metrics.ts";
 import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
 import type { StoreSessions } from "../../store/sessions.ts";
@@ -225,6 +226,14 @@ export class ExternalSecretReconciler {
           true,
         );
       }
+      // A store the store reconciler has not looked at yet: its spec error, not the first failed read.
+      const storeProblem = invalidStoreSpec(store.spec);
+      if (storeProblem)
+        return fail(
+          "StoreNotReady",
+          `${store.kind} "${store.metadata.name}" is not usable: ${storeProblem}`,
+          true,
+        );
       const session = this.#d.sessions.session(store, namespace);
       this.#prefetcher.prefetch(es, session, signal);
       const fetched = await fetchData(spec, session, readsSinceMs, signal);
@@ -453,6 +462,17 @@ export class ExternalSecretReconciler {
       },
       { signal },
     );
+  }
+}
+
+/** The store spec's first problem (as its own Ready condition says), or undefined when valid. */
+function invalidStoreSpec(spec: unknown): string | undefined {
+  try {
+    validateStoreSpec(spec);
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidSpecError) return err.message;
+    throw err;
   }
 }
 
