@@ -1,8 +1,10 @@
 /**
  * zod schemas for the specs the controller acts on. The CRD schemas already
  * reject most bad input at the API server; these catch what OpenAPI cannot
- * express (durations, regular expressions, one-of) and objects written before
- * the CRDs were installed. Errors are InvalidSpecError naming the field path.
+ * express (durations, regular expressions, one-of, unknown fields: the CRDs
+ * keep them, see manifests/crds) and objects written before the CRDs were
+ * installed. Every object is strict: an unknown field is an error, never
+ * dropped. Errors are InvalidSpecError naming the field path.
  */
 import { z } from "zod";
 import { InvalidSpecError } from "../providers/errors.ts";
@@ -30,7 +32,7 @@ const regexp = z.string().refine((s) => {
 }, "not a valid regular expression");
 
 const decodingStrategy = z.enum(["None", "Base64", "Base64URL", "Auto"]);
-const remoteRef = z.object({
+const remoteRef = z.strictObject({
   key: z.string().min(1),
   property: z.string().optional(),
   version: z.string().optional(),
@@ -47,8 +49,8 @@ const secretKey = z
   .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
   .max(253);
 
-export const externalSecretSpecSchema = z.object({
-  secretStoreRef: z.object({
+export const externalSecretSpecSchema = z.strictObject({
+  secretStoreRef: z.strictObject({
     name: z.string().min(1),
     kind: z.enum(["SecretStore", "ClusterSecretStore"]).optional(),
   }),
@@ -59,7 +61,7 @@ export const externalSecretSpecSchema = z.object({
     .optional(),
   refreshPolicy: z.enum(["Periodic", "OnChange", "CreatedOnce"]).optional(),
   target: z
-    .object({
+    .strictObject({
       name: z
         .string()
         .max(253)
@@ -68,29 +70,33 @@ export const externalSecretSpecSchema = z.object({
       creationPolicy: z.enum(["Owner", "Merge", "Orphan"]).optional(),
       deletionPolicy: z.enum(["Retain", "Delete"]).optional(),
       template: z
-        .object({
+        .strictObject({
           type: z.string().optional(),
-          metadata: z.object({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+          metadata: z
+            .strictObject({ labels: stringMap.optional(), annotations: stringMap.optional() })
+            .optional(),
           data: z.record(secretKey, z.string()).optional(),
         })
         .optional(),
     })
     .optional(),
-  data: z.array(z.object({ secretKey, remoteRef })).optional(),
+  data: z.array(z.strictObject({ secretKey, remoteRef })).optional(),
   dataFrom: z
     .array(
       z
-        .object({
+        .strictObject({
           extract: remoteRef.optional(),
           find: z
-            .object({
+            .strictObject({
               path: z.string().optional(),
-              name: z.object({ regexp }).optional(),
+              name: z.strictObject({ regexp }).optional(),
               tags: stringMap.optional(),
               decodingStrategy: decodingStrategy.optional(),
             })
             .optional(),
-          rewrite: z.array(z.object({ regexp: z.object({ source: regexp, target: z.string() }) })).optional(),
+          rewrite: z
+            .array(z.strictObject({ regexp: z.strictObject({ source: regexp, target: z.string() }) }))
+            .optional(),
         })
         .refine(
           (d) => (d.extract === undefined) !== (d.find === undefined),
@@ -99,11 +105,11 @@ export const externalSecretSpecSchema = z.object({
     )
     .optional(),
   rollout: z
-    .object({
+    .strictObject({
       enabled: z.boolean().optional(),
       targets: z
         .array(
-          z.object({
+          z.strictObject({
             kind: z.enum(["Deployment", "StatefulSet", "DaemonSet", "Rollout"]),
             name: z.string().min(1),
           }),
@@ -113,10 +119,16 @@ export const externalSecretSpecSchema = z.object({
     .optional(),
 });
 
-export const storeSpecSchema = z.object({
-  provider: z.record(z.string(), z.unknown()),
+export const storeSpecSchema = z.strictObject({
+  /** Each provider validates its own section (src/providers/registry.ts). */
+  provider: z.strictObject({
+    vault: z.unknown().optional(),
+    aws: z.unknown().optional(),
+    kubernetes: z.unknown().optional(),
+    fake: z.unknown().optional(),
+  }),
   rateLimit: z
-    .object({
+    .strictObject({
       // 0 would be a store that can never read (client-go's "0 means the default" would surprise as much).
       qps: z
         .number()
@@ -127,14 +139,14 @@ export const storeSpecSchema = z.object({
     .optional(),
   conditions: z
     .array(
-      z.object({
+      z.strictObject({
         namespaces: z.array(z.string()).optional(),
         namespaceSelector: z
-          .object({
+          .strictObject({
             matchLabels: stringMap.optional(),
             matchExpressions: z
               .array(
-                z.object({
+                z.strictObject({
                   key: z.string(),
                   operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
                   values: z.array(z.string()).optional(),
@@ -148,12 +160,30 @@ export const storeSpecSchema = z.object({
     .optional(),
 });
 
+/** `root.a[0].b`; with an empty root `a[0].b`, or `(top)` for the document itself. */
+function fieldPath(root: string, path: readonly PropertyKey[]): string {
+  const tail = path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  return root ? root + tail : tail.replace(/^\./, "") || "(top)";
+}
+
+/**
+ * The first `limit` problems of a failed parse, each naming its field under
+ * `root` (`spec.data[0].remoteRef.proprety: unknown field`). Unknown fields
+ * come first: a typo usually explains the "required" error next to it.
+ */
+export function describeIssues(error: z.ZodError, root: string, limit = 3): string {
+  const unknown: string[] = [];
+  const other: string[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) unknown.push(`${fieldPath(root, [...issue.path, key])}: unknown field`);
+    } else other.push(`${fieldPath(root, issue.path)}: ${issue.message}`);
+  }
+  return [...unknown, ...other].slice(0, limit).join("; ");
+}
+
 function fail(error: z.ZodError): never {
-  const issue = error.issues[0];
-  const path = ["spec", ...(issue?.path ?? [])]
-    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-    .join("");
-  throw new InvalidSpecError(`${path.slice(1).replace(/\.\[/g, "[")}: ${issue?.message ?? "invalid"}`);
+  throw new InvalidSpecError(describeIssues(error, "spec"));
 }
 
 export function validateExternalSecretSpec(spec: unknown): ExternalSecretSpec {

@@ -16,6 +16,11 @@ const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvi
 const byName = new Map<string, ProviderFactory>(factories.map((f) => [f.name, f]));
 const bySpecKey = new Map<string, ProviderFactory>(factories.map((f) => [f.specKey, f]));
 
+/** Every provider, e.g. for checks that must cover each one's spec. */
+export function allProviders(): readonly ProviderFactory[] {
+  return factories;
+}
+
 export function providerByName(name: ProviderName | string): ProviderFactory | undefined {
   return byName.get(name);
 }

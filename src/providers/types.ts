@@ -7,6 +7,9 @@
  * selection and decoding happen once, in `src/providers/extract.ts`.
  */
 
+import type { z } from "zod";
+import type { KubernetesConnection } from "./kubernetes/spec.ts";
+
 export type ProviderName = "vault" | "awssecrets" | "k8s" | "fake";
 
 /** A whole secret as the backend returned it. */
@@ -128,8 +131,12 @@ export interface ProviderContext {
   takeToken?(signal?: AbortSignal): Promise<void>;
   /** Counts every backend call, including logins and renewals. */
   onCall?(call: string, result: CallResult, durationSeconds: number): void;
-  /** For the Kubernetes provider: a client able to read Secrets in other namespaces. */
-  kubernetes?: KubernetesSecretReader;
+  /**
+   * For the Kubernetes provider: a Secret reader on the cluster and as the identity the store's
+   * `server`, `auth` and `authRef` name (all unset: the local cluster, as whoever built the context).
+   * A builder that cannot honour one of them throws InvalidSpecError naming it; it never ignores one.
+   */
+  kubernetes?(connection: KubernetesConnection): KubernetesSecretReader;
 }
 
 export interface KubernetesSecretReader {
@@ -149,6 +156,8 @@ export interface ProviderFactory {
   readonly name: ProviderName;
   /** The key of this provider in a store's `spec.provider` (`vault`, `aws`, `kubernetes`, `fake`). */
   readonly specKey: string;
+  /** The strict schema of that section (every field known; tests walk it for unknown fields). */
+  readonly specSchema: z.ZodType;
   /** Validates the provider spec (throws InvalidSpecError naming the field) and builds a client. */
   create(spec: unknown, context: ProviderContext): ProviderClient;
 }

@@ -6,6 +6,7 @@
  */
 import { InvalidSpecError } from "../providers/errors.ts";
 import { createProviderClient } from "../providers/registry.ts";
+import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";
 import type { PluginConfig } from "./config.ts";
 
@@ -30,8 +31,23 @@ export function storeClient(
         );
       return Buffer.from(bytes).toString("utf8");
     },
-    ...(kubernetes ? { kubernetes: lazyReader(kubernetes) } : {}),
+    ...(kubernetes ? { kubernetes: (connection) => pluginReader(store, connection, kubernetes) } : {}),
   });
+}
+
+/** The plugin reads with its own kubeconfig only: a store that names another cluster or identity is refused. */
+function pluginReader(
+  store: string,
+  connection: KubernetesConnection,
+  make: () => Promise<KubernetesSecretReader>,
+): KubernetesSecretReader {
+  const named = (["server", "auth", "authRef"] as const).filter((field) => connection[field] !== undefined);
+  if (named.length) {
+    throw new InvalidSpecError(
+      `store "${store}": ${named.map((f) => `spec.provider.kubernetes.${f}`).join(", ")}: not supported by the plugin, which reads with its own kubeconfig`,
+    );
+  }
+  return lazyReader(make);
 }
 
 function lazyReader(make: () => Promise<KubernetesSecretReader>): KubernetesSecretReader {

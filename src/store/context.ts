@@ -2,17 +2,20 @@
  * The ProviderContext the controller hands to providers: credentials from
  * Secrets, CA bundles from ConfigMaps, service-account tokens through the
  * TokenRequest API, service account annotations, call metrics, and a Secret
- * reader for the Kubernetes provider. A namespaced SecretStore reaches only
+ * reader for the Kubernetes provider (this cluster or the one its store
+ * names). A namespaced SecretStore reaches only
  * its own namespace; a ClusterSecretStore acts for the ExternalSecret's
  * namespace unless a reference names another one (a ConfigMap's must be named).
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig, type User } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
 import { configMapType } from "../controller/freshness/checker.ts";
 import type { KubeClient, ResourceType } from "../controller/kube/client.ts";
 import { resourceTypes } from "../controller/kube/client.ts";
 import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../providers/errors.ts";
 import { kubernetesSecretReader } from "../providers/kubernetes/client.ts";
+import { kubeConfigFromSecret } from "../providers/kubernetes/kubeconfig.ts";
+import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { CallResult, KubernetesSecretReader, ProviderContext } from "../providers/types.ts";
 import { storeId } from "./resolve.ts";
 
@@ -76,21 +79,24 @@ export function buildProviderContext(
     return res.status.token;
   };
 
+  const readCredential: ProviderContext["readCredential"] = async (ref, signal) => {
+    const namespace = namespaceFor(ref.namespace, "secretRef");
+    const what = `${id}: credentials Secret ${namespace}/${ref.name}`;
+    const value = await readKey(deps.kube, resourceTypes.secret, namespace, ref, what, signal);
+    return Buffer.from(value, "base64").toString("utf8");
+  };
+  const readConfigMap: NonNullable<ProviderContext["readConfigMap"]> = (ref, signal) => {
+    // Not the ExternalSecret's namespace: trust in the backend is the store's, not a tenant's.
+    const namespace = namespaceFor(ref.namespace, ref.field, false);
+    const what = `${id}: ${ref.field}: ConfigMap ${namespace}/${ref.name}`;
+    return readKey(deps.kube, configMapType, namespace, ref, what, signal);
+  };
+
   return {
     storeName: id,
     namespace: clusterScoped ? actingNamespace : store.metadata.namespace,
-    async readCredential(ref, signal) {
-      const namespace = namespaceFor(ref.namespace, "secretRef");
-      const what = `${id}: credentials Secret ${namespace}/${ref.name}`;
-      const value = await readKey(deps.kube, resourceTypes.secret, namespace, ref, what, signal);
-      return Buffer.from(value, "base64").toString("utf8");
-    },
-    async readConfigMap(ref, signal) {
-      // Not the ExternalSecret's namespace: trust in the backend is the store's, not a tenant's.
-      const namespace = namespaceFor(ref.namespace, ref.field, false);
-      const what = `${id}: ${ref.field}: ConfigMap ${namespace}/${ref.name}`;
-      return readKey(deps.kube, configMapType, namespace, ref, what, signal);
-    },
+    readCredential,
+    readConfigMap,
     requestServiceAccountToken,
     async serviceAccountAnnotations(ref, signal) {
       const namespace = namespaceFor(ref.namespace, "serviceAccountRef");
@@ -107,33 +113,39 @@ export function buildProviderContext(
     onCall(call, result, seconds) {
       deps.onCall(provider, id, call, result, seconds);
     },
-    kubernetes: kubernetesReaderFor(deps, store, id, namespaceFor, requestServiceAccountToken),
+    kubernetes: (connection) =>
+      kubernetesReader(deps, store, connection, {
+        readCredential,
+        readConfigMap,
+        requestServiceAccountToken,
+      }),
   };
 }
 
+type CredentialSources = Pick<ProviderContext, "readCredential"> &
+  Required<Pick<ProviderContext, "readConfigMap" | "requestServiceAccountToken">>;
+
 /**
- * The Kubernetes provider reads as the service account its store names
- * (`auth.serviceAccount`, token via TokenRequest, so RBAC decides), or
- * without one as the controller but then only in the store's own namespace.
+ * The Kubernetes provider's reader. Without `server`, `auth` and `authRef` it
+ * reads as the controller, but then a SecretStore only in its own namespace.
+ * Otherwise as the identity the store names (a service account's token via
+ * TokenRequest, a bearer token or client certificate kept in Secrets, or a
+ * kubeconfig in a Secret) on the cluster it names (default: this one), so
+ * RBAC there decides. Credentials are read again every few minutes, so
+ * rotated ones and service-account tokens are taken up before they expire.
  */
-function kubernetesReaderFor(
+function kubernetesReader(
   deps: ContextDeps,
   store: SecretStore,
-  id: string,
-  namespaceFor: (requested: string | undefined, field: string) => string,
-  requestToken: NonNullable<ProviderContext["requestServiceAccountToken"]>,
-): KubernetesSecretReader | undefined {
-  const spec = store.spec.provider.kubernetes as
-    | { auth?: { serviceAccount?: { name: string; namespace?: string } } }
-    | undefined;
-  if (!spec) return undefined;
-  const sa = spec.auth?.serviceAccount;
-  if (!sa) {
+  connection: KubernetesConnection,
+  sources: CredentialSources,
+): KubernetesSecretReader {
+  if (!connection.server && !connection.auth && !connection.authRef) {
     const reader = kubernetesSecretReader(deps.kc);
     const guard = (namespace: string) => {
       if (store.kind === "SecretStore" && namespace !== store.metadata.namespace) {
         throw new AccessDeniedError(
-          `reading namespace "${namespace}" needs auth.serviceAccount (without it a SecretStore reads only its own namespace)`,
+          `reading namespace "${namespace}" needs auth.serviceAccount, auth.token or auth.cert (without one a SecretStore reads only its own namespace)`,
         );
       }
     };
@@ -146,30 +158,84 @@ function kubernetesReaderFor(
     };
   }
   let cached: { reader: KubernetesSecretReader; at: number } | undefined;
-  const readerAs = async (signal?: AbortSignal): Promise<KubernetesSecretReader> => {
+  const current = async (signal?: AbortSignal): Promise<KubernetesSecretReader> => {
     if (cached && Date.now() - cached.at < (TOKEN_SECONDS / 2) * 1000) return cached.reader;
-    const token = await requestToken(
-      { name: sa.name, namespace: namespaceFor(sa.namespace, "auth.serviceAccount") },
-      signal,
-    );
-    const cluster = deps.kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [cluster],
-      users: [{ name: "sa", token }],
-      contexts: [{ name: "sa", cluster: cluster.name, user: "sa" }],
-      currentContext: "sa",
-    });
+    const kc = await connectionKubeConfig(deps.kc, storeId(store), connection, sources, signal);
     cached = { reader: kubernetesSecretReader(kc), at: Date.now() };
     return cached.reader;
   };
   return {
     readSecret: async (namespace, name, signal) =>
-      (await readerAs(signal)).readSecret(namespace, name, signal),
+      (await current(signal)).readSecret(namespace, name, signal),
     listSecrets: async (namespace, selector, signal) =>
-      (await readerAs(signal)).listSecrets(namespace, selector, signal),
+      (await current(signal)).listSecrets(namespace, selector, signal),
   };
+}
+
+/** A KubeConfig for the cluster and identity of `connection` (which sets at least one field). */
+async function connectionKubeConfig(
+  local: KubeConfig,
+  id: string,
+  connection: KubernetesConnection,
+  sources: CredentialSources,
+  signal?: AbortSignal,
+): Promise<KubeConfig> {
+  const { server, auth, authRef } = connection;
+  if (authRef) {
+    const text = await sources.readCredential(authRef, signal);
+    return kubeConfigFromSecret(text, `${id}: spec.provider.kubernetes.authRef: Secret ${authRef.name}`);
+  }
+  // The spec schema requires auth with server or without authRef.
+  if (!auth) throw new InvalidSpecError(`${id}: spec.provider.kubernetes.auth: required`);
+  let cluster = local.getCurrentCluster();
+  if (server) {
+    const ca = server.caProvider ? await caFromProvider(server.caProvider, sources, signal) : server.caBundle;
+    cluster = { name: "remote", server: server.url, caData: ca, skipTLSVerify: false };
+  }
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  const user = { name: "store", ...(await credentials(auth, sources, signal)) };
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [user],
+    contexts: [{ name: "store", cluster: cluster.name, user: user.name }],
+    currentContext: "store",
+  });
+  return kc;
+}
+
+/** The token or client certificate (base64 PEM, as in a kubeconfig) of the one method `auth` sets. */
+async function credentials(
+  auth: NonNullable<KubernetesConnection["auth"]>,
+  sources: CredentialSources,
+  signal?: AbortSignal,
+): Promise<Pick<User, "token" | "certData" | "keyData">> {
+  if (auth.serviceAccount)
+    return { token: await sources.requestServiceAccountToken(auth.serviceAccount, signal) };
+  if (auth.token) return { token: (await sources.readCredential(auth.token.bearerToken, signal)).trim() };
+  if (!auth.cert)
+    throw new InvalidSpecError(
+      "spec.provider.kubernetes.auth: set exactly one of serviceAccount, token, cert",
+    );
+  const [cert, key] = await Promise.all([
+    sources.readCredential(auth.cert.clientCert, signal),
+    sources.readCredential(auth.cert.clientKey, signal),
+  ]);
+  return { certData: Buffer.from(cert).toString("base64"), keyData: Buffer.from(key).toString("base64") };
+}
+
+/** Base64 PEM of the CA bundle in the Secret or ConfigMap `server.caProvider` names. */
+async function caFromProvider(
+  caProvider: NonNullable<NonNullable<KubernetesConnection["server"]>["caProvider"]>,
+  sources: CredentialSources,
+  signal?: AbortSignal,
+): Promise<string> {
+  const { type, ...ref } = caProvider;
+  const pem =
+    type === "Secret"
+      ? await sources.readCredential(ref, signal)
+      : await sources.readConfigMap({ ...ref, field: "server.caProvider" }, signal);
+  return Buffer.from(pem).toString("base64");
 }
 
 /** `data[key]` of a Secret (base64) or ConfigMap; `what` names the object in errors. */

@@ -2,6 +2,8 @@
  * The CRDs as shipped: structural, no server-side defaults (Argo CD would see
  * drift), status subresource, printer columns, short names, and small enough
  * for client-side apply (the last-applied annotation is limited to 256 KiB).
+ * Every object under spec keeps unknown fields, so that the controller sees
+ * (and refuses) a mistyped field the API server would otherwise prune.
  */
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -43,6 +45,13 @@ function walk(schema: Schema, path: string, problems: string[]): void {
     walk(schema.additionalProperties, `${path}{}`, problems);
 }
 
+/** Objects with properties under `spec` that would prune unknown fields. */
+function pruning(schema: Schema, path: string, problems: string[]): void {
+  if (schema.properties && !schema["x-kubernetes-preserve-unknown-fields"]) problems.push(path);
+  for (const [k, v] of Object.entries(schema.properties ?? {})) pruning(v, `${path}.${k}`, problems);
+  if (schema.items) pruning(schema.items, `${path}[]`, problems);
+}
+
 const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml") && !f.startsWith("kustomization"));
 
 void describe("CRDs", () => {
@@ -61,6 +70,10 @@ void describe("CRDs", () => {
         const problems: string[] = [];
         walk(version.schema.openAPIV3Schema, "", problems);
         assert.deepEqual(problems, []);
+        const spec = version.schema.openAPIV3Schema.properties?.spec;
+        assert.ok(spec);
+        pruning(spec, "spec", problems);
+        assert.deepEqual(problems, [], "prunes unknown fields");
         assert.ok(version.subresources?.status);
         const columns = version.additionalPrinterColumns?.map((c) => c.name) ?? [];
         const expected =

@@ -16,11 +16,12 @@
  */
 import { lazyClient } from "../lazy.ts";
 import type { ProviderFactory } from "../types.ts";
-import { parseAwsSpec } from "./spec.ts";
+import { awsSpecSchema, parseAwsSpec } from "./spec.ts";
 
 export const awsProvider: ProviderFactory = {
   name: "awssecrets",
   specKey: "aws",
+  specSchema: awsSpecSchema,
   create(spec, context) {
     const parsed = parseAwsSpec(spec);
     // The AWS SDK loads when a store of this provider is first used.

@@ -10,7 +10,7 @@ const secretKeyRef = z.strictObject({
 
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN");
 
-const awsSpecSchema = z.strictObject({
+export const awsSpecSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1"),
   /** Role to assume (AssumeRole with the base credentials, or the web-identity role for `auth.jwt`). */
   role: roleArn.optional(),

@@ -32,7 +32,7 @@ import type {
 } from "../types.ts";
 
 const entrySchema = z
-  .object({
+  .strictObject({
     key: z.string().min(1),
     value: z.string().optional(),
     valueMap: z.record(z.string(), z.unknown()).optional(),
@@ -44,7 +44,7 @@ const entrySchema = z
     "set exactly one of value and valueMap",
   );
 
-const specSchema = z.object({
+const specSchema = z.strictObject({
   data: z.array(entrySchema).optional(),
   file: z.string().min(1).optional(),
 });
@@ -70,8 +70,9 @@ function loadFile(file: string): Entry[] {
       `spec.provider.fake.file: cannot read ${file}: ${(err as Error).message.split("\n")[0]}`,
     );
   }
-  const list = Array.isArray(doc) ? doc : (doc as { data?: unknown } | null)?.data;
-  return parseProviderSpec(z.array(entrySchema), list, `fake.file(${file})`);
+  const where = `fake.file(${file})`;
+  if (Array.isArray(doc)) return parseProviderSpec(z.array(entrySchema), doc, where);
+  return parseProviderSpec(z.strictObject({ data: z.array(entrySchema) }), doc, where).data;
 }
 
 function index(entries: Entry[]): Map<string, Secret> {
@@ -158,6 +159,7 @@ class FakeClient implements ProviderClient {
 export const fakeProvider: ProviderFactory = {
   name: "fake",
   specKey: "fake",
+  specSchema,
   create(spec: unknown, context: ProviderContext): ProviderClient {
     const parsed = parseProviderSpec(specSchema, spec ?? {}, "fake");
     const entries = [...(parsed.file === undefined ? [] : loadFile(parsed.file)), ...(parsed.data ?? [])];

@@ -7,7 +7,7 @@ import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../err
 import { extractValue } from "../extract.ts";
 import type { ProviderContext } from "../types.ts";
 import { kubernetesSecretReader } from "./client.ts";
-import { kubernetesAuth, kubernetesProvider } from "./index.ts";
+import { kubernetesProvider } from "./index.ts";
 
 let cluster: Cluster;
 let namespace: string;
@@ -18,7 +18,7 @@ function context(reader = kubernetesSecretReader(cluster.kc)): ProviderContext {
     storeName: "SecretStore/app/shared",
     namespace: "app",
     readCredential: () => Promise.reject(new Error("unused")),
-    kubernetes: reader,
+    kubernetes: () => reader,
   };
 }
 
@@ -86,7 +86,35 @@ void test("versions are rejected; the namespace defaults to the store's; the spe
     () => kubernetesProvider.create({}, { ...context(), namespace: undefined }),
     /remoteNamespace: required for a store without a namespace/,
   );
-  assert.deepEqual(kubernetesAuth({ auth: { serviceAccount: { name: "reader" } } }), {
-    serviceAccount: { name: "reader" },
-  });
+  assert.throws(
+    () => kubernetesProvider.create({ remoteNamespace: namespace, server: { url: "https://x" } }, context()),
+    /^InvalidSpecError: spec\.provider\.kubernetes\.auth: required with server/,
+  );
+  assert.throws(
+    () =>
+      kubernetesProvider.create(
+        { auth: { token: { bearerToken: { name: "t", key: "k" } } }, authRef: { name: "k", key: "c" } },
+        context(),
+      ),
+    /^InvalidSpecError: spec\.provider\.kubernetes\.authRef: set authRef or server\/auth, not both/,
+  );
+});
+
+void test("the reader is built for the store's whole connection: server and auth are never dropped", () => {
+  const connection = {
+    server: { url: "https://other:6443", caBundle: Buffer.from("PEM").toString("base64") },
+    auth: { token: { bearerToken: { name: "remote", key: "token" } } },
+  };
+  let seen: unknown;
+  kubernetesProvider.create(
+    { remoteNamespace: "there", ...connection },
+    {
+      ...context(),
+      kubernetes: (c) => {
+        seen = c;
+        return kubernetesSecretReader(cluster.kc);
+      },
+    },
+  );
+  assert.deepEqual(seen, connection);
 });

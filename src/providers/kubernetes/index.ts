@@ -1,22 +1,16 @@
 /**
- * The Kubernetes provider: reads Secrets of another namespace.
- *
- *   spec.provider.kubernetes:
- *     remoteNamespace: shared-secrets   # default: the namespace the store acts for
- *     auth:                             # optional: whose identity reads
- *       serviceAccount: { name: reader }
+ * The Kubernetes provider: reads Secrets of another namespace, of this
+ * cluster or of another one (spec: `./spec.ts`).
  *
  * A reference's key is the Secret's name and its property one key of the
  * Secret's data. Kubernetes keeps no versions: the version reported is the
  * Secret's resourceVersion (inline-mode freshness polls it), and a reference
  * pinned to a version is rejected. The provider reads through the narrow
- * `KubernetesSecretReader` it is given; `./client.ts` implements one on
- * @kubernetes/client-node, and whoever builds the context decides the
- * identity (see `kubernetesAuth`).
+ * `KubernetesSecretReader` that the context builds for the store's cluster
+ * and identity (`server`, `auth`, `authRef`); `./client.ts` implements one on
+ * @kubernetes/client-node.
  */
-import { z } from "zod";
 import { BackendUnavailableError, InvalidSpecError } from "../errors.ts";
-import { parseProviderSpec } from "../spec.ts";
 import type {
   FindQuery,
   KubernetesSecretReader,
@@ -27,22 +21,7 @@ import type {
   SecretValue,
   ValidationResult,
 } from "../types.ts";
-
-const specSchema = z.object({
-  remoteNamespace: z.string().min(1).optional(),
-  auth: z
-    .object({
-      serviceAccount: z.object({ name: z.string().min(1), namespace: z.string().min(1).optional() }),
-    })
-    .optional(),
-});
-
-export type KubernetesProviderSpec = z.output<typeof specSchema>;
-
-/** The service account whose identity a store asks to read with, for the builder of the reader. */
-export function kubernetesAuth(spec: unknown): KubernetesProviderSpec["auth"] {
-  return parseProviderSpec(specSchema, spec ?? {}, "kubernetes").auth;
-}
+import { kubernetesSpecSchema, parseKubernetesSpec } from "./spec.ts";
 
 class KubernetesClient implements ProviderClient {
   readonly provider = "k8s" as const;
@@ -104,9 +83,10 @@ class KubernetesClient implements ProviderClient {
 export const kubernetesProvider: ProviderFactory = {
   name: "k8s",
   specKey: "kubernetes",
+  specSchema: kubernetesSpecSchema,
   create(spec: unknown, context: ProviderContext): ProviderClient {
-    const parsed = parseProviderSpec(specSchema, spec ?? {}, "kubernetes");
-    const namespace = parsed.remoteNamespace ?? context.namespace;
+    const { remoteNamespace, ...connection } = parseKubernetesSpec(spec);
+    const namespace = remoteNamespace ?? context.namespace;
     if (namespace === undefined) {
       throw new InvalidSpecError(
         "spec.provider.kubernetes.remoteNamespace: required for a store without a namespace",
@@ -117,6 +97,6 @@ export const kubernetesProvider: ProviderFactory = {
         `${context.storeName}: no Kubernetes client available to read Secrets`,
       );
     }
-    return new KubernetesClient(context.kubernetes, namespace, context.storeName);
+    return new KubernetesClient(context.kubernetes(connection), namespace, context.storeName);
   },
 };

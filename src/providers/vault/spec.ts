@@ -4,6 +4,7 @@
  * External Secrets Operator's Vault provider.
  */
 import { z } from "zod";
+import { describeIssues } from "../../api/validate.ts";
 import { InvalidSpecError } from "../errors.ts";
 
 const name = z.string().min(1);
@@ -46,7 +47,7 @@ const auth = z
     message: "set exactly one of tokenSecretRef, appRole, kubernetes, jwt",
   });
 
-const vaultSpec = z.strictObject({
+export const vaultSpecSchema = z.strictObject({
   server: z.url({ protocol: /^https?$/ }),
   /** The KV (or other engine's) mount; unset: the first segment of each key is the mount. */
   path: name.optional(),
@@ -65,7 +66,7 @@ const vaultSpec = z.strictObject({
   auth,
 });
 
-export type VaultSpec = z.infer<typeof vaultSpec>;
+export type VaultSpec = z.infer<typeof vaultSpecSchema>;
 export type VaultAuthSpec = VaultSpec["auth"];
 export type SecretKeySelector = z.infer<typeof secretKeySelector>;
 export type CaProvider = NonNullable<VaultSpec["caProvider"]>;
@@ -73,11 +74,8 @@ export type ServiceAccountRef = z.infer<typeof serviceAccountRef>;
 
 /** Parses a store's `spec.provider.vault`; throws InvalidSpecError naming the first bad field. */
 export function parseVaultSpec(spec: unknown, storeName: string): VaultSpec {
-  const result = vaultSpec.safeParse(spec);
+  const result = vaultSpecSchema.safeParse(spec);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const field = ["spec", "provider", "vault", ...issue.path.map(String)].join(".");
-    return `${field}: ${issue.message}`;
-  });
-  throw new InvalidSpecError(`${storeName}: invalid Vault provider spec: ${problems.join("; ")}`);
+  const problems = describeIssues(result.error, "spec.provider.vault");
+  throw new InvalidSpecError(`${storeName}: invalid Vault provider spec: ${problems}`);
 }
