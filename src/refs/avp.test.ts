@@ -160,3 +160,38 @@ void test("a modifier on the wrong type fails as AVP's do, naming the type and n
     /jsonPath \{\.a\}: a is not found/,
   );
 });
+
+void test("the scans find exactly what AVP's regular expressions find", () => {
+  // AVP's patterns in JavaScript's syntax (fine on short strings; the scans are linear on long ones).
+  const generic = /<([^\n]*?)>/g;
+  const inline = /<path:([^#]+?)#([^#]+?)(?:#([^#]+?))??>/g;
+  const alphabet = ["<", ">", "#", "|", "path:", " ", "\n", "a", "b"];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < 5000; i++) {
+    const s = Array.from(
+      { length: 1 + Math.floor(random() * 14) },
+      () => alphabet[Math.floor(random() * 9)],
+    ).join("");
+    for (const [pattern, annotations] of [
+      [generic, annotated],
+      [inline, undefined],
+    ] as const) {
+      let found: string[];
+      try {
+        found = findAvpPlaceholders(s, { annotations }).map((p) => s.slice(p.start, p.end));
+      } catch {
+        continue; // a malformed modifier: the span was found, its text is not a placeholder
+      }
+      assert.deepEqual(
+        found,
+        [...s.matchAll(pattern)].map((m) => m[0]),
+        JSON.stringify(s),
+      );
+    }
+  }
+  const started = performance.now();
+  for (const s of ["<path:".repeat(40_000), "<path:a#".repeat(30_000), "<path:a#b#".repeat(20_000)])
+    findAvpPlaceholders(s);
+  assert.ok(performance.now() - started < 2_000);
+});

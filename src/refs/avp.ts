@@ -42,10 +42,85 @@ export interface AvpPlaceholder {
   end: number;
 }
 
-// AVP's patterns (Go, ungreedy): `.` stops at a newline, `[^#]` does not.
-const GENERIC = /<([^\n]*?)>/g;
-const INLINE = /<path:([^#]+?)#([^#]+?)(?:#([^#]+?))??>/g;
-const INLINE_BODY = /path:([^#]+)#([^#]+)(?:#([^\n]+))?/;
+/**
+ * AVP's patterns, as scans: Go's regexp is linear, JavaScript's backtracks,
+ * and a manifest is untrusted input. In Go's syntax (ungreedy, where `.`
+ * stops at a newline and `[^#]` does not):
+ *   generic  <(.*)>
+ *   inline   <path:([^#]+)#([^#]+)(?:#([^#]+))?>
+ *   body     path:(?P<path>[^#]+?)#(?P<key>[^#]+?)(?:#(?P<version>.+?))??
+ */
+function genericSpans(s: string): [number, number][] {
+  const spans: [number, number][] = [];
+  for (let from = 0; ; ) {
+    const open = s.indexOf("<", from);
+    if (open === -1) return spans;
+    const close = s.indexOf(">", open + 1);
+    if (close === -1) return spans;
+    const newline = s.indexOf("\n", open + 1);
+    if (newline !== -1 && newline < close) {
+      from = newline + 1; // no "<" before this line break has a ">" on its line
+      continue;
+    }
+    spans.push([open, close + 1]);
+    from = close + 1;
+  }
+}
+
+/** `indexOf` for scans whose start only grows: each character is looked at once. */
+function forwardIndex(s: string, ch: string): (from: number) => number {
+  let last = { from: Number.MAX_SAFE_INTEGER, at: -1 };
+  return (from) => {
+    if (from >= last.from && (last.at === -1 || from <= last.at)) return last.at;
+    last = { from, at: s.indexOf(ch, from) };
+    return last.at;
+  };
+}
+
+function inlineSpans(s: string): [number, number][] {
+  const spans: [number, number][] = [];
+  const hash = forwardIndex(s, "#");
+  const close = forwardIndex(s, ">");
+  for (let start = s.indexOf("<path:"); start !== -1; start = s.indexOf("<path:", start + 1)) {
+    const keyHash = hash(start + 6);
+    if (keyHash === -1) break;
+    if (keyHash === start + 6) continue;
+    // The key runs to the first ">"; a "#" before it starts the version, which runs to the next ">".
+    const versionHash = hash(keyHash + 1);
+    const end = close(keyHash + 2);
+    if (end !== -1 && (versionHash === -1 || end < versionHash)) {
+      spans.push([start, end + 1]);
+    } else if (versionHash > keyHash + 1) {
+      const versionEnd = close(versionHash + 2);
+      const afterVersion = hash(versionHash + 1);
+      if (versionEnd !== -1 && (afterVersion === -1 || versionEnd < afterVersion)) {
+        spans.push([start, versionEnd + 1]);
+      } else continue;
+    } else continue;
+    start = (spans.at(-1) as [number, number])[1] - 1;
+  }
+  return spans;
+}
+
+/** The path, key and version of a placeholder body holding `path:P#K[#V]`, anywhere in it. */
+function inlineBody(body: string): { path: string; key: string; version?: string } | undefined {
+  for (let at = body.indexOf("path:"); at !== -1; at = body.indexOf("path:", at + 1)) {
+    const keyHash = body.indexOf("#", at + 5);
+    if (keyHash === -1) return undefined;
+    if (keyHash === at + 5) continue;
+    const next = body.indexOf("#", keyHash + 1);
+    const keyEnd = next === -1 ? body.length : next;
+    if (keyEnd === keyHash + 1) continue;
+    const lineEnd = next === -1 ? -1 : body.indexOf("\n", next + 1);
+    const version = next === -1 ? "" : body.slice(next + 1, lineEnd === -1 ? body.length : lineEnd);
+    return {
+      path: body.slice(at + 5, keyHash),
+      key: body.slice(keyHash + 1, keyEnd),
+      ...(version ? { version } : {}),
+    };
+  }
+  return undefined;
+}
 const SIMPLE_MODIFIERS = new Set(["base64encode", "base64decode", "jsonParse", "yamlParse", "sha256sum"]);
 
 /** Go's strconv.ParseBool; undefined when it is not a boolean. */
@@ -106,25 +181,23 @@ export function findAvpPlaceholders(s: string, context: AvpContext = {}): AvpPla
   const { annotations } = context;
   if (!s.includes("<") || avpIgnored(annotations)) return [];
   const annotatedPath = annotations?.[AVP_PATH_ANNOTATION];
-  const pattern = annotatedPath === undefined ? INLINE : GENERIC;
-  const found: AvpPlaceholder[] = [];
-  for (const m of s.matchAll(pattern)) {
-    const body = m[0].replace(/^<+/, "").replace(/>+$/, "");
+  const spans = annotatedPath === undefined ? inlineSpans(s) : genericSpans(s);
+  return spans.map(([start, end]) => {
+    const body = s.slice(start, end).replace(/^<+/, "").replace(/>+$/, "");
     const [name = "", ...statements] = body.split("|");
     const placeholder = name.replace(/^ +| +$/g, "");
-    const inline = INLINE_BODY.exec(placeholder);
-    const version = inline ? inline[3] : annotations?.[AVP_VERSION_ANNOTATION];
-    found.push({
-      path: inline ? (inline[1] as string) : (annotatedPath as string),
-      key: inline ? (inline[2] as string).trim() : placeholder,
+    const inline = inlineBody(placeholder);
+    const version = inline ? inline.version : annotations?.[AVP_VERSION_ANNOTATION];
+    return {
+      path: inline ? inline.path : (annotatedPath as string),
+      key: inline ? inline.key.trim() : placeholder,
       ...(version ? { version } : {}),
-      modifiers: statements.map((statement) => parseModifier(statement, m.index)),
+      modifiers: statements.map((statement) => parseModifier(statement, start)),
       generic: !inline,
-      start: m.index,
-      end: m.index + m[0].length,
-    });
-  }
-  return found;
+      start,
+      end,
+    };
+  });
 }
 
 /** What AVP placeholders read: the plugin configuration's `avp` section. */
