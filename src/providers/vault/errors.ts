@@ -21,11 +21,24 @@ export function vaultStatus(error: unknown): number | undefined {
   return typeof response?.statusCode === "number" ? response.statusCode : undefined;
 }
 
-/** Vault's first error message, shortened; Vault's messages name paths and reasons, never values. */
+/**
+ * Vault's first error message on one line, shortened; Vault's messages name paths and reasons,
+ * never values. Vault renders some errors as a Go multierror ("1 error occurred:\n\t* permission
+ * denied\n\n", e.g. a policy denial): its items are joined with "; ", so the message stays one
+ * line (the plugin prints one line per error for Argo CD).
+ */
 function vaultMessage(error: unknown): string {
   const body = (error as VaultApiError).response.body as { errors?: unknown } | undefined;
   const first = Array.isArray(body?.errors) ? body.errors[0] : undefined;
-  return typeof first === "string" && first !== "" ? first.slice(0, 200) : "";
+  if (typeof first !== "string") return "";
+  const items = /^\s*\d+ errors? occurred:/.exec(first)
+    ? first
+        .replace(/^\s*\d+ errors? occurred:/, "")
+        .split(/\n\s*\*\s*/)
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [first];
+  return items.join("; ").replace(/\s+/g, " ").trim().slice(0, 200);
 }
 
 const NETWORK_CODES = new Set([
