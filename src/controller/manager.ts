@@ -350,7 +350,11 @@ export class Controller {
   #wireEvents(): void {
     this.externalSecrets.on((event, es, old) => {
       const key = objectKey(es);
-      if (event === "delete") this.#queue.forget(`ExternalSecret:${key}`);
+      if (event === "delete") {
+        this.#queue.forget(`ExternalSecret:${key}`);
+        // Here too, not only in the reconcile: a standby replica (no reconciles) may still export its series.
+        void this.metrics.forget("ExternalSecret", es.metadata.namespace ?? "", es.metadata.name);
+      }
       // Our own status writes change nothing we act on.
       if (event === "update" && old && !needsReconcile(es, old)) return;
       this.#enqueue("ExternalSecret", key);
@@ -362,6 +366,8 @@ export class Controller {
           !old || old.metadata.generation !== store.metadata.generation || event === "delete";
         if (specChanged && (kind === "SecretStore" || this.#managesClusterStores))
           this.#enqueue(kind, objectKey(store));
+        if (event === "delete")
+          void this.metrics.forget(kind, store.metadata.namespace ?? "", store.metadata.name);
         // ExternalSecrets using the store: its spec or readiness changed.
         const readyOf = (s?: SecretStore) =>
           JSON.stringify(s?.status?.conditions?.find((c) => c.type === "Ready")?.status);

@@ -46,7 +46,7 @@ export class StoreReconciler {
     const [a = "", b] = key.split("/");
     if (!store) {
       this.#d.sessions.release({ kind, metadata: b === undefined ? { name: a } : { name: b, namespace: a } });
-      this.#d.metrics.forget(kind, b === undefined ? "" : a, b ?? a);
+      await this.#d.metrics.forget(kind, b === undefined ? "" : a, b ?? a);
       return {};
     }
     const started = performance.now();

@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CallResult } from "../providers/types.ts";
 import { registerObservabilityMetrics, type ObservabilityMetrics } from "./api/metrics.ts";
+import { storeLabel } from "./api/model.ts";
 import type { ControllerView } from "./api/view.ts";
 
 const CONDITION_STATUSES = ["True", "False", "Unknown"] as const;
@@ -142,12 +143,50 @@ export class ControllerMetrics {
     }
   }
 
-  /** An object is gone: drop its series so dashboards do not show ghosts. */
-  forget(kind: string, namespace: string, name: string): void {
-    for (const s of CONDITION_STATUSES) {
-      this.statusCondition.remove({ kind, name, namespace, condition: "Ready", status: s });
-      if (kind === "ExternalSecret")
-        this.esoStatusCondition.remove({ name, namespace, condition: "Ready", status: s });
-    }
+  /**
+   * An object is gone: drop every series that names it (its sync counts and
+   * conditions; for a store, its backend calls and cache hits), so
+   * dashboards and alerts do not show ghosts. Resolves when they are gone.
+   */
+  forget(kind: string, namespace: string, name: string): Promise<void> {
+    const removals =
+      kind === "ExternalSecret"
+        ? [
+            removeSeries(this.syncCalls, { namespace, name }),
+            removeSeries(this.esoSyncCalls, { namespace, name }),
+            removeSeries(this.esoSyncErrors, { namespace, name }),
+            removeSeries(this.statusCondition, { kind, namespace, name }),
+            removeSeries(this.esoStatusCondition, { namespace, name }),
+          ]
+        : [
+            removeSeries(this.statusCondition, { kind, namespace, name }),
+            ...[this.providerCalls, this.providerCallDuration, this.cacheHits, this.cacheMisses].map((m) =>
+              removeSeries(m, { store: storeLabel(kind, namespace, name) }),
+            ),
+          ];
+    return Promise.all(removals).then(() => undefined);
+  }
+}
+
+/**
+ * Removes every series whose labels include `match` (prom-client removes one
+ * exact label set at a time; a histogram's buckets differ only in `le`).
+ */
+async function removeSeries(
+  metric: Counter<string> | Gauge<string> | Histogram<string>,
+  match: Record<string, string>,
+): Promise<void> {
+  const { values } = await metric.get();
+  const done = new Set<string>();
+  for (const { labels } of values) {
+    if (!Object.entries(match).every(([k, v]) => labels[k] === v)) continue;
+    const series = Object.fromEntries(Object.entries(labels).filter(([k]) => k !== "le")) as Record<
+      string,
+      string | number
+    >;
+    const id = JSON.stringify(series);
+    if (done.has(id)) continue;
+    done.add(id);
+    metric.remove(series);
   }
 }

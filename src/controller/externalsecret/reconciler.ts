@@ -130,7 +130,7 @@ export class ExternalSecretReconciler {
       this.#takeover.forget(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
-      this.#d.metrics.forget("ExternalSecret", namespace, name);
+      await this.#d.metrics.forget("ExternalSecret", namespace, name);
       return {};
     }
     if (es.metadata.deletionTimestamp) {
