@@ -133,6 +133,7 @@ async function main(): Promise<number> {
       server: cluster.server,
       caData: cluster.caData,
       tokens: cluster.tokens,
+      clientCertificate: cluster.clientCertificate,
       kubeconfigPath: cluster.kubeconfigPath,
     };
     writeFileSync(connectionPath, JSON.stringify(connection), { mode: 0o600 });

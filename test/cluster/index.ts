@@ -38,7 +38,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { installCrds } from "./crds.ts";
-import { createPki } from "./pki.ts";
+import { CLIENT_CERT_USER, createPki } from "./pki.ts";
 import { CLUSTER_DIR_PREFIX, reapStaleClusters, recordOwner } from "./stale.ts";
 import { RUN_ID_ENV, logTail, startServer, stopServer, type ServerProcess } from "./processes.ts";
 
@@ -56,6 +56,8 @@ export interface ClusterConnection {
   /** PEM of the CA that signed the serving certificate, base64-encoded (kubeconfig style). */
   caData: string;
   tokens: { admin: string } & Record<TestUser, string>;
+  /** A client certificate (base64 PEM, kubeconfig style) of a user with no rights until a test grants them. */
+  clientCertificate: { user: string; certData: string; keyData: string };
   kubeconfigPath: string;
 }
 
@@ -247,6 +249,7 @@ async function launch(
         `--tls-cert-file=${pki.servingCertPath}`,
         `--tls-private-key-file=${pki.servingKeyPath}`,
         `--token-auth-file=${join(dir, "tokens.csv")}`,
+        `--client-ca-file=${pki.caCertPath}`,
         "--authorization-mode=RBAC",
         `--service-account-issuer=${issuer}`,
         `--api-audiences=${issuer}`,
@@ -268,6 +271,11 @@ async function launch(
     server: `https://127.0.0.1:${apiPort}`,
     caData: (await readFile(pki.caCertPath)).toString("base64"),
     tokens,
+    clientCertificate: {
+      user: CLIENT_CERT_USER,
+      certData: (await readFile(pki.clientCertPath)).toString("base64"),
+      keyData: (await readFile(pki.clientKeyPath)).toString("base64"),
+    },
     kubeconfigPath: join(dir, "kubeconfig.yaml"),
   };
   await writeFile(connection.kubeconfigPath, kubeconfigYaml(connection), { mode: 0o600 });

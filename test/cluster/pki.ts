@@ -1,6 +1,7 @@
 // Keys and certificates of a test cluster, made with the openssl CLI: a throwaway CA,
 // a serving certificate for 127.0.0.1/localhost signed by it (so clients verify TLS
-// for real), and the key pair that signs service-account tokens.
+// for real), a client certificate for the user "carol" (x509 authentication), and the
+// key pair that signs service-account tokens.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { join } from "node:path";
@@ -11,6 +12,8 @@ export interface ClusterPki {
   caCertPath: string;
   servingCertPath: string;
   servingKeyPath: string;
+  clientCertPath: string;
+  clientKeyPath: string;
   serviceAccountKeyPath: string;
   serviceAccountPublicKeyPath: string;
 }
@@ -23,6 +26,9 @@ async function openssl(args: string[]): Promise<void> {
     throw new Error(`openssl ${args[0]} failed: ${stderr.trim() || String(err)}`);
   }
 }
+
+/** The user of the client certificate, with no rights until a test binds a Role. */
+export const CLIENT_CERT_USER = "carol";
 
 export async function createPki(dir: string): Promise<ClusterPki> {
   const p = (name: string): string => join(dir, name);
@@ -55,6 +61,25 @@ export async function createPki(dir: string): Promise<ClusterPki> {
       "-addext",
       "extendedKeyUsage=serverAuth",
     ]),
+    openssl([
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      p("client.key"),
+      "-out",
+      p("client.crt"),
+      "-days",
+      "2",
+      "-CA",
+      p("ca.crt"),
+      "-CAkey",
+      p("ca.key"),
+      "-subj",
+      `/O=refsync:test-users/CN=${CLIENT_CERT_USER}`,
+      "-addext",
+      "extendedKeyUsage=clientAuth",
+    ]),
     (async () => {
       await openssl([
         "genpkey",
@@ -72,6 +97,8 @@ export async function createPki(dir: string): Promise<ClusterPki> {
     caCertPath: p("ca.crt"),
     servingCertPath: p("serving.crt"),
     servingKeyPath: p("serving.key"),
+    clientCertPath: p("client.crt"),
+    clientKeyPath: p("client.key"),
     serviceAccountKeyPath: p("sa.key"),
     serviceAccountPublicKeyPath: p("sa.pub"),
   };

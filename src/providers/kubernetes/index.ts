@@ -71,6 +71,8 @@ class KubernetesClient implements ProviderClient {
       await this.#reader.listSecrets(this.#namespace, undefined, signal);
       return { status: "Ready" };
     } catch (err) {
+      // A spec the reader refuses (e.g. authRef's kubeconfig) is the store's InvalidSpec, not a failed check.
+      if (err instanceof InvalidSpecError) throw err;
       return { status: "Error", message: `${this.#store}: ${(err as Error).message}` };
     }
   }
