@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 import type { z } from "zod";
 import { InvalidSpecError } from "../providers/errors.ts";
 import { allProviders } from "../providers/registry.ts";
+import { ConfigError, configSchema, parseConfig } from "../render/config.ts";
 import type { ProviderContext } from "../providers/types.ts";
 import {
   externalSecretSpecSchema,
@@ -148,6 +149,12 @@ const roots: { name: string; schema: z.core.$ZodType; root: string; parse(doc: u
     // Through the factory, as the controller and the plugin create clients.
     parse: (doc: unknown) => provider.create(doc, context),
   })),
+  {
+    name: "plugin configuration",
+    schema: configSchema,
+    root: "",
+    parse: (doc: unknown) => parseConfig(JSON.stringify(doc), "refsync.yaml"),
+  },
 ];
 
 void describe("every spec is strict: an unknown field at any level is an error naming its path", () => {
@@ -156,11 +163,13 @@ void describe("every spec is strict: an unknown field at any level is an error n
     void test(`${name}: ${nodes.length} levels`, () => {
       assert.ok(nodes.length > 0);
       for (const node of nodes) {
-        const field = `${root}${show(node.path)}.${UNKNOWN}`;
+        const field = `${root}${show(node.path)}.${UNKNOWN}`.replace(/^\./, "");
         const doc = documentWith(schema, node.path, { ...(sample(node.schema) as object), [UNKNOWN]: 1 });
         assert.throws(
           () => parse(doc),
-          (err: Error) => err instanceof InvalidSpecError && err.message.includes(`${field}: unknown field`),
+          (err: Error) =>
+            (err instanceof InvalidSpecError || err instanceof ConfigError) &&
+            err.message.includes(`${field}: unknown field`),
           `${name}: ${field} was accepted or not named`,
         );
       }

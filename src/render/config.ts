@@ -27,6 +27,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
+import { describeIssues } from "../api/validate.ts";
 import type { AvpSource } from "../refs/avp.ts";
 import { PROVIDERS } from "../refs/reference.ts";
 import type { ProviderName } from "../providers/types.ts";
@@ -35,7 +36,7 @@ export type Mode = "deferred" | "inline";
 
 const glob = z.string().min(1);
 const ruleSchema = z
-  .object({
+  .strictObject({
     projects: z.array(glob).min(1).optional(),
     namespaces: z.array(glob).min(1).optional(),
     stores: z.array(z.string().min(1)).min(1),
@@ -48,8 +49,11 @@ const ruleSchema = z
 
 const providerName = z.enum(PROVIDERS as [ProviderName, ...ProviderName[]]);
 
-const configSchema = z.object({
-  stores: z.record(z.string().min(1), z.object({ provider: z.record(z.string(), z.unknown()) })).default({}),
+/** Strict at every level: a mistyped field is an error naming it, never ignored. */
+export const configSchema = z.strictObject({
+  stores: z
+    .record(z.string().min(1), z.strictObject({ provider: z.record(z.string(), z.unknown()) }))
+    .default({}),
   defaultStores: z.partialRecord(providerName, z.string().min(1)).default({}),
   avp: z
     .strictObject({
@@ -87,13 +91,7 @@ export function parseConfig(text: string, file: string): PluginConfig {
     throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
   const parsed = configSchema.safeParse(doc ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = (issue?.path ?? [])
-      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-      .join("");
-    throw new ConfigError(`${file}: ${path.replace(/^\./, "") || "(top)"}: ${issue?.message ?? "invalid"}`);
-  }
+  if (!parsed.success) throw new ConfigError(`${file}: ${describeIssues(parsed.error, "")}`);
   const config = parsed.data as PluginConfig;
   // Fake stores may point at a data file next to the config.
   for (const store of Object.values(config.stores)) {
