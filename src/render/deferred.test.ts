@@ -50,3 +50,34 @@ void test("modifiers without a template helper, and binary literals beside refer
     "f.yaml: document 0: Secret/s: data.bin: a binary literal cannot share a Secret with references in deferred mode; move it to another Secret",
   ]);
 });
+
+void test("keys that read the same value each get it, with and without a template", () => {
+  const same = "ref+vault://team-a/db#password";
+  const plain = convert({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "s" },
+    stringData: { a: same, b: same, c: "<path:secret/data/team-a/db#password>" },
+  });
+  assert.deepEqual(plain.errors, []);
+  assert.equal(plain.value?.spec.target?.template?.data, undefined);
+  const ref = { key: "team-a/db", property: "password" };
+  assert.deepEqual(plain.value?.spec.data, [
+    { secretKey: "a", remoteRef: ref },
+    { secretKey: "b", remoteRef: ref },
+    { secretKey: "c", remoteRef: ref },
+  ]);
+  const templated = convert({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "s" },
+    stringData: { a: same, b: same, note: "literal" },
+  });
+  assert.deepEqual(templated.errors, []);
+  assert.deepEqual(templated.value?.spec.data, [{ secretKey: "ref_a", remoteRef: ref }]);
+  assert.deepEqual(renderTemplates(templated.value!.spec.target!.template!.data!, { ref_a: "pw" }), {
+    a: "pw",
+    b: "pw",
+    note: "literal",
+  });
+});

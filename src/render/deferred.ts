@@ -196,9 +196,11 @@ export function toExternalSecret(
 
   const templated = [...values.values()].some((v) => v.kind === "literal" || !isWhole(v.occurrence));
   const data: ExternalSecretData[] = [];
-  const names = new Map<string, string>(); // remoteRef JSON → secretKey
+  // remoteRef JSON → secretKey, shared by the templates that read it. Without templates each key is
+  // its own data[] entry, even when two keys read the same value (the controller reads it once).
+  const names = new Map<string, string>();
   const nameFor = (key: string, ref: Reference): string => {
-    const id = JSON.stringify(remoteRef(ref));
+    const id = templated ? JSON.stringify(remoteRef(ref)) : `key\u0000${key}`;
     let name = names.get(id);
     if (name === undefined) {
       const base = templated ? `ref_${key.replace(/[^A-Za-z0-9_]/g, "_")}` : key;
