@@ -75,6 +75,27 @@ void test("malformed modifiers are errors with an offset", () => {
   assert.throws(() => findAvpPlaceholders("<path:a#b | >"), /empty AVP modifier/);
 });
 
+void test("a version on a KV v1 path is ignored, and a key starting with / is a key, as in AVP", () => {
+  const source = { provider: "vault" as const, mounts: { secret: "vault-v1", kv: "vault-v2" } };
+  const [v1, v2] = findAvpPlaceholders("<path:secret/shop#k#3> <path:kv/data/shop#k#3>");
+  assert.equal(avpToReference(v1!, source, { "avp.kubernetes.io/kv-version": "1" }).ref.version, undefined);
+  assert.equal(avpToReference(v1!, { ...source, kvVersion: "1" }, undefined).ref.version, undefined);
+  assert.equal(avpToReference(v2!, source, undefined).ref.version, "3");
+  const annotated = { "avp.kubernetes.io/path": "secret/shop", "avp.kubernetes.io/secret-version": "3" };
+  const [generic] = findAvpPlaceholders("<k>", { annotations: annotated });
+  const kv1 = { ...annotated, "avp.kubernetes.io/kv-version": "1" };
+  assert.equal(avpToReference(generic!, source, kv1).ref.version, undefined);
+  // Other backends keep versions (AWS VersionId, …).
+  const [aws] = findAvpPlaceholders("<path:shop#k#v7>");
+  assert.equal(avpToReference(aws!, { provider: "awssecrets" }, undefined).ref.version, "v7");
+  // AVP looks "/a/b" up as a key; refsync's "/…" fragment is a JSON pointer, so it is escaped to one segment.
+  const [slashed, tilde] = findAvpPlaceholders("<path:kv/data/shop#/a/b> <path:kv/data/shop#/x~y>");
+  assert.equal(avpToReference(slashed!, source, undefined).ref.fragment, "/~1a~1b");
+  assert.equal(avpToReference(tilde!, source, undefined).ref.fragment, "/~1x~0y");
+  assert.equal(avpToReference(v2!, source, undefined).ref.fragment, "k");
+  assert.equal(avpToReference(slashed!, { provider: "awssecrets" }, undefined).ref.fragment, "/~1a~1b");
+});
+
 void test("a placeholder's mount selects its store; KV v2 needs data/", () => {
   const [v1, v2] = findAvpPlaceholders("<path:secret/shop#k> <path:kv/data/shop#k>");
   const source = { provider: "vault" as const, mounts: { secret: "vault-v1", kv: "vault-v2" } };

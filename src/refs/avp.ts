@@ -225,7 +225,8 @@ export interface AvpTarget {
  * `secret/testing` (KV v1) → `testing` on the `secret` mount's store,
  * `kv/data/testing` (KV v2) → `testing` on the `kv` mount's store. The KV
  * version comes from the object's avp.kubernetes.io/kv-version, else
- * `kvVersion` (2), as in AVP; a KV v2 path without `data/` is an error.
+ * `kvVersion` (2), as in AVP; a KV v2 path without `data/` is an error,
+ * and a version on a KV v1 path is ignored, as AVP does.
  * Other providers take the path as it is, unless `mounts` is set (the fake
  * provider standing in for Vault).
  */
@@ -236,7 +237,7 @@ export function avpToReference(
 ): AvpTarget {
   const base = {
     provider: source.provider,
-    fragment: p.key,
+    fragment: avpKeyFragment(p.key),
     ...(p.version === undefined ? {} : { version: p.version }),
   };
   if (source.provider !== "vault" && source.mounts === undefined) {
@@ -270,8 +271,20 @@ export function avpToReference(
       );
     }
     below = below.slice("data/".length);
+  } else {
+    // KV v1 has no versions: AVP ignores the version and reads the secret, and so do we.
+    delete base.version;
   }
   return { ref: { ...base, path: below, ...(store === undefined ? {} : { store }) }, mount };
+}
+
+/**
+ * The fragment that reads AVP's key: AVP looks a key up in the secret's
+ * top-level map as it is, while a fragment starting with `/` is a JSON
+ * pointer; such a key becomes a one-segment pointer to itself (RFC 6901).
+ */
+function avpKeyFragment(key: string): string {
+  return key.startsWith("/") ? `/${key.replaceAll("~", "~0").replaceAll("/", "~1")}` : key;
 }
 
 /**
