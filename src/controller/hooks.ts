@@ -12,7 +12,7 @@ export interface SecretChange {
   /** Hash before the change; undefined when the Secret was created. */
   previousHash: string | undefined;
   dataHash: string;
-  /** Keys added, removed or changed (names only); undefined when unknown (treat as every key). */
+  /** Keys added, removed or changed, from the Secret's bytes (names only); undefined when it was created. */
   changedKeys?: string[];
 }
 

@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ANNOTATION_DATA_HASH } from "../../src/api/v1alpha1.ts";
+import {
+  ANNOTATION_CHANGED_AT,
+  ANNOTATION_CHANGED_KEYS,
+  ANNOTATION_DATA_HASH,
+  ANNOTATION_KEY_HASHES,
+} from "../../src/api/v1alpha1.ts";
 import { Informer } from "../../src/controller/informer.ts";
 import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
 import type { PodSpec } from "../../src/controller/rollout/consumers.ts";
@@ -260,6 +265,90 @@ void describe("rollout restarts", () => {
         (await getWorkload(kube, "Deployment", ns, "reads-password")).metadata.generation,
         generation,
       );
+    } finally {
+      await env.stop();
+    }
+  });
+
+  void test("a new HMAC key is no change: hashes are recomputed, nothing restarts, no rotation is reported", async () => {
+    const env = await rolloutEnv(cluster, "ro-hashkey", OLD, { windowMs: 200, maxConcurrent: 5 });
+    const { ns, kube } = env;
+    const generation = async (name: string) =>
+      (await getWorkload(kube, "Deployment", ns, name)).metadata.generation;
+    const reasons = async (reason: string) =>
+      (await events(kube, ns)).filter((e) => e.reason === reason).map((e) => e.message);
+    try {
+      await create(kube, workload("Deployment", ns, "reads-password", envKey("password")));
+      await create(kube, workload("Deployment", ns, "reads-user", envKey("user")));
+      await new Promise((r) => setTimeout(r, 300));
+      // One real change first, so that the Secret has a change to resume and a workload a restart mark.
+      await env.rotate({ password: NEW_PASSWORD });
+      const rotated = await getSecret(kube, ns, "db");
+      const h1 = rotated?.metadata.annotations?.[ANNOTATION_DATA_HASH];
+      await waitFor(
+        async () =>
+          restartedFor(await getWorkload(kube, "Deployment", ns, "reads-password")) === `db@${h1}`
+            ? true
+            : undefined,
+        "restart for the real change",
+      );
+      await markRolledOut(kube, ns, "reads-password");
+      const generations = {
+        password: await generation("reads-password"),
+        user: await generation("reads-user"),
+      };
+      await waitFor(async () => ((await reasons("SecretRotated")).length === 1 ? true : undefined), "event");
+      const updated = (await events(kube, ns, "db")).filter((e) => e.reason === "Updated").length;
+
+      // The key Secret is deleted (an uninstall, a reinstall elsewhere): the next controller makes a new key.
+      await kube.delete(resourceTypes.secret, ns, "refsync-hash-key");
+      await env.failover();
+      await kube.mergePatch(resourceTypes.externalSecret, ns, "db", {
+        metadata: { annotations: { "refsync.dev/force-sync": "after-new-key" } },
+      });
+      const rehashed = await waitFor(async () => {
+        const s = await getSecret(kube, ns, "db");
+        const h = s?.metadata.annotations?.[ANNOTATION_DATA_HASH];
+        const es = await getExternalSecret(kube, ns, "db");
+        return h && h !== h1 && es?.status?.dataHash === h ? s : undefined;
+      }, "hashes recomputed with the new key");
+      const a = rehashed.metadata.annotations ?? {};
+      const r = rotated?.metadata.annotations ?? {};
+      assert.deepEqual(rehashed.data, rotated?.data, "same data");
+      assert.notEqual(a[ANNOTATION_KEY_HASHES], r[ANNOTATION_KEY_HASHES], "per-key hashes recomputed");
+      assert.equal(a[ANNOTATION_CHANGED_AT], r[ANNOTATION_CHANGED_AT], "still the last real change");
+      assert.equal(r[ANNOTATION_CHANGED_KEYS], "password");
+      assert.equal(a[ANNOTATION_CHANGED_KEYS], undefined, "no pending change for a new leader to resume");
+
+      // Nothing restarts, now or after another failover (a new leader resumes pending restarts).
+      await env.failover();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(
+        { password: await generation("reads-password"), user: await generation("reads-user") },
+        generations,
+      );
+      assert.equal(restartedFor(await getWorkload(kube, "Deployment", ns, "reads-user")), undefined);
+      assert.deepEqual(await reasons("SecretRotated"), ['restarted: Secret "db" (keys password) changed']);
+      assert.equal((await reasons("WorkloadRestarted")).length, 1);
+      assert.equal(
+        (await events(kube, ns, "db")).filter((e) => e.reason === "Updated").length,
+        updated,
+        "no Updated event: no value changed",
+      );
+
+      // A real change is still found, by its bytes, and restarts only its readers.
+      await env.rotate({ user: "app-user-new" });
+      await waitFor(
+        async () =>
+          restartedFor(await getWorkload(kube, "Deployment", ns, "reads-user")) ? true : undefined,
+        "restart of the user reader",
+      );
+      assert.equal(
+        (await getSecret(kube, ns, "db"))?.metadata.annotations?.[ANNOTATION_CHANGED_KEYS],
+        "user",
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await generation("reads-password"), generations.password);
     } finally {
       await env.stop();
     }

@@ -34,7 +34,7 @@ import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
-import { annotateKeyHashes, changedKeys } from "../rollout/key-hashes.ts";
+import { annotateKeyHashes } from "../rollout/key-hashes.ts";
 import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
 import {
   TargetConflictError,
@@ -252,7 +252,19 @@ export class ExternalSecretReconciler {
       const hash = dataHash(this.#d.hashKey, type, data);
       checkTakeover(es, target);
       const desired = desiredSecret(es, data, hash);
-      annotateKeyHashes(desired, target, this.#d.hashKey, data);
+      const creation = spec.target?.creationPolicy ?? defaults.creationPolicy;
+      // Undefined: created. Decided from the Secret's bytes, never from hashes (see annotateKeyHashes).
+      const changed = annotateKeyHashes(
+        desired,
+        target,
+        this.#d.hashKey,
+        data,
+        new Date(),
+        creation !== "Merge",
+      );
+      const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
+      // Same bytes, another hash: hashes made with another HMAC key, recomputed; no value changed.
+      const rehashed = changed?.length === 0 && previousHash !== hash;
       if ((spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
         await this.#ensureFinalizer(es, signal);
       let written = false;
@@ -263,20 +275,25 @@ export class ExternalSecretReconciler {
           desired.metadata.resourceVersion = target.metadata.resourceVersion;
         this.#d.secrets.observe(await applySecret(this.#d.kube, desired, signal));
         written = true;
-        this.#d.events.record(
-          es,
-          "Normal",
-          target ? "Updated" : "Created",
-          `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length} keys)`,
-        );
+        if (rehashed)
+          this.#d.log.debug(
+            { externalSecret: key },
+            "data hashes recomputed with the current key; data unchanged",
+          );
+        else
+          this.#d.events.record(
+            es,
+            "Normal",
+            target ? "Updated" : "Created",
+            `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length} keys)`,
+          );
       }
       if (fetched.leases.length > 0 || this.#d.leases.holds(key)) {
         if (fetched.leases.length > 0) await this.#ensureFinalizer(es, signal);
         this.#d.leases.track(key, session, fetched.leases);
       }
-      const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
-      if (previousHash !== hash)
-        await this.#runHooks(es, desired, previousHash, hash, changedKeys(target, desired), signal);
+      if (changed === undefined || changed.length > 0)
+        await this.#runHooks(es, desired, previousHash, hash, changed, signal);
       return { ok: true, hash, written };
     } catch (err) {
       if (signal.aborted) throw err;
