@@ -2,6 +2,7 @@
  * `refsync controller`: runs the controller with its metrics/health server
  * until SIGTERM/SIGINT.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Controller, type ControllerOptions } from "../controller/manager.ts";
@@ -28,12 +29,14 @@ const USAGE = `usage: refsync controller [options]
   --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info)
   --leader-elect             run leader election (needed with more than one replica)
   --lease-name NAME          Lease name (default refsync-controller)
-  --lease-namespace NS       Lease namespace (default: $POD_NAMESPACE or "default")
+  --lease-namespace NS       Lease namespace (default: the controller's: $POD_NAMESPACE, else its
+                             service account's namespace; outside a cluster, set it)
   --leader-id ID             identity in the Lease (default: $POD_NAME or hostname-pid)
   --lease-duration DURATION  how long a Lease holds without renewal (default 15s)
   --renew-deadline DURATION  leader steps down when it cannot renew this long (default 10s)
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
-  --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key (default: <lease-namespace>/refsync-hash-key)
+  --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key, created if missing
+                             (default: <lease-namespace>/refsync-hash-key)
 ${freshnessUsage}${rolloutUsage}${dashboardUsage}`;
 
 export interface ControllerFlags {
@@ -44,8 +47,26 @@ export interface ControllerFlags {
   dashboard: DashboardFlags;
 }
 
-/** Parses flags; throws an Error with a one-line message on bad input. */
-export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerFlags {
+/** In a pod: the namespace of its service account (mounted unless automountServiceAccountToken is off). */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses flags; throws an Error with a one-line message on bad input.
+ * `podNamespace` reads the service account's namespace file (tests pass their own).
+ */
+export function parseControllerFlags(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  podNamespace: () => string | undefined = serviceAccountNamespace,
+): ControllerFlags {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -80,21 +101,34 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv = pr
       throw new Error(`--${flag}: "${values[flag]}" is not a duration (like 15s)`);
     }
   };
-  const leaseNamespace = values["lease-namespace"] ?? env.POD_NAMESPACE ?? "default";
+  // The controller's own namespace: never a silent "default", which differs between runs in and out of a cluster.
+  const ownNamespace = values["lease-namespace"] || env.POD_NAMESPACE || podNamespace();
   const leaseDurationMs = duration("lease-duration");
   const renewDeadlineMs = duration("renew-deadline");
   const retryPeriodMs = duration("retry-period");
   if (values["leader-elect"] && !(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new Error("leader election needs --retry-period < --renew-deadline < --lease-duration");
   }
+  if (values["leader-elect"] && !ownNamespace) {
+    throw new Error(
+      "--leader-elect: no namespace for the Lease (not in a pod, no $POD_NAMESPACE): pass --lease-namespace NS",
+    );
+  }
+  const leaseNamespace = ownNamespace ?? "default";
   const rollouts = parseRolloutFlags(values);
   let hashKeySecret: ControllerOptions["hashKeySecret"];
   if (values["hash-key-secret"]) {
     const [ns, name] = values["hash-key-secret"].split("/");
     if (!ns || !name) throw new Error("--hash-key-secret: want NAMESPACE/NAME");
     hashKeySecret = { namespace: ns, name };
+  } else if (ownNamespace) {
+    hashKeySecret = { namespace: ownNamespace, name: "refsync-hash-key" };
   } else {
-    hashKeySecret = { namespace: leaseNamespace, name: "refsync-hash-key" };
+    // A key read from another place is another key: every hash would change at once.
+    throw new Error(
+      "--hash-key-secret: no namespace for the data-hash key Secret (not in a pod, no $POD_NAMESPACE, " +
+        "no --lease-namespace): pass --hash-key-secret NAMESPACE/NAME, the same on every run",
+    );
   }
   return {
     kubeconfig: values.kubeconfig,

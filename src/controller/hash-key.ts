@@ -1,7 +1,10 @@
 /**
  * The HMAC key of data hashes lives in a Secret, so every replica and every
- * restart computes the same hash (a new key would look like new data and
- * restart every consumer). Created with a random key when missing.
+ * restart computes the same hash. Created with a random key when missing. A
+ * new key (the Secret deleted, the controller installed into another
+ * namespace) changes every hash but no data: whether data changed is decided
+ * from the Secret's bytes (rollout/key-hashes.ts), and hashes made with
+ * another key are recomputed at the next sync, restarting nothing.
  */
 import { isConflict, resourceTypes, type KubeClient } from "./kube/client.ts";
 import { newHashKey } from "./hash.ts";
@@ -9,7 +12,8 @@ import { newHashKey } from "./hash.ts";
 export async function loadHashKey(
   client: KubeClient,
   ref: { namespace: string; name: string },
-): Promise<Uint8Array> {
+): Promise<{ key: Uint8Array; created: boolean }> {
+  let created = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     const secret = await client.get<{ data?: Record<string, string> }>(
       resourceTypes.secret,
@@ -17,7 +21,7 @@ export async function loadHashKey(
       ref.name,
     );
     const key = secret?.data?.key;
-    if (key) return new Uint8Array(Buffer.from(key, "base64"));
+    if (key) return { key: new Uint8Array(Buffer.from(key, "base64")), created };
     try {
       await client.create(resourceTypes.secret, {
         apiVersion: "v1",
@@ -26,6 +30,7 @@ export async function loadHashKey(
         type: "Opaque",
         data: { key: Buffer.from(newHashKey()).toString("base64") },
       });
+      created = true;
     } catch (err) {
       if (!isConflict(err)) throw err;
     }

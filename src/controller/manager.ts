@@ -69,8 +69,11 @@ export interface ControllerOptions {
   namespace?: string;
   /** Undefined: no election, this replica always leads. */
   leaderElection?: LeaderElectionConfig;
-  /** Where the data-hash HMAC key lives (created when missing); default refsync-hash-key in the lease namespace or "default". */
-  hashKeySecret?: { namespace: string; name: string };
+  /**
+   * Where the data-hash HMAC key lives (created when missing). Required: a key that moves (a default
+   * namespace that differs between runs) changes every hash; see hash-key.ts.
+   */
+  hashKeySecret: { namespace: string; name: string };
   hooks?: SecretChangeHook[];
   /** Who consumes each Secret and which pods are stale (the rollout work); shown by the dashboard and refsync_stale_pods. */
   consumers?: ConsumerSource;
@@ -264,17 +267,23 @@ export class Controller {
 
   async #startLeading(): Promise<void> {
     if (this.#leading || this.#stopping.signal.aborted) return;
-    const hashKey = await loadHashKey(
-      this.kube,
-      this.#opts.hashKeySecret ?? {
-        namespace: this.#opts.leaderElection?.namespace ?? this.#opts.namespace ?? "default",
-        name: "refsync-hash-key",
-      },
-    ).catch((err: unknown) => {
-      this.log.error({ err: errorSummary(err) }, "cannot load the data-hash key; not reconciling");
+    const ref = this.#opts.hashKeySecret;
+    const where = `${ref.namespace}/${ref.name}`;
+    const loaded = await loadHashKey(this.kube, ref).catch((err: unknown) => {
+      this.log.error(
+        { err: errorSummary(err), hashKeySecret: where },
+        "cannot load the data-hash key; not reconciling",
+      );
       return undefined;
     });
-    if (!hashKey) return;
+    if (!loaded) return;
+    const hashKey = loaded.key;
+    if (loaded.created)
+      this.log.info(
+        { hashKeySecret: where },
+        "created the data-hash key Secret; hashes made with another key are recomputed at each Secret's next sync, restarting nothing",
+      );
+    else this.log.info({ hashKeySecret: where }, "using the data-hash key Secret");
     this.#esReconciler = new ExternalSecretReconciler({
       kube: this.kube,
       log: this.log,

@@ -53,7 +53,7 @@ void describe("refsync controller (process)", () => {
       retryPeriodMs: 2_000,
     });
     assert.deepEqual(f.options.hashKeySecret, { namespace: "ops", name: "refsync-hash-key" });
-    assert.equal(parseControllerFlags([]).options.leaderElection, undefined);
+    assert.equal(parseControllerFlags([], {}, () => "ops").options.leaderElection, undefined);
     assert.throws(() => parseControllerFlags(["--workers", "0"]), /--workers/);
     assert.throws(() => parseControllerFlags(["--log-level", "loud"]), /--log-level/);
     assert.throws(

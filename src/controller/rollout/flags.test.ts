@@ -12,7 +12,9 @@ void test("rollout flags: defaults, bad values named, wired into the controller 
   );
   assert.throws(() => parseRolloutFlags({ "rollout-max-concurrent": "0" }), /--rollout-max-concurrent/);
   assert.throws(() => parseRolloutFlags({ "rollout-deadline": "-" }), /--rollout-deadline/);
-  const flags = parseControllerFlags(["--rollout-window", "2s", "--rollout-max-concurrent", "3"], {});
+  const flags = parseControllerFlags(["--rollout-window", "2s", "--rollout-max-concurrent", "3"], {
+    POD_NAMESPACE: "refsync",
+  });
   const rollouts = flags.options.consumers;
   assert.ok(rollouts instanceof Rollouts);
   assert.deepEqual(flags.options.hooks, [rollouts.hook]);
