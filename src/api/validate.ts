@@ -172,6 +172,11 @@ function fieldPath(root: string, path: readonly PropertyKey[]): string {
  * come first: a typo usually explains the "required" error next to it.
  */
 export function describeIssues(error: z.ZodError, root: string, limit = 3): string {
+  return issueList(error, root).slice(0, limit).join("; ");
+}
+
+/** Every problem of a failed parse, one `path: message` each, unknown fields first. */
+export function issueList(error: z.ZodError, root: string): string[] {
   const unknown: string[] = [];
   const other: string[] = [];
   for (const issue of error.issues) {
@@ -179,20 +184,22 @@ export function describeIssues(error: z.ZodError, root: string, limit = 3): stri
       for (const key of issue.keys) unknown.push(`${fieldPath(root, [...issue.path, key])}: unknown field`);
     } else other.push(`${fieldPath(root, issue.path)}: ${issue.message}`);
   }
-  return [...unknown, ...other].slice(0, limit).join("; ");
+  return [...unknown, ...other];
 }
 
 function fail(error: z.ZodError): never {
   throw new InvalidSpecError(describeIssues(error, "spec"));
 }
 
+const NO_DATA = "spec: set data, dataFrom or target.template.data";
+const readsNothing = (spec: ExternalSecretSpec): boolean =>
+  !spec.data?.length && !spec.dataFrom?.length && !spec.target?.template?.data;
+
 export function validateExternalSecretSpec(spec: unknown): ExternalSecretSpec {
   const result = externalSecretSpecSchema.safeParse(spec);
   if (!result.success) fail(result.error);
   const parsed = result.data as ExternalSecretSpec;
-  if (!parsed.data?.length && !parsed.dataFrom?.length && !parsed.target?.template?.data) {
-    throw new InvalidSpecError("spec: set data, dataFrom or target.template.data");
-  }
+  if (readsNothing(parsed)) throw new InvalidSpecError(NO_DATA);
   return parsed;
 }
 
@@ -200,4 +207,20 @@ export function validateStoreSpec(spec: unknown): SecretStoreSpec {
   const result = storeSpecSchema.safeParse(spec);
   if (!result.success) fail(result.error);
   return result.data as SecretStoreSpec;
+}
+
+/**
+ * Every problem validateExternalSecretSpec would report, not only the first
+ * few, one `path: message` each; empty when the spec is valid.
+ */
+export function externalSecretSpecProblems(spec: unknown): string[] {
+  const result = externalSecretSpecSchema.safeParse(spec);
+  if (!result.success) return issueList(result.error, "spec");
+  return readsNothing(result.data as ExternalSecretSpec) ? [NO_DATA] : [];
+}
+
+/** Every problem validateStoreSpec would report (the provider's own section is the provider's to check). */
+export function storeSpecProblems(spec: unknown): string[] {
+  const result = storeSpecSchema.safeParse(spec);
+  return result.success ? [] : issueList(result.error, "spec");
 }

@@ -2,7 +2,8 @@
  * The plugin's pipeline: read sources → find references → deferred
  * (ExternalSecrets) or inline (values) → one deterministic YAML stream.
  * Either every document renders, or the result is the full list of errors
- * (each naming file, document, Kind/name and YAML path, never a value).
+ * (each naming file, document, Kind/name and YAML path, never a value);
+ * every refsync.dev object in the output is checked strictly (./objects.ts).
  */
 import { ANNOTATION_SOURCE_REVISION } from "../api/v1alpha1.ts";
 import { mountConflicts } from "../refs/avp.ts";
@@ -11,6 +12,7 @@ import type { KubernetesSecretReader } from "../providers/types.ts";
 import type { Mode, PluginConfig, Requester } from "./config.ts";
 import { notInSecret, storeOf, toExternalSecret, type StoreDefaults } from "./deferred.ts";
 import { InlineRenderer } from "./inline.ts";
+import { checkObjects } from "./objects.ts";
 import { stringifyStream } from "./output.ts";
 import { readSources } from "./sources.ts";
 
@@ -82,7 +84,12 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
       errors.push(...converted.errors);
       if (converted.value) output[position.get(doc) as number] = converted.value;
     }
-  } else if (!errors.length) {
+  }
+  // Every refsync.dev object emitted, generated or passed through, is strict: the API server would
+  // prune a typo silently. Inline mode checks them before resolving anything (references are strings).
+  const emitted = sources.documents.map((d, i) => ({ file: d.file, index: d.index, value: output[i] }));
+  errors.push(...checkObjects(emitted).errors);
+  if (options.mode === "inline" && !errors.length) {
     const inline = new InlineRenderer({
       config,
       requester: options.requester,

@@ -1,0 +1,90 @@
+/**
+ * Strict validation of `refsync.dev` objects outside the cluster: the plugin
+ * checks every one it emits (generated or passed through) and
+ * `refsync validate` every one it reads, with the schemas the controller
+ * uses, including each store's provider section parsed by the provider's own
+ * schema. The API server would prune an unknown field silently (structural
+ * CRD schemas), so a typo such as `remoteRef.proprety` must be caught here.
+ * Problems name the field path, never a value.
+ */
+import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
+import { externalSecretSpecProblems, issueList, storeSpecProblems } from "../api/validate.ts";
+import { RefsyncError } from "../errors.ts";
+import { providerBySpecKey, providerForSpec } from "../providers/registry.ts";
+// refs/index.ts: where formatLocation is found before and after errors moved to src/errors.ts.
+import { formatLocation, objectName } from "../refs/index.ts";
+
+const KINDS = ["ExternalSecret", "SecretStore", "ClusterSecretStore"];
+/** What a custom resource holds at its top level; anything else the API server would prune. */
+const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** True for an object of the refsync.dev API group (any version or kind). */
+export function isRefsyncObject(value: unknown): boolean {
+  return isRecord(value) && typeof value.apiVersion === "string" && value.apiVersion.startsWith(`${GROUP}/`);
+}
+
+/** The problems of a store's `spec.provider` sections, each parsed by its provider's schema. */
+function providerProblems(spec: unknown): string[] {
+  const provider = isRecord(spec) && isRecord(spec.provider) ? spec.provider : undefined;
+  if (!provider) return []; // the store schema names it
+  const problems: string[] = [];
+  const known = Object.fromEntries(Object.entries(provider).filter(([key]) => providerBySpecKey(key)));
+  try {
+    providerForSpec(known);
+  } catch (err) {
+    if (!(err instanceof RefsyncError && err.reason === "InvalidSpec")) throw err;
+    problems.push(err.message);
+  }
+  for (const [key, section] of Object.entries(known)) {
+    const factory = providerBySpecKey(key);
+    if (!factory || section === undefined || section === null) continue;
+    const result = factory.specSchema.safeParse(section);
+    if (!result.success) problems.push(...issueList(result.error, `spec.provider.${key}`));
+  }
+  return problems;
+}
+
+/**
+ * Every problem of one `refsync.dev` object, `path: message` each (empty
+ * when valid, or when `value` is not a refsync.dev object).
+ */
+export function refsyncObjectProblems(value: unknown): string[] {
+  if (!isRefsyncObject(value)) return [];
+  const object = value as Record<string, unknown>;
+  if (object.apiVersion !== API_VERSION) return [`apiVersion: ${GROUP} serves only ${API_VERSION}`];
+  if (typeof object.kind !== "string" || !KINDS.includes(object.kind)) {
+    return [`kind: not a ${GROUP} kind (${KINDS.join(", ")})`];
+  }
+  const problems = Object.keys(object)
+    .filter((key) => !TOP_LEVEL.has(key))
+    .map((key) => `${key}: unknown field`);
+  if (object.kind === "ExternalSecret") problems.push(...externalSecretSpecProblems(object.spec));
+  else problems.push(...storeSpecProblems(object.spec), ...providerProblems(object.spec));
+  return problems;
+}
+
+export interface Located {
+  file: string;
+  /** Index of the document in its file or stream. */
+  index: number;
+  value: unknown;
+}
+
+/**
+ * Checks every refsync.dev object among `documents`: how many there were,
+ * and each problem as `file: document N: Kind/name: path: message`.
+ */
+export function checkObjects(documents: Iterable<Located>): { checked: number; errors: string[] } {
+  let checked = 0;
+  const errors: string[] = [];
+  for (const doc of documents) {
+    if (!isRefsyncObject(doc.value)) continue;
+    checked++;
+    const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
+    errors.push(...refsyncObjectProblems(doc.value).map((problem) => `${where}: ${problem}`));
+  }
+  return { checked, errors };
+}
