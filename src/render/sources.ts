@@ -79,8 +79,15 @@ function quotedReferences(doc: Document): Set<string> {
 /**
  * Parses a YAML/JSON stream; empty documents are skipped, syntax errors
  * collected. `trackQuotes` records quoted references (inline mode needs them).
+ * `skipNonObjects` drops documents without apiVersion and kind (a checker
+ * reading a repository's values files and patches) instead of refusing them.
  */
-export function parseStream(text: string, file: string, trackQuotes = false): SourceResult {
+export function parseStream(
+  text: string,
+  file: string,
+  trackQuotes = false,
+  skipNonObjects = false,
+): SourceResult {
   const result: SourceResult = { documents: [], errors: [] };
   let documents: Document.Parsed[];
   try {
@@ -111,6 +118,7 @@ export function parseStream(text: string, file: string, trackQuotes = false): So
     }
     if (value === null || value === undefined) return;
     if (typeof value !== "object" || Array.isArray(value) || !("kind" in value) || !("apiVersion" in value)) {
+      if (skipNonObjects) return;
       result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);
       return;
     }
@@ -203,29 +211,37 @@ export interface SourceOptions {
   trackQuotes?: boolean;
   /** Helm's release name and namespace: Argo CD's ARGOCD_APP_NAME and ARGOCD_APP_NAMESPACE. */
   release?: { name?: string; namespace?: string };
+  /** Skip documents that are not Kubernetes objects instead of refusing them (see parseStream). */
+  skipNonObjects?: boolean;
+  /** Name a directory's files with `input` in front (several inputs), not relative to it. */
+  qualify?: boolean;
 }
 
 /** Reads `input` (a directory, a file, or `-` for stdin). */
 export async function readSources(input: string, options: SourceOptions = {}): Promise<SourceResult> {
-  const { stdin = readStdin, trackQuotes = false } = options;
-  if (input === "-") return parseStream(await stdin(), "stdin", trackQuotes);
+  const { stdin = readStdin, trackQuotes = false, skipNonObjects = false } = options;
+  if (input === "-") return parseStream(await stdin(), "stdin", trackQuotes, skipNonObjects);
   let info;
   try {
     info = await stat(input);
   } catch {
     return { documents: [], errors: [`${input}: no such file or directory`] };
   }
-  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input, trackQuotes);
+  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input, trackQuotes, skipNonObjects);
   try {
     const built = await build(input, options.release ?? {});
-    if (built) return parseStream(built.text, built.label, trackQuotes);
+    if (built) {
+      const label = options.qualify ? `${input}: ${built.label}` : built.label;
+      return parseStream(built.text, label, trackQuotes, skipNonObjects);
+    }
   } catch (err) {
     return { documents: [], errors: [`${input}: ${(err as Error).message}`] };
   }
   const result: SourceResult = { documents: [], errors: [] };
   const files = (await walk(input)).map((f) => relative(input, f)).sort();
   for (const file of files) {
-    const parsed = parseStream(await readFile(join(input, file), "utf8"), file, trackQuotes);
+    const name = options.qualify ? join(input, file) : file;
+    const parsed = parseStream(await readFile(join(input, file), "utf8"), name, trackQuotes, skipNonObjects);
     result.documents.push(...parsed.documents);
     result.errors.push(...parsed.errors);
   }
