@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { z } from "zod";
-import { InvalidSpecError } from "../providers/errors.ts";
+import { ConfigError, InvalidSpecError } from "../errors.ts";
 import { allProviders } from "../providers/registry.ts";
-import { ConfigError, configSchema, parseConfig } from "../render/config.ts";
+import { configSchema, parseConfig } from "../render/config.ts";
 import type { ProviderContext } from "../providers/types.ts";
 import {
   externalSecretSpecSchema,

@@ -7,7 +7,7 @@
  * dropped. Errors are InvalidSpecError naming the field path.
  */
 import { z } from "zod";
-import { InvalidSpecError } from "../providers/errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import type { ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
 
 const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;

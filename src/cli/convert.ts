@@ -5,10 +5,11 @@
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
+import { parseCommandLine, processIO, runCommand, type CommandIO } from "../git/command-line.ts";
+import { UsageError } from "../errors.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
 import { mountConflicts, PROVIDERS } from "../refs/index.ts";
-import type { ProviderName } from "../providers/types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 import { loadConfig } from "../render/config.ts";
 
 export const convertUsage = `usage: refsync convert [path…] [options]

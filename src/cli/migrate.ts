@@ -5,8 +5,9 @@
  * Output names files, objects, keys and backend paths, never a value.
  */
 import { resolve } from "node:path";
-import { parseCommandLine, processIO, runCommand, UsageError, type CommandIO } from "../git/command-line.ts";
-import { migrate, MigrateError, type MigrateResult } from "../git/migrate.ts";
+import { parseCommandLine, processIO, runCommand, type CommandIO } from "../git/command-line.ts";
+import { MigrateError, UsageError } from "../errors.ts";
+import { migrate, type MigrateResult } from "../git/migrate.ts";
 import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
 import { providerForSpec } from "../providers/registry.ts";
 import { loadConfig } from "../render/config.ts";

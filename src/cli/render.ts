@@ -8,7 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import type { KubernetesSecretReader } from "../providers/types.ts";
-import { ConfigError, loadConfig, type Mode } from "../render/config.ts";
+import { ConfigError } from "../errors.ts";
+import { loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
 
 export interface CommandIO {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ExternalSecret } from "../api/v1alpha1.ts";
 import { parseDuration, validateExternalSecretSpec, validateStoreSpec } from "../api/validate.ts";
-import { InvalidSpecError } from "../providers/errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
 import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
 import { sameConditions, setCondition } from "./conditions.ts";

@@ -4,6 +4,7 @@
  * one line on stderr, the usage text only for usage mistakes).
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
 
 /** Where a command writes; tests pass collectors, the CLI passes the process streams. */
 export interface CommandIO {
@@ -12,11 +13,6 @@ export interface CommandIO {
 }
 
 export const processIO: CommandIO = { stdout: process.stdout, stderr: process.stderr };
-
-/** A mistake in how the command was called. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 type Config<O extends ParseArgsOptionsConfig> = {
   args: string[];

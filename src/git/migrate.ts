@@ -12,8 +12,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isScalar, type Document } from "yaml";
-import { SecretNotFoundError } from "../providers/errors.ts";
-import type { ProviderClient, ProviderName, SecretValue } from "../providers/types.ts";
+import { MigrateError, SecretNotFoundError, type WriteRecord } from "../errors.ts";
+import type { ProviderClient, SecretValue } from "../providers/types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 import { formatReference, isSecret, type Reference } from "../refs/index.ts";
 import { branchExists, checkoutBranch, commitToNewBranch, dirtyFiles, trackedFiles } from "./commit.ts";
 import { hasHistory } from "./history.ts";
@@ -45,11 +46,6 @@ export interface PlannedSecret {
   fields: string[];
 }
 
-export interface WriteRecord {
-  key: string;
-  outcome: "created" | "updated" | "unchanged";
-}
-
 export interface MigrateResult {
   plan: PlannedSecret[];
   writes: WriteRecord[];
@@ -57,16 +53,6 @@ export interface MigrateResult {
   commit?: string;
   /** YAML files that could not be parsed (Helm templates…) and were left alone. */
   skipped: string[];
-}
-
-export class MigrateError extends Error {
-  override readonly name = "MigrateError";
-  /** Backend writes that succeeded before the failure. */
-  readonly writes: WriteRecord[];
-  constructor(message: string, writes: WriteRecord[] = [], options?: ErrorOptions) {
-    super(message, options);
-    this.writes = writes;
-  }
 }
 
 interface Field {

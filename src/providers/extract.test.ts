@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvalidSpecError, SecretNotFoundError } from "./errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../errors.ts";
 import { extractMap, extractValue, selectProperty } from "./extract.ts";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");

@@ -5,7 +5,7 @@
  * `dataFrom.extract`). Errors name the store, key and property, never a value.
  */
 import type { DecodingStrategy } from "../api/v1alpha1.ts";
-import { InvalidSpecError, SecretNotFoundError } from "./errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../errors.ts";
 import type { SecretValue } from "./types.ts";
 
 export interface ExtractRequest {

@@ -6,7 +6,8 @@
  * Callers test optional members (`readMany`, `renewLease`…) before the
  * module is loaded, so the factory declares which ones its client has.
  */
-import type { ProviderClient, ProviderName } from "./types.ts";
+import type { ProviderClient } from "./types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 
 type OptionalMethod = "readMany" | "currentVersion" | "write" | "renewLease" | "revokeLease";
 

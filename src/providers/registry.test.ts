@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InvalidSpecError } from "./errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import { createProviderClient, providerByName, providerBySpecKey, providerForSpec } from "./registry.ts";
 
 const context = { storeName: "SecretStore/ns/s", readCredential: () => Promise.reject(new Error("unused")) };

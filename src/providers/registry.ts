@@ -4,12 +4,13 @@
  * and one entry in `factories`.
  */
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
-import { InvalidSpecError } from "./errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import { awsProvider } from "./aws/index.ts";
 import { fakeProvider } from "./fake/index.ts";
 import { kubernetesProvider } from "./kubernetes/index.ts";
 import { vaultProvider } from "./vault/index.ts";
-import type { ProviderClient, ProviderContext, ProviderFactory, ProviderName } from "./types.ts";
+import type { ProviderClient, ProviderContext, ProviderFactory } from "./types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 
 const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvider, vaultProvider];
 

@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { describeIssues } from "../api/validate.ts";
-import { InvalidSpecError } from "./errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 
 export function parseProviderSpec<S extends z.ZodType>(
   schema: S,

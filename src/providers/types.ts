@@ -8,9 +8,8 @@
  */
 
 import type { z } from "zod";
+import type { ProviderName } from "../refs/reference.ts";
 import type { KubernetesConnection } from "./kubernetes/spec.ts";
-
-export type ProviderName = "vault" | "awssecrets" | "k8s" | "fake";
 
 /** A whole secret as the backend returned it. */
 export interface SecretValue {

@@ -14,10 +14,9 @@
  * Annotations are booleans as Go's strconv.ParseBool reads them; any
  * other value is false, as in AVP.
  */
-import { InvalidReferenceError } from "./errors.ts";
-import { compileJsonPath, JsonPathError } from "./kube-jsonpath.ts";
-import type { Reference } from "./reference.ts";
-import type { ProviderName } from "../providers/types.ts";
+import { InvalidReferenceError, JsonPathError } from "../errors.ts";
+import { compileJsonPath } from "./kube-jsonpath.ts";
+import type { ProviderName, Reference } from "./reference.ts";
 
 export const AVP_PATH_ANNOTATION = "avp.kubernetes.io/path";
 export const AVP_VERSION_ANNOTATION = "avp.kubernetes.io/secret-version";

@@ -5,7 +5,7 @@
  * so a render can report all of them at once.
  */
 import { avpToReference, findAvpPlaceholders, type AvpSource, type Modifier } from "./avp.ts";
-import { InvalidReferenceError, type RefLocation } from "./errors.ts";
+import { InvalidReferenceError, type RefLocation } from "../errors.ts";
 import { findReferences, type Reference } from "./reference.ts";
 import { dataForm } from "./secret-data.ts";
 

@@ -3,5 +3,5 @@ export * from "./reference.ts";
 export * from "./avp.ts";
 export * from "./find.ts";
 export * from "./secret-data.ts";
-export { applyModifiers, ModifierError } from "./modifiers.ts";
-export { InvalidReferenceError, formatLocation, type RefLocation } from "./errors.ts";
+export { applyModifiers } from "./modifiers.ts";
+export { InvalidReferenceError, ModifierError, formatLocation, type RefLocation } from "../errors.ts";

@@ -14,10 +14,7 @@
  * AVP (AllowMissingKeys(false)), a missing field is an error. Errors name
  * the expression's fields and indexes, never a value.
  */
-
-export class JsonPathError extends Error {
-  override readonly name = "JsonPathError";
-}
+import { JsonPathError } from "../errors.ts";
 
 type Step =
   | { kind: "field"; name: string }

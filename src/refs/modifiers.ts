@@ -8,12 +8,9 @@
 import { createHash } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import type { Modifier } from "./avp.ts";
-import { compileJsonPath, JsonPathError } from "./kube-jsonpath.ts";
+import { compileJsonPath } from "./kube-jsonpath.ts";
+import { JsonPathError, ModifierError } from "../errors.ts";
 import { isStdBase64 } from "./secret-data.ts";
-
-export class ModifierError extends Error {
-  override readonly name = "ModifierError";
-}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

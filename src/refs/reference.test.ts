@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { findAvpPlaceholders } from "./avp.ts";
-import { InvalidReferenceError } from "./errors.ts";
+import { InvalidReferenceError } from "../errors.ts";
 import {
   DECODINGS,
   PROVIDERS,

@@ -10,8 +10,10 @@
  * Parse errors are InvalidReferenceError with the character offset.
  */
 import type { DecodingStrategy } from "../api/v1alpha1.ts";
-import type { ProviderName } from "../providers/types.ts";
-import { InvalidReferenceError } from "./errors.ts";
+import { InvalidReferenceError } from "../errors.ts";
+
+/** The backends a reference may name (`ref+<provider>://`): part of the grammar, so here and not in providers/. */
+export type ProviderName = "vault" | "awssecrets" | "k8s" | "fake";
 
 export const PROVIDERS: readonly ProviderName[] = ["vault", "awssecrets", "k8s", "fake"];
 export const PARAMS = ["store", "version", "decode"] as const;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, denial, parseConfig, pathUnder } from "./config.ts";
+import { ConfigError } from "../errors.ts";
+import { denial, parseConfig, pathUnder } from "./config.ts";
 
 const config = parseConfig(
   `

@@ -26,11 +26,12 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { ConfigError } from "../errors.ts";
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
 import { describeIssues } from "../api/validate.ts";
 import type { AvpSource } from "../refs/avp.ts";
 import { PROVIDERS } from "../refs/reference.ts";
-import type { ProviderName } from "../providers/types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 
 export type Mode = "deferred" | "inline";
 
@@ -78,10 +79,6 @@ export interface PluginConfig {
 
 /** With no config file: deferred mode only, no stores, nothing allowed inline. */
 export const EMPTY_CONFIG: PluginConfig = { stores: {}, defaultStores: {}, modes: ["deferred"], policy: [] };
-
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
 
 export function parseConfig(text: string, file: string): PluginConfig {
   let doc: unknown;

@@ -16,11 +16,11 @@ import {
   type RemoteRef,
 } from "../api/v1alpha1.ts";
 import { AVP_REMOVE_MISSING_ANNOTATION, avpRemoveMissing, type Modifier } from "../refs/avp.ts";
-import { formatLocation, type RefLocation } from "../refs/errors.ts";
+import { formatLocation, type RefLocation } from "../errors.ts";
 import { formatPath, objectName, type Occurrence, type SourceDocument, type Token } from "../refs/find.ts";
 import { decodingStrategy, type Reference } from "../refs/reference.ts";
 import { asIsBytes, dataForm } from "../refs/secret-data.ts";
-import type { ProviderName } from "../providers/types.ts";
+import type { ProviderName } from "../refs/reference.ts";
 
 export interface StoreDefaults {
   /** Store of references that name none, chosen by the application (ARGOCD_ENV_REFSYNC_STORE). */

@@ -14,10 +14,15 @@
 import { providerForSpec } from "../providers/registry.ts";
 import { decode, selectProperty, toBytes } from "../providers/extract.ts";
 import type { KubernetesSecretReader, ProviderClient, SecretValue } from "../providers/types.ts";
-import { RefsyncError } from "../errors.ts";
-import { SecretNotFoundError } from "../providers/errors.ts";
-import { applyModifiers, ModifierError } from "../refs/modifiers.ts";
-import { formatLocation } from "../refs/errors.ts";
+import {
+  formatLocation,
+  MissingKeyError,
+  ModifierError,
+  PlacementError,
+  RefsyncError,
+  SecretNotFoundError,
+} from "../errors.ts";
+import { applyModifiers } from "../refs/modifiers.ts";
 import { AVP_REMOVE_MISSING_ANNOTATION, avpRemoveMissing } from "../refs/avp.ts";
 import {
   annotationsOf,
@@ -76,9 +81,6 @@ function bytesOf(value: unknown): Uint8Array {
     ? toBytes(JSON.stringify(value))
     : toBytes(typeof value === "string" || value instanceof Uint8Array ? value : String(value));
 }
-
-/** A key the read secret does not hold (or holds as null). */
-class MissingKeyError extends SecretNotFoundError {}
 
 function deleteAt(root: unknown, path: (string | number)[]): void {
   let node = root as Record<string | number, unknown>;
@@ -270,11 +272,6 @@ export class InlineRenderer {
     if (strategy) value = decode(bytesOf(value), strategy, request);
     return applyModifiers(value, token.modifiers);
   }
-}
-
-/** A value that cannot go where its reference is; the message says why, never the value. */
-class PlacementError extends Error {
-  override readonly name = "PlacementError";
 }
 
 /**

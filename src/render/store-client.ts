@@ -4,7 +4,7 @@
  * Kubernetes Secrets, and the k8s provider's reads, go through a reader that
  * is built on first use.
  */
-import { InvalidSpecError } from "../providers/errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import { createProviderClient } from "../providers/registry.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";

@@ -12,7 +12,7 @@ import type { SecretStore } from "../api/v1alpha1.ts";
 import { configMapType } from "../controller/freshness/checker.ts";
 import type { KubeClient, ResourceType } from "../controller/kube/client.ts";
 import { resourceTypes } from "../controller/kube/client.ts";
-import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../providers/errors.ts";
+import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
 import { kubernetesSecretReader } from "../providers/kubernetes/client.ts";
 import { kubeConfigFromSecret } from "../providers/kubernetes/kubeconfig.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";

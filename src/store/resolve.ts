@@ -10,8 +10,7 @@ import type {
   SecretStore,
   SecretStoreSpec,
 } from "../api/v1alpha1.ts";
-import { AccessDeniedError } from "../providers/errors.ts";
-import { StoreNotReadyError } from "./errors.ts";
+import { AccessDeniedError, StoreNotReadyError } from "../errors.ts";
 
 export interface StoreLookup {
   secretStore(namespace: string, name: string): SecretStore | undefined;

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
 import type { KubeClient } from "../controller/kube/client.ts";
-import { SecretNotFoundError, ThrottledError } from "../providers/errors.ts";
+import { SecretNotFoundError, ThrottledError } from "../errors.ts";
 import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../providers/types.ts";
 import { ReadCache } from "./read-cache.ts";
 import { StoreSessions } from "./sessions.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { InvalidSpecError } from "../providers/errors.ts";
+import { InvalidSpecError } from "../errors.ts";
 import { MAX_OUTPUT_BYTES, renderTemplates } from "./engine.ts";
 
 const SECRET = "hunter2-SECRET";

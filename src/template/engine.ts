@@ -7,8 +7,8 @@
  * the target key, never a value.
  */
 import Handlebars from "handlebars";
-import { InvalidSpecError } from "../providers/errors.ts";
-import { HelperError, helpers } from "./helpers.ts";
+import { HelperError, InvalidSpecError } from "../errors.ts";
+import { helpers } from "./helpers.ts";
 
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;

@@ -4,10 +4,7 @@
  * wrong with the input's shape, never the input (it is a secret value).
  */
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-
-export class HelperError extends Error {
-  override readonly name = "HelperError";
-}
+import { HelperError } from "../errors.ts";
 
 function str(v: unknown): string {
   if (v === undefined || v === null) return "";

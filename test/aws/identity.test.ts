@@ -12,7 +12,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
 import { awsStore, staticKeysAuth } from "./fixtures.ts";
 import { KubeClient } from "../../src/controller/kube/client.ts";
-import { AccessDeniedError } from "../../src/providers/errors.ts";
+import { AccessDeniedError } from "../../src/errors.ts";
 import { createProviderClient } from "../../src/providers/registry.ts";
 import type { ProviderClient } from "../../src/providers/types.ts";
 import { buildProviderContext } from "../../src/store/context.ts";

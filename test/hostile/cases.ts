@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { InvalidSpecError } from "../../src/providers/errors.ts";
-import { InvalidReferenceError } from "../../src/refs/errors.ts";
+import { InvalidReferenceError, InvalidSpecError } from "../../src/errors.ts";
 import { findInDocument } from "../../src/refs/find.ts";
 import { parseStream } from "../../src/render/sources.ts";
 import { MAX_OUTPUT_BYTES, renderTemplates } from "../../src/template/engine.ts";

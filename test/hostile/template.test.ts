@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { InvalidSpecError } from "../../src/providers/errors.ts";
+import { InvalidSpecError } from "../../src/errors.ts";
 import { MAX_ITERATIONS, renderTemplates } from "../../src/template/engine.ts";
 import { checkTemplate, templateCase, values } from "./cases.ts";
 import { helpers } from "../../src/template/helpers.ts";

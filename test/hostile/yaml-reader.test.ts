@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { InvalidReferenceError } from "../../src/refs/errors.ts";
+import { InvalidReferenceError } from "../../src/errors.ts";
 import { findReferences, parseReference } from "../../src/refs/reference.ts";
 import { findAvpPlaceholders } from "../../src/refs/avp.ts";
 import { parseStream } from "../../src/render/sources.ts";

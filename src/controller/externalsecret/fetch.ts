@@ -6,7 +6,7 @@
  * with part of its data.
  */
 import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
-import { InvalidSpecError } from "../../providers/errors.ts";
+import { InvalidSpecError } from "../../errors.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
 import type { Lease, ReadRequest, SecretValue } from "../../providers/types.ts";
 import type { StoreSession } from "../../store/sessions.ts";

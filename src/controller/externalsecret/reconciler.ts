@@ -15,9 +15,8 @@ import {
   type LeaseStatus,
 } from "../../api/v1alpha1.ts";
 import { validateExternalSecretSpec, validateStoreSpec } from "../../api/validate.ts";
-import { RefsyncError } from "../../errors.ts";
+import { InvalidSpecError, RefsyncError, TargetConflictError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import { InvalidSpecError } from "../../providers/errors.ts";
 import type { ControllerMetrics } from "../../server/metrics.ts";
 import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
 import type { StoreSessions } from "../../store/sessions.ts";
@@ -37,7 +36,6 @@ import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes } from "../rollout/key-hashes.ts";
 import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
 import {
-  TargetConflictError,
   applySecret,
   checkTakeover,
   desiredSecret,

@@ -13,6 +13,7 @@ import {
   defaults,
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
+import { TargetConflictError } from "../../errors.ts";
 import { resourceTypes, type KubeClient } from "../kube/client.ts";
 
 export interface SecretObject {
@@ -29,10 +30,6 @@ export interface SecretObject {
   };
   type?: string;
   data?: Record<string, string>;
-}
-
-export class TargetConflictError extends Error {
-  override readonly name = "TargetConflictError";
 }
 
 export function targetName(es: ExternalSecret): string {

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { API_VERSION } from "../../api/v1alpha1.ts";
-import { InvalidSpecError, SecretNotFoundError } from "../../providers/errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import type { Reference } from "../../refs/reference.ts";
 import type { PluginConfig } from "../../render/config.ts";
 import type { ControllerContext } from "../manager.ts";

@@ -9,6 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { AbortError, KubeApiError } from "../../errors.ts";
 
 export interface ResourceType {
   group: string;
@@ -65,18 +66,6 @@ export function apiVersionOf(type: ResourceType): string {
   return type.group ? `${type.group}/${type.version}` : type.version;
 }
 
-/** An error response of the API server; `reason` is the Status reason (Conflict, NotFound, Expired…). */
-export class KubeApiError extends Error {
-  override readonly name = "KubeApiError";
-  readonly status: number;
-  readonly reason: string;
-  constructor(status: number, reason: string, message: string) {
-    super(message);
-    this.status = status;
-    this.reason = reason;
-  }
-}
-
 export function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 404;
 }
@@ -114,15 +103,6 @@ interface RequestOptions {
 
 const HEADER_REFRESH_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
-
-/** What http.request's `signal` option fails a request with: the reason is the cause. */
-class AbortError extends Error {
-  override readonly name = "AbortError";
-  readonly code = "ABORT_ERR";
-  constructor(cause: unknown) {
-    super("The operation was aborted", { cause });
-  }
-}
 
 interface Deadline {
   /** The request to end on abort (ended at once when the deadline has already passed). */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../../../test/servers/aws/index.ts";
-import { AccessDeniedError, SecretNotFoundError } from "../errors.ts";
+import { AccessDeniedError, SecretNotFoundError } from "../../errors.ts";
 import type { ProviderClient, ProviderContext, SecretValue } from "../types.ts";
 import { awsProvider } from "./index.ts";
 

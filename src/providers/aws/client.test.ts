@@ -10,7 +10,7 @@ import {
   InvalidSpecError,
   SecretNotFoundError,
   ThrottledError,
-} from "../errors.ts";
+} from "../../errors.ts";
 import { extractValue } from "../extract.ts";
 import type { CallResult, ProviderClient, ProviderContext } from "../types.ts";
 import { awsProvider } from "./index.ts";

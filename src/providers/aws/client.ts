@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { isDeepStrictEqual } from "node:util";
-import { AccessDeniedError, InvalidSpecError, RefsyncError, SecretNotFoundError } from "../errors.ts";
+import { AccessDeniedError, InvalidSpecError, RefsyncError, SecretNotFoundError } from "../../errors.ts";
 import type {
   FindQuery,
   ProviderClient,

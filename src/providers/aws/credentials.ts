@@ -13,7 +13,7 @@ import {
   STSClient,
   type Credentials as StsCredentials,
 } from "@aws-sdk/client-sts";
-import { AccessDeniedError, InvalidSpecError } from "../errors.ts";
+import { AccessDeniedError, InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import { errorCode, toProviderError } from "./errors.ts";
 import { countAttempts } from "./instrument.ts";

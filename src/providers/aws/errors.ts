@@ -7,7 +7,7 @@ import {
   InvalidSpecError,
   SecretNotFoundError,
   ThrottledError,
-} from "../errors.ts";
+} from "../../errors.ts";
 import type { CallResult } from "../types.ts";
 
 const NOT_FOUND = new Set(["ResourceNotFoundException"]);

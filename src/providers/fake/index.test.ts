@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { InvalidSpecError, SecretNotFoundError } from "../errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { fakeProvider } from "./index.ts";
 
 const context = {

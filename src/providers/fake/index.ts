@@ -19,7 +19,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { InvalidSpecError, SecretNotFoundError } from "../errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { parseProviderSpec } from "../spec.ts";
 import type {
   FindQuery,

@@ -11,7 +11,7 @@ import {
   SecretNotFoundError,
   ThrottledError,
   type RefsyncError,
-} from "../errors.ts";
+} from "../../errors.ts";
 import type { KubernetesSecretReader } from "../types.ts";
 
 /** Kubeconfig from a file path, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */

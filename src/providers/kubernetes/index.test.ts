@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { startCluster, type Cluster } from "../../../test/cluster/index.ts";
-import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
+import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { extractValue } from "../extract.ts";
 import type { ProviderContext } from "../types.ts";
 import { kubernetesSecretReader } from "./client.ts";

@@ -10,7 +10,7 @@
  * and identity (`server`, `auth`, `authRef`); `./client.ts` implements one on
  * @kubernetes/client-node.
  */
-import { BackendUnavailableError, InvalidSpecError } from "../errors.ts";
+import { BackendUnavailableError, InvalidSpecError } from "../../errors.ts";
 import type {
   FindQuery,
   KubernetesSecretReader,

@@ -10,7 +10,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { describeIssues } from "../../api/validate.ts";
-import { InvalidSpecError } from "../errors.ts";
+import { InvalidSpecError } from "../../errors.ts";
 
 const name = z.string().min(1);
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type NodeVault from "node-vault";
-import { InvalidSpecError } from "../errors.ts";
+import { InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import type { ServiceAccountRef, VaultAuthSpec } from "./spec.ts";
 

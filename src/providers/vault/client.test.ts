@@ -10,7 +10,7 @@ import {
   InvalidSpecError,
   SecretNotFoundError,
   ThrottledError,
-} from "../errors.ts";
+} from "../../errors.ts";
 import type { ProviderClient } from "../types.ts";
 import { vaultProvider } from "./index.ts";
 

@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type NodeVault from "node-vault";
-import { InvalidReferenceError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
+import { InvalidReferenceError, InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import type {
   FindQuery,
   Lease,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AccessDeniedError, InvalidSpecError } from "../errors.ts";
+import { AccessDeniedError, InvalidSpecError } from "../../errors.ts";
 import { toTypedError } from "./errors.ts";
 
 const vaultError = (statusCode: number, errors: string[]) => ({ response: { statusCode, body: { errors } } });

@@ -10,7 +10,7 @@ import {
   InvalidSpecError,
   SecretNotFoundError,
   ThrottledError,
-} from "../errors.ts";
+} from "../../errors.ts";
 
 interface VaultApiError {
   response: { statusCode: number; body: unknown };

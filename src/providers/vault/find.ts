@@ -4,7 +4,7 @@
  * path matches the name regexp, then — tags being KV v2 custom metadata —
  * those whose metadata carries every tag.
  */
-import { InvalidReferenceError, SecretNotFoundError } from "../errors.ts";
+import { InvalidReferenceError, SecretNotFoundError } from "../../errors.ts";
 import type { FindQuery } from "../types.ts";
 import { locate, metadataPath, type KvVersion, type VaultLocation } from "./paths.ts";
 

@@ -4,7 +4,7 @@
  * `metadata/` (versions, listing) between the mount and the key; KV v1 and
  * other engines (database/creds/<role>) read the path as it is.
  */
-import { InvalidReferenceError } from "../errors.ts";
+import { InvalidReferenceError } from "../../errors.ts";
 
 export interface VaultLocation {
   mount: string;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { signJwt, startVaultServer, type VaultTestServer } from "../../../test/servers/vault/index.ts";
 import { testContext, type TestContext } from "../../../test/servers/vault/context.ts";
-import { AccessDeniedError } from "../errors.ts";
+import { AccessDeniedError } from "../../errors.ts";
 import type { ProviderClient } from "../types.ts";
 import { vaultProvider } from "./index.ts";
 

@@ -12,7 +12,8 @@ import createVaultClient from "node-vault";
 import type NodeVault from "node-vault";
 import type { ProviderContext } from "../types.ts";
 import type { Login } from "./auth.ts";
-import { AccessDeniedError, callResultOf } from "../errors.ts";
+import { AccessDeniedError } from "../../errors.ts";
+import { callResultOf } from "../call-result.ts";
 import { toTypedError, vaultStatus } from "./errors.ts";
 
 /** Renew at this fraction of the TTL, minus up to 10 % jitter. */

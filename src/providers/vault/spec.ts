@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { describeIssues } from "../../api/validate.ts";
-import { InvalidSpecError } from "../errors.ts";
+import { InvalidSpecError } from "../../errors.ts";
 
 const name = z.string().min(1);
 

@@ -9,7 +9,7 @@ import { after, before, it } from "node:test";
 import { createPki } from "../../../test/cluster/pki.ts";
 import { testContext } from "../../../test/servers/vault/context.ts";
 import { startVaultServer, type VaultTestServer } from "../../../test/servers/vault/index.ts";
-import { BackendUnavailableError, InvalidSpecError } from "../errors.ts";
+import { BackendUnavailableError, InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import { vaultProvider } from "./index.ts";
 import { parseVaultSpec } from "./spec.ts";

@@ -2,7 +2,7 @@
  * A ProviderContext for provider tests without a cluster: credentials from
  * an in-memory map (`namespace/name#key`), and every onCall recorded.
  */
-import { SecretNotFoundError } from "../../../src/providers/errors.ts";
+import { SecretNotFoundError } from "../../../src/errors.ts";
 import type { CallResult, ProviderContext } from "../../../src/providers/types.ts";
 
 export interface RecordedCall {
