@@ -6,6 +6,16 @@ import { findInDocument } from "../refs/find.ts";
 import { renderTemplates } from "../template/engine.ts";
 import { toExternalSecret } from "./deferred.ts";
 
+/** The controller's engine over text: values as UTF-8 in, each output read back as UTF-8. */
+function renderText(templates: Record<string, string>, values: Record<string, string>) {
+  const bytes = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, new Uint8Array(Buffer.from(v))]),
+  );
+  return Object.fromEntries(
+    Object.entries(renderTemplates(templates, bytes)).map(([k, v]) => [k, Buffer.from(v).toString("utf8")]),
+  );
+}
+
 function convert(value: unknown) {
   const doc = { file: "f.yaml", index: 0, value };
   return toExternalSecret(doc, findInDocument(doc).occurrences, { byProvider: { vault: "main" } });
@@ -29,7 +39,7 @@ void test("templates render with the controller's engine to the intended Secret 
   const fetched = Object.fromEntries(
     spec.data!.map((d) => [d.secretKey, `<${d.remoteRef.key}#${d.remoteRef.property}&'">`]),
   );
-  const rendered = renderTemplates(spec.target!.template!.data!, fetched);
+  const rendered = renderText(spec.target!.template!.data!, fetched);
   assert.deepEqual(rendered, {
     url: `https://u:<a#p&'">@h/?q=<x>&y='z'`,
     braces: "{{ literal }} and {{{ triple }}}",
@@ -75,7 +85,7 @@ void test("keys that read the same value each get it, with and without a templat
   });
   assert.deepEqual(templated.errors, []);
   assert.deepEqual(templated.value?.spec.data, [{ secretKey: "ref_a", remoteRef: ref }]);
-  assert.deepEqual(renderTemplates(templated.value!.spec.target!.template!.data!, { ref_a: "pw" }), {
+  assert.deepEqual(renderText(templated.value!.spec.target!.template!.data!, { ref_a: "pw" }), {
     a: "pw",
     b: "pw",
     note: "literal",

@@ -5,10 +5,15 @@
  * call anything else), no partials, no prototype access, HTML escaping off.
  * Template and output sizes are bounded. Errors are InvalidSpecError naming
  * the target key, never a value.
+ *
+ * Rendering works on bytes, as ESO's Go templates do: values, the template's
+ * literal text (its UTF-8 bytes) and the output are binary strings (one char
+ * per byte, latin1) inside, so `{{raw}}` copies a value that is not UTF-8
+ * exactly; helpers.ts says how each helper reads them.
  */
 import Handlebars from "handlebars";
 import { HelperError, InvalidSpecError } from "../errors.ts";
-import { helpers } from "./helpers.ts";
+import { binary, helpers } from "./helpers.ts";
 
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -19,6 +24,35 @@ const MAX_BODY_BYTES = 4 * MAX_OUTPUT_BYTES; // nested bodies are counted once p
 let work = { iterations: 0, bytes: 0 }; // of the template being rendered (rendering is synchronous)
 
 const env = Handlebars.create();
+
+/**
+ * Handlebars' parser, then every string of the AST (literal text, string
+ * literals, path segments, block parameters) as UTF-8 bytes. Whitespace
+ * control (`{{~x}}`) runs before, on the text: its `\s` would take the byte
+ * 0xA0 that ends "à" for a space. env.compile calls env.parse.
+ */
+const parseText = env.parse;
+env.parse = (input, options) => binaryAst(parseText(input, options));
+
+function binaryAst(program: hbs.AST.Program): hbs.AST.Program {
+  const stack: unknown[] = [program];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node === null || typeof node !== "object") continue;
+    if (Array.isArray(node)) {
+      stack.push(...(node as unknown[]));
+      continue;
+    }
+    const n = node as Record<string, unknown>;
+    for (const field of ["value", "original", "key"])
+      if (typeof n[field] === "string") n[field] = binary(n[field]);
+    for (const field of ["parts", "blockParams"])
+      if (Array.isArray(n[field]))
+        n[field] = (n[field] as unknown[]).map((p) => (typeof p === "string" ? binary(p) : p));
+    for (const [field, v] of Object.entries(n)) if (field !== "loc" && typeof v === "object") stack.push(v);
+  }
+  return program;
+}
+
 for (const [name, fn] of Object.entries(helpers)) env.registerHelper(name, fn);
 env.unregisterHelper("log");
 env.unregisterHelper("helperMissing");
@@ -68,15 +102,23 @@ function describe(err: unknown): string {
 }
 
 /**
- * Renders each template with `values` (the fetched keys as strings) as its
- * context: `{{password}}`, `{{b64enc (lookup . "tls.crt")}}`.
+ * Renders each template with `values` (the fetched keys' bytes) as its
+ * context: `{{password}}`, `{{b64enc (lookup . "tls.crt")}}`. Each output is
+ * bytes: values copied as they are, literal text as UTF-8.
  */
 export function renderTemplates(
   templates: Record<string, string>,
-  values: Record<string, string>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  const context = Object.freeze({ ...values });
+  values: Record<string, Uint8Array>,
+): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  const context = Object.freeze(
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        binary(k),
+        Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("latin1"),
+      ]),
+    ),
+  );
   for (const [key, source] of Object.entries(templates)) {
     if (Buffer.byteLength(source) > MAX_TEMPLATE_BYTES) {
       throw new InvalidSpecError(
@@ -93,12 +135,15 @@ export function renderTemplates(
     } catch (err) {
       throw new InvalidSpecError(`spec.target.template.data.${key}: ${describe(err)}`);
     }
-    if (Buffer.byteLength(rendered) > MAX_OUTPUT_BYTES) {
+    if (rendered.length > MAX_OUTPUT_BYTES) {
       throw new InvalidSpecError(
         `spec.target.template.data.${key}: output larger than ${MAX_OUTPUT_BYTES} bytes`,
       );
     }
-    out[key] = rendered;
+    // Every helper returns bytes; a char above 255 would be cut to its low byte by latin1.
+    if (/[\u0100-\uffff]/.test(rendered))
+      throw new InvalidSpecError(`spec.target.template.data.${key}: template failed`);
+    out[key] = new Uint8Array(Buffer.from(rendered, "latin1"));
   }
   return out;
 }

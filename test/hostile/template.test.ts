@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { InvalidSpecError } from "../../src/errors.ts";
-import { MAX_ITERATIONS, renderTemplates } from "../../src/template/engine.ts";
-import { checkTemplate, templateCase, values } from "./cases.ts";
+import { MAX_ITERATIONS } from "../../src/template/engine.ts";
+import { checkTemplate, renderText, templateCase, values } from "./cases.ts";
 import { helpers } from "../../src/template/helpers.ts";
 
 const seed = Number(process.env.FC_SEED ?? 11_2026);
@@ -46,7 +46,7 @@ void describe("hostile templates", () => {
     for (const source of probes) {
       let out = "";
       try {
-        out = renderTemplates({ k: source }, values).k ?? "";
+        out = renderText({ k: source }, values).k ?? "";
       } catch (err) {
         assert.ok(err instanceof InvalidSpecError, `${source}: ${String(err)}`);
         continue;
@@ -73,7 +73,7 @@ void describe("hostile templates", () => {
       "{{#evil password}}{{/evil}}",
       "{{lookup.constructor 'x'}}",
     ]) {
-      assert.throws(() => renderTemplates({ k: source }, values), InvalidSpecError, source);
+      assert.throws(() => renderText({ k: source }, values), InvalidSpecError, source);
     }
   });
 
@@ -104,8 +104,8 @@ void describe("hostile templates", () => {
     );
     assert.doesNotMatch(source, /\bprocess\b|\brequire\(|\bimport\(|\bfetch\(|\beval\(|new Function/);
     // Partials cannot name files: there is no partial but an inline one.
-    assert.throws(() => renderTemplates({ k: "{{> /etc/passwd}}" }, values), InvalidSpecError);
-    assert.throws(() => renderTemplates({ k: "{{> (lookup . 'password')}}" }, values), InvalidSpecError);
+    assert.throws(() => renderText({ k: "{{> /etc/passwd}}" }, values), InvalidSpecError);
+    assert.throws(() => renderText({ k: "{{> (lookup . 'password')}}" }, values), InvalidSpecError);
   });
 
   void test("no unbounded loop, recursion or expansion", () => {
@@ -140,7 +140,7 @@ void describe("hostile templates", () => {
     for (const [source, data, expected] of cases) {
       const started = performance.now();
       try {
-        renderTemplates({ k: source }, data);
+        renderText({ k: source }, data);
         assert.ok(expected.source === "template failed|.*", `${source} should have failed`);
       } catch (err) {
         assert.ok(err instanceof InvalidSpecError, `${source}: ${String(err)}`);
@@ -152,7 +152,7 @@ void describe("hostile templates", () => {
     }
     // A legitimate loop is unaffected.
     const rows = Array.from({ length: 1000 }, (_, i) => `u${i}`).join(",");
-    const out = renderTemplates({ k: "{{#each (split v ',')}}{{this}};{{/each}}" }, { v: rows }).k ?? "";
+    const out = renderText({ k: "{{#each (split v ',')}}{{this}};{{/each}}" }, { v: rows }).k ?? "";
     assert.equal(out.split(";").length, 1001);
   });
 });

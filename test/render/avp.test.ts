@@ -181,14 +181,8 @@ async function controllerBytes(es: ExternalSecret): Promise<Record<string, strin
   const templates = es.spec.target?.template?.data;
   if (!templates)
     return Object.fromEntries(Object.entries(fetched).map(([k, v]) => [k, Buffer.from(v).toString("hex")]));
-  const values = Object.fromEntries(
-    Object.entries(fetched).map(([k, v]) => [k, Buffer.from(v).toString("utf8")]),
-  );
   return Object.fromEntries(
-    Object.entries(renderTemplates(templates, values)).map(([k, v]) => [
-      k,
-      Buffer.from(v, "utf8").toString("hex"),
-    ]),
+    Object.entries(renderTemplates(templates, fetched)).map(([k, v]) => [k, Buffer.from(v).toString("hex")]),
   );
 }
 

@@ -237,15 +237,8 @@ export class ExternalSecretReconciler {
       const fetched = await fetchData(spec, session, readsSinceMs, signal);
       let data = fetched.data;
       const templates = spec.target?.template?.data;
-      if (templates) {
-        const values = Object.fromEntries(
-          Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("utf8")]),
-        );
-        const rendered = renderTemplates(templates, values);
-        data = Object.fromEntries(
-          Object.entries(rendered).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, "utf8"))]),
-        );
-      }
+      // On bytes: a value that is not UTF-8 reaches the Secret as it is (ESO's semantics).
+      if (templates) data = renderTemplates(templates, data);
       const type = spec.target?.template?.type ?? "Opaque";
       const hash = dataHash(this.#d.hashKey, type, data);
       checkTakeover(es, target);
