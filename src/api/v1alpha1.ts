@@ -1,9 +1,13 @@
 /**
  * TypeScript shapes of the refsync.dev/v1alpha1 resources, shared by the
  * plugin (which emits ExternalSecrets) and the controller (which reconciles
- * them). The OpenAPI schemas live in manifests/crds/; defaults are applied in
- * code (see `defaults`), never by the API server, so Argo CD sees no drift.
+ * them). The specs are the zod schemas of ./schema.ts (`z.infer`), which also
+ * validate them and generate the CRDs of manifests/crds/ (`npm run crds`);
+ * metadata and status are written here. Defaults are applied in code (see
+ * `defaults`), never by the API server, so Argo CD sees no drift.
  */
+import type { z } from "zod";
+import type { externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
 
 export const GROUP = "refsync.dev";
 export const VERSION = "v1alpha1";
@@ -57,45 +61,12 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-export interface SecretKeySelector {
-  name: string;
-  key: string;
-  namespace?: string;
-}
-
-export interface ServiceAccountSelector {
-  name: string;
-  namespace?: string;
-  audiences?: string[];
-}
-
-/** `spec.provider`: exactly one key set; each provider validates its own section. */
-export interface StoreProviderSpec {
-  vault?: unknown;
-  aws?: unknown;
-  kubernetes?: unknown;
-  fake?: unknown;
-}
-
-export interface SecretStoreSpec {
-  provider: StoreProviderSpec;
-  /** Backend reads per second for this store (token bucket); defaults in code. */
-  rateLimit?: { qps?: number; burst?: number };
-  /** ClusterSecretStore only: who may use it. */
-  conditions?: {
-    namespaces?: string[];
-    namespaceSelector?: {
-      matchLabels?: Record<string, string>;
-      matchExpressions?: LabelSelectorRequirement[];
-    };
-  }[];
-}
-
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-  values?: string[];
-}
+export type SecretStoreSpec = z.infer<typeof storeSpecSchema>;
+/** `spec.provider`: exactly one key set; each provider validates (and types) its own section. */
+export type StoreProviderSpec = SecretStoreSpec["provider"];
+export type LabelSelectorRequirement = NonNullable<
+  NonNullable<NonNullable<SecretStoreSpec["conditions"]>[number]["namespaceSelector"]>["matchExpressions"]
+>[number];
 
 export interface StoreStatus {
   conditions?: Condition[];
@@ -110,60 +81,16 @@ export interface SecretStore {
   status?: StoreStatus;
 }
 
-export type RefreshPolicy = "Periodic" | "OnChange" | "CreatedOnce";
-export type CreationPolicy = "Owner" | "Merge" | "Orphan";
-export type DeletionPolicy = "Retain" | "Delete";
-export type DecodingStrategy = "None" | "Base64" | "Base64URL" | "Auto";
-
-export interface RemoteRef {
-  key: string;
-  property?: string;
-  version?: string;
-  decodingStrategy?: DecodingStrategy;
-}
-
-export interface ExternalSecretData {
-  secretKey: string;
-  remoteRef: RemoteRef;
-}
-
-export interface ExternalSecretDataFrom {
-  extract?: RemoteRef;
-  find?: {
-    path?: string;
-    name?: { regexp: string };
-    tags?: Record<string, string>;
-    decodingStrategy?: DecodingStrategy;
-  };
-  rewrite?: { regexp: { source: string; target: string } }[];
-}
-
-export interface ExternalSecretTarget {
-  name?: string;
-  creationPolicy?: CreationPolicy;
-  deletionPolicy?: DeletionPolicy;
-  template?: {
-    type?: string;
-    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-    /** Handlebars templates, one per key of the target Secret. */
-    data?: Record<string, string>;
-  };
-}
-
-export interface RolloutTarget {
-  kind: "Deployment" | "StatefulSet" | "DaemonSet" | "Rollout";
-  name: string;
-}
-
-export interface ExternalSecretSpec {
-  secretStoreRef: { name: string; kind?: "SecretStore" | "ClusterSecretStore" };
-  refreshInterval?: string;
-  refreshPolicy?: RefreshPolicy;
-  target?: ExternalSecretTarget;
-  data?: ExternalSecretData[];
-  dataFrom?: ExternalSecretDataFrom[];
-  rollout?: { enabled?: boolean; targets?: RolloutTarget[] };
-}
+export type ExternalSecretSpec = z.infer<typeof externalSecretSpecSchema>;
+export type RefreshPolicy = NonNullable<ExternalSecretSpec["refreshPolicy"]>;
+export type ExternalSecretTarget = NonNullable<ExternalSecretSpec["target"]>;
+export type CreationPolicy = NonNullable<ExternalSecretTarget["creationPolicy"]>;
+export type DeletionPolicy = NonNullable<ExternalSecretTarget["deletionPolicy"]>;
+export type ExternalSecretData = NonNullable<ExternalSecretSpec["data"]>[number];
+export type RemoteRef = ExternalSecretData["remoteRef"];
+export type DecodingStrategy = NonNullable<RemoteRef["decodingStrategy"]>;
+export type ExternalSecretDataFrom = NonNullable<ExternalSecretSpec["dataFrom"]>[number];
+export type RolloutTarget = NonNullable<NonNullable<ExternalSecretSpec["rollout"]>["targets"]>[number];
 
 export interface ExternalSecretStatus {
   conditions?: Condition[];

@@ -1,0 +1,305 @@
+/**
+ * The refsync.dev/v1alpha1 specs, written once: these zod schemas validate
+ * (src/api/validate.ts), give the TypeScript types (src/api/v1alpha1.ts,
+ * `z.infer`) and generate the CRDs (src/api/crds.ts, `npm run crds`), whose
+ * field descriptions, from `.describe()` here, are what `kubectl explain`
+ * shows. Every object is strict: an unknown field is an error, never dropped.
+ * Defaults are applied in code (`defaults` in v1alpha1.ts), never in the
+ * schemas, so the API server sets none and Argo CD sees no drift.
+ */
+import { z } from "zod";
+
+/** Go-style durations (`1h`, `15m`, `1h30m`, `500ms`), or `0`; RE2 and JavaScript alike. */
+export const REFRESH_INTERVAL = /^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$/;
+
+const regexp = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "not a valid regular expression");
+
+const decodingStrategy = z
+  .enum(["None", "Base64", "Base64URL", "Auto"])
+  .describe(
+    "How to decode the value read: None (the default) keeps it as is; Base64 and Base64URL decode it; Auto decodes it when it is valid base64.",
+  );
+
+const remoteRef = z.strictObject({
+  key: z
+    .string()
+    .min(1)
+    .describe(
+      "The secret's key in the store: a Vault path under the store's mount (team-a/db), an AWS secret name or ARN, a Secret's name for the kubernetes provider.",
+    ),
+  property: z
+    .string()
+    .optional()
+    .describe(
+      "A property inside the secret: a key of its JSON object, or a path such as /a/b. Unset: the whole secret.",
+    ),
+  version: z
+    .string()
+    .optional()
+    .describe(
+      "The version to read (Vault KV version, AWS VersionId or VersionStage). Unset: the current one.",
+    ),
+  decodingStrategy: decodingStrategy.optional(),
+});
+
+const stringMap = z.record(z.string(), z.string());
+/** Object names such as a Secret's, checked as the API server does (IsDNS1123Subdomain). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_SUBDOMAIN_MESSAGE =
+  "must be a lowercase RFC 1123 subdomain (lower case alphanumerics, '-' or '.', starting and ending with an alphanumeric, like 'db-credentials')";
+/** Kubernetes Secret data keys. */
+const secretKey = z
+  .string()
+  .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
+  .max(253);
+
+export const externalSecretSpecSchema = z
+  .strictObject({
+    secretStoreRef: z
+      .strictObject({
+        name: z.string().min(1).max(253).describe("Name of the SecretStore or ClusterSecretStore."),
+        kind: z
+          .enum(["SecretStore", "ClusterSecretStore"])
+          .optional()
+          .describe(
+            "SecretStore (the default: a store in this namespace) or ClusterSecretStore (a cluster-wide store).",
+          ),
+      })
+      .describe("The store to read the values from."),
+    refreshInterval: z
+      .string()
+      .regex(REFRESH_INTERVAL, "must be a duration like 1h, 15m or 30s (0 disables periodic refresh)")
+      .optional()
+      .describe(
+        "How often to read the values again (refreshPolicy Periodic), as a duration such as 1h, 15m or 30s; 0 never refreshes by time. Defaults to 1h.",
+      ),
+    refreshPolicy: z
+      .enum(["Periodic", "OnChange", "CreatedOnce"])
+      .optional()
+      .describe(
+        "When to read the values again: Periodic (the default) every refreshInterval; OnChange only when this spec changes; CreatedOnce only when the Secret is created (or deleted and recreated).",
+      ),
+    target: z
+      .strictObject({
+        name: z
+          .string()
+          .max(253)
+          .refine((s) => s === "" || DNS1123_SUBDOMAIN.test(s), DNS1123_SUBDOMAIN_MESSAGE)
+          .optional()
+          .describe("Name of the Secret to write. Defaults to the ExternalSecret's name."),
+        creationPolicy: z
+          .enum(["Owner", "Merge", "Orphan"])
+          .optional()
+          .describe(
+            "Owner (the default) creates the Secret and owns it; Merge adds the keys to a Secret that must already exist, leaving its other keys alone; Orphan creates the Secret without an owner.",
+          ),
+        deletionPolicy: z
+          .enum(["Retain", "Delete"])
+          .optional()
+          .describe(
+            "What becomes of the Secret when the ExternalSecret is deleted: Retain (the default) leaves a Merge or Orphan Secret in place (an Owner Secret follows its owner); Delete deletes it (Merge: removes only the keys written).",
+          ),
+        template: z
+          .strictObject({
+            type: z
+              .string()
+              .optional()
+              .describe("The Secret's type, such as kubernetes.io/tls. Defaults to Opaque."),
+            metadata: z
+              .strictObject({
+                labels: stringMap.optional().describe("Labels to put on the Secret."),
+                annotations: stringMap.optional().describe("Annotations to put on the Secret."),
+              })
+              .optional()
+              .describe("Labels and annotations of the Secret."),
+            data: z
+              .record(secretKey, z.string())
+              .optional()
+              .describe(
+                "Handlebars templates, one per key of the Secret; the values read by data and dataFrom are their variables ({{password}}).",
+              ),
+          })
+          .optional()
+          .describe("The Secret's type, metadata and templated keys."),
+      })
+      .optional()
+      .describe("The Secret to write and how."),
+    data: z
+      .array(
+        z
+          .strictObject({
+            secretKey: secretKey.describe("The key of the Secret that receives the value."),
+            remoteRef: remoteRef.describe("Where the value lives in the store."),
+          })
+          .describe("One value read from the store into one key of the Secret."),
+      )
+      .optional()
+      .describe("Values to read, one key of the Secret each."),
+    dataFrom: z
+      .array(
+        z
+          .strictObject({
+            extract: remoteRef
+              .optional()
+              .describe("One secret: each property of it becomes a key of the Secret."),
+            find: z
+              .strictObject({
+                path: z
+                  .string()
+                  .optional()
+                  .describe("Only secrets under this path (a prefix of their names)."),
+                name: z
+                  .strictObject({
+                    regexp: regexp.describe("Regular expression the secret's name must match."),
+                  })
+                  .optional()
+                  .describe("Match secrets by name."),
+                tags: stringMap
+                  .optional()
+                  .describe("Tags (AWS) or custom metadata (Vault) every matching secret must carry."),
+                decodingStrategy: decodingStrategy.optional(),
+              })
+              .optional()
+              .describe("Every secret whose name (and tags) match: each becomes a key of the Secret."),
+            rewrite: z
+              .array(
+                z
+                  .strictObject({
+                    regexp: z
+                      .strictObject({
+                        source: regexp.describe("Regular expression matched against each key."),
+                        target: z
+                          .string()
+                          .describe("What replaces each match; $1, $2… are the source's groups."),
+                      })
+                      .describe("Rewrites the keys by regular expression."),
+                  })
+                  .describe("One rewrite step."),
+              )
+              .optional()
+              .describe("Rewrites of the keys found, applied in order, before they are written."),
+          })
+          .refine(
+            (d) => (d.extract === undefined) !== (d.find === undefined),
+            "set exactly one of extract and find",
+          )
+          .describe("One source of many keys: set exactly one of extract and find."),
+      )
+      .optional()
+      .describe("Whole secrets to read, each of their keys becoming a key of the Secret."),
+    rollout: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .optional()
+          .describe(
+            "true restarts every workload of the namespace that reads the Secret when a key it reads changes; false turns restarts off for this ExternalSecret. Unset: only workloads labelled refsync.dev/reload=true and the targets.",
+          ),
+        targets: z
+          .array(
+            z
+              .strictObject({
+                kind: z
+                  .enum(["Deployment", "StatefulSet", "DaemonSet", "Rollout"])
+                  .describe("Deployment, StatefulSet, DaemonSet or (Argo) Rollout."),
+                name: z.string().min(1).describe("Name of the workload, in this namespace."),
+              })
+              .describe("A workload to restart."),
+          )
+          .optional()
+          .describe("Workloads to restart when the Secret's data changes."),
+      })
+      .optional()
+      .describe("Restarts of the workloads that read the Secret when its data changes."),
+  })
+  .describe(
+    "Which values to read from a store and how to write them into a Secret. Set data, dataFrom or target.template.data.",
+  );
+
+/** `spec.provider`'s description and bounds, the same in validation and in the CRDs. */
+export const providerMeta = {
+  description:
+    "The backend the store reads from: set exactly one of vault, aws, kubernetes, fake. Each provider checks its own section.",
+  minProperties: 1,
+  maxProperties: 1,
+};
+
+export const storeSpecSchema = z
+  .strictObject({
+    /** Each provider validates its own section (src/providers/registry.ts); the CRDs spell them out. */
+    provider: z
+      .strictObject({
+        vault: z.unknown().optional(),
+        aws: z.unknown().optional(),
+        kubernetes: z.unknown().optional(),
+        fake: z.unknown().optional(),
+      })
+      .meta(providerMeta),
+    rateLimit: z
+      .strictObject({
+        // 0 would be a store that can never read (client-go's "0 means the default" would surprise as much).
+        qps: z
+          .number()
+          .positive("must be greater than 0 (omit rateLimit for the default of 50 reads/s, burst 100)")
+          .optional()
+          .describe("Backend reads per second, greater than 0. Defaults to 50."),
+        burst: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe("Reads allowed at once above the rate. Defaults to 100."),
+      })
+      .optional()
+      .describe(
+        "A token bucket for the reads this store makes from its backend, shared by every ExternalSecret.",
+      ),
+    conditions: z
+      .array(
+        z
+          .strictObject({
+            namespaces: z.array(z.string()).optional().describe("Namespaces allowed, by name."),
+            namespaceSelector: z
+              .strictObject({
+                matchLabels: stringMap.optional().describe("Labels a namespace must carry, all of them."),
+                matchExpressions: z
+                  .array(
+                    z
+                      .strictObject({
+                        key: z.string().describe("The label's key."),
+                        operator: z
+                          .enum(["In", "NotIn", "Exists", "DoesNotExist"])
+                          .describe("In, NotIn, Exists or DoesNotExist."),
+                        values: z
+                          .array(z.string())
+                          .optional()
+                          .describe("The label's values, for In and NotIn."),
+                      })
+                      .describe("A requirement on one label."),
+                  )
+                  .optional()
+                  .describe("Requirements on a namespace's labels, all of them."),
+              })
+              .optional()
+              .describe("Namespaces allowed, by label (a Kubernetes label selector)."),
+          })
+          .describe("One condition: a namespace it matches may use the store."),
+      )
+      .optional()
+      .describe(
+        "ClusterSecretStore only: the namespaces whose ExternalSecrets may use the store; any one condition suffices. Unset: every namespace.",
+      ),
+  })
+  .describe("Where ExternalSecrets read from: one provider, and how fast.");
+
+/** A SecretStore's spec as its CRD shows it: a SecretStore serves its own namespace, so no conditions. */
+export const secretStoreSpecSchema = storeSpecSchema
+  .omit({ conditions: true })
+  .describe("Where the ExternalSecrets of this namespace read from: one provider, and how fast.");
