@@ -33,21 +33,37 @@ import type {
 
 const entrySchema = z
   .strictObject({
-    key: z.string().min(1),
-    value: z.string().optional(),
-    valueMap: z.record(z.string(), z.unknown()).optional(),
-    version: z.union([z.string().min(1), z.number()]).optional(),
-    tags: z.record(z.string(), z.string()).optional(),
+    key: z.string().min(1).describe("The secret's key, as remoteRef.key names it."),
+    value: z.string().optional().describe("The secret as one string (or JSON document)."),
+    valueMap: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The secret as a map of properties (any JSON values)."),
+    version: z
+      .union([z.string().min(1), z.number()])
+      .optional()
+      .describe("Its version (a string or number). Unset: 1, 2, … in the order listed for the key."),
+    tags: z.record(z.string(), z.string()).optional().describe("Tags, for dataFrom.find."),
   })
   .refine(
     (e) => (e.value === undefined) !== (e.valueMap === undefined),
     "set exactly one of value and valueMap",
-  );
+  )
+  .describe("One version of one secret: set exactly one of value and valueMap.");
 
-const specSchema = z.strictObject({
-  data: z.array(entrySchema).optional(),
-  file: z.string().min(1).optional(),
-});
+const specSchema = z
+  .strictObject({
+    data: z
+      .array(entrySchema)
+      .optional()
+      .describe("The secrets; the last entry of a key is its current version."),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A YAML file of the controller's with more entries, shaped as data."),
+  })
+  .describe("Static secrets from the spec, for demos and tests.");
 
 type Entry = z.output<typeof entrySchema>;
 

@@ -20,16 +20,39 @@ import { parseProviderSpec } from "../spec.ts";
 
 const name = z.string().min(1);
 
-const secretKeySelector = z.strictObject({ name, key: name, namespace: name.optional() });
+const OWN_OR_ACTING = "a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.";
+
+const secretKeySelector = z.strictObject({
+  name: name.describe("Name of the Secret."),
+  key: name.describe("The key in the Secret's data."),
+  namespace: name.optional().describe(`Namespace of the Secret: ${OWN_OR_ACTING}`),
+});
 
 const server = z
   .strictObject({
-    url: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
+    url: z
+      .url({ protocol: /^https$/, error: "must be an https:// URL" })
+      .describe("URL of the other cluster's API server, https://."),
     /** Base64-encoded PEM of the CA(s) that signed the API server's certificate; unset: system roots. */
-    caBundle: z.base64().optional(),
+    caBundle: z
+      .base64()
+      .optional()
+      .describe(
+        "Base64-encoded PEM of the CA(s) that signed the API server's certificate. Unset: the system's roots.",
+      ),
     caProvider: z
-      .strictObject({ type: z.enum(["Secret", "ConfigMap"]), name, key: name, namespace: name.optional() })
-      .optional(),
+      .strictObject({
+        type: z.enum(["Secret", "ConfigMap"]).describe("Secret or ConfigMap."),
+        name: name.describe("Name of the Secret or ConfigMap."),
+        key: name.describe("The key holding the PEM bundle."),
+        namespace: name
+          .optional()
+          .describe(
+            "Namespace of the Secret or ConfigMap: a SecretStore's is its own; a ClusterSecretStore must name it for a ConfigMap, a Secret defaults to the ExternalSecret's.",
+          ),
+      })
+      .optional()
+      .describe("The CA bundle in a key of a Secret or ConfigMap, instead of caBundle."),
   })
   .refine((s) => s.caBundle === undefined || s.caProvider === undefined, {
     message: "set at most one of caBundle and caProvider",
@@ -38,10 +61,24 @@ const server = z
 const auth = z
   .strictObject({
     serviceAccount: z
-      .strictObject({ name, namespace: name.optional(), audiences: z.array(name).optional() })
-      .optional(),
-    token: z.strictObject({ bearerToken: secretKeySelector }).optional(),
-    cert: z.strictObject({ clientCert: secretKeySelector, clientKey: secretKeySelector }).optional(),
+      .strictObject({
+        name: name.describe("Name of the ServiceAccount."),
+        namespace: name.optional().describe(`Namespace of the ServiceAccount: ${OWN_OR_ACTING}`),
+        audiences: z.array(name).optional().describe("Audiences of the token requested."),
+      })
+      .optional()
+      .describe("A service-account token requested through the TokenRequest API (this cluster's accounts)."),
+    token: z
+      .strictObject({ bearerToken: secretKeySelector.describe("The Secret key holding the bearer token.") })
+      .optional()
+      .describe("A bearer token kept in a Secret."),
+    cert: z
+      .strictObject({
+        clientCert: secretKeySelector.describe("The Secret key holding the client certificate (PEM)."),
+        clientKey: secretKeySelector.describe("The Secret key holding the client's private key (PEM)."),
+      })
+      .optional()
+      .describe("A client certificate and key kept in Secrets."),
   })
   .refine((a) => Object.values(a).filter((method) => method !== undefined).length === 1, {
     message: "set exactly one of serviceAccount, token, cert",
@@ -49,10 +86,18 @@ const auth = z
 
 export const kubernetesSpecSchema = z
   .strictObject({
-    remoteNamespace: name.optional(),
-    server: server.optional(),
-    auth: auth.optional(),
-    authRef: secretKeySelector.optional(),
+    remoteNamespace: name
+      .optional()
+      .describe("Namespace to read Secrets from. Unset: the namespace the store acts for."),
+    server: server
+      .optional()
+      .describe("The API server of another cluster. Unset: the controller's own cluster."),
+    auth: auth
+      .optional()
+      .describe("Who to read as: set exactly one of serviceAccount, token, cert. Required with server."),
+    authRef: secretKeySelector
+      .optional()
+      .describe("A kubeconfig kept in a Secret, instead of server and auth."),
   })
   .refine((s) => s.authRef === undefined || (s.server === undefined && s.auth === undefined), {
     message: "set authRef or server/auth, not both (a kubeconfig names its own server and credentials)",
@@ -62,7 +107,10 @@ export const kubernetesSpecSchema = z
   .refine((s) => s.server === undefined || s.auth !== undefined, {
     message: "required with server",
     path: ["auth"],
-  });
+  })
+  .describe(
+    "Kubernetes Secrets of another namespace or cluster. Without server, auth and authRef the controller reads as itself (a SecretStore: its own namespace only).",
+  );
 
 export type KubernetesProviderSpec = z.output<typeof kubernetesSpecSchema>;
 /** Which cluster a store reads and as whom; all unset: the local cluster, as the controller. */

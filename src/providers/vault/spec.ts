@@ -9,62 +9,122 @@ import { InvalidSpecError } from "../../errors.ts";
 
 const name = z.string().min(1);
 
-const secretKeySelector = z.strictObject({ name, key: name, namespace: name.optional() });
+const secretKeySelector = z.strictObject({
+  name: name.describe("Name of the Secret."),
+  key: name.describe("The key in the Secret's data."),
+  namespace: name
+    .optional()
+    .describe(
+      "Namespace of the Secret: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
+    ),
+});
 
 const serviceAccountRef = z.strictObject({
-  name,
-  namespace: name.optional(),
-  audiences: z.array(name).optional(),
+  name: name.describe("Name of the ServiceAccount."),
+  namespace: name
+    .optional()
+    .describe(
+      "Namespace of the ServiceAccount: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
+    ),
+  audiences: z
+    .array(name)
+    .optional()
+    .describe("Audiences of the token requested (TokenRequest API); unset: the API server's default."),
 });
 
 const auth = z
   .strictObject({
-    tokenSecretRef: secretKeySelector.optional(),
+    tokenSecretRef: secretKeySelector
+      .optional()
+      .describe("A static Vault token kept in a Secret (the store reports a StaticCredentials warning)."),
     appRole: z
-      .strictObject({ path: name.default("approle"), roleId: name, secretRef: secretKeySelector })
-      .optional(),
+      .strictObject({
+        path: name.default("approle").describe("Mount path of the AppRole auth method."),
+        roleId: name.describe("The AppRole's role ID."),
+        secretRef: secretKeySelector.describe("The Secret key holding the AppRole's secret ID."),
+      })
+      .optional()
+      .describe("Log in with an AppRole role ID and secret ID."),
     kubernetes: z
       .strictObject({
-        mountPath: name.default("kubernetes"),
-        role: name,
+        mountPath: name.default("kubernetes").describe("Mount path of the Kubernetes auth method."),
+        role: name.describe("The Vault role to log in as."),
         /** Without it, the controller's own projected service-account token is used. */
-        serviceAccountRef: serviceAccountRef.optional(),
+        serviceAccountRef: serviceAccountRef
+          .optional()
+          .describe(
+            "The ServiceAccount whose token (TokenRequest API) logs in; unset: the controller's own token.",
+          ),
       })
-      .optional(),
+      .optional()
+      .describe("Log in with a Kubernetes service-account token (Vault's Kubernetes auth method)."),
     jwt: z
       .strictObject({
-        path: name.default("jwt"),
-        role: name,
-        secretRef: secretKeySelector.optional(),
-        kubernetesServiceAccountToken: z.strictObject({ serviceAccountRef }).optional(),
+        path: name.default("jwt").describe("Mount path of the JWT/OIDC auth method."),
+        role: name.describe("The Vault role to log in as."),
+        secretRef: secretKeySelector.optional().describe("The Secret key holding the JWT."),
+        kubernetesServiceAccountToken: z
+          .strictObject({
+            serviceAccountRef: serviceAccountRef.describe("The ServiceAccount whose token is the JWT."),
+          })
+          .optional()
+          .describe("Use a service-account token requested through the TokenRequest API as the JWT."),
       })
       .refine((jwt) => (jwt.secretRef === undefined) !== (jwt.kubernetesServiceAccountToken === undefined), {
         message: "set exactly one of secretRef and kubernetesServiceAccountToken",
       })
-      .optional(),
+      .optional()
+      .describe(
+        "Log in with a JWT (Vault's JWT/OIDC auth method): set exactly one of secretRef and kubernetesServiceAccountToken.",
+      ),
   })
   .refine((value) => Object.values(value).filter((method) => method !== undefined).length === 1, {
     message: "set exactly one of tokenSecretRef, appRole, kubernetes, jwt",
   });
 
-export const vaultSpecSchema = z.strictObject({
-  server: z.url({ protocol: /^https?$/ }),
-  /** The KV (or other engine's) mount; unset: the first segment of each key is the mount. */
-  path: name.optional(),
-  version: z.enum(["v1", "v2"]).default("v2"),
-  /** Vault Enterprise namespace (X-Vault-Namespace). */
-  namespace: name.optional(),
-  /** Base64-encoded PEM bundle of the CA(s) that signed the server's certificate. */
-  caBundle: z.base64().optional(),
-  /**
-   * The CA bundle in a key of a Secret or ConfigMap: a SecretStore's own namespace; a
-   * ClusterSecretStore's `namespace` (for a Secret, else the ExternalSecret's).
-   */
-  caProvider: z
-    .strictObject({ type: z.enum(["Secret", "ConfigMap"]), name, key: name, namespace: name.optional() })
-    .optional(),
-  auth,
-});
+export const vaultSpecSchema = z
+  .strictObject({
+    server: z
+      .url({ protocol: /^https?$/ })
+      .describe("Address of the Vault server, such as https://vault.example:8200."),
+    /** The KV (or other engine's) mount; unset: the first segment of each key is the mount. */
+    path: name
+      .optional()
+      .describe(
+        "The KV (or other engine's) mount, such as secret. Unset: the first segment of each key is the mount.",
+      ),
+    version: z.enum(["v1", "v2"]).default("v2").describe("Version of the KV engine: v1 or v2."),
+    /** Vault Enterprise namespace (X-Vault-Namespace). */
+    namespace: name.optional().describe("Vault Enterprise namespace (X-Vault-Namespace header)."),
+    /** Base64-encoded PEM bundle of the CA(s) that signed the server's certificate. */
+    caBundle: z
+      .base64()
+      .optional()
+      .describe(
+        "Base64-encoded PEM of the CA(s) that signed the server's certificate. Unset: the system's roots.",
+      ),
+    /**
+     * The CA bundle in a key of a Secret or ConfigMap: a SecretStore's own namespace; a
+     * ClusterSecretStore's `namespace` (for a Secret, else the ExternalSecret's).
+     */
+    caProvider: z
+      .strictObject({
+        type: z.enum(["Secret", "ConfigMap"]).describe("Secret or ConfigMap."),
+        name: name.describe("Name of the Secret or ConfigMap."),
+        key: name.describe("The key holding the PEM bundle."),
+        namespace: name
+          .optional()
+          .describe(
+            "Namespace of the Secret or ConfigMap: a SecretStore's is its own; a ClusterSecretStore must name it for a ConfigMap, a Secret defaults to the ExternalSecret's.",
+          ),
+      })
+      .optional()
+      .describe("The CA bundle in a key of a Secret or ConfigMap, instead of caBundle."),
+    auth: auth.describe(
+      "How the controller logs in to Vault: set exactly one of tokenSecretRef, appRole, kubernetes, jwt.",
+    ),
+  })
+  .describe("HashiCorp Vault: KV v1 or v2 and other secrets engines, such as database credentials.");
 
 export type VaultSpec = z.infer<typeof vaultSpecSchema>;
 export type VaultAuthSpec = VaultSpec["auth"];
