@@ -9,7 +9,8 @@
  *   node bench/run.ts cache     (or: node bench/cache.ts)
  * Env: BENCH_CACHE_INTERVAL_S (30): refreshInterval, i.e. the cycle.
  */
-import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { resourceTypes } from "../src/kube/resources.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore, refreshSlotsBetween } from "../test/controller/harness.ts";
 import { pool, startBenchController } from "./herd-kit.ts";

@@ -13,13 +13,14 @@
  */
 import { readFileSync } from "node:fs";
 import { FIELD_MANAGER, type ExternalSecret } from "../src/api/v1alpha1.ts";
-import { setCondition } from "../src/controller/conditions.ts";
-import { EventRecorder } from "../src/controller/events.ts";
+import { setCondition } from "../src/kube/conditions.ts";
+import { EventRecorder } from "../src/kube/events.ts";
 import { applySecret, desiredSecret, targetName } from "../src/controller/externalsecret/target.ts";
 import { syncToken } from "../src/controller/externalsecret/schedule.ts";
 import { dataHash, newHashKey } from "../src/controller/hash.ts";
-import { Informer } from "../src/controller/informer.ts";
-import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { Informer } from "../src/kube/informer.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { resourceTypes } from "../src/kube/resources.ts";
 import { annotateKeyHashes } from "../src/controller/rollout/key-hashes.ts";
 import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";

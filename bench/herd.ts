@@ -26,8 +26,9 @@
  * reads and first syncs on stderr).
  */
 import type { ExternalSecret } from "../src/api/v1alpha1.ts";
-import { Informer } from "../src/controller/informer.ts";
-import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { Informer } from "../src/kube/informer.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { resourceTypes } from "../src/kube/resources.ts";
 import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";

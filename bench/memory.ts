@@ -6,7 +6,8 @@
  *   node bench/run.ts memory     (or: node bench/memory.ts)
  * Env: BENCH_MEM_ES (5000), BENCH_MEM_SECRETS (20000).
  */
-import { KubeClient, resourceTypes } from "../src/controller/kube/client.ts";
+import { KubeClient } from "../src/kube/client.ts";
+import { resourceTypes } from "../src/kube/resources.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
 import { pool, rssMiB, startBenchController } from "./herd-kit.ts";

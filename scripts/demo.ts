@@ -12,12 +12,8 @@ import { parseAllDocuments } from "yaml";
 import type { ExternalSecret } from "../src/api/v1alpha1.ts";
 import { runRender } from "../src/cli/render.ts";
 import { Controller } from "../src/controller/manager.ts";
-import {
-  KubeClient,
-  resourceTypes,
-  type KubeObject,
-  type ResourceType,
-} from "../src/controller/kube/client.ts";
+import { KubeClient, type KubeObject } from "../src/kube/client.ts";
+import { resourceTypes, type ResourceType } from "../src/kube/resources.ts";
 import { createLogger } from "../src/log.ts";
 import { createApp, listen } from "../src/server/app.ts";
 import { mountDashboard } from "../src/server/dashboard/mount.ts";

@@ -187,7 +187,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       )
     : undefined;
   if (server) log.info({ url: server.url }, "serving /metrics, /healthz, /readyz");
-  const dashboard = await serveDashboard(flags.dashboard, { kc, metrics });
+  const dashboard = await serveDashboard(flags.dashboard, { kube: controller.kube, metrics });
   if (dashboard) log.info({ url: dashboard.url }, "serving the dashboard and /api/v1");
   const stopped = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

@@ -6,7 +6,8 @@
  * from the Secret's bytes (rollout/key-hashes.ts), and hashes made with
  * another key are recomputed at the next sync, restarting nothing.
  */
-import { isConflict, resourceTypes, type KubeClient } from "./kube/client.ts";
+import { isConflict, type KubeClient } from "../kube/client.ts";
+import { resourceTypes } from "../kube/resources.ts";
 import { newHashKey } from "./hash.ts";
 
 export async function loadHashKey(

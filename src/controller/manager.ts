@@ -21,16 +21,17 @@ import { ControllerMetrics } from "../server/metrics.ts";
 import { ReadCache } from "../store/read-cache.ts";
 import type { StoreLookup } from "../store/resolve.ts";
 import { StoreSessions } from "../store/sessions.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder } from "../kube/events.ts";
 import { ExternalSecretReconciler } from "./externalsecret/reconciler.ts";
 import { LeaseTracker } from "./externalsecret/leases.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { SecretChangeHook } from "./hooks.ts";
-import { Informer, errorSummary, objectKey, type InformerOptions } from "./informer.ts";
-import { KubeClient, resourceOfPath, resourceTypes } from "./kube/client.ts";
-import { LeaderElector } from "./leader.ts";
-import { WorkQueue } from "./queue.ts";
+import { Informer, errorSummary, objectKey, type InformerOptions } from "../kube/informer.ts";
+import { KubeClient } from "../kube/client.ts";
+import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
+import { LeaderElector } from "../kube/leader-election.ts";
+import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./stores.ts";
 
 export interface LeaderElectionConfig {

@@ -10,11 +10,12 @@ import { RefsyncError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ControllerMetrics } from "../server/metrics.ts";
 import type { StoreSessions } from "../store/sessions.ts";
-import { sameConditions, setCondition } from "./conditions.ts";
-import type { EventRecorder } from "./events.ts";
-import { errorSummary, type Informer } from "./informer.ts";
-import { resourceTypes, type KubeClient } from "./kube/client.ts";
-import type { ReconcileResult } from "./queue.ts";
+import { sameConditions, setCondition } from "../kube/conditions.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import { errorSummary, type Informer } from "../kube/informer.ts";
+import { resourceTypes } from "../kube/resources.ts";
+import { type KubeClient } from "../kube/client.ts";
+import type { ReconcileResult } from "../kube/queue.ts";
 
 export interface StoreReconcilerDeps {
   kube: KubeClient;

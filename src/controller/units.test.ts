@@ -6,7 +6,7 @@ import { parseDuration, validateExternalSecretSpec, validateStoreSpec } from "..
 import { InvalidSpecError } from "../errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
 import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
-import { sameConditions, setCondition } from "./conditions.ts";
+import { sameConditions, setCondition } from "../kube/conditions.ts";
 import {
   decideSync,
   lastSlotMs,

@@ -9,11 +9,11 @@
  */
 import { KubeConfig, type User } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
-import { configMapType } from "../controller/freshness/checker.ts";
-import type { KubeClient, ResourceType } from "../controller/kube/client.ts";
-import { resourceTypes } from "../controller/kube/client.ts";
+import { kubeError, REQUEST_TIMEOUT_MS, type KubeClient } from "../kube/client.ts";
+import type { ResourceType } from "../kube/resources.ts";
+import { resourceTypes } from "../kube/resources.ts";
 import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
-import { kubernetesSecretReader } from "../providers/kubernetes/client.ts";
+import { kubernetesSecretReader, secretReader } from "../providers/kubernetes/client.ts";
 import { kubeConfigFromSecret } from "../providers/kubernetes/kubeconfig.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { CallResult, KubernetesSecretReader, ProviderContext } from "../providers/types.ts";
@@ -74,7 +74,7 @@ export function buildProviderContext(
         },
       )
       .catch((err: unknown) => {
-        throw mapKubeError(err, `${id}: ServiceAccount ${namespace}/${ref.name} token`);
+        throw kubeError(err, `${id}: ServiceAccount ${namespace}/${ref.name} token`);
       });
     return res.status.token;
   };
@@ -89,7 +89,7 @@ export function buildProviderContext(
     // Not the ExternalSecret's namespace: trust in the backend is the store's, not a tenant's.
     const namespace = namespaceFor(ref.namespace, ref.field, false);
     const what = `${id}: ${ref.field}: ConfigMap ${namespace}/${ref.name}`;
-    return readKey(deps.kube, configMapType, namespace, ref, what, signal);
+    return readKey(deps.kube, resourceTypes.configMap, namespace, ref, what, signal);
   };
 
   return {
@@ -105,7 +105,7 @@ export function buildProviderContext(
           metadata: { annotations?: Record<string, string> };
         }>(resourceTypes.serviceAccount, namespace, ref.name, signal)
         .catch((err: unknown) => {
-          throw mapKubeError(err, `${id}: ServiceAccount ${namespace}/${ref.name}`);
+          throw kubeError(err, `${id}: ServiceAccount ${namespace}/${ref.name}`);
         });
       if (!sa) throw new SecretNotFoundError(`${id}: ServiceAccount ${namespace}/${ref.name} not found`);
       return sa.metadata.annotations ?? {};
@@ -141,7 +141,8 @@ function kubernetesReader(
   sources: CredentialSources,
 ): KubernetesSecretReader {
   if (!connection.server && !connection.auth && !connection.authRef) {
-    const reader = kubernetesSecretReader(deps.kc);
+    // As the controller: its own client, connections and metrics.
+    const reader = secretReader(deps.kube);
     const guard = (namespace: string) => {
       if (store.kind === "SecretStore" && namespace !== store.metadata.namespace) {
         throw new AccessDeniedError(
@@ -157,11 +158,14 @@ function kubernetesReader(
       ),
     };
   }
-  let cached: { reader: KubernetesSecretReader; at: number } | undefined;
+  let cached: { reader: ReturnType<typeof kubernetesSecretReader>; at: number } | undefined;
   const current = async (signal?: AbortSignal): Promise<KubernetesSecretReader> => {
     if (cached && Date.now() - cached.at < (TOKEN_SECONDS / 2) * 1000) return cached.reader;
     const kc = await connectionKubeConfig(deps.kc, storeId(store), connection, sources, signal);
+    const previous = cached?.reader;
     cached = { reader: kubernetesSecretReader(kc), at: Date.now() };
+    // Reads still in flight on the old credentials finish (or time out) first.
+    if (previous) setTimeout(() => previous.close(), REQUEST_TIMEOUT_MS).unref();
     return cached.reader;
   };
   return {
@@ -250,18 +254,10 @@ async function readKey(
   const object = await kube
     .get<{ data?: Record<string, string> }>(type, namespace, ref.name, signal)
     .catch((err: unknown) => {
-      throw mapKubeError(err, what);
+      throw kubeError(err, what);
     });
   if (!object) throw new SecretNotFoundError(`${what} not found`);
   const value = object.data?.[ref.key];
   if (value === undefined) throw new SecretNotFoundError(`${what} has no key "${ref.key}"`);
   return value;
-}
-
-function mapKubeError(err: unknown, what: string): Error {
-  const status = (err as { status?: number }).status;
-  if (status === 401 || status === 403)
-    return new AccessDeniedError(`${what}: access denied (HTTP ${status})`);
-  if (status === 404) return new SecretNotFoundError(`${what} not found`);
-  return err as Error;
 }

@@ -8,7 +8,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../api/v1alpha1.ts";
-import type { KubeClient } from "../controller/kube/client.ts";
+import type { KubeClient } from "../kube/client.ts";
 import { ThrottledError } from "../errors.ts";
 import { callResultOf } from "../providers/call-result.ts";
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";

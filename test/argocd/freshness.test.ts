@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import { ANNOTATION_REFS, type SecretStore } from "../../src/api/v1alpha1.ts";
 import { freshnessLoop } from "../../src/controller/freshness/index.ts";
 import { FreshnessChecker } from "../../src/controller/freshness/checker.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { storeVersions } from "../../src/controller/freshness/stores.ts";
 import type { ControllerContext } from "../../src/controller/manager.ts";
 import { formatRefsAnnotation, versionsDigest } from "../../src/render/annotation.ts";

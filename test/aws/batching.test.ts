@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, LABEL_MANAGED_BY, MANAGED_BY, VERSION } from "../../src/api/v1alpha1.ts";
-import { KubeClient } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { ensureCrds, startTestController, type TestController } from "../controller/harness.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";

@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
 import { awsStore, staticKeysAuth } from "./fixtures.ts";
-import { KubeClient } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { AccessDeniedError } from "../../src/errors.ts";
 import { createProviderClient } from "../../src/providers/registry.ts";
 import type { ProviderClient } from "../../src/providers/types.ts";

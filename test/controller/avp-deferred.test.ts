@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import type { ExternalSecret, SecretStoreSpec } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";

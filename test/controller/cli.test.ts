@@ -17,7 +17,7 @@ import {
   waitFor,
   waitForCondition,
 } from "./harness.ts";
-import { KubeClient } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { spawnRefsync } from "../cli-process.ts";
 
 function refsync(args: string[]): ChildProcess {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { SecretChange } from "../../src/controller/hooks.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,

@@ -29,12 +29,8 @@ import type {
 } from "../../src/api/v1alpha1.ts";
 import { lastSlotMs, refreshIntervalMs, refreshSeed } from "../../src/controller/externalsecret/schedule.ts";
 import { Controller, type ControllerOptions } from "../../src/controller/manager.ts";
-import {
-  KubeClient,
-  resourceTypes,
-  type KubeObject,
-  type ResourceType,
-} from "../../src/controller/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
+import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { PROJECT_CRD_DIR, type Cluster } from "../cluster/index.ts";
 

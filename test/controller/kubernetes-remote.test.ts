@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { CoreV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,

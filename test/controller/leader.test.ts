@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
@@ -66,7 +67,7 @@ void describe("leader election", () => {
     assert.ok((await syncs(a)) >= 1);
     assert.equal(await syncs(b), 0);
     const lease = await a.kube.get<{ spec: { holderIdentity: string } }>(
-      resourceTypes.lease,
+      resourceTypes.leaderElectionLock,
       ns,
       "refsync-test",
     );
@@ -133,7 +134,7 @@ void describe("leader election after a crash", () => {
     const kube = await KubeClient.fromKubeConfig(cluster.kc);
     try {
       const holder = async () =>
-        (await kube.get<{ spec: { holderIdentity?: string } }>(resourceTypes.lease, ns, "crash"))?.spec
+        (await kube.get<{ spec: { holderIdentity?: string } }>(resourceTypes.leaderElectionLock, ns, "crash"))?.spec
           .holderIdentity;
       // The child compiles and loads the whole CLI first: slow on a loaded 2-core machine, and not what is measured.
       await waitFor(

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeClient } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,

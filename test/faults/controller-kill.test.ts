@@ -11,7 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { resourceTypes, KubeClient } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { applyObject, externalSecret, waitFor } from "../controller/harness.ts";
 import { applyKubernetesAuthStore, grantNamespace, startNamespaceSuite, useSuite } from "../vault/setup.ts";
 

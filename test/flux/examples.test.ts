@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { repoRoot } from "../argocd/health-files.ts";
 import { kustomizeBuild } from "../argocd/kube.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";

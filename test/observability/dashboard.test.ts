@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext } from "playwright-core";
 import { API_VERSION } from "../../src/api/v1alpha1.ts";
 import { Controller } from "../../src/controller/manager.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { createApp, listen, type RunningServer } from "../../src/server/app.ts";
 import type { ExternalSecretRow, SecretRow, StoreRow } from "../../src/server/api/model.ts";
 import { serveDashboard } from "../../src/server/dashboard/serve.ts";
@@ -48,13 +48,13 @@ async function serve(): Promise<void> {
   );
   const loopback = await serveDashboard(
     { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
-    { kc: cluster.kc, metrics: controller.metrics },
+    { kube: controller.kube, metrics: controller.metrics },
   );
   const tokenFile = join(profileRoot!, "dashboard-token");
   await writeFile(tokenFile, `${TOKEN}\n`);
   const exposedServer = await serveDashboard(
     { addr: "0.0.0.0:0", tokenFile, tokenReview: true, perObjectLabels: true },
-    { kc: cluster.kc, metrics: controller.metrics },
+    { kube: controller.kube, metrics: controller.metrics },
   );
   servers.push(metricsServer, loopback!, exposedServer!);
   metricsUrl = local(metricsServer);

@@ -3,7 +3,8 @@
  * the test rotates, and workloads and pods created directly (no kubelet).
  */
 import { ANNOTATION_RESTARTED_FOR, type ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
-import { KubeClient, resourceTypes, type KubeObject } from "../../src/controller/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { Rollouts, type RolloutOptions } from "../../src/controller/rollout/index.ts";
 import type { PodSpec } from "../../src/controller/rollout/consumers.ts";
 import {

@@ -11,8 +11,9 @@ import {
   ANNOTATION_DATA_HASH,
   ANNOTATION_KEY_HASHES,
 } from "../../src/api/v1alpha1.ts";
-import { Informer } from "../../src/controller/informer.ts";
-import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
+import { Informer } from "../../src/kube/informer.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import type { PodSpec } from "../../src/controller/rollout/consumers.ts";
 import {
   podType,

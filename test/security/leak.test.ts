@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import type { RunningServer } from "../../src/server/app.ts";
@@ -175,7 +175,7 @@ before(async () => {
   await applyObject(ctl.kube, awsStore(aws, { name: "aws", namespace: ns }));
   dashboard = await serveDashboard(
     { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
-    { kc: cluster.kc, metrics: ctl.controller.metrics },
+    { kube: ctl.kube, metrics: ctl.controller.metrics },
   );
 });
 after(async () => {

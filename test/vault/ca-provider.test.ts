@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
-import { configMapType } from "../../src/controller/freshness/checker.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { createPki } from "../cluster/pki.ts";
 import { applyObject, deleteObject, getSecret, waitFor, waitForCondition } from "../controller/harness.ts";
 import {
@@ -56,7 +55,7 @@ void describe("Vault over TLS with caProvider type ConfigMap", () => {
       grantNamespace(vault, ns);
       vault.root.putSecret("secret", `${ns}/db`, { password: "over-tls-configmap" });
       await ctl.kube.apply(
-        configMapType,
+        resourceTypes.configMap,
         {
           apiVersion: "v1",
           kind: "ConfigMap",

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { applyObject, deleteObject, getSecret, waitFor, waitForCondition } from "../controller/harness.ts";
 import { createServiceAccount, propertyExternalSecret, startTenantsSuite, useSuite } from "./setup.ts";
 

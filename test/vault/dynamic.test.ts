@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ExternalSecret, LeaseStatus } from "../../src/api/v1alpha1.ts";
-import { KubeClient, resourceTypes } from "../../src/controller/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import {
   applyObject,
   deleteObject,

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ExternalSecret } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/controller/kube/client.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { applyObject, refreshSlotsBetween, waitFor } from "../controller/harness.ts";
 import {
   grantNamespace,

@@ -11,7 +11,7 @@
 import type { Logger } from "../../log.ts";
 import type { Lease } from "../../providers/types.ts";
 import type { StoreSession } from "../../store/sessions.ts";
-import { errorSummary } from "../informer.ts";
+import { errorSummary } from "../../kube/informer.ts";
 
 interface Held {
   lease: Lease;

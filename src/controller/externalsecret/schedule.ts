@@ -23,7 +23,7 @@ import {
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
 import { parseDuration } from "../../api/validate.ts";
-import { getCondition } from "../conditions.ts";
+import { getCondition } from "../../kube/conditions.ts";
 import type { SecretObject } from "./target.ts";
 
 export interface SyncDecision {

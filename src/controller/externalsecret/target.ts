@@ -14,7 +14,8 @@ import {
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
 import { TargetConflictError } from "../../errors.ts";
-import { resourceTypes, type KubeClient } from "../kube/client.ts";
+import { resourceTypes } from "../../kube/resources.ts";
+import { type KubeClient } from "../../kube/client.ts";
 
 export interface SecretObject {
   apiVersion: "v1";

@@ -7,24 +7,17 @@
  * change, not every round: a manually synced Application then shows
  * OutOfSync until someone syncs it.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../../log.ts";
 import { versionsDigest } from "../../render/annotation.ts";
 import { limiter } from "../../render/limit.ts";
 import { TokenBucket } from "../../store/rate-limit.ts";
-import type { KubeClient, ResourceType } from "../kube/client.ts";
-import { resourceTypes } from "../kube/client.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { ResourceType } from "../../kube/resources.ts";
+import { resourceTypes } from "../../kube/resources.ts";
+import { sleep } from "../../kube/sleep.ts";
 import { ownerKey, ownerOf, requestRefresh, type Owner } from "./owners.ts";
 import { findInlineObjects, type InlineObject } from "./scan.ts";
 import type { VersionSource } from "./stores.ts";
-
-export const configMapType: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 
 export interface FreshnessOptions {
   /** Kinds to look for inline-rendered objects in; default Secrets and ConfigMaps. */
@@ -79,7 +72,7 @@ export class FreshnessChecker {
   async checkOnce(signal?: AbortSignal): Promise<RoundReport> {
     const { objects, invalid } = await findInlineObjects(
       this.#kube,
-      this.#opts.resources ?? [resourceTypes.secret, configMapType],
+      this.#opts.resources ?? [resourceTypes.secret, resourceTypes.configMap],
       { namespace: this.#opts.namespace, labelSelector: this.#opts.labelSelector, signal },
     );
     for (const bad of invalid)
@@ -150,7 +143,10 @@ export class FreshnessChecker {
       [...wanted].map(([key, { ref, namespace }]) =>
         limit(async () => {
           const wait = this.#bucket.reserve();
-          if (wait > 0) await sleep(wait, undefined, { signal });
+          if (wait > 0) {
+            await sleep(wait, signal);
+            signal?.throwIfAborted();
+          }
           try {
             results.set(key, await this.#versions.currentVersion(ref, namespace, signal));
           } catch (err) {

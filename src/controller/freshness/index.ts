@@ -2,8 +2,8 @@
  * Inline-mode freshness as a leader-only loop of the controller: every
  * `intervalMs`, a FreshnessChecker round (see checker.ts).
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { PluginConfig } from "../../render/config.ts";
+import { sleep } from "../../kube/sleep.ts";
 import type { LeaderLoop } from "../manager.ts";
 import { FreshnessChecker, type FreshnessOptions } from "./checker.ts";
 import { storeVersions } from "./stores.ts";
@@ -36,7 +36,7 @@ export function freshnessLoop(options: FreshnessLoopOptions): LeaderLoop {
         if (!signal.aborted)
           ctx.log.warn({ err: (err as Error).message }, "freshness: round failed; retrying next interval");
       }
-      await sleep(options.intervalMs ?? 300_000, undefined, { signal }).catch(() => undefined);
+      await sleep(options.intervalMs ?? 300_000, signal);
     }
   };
 }

@@ -11,7 +11,8 @@
  *     argocd.argoproj.io/refresh: hard makes Argo CD re-render it, bypassing
  *     its manifest cache.
  */
-import { isNotFound, type KubeClient, type ResourceType } from "../kube/client.ts";
+import { isNotFound, type KubeClient } from "../../kube/client.ts";
+import { type ResourceType } from "../../kube/resources.ts";
 
 export const ARGOCD_TRACKING_ID = "argocd.argoproj.io/tracking-id";
 export const ARGOCD_TRACKING_LABEL = "app.kubernetes.io/instance";

@@ -8,7 +8,8 @@
 import { ANNOTATION_REFS } from "../../api/v1alpha1.ts";
 import { parseRefsAnnotation } from "../../render/annotation.ts";
 import type { Reference } from "../../refs/reference.ts";
-import type { KubeClient, ResourceType } from "../kube/client.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { ResourceType } from "../../kube/resources.ts";
 
 export interface InlineObject {
   kind: string;
@@ -20,18 +21,6 @@ export interface InlineObject {
   refs: Reference[];
   /** The digest of the versions the plugin read when it rendered the object. */
   digest: string;
-}
-
-const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-
-interface Listed {
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
 }
 
 export interface ScanResult {
@@ -47,7 +36,7 @@ export async function findInlineObjects(
 ): Promise<ScanResult> {
   const result: ScanResult = { objects: [], invalid: [] };
   for (const type of types) {
-    for await (const item of listMetadata(kube, type, options)) {
+    for await (const item of kube.listMetadata(type, options)) {
       const text = item.metadata.annotations?.[ANNOTATION_REFS];
       if (text === undefined) continue;
       const where = `${type.kind} ${item.metadata.namespace ?? ""}/${item.metadata.name}`;
@@ -69,25 +58,4 @@ export async function findInlineObjects(
     }
   }
   return result;
-}
-
-async function* listMetadata(
-  kube: KubeClient,
-  type: ResourceType,
-  options: { namespace?: string; labelSelector?: string; signal?: AbortSignal },
-): AsyncGenerator<Listed> {
-  let cont: string | undefined;
-  do {
-    const page = await kube.request<{ items: Listed[]; metadata: { continue?: string } }>(
-      "GET",
-      kube.path(type, options.namespace),
-      {
-        query: { labelSelector: options.labelSelector, limit: 500, continue: cont },
-        accept: METADATA_ONLY,
-        signal: options.signal,
-      },
-    );
-    yield* page.items;
-    cont = page.metadata.continue || undefined;
-  } while (cont);
 }

@@ -22,10 +22,12 @@ import {
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
 import type { ConsumerSource, SecretConsumer } from "../../server/api/view.ts";
-import type { EventTarget } from "../events.ts";
+import type { EventTarget } from "../../kube/events.ts";
 import type { SecretChangeHook } from "../hooks.ts";
-import { Informer, errorSummary } from "../informer.ts";
-import { isNotFound, resourceTypes } from "../kube/client.ts";
+import { Informer, errorSummary } from "../../kube/informer.ts";
+import { isNotFound } from "../../kube/client.ts";
+import { resourceTypes } from "../../kube/resources.ts";
+import { sleep } from "../../kube/sleep.ts";
 import type { ControllerContext, LeaderLoop } from "../manager.ts";
 import { RestartBatcher, workloadKey, type PendingRestart, type WorkloadRef } from "./batch.ts";
 import { ALL_KEYS, keysRead, secretUsage } from "./consumers.ts";
@@ -435,16 +437,4 @@ export class Rollouts implements ConsumerSource {
 
 function describeKeys(keys: Set<string>): string {
   return keys.has(ALL_KEYS) ? "all keys" : `keys ${[...keys].sort().join(", ")}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

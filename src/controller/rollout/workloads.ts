@@ -4,7 +4,8 @@
  * is still going, or is stuck.
  */
 import { ANNOTATION_RELOAD, ANNOTATION_RESTARTED_FOR } from "../../api/v1alpha1.ts";
-import type { KubeClient, ResourceType } from "../kube/client.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { ResourceType } from "../../kube/resources.ts";
 import type { PodSpec } from "./consumers.ts";
 
 export const workloadTypes = {
@@ -76,8 +77,6 @@ export interface Workload {
   };
 }
 
-const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-
 /**
  * Workloads of the namespace that opt in with the annotation
  * `refsync.dev/reload: "true"`. The API server cannot filter by annotation,
@@ -89,13 +88,10 @@ export async function annotatedWorkloads(
   namespace: string,
   signal?: AbortSignal,
 ): Promise<string[]> {
-  const list = await kube.request<{
-    items: { metadata: { name: string; annotations?: Record<string, string> } }[] | null;
-  }>("GET", kube.path(workloadTypes[kind], namespace), { accept: METADATA_ONLY, signal });
-  // An empty list comes back with `items: null`.
-  return (list.items ?? [])
-    .filter((i) => i.metadata.annotations?.[ANNOTATION_RELOAD] === "true")
-    .map((i) => i.metadata.name);
+  const names: string[] = [];
+  for await (const item of kube.listMetadata(workloadTypes[kind], { namespace, signal }))
+    if (item.metadata.annotations?.[ANNOTATION_RELOAD] === "true") names.push(item.metadata.name);
+  return names;
 }
 
 /**

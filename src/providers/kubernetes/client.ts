@@ -1,17 +1,13 @@
 /**
- * A KubernetesSecretReader on @kubernetes/client-node, with the API's errors
- * mapped to the provider errors (404 → not found, 401/403 → denied, 429 →
- * throttled, anything else → unavailable). Messages name namespace and
- * Secret, never data.
+ * A KubernetesSecretReader on refsync's Kubernetes transport (kube/client.ts:
+ * one keep-alive agent, requests that time out, the one error mapping: 404 →
+ * not found, 401/403 → denied, 429 → throttled, anything else → unavailable).
+ * Messages name namespace and Secret, never data.
  */
-import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import {
-  AccessDeniedError,
-  BackendUnavailableError,
-  SecretNotFoundError,
-  ThrottledError,
-  type RefsyncError,
-} from "../../errors.ts";
+import { KubeConfig } from "@kubernetes/client-node";
+import { SecretNotFoundError } from "../../errors.ts";
+import { KubeClient, kubeError } from "../../kube/client.ts";
+import { resourceTypes } from "../../kube/resources.ts";
 import type { KubernetesSecretReader } from "../types.ts";
 
 /** Kubeconfig from a file path, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
@@ -22,47 +18,60 @@ export function loadKubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
-function mapError(err: unknown, what: string): RefsyncError {
-  if (err instanceof ApiException) {
-    const code = (err as ApiException<unknown>).code;
-    if (code === 404) return new SecretNotFoundError(`${what} not found`);
-    if (code === 401 || code === 403) return new AccessDeniedError(`${what}: access denied (HTTP ${code})`);
-    if (code === 429) {
-      const retryAfter = Number((err as ApiException<unknown>).headers["retry-after"]);
-      return new ThrottledError(`${what}: throttled`, Number.isFinite(retryAfter) ? retryAfter : undefined);
-    }
-    return new BackendUnavailableError(`${what}: Kubernetes API answered HTTP ${code}`);
-  }
-  return new BackendUnavailableError(`${what}: ${(err as Error).message}`, { cause: err });
+/** What the reader needs of a KubeClient. */
+export type SecretReaderClient = Pick<KubeClient, "get" | "list">;
+
+interface SecretObject {
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
 }
 
-export function kubernetesSecretReader(kc: KubeConfig): KubernetesSecretReader {
-  const api = kc.makeApiClient(CoreV1Api);
+/** Reads Secrets through `client` (the controller's own, or one for another cluster or identity). */
+export function secretReader(
+  client: SecretReaderClient | Promise<SecretReaderClient>,
+): KubernetesSecretReader {
   return {
     async readSecret(namespace, name, signal) {
       signal?.throwIfAborted();
+      const what = `Secret ${namespace}/${name}`;
+      let secret: SecretObject | undefined;
       try {
-        const secret = await api.readNamespacedSecret({ name, namespace });
-        const data: Record<string, Uint8Array> = {};
-        for (const [k, v] of Object.entries(secret.data ?? {}))
-          data[k] = new Uint8Array(Buffer.from(v, "base64"));
-        return {
-          data,
-          resourceVersion: secret.metadata?.resourceVersion,
-          labels: secret.metadata?.labels ?? {},
-        };
+        secret = await (await client).get<SecretObject>(resourceTypes.secret, namespace, name, signal);
       } catch (err) {
-        throw mapError(err, `Secret ${namespace}/${name}`);
+        throw kubeError(err, what);
       }
+      if (!secret) throw new SecretNotFoundError(`${what} not found`);
+      const data: Record<string, Uint8Array> = {};
+      for (const [k, v] of Object.entries(secret.data ?? {}))
+        data[k] = new Uint8Array(Buffer.from(v, "base64"));
+      return { data, resourceVersion: secret.metadata.resourceVersion, labels: secret.metadata.labels ?? {} };
     },
     async listSecrets(namespace, labelSelector, signal) {
       signal?.throwIfAborted();
       try {
-        const list = await api.listNamespacedSecret({ namespace, labelSelector });
-        return list.items.map((s) => ({ name: s.metadata?.name ?? "", labels: s.metadata?.labels ?? {} }));
+        const list = await (
+          await client
+        ).list<SecretObject>(resourceTypes.secret, { namespace, labelSelector, signal });
+        return list.items.map((s) => ({ name: s.metadata.name, labels: s.metadata.labels ?? {} }));
       } catch (err) {
-        throw mapError(err, `Secrets in ${namespace}`);
+        throw kubeError(err, `Secrets in ${namespace}`);
       }
+    },
+  };
+}
+
+/**
+ * A reader with a client of its own for `kc` (the plugin's kubeconfig, or a
+ * store's cluster and identity); `close` frees its connections.
+ */
+export function kubernetesSecretReader(kc: KubeConfig): KubernetesSecretReader & { close(): void } {
+  const client = KubeClient.fromKubeConfig(kc);
+  // A kubeconfig that fails here fails the first read instead, as a typed error.
+  client.catch(() => undefined);
+  return {
+    ...secretReader(client),
+    close() {
+      void client.then((c) => c.close()).catch(() => undefined);
     },
   };
 }

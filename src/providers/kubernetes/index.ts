@@ -8,7 +8,7 @@
  * pinned to a version is rejected. The provider reads through the narrow
  * `KubernetesSecretReader` that the context builds for the store's cluster
  * and identity (`server`, `auth`, `authRef`); `./client.ts` implements one on
- * @kubernetes/client-node.
+ * refsync's Kubernetes transport (kube/client.ts).
  */
 import { BackendUnavailableError, InvalidSpecError } from "../../errors.ts";
 import type {

@@ -8,8 +8,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { RequestHandler } from "express";
+import type { KubeClient } from "../../kube/client.ts";
+import { resourceTypes } from "../../kube/resources.ts";
 
 export interface TokenReviewResult {
   authenticated: boolean;
@@ -63,11 +64,17 @@ export function cachedReviewer(review: TokenReviewer, ttlMs = 60_000): TokenRevi
   };
 }
 
-/** TokenReview through the API server with the controller's own credentials. */
-export function kubeTokenReviewer(kc: KubeConfig): TokenReviewer {
-  const api = kc.makeApiClient(AuthenticationV1Api);
+/** What TokenReview needs of the Kubernetes client. */
+export type TokenReviewClient = Pick<KubeClient, "request" | "path">;
+
+/** TokenReview through the API server with the controller's own client and credentials. */
+export function kubeTokenReviewer(kube: TokenReviewClient): TokenReviewer {
   return cachedReviewer(async (token) => {
-    const review = await api.createTokenReview({ body: { spec: { token } } });
+    const review = await kube.request<{ status?: { authenticated?: boolean; user?: { username?: string } } }>(
+      "POST",
+      kube.path(resourceTypes.tokenReview),
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } } },
+    );
     return { authenticated: review.status?.authenticated === true, user: review.status?.user?.username };
   });
 }

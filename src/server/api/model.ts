@@ -6,7 +6,7 @@
  */
 import type { Registry } from "prom-client";
 import { defaults, type Condition, type ExternalSecret, type SecretStore } from "../../api/v1alpha1.ts";
-import { getCondition } from "../../controller/conditions.ts";
+import { getCondition } from "../../kube/conditions.ts";
 import { refreshIntervalMs } from "../../controller/externalsecret/schedule.ts";
 import type { CachedSecret, ControllerView, EventSummary, SecretConsumer } from "./view.ts";
 

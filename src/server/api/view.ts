@@ -6,22 +6,15 @@
  * plain objects.
  */
 import type { ExternalSecret, ObjectMeta, SecretStore } from "../../api/v1alpha1.ts";
+import type { EventSummary } from "../../kube/events.ts";
+
+export type { EventSummary };
 
 /** A Secret as cached by the controller; only key names are ever read from it. */
 export interface CachedSecret {
   metadata: ObjectMeta;
   type?: string;
   data?: Record<string, string>;
-}
-
-/** An event the controller emitted (kept in memory, newest last). */
-export interface EventSummary {
-  time: string;
-  type: "Normal" | "Warning";
-  reason: string;
-  /** Messages are written by refsync and never hold a value. */
-  message: string;
-  object: { kind: string; namespace?: string; name: string };
 }
 
 /** A workload that consumes a Secret and its pods that still run an old version of it. */

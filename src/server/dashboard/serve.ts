@@ -5,11 +5,10 @@
  * `kubectl port-forward`) unless an operator exposes it with a token.
  */
 import { readFileSync } from "node:fs";
-import type { KubeConfig } from "@kubernetes/client-node";
 import express from "express";
 import { listen, parseAddress, type RunningServer } from "../app.ts";
 import type { ControllerMetrics } from "../metrics.ts";
-import { kubeTokenReviewer, type DashboardAccess } from "../api/auth.ts";
+import { kubeTokenReviewer, type DashboardAccess, type TokenReviewClient } from "../api/auth.ts";
 import { mountDashboard } from "./mount.ts";
 
 export const dashboardUsage = `  --dashboard-addr HOST:PORT dashboard and JSON API (default 127.0.0.1:8081; "0" disables)
@@ -53,7 +52,7 @@ export function parseDashboardFlags(values: {
   };
 }
 
-export function dashboardAccess(flags: DashboardFlags, kc: KubeConfig): DashboardAccess {
+export function dashboardAccess(flags: DashboardFlags, kube: TokenReviewClient): DashboardAccess {
   const { host } = parseAddress(flags.addr ?? "127.0.0.1:0");
   let token: string | undefined;
   if (flags.tokenFile) {
@@ -67,14 +66,14 @@ export function dashboardAccess(flags: DashboardFlags, kc: KubeConfig): Dashboar
   return {
     bindAddress: host ?? "::",
     token,
-    tokenReview: flags.tokenReview ? kubeTokenReviewer(kc) : undefined,
+    tokenReview: flags.tokenReview ? kubeTokenReviewer(kube) : undefined,
   };
 }
 
 /** Starts the dashboard listener, or nothing when --dashboard-addr is "0". */
 export async function serveDashboard(
   flags: DashboardFlags,
-  deps: { kc: KubeConfig; metrics: ControllerMetrics },
+  deps: { kube: TokenReviewClient; metrics: ControllerMetrics },
 ): Promise<RunningServer | undefined> {
   if (!flags.addr) return undefined;
   const app = express();
@@ -82,7 +81,7 @@ export async function serveDashboard(
   mountDashboard(
     app,
     { view: () => deps.metrics.view, registry: deps.metrics.registry },
-    dashboardAccess(flags, deps.kc),
+    dashboardAccess(flags, deps.kube),
   );
   return listen(app, flags.addr);
 }

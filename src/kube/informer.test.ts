@@ -10,7 +10,8 @@ import { after, before, describe, test } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { silentLogger } from "../log.ts";
 import { Informer } from "./informer.ts";
-import { KubeClient, resourceTypes, type KubeObject } from "./kube/client.ts";
+import { KubeClient, type KubeObject } from "./client.ts";
+import { resourceTypes } from "./resources.ts";
 
 interface Behaviour {
   items: KubeObject[];

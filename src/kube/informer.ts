@@ -7,7 +7,9 @@
  * they missed.
  */
 import type { Logger } from "../log.ts";
-import { isGone, type KubeClient, type KubeObject, type ResourceType } from "./kube/client.ts";
+import { sleep } from "./sleep.ts";
+import { isGone, type KubeClient, type KubeObject } from "./client.ts";
+import { type ResourceType } from "./resources.ts";
 
 export type InformerEvent = "add" | "update" | "delete";
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
@@ -244,17 +246,4 @@ export function errorSummary(err: unknown): { name: string; message: string } {
   return err instanceof Error
     ? { name: err.name, message: err.message }
     : { name: "Error", message: String(err) };
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -8,8 +8,10 @@
  * races. On stop the leader releases the Lease so a standby takes over at once.
  */
 import type { Logger } from "../log.ts";
-import { isConflict, isNotFound, resourceTypes, type KubeClient } from "./kube/client.ts";
-import { errorSummary, sleep } from "./informer.ts";
+import { isConflict, isNotFound, type KubeClient } from "./client.ts";
+import { resourceTypes } from "./resources.ts";
+import { errorSummary } from "./informer.ts";
+import { sleep } from "./sleep.ts";
 
 export interface LeaderElectionOptions {
   name: string;
@@ -22,7 +24,8 @@ export interface LeaderElectionOptions {
   onStoppedLeading: () => void;
 }
 
-interface Lease {
+/** The coordination.k8s.io/v1 Lease object that records who leads. */
+interface LeadershipRecord {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -53,7 +56,7 @@ export class LeaderElector {
   constructor(client: KubeClient, options: LeaderElectionOptions, log: Logger) {
     this.#client = client;
     this.#opts = options;
-    this.#log = log.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    this.#log = log.child({ leadership: `${options.namespace}/${options.name}`, identity: options.identity });
   }
 
   get isLeader(): boolean {
@@ -69,7 +72,7 @@ export class LeaderElector {
     await this.#loop;
     if (this.#leading) {
       await this.#release().catch((err: unknown) =>
-        this.#log.warn({ err: errorSummary(err) }, "lease release failed"),
+        this.#log.warn({ err: errorSummary(err) }, "leadership release failed"),
       );
       this.#setLeading(false);
     }
@@ -83,13 +86,13 @@ export class LeaderElector {
       try {
         ok = await this.#tryAcquireOrRenew();
       } catch (err) {
-        this.#log.debug({ err: errorSummary(err) }, "lease update failed");
+        this.#log.debug({ err: errorSummary(err) }, "leadership renewal failed");
       }
       if (ok) {
         lastRenew = Date.now();
         if (!this.#leading) this.#setLeading(true);
       } else if (this.#leading && Date.now() - lastRenew > this.#opts.renewDeadlineMs) {
-        this.#log.warn("could not renew the lease within the deadline; stepping down");
+        this.#log.warn("could not renew leadership within the deadline; stepping down");
         this.#setLeading(false);
       }
       await sleep(this.#opts.retryPeriodMs, signal);
@@ -106,10 +109,15 @@ export class LeaderElector {
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { name, namespace, identity, leaseDurationSeconds } = this.#opts;
     const now = microTime();
-    const lease = await this.#client.get<Lease>(resourceTypes.lease, namespace, name, this.#abort.signal);
-    if (!lease) {
+    const record = await this.#client.get<LeadershipRecord>(
+      resourceTypes.leaderElectionLock,
+      namespace,
+      name,
+      this.#abort.signal,
+    );
+    if (!record) {
       try {
-        await this.#client.create(resourceTypes.lease, {
+        await this.#client.create(resourceTypes.leaderElectionLock, {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name, namespace },
@@ -127,7 +135,7 @@ export class LeaderElector {
         throw err;
       }
     }
-    const spec = lease.spec;
+    const spec = record.spec;
     if (spec.holderIdentity !== this.#observed.holder || spec.renewTime !== this.#observed.renewTime) {
       this.#observed = { holder: spec.holderIdentity, renewTime: spec.renewTime, at: Date.now() };
     }
@@ -136,8 +144,8 @@ export class LeaderElector {
     if (held && Date.now() - this.#observed.at < duration) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (spec.holderIdentity === identity ? 0 : 1);
     try {
-      await this.#client.replace(resourceTypes.lease, {
-        ...lease,
+      await this.#client.replace(resourceTypes.leaderElectionLock, {
+        ...record,
         spec: {
           holderIdentity: identity,
           leaseDurationSeconds,
@@ -155,11 +163,15 @@ export class LeaderElector {
 
   /** Hands the Lease over: empty holder and a 1 s duration, as client-go's ReleaseOnCancel. */
   async #release(): Promise<void> {
-    const lease = await this.#client.get<Lease>(resourceTypes.lease, this.#opts.namespace, this.#opts.name);
-    if (!lease || lease.spec.holderIdentity !== this.#opts.identity) return;
-    await this.#client.replace(resourceTypes.lease, {
-      ...lease,
-      spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime() },
+    const record = await this.#client.get<LeadershipRecord>(
+      resourceTypes.leaderElectionLock,
+      this.#opts.namespace,
+      this.#opts.name,
+    );
+    if (!record || record.spec.holderIdentity !== this.#opts.identity) return;
+    await this.#client.replace(resourceTypes.leaderElectionLock, {
+      ...record,
+      spec: { ...record.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime() },
     });
   }
 }

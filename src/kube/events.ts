@@ -1,9 +1,19 @@
 /** core/v1 Events on refsync objects. Messages are the same value-free texts as conditions. */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.ts";
-import type { EventSummary } from "../server/api/view.ts";
 import { errorSummary } from "./informer.ts";
-import { resourceTypes, type KubeClient } from "./kube/client.ts";
+import { resourceTypes } from "./resources.ts";
+import { type KubeClient } from "./client.ts";
+
+/** An event the controller emitted (kept in memory, newest last). */
+export interface EventSummary {
+  time: string;
+  type: "Normal" | "Warning";
+  reason: string;
+  /** Messages are written by refsync and never hold a value. */
+  message: string;
+  object: { kind: string; namespace?: string; name: string };
+}
 
 export interface EventTarget {
   apiVersion?: string;
