@@ -88,6 +88,9 @@ export interface ControllerOptions {
 
 type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
 
+/** Without leader election: how long to wait before loading the data-hash key again. */
+const HASH_KEY_RETRY_MS = 5_000;
+
 /** How long stopping waits for leader loops to return. */
 const LOOP_STOP_MS = 5_000;
 
@@ -273,11 +276,19 @@ export class Controller {
     const loaded = await loadHashKey(this.kube, ref).catch((err: unknown) => {
       this.log.error(
         { err: errorSummary(err), hashKeySecret: where },
-        "cannot load the data-hash key; not reconciling",
+        this.#elector
+          ? "cannot load the data-hash key; giving leadership up"
+          : `cannot load the data-hash key; trying again in ${HASH_KEY_RETRY_MS / 1000} s`,
       );
       return undefined;
     });
-    if (!loaded) return;
+    if (!loaded) {
+      // Leading without reconciling would stall every replica: let another one lead, or try again.
+      if (this.#elector) this.#elector.resign("cannot load the data-hash key");
+      else if (!this.#stopping.signal.aborted)
+        setTimeout(() => void this.#startLeading(), HASH_KEY_RETRY_MS).unref();
+      return;
+    }
     const hashKey = loaded.key;
     if (loaded.created)
       this.log.info(

@@ -6,6 +6,11 @@
  * every `retryPeriodMs`, and gives up leadership when it could not renew
  * within `renewDeadlineMs`. Optimistic concurrency (resourceVersion) decides
  * races. On stop the leader releases the Lease so a standby takes over at once.
+ *
+ * A leader that cannot serve (it could not load what reconciling needs)
+ * `resign`s: it stops renewing, releases the Lease so a standby takes over,
+ * and stays out of the election for one lease duration. Holding leadership
+ * while reconciling nothing would stall every replica until a restart.
  */
 import type { Logger } from "../log.ts";
 import { isConflict, isNotFound, type KubeClient } from "./client.ts";
@@ -50,6 +55,10 @@ export class LeaderElector {
   #leading = false;
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
+  /** Set by resign(): why, until the loop has given leadership up. */
+  #resignation: string | undefined;
+  /** After resigning: no campaigning before this time (our clock). */
+  #campaignAfter = 0;
   /** What we last saw of the Lease, and when (our clock). */
   #observed: { holder?: string; renewTime?: string; at: number } = { at: 0 };
 
@@ -67,6 +76,17 @@ export class LeaderElector {
     this.#loop ??= this.#run();
   }
 
+  /**
+   * Gives leadership up because this replica cannot serve: at the loop's next
+   * turn (so never in the middle of a renewal) it releases the Lease, stops
+   * leading, and does not campaign for one lease duration, so another replica
+   * takes over. Alone, this replica takes leadership back after that and
+   * tries again.
+   */
+  resign(reason: string): void {
+    this.#resignation = reason;
+  }
+
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
@@ -82,9 +102,10 @@ export class LeaderElector {
     const signal = this.#abort.signal;
     let lastRenew = 0;
     while (!signal.aborted) {
+      if (this.#resignation !== undefined) await this.#resign(this.#resignation);
       let ok = false;
       try {
-        ok = await this.#tryAcquireOrRenew();
+        if (Date.now() >= this.#campaignAfter) ok = await this.#tryAcquireOrRenew();
       } catch (err) {
         this.#log.debug({ err: errorSummary(err) }, "leadership renewal failed");
       }
@@ -97,6 +118,17 @@ export class LeaderElector {
       }
       await sleep(this.#opts.retryPeriodMs, signal);
     }
+  }
+
+  async #resign(reason: string): Promise<void> {
+    this.#resignation = undefined;
+    this.#campaignAfter = Date.now() + this.#opts.leaseDurationSeconds * 1000;
+    if (!this.#leading) return;
+    this.#log.warn({ reason }, "giving leadership up: this replica cannot serve");
+    await this.#release().catch((err: unknown) =>
+      this.#log.warn({ err: errorSummary(err) }, "leadership release failed"),
+    );
+    this.#setLeading(false);
   }
 
   #setLeading(leading: boolean): void {

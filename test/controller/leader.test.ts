@@ -134,8 +134,8 @@ void describe("leader election after a crash", () => {
     const kube = await KubeClient.fromKubeConfig(cluster.kc);
     try {
       const holder = async () =>
-        (await kube.get<{ spec: { holderIdentity?: string } }>(resourceTypes.leaderElectionLock, ns, "crash"))?.spec
-          .holderIdentity;
+        (await kube.get<{ spec: { holderIdentity?: string } }>(resourceTypes.leaderElectionLock, ns, "crash"))
+          ?.spec.holderIdentity;
       // The child compiles and loads the whole CLI first: slow on a loaded 2-core machine, and not what is measured.
       await waitFor(
         async () => ((await holder()) === "doomed" ? true : undefined),
@@ -169,6 +169,78 @@ void describe("leader election after a crash", () => {
         }),
       );
       await waitForCondition(kube, ns, "es", "Ready", "True");
+    } finally {
+      kube.close();
+    }
+  });
+});
+
+void describe("leader election when the leader cannot serve", () => {
+  let cluster: Cluster;
+  let ns: string;
+  let broken: TestController | undefined;
+  let healthy: TestController | undefined;
+
+  before(async () => {
+    cluster = await startCluster({ crds: true });
+    ns = await cluster.createNamespace("resign");
+  });
+  after(async () => {
+    await broken?.stop();
+    await healthy?.stop();
+    await cluster?.stop();
+  });
+
+  void test("a leader that cannot load the data-hash key gives the Lease up and another replica leads", async () => {
+    const election = (identity: string) => ({
+      name: "resign",
+      namespace: ns,
+      identity,
+      leaseDurationSeconds: 3,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 300,
+    });
+    const kube = await KubeClient.fromKubeConfig(cluster.kc);
+    try {
+      const holder = async () =>
+        (
+          await kube.get<{ spec: { holderIdentity?: string } }>(
+            resourceTypes.leaderElectionLock,
+            ns,
+            "resign",
+          )
+        )?.spec.holderIdentity;
+      // Its key Secret would live in a namespace that does not exist: creating it fails.
+      broken = await startTestController(cluster, {
+        namespace: ns,
+        leaderElection: election("broken"),
+        hashKeySecret: { namespace: `${ns}-missing`, name: "refsync-hash-key" },
+      });
+      await waitFor(
+        () => (broken?.logText().includes("this replica cannot serve") ? true : undefined),
+        "broken gives leadership up",
+        15_000,
+      );
+      // Released (an empty holder), not renewed until it expires.
+      await waitFor(async () => ((await holder()) === "" ? true : undefined), "the Lease is released", 5_000);
+      assert.equal(broken.controller.isLeader, false);
+
+      healthy = await startTestController(cluster, { namespace: ns, leaderElection: election("healthy") });
+      await waitFor(() => (healthy?.controller.isLeader ? true : undefined), "healthy leads", 15_000);
+      assert.equal(await holder(), "healthy");
+      assert.equal(broken.controller.isLeader, false);
+      await applyObject(kube, fakeStore(ns, "s", [{ key: "k", value: "v" }]));
+      await applyObject(
+        kube,
+        externalSecret(ns, "es", {
+          secretStoreRef: { name: "s" },
+          data: [{ secretKey: "k", remoteRef: { key: "k" } }],
+        }),
+      );
+      await waitForCondition(kube, ns, "es", "Ready", "True");
+      // The broken replica stays a candidate: it does not take the Lease from a renewing leader.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      assert.equal(await holder(), "healthy");
     } finally {
       kube.close();
     }
