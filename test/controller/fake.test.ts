@@ -28,6 +28,18 @@ void describe("controller with the fake provider", () => {
   let cluster: Cluster;
   let ns: string;
   let ctl: TestController;
+  /** Waits until the controller has synced ExternalSecret `name` `more` more times with `result` (its own metric). */
+  const moreSyncs = async (name: string, result: "success" | "error", more: number) => {
+    const count = async () =>
+      (await ctl.controller.metrics.syncCalls.get()).values
+        .filter((v) => v.labels.namespace === ns && v.labels.name === name && v.labels.result === result)
+        .reduce((sum, v) => sum + v.value, 0);
+    const from = await count();
+    await waitFor(
+      async () => ((await count()) >= from + more ? true : undefined),
+      `${more} more ${result} syncs of ${name}`,
+    );
+  };
   const changes: SecretChange[] = [];
 
   before(async () => {
@@ -193,7 +205,8 @@ void describe("controller with the fake provider", () => {
       const es = await getExternalSecret(ctl.kube, ns, "flaky");
       return es?.status?.conditions?.find((c) => c.type === "Ready" && c.status === "False") ? es : undefined;
     }, "flaky Ready=False");
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two more failed attempts (it refreshes every second), counted by the controller, not slept for.
+    await moreSyncs("flaky", "error", 2);
     const during = await getSecret(ctl.kube, ns, "flaky");
     assert.equal(during?.metadata.resourceVersion, before?.metadata.resourceVersion);
     assert.deepEqual(during?.data, { k: "v1" });
@@ -228,7 +241,9 @@ void describe("controller with the fake provider", () => {
       async () => ((await getSecret(ctl.kube, ns, "periodic"))?.data.k === "b" ? true : undefined),
       "periodic refresh",
     );
-    await new Promise((r) => setTimeout(r, 2500));
+    // Two more refresh slots (of 1 s) of the periodic one, which shares their store and key and so
+    // their slot phase: time in which the other two would have refreshed, were they refreshing.
+    await moreSyncs("periodic", "success", 2);
     assert.equal((await getSecret(ctl.kube, ns, "onchange"))?.data.k, "a");
     assert.equal((await getSecret(ctl.kube, ns, "once"))?.data.k, "a");
     // force-sync: any new value syncs OnChange now.

@@ -28,6 +28,7 @@ import {
   externalSecret,
   fakeStore,
   getSecret,
+  waitFor,
   waitForCondition,
 } from "../controller/harness.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
@@ -287,7 +288,19 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
   assert.equal((await getSecret(ctl.kube, ns, "fake-ok"))?.data.p, VALUES.fake);
   assert.equal((await getSecret(ctl.kube, ns, "vault-ok"))?.data.p, VALUES.vault);
   assert.equal((await getSecret(ctl.kube, ns, "aws-ok"))?.data.url, `x://${VALUES.aws}@h`);
-  await new Promise((r) => setTimeout(r, 3_000)); // a few refreshes and retries more
+  // A few refreshes and retries more, each logging at debug level: two more syncs of each
+  // ExternalSecret that syncs (every 2 s; the failing ones are retried meanwhile). Counted by the
+  // controller's own sync metric, not slept for, so a loaded machine cannot leave the window empty.
+  const syncs = async (name: string) =>
+    (await ctl.controller.metrics.syncCalls.get()).values
+      .filter((v) => v.labels.namespace === ns && v.labels.name === name)
+      .reduce((sum, v) => sum + v.value, 0);
+  const before = new Map(await Promise.all(ok.map(async ([name]) => [name, await syncs(name)] as const)));
+  for (const [name] of ok)
+    await waitFor(
+      async () => ((await syncs(name)) >= (before.get(name) ?? 0) + 2 ? true : undefined),
+      `two more syncs of ${name}`,
+    );
 
   // The plugin: deferred (no value anywhere) and inline (values only on stdout), with errors.
   await writeFile(join(dir, "refsync.yaml"), stringify(pluginConfig));
