@@ -21,7 +21,7 @@ import { dataHash, newHashKey } from "../src/controller/hash.ts";
 import { Informer } from "../src/kube/informer.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { resourceTypes } from "../src/kube/resources.ts";
-import { annotateKeyHashes } from "../src/controller/rollout/key-hashes.ts";
+import { annotateKeyHashes } from "../src/controller/externalsecret/key-hashes.ts";
 import { silentLogger } from "../src/log.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";

@@ -17,7 +17,7 @@ import { resourceTypes, type ResourceType } from "../src/kube/resources.ts";
 import { createLogger } from "../src/log.ts";
 import { createApp, listen } from "../src/server/app.ts";
 import { mountDashboard } from "../src/server/dashboard/mount.ts";
-import { ControllerMetrics } from "../src/server/metrics.ts";
+import { ControllerMetrics } from "../src/controller/metrics.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, waitFor } from "../test/controller/harness.ts";
 

@@ -8,7 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Controller, type ControllerOptions } from "../controller/manager.ts";
 import { LOG_LEVELS, createLogger } from "../log.ts";
 import { createApp, listen } from "../server/app.ts";
-import { ControllerMetrics } from "../server/metrics.ts";
+import { ControllerMetrics } from "../controller/metrics.ts";
 import {
   dashboardFlagOptions,
   dashboardUsage,
@@ -17,8 +17,8 @@ import {
   type DashboardFlags,
 } from "../server/dashboard/serve.ts";
 import { parseDuration } from "../api/validate.ts";
-import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "../controller/freshness/flags.ts";
-import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "../controller/rollout/flags.ts";
+import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "./flags/freshness.ts";
+import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "./flags/rollout.ts";
 
 const USAGE = `usage: refsync controller [options]
 

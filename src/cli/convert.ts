@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseCommandLine, processIO, runCommand, type CommandIO } from "../git/command-line.ts";
+import { parseCommandLine, processIO, runCommand, type CommandIO } from "./command-line.ts";
 import { UsageError } from "../errors.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
 import { mountConflicts, PROVIDERS } from "../refs/index.ts";

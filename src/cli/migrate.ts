@@ -5,13 +5,13 @@
  * Output names files, objects, keys and backend paths, never a value.
  */
 import { resolve } from "node:path";
-import { parseCommandLine, processIO, runCommand, type CommandIO } from "../git/command-line.ts";
+import { parseCommandLine, processIO, runCommand, type CommandIO } from "./command-line.ts";
 import { MigrateError, UsageError } from "../errors.ts";
 import { migrate, type MigrateResult } from "../git/migrate.ts";
 import { kubernetesSecretReader, loadKubeConfig } from "../providers/kubernetes/client.ts";
 import { providerForSpec } from "../providers/registry.ts";
 import { loadConfig } from "../render/config.ts";
-import { storeClient } from "../render/store-client.ts";
+import { storeClient } from "../render/provider-client.ts";
 import { workTreeRoot } from "../git/history.ts";
 
 export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ALLOW_FILE, loadAllowList } from "../git/allowlist.ts";
-import { parseCommandLine, processIO, runCommand, type CommandIO } from "../git/command-line.ts";
+import { parseCommandLine, processIO, runCommand, type CommandIO } from "./command-line.ts";
 import { UsageError } from "../errors.ts";
 import { ttyProgress } from "../git/progress.ts";
 import { formatReport, type ReportFormat } from "../git/report.ts";

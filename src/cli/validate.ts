@@ -10,7 +10,7 @@
  * Exit 0 when everything is valid (a one-line summary on stdout), 1 with
  * every problem on stderr, one line each, 2 on bad usage.
  */
-import { parseCommandLine, processIO, type CommandIO } from "../git/command-line.ts";
+import { parseCommandLine, processIO, type CommandIO } from "./command-line.ts";
 import { findInDocument } from "../refs/find.ts";
 import { checkObjects } from "../render/objects.ts";
 import { readSources } from "../render/sources.ts";

@@ -16,23 +16,23 @@ import {
   type SecretStore,
 } from "../api/v1alpha1.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import type { ConsumerSource } from "../server/api/view.ts";
-import { ControllerMetrics } from "../server/metrics.ts";
+import type { ConsumerSource } from "./view.ts";
+import { ControllerMetrics } from "./metrics.ts";
 import { ReadCache } from "../store/read-cache.ts";
-import type { StoreLookup } from "../store/resolve.ts";
-import { StoreSessions } from "../store/sessions.ts";
+import type { StoreLookup } from "./secretstore/resolve.ts";
+import { StoreSessions } from "./secretstore/sessions.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { ExternalSecretReconciler } from "./externalsecret/reconciler.ts";
 import { LeaseTracker } from "./externalsecret/leases.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
-import type { SecretChangeHook } from "./hooks.ts";
+import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
 import { Informer, errorSummary, objectKey, type InformerOptions } from "../kube/informer.ts";
 import { KubeClient } from "../kube/client.ts";
 import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
-import { StoreReconciler } from "./stores.ts";
+import { StoreReconciler } from "./secretstore/reconciler.ts";
 
 export interface LeaderElectionConfig {
   name: string;
@@ -42,23 +42,6 @@ export interface LeaderElectionConfig {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
 }
-
-/** What a leader-only loop gets (the freshness poller, issue 7). */
-export interface ControllerContext {
-  kube: KubeClient;
-  kc: KubeConfig;
-  log: Logger;
-  metrics: ControllerMetrics;
-  sessions: StoreSessions;
-  stores: StoreLookup;
-  events: EventRecorder;
-  /** Read-only caches (the rollout work reads ExternalSecrets and managed Secrets). */
-  externalSecrets: Informer<ExternalSecret>;
-  secrets: Informer<SecretObject>;
-  enqueueExternalSecret(namespace: string, name: string): void;
-}
-
-export type LeaderLoop = (ctx: ControllerContext, signal: AbortSignal) => Promise<void>;
 
 export interface ControllerOptions {
   kc: KubeConfig;

@@ -5,7 +5,7 @@ import type { ExternalSecret } from "../api/v1alpha1.ts";
 import { parseDuration, validateExternalSecretSpec, validateStoreSpec } from "../api/validate.ts";
 import { InvalidSpecError } from "../errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
-import { clusterStoreAllows, selectorMatches } from "../store/resolve.ts";
+import { clusterStoreAllows, selectorMatches } from "./secretstore/resolve.ts";
 import { sameConditions, setCondition } from "../kube/conditions.ts";
 import {
   decideSync,

@@ -38,7 +38,7 @@ import { ANNOTATION_REFS, formatRefsAnnotation, versionsDigest, type VersionRead
 import { denial, type PluginConfig, type Requester } from "./config.ts";
 import { storeOf, type StoreDefaults } from "./deferred.ts";
 import { limiter } from "./limit.ts";
-import { storeClient } from "./store-client.ts";
+import { storeClient } from "./provider-client.ts";
 
 export interface InlineOptions {
   config: PluginConfig;

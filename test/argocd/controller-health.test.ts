@@ -20,7 +20,7 @@ import {
   type TestController,
 } from "../controller/harness.ts";
 import { computeKStatus } from "../flux/kstatus.ts";
-import { healthRoot } from "./health-files.ts";
+import { healthRoot } from "../../scripts/health-files.ts";
 import { runArgoLua } from "./lua.ts";
 
 const health = (kind: string, object: unknown) =>

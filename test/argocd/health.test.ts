@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parse } from "yaml";
-import { generatedFiles, healthKinds, healthRoot } from "./health-files.ts";
+import { generatedFiles, healthKinds, healthRoot } from "../../scripts/health-files.ts";
 import { runArgoLua } from "./lua.ts";
 
 interface HealthTest {
@@ -25,7 +25,7 @@ void describe("Argo CD health checks (Lua 5.1)", () => {
   void it("generated scripts and the argocd-cm patch are up to date", async () => {
     for (const { file, content } of await generatedFiles()) {
       const actual = await readFile(file, "utf8");
-      assert.equal(actual, content, `${file} is stale: run node test/argocd/health-files.ts --write`);
+      assert.equal(actual, content, `${file} is stale: run node scripts/health-files.ts --write`);
     }
   });
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { repoRoot } from "./health-files.ts";
+import { repoRoot } from "../../scripts/health-files.ts";
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { AppsV1Api, AuthorizationV1Api, CoreV1Api, type V1Container } from "@kub
 import { parse } from "yaml";
 import { parseControllerFlags } from "../../src/cli/controller.ts";
 import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
-import { healthKinds, healthRoot, repoRoot } from "./health-files.ts";
+import { healthKinds, healthRoot, repoRoot } from "../../scripts/health-files.ts";
 import { find, kustomizeBuild, serverSideApply, type Manifest } from "./kube.ts";
 
 const NAMESPACE = "refsync-system";

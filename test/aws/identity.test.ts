@@ -15,7 +15,7 @@ import { KubeClient } from "../../src/kube/client.ts";
 import { AccessDeniedError } from "../../src/errors.ts";
 import { createProviderClient } from "../../src/providers/registry.ts";
 import type { ProviderClient } from "../../src/providers/types.ts";
-import { buildProviderContext } from "../../src/store/context.ts";
+import { buildProviderContext } from "../../src/controller/secretstore/provider-context.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { startAwsServer, STS_AUDIENCE, type AwsTestServer } from "../servers/aws/index.ts";
 import { kubeTokenReviewer } from "../servers/aws/token-review.ts";

@@ -71,11 +71,15 @@ void describe("API server restart and silent watches", () => {
     await waitForCondition(admin, ns, "a", "Ready", "True");
     await waitForCondition(admin, ns, "gone", "Ready", "True");
 
+    const failures = () => ctl.logText().match(/list\/watch failed/g)?.length ?? 0;
+    const failedBefore = failures();
     await proxy.down();
     await applyObject(admin, es("a", "a2")); // a new generation: a different key
     await applyObject(admin, es("b", "b"));
     await deleteObject(admin, es("gone", "gone"));
-    await sleep(4_000); // the controller's list/watch calls fail and back off meanwhile
+    // The controller's list/watch calls fail and back off meanwhile: wait for it to have tried a few
+    // times (its own log), not for a wall-clock time in which a loaded machine may run nothing of it.
+    await waitFor(() => (failures() >= failedBefore + 4 ? true : undefined), "list/watch failures", 30_000);
     assert.equal(await value("a"), "a1");
     assert.equal(await value("b"), undefined);
     await proxy.up();

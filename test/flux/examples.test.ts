@@ -12,7 +12,7 @@ import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kube
 import { parseAllDocuments } from "yaml";
 import type { ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
-import { repoRoot } from "../argocd/health-files.ts";
+import { repoRoot } from "../../scripts/health-files.ts";
 import { kustomizeBuild } from "../argocd/kube.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {

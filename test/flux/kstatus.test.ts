@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { healthKinds, healthRoot } from "../argocd/health-files.ts";
+import { healthKinds, healthRoot } from "../../scripts/health-files.ts";
 import { computeKStatus, type KStatus } from "./kstatus.ts";
 
 const ready = (status: string, reason = "SecretSynced") => ({

@@ -1,4 +1,4 @@
-import type { CommandIO } from "../../src/git/command-line.ts";
+import type { CommandIO } from "../../src/cli/command-line.ts";
 
 /** A CommandIO that keeps what a command wrote. */
 export function collector(): CommandIO & { out: () => string; err: () => string } {

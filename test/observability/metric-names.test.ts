@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { ControllerMetrics } from "../../src/server/metrics.ts";
+import { ControllerMetrics } from "../../src/controller/metrics.ts";
 import { allExpressions, familyCandidates, metricNames, readDashboard } from "./promql.ts";
 
 const run = promisify(execFile);

@@ -15,7 +15,7 @@ import { runRender } from "../../src/cli/render.ts";
 import { extractValue } from "../../src/providers/extract.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
-import { storeClient } from "../../src/render/store-client.ts";
+import { storeClient } from "../../src/render/provider-client.ts";
 import { renderTemplates } from "../../src/template/engine.ts";
 
 const dir = join(import.meta.dirname, "..", "fixtures", "avp");

@@ -5,7 +5,7 @@
 import { ANNOTATION_RESTARTED_FOR, type ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
-import { Rollouts, type RolloutOptions } from "../../src/controller/rollout/index.ts";
+import { Rollouts, type RolloutOptions } from "../../src/controller/rollout/rollouts.ts";
 import type { PodSpec } from "../../src/controller/rollout/consumers.ts";
 import {
   podType,

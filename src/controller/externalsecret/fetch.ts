@@ -9,7 +9,7 @@ import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
 import { InvalidSpecError } from "../../errors.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
 import type { Lease, ReadRequest, SecretValue } from "../../providers/types.ts";
-import type { StoreSession } from "../../store/sessions.ts";
+import type { StoreSession } from "../secretstore/sessions.ts";
 
 export interface FetchResult {
   data: Record<string, Uint8Array>;

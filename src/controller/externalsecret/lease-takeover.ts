@@ -8,7 +8,7 @@
  */
 import type { ExternalSecret, LeaseStatus } from "../../api/v1alpha1.ts";
 import type { Logger } from "../../log.ts";
-import type { StoreSession } from "../../store/sessions.ts";
+import type { StoreSession } from "../secretstore/sessions.ts";
 import { errorSummary, objectKey, type Informer } from "../../kube/informer.ts";
 import { fromLeaseStatus, leaseExpired, resumeBlocker } from "./lease-status.ts";
 import type { LeaseTracker } from "./leases.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { silentLogger } from "../../log.ts";
 import type { Lease } from "../../providers/types.ts";
-import type { StoreSession } from "../../store/sessions.ts";
+import type { StoreSession } from "../secretstore/sessions.ts";
 import { LeaseTracker } from "./leases.ts";
 
 /** The two calls the tracker makes on a store session, recorded. */

@@ -10,7 +10,7 @@
  */
 import type { Logger } from "../../log.ts";
 import type { Lease } from "../../providers/types.ts";
-import type { StoreSession } from "../../store/sessions.ts";
+import type { StoreSession } from "../secretstore/sessions.ts";
 import { errorSummary } from "../../kube/informer.ts";
 
 interface Held {

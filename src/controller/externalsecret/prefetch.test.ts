@@ -9,7 +9,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
 import type { ProviderClient } from "../../providers/types.ts";
 import { ReadCache } from "../../store/read-cache.ts";
-import { StoreSessions } from "../../store/sessions.ts";
+import { StoreSessions } from "../secretstore/sessions.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 

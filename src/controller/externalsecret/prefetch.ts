@@ -13,7 +13,7 @@
 import { defaults, type ExternalSecret, type ExternalSecretSpec } from "../../api/v1alpha1.ts";
 import { validateExternalSecretSpec } from "../../api/validate.ts";
 import type { ReadRequest } from "../../providers/types.ts";
-import type { StoreSession } from "../../store/sessions.ts";
+import type { StoreSession } from "../secretstore/sessions.ts";
 import { objectKey, type Informer } from "../../kube/informer.ts";
 import { decideSync, type SyncDecision } from "./schedule.ts";
 import { targetName, type SecretObject } from "./target.ts";

@@ -17,9 +17,9 @@ import {
 import { validateExternalSecretSpec, validateStoreSpec } from "../../api/validate.ts";
 import { InvalidSpecError, RefsyncError, TargetConflictError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import type { ControllerMetrics } from "../../server/metrics.ts";
-import { resolveStore, type StoreLookup } from "../../store/resolve.ts";
-import type { StoreSessions } from "../../store/sessions.ts";
+import type { ControllerMetrics } from "../metrics.ts";
+import { resolveStore, type StoreLookup } from "../secretstore/resolve.ts";
+import type { StoreSessions } from "../secretstore/sessions.ts";
 import { renderTemplates } from "../../template/engine.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
@@ -34,7 +34,7 @@ import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
-import { annotateKeyHashes } from "../rollout/key-hashes.ts";
+import { annotateKeyHashes } from "./key-hashes.ts";
 import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
 import {
   applySecret,

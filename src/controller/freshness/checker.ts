@@ -17,7 +17,7 @@ import { resourceTypes } from "../../kube/resources.ts";
 import { sleep } from "../../kube/sleep.ts";
 import { ownerKey, ownerOf, requestRefresh, type Owner } from "./owners.ts";
 import { findInlineObjects, type InlineObject } from "./scan.ts";
-import type { VersionSource } from "./stores.ts";
+import type { VersionSource } from "./reference-versions.ts";
 
 export interface FreshnessOptions {
   /** Kinds to look for inline-rendered objects in; default Secrets and ConfigMaps. */

@@ -4,9 +4,9 @@
  */
 import type { PluginConfig } from "../../render/config.ts";
 import { sleep } from "../../kube/sleep.ts";
-import type { LeaderLoop } from "../manager.ts";
+import type { LeaderLoop } from "../hooks.ts";
 import { FreshnessChecker, type FreshnessOptions } from "./checker.ts";
-import { storeVersions } from "./stores.ts";
+import { storeVersions } from "./reference-versions.ts";
 
 export { FreshnessChecker, type FreshnessOptions, type RoundReport } from "./checker.ts";
 

@@ -4,7 +4,7 @@
  * its data last changed. Those pods still hold old values; mounted files are
  * refreshed by the kubelet and are never counted.
  */
-import type { SecretConsumer } from "../../server/api/view.ts";
+import type { SecretConsumer } from "../view.ts";
 import { secretUsage, type PodSpec, type SecretUsage } from "./consumers.ts";
 
 export interface Pod {

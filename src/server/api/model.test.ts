@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ControllerMetrics } from "../metrics.ts";
-import { buildOverview, healthOf, isStale, secretAge } from "./model.ts";
-import { es, ready, store, view } from "./testing.ts";
+import { ControllerMetrics } from "../../controller/metrics.ts";
+import { buildOverview, healthOf, isStale } from "./model.ts";
+import { secretAge } from "../../controller/view.ts";
+import { es, ready, store, view } from "../../../test/server/view-fixtures.ts";
 
 const now = Date.parse("2026-01-01T12:00:00Z");
 const hoursAgo = (h: number) => new Date(now - h * 3600_000).toISOString();

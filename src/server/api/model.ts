@@ -6,9 +6,14 @@
  */
 import type { Registry } from "prom-client";
 import { defaults, type Condition, type ExternalSecret, type SecretStore } from "../../api/v1alpha1.ts";
-import { getCondition } from "../../kube/conditions.ts";
-import { refreshIntervalMs } from "../../controller/externalsecret/schedule.ts";
-import type { CachedSecret, ControllerView, EventSummary, SecretConsumer } from "./view.ts";
+import type { CachedSecret, ControllerView, EventSummary, SecretConsumer } from "../../controller/view.ts";
+import {
+  readyCondition,
+  secretAge,
+  storeLabel,
+  targetSecretName,
+  type SecretAge,
+} from "../../controller/view.ts";
 
 export type Health = "healthy" | "progressing" | "degraded";
 export const statusFilters = ["healthy", "progressing", "degraded", "stale"] as const;
@@ -18,17 +23,6 @@ export type SortKey = (typeof sortKeys)[number];
 
 /** A secret counts as stale when its data is older than this many refresh intervals (the alert's threshold). */
 export const staleAfterIntervals = 2;
-
-/** The `store` label of every metric: `SecretStore/<ns>/<name>` or `ClusterSecretStore/<name>`. */
-export function storeLabel(kind: string, namespace: string | undefined, name: string): string {
-  return kind === "ClusterSecretStore"
-    ? `ClusterSecretStore/${name}`
-    : `SecretStore/${namespace ?? ""}/${name}`;
-}
-
-export function readyCondition(conditions: Condition[] | undefined): Condition | undefined {
-  return getCondition(conditions, "Ready");
-}
 
 /** kstatus-like: Ready for the current generation is healthy, Ready=False degraded, anything else progressing. */
 export function healthOf(object: {
@@ -44,29 +38,6 @@ export function healthOf(object: {
   return ready.status === "False" ? "degraded" : "progressing";
 }
 
-export interface SecretAge {
-  /** Seconds since the Secret was last refreshed; undefined before the first sync. */
-  ageSeconds?: number;
-  /** The refresh interval in seconds, for Periodic ExternalSecrets only. */
-  refreshIntervalSeconds?: number;
-}
-
-export function secretAge(es: ExternalSecret, now: number): SecretAge {
-  const refreshed = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : NaN;
-  const ageSeconds = Number.isNaN(refreshed) ? undefined : Math.max(0, (now - refreshed) / 1000);
-  const periodic = (es.spec.refreshPolicy ?? defaults.refreshPolicy) === "Periodic";
-  return { ageSeconds, refreshIntervalSeconds: periodic ? intervalSeconds(es) : undefined };
-}
-
-/** Undefined for "0" (never refresh) and for an invalid interval (the controller reports that as InvalidSpec). */
-function intervalSeconds(es: ExternalSecret): number | undefined {
-  try {
-    return refreshIntervalMs(es) / 1000 || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function isStale({ ageSeconds, refreshIntervalSeconds }: SecretAge): boolean {
   return ageSeconds !== undefined && refreshIntervalSeconds !== undefined
     ? ageSeconds > staleAfterIntervals * refreshIntervalSeconds
@@ -76,10 +47,6 @@ export function isStale({ ageSeconds, refreshIntervalSeconds }: SecretAge): bool
 export function esStoreLabel(es: ExternalSecret): string {
   const ref = es.spec.secretStoreRef;
   return storeLabel(ref.kind ?? "SecretStore", es.metadata.namespace, ref.name);
-}
-
-export function targetSecretName(es: ExternalSecret): string {
-  return es.spec.target?.name ?? es.metadata.name;
 }
 
 export interface CallCounts {

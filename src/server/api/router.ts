@@ -9,7 +9,7 @@ import { Router, type Request } from "express";
 import type { Registry } from "prom-client";
 import { QueryError } from "../../errors.ts";
 import { buildOverview, sortKeys, statusFilters, type Overview, type Query } from "./model.ts";
-import type { ControllerView } from "./view.ts";
+import type { ControllerView } from "../../controller/view.ts";
 
 function oneOf<T extends string>(req: Request, name: string, allowed: readonly T[]): T | undefined {
   const value = req.query[name];

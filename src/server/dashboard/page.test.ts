@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { buildOverview } from "../api/model.ts";
-import { es, ready, store, view } from "../api/testing.ts";
-import { ControllerMetrics } from "../metrics.ts";
+import { es, ready, store, view } from "../../../test/server/view-fixtures.ts";
+import { ControllerMetrics } from "../../controller/metrics.ts";
 import { formatDuration } from "./html.ts";
 import { renderPage, styleHash } from "./page.ts";
 

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import express from "express";
 import { listen, parseAddress, type RunningServer } from "../app.ts";
-import type { ControllerMetrics } from "../metrics.ts";
+import type { ControllerMetrics } from "../../controller/metrics.ts";
 import { kubeTokenReviewer, type DashboardAccess, type TokenReviewClient } from "../api/auth.ts";
 import { mountDashboard } from "./mount.ts";
 

@@ -1,5 +1,5 @@
 -- Argo CD health check for refsync.dev/SecretStore.
--- GENERATED from plugin/health/health.lua.tmpl by `node test/argocd/health-files.ts --write`; edit the template.
+-- GENERATED from plugin/health/health.lua.tmpl by `node scripts/health-files.ts --write`; edit the template.
 -- Argo CD runs this in gopher-lua with only the base, table and a safe os library
 -- (no string library, so no string methods), with a one-second limit.
 local hs = {}

@@ -21,14 +21,14 @@ import {
   FIELD_MANAGER,
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
-import type { ConsumerSource, SecretConsumer } from "../../server/api/view.ts";
+import type { ConsumerSource, SecretConsumer } from "../view.ts";
 import type { EventTarget } from "../../kube/events.ts";
 import type { SecretChangeHook } from "../hooks.ts";
 import { Informer, errorSummary } from "../../kube/informer.ts";
 import { isNotFound } from "../../kube/client.ts";
 import { resourceTypes } from "../../kube/resources.ts";
 import { sleep } from "../../kube/sleep.ts";
-import type { ControllerContext, LeaderLoop } from "../manager.ts";
+import type { ControllerContext, LeaderLoop } from "../hooks.ts";
 import { RestartBatcher, workloadKey, type PendingRestart, type WorkloadRef } from "./batch.ts";
 import { ALL_KEYS, keysRead, secretUsage } from "./consumers.ts";
 import { consumerReport, type KnownWorkload, type Pod } from "./stale.ts";

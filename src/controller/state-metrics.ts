@@ -11,8 +11,8 @@
  */
 import { createRequire } from "node:module";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { ExternalSecret } from "../../api/v1alpha1.ts";
-import { readyCondition, secretAge, storeLabel, targetSecretName, type SecretAge } from "./model.ts";
+import type { ExternalSecret } from "../api/v1alpha1.ts";
+import { readyCondition, secretAge, storeLabel, targetSecretName, type SecretAge } from "./view.ts";
 import type { ControllerView } from "./view.ts";
 
 export interface ObservabilityMetricsOptions {
@@ -25,9 +25,8 @@ export interface ObservabilityMetricsOptions {
   version?: string;
 }
 
-// src/server/api/ and dist/server/api/ are both three levels below package.json.
-const packageVersion = (createRequire(import.meta.url)("../../../package.json") as { version: string })
-  .version;
+// src/controller/ and dist/controller/ are both two levels below package.json.
+const packageVersion = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 export interface ObservabilityMetrics {
   /** One rollout restart of a consuming workload. */

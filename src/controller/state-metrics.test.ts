@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ControllerMetrics } from "../metrics.ts";
-import { observabilityMetricNames } from "./metrics.ts";
-import { es, ready, store, view } from "./testing.ts";
+import { ControllerMetrics } from "./metrics.ts";
+import { observabilityMetricNames } from "./state-metrics.ts";
+import { es, ready, store, view } from "../../test/server/view-fixtures.ts";
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 

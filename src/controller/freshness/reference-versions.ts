@@ -13,7 +13,7 @@ import { API_VERSION } from "../../api/v1alpha1.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import type { Reference } from "../../refs/reference.ts";
 import type { PluginConfig } from "../../render/config.ts";
-import type { ControllerContext } from "../manager.ts";
+import type { ControllerContext } from "../hooks.ts";
 
 export interface VersionSource {
   /** Identifies what a read depends on, so equal reads are made once per round. */

@@ -9,8 +9,8 @@ import type {
   LabelSelectorRequirement,
   SecretStore,
   SecretStoreSpec,
-} from "../api/v1alpha1.ts";
-import { AccessDeniedError, StoreNotReadyError } from "../errors.ts";
+} from "../../api/v1alpha1.ts";
+import { AccessDeniedError, StoreNotReadyError } from "../../errors.ts";
 
 export interface StoreLookup {
   secretStore(namespace: string, name: string): SecretStore | undefined;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { parseControllerFlags } from "../../cli/controller.ts";
-import { parseRolloutFlags } from "./flags.ts";
-import { Rollouts } from "./index.ts";
+import { parseControllerFlags } from "../controller.ts";
+import { parseRolloutFlags } from "./rollout.ts";
+import { Rollouts } from "../../controller/rollout/rollouts.ts";
 
 void test("rollout flags: defaults, bad values named, wired into the controller options", () => {
   assert.ok(parseRolloutFlags({}) instanceof Rollouts);

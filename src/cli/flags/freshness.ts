@@ -7,8 +7,8 @@
  */
 import { parseDuration } from "../../api/validate.ts";
 import { loadConfig } from "../../render/config.ts";
-import type { LeaderLoop } from "../manager.ts";
-import { freshnessLoop } from "./index.ts";
+import type { LeaderLoop } from "../../controller/hooks.ts";
+import { freshnessLoop } from "../../controller/freshness/index.ts";
 
 export const freshnessUsage = `  --freshness-interval DURATION  inline mode: re-check rendered secret versions this often and ask
                                  Argo CD / Flux to render again when one changed (default 0: off)

@@ -3,7 +3,7 @@
  * composes its flags from (as for freshness and the dashboard).
  */
 import { parseDuration } from "../../api/validate.ts";
-import { Rollouts } from "./index.ts";
+import { Rollouts } from "../../controller/rollout/rollouts.ts";
 
 export const rolloutUsage = `  --rollout-window DURATION      changes within this window merge into one restart per workload (default 10s)
   --rollout-max-concurrent N     workloads restarted (still rolling) at once per namespace (default 2)

@@ -4,18 +4,18 @@
  * condition, plus the provider's warnings (StaticCredentials…) as their own
  * conditions. Valid stores are re-validated every few minutes.
  */
-import type { SecretStore, StoreStatus } from "../api/v1alpha1.ts";
-import { validateStoreSpec } from "../api/validate.ts";
-import { RefsyncError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { ControllerMetrics } from "../server/metrics.ts";
-import type { StoreSessions } from "../store/sessions.ts";
-import { sameConditions, setCondition } from "../kube/conditions.ts";
-import type { EventRecorder } from "../kube/events.ts";
-import { errorSummary, type Informer } from "../kube/informer.ts";
-import { resourceTypes } from "../kube/resources.ts";
-import { type KubeClient } from "../kube/client.ts";
-import type { ReconcileResult } from "../kube/queue.ts";
+import type { SecretStore, StoreStatus } from "../../api/v1alpha1.ts";
+import { validateStoreSpec } from "../../api/validate.ts";
+import { RefsyncError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+import type { ControllerMetrics } from "../metrics.ts";
+import type { StoreSessions } from "./sessions.ts";
+import { sameConditions, setCondition } from "../../kube/conditions.ts";
+import type { EventRecorder } from "../../kube/events.ts";
+import { errorSummary, type Informer } from "../../kube/informer.ts";
+import { resourceTypes } from "../../kube/resources.ts";
+import { type KubeClient } from "../../kube/client.ts";
+import type { ReconcileResult } from "../../kube/queue.ts";
 
 export interface StoreReconcilerDeps {
   kube: KubeClient;

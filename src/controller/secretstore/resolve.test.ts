@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import type { SecretStore } from "../api/v1alpha1.ts";
+import type { SecretStore } from "../../api/v1alpha1.ts";
 import { resolveStore, type StoreLookup } from "./resolve.ts";
 
 const store = (

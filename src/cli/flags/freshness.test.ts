@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseFreshnessFlags } from "./flags.ts";
+import { parseFreshnessFlags } from "./freshness.ts";
 
 void describe("freshness flags", () => {
   void it("off by default (interval 0)", () => {

@@ -1,6 +1,6 @@
 /** Plain-object ControllerViews and resources for the unit tests of the dashboard model, page and metrics. */
-import type { Condition, ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
-import type { CachedSecret, ControllerView, EventSummary } from "./view.ts";
+import type { Condition, ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
+import type { CachedSecret, ControllerView, EventSummary } from "../../src/controller/view.ts";
 
 export function ready(
   status: Condition["status"],

@@ -7,9 +7,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CallResult } from "../providers/types.ts";
-import { registerObservabilityMetrics, type ObservabilityMetrics } from "./api/metrics.ts";
-import { storeLabel } from "./api/model.ts";
-import type { ControllerView } from "./api/view.ts";
+import { registerObservabilityMetrics, type ObservabilityMetrics } from "./state-metrics.ts";
+import { storeLabel } from "./view.ts";
+import type { ControllerView } from "./view.ts";
 
 const CONDITION_STATUSES = ["True", "False", "Unknown"] as const;
 

@@ -7,11 +7,11 @@
  * fetched with the provider's `readMany` when it has one.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { SecretStore } from "../api/v1alpha1.ts";
-import type { KubeClient } from "../kube/client.ts";
-import { ThrottledError } from "../errors.ts";
-import { callResultOf } from "../providers/call-result.ts";
-import { createProviderClient, providerForSpec } from "../providers/registry.ts";
+import type { SecretStore } from "../../api/v1alpha1.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import { ThrottledError } from "../../errors.ts";
+import { callResultOf } from "../../providers/call-result.ts";
+import { createProviderClient, providerForSpec } from "../../providers/registry.ts";
 import type {
   CallResult,
   FindQuery,
@@ -20,10 +20,10 @@ import type {
   ReadRequest,
   SecretValue,
   ValidationResult,
-} from "../providers/types.ts";
-import type { ReadCache } from "./read-cache.ts";
-import { buildProviderContext } from "./context.ts";
-import { TokenBucket } from "./rate-limit.ts";
+} from "../../providers/types.ts";
+import type { ReadCache } from "../../store/read-cache.ts";
+import { buildProviderContext } from "./provider-context.ts";
+import { TokenBucket } from "../../store/rate-limit.ts";
 import { storeId } from "./resolve.ts";
 
 export interface SessionDeps {

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { SecretStore } from "../api/v1alpha1.ts";
-import type { KubeClient } from "../kube/client.ts";
-import { SecretNotFoundError, ThrottledError } from "../errors.ts";
-import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../providers/types.ts";
-import { ReadCache } from "./read-cache.ts";
+import type { SecretStore } from "../../api/v1alpha1.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import { SecretNotFoundError, ThrottledError } from "../../errors.ts";
+import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../../providers/types.ts";
+import { ReadCache } from "../../store/read-cache.ts";
 import { StoreSessions } from "./sessions.ts";
 
 const store: SecretStore = {

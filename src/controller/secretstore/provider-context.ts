@@ -8,15 +8,15 @@
  * namespace unless a reference names another one (a ConfigMap's must be named).
  */
 import { KubeConfig, type User } from "@kubernetes/client-node";
-import type { SecretStore } from "../api/v1alpha1.ts";
-import { kubeError, REQUEST_TIMEOUT_MS, type KubeClient } from "../kube/client.ts";
-import type { ResourceType } from "../kube/resources.ts";
-import { resourceTypes } from "../kube/resources.ts";
-import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../errors.ts";
-import { kubernetesSecretReader, secretReader } from "../providers/kubernetes/client.ts";
-import { kubeConfigFromSecret } from "../providers/kubernetes/kubeconfig.ts";
-import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
-import type { CallResult, KubernetesSecretReader, ProviderContext } from "../providers/types.ts";
+import type { SecretStore } from "../../api/v1alpha1.ts";
+import { kubeError, REQUEST_TIMEOUT_MS, type KubeClient } from "../../kube/client.ts";
+import type { ResourceType } from "../../kube/resources.ts";
+import { resourceTypes } from "../../kube/resources.ts";
+import { AccessDeniedError, InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
+import { kubernetesSecretReader, secretReader } from "../../providers/kubernetes/client.ts";
+import { kubeConfigFromSecret } from "../../providers/kubernetes/kubeconfig.ts";
+import type { KubernetesConnection } from "../../providers/kubernetes/spec.ts";
+import type { CallResult, KubernetesSecretReader, ProviderContext } from "../../providers/types.ts";
 import { storeId } from "./resolve.ts";
 
 export interface ContextDeps {
