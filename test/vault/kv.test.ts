@@ -151,6 +151,7 @@ void describe("Vault KV v1 and v2 through the controller", () => {
     }
     // The next slot is at most interval + jitter (10 %) away; a second for the read and the write.
     const bound = 1.1 * T + 1000;
+    console.log(`# change → Secret written: ${[...lagMs.values()].join(", ")} ms (bound ${bound} ms)`);
     for (const name of names) {
       const lag = lagMs.get(name);
       assert.ok(
