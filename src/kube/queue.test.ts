@@ -71,30 +71,50 @@ void describe("WorkQueue", () => {
     await queue.stop();
   });
 
-  void test("backs off exponentially per key on failure and resets on success", async () => {
+  // Time is what these two are about, so the clock is mocked (setTimeout and Date): the delays are
+  // checked exactly, to the millisecond, and a loaded machine cannot stretch them.
+  /** Runs everything that is ready: the handler's promise, its settling, the re-queue. */
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  void test("backs off exponentially per key on failure and resets on success", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
     const times: number[] = [];
     const queue = new WorkQueue({
       workers: 1,
       baseDelayMs: 40,
       handler: () => {
         times.push(Date.now());
-        return times.length < 4 ? Promise.reject(new Error("fail")) : Promise.resolve({});
+        return times.length < 4 || times.length === 5
+          ? Promise.reject(new Error("fail"))
+          : Promise.resolve({});
       },
     });
     queue.start();
     queue.add("k");
-    await tick(600);
-    assert.equal(times.length, 4);
-    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
-    assert.ok(
-      (gaps[0] as number) >= 35 && (gaps[1] as number) >= 75 && (gaps[2] as number) >= 155,
-      `gaps ${gaps.join(",")}`,
-    );
+    await settle();
+    for (const delay of [40, 80, 160]) {
+      const runs = times.length;
+      t.mock.timers.tick(delay - 1);
+      await settle();
+      assert.equal(times.length, runs, `not before ${delay} ms`);
+      t.mock.timers.tick(1);
+      await settle();
+      assert.equal(times.length, runs + 1, `after ${delay} ms`);
+    }
+    assert.deepEqual(times, [0, 40, 120, 280]);
+    // The success reset the back-off: the next failure waits the base delay again.
+    queue.add("k");
+    await settle();
+    assert.equal(times.length, 5);
+    t.mock.timers.tick(40);
+    await settle();
+    assert.deepEqual(times.slice(4), [280, 320]);
     queue.clear();
     await queue.stop();
   });
 
-  void test("addAfter keeps the earliest deadline; requeueAfterMs schedules the next run", async () => {
+  void test("addAfter keeps the earliest deadline; requeueAfterMs schedules the next run", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
     const runs: number[] = [];
     const queue = new WorkQueue({
       workers: 1,
@@ -104,12 +124,20 @@ void describe("WorkQueue", () => {
       },
     });
     queue.start();
-    const t0 = Date.now();
     queue.addAfter("k", 500);
     queue.addAfter("k", 30);
-    await tick(150);
-    assert.equal(runs.length, 2);
-    assert.ok((runs[0] as number) - t0 < 200);
+    t.mock.timers.tick(29);
+    await settle();
+    assert.deepEqual(runs, []);
+    t.mock.timers.tick(1);
+    await settle();
+    assert.deepEqual(runs, [30]);
+    t.mock.timers.tick(50);
+    await settle();
+    assert.deepEqual(runs, [30, 80], "requeued after 50 ms");
+    t.mock.timers.tick(1000);
+    await settle();
+    assert.deepEqual(runs, [30, 80], "the later deadline (500 ms) was dropped");
     queue.clear();
     await queue.stop();
   });
