@@ -1,18 +1,6 @@
 // `spec.provider.aws` of a SecretStore: validated once, errors name the field.
 import { z } from "zod";
-import { parseProviderSpec } from "../spec.ts";
-
-const secretKeyRef = z.strictObject({
-  name: z.string().min(1).describe("Name of the Secret."),
-  key: z.string().min(1).describe("The key in the Secret's data."),
-  namespace: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      "Namespace of the Secret: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
-    ),
-});
+import { parseProviderSpec, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN");
 
@@ -57,16 +45,8 @@ export const awsSpecSchema = z
       .strictObject({
         jwt: z
           .strictObject({
-            serviceAccountRef: z
-              .strictObject({
-                name: z.string().min(1).describe("Name of the ServiceAccount."),
-                namespace: z
-                  .string()
-                  .min(1)
-                  .optional()
-                  .describe(
-                    "Namespace of the ServiceAccount: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
-                  ),
+            serviceAccountRef: serviceAccountSelector
+              .extend({
                 audiences: z
                   .array(z.string().min(1))
                   .optional()
@@ -78,9 +58,11 @@ export const awsSpecSchema = z
           .describe("Web identity (AssumeRoleWithWebIdentity) with a service-account token, for role."),
         secretRef: z
           .strictObject({
-            accessKeyIDSecretRef: secretKeyRef.describe("The Secret key holding the access key ID."),
-            secretAccessKeySecretRef: secretKeyRef.describe("The Secret key holding the secret access key."),
-            sessionTokenSecretRef: secretKeyRef
+            accessKeyIDSecretRef: secretKeySelector.describe("The Secret key holding the access key ID."),
+            secretAccessKeySecretRef: secretKeySelector.describe(
+              "The Secret key holding the secret access key.",
+            ),
+            sessionTokenSecretRef: secretKeySelector
               .optional()
               .describe("The Secret key holding a session token, for temporary keys."),
           })

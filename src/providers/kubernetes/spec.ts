@@ -16,17 +16,9 @@
  * SecretStore then only its own namespace.
  */
 import { z } from "zod";
-import { parseProviderSpec } from "../spec.ts";
+import { caProvider, parseProviderSpec, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
 const name = z.string().min(1);
-
-const OWN_OR_ACTING = "a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.";
-
-const secretKeySelector = z.strictObject({
-  name: name.describe("Name of the Secret."),
-  key: name.describe("The key in the Secret's data."),
-  namespace: name.optional().describe(`Namespace of the Secret: ${OWN_OR_ACTING}`),
-});
 
 const server = z
   .strictObject({
@@ -40,19 +32,7 @@ const server = z
       .describe(
         "Base64-encoded PEM of the CA(s) that signed the API server's certificate. Unset: the system's roots.",
       ),
-    caProvider: z
-      .strictObject({
-        type: z.enum(["Secret", "ConfigMap"]).describe("Secret or ConfigMap."),
-        name: name.describe("Name of the Secret or ConfigMap."),
-        key: name.describe("The key holding the PEM bundle."),
-        namespace: name
-          .optional()
-          .describe(
-            "Namespace of the Secret or ConfigMap: a SecretStore's is its own; a ClusterSecretStore must name it for a ConfigMap, a Secret defaults to the ExternalSecret's.",
-          ),
-      })
-      .optional()
-      .describe("The CA bundle in a key of a Secret or ConfigMap, instead of caBundle."),
+    caProvider: caProvider.optional(),
   })
   .refine((s) => s.caBundle === undefined || s.caProvider === undefined, {
     message: "set at most one of caBundle and caProvider",
@@ -60,12 +40,7 @@ const server = z
 
 const auth = z
   .strictObject({
-    serviceAccount: z
-      .strictObject({
-        name: name.describe("Name of the ServiceAccount."),
-        namespace: name.optional().describe(`Namespace of the ServiceAccount: ${OWN_OR_ACTING}`),
-        audiences: z.array(name).optional().describe("Audiences of the token requested."),
-      })
+    serviceAccount: serviceAccountSelector
       .optional()
       .describe("A service-account token requested through the TokenRequest API (this cluster's accounts)."),
     token: z
@@ -115,7 +90,6 @@ export const kubernetesSpecSchema = z
 export type KubernetesProviderSpec = z.output<typeof kubernetesSpecSchema>;
 /** Which cluster a store reads and as whom; all unset: the local cluster, as the controller. */
 export type KubernetesConnection = Omit<KubernetesProviderSpec, "remoteNamespace">;
-export type KubernetesSecretKeySelector = z.output<typeof secretKeySelector>;
 
 /** Parses `spec.provider.kubernetes`; throws InvalidSpecError naming the fields. */
 export function parseKubernetesSpec(spec: unknown): KubernetesProviderSpec {

@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import type NodeVault from "node-vault";
 import { InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
-import type { ServiceAccountRef, VaultAuthSpec } from "./spec.ts";
+import type { ServiceAccountSelector } from "../spec.ts";
+import type { VaultAuthSpec } from "./spec.ts";
 
 export interface LoginResult {
   /** Token TTL in seconds; 0 = does not expire (or unknown, for static tokens). */
@@ -54,7 +55,7 @@ function noted(sent: string[], credential: string): string {
 
 function serviceAccountToken(
   context: ProviderContext,
-  ref: ServiceAccountRef,
+  ref: ServiceAccountSelector,
   signal: AbortSignal | undefined,
 ): Promise<string> {
   if (!context.requestServiceAccountToken) {
@@ -77,7 +78,7 @@ function serviceAccountToken(
 const awaitsNamespace = (context: ProviderContext, ref: { namespace?: string | undefined }): boolean =>
   ref.namespace === undefined && context.namespace === undefined;
 
-const describeServiceAccount = (context: ProviderContext, ref: ServiceAccountRef): string =>
+const describeServiceAccount = (context: ProviderContext, ref: ServiceAccountSelector): string =>
   `${ref.namespace ?? context.namespace ?? ""}/${ref.name}@${(ref.audiences ?? []).join(",")}`;
 
 const describeSecret = (

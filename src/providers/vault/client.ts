@@ -21,7 +21,8 @@ import { loginFor, type Login } from "./auth.ts";
 import { findKeys } from "./find.ts";
 import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
-import type { CaProvider, VaultSpec } from "./spec.ts";
+import type { CaProvider } from "../spec.ts";
+import type { VaultSpec } from "./spec.ts";
 
 interface VaultBody {
   data?: Record<string, unknown> | null;

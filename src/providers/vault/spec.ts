@@ -6,31 +6,9 @@
 import { z } from "zod";
 import { describeIssues } from "../../api/validate.ts";
 import { InvalidSpecError } from "../../errors.ts";
+import { caProvider, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
 const name = z.string().min(1);
-
-const secretKeySelector = z.strictObject({
-  name: name.describe("Name of the Secret."),
-  key: name.describe("The key in the Secret's data."),
-  namespace: name
-    .optional()
-    .describe(
-      "Namespace of the Secret: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
-    ),
-});
-
-const serviceAccountRef = z.strictObject({
-  name: name.describe("Name of the ServiceAccount."),
-  namespace: name
-    .optional()
-    .describe(
-      "Namespace of the ServiceAccount: a SecretStore's is its own; a ClusterSecretStore's defaults to the ExternalSecret's.",
-    ),
-  audiences: z
-    .array(name)
-    .optional()
-    .describe("Audiences of the token requested (TokenRequest API); unset: the API server's default."),
-});
 
 const auth = z
   .strictObject({
@@ -50,7 +28,7 @@ const auth = z
         mountPath: name.default("kubernetes").describe("Mount path of the Kubernetes auth method."),
         role: name.describe("The Vault role to log in as."),
         /** Without it, the controller's own projected service-account token is used. */
-        serviceAccountRef: serviceAccountRef
+        serviceAccountRef: serviceAccountSelector
           .optional()
           .describe(
             "The ServiceAccount whose token (TokenRequest API) logs in; unset: the controller's own token.",
@@ -65,7 +43,7 @@ const auth = z
         secretRef: secretKeySelector.optional().describe("The Secret key holding the JWT."),
         kubernetesServiceAccountToken: z
           .strictObject({
-            serviceAccountRef: serviceAccountRef.describe("The ServiceAccount whose token is the JWT."),
+            serviceAccountRef: serviceAccountSelector.describe("The ServiceAccount whose token is the JWT."),
           })
           .optional()
           .describe("Use a service-account token requested through the TokenRequest API as the JWT."),
@@ -103,23 +81,7 @@ export const vaultSpecSchema = z
       .describe(
         "Base64-encoded PEM of the CA(s) that signed the server's certificate. Unset: the system's roots.",
       ),
-    /**
-     * The CA bundle in a key of a Secret or ConfigMap: a SecretStore's own namespace; a
-     * ClusterSecretStore's `namespace` (for a Secret, else the ExternalSecret's).
-     */
-    caProvider: z
-      .strictObject({
-        type: z.enum(["Secret", "ConfigMap"]).describe("Secret or ConfigMap."),
-        name: name.describe("Name of the Secret or ConfigMap."),
-        key: name.describe("The key holding the PEM bundle."),
-        namespace: name
-          .optional()
-          .describe(
-            "Namespace of the Secret or ConfigMap: a SecretStore's is its own; a ClusterSecretStore must name it for a ConfigMap, a Secret defaults to the ExternalSecret's.",
-          ),
-      })
-      .optional()
-      .describe("The CA bundle in a key of a Secret or ConfigMap, instead of caBundle."),
+    caProvider: caProvider.optional(),
     auth: auth.describe(
       "How the controller logs in to Vault: set exactly one of tokenSecretRef, appRole, kubernetes, jwt.",
     ),
@@ -128,9 +90,6 @@ export const vaultSpecSchema = z
 
 export type VaultSpec = z.infer<typeof vaultSpecSchema>;
 export type VaultAuthSpec = VaultSpec["auth"];
-export type SecretKeySelector = z.infer<typeof secretKeySelector>;
-export type CaProvider = NonNullable<VaultSpec["caProvider"]>;
-export type ServiceAccountRef = z.infer<typeof serviceAccountRef>;
 
 /** Parses a store's `spec.provider.vault`; throws InvalidSpecError naming the first bad field. */
 export function parseVaultSpec(spec: unknown, storeName: string): VaultSpec {
