@@ -179,6 +179,15 @@ export class HelperError extends Error {
 /** A key the read secret does not hold (or holds as null), in inline rendering. */
 export class MissingKeyError extends SecretNotFoundError {}
 
+/** The version a reference names exists but cannot be read: disabled or destroyed (Google Secret Manager). */
+export class SecretVersionStateError extends SecretNotFoundError {
+  readonly state: "DISABLED" | "DESTROYED";
+  constructor(message: string, state: "DISABLED" | "DESTROYED", options?: ErrorOptions) {
+    super(message, options);
+    this.state = state;
+  }
+}
+
 /** A value that cannot go where its reference is; the message says why, never the value. */
 export class PlacementError extends Error {
   override readonly name = "PlacementError";

@@ -7,12 +7,19 @@ import type { StoreProviderSpec } from "../api/v1alpha1.ts";
 import { InvalidSpecError } from "../errors.ts";
 import { awsProvider } from "./aws/index.ts";
 import { fakeProvider } from "./fake/index.ts";
+import { gcpsmProvider } from "./gcpsm/index.ts";
 import { kubernetesProvider } from "./kubernetes/index.ts";
 import { vaultProvider } from "./vault/index.ts";
 import type { ProviderClient, ProviderContext, ProviderFactory } from "./types.ts";
 import type { ProviderName } from "../refs/reference.ts";
 
-const factories: ProviderFactory[] = [fakeProvider, kubernetesProvider, awsProvider, vaultProvider];
+const factories: ProviderFactory[] = [
+  fakeProvider,
+  kubernetesProvider,
+  awsProvider,
+  vaultProvider,
+  gcpsmProvider,
+];
 
 const byName = new Map<string, ProviderFactory>(factories.map((f) => [f.name, f]));
 const bySpecKey = new Map<string, ProviderFactory>(factories.map((f) => [f.specKey, f]));

@@ -1,0 +1,34 @@
+/**
+ * The Google Cloud Secret Manager provider (`ref+gcpsm://`, `spec.provider.gcpsm`).
+ *
+ *   spec.provider.gcpsm:
+ *     projectID: my-project
+ *     location: europe-west1                     # optional: regional secrets and endpoint
+ *     auth:                                      # optional; default: Application Default Credentials
+ *       workloadIdentityFederation:              # per-namespace identity through Google's STS
+ *         serviceAccountRef: { name: app }
+ *         audience: //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/k8s/providers/cluster
+ *         gcpServiceAccountEmail: reader@my-project.iam.gserviceaccount.com   # optional impersonation
+ *       # or workloadIdentity: { serviceAccountRef, clusterLocation, clusterName, clusterProjectID }   (GKE)
+ *       # or secretRef: { secretAccessKeySecretRef: { name, key } }                                    (key file)
+ *
+ * remoteRef.key is a secret id of the project (or projects/<p>/secrets/<id>); version is
+ * `latest` (default), a version number or an alias.
+ */
+import { lazyClient } from "../lazy.ts";
+import type { ProviderFactory } from "../types.ts";
+import { gcpsmSpecSchema, parseGcpsmSpec } from "./spec.ts";
+
+export const gcpsmProvider: ProviderFactory = {
+  name: "gcpsm",
+  specKey: "gcpsm",
+  specSchema: gcpsmSpecSchema,
+  create(spec, context) {
+    const parsed = parseGcpsmSpec(spec);
+    // The gRPC client loads when a store of this provider is first used.
+    return lazyClient(
+      { provider: "gcpsm", methods: ["currentVersion", "write"], metersOwnRequests: true },
+      async () => new (await import("./client.ts")).GcpsmClient(parsed, context),
+    );
+  },
+};

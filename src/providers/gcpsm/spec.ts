@@ -1,0 +1,126 @@
+// `spec.provider.gcpsm` of a SecretStore, shaped as ESO's gcpsm provider:
+// validated once, errors name the field.
+import { z } from "zod";
+import { caProvider, parseProviderSpec, secretKeySelector, serviceAccountSelector } from "../spec.ts";
+
+const projectID = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project ID such as my-project-123");
+const location = z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, "must be a location such as europe-west1");
+const serviceAccountEmail = z
+  .string()
+  .regex(/^[^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com$/, "must be a Google service account email")
+  .describe(
+    "Email of the Google service account to impersonate (IAM Credentials generateAccessToken) with the federated token.",
+  );
+
+const workloadIdentityFederation = z
+  .strictObject({
+    serviceAccountRef: serviceAccountSelector.describe(
+      "The ServiceAccount whose token (TokenRequest API) is exchanged at Google's STS. Its audiences default to the workload identity provider's: https: followed by audience.",
+    ),
+    audience: z
+      .string()
+      .regex(
+        /^\/\/iam\.googleapis\.com\/(projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+|locations\/global\/workforcePools\/[^/]+\/providers\/[^/]+)$/,
+        "must be //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>",
+      )
+      .describe(
+        "The STS audience: //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>.",
+      ),
+    gcpServiceAccountEmail: serviceAccountEmail.optional(),
+  })
+  .describe(
+    "Workload Identity Federation: a service-account token exchanged at Google's STS (RFC 8693), then, with gcpServiceAccountEmail, for that service account's token.",
+  );
+
+const workloadIdentity = z
+  .strictObject({
+    serviceAccountRef: serviceAccountSelector.describe(
+      "The ServiceAccount whose token is exchanged; a Google service account named in its iam.gke.io/gcp-service-account annotation is impersonated.",
+    ),
+    clusterLocation: location.describe("Location of the GKE cluster (refsync reads no metadata server)."),
+    clusterName: z.string().min(1).describe("Name of the GKE cluster."),
+    clusterProjectID: projectID.describe("Project of the GKE cluster (its workload identity pool)."),
+  })
+  .describe(
+    "GKE Workload Identity: the ServiceAccount's token exchanged for the cluster's identity namespace <project>.svc.id.goog.",
+  );
+
+export const gcpsmSpecSchema = z
+  .strictObject({
+    projectID: projectID.describe("Project holding the secrets."),
+    location: location
+      .optional()
+      .describe(
+        "Location of regional secrets (and of the regional endpoint secretmanager.<location>.rep.googleapis.com). Unset: global secrets.",
+      ),
+    secretVersionSelectionPolicy: z
+      .literal("LatestOrFail", {
+        error: "only LatestOrFail is supported: refsync never falls back to an older version",
+      })
+      .optional()
+      .describe(
+        "How latest is read: LatestOrFail (the only policy, and the default) fails when the latest version is disabled or destroyed.",
+      ),
+    endpoints: z
+      .strictObject({
+        secretManager: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be host or host:port")
+          .optional()
+          .describe("host[:port] of the Secret Manager gRPC endpoint (TLS)."),
+        sts: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe("URL of the STS token endpoint (default https://sts.googleapis.com/v1/token)."),
+        iamCredentials: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe("Base URL of the IAM Credentials API (default https://iamcredentials.googleapis.com)."),
+      })
+      .optional()
+      .describe("Endpoint overrides, for Private Service Connect or tests. Unset: Google's."),
+    caBundle: z
+      .base64()
+      .optional()
+      .describe(
+        "Base64-encoded PEM of the CA(s) that signed the Secret Manager endpoint's certificate. Unset: the system's roots.",
+      ),
+    caProvider: caProvider.optional(),
+    auth: z
+      .strictObject({
+        workloadIdentityFederation: workloadIdentityFederation.optional(),
+        workloadIdentity: workloadIdentity.optional(),
+        secretRef: z
+          .strictObject({
+            secretAccessKeySecretRef: secretKeySelector.describe(
+              "The Secret key holding the service account's JSON key file.",
+            ),
+          })
+          .optional()
+          .describe(
+            "A service-account key file kept in a Secret (the store reports a StaticCredentials warning).",
+          ),
+      })
+      .refine(
+        (auth) => Object.values(auth).filter((v) => v !== undefined).length <= 1,
+        "set at most one of auth.workloadIdentityFederation, auth.workloadIdentity and auth.secretRef",
+      )
+      .optional()
+      .describe(
+        "Credentials: at most one of workloadIdentityFederation, workloadIdentity and secretRef. Unset: the controller's Application Default Credentials.",
+      ),
+  })
+  .refine((spec) => !(spec.caBundle && spec.caProvider), "set at most one of caBundle and caProvider")
+  .describe("Google Cloud Secret Manager.");
+
+export type GcpsmSpec = z.infer<typeof gcpsmSpecSchema>;
+type Auth = NonNullable<GcpsmSpec["auth"]>;
+export type FederationSpec = NonNullable<Auth["workloadIdentityFederation"]>;
+export type GkeIdentitySpec = NonNullable<Auth["workloadIdentity"]>;
+
+/** Parses `spec.provider.gcpsm`, throwing InvalidSpecError that names the offending field. */
+export function parseGcpsmSpec(spec: unknown): GcpsmSpec {
+  return parseProviderSpec(gcpsmSpecSchema, spec, "gcpsm");
+}
