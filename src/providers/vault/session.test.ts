@@ -78,18 +78,21 @@ void describe("token sessions", () => {
     assert.equal(vault.count(LOGIN), 2);
   });
 
-  void it("renews the token after about 2/3 of its TTL, and logs in anew once the max TTL caps renewals", async () => {
-    // TTL 6 s: renewal due from 3.6–4 s on; a use at ~4.2 s renews. The max TTL (8 s) caps that renewal,
+  // TTLs are the subject here: the clock that the session and the test server both read (Date) is
+  // mocked and moved on exactly, so a loaded machine cannot turn "4.2 s later" into "after expiry".
+  void it("renews the token after about 2/3 of its TTL, and logs in anew once the max TTL caps renewals", async (t) => {
+    t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
+    // TTL 6 s: renewal due from 3.6–4 s on; a use at 4.2 s renews. The max TTL (8 s) caps that renewal,
     // so the next use after its refresh point logs in instead of renewing again.
     defineAppRole(6, 8);
     const { client, context } = appRoleStore();
     await client.read({ key: "team-a/s0" });
-    await sleep(4200);
+    t.mock.timers.tick(4200);
     await client.read({ key: "team-a/s0" });
     assert.equal(vault.count({ path: "auth/token/renew-self", status: 200 }), 1);
     assert.equal(vault.count(LOGIN), 1);
     assert.equal(context.callCount("renew-token", "success"), 1);
-    await sleep(3600);
+    t.mock.timers.tick(3600);
     await client.read({ key: "team-a/s0" });
     assert.equal(vault.count(LOGIN), 2);
     assert.equal(vault.count({ path: "auth/token/renew-self" }), 1, "a capped token is not renewed again");
@@ -97,11 +100,12 @@ void describe("token sessions", () => {
     await client.close();
   });
 
-  void it("logs in again after an idle token expired, without a 403 first", async () => {
+  void it("logs in again after an idle token expired, without a 403 first", async (t) => {
+    t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
     defineAppRole(1);
     const { client } = appRoleStore();
     await client.read({ key: "team-a/s0" });
-    await sleep(1200);
+    t.mock.timers.tick(1200);
     await client.read({ key: "team-a/s1" });
     assert.equal(vault.count(LOGIN), 2);
     assert.equal(vault.count({ status: 403 }), 0);
