@@ -226,7 +226,7 @@ export const externalSecretSpecSchema = z
 /** `spec.provider`'s description and bounds, the same in validation and in the CRDs. */
 export const providerMeta = {
   description:
-    "The backend the store reads from: set exactly one of vault, aws, gcpsm, kubernetes, fake. Each provider checks its own section.",
+    "The backend the store reads from: set exactly one of vault, aws, gcpsm, azurekv, kubernetes, fake. Each provider checks its own section.",
   minProperties: 1,
   maxProperties: 1,
 };
@@ -239,6 +239,7 @@ export const storeSpecSchema = z
         vault: z.unknown().optional(),
         aws: z.unknown().optional(),
         gcpsm: z.unknown().optional(),
+        azurekv: z.unknown().optional(),
         kubernetes: z.unknown().optional(),
         fake: z.unknown().optional(),
       })

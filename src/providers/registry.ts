@@ -6,6 +6,7 @@
 import type { StoreProviderSpec } from "../api/v1alpha1.ts";
 import { InvalidSpecError } from "../errors.ts";
 import { awsProvider } from "./aws/index.ts";
+import { azureKvProvider } from "./azurekv/index.ts";
 import { fakeProvider } from "./fake/index.ts";
 import { gcpsmProvider } from "./gcpsm/index.ts";
 import { kubernetesProvider } from "./kubernetes/index.ts";
@@ -19,6 +20,7 @@ const factories: ProviderFactory[] = [
   awsProvider,
   vaultProvider,
   gcpsmProvider,
+  azureKvProvider,
 ];
 
 const byName = new Map<string, ProviderFactory>(factories.map((f) => [f.name, f]));

@@ -3,7 +3,7 @@
  *
  *   ref+<provider>://<path>[?<param>=<value>&...][#<fragment>][+]
  *
- * provider: vault | awssecrets | gcpsm | k8s | fake. params: store, version, decode.
+ * provider: vault | awssecrets | gcpsm | azurekv | k8s | fake. params: store, version, decode.
  * A reference is a whole string value, or is embedded in a longer string and
  * then ends with the `+` end marker. Characters outside each part's plain set
  * are percent-encoded (UTF-8), so every path round-trips through format/parse.
@@ -13,9 +13,9 @@ import type { DecodingStrategy } from "../api/v1alpha1.ts";
 import { InvalidReferenceError } from "../errors.ts";
 
 /** The backends a reference may name (`ref+<provider>://`): part of the grammar, so here and not in providers/. */
-export type ProviderName = "vault" | "awssecrets" | "gcpsm" | "k8s" | "fake";
+export type ProviderName = "vault" | "awssecrets" | "gcpsm" | "azurekv" | "k8s" | "fake";
 
-export const PROVIDERS: readonly ProviderName[] = ["vault", "awssecrets", "gcpsm", "k8s", "fake"];
+export const PROVIDERS: readonly ProviderName[] = ["vault", "awssecrets", "gcpsm", "azurekv", "k8s", "fake"];
 export const PARAMS = ["store", "version", "decode"] as const;
 export const DECODINGS = { base64: "Base64", base64url: "Base64URL", auto: "Auto" } as const satisfies Record<
   string,
