@@ -1,0 +1,133 @@
+// Secrets of the test Secret Manager: secrets under a parent (`projects/<p>` or
+// `projects/<p>/locations/<l>`), labels, and numbered versions with a state, as
+// the API documents them: `latest` is the most recently created version
+// whatever its state, accessing a DISABLED or DESTROYED version fails with
+// FAILED_PRECONDITION, and a destroyed version's payload is gone.
+import { status as Status } from "@grpc/grpc-js";
+
+export type VersionState = "ENABLED" | "DISABLED" | "DESTROYED";
+
+export interface Version {
+  number: number;
+  state: VersionState;
+  payload?: Buffer;
+  createTime: Date;
+}
+
+export interface Secret {
+  /** `projects/<p>[/locations/<l>]/secrets/<id>` */
+  name: string;
+  id: string;
+  parent: string;
+  labels: Record<string, string>;
+  versions: Version[];
+  createTime: Date;
+}
+
+/** An error with a gRPC status code and Google's wording. */
+export class RpcError extends Error {
+  readonly code: Status;
+  constructor(code: Status, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+
+export class SecretsModel {
+  readonly #secrets = new Map<string, Secret>();
+
+  create(parent: string, id: string, labels: Record<string, string> = {}): Secret {
+    if (!SECRET_ID.test(id)) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid secret ID: ${id}`);
+    const name = `${parent}/secrets/${id}`;
+    if (this.#secrets.has(name))
+      throw new RpcError(Status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
+    const secret: Secret = { name, id, parent, labels: { ...labels }, versions: [], createTime: new Date() };
+    this.#secrets.set(name, secret);
+    return secret;
+  }
+
+  find(name: string): Secret | undefined {
+    return this.#secrets.get(name);
+  }
+
+  get(name: string): Secret {
+    const secret = this.#secrets.get(name);
+    if (!secret) throw new RpcError(Status.NOT_FOUND, `Secret [${name}] not found.`);
+    return secret;
+  }
+
+  add(name: string, payload: Buffer): Version {
+    const secret = this.get(name);
+    const version: Version = {
+      number: (secret.versions.at(-1)?.number ?? 0) + 1,
+      state: "ENABLED",
+      payload,
+      createTime: new Date(),
+    };
+    secret.versions.push(version);
+    return version;
+  }
+
+  /** The version a `…/versions/<v>` name points at (`latest`: the newest, whatever its state). */
+  version(versionName: string): { secret: Secret; version: Version } {
+    const match = /^(.+\/secrets\/[^/]+)\/versions\/([^/]+)$/.exec(versionName);
+    if (!match) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid resource field value in the request.`);
+    const [, secretName, ref] = match as unknown as [string, string, string];
+    const secret = this.#secrets.get(secretName);
+    const version =
+      ref === "latest" ? secret?.versions.at(-1) : secret?.versions.find((v) => String(v.number) === ref);
+    if (!secret || !version) {
+      throw new RpcError(
+        Status.NOT_FOUND,
+        ref === "latest"
+          ? `Secret [${secretName}] not found or has no versions.`
+          : `Secret Version [${versionName}] not found.`,
+      );
+    }
+    return { secret, version };
+  }
+
+  setState(versionName: string, state: VersionState): void {
+    const { version } = this.version(versionName);
+    version.state = state;
+    if (state === "DESTROYED") delete version.payload;
+  }
+
+  /** Secrets of a parent, by name, matching a ListSecrets filter. */
+  list(parent: string, filter: string): Secret[] {
+    const match = compileFilter(filter);
+    return [...this.#secrets.values()]
+      .filter((s) => s.parent === parent && match(s))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+/**
+ * The subset of the list-filter syntax refsync and its tests use: terms joined
+ * by AND (or white space), each `labels.<key>=<value>`, `labels.<key>:<value>`,
+ * `labels.<key>:*` or `name:<substring>`; values bare or double-quoted.
+ */
+export function compileFilter(filter: string): (secret: Secret) => boolean {
+  const terms: ((s: Secret) => boolean)[] = [];
+  const re = /\s*(?:AND\s+)?([A-Za-z_][\w.-]*)\s*([=:])\s*("(?:[^"\\]|\\.)*"|[^\s"]+)/gy;
+  let pos = 0;
+  const source = filter.trim();
+  while (pos < source.length) {
+    re.lastIndex = pos;
+    const m = re.exec(source);
+    if (!m) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid filter: ${filter}`);
+    pos = re.lastIndex;
+    const [, field, op, raw] = m as unknown as [string, string, string, string];
+    const value = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw;
+    if (field === "name" && op === ":") terms.push((s) => s.id.includes(value));
+    else if (field.startsWith("labels.")) {
+      const key = field.slice("labels.".length);
+      terms.push((s) =>
+        op === ":" && value === "*" ? Object.hasOwn(s.labels, key) : s.labels[key] === value,
+      );
+    } else throw new RpcError(Status.INVALID_ARGUMENT, `Invalid filter: unknown field ${field}`);
+  }
+  return (s) => terms.every((t) => t(s));
+}

@@ -1,0 +1,134 @@
+// The Google test server driven by the gcpsm provider's client with key-file
+// auth (self-signed JWTs, no cluster needed): versions and their states,
+// binary payloads, labels and pagination, writes, status codes, faults and
+// the request log.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  AccessDeniedError,
+  InvalidSpecError,
+  SecretNotFoundError,
+  SecretVersionStateError,
+  ThrottledError,
+} from "../../../src/errors.ts";
+import { selectProperty } from "../../../src/providers/extract.ts";
+import { createProviderClient } from "../../../src/providers/registry.ts";
+import type { CallResult, ProviderClient } from "../../../src/providers/types.ts";
+import { startGcpServer, type GcpTestServer } from "./index.ts";
+
+let gcp: GcpTestServer;
+let client: ProviderClient;
+const calls: { call: string; result: CallResult }[] = [];
+const READER = "reader@refsync-test.iam.gserviceaccount.com";
+
+before(async () => {
+  gcp = await startGcpServer();
+  gcp.addServiceAccount(READER);
+  gcp.bind({ member: `serviceAccount:${READER}`, role: "admin", secrets: ["app-*", "bin", "new-*"] });
+  // Listing is granted on the project (every secret), as secretmanager.secrets.list is.
+  gcp.bind({ member: `serviceAccount:${READER}`, role: "viewer", secrets: ["*"] });
+  const key = gcp.createKey(READER);
+  client = createProviderClient(
+    {
+      gcpsm: {
+        projectID: gcp.projectID,
+        endpoints: { secretManager: gcp.secretManager },
+        caBundle: gcp.caBundle,
+        auth: { secretRef: { secretAccessKeySecretRef: { name: "gcp-key", key: "key.json" } } },
+      },
+    },
+    {
+      storeName: "SecretStore/test/gcp",
+      readCredential: (ref) => Promise.resolve(ref.name === "gcp-key" ? key : ""),
+      onCall: (call, result) => calls.push({ call, result }),
+    },
+  );
+});
+
+after(async () => {
+  await client?.close();
+  await gcp?.close();
+});
+
+void test("latest, pinned versions and JSON properties", async () => {
+  gcp.putSecret("app-db", JSON.stringify({ password: "one" }));
+  gcp.putSecret("app-db", JSON.stringify({ password: "two" }));
+  const latest = await client.read({ key: "app-db" });
+  assert.equal(latest.version, "2");
+  assert.equal(selectProperty(latest, { store: "s", key: "app-db", property: "password" }), "two");
+  const pinned = await client.read({ key: "app-db", version: "1" });
+  assert.equal(pinned.version, "1");
+  assert.equal(await client.currentVersion?.({ key: "app-db" }), "2");
+  const full = await client.read({ key: `projects/${gcp.projectID}/secrets/app-db` });
+  assert.equal(full.version, "2");
+});
+
+void test("disabled and destroyed versions are typed errors; missing ones NotFound", async () => {
+  gcp.putSecret("app-rot", "a");
+  gcp.putSecret("app-rot", "b");
+  gcp.setVersionState("app-rot", 2, "DISABLED");
+  const disabled = await client.read({ key: "app-rot" }).catch((e: unknown) => e);
+  assert.ok(disabled instanceof SecretVersionStateError, String(disabled));
+  assert.equal(disabled.state, "DISABLED");
+  assert.match(disabled.message, /DISABLED/);
+  assert.equal((await client.read({ key: "app-rot", version: "1" })).data, "a");
+  gcp.setVersionState("app-rot", 1, "DESTROYED");
+  const destroyed = await client.read({ key: "app-rot", version: "1" }).catch((e: unknown) => e);
+  assert.ok(destroyed instanceof SecretVersionStateError && destroyed.state === "DESTROYED");
+  await assert.rejects(client.read({ key: "app-missing" }), SecretNotFoundError);
+  await assert.rejects(client.read({ key: "app-rot", version: "9" }), SecretNotFoundError);
+  await assert.rejects(client.read({ key: "other" }), AccessDeniedError);
+  await assert.rejects(client.read({ key: "bad/id" }), InvalidSpecError);
+});
+
+void test("binary payloads come back as bytes", async () => {
+  const bytes = new Uint8Array([0, 255, 254, 1, 128]);
+  gcp.putSecret("bin", bytes);
+  const value = await client.read({ key: "bin" });
+  assert.ok(value.data instanceof Uint8Array);
+  assert.deepEqual([...value.data], [...bytes]);
+});
+
+void test("find by labels and name across pages", async () => {
+  for (let i = 0; i < 150; i++) gcp.putSecret(`app-l${i}`, "x", { labels: { team: i % 2 ? "a" : "b" } });
+  gcp.clearRequests();
+  const found = await client.list({ tags: { team: "a" }, name: { regexp: "^app-l1" } });
+  assert.equal(found.length, found.filter((id) => /^app-l1/.test(id)).length);
+  assert.ok(found.includes("app-l1") && !found.includes("app-l10"));
+  assert.ok(gcp.count("ListSecrets") >= 1);
+  const all = await client.list({ tags: { team: "b" } });
+  assert.equal(all.length, 75);
+});
+
+void test("write creates the secret, then adds versions only on change", async () => {
+  const created = await client.write!("new-one", { a: "1" });
+  assert.equal(created.outcome, "created");
+  assert.equal(created.version, "1");
+  assert.equal((await client.write!("new-one", { a: "1" })).outcome, "unchanged");
+  const updated = await client.write!("new-one", { a: "2" });
+  assert.deepEqual(updated, { outcome: "updated", version: "2" });
+});
+
+void test("RESOURCE_EXHAUSTED backs off with the client's settings; every attempt is counted", async () => {
+  gcp.putSecret("app-busy", "v");
+  calls.length = 0;
+  gcp.failNext("RESOURCE_EXHAUSTED", 1, { method: "AccessSecretVersion" });
+  assert.equal((await client.read({ key: "app-busy" })).data, "v");
+  assert.deepEqual(
+    calls.filter((c) => c.call === "AccessSecretVersion").map((c) => c.result),
+    ["throttled", "success"],
+  );
+  gcp.failNext("RESOURCE_EXHAUSTED", 5, { method: "AccessSecretVersion" });
+  calls.length = 0;
+  await assert.rejects(client.read({ key: "app-busy" }), ThrottledError);
+  assert.equal(calls.filter((c) => c.result === "throttled").length, 3);
+});
+
+void test("validate reports the StaticCredentials warning", async () => {
+  const result = await client.validate();
+  assert.equal(result.status, "Ready");
+  assert.deepEqual(
+    result.warnings?.map((w) => w.type),
+    ["StaticCredentials"],
+  );
+});
