@@ -13,6 +13,15 @@ import { Informer } from "./informer.ts";
 import { KubeClient, type KubeObject } from "./client.ts";
 import { resourceTypes } from "./resources.ts";
 
+/** Polls `cond` until it holds (a loaded machine may take a while), failing after `timeoutMs`. */
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 interface Behaviour {
   items: KubeObject[];
   rv: number;
@@ -95,9 +104,9 @@ void describe("Informer", () => {
     b.rv = 5;
     b.watch = "gone";
     for (const res of open) res.end(); // the server closes the current watch; the next one gets 410
-    while (informer.relists < 2) await new Promise((r) => setTimeout(r, 20));
+    await until(() => informer.relists >= 2, "the re-list");
     b.watch = "silent";
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => seen.length >= 5, "the re-list's events");
     assert.deepEqual(seen.slice(2).sort(), ["add:c", "delete:b", "update:a"]);
     assert.deepEqual(
       informer
@@ -113,12 +122,15 @@ void describe("Informer", () => {
     b.items = [obj("x", 1)];
     b.watch = "silent";
     const informer = new Informer<KubeObject>(client, resourceTypes.secret, silentLogger, { silenceMs: 200 });
+    const started = Date.now();
     informer.start();
     await informer.waitForSync();
     // Observed from our own write after the list's snapshot (rv 99 > list rv): a re-list keeps it.
     informer.observe(obj("mine", 99));
-    await new Promise((r) => setTimeout(r, 700));
-    assert.ok(informer.relists >= 3, `relists: ${informer.relists}`);
+    // Two silences noticed: not before 2 × silenceMs from the start (timers never fire early),
+    // however long a loaded machine takes to get there.
+    await until(() => informer.relists >= 3, "two re-lists after silences");
+    assert.ok(Date.now() - started >= 2 * 200 - 10, `re-listed after ${Date.now() - started} ms`);
     assert.ok(informer.get("ns/mine"));
     await informer.stop();
   });
