@@ -26,8 +26,12 @@ interface SdkError {
 
 /** The Key Vault error code of a RestError's body (`{"error":{"code":…,"innererror":{"code":…}}}`). */
 function vaultCodes(error: SdkError): { code?: string; inner?: string } {
-  const details = error.details as { error?: { code?: string; innererror?: { code?: string } } } | undefined;
-  return { code: details?.error?.code ?? error.code, inner: details?.error?.innererror?.code };
+  type Inner = { code?: string };
+  const details = error.details as
+    | { error?: { code?: string; innererror?: Inner; innerError?: Inner } }
+    | undefined;
+  const inner = details?.error?.innerError ?? details?.error?.innererror;
+  return { code: details?.error?.code ?? error.code, inner: inner?.code };
 }
 
 /** Seconds of a Retry-After header (delta-seconds or an HTTP date). */
@@ -112,8 +116,9 @@ export function entraError(error: unknown, where: string): Error {
   return new AccessDeniedError(`${where}: Entra ID refused: ${what}`);
 }
 
-/** One line, without Entra's trace and correlation ids, bounded. */
+/** Entra's AADSTS sentence (else the first line), without trace and correlation ids, bounded. */
 function firstLine(text: string): string {
-  const line = (text.split(/\r?\n/).find((l) => l.trim()) ?? "").trim();
-  return line.replace(/\s*(Trace ID|Correlation ID|Timestamp):.*$/i, "").slice(0, 400);
+  const aadsts = /AADSTS\d+:[^\r\n]*/.exec(text)?.[0];
+  const line = aadsts ?? (text.split(/\r?\n/).find((l) => l.trim()) ?? "").trim();
+  return line.replace(/\s*-?\s*(Trace ID|Correlation ID|Timestamp):.*$/i, "").slice(0, 400);
 }
