@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { afterEach, beforeEach, describe, mock, test } from "node:test";
 import { silentLogger } from "../../log.ts";
 import type { Lease } from "../../providers/types.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
@@ -15,9 +15,22 @@ function session(renew: (l: Lease) => Promise<Lease>) {
   };
   return { calls, session: s as unknown as StoreSession };
 }
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Renewal times are the subject: setTimeout and Date are mocked, and time moves on in 10 ms steps,
+ * each followed by whatever the fired timers set off (a renewal's promise, the next schedule), so
+ * "not renewed at 900 ms, renewed by 1200 ms" holds exactly, however loaded the machine is.
+ */
+async function tick(ms: number): Promise<void> {
+  for (let elapsed = 0; elapsed < ms; elapsed += 10) {
+    mock.timers.tick(Math.min(10, ms - elapsed));
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 void describe("LeaseTracker", () => {
+  beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_800_000_000_000 }));
+  afterEach(() => mock.timers.reset());
+
   void test("renews at about 2/3 of the TTL and keeps renewing", async () => {
     const { calls, session: s } = session((l) => Promise.resolve({ ...l, durationSeconds: 1.5 }));
     const refresh: string[] = [];
