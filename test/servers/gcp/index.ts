@@ -51,6 +51,8 @@ export interface FaultMatch {
   method?: string;
   /** The authenticated principal (gRPC calls only). */
   principal?: string;
+  /** A substring of the resource named (`/secrets/<id>/`; gRPC calls only). */
+  resource?: string;
 }
 
 export interface LoggedRequest {
@@ -189,12 +191,13 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const faults: (FaultMatch & { fault: Fault; remaining: number })[] = [];
   let latencyMs = 0;
 
-  const takeFault = (method: string, principal?: string): Fault | undefined => {
+  const takeFault = (method: string, principal?: string, resource?: string): Fault | undefined => {
     const f = faults.find(
       (x) =>
         x.remaining > 0 &&
         (x.method === undefined || x.method === method) &&
-        (x.principal === undefined || x.principal === principal),
+        (x.principal === undefined || x.principal === principal) &&
+        (x.resource === undefined || (resource ?? "").includes(x.resource)),
     );
     if (!f) return undefined;
     f.remaining--;
@@ -343,7 +346,8 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
               );
             }
             entry.principal = principal;
-            const fault = takeFault(method, principal);
+            const named = call.request["name"] ?? call.request["parent"];
+            const fault = takeFault(method, principal, typeof named === "string" ? named : undefined);
             if (fault) throw faultError(fault);
             callback(null, handler(call.request, principal, entry));
           } catch (error) {
