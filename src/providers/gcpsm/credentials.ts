@@ -158,6 +158,10 @@ function exchanged(spec: GcpsmSpec, context: ProviderContext, exchange: Exchange
         : {}),
       transporterOptions: { fetchImplementation: countingFetch(onCall, sts) },
     });
+    // The STS exchange goes through a Gaxios of its own (StsCredentials); give it the client's
+    // counting one, so that every exchange attempt is counted like the impersonation calls.
+    const exchanger = (client as unknown as { stsCredential?: { transporter?: unknown } }).stsCredential;
+    if (exchanger && "transporter" in exchanger) exchanger.transporter = client.transporter;
     try {
       const { token } = await client.getAccessToken();
       if (!token) throw new AccessDeniedError(`${where}: STS returned no access token`);
