@@ -171,7 +171,9 @@ export class AzureKeyVaultClient implements ProviderClient {
 
   /**
    * Proves the identity and the vault without reading a value: one page of
-   * one secret's properties (the Key Vault Secrets User role may list).
+   * one secret's properties. A 403 still proves both (Entra ID issued the
+   * token and the vault accepted it): an identity whose role covers single
+   * secrets may not list the vault, and that is no reason to stop its reads.
    */
   async validate(signal?: AbortSignal): Promise<ValidationResult> {
     const warnings = this.#credential.staticCredentials
@@ -190,10 +192,14 @@ export class AzureKeyVaultClient implements ProviderClient {
       const pages = this.#secrets
         .listPropertiesOfSecrets(signal ? { abortSignal: signal } : {})
         .byPage({ maxPageSize: 1 });
-      await this.#send("list secrets", "*", () => pages.next());
+      await this.#context.takeToken?.(signal);
+      await pages.next();
       return { status: "Ready", ...(warnings ? { warnings } : {}) };
     } catch (error) {
-      const mapped = error instanceof RefsyncError ? error : toProviderError(error, this.#context.storeName);
+      if ((error as { statusCode?: number }).statusCode === 403) {
+        return { status: "Ready", ...(warnings ? { warnings } : {}) };
+      }
+      const mapped = toProviderError(error, `${this.#context.storeName}: list secrets`);
       const definite =
         mapped instanceof RefsyncError &&
         (mapped.reason === "AccessDenied" || mapped.reason === "InvalidSpec");
