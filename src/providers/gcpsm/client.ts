@@ -15,7 +15,7 @@ import { isDeepStrictEqual } from "node:util";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { PassThroughClient } from "google-auth-library";
-import { InvalidSpecError, RefsyncError, SecretNotFoundError } from "../../errors.ts";
+import { AccessDeniedError, InvalidSpecError, RefsyncError, SecretNotFoundError } from "../../errors.ts";
 import type {
   FindQuery,
   ProviderClient,
@@ -303,7 +303,12 @@ export class GcpsmClient implements ProviderClient {
   #secretName(key: string): string {
     const full = /^projects\/([^/]+)(?:\/locations\/([^/]+))?\/secrets\/([^/]+)$/.exec(key);
     if (full) {
-      const [, , location, id] = full;
+      const [, project, location, id] = full;
+      if (project !== this.#spec.projectID) {
+        throw new AccessDeniedError(
+          `${this.#context.storeName}: "${key}" is outside the store's project ${this.#spec.projectID}`,
+        );
+      }
       if ((location ?? undefined) !== this.#spec.location) {
         throw new InvalidSpecError(
           `${this.#context.storeName}: "${key}" is ${location ? `in location ${location}` : "a global secret"}, but the store reads ${this.#spec.location ? `location ${this.#spec.location}` : "global secrets"}`,

@@ -225,15 +225,18 @@ function applicationDefault(): TokenSource {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   return {
     async token() {
+      let header: string | null;
       try {
-        const token = await auth.getAccessToken();
-        if (!token) throw new Error("no token");
-        return token;
+        const client = await auth.getClient();
+        // A key file found by ADC signs its own JWTs, as auth.secretRef's does.
+        if (client instanceof JWT) client.useJWTAccessWithScope = true;
+        header = (await client.getRequestHeaders()).get("authorization");
       } catch (error) {
         throw new AccessDeniedError(
           `no Application Default Credentials could be resolved (${(error as Error).name})`,
         );
       }
+      return bearer(header, "Application Default Credentials");
     },
     invalidate() {},
     staticKey: false,

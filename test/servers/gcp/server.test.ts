@@ -79,6 +79,8 @@ void test("disabled and destroyed versions are typed errors; missing ones NotFou
   await assert.rejects(client.read({ key: "app-rot", version: "9" }), SecretNotFoundError);
   await assert.rejects(client.read({ key: "other" }), AccessDeniedError);
   await assert.rejects(client.read({ key: "bad/id" }), InvalidSpecError);
+  // A full resource name stays in the store's project.
+  await assert.rejects(client.read({ key: "projects/other-project/secrets/app-db" }), AccessDeniedError);
 });
 
 void test("binary payloads come back as bytes", async () => {
