@@ -16,7 +16,7 @@ export const convertUsage = `usage: refsync convert [path…] [options]
   path                 YAML files or directories (default .); "-" reads stdin and writes stdout
   --stdout             print the converted file instead of rewriting it (one file)
   --check              change nothing; exit 1 when something would be converted
-  --provider NAME      what AVP placeholders read: vault (default) or awssecrets
+  --provider NAME      what AVP placeholders read: vault (default), awssecrets, azurekv…
   --store NAME         store the references name (default: the provider's default store)
   --config FILE        take provider and store from refsync.yaml's avp section`;
 

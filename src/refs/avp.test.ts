@@ -218,3 +218,22 @@ void test("the scans find exactly what AVP's regular expressions find", () => {
   const { user, system } = process.cpuUsage(started);
   assert.ok((user + system) / 1000 < 2_000, `${(user + system) / 1000} ms of CPU`);
 });
+
+void test("AVP's Azure Key Vault placeholders: the path is the vault, the key a whole secret", () => {
+  const [inline, generic] = [
+    ...findAvpPlaceholders("<path:my-vault#db-password#0123456789abcdef0123456789abcdef | base64encode>"),
+    ...findAvpPlaceholders("<api-token>", { annotations: { "avp.kubernetes.io/path": "my-vault" } }),
+  ];
+  const source = { provider: "azurekv" as const, store: "kv" };
+  assert.deepEqual(avpToReference(inline!, source, undefined).ref, {
+    provider: "azurekv",
+    path: "my-vault/db-password",
+    version: "0123456789abcdef0123456789abcdef",
+    store: "kv",
+  });
+  assert.deepEqual(avpToReference(generic!, source, { "avp.kubernetes.io/path": "my-vault" }).ref, {
+    provider: "azurekv",
+    path: "my-vault/api-token",
+    store: "kv",
+  });
+});

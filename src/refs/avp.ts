@@ -226,6 +226,9 @@ export interface AvpTarget {
  * version comes from the object's avp.kubernetes.io/kv-version, else
  * `kvVersion` (2), as in AVP; a KV v2 path without `data/` is an error,
  * and a version on a KV v1 path is ignored, as AVP does.
+ * Azure Key Vault follows AVP's Azure backend: the path names the vault and
+ * the key a whole secret in it (`<path:my-vault#db#<version>>` →
+ * `ref+azurekv://my-vault/db?version=…`).
  * Other providers take the path as it is, unless `mounts` is set (the fake
  * provider standing in for Vault).
  */
@@ -239,6 +242,12 @@ export function avpToReference(
     fragment: avpKeyFragment(p.key),
     ...(p.version === undefined ? {} : { version: p.version }),
   };
+  if (source.provider === "azurekv") {
+    // AVP's Azure backend: the path is the vault's name and the key a whole secret of it.
+    const { fragment: _key, ...whole } = base;
+    const path = `${p.path.replace(/^\/+|\/+$/g, "")}/${p.key}`;
+    return { ref: { ...whole, path, ...(source.store === undefined ? {} : { store: source.store }) } };
+  }
   if (source.provider !== "vault" && source.mounts === undefined) {
     return { ref: { ...base, path: p.path, ...(source.store === undefined ? {} : { store: source.store }) } };
   }
