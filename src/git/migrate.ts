@@ -27,7 +27,7 @@ export interface MigrateOptions {
   store: string;
   provider: ProviderName;
   client: ProviderClient;
-  /** Backend keys are `<pathPrefix>/<namespace>/<name>` (namespace left out when unset). */
+  /** Backend keys are `<pathPrefix>/<namespace>/<name>` (namespace left out when unset; `_` for gcpsm). */
   pathPrefix: string;
   /** Leave `store=` out of references (the store is the default for its provider). */
   defaultStore?: boolean;
@@ -105,10 +105,22 @@ function literalFields(doc: Document.Parsed): Field[] {
   return [...fields.values()];
 }
 
-function backendKey(prefix: string, namespace: string | undefined, name: string): string {
+/**
+ * What joins prefix, namespace and name in a backend key: `/`, except where the backend's
+ * names cannot hold it. Google secret ids take `_`, which no namespace or Secret name holds.
+ */
+const KEY_SEPARATOR: Partial<Record<ProviderName, string>> = { gcpsm: "_" };
+
+function backendKey(
+  provider: ProviderName,
+  prefix: string,
+  namespace: string | undefined,
+  name: string,
+): string {
+  const separator = KEY_SEPARATOR[provider] ?? "/";
   return [prefix.replace(/^\/+|\/+$/g, ""), namespace, name]
     .filter((p) => p !== undefined && p !== "")
-    .join("/");
+    .join(separator);
 }
 
 function asRecord(fields: Field[]): Record<string, string> {
@@ -170,7 +182,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       const metadata = doc.get("metadata", true);
       const name = stringAt(metadata, "name");
       if (!name) throw new MigrateError(`${file}: document ${document}: a Secret without metadata.name`);
-      const key = backendKey(options.pathPrefix, stringAt(metadata, "namespace"), name);
+      const key = backendKey(options.provider, options.pathPrefix, stringAt(metadata, "namespace"), name);
       plans.push({
         file,
         document,

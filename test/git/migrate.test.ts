@@ -1,5 +1,5 @@
 // refsync migrate on real repositories, against the fake store and the Vault
-// and AWS protocol test servers through the real providers. The migrated
+// AWS and Google protocol test servers through the real providers. The migrated
 // branch must render (deferred mode) to ExternalSecrets that resolve, through
 // the same providers, to exactly the values the plaintext Secrets held.
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import type { ProviderClient } from "../../src/providers/types.ts";
 import type { ProviderName } from "../../src/refs/reference.ts";
 import { runRender } from "../../src/cli/render.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
+import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
 import { startVaultServer, type VaultTestServer } from "../servers/vault/index.ts";
 import { createRepo, type TestRepo } from "./repo.ts";
 import { collector } from "./io.ts";
@@ -145,6 +146,7 @@ const options = (
 
 let vault: VaultTestServer;
 let aws: AwsTestServer;
+let gcp: GcpTestServer;
 const backends: Backend[] = [];
 
 before(async () => {
@@ -152,6 +154,11 @@ before(async () => {
   vault.root.mountKv("secret", 2);
   aws = await startAwsServer();
   const keys = aws.addUser({ name: "migrator", read: ["migrated/*"], write: ["migrated/*"] });
+  gcp = await startGcpServer();
+  const migrator = "migrator@refsync-test.iam.gserviceaccount.com";
+  gcp.addServiceAccount(migrator);
+  gcp.bind({ member: `serviceAccount:${migrator}`, role: "admin", secrets: ["migrated_*"] });
+  const gcpKey = gcp.createKey(migrator);
   const fakeClient = createProviderClient(
     { fake: {} },
     { storeName: "fake", readCredential: () => Promise.reject(new Error("no credentials")) },
@@ -202,15 +209,37 @@ before(async () => {
             Promise.resolve(ref.key === "id" ? keys.accessKeyId : keys.secretAccessKey),
         }),
     },
+    {
+      name: "gcp-main",
+      provider: "gcpsm",
+      spec: {
+        gcpsm: {
+          projectID: gcp.projectID,
+          endpoints: { secretManager: gcp.secretManager },
+          caBundle: gcp.caBundle,
+          auth: { secretRef: { secretAccessKeySecretRef: { name: "k", key: "key.json" } } },
+        },
+      },
+      client: () =>
+        createProviderClient(backends[3]!.spec, {
+          storeName: "gcp-main",
+          readCredential: () => Promise.resolve(gcpKey),
+        }),
+    },
   );
 });
 
 after(async () => {
   await vault?.stop();
   await aws?.close();
+  await gcp?.close();
 });
 
-for (const name of ["fake", "vault-main", "aws-main"]) {
+/** The backend key migrate writes for `migrated/<path>` (Google secret ids join with `_`). */
+const keyOf = (backend: Backend, path: string) =>
+  `migrated/${path}`.replaceAll("/", backend.provider === "gcpsm" ? "_" : "/");
+
+for (const name of ["fake", "vault-main", "aws-main", "gcp-main"]) {
   void describe(`refsync migrate into ${name}`, () => {
     let repo: TestRepo;
     let backend: Backend;
@@ -227,13 +256,13 @@ for (const name of ["fake", "vault-main", "aws-main"]) {
       assert.deepEqual(
         result.plan.map((p) => `${p.file} ${p.object} ${p.key} ${p.fields.join(",")}`),
         [
-          "apps/db/secret.yaml Secret/prod/db migrated/prod/db token,password,username",
-          "apps/tls/secret.yaml Secret/tls migrated/tls tls.crt,tls.key",
+          `apps/db/secret.yaml Secret/prod/db ${keyOf(backend, "prod/db")} token,password,username`,
+          `apps/tls/secret.yaml Secret/tls ${keyOf(backend, "tls")} tls.crt,tls.key`,
         ],
       );
       assert.deepEqual(result.writes, [
-        { key: "migrated/prod/db", outcome: "created" },
-        { key: "migrated/tls", outcome: "created" },
+        { key: keyOf(backend, "prod/db"), outcome: "created" },
+        { key: keyOf(backend, "tls"), outcome: "created" },
       ]);
       assert.deepEqual(result.skipped, ["charts/web/templates/secret.yaml"]);
       assert.equal(repo.git("rev-parse", "--abbrev-ref", "HEAD"), "refsync/migrate");
@@ -249,7 +278,9 @@ for (const name of ["fake", "vault-main", "aws-main"]) {
       }
       assert.match(
         secret,
-        new RegExp(`password: ref\\+${backend.provider}://migrated/prod/db\\?store=${backend.name}#password`),
+        new RegExp(
+          `password: ref\\+${backend.provider}://${keyOf(backend, "prod/db")}\\?store=${backend.name}#password`,
+        ),
       );
       assert.ok(!/^data:/m.test(secret), "emptied data map removed");
       assert.ok(!secret.includes(SHADOWED), "a shadowed data value is removed too");
@@ -260,7 +291,9 @@ for (const name of ["fake", "vault-main", "aws-main"]) {
       assert.match(message, /move 5 value\(s\) of 2 Secret\(s\) to /);
       assert.match(
         message,
-        /apps\/db\/secret\.yaml: Secret\/prod\/db: token, password, username -> .*:migrated\/prod\/db/,
+        new RegExp(
+          `apps/db/secret\\.yaml: Secret/prod/db: token, password, username -> .*:${keyOf(backend, "prod/db")}`,
+        ),
       );
       assertNoValue(
         message +
