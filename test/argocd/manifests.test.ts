@@ -1,6 +1,7 @@
 /**
  * The install manifests, built with real Kustomize and applied to the real test API server:
- * manifests/ (controller base + ServiceMonitor) and manifests/argocd (the Argo CD component).
+ * manifests/ (the controller, nothing that needs another operator), manifests/servicemonitor (opt-in)
+ * and manifests/argocd (the Argo CD component).
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -31,8 +32,15 @@ void describe("install manifests on a real API server", () => {
   });
   after(() => cluster.stop());
 
-  void it("manifests/ applies: namespace, RBAC, 2-replica Deployment with probes and a locked-down pod, Service, ServiceMonitor", async () => {
-    const objects = await kustomizeBuild(path.join(repoRoot, "manifests"));
+  void it("manifests/ applies: namespace, RBAC, 2-replica Deployment with probes and a locked-down pod, Service; the ServiceMonitor is opt-in", async () => {
+    const objects = [
+      ...(await kustomizeBuild(path.join(repoRoot, "manifests"))),
+      ...(await kustomizeBuild(path.join(repoRoot, "manifests", "servicemonitor"))),
+    ];
+    assert.ok(
+      !(await kustomizeBuild(path.join(repoRoot, "manifests"))).some((o) => o.kind === "ServiceMonitor"),
+      "manifests/ needs no prometheus-operator",
+    );
     const kinds = objects.map((o) => o.kind).sort();
     for (const kind of [
       "ClusterRole",
