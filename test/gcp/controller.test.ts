@@ -280,3 +280,40 @@ void test("RESOURCE_EXHAUSTED is backed off and every attempt counted", async ()
   assert.equal(await callsCounted(id, "AccessSecretVersion", "throttled"), 2);
   assert.equal(await callsCounted(id, "AccessSecretVersion", "success"), 1);
 });
+
+void test("GKE Workload Identity: the identity namespace, direct or through the annotated service account", async () => {
+  const cluster = { clusterLocation: "europe-west1", clusterName: "prod", clusterProjectID: gcp.projectID };
+  gcp.addGkeCluster(cluster.clusterLocation, cluster.clusterName);
+  const email = "gke-reader@refsync-test.iam.gserviceaccount.com";
+  const direct = `serviceAccount:${gcp.projectID}.svc.id.goog[${nsB}/gke-direct]`;
+  const annotated = `serviceAccount:${gcp.projectID}.svc.id.goog[${nsB}/gke-annotated]`;
+  gcp.bind({ member: direct, role: "secretAccessor", secrets: [`${nsB}-*`] });
+  gcp.addServiceAccount(email, [annotated]);
+  gcp.bind({ member: `serviceAccount:${email}`, role: "secretAccessor", secrets: [`${nsB}-*`] });
+  await core.createNamespacedServiceAccount({ namespace: nsB, body: { metadata: { name: "gke-direct" } } });
+  await core.createNamespacedServiceAccount({
+    namespace: nsB,
+    body: { metadata: { name: "gke-annotated", annotations: { "iam.gke.io/gcp-service-account": email } } },
+  });
+  for (const sa of ["gke-direct", "gke-annotated"]) {
+    await applyObject(
+      ctl.kube,
+      gcpStore(
+        gcp,
+        { name: sa, namespace: nsB },
+        { auth: { workloadIdentity: { serviceAccountRef: { name: sa }, ...cluster } } },
+      ),
+    );
+    await applyObject(
+      ctl.kube,
+      externalSecret(nsB, sa, {
+        secretStoreRef: { name: sa },
+        data: [{ secretKey: "password", remoteRef: { key: `${nsB}-db`, property: "password" } }],
+      }),
+    );
+    await waitForCondition(ctl.kube, nsB, sa, "Ready", "True", "SecretSynced");
+  }
+  assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: direct }) >= 1);
+  assert.ok(gcp.count("GenerateAccessToken", { status: "200", principal: annotated }) >= 1);
+  assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: `serviceAccount:${email}` }) >= 1);
+});

@@ -1,4 +1,4 @@
-// refsync migrate on real repositories, against the fake store and the Vault
+// refsync migrate on real repositories, against the fake store and the Vault,
 // AWS and Google protocol test servers through the real providers. The migrated
 // branch must render (deferred mode) to ExternalSecrets that resolve, through
 // the same providers, to exactly the values the plaintext Secrets held.
