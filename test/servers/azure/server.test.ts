@@ -208,3 +208,25 @@ void test("write: created, unchanged, updated; a soft-deleted name is a conflict
   await assert.rejects(kv.write!("gone", { a: "1" }), /deleted secret of that name is kept for recovery/);
   await assert.rejects(kv.write!("key/signing", { a: "1" }), InvalidSpecError);
 });
+
+void test("tokens are refreshed before they expire, one request per refresh", async () => {
+  azure.setTokenSeconds(4);
+  try {
+    const kv = client(SP, { id: reader, secret: "s3cret-client" });
+    azure.clearRequests();
+    await Promise.all([kv.read({ key: "db" }), kv.read({ key: "blob" }), kv.read({ key: "db" })]);
+    assert.equal(azure.count({ service: "entra", operation: "Token", status: 200 }), 1);
+    // Half the lifetime is the refresh margin of a short-lived token: past it, the next read takes a new one.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    azure.clearRequests();
+    await Promise.all([kv.read({ key: "db" }), kv.read({ key: "blob" })]);
+    assert.equal(azure.count({ service: "entra", operation: "Token", status: 200 }), 1, "one refresh");
+    assert.equal(
+      azure.count({ service: "vault", status: 401 }),
+      0,
+      "no read was refused for an expired token",
+    );
+  } finally {
+    azure.setTokenSeconds(3600);
+  }
+});
