@@ -55,7 +55,10 @@ void test("finds embedded references by their end marker", () => {
 void test("errors say where and what", () => {
   const cases: [string, string][] = [
     ["ref+vault://", "offset 12: empty path"],
-    ["ref+nope://x", 'offset 4: unknown provider "nope" (expected vault, awssecrets, gcpsm, azurekv, k8s, fake)'],
+    [
+      "ref+nope://x",
+      'offset 4: unknown provider "nope" (expected vault, awssecrets, gcpsm, azurekv, k8s, fake)',
+    ],
     ["ref+vault://a?foo=1", 'offset 14: unknown parameter "foo" (expected store, version, decode)'],
     ["ref+vault://a?store=x&store=y", 'offset 22: parameter "store" given twice'],
     ["ref+vault://a?version=", 'offset 22: parameter "version" has an empty value'],
