@@ -237,3 +237,62 @@ void test("AVP's Azure Key Vault placeholders: the path is the vault, the key a 
     store: "kv",
   });
 });
+
+void test("AVP's GCP placeholders: the path is a secret's resource name, the key its id, the value whole", () => {
+  const source = { provider: "gcpsm" as const, store: "gcp" };
+  const secretPath = { "avp.kubernetes.io/path": "projects/my-proj/secrets/db-password" };
+  const [inline, versioned, generic, annotatedVersion] = [
+    ...findAvpPlaceholders("<path:projects/my-proj/secrets/db-password#db-password | jsonPath {.pw}>"),
+    ...findAvpPlaceholders("<path:projects/123456789/secrets/api-token# api-token #4>"),
+    ...findAvpPlaceholders("<db-password | base64encode>", { annotations: secretPath }),
+    ...findAvpPlaceholders("<db-password>", {
+      annotations: { ...secretPath, "avp.kubernetes.io/secret-version": "latest" },
+    }),
+  ];
+  // No fragment: AVP hands the whole payload to the modifiers.
+  assert.deepEqual(avpToReference(inline!, source, undefined), {
+    ref: { provider: "gcpsm", path: "projects/my-proj/secrets/db-password", store: "gcp" },
+  });
+  assert.deepEqual(avpToReference(versioned!, { provider: "gcpsm" }, undefined).ref, {
+    provider: "gcpsm",
+    path: "projects/123456789/secrets/api-token",
+    version: "4",
+  });
+  assert.deepEqual(avpToReference(generic!, source, secretPath).ref, {
+    provider: "gcpsm",
+    path: "projects/my-proj/secrets/db-password",
+    store: "gcp",
+  });
+  assert.equal(avpToReference(annotatedVersion!, source, undefined).ref.version, "latest");
+  // A regional secret's name: the id is what follows the last /secrets/, as AVP's greedy pattern reads it.
+  const [regional] = findAvpPlaceholders("<path:projects/p/locations/europe-west1/secrets/db#db>");
+  assert.equal(
+    avpToReference(regional!, source, undefined).ref.path,
+    "projects/p/locations/europe-west1/secrets/db",
+  );
+});
+
+void test("AVP's GCP placeholders: another key reads nothing in AVP, so it is an error; so is a path that is no secret name", () => {
+  const source = { provider: "gcpsm" as const };
+  const [otherKey, notAName, noProject, noId] = findAvpPlaceholders(
+    "<path:projects/p/secrets/db#password> <path:team-a/db#db> <path:projects//secrets/db#db> <path:projects/p/secrets/#x>",
+  );
+  assert.throws(
+    () => avpToReference(otherKey!, source, undefined),
+    (err: Error) =>
+      err.name === "InvalidReferenceError" &&
+      /files secret "db" under its id only: key "password" of "projects\/p\/secrets\/db" reads nothing/.test(
+        err.message,
+      ),
+  );
+  for (const p of [notAName, noProject, noId]) {
+    assert.throws(
+      () => avpToReference(p!, source, undefined),
+      /is not a Google Secret Manager secret name \(projects\/<project>\/secrets\/<secret>\)/,
+    );
+  }
+  const [generic] = findAvpPlaceholders("<password>", {
+    annotations: { "avp.kubernetes.io/path": "projects/p/secrets/db" },
+  });
+  assert.throws(() => avpToReference(generic!, source, undefined), /key "password"/);
+});

@@ -229,6 +229,12 @@ export interface AvpTarget {
  * Azure Key Vault follows AVP's Azure backend: the path names the vault and
  * the key a whole secret in it (`<path:my-vault#db#<version>>` →
  * `ref+azurekv://my-vault/db?version=…`).
+ * Google Secret Manager follows AVP's GCP backend: the path is a secret's
+ * resource name (`projects/<project>/secrets/<id>`), whose whole payload AVP
+ * files under the secret id, so the key must be that id and the reference
+ * reads the whole value (`<path:projects/p/secrets/db#db#3>` →
+ * `ref+gcpsm://projects/p/secrets/db?version=3`). Any other key reads nothing
+ * in AVP, and is an error here rather than a reference that could resolve.
  * Other providers take the path as it is, unless `mounts` is set (the fake
  * provider standing in for Vault).
  */
@@ -247,6 +253,16 @@ export function avpToReference(
     const { fragment: _key, ...whole } = base;
     const path = `${p.path.replace(/^\/+|\/+$/g, "")}/${p.key}`;
     return { ref: { ...whole, path, ...(source.store === undefined ? {} : { store: source.store }) } };
+  }
+  if (source.provider === "gcpsm") {
+    const { fragment: _key, ...whole } = base;
+    return {
+      ref: {
+        ...whole,
+        path: gcpResourceName(p.path, p),
+        ...(source.store === undefined ? {} : { store: source.store }),
+      },
+    };
   }
   if (source.provider !== "vault" && source.mounts === undefined) {
     return { ref: { ...base, path: p.path, ...(source.store === undefined ? {} : { store: source.store }) } };
@@ -284,6 +300,30 @@ export function avpToReference(
     delete base.version;
   }
   return { ref: { ...base, path: below, ...(store === undefined ? {} : { store }) }, mount };
+}
+
+/**
+ * The secret an AVP GCP path names, checked as AVP's backend reads it: the
+ * id is what follows the last `/secrets/` (AVP's pattern is greedy), and
+ * it is the only key the backend's answer holds.
+ */
+function gcpResourceName(path: string, p: AvpPlaceholder): string {
+  const at = path.lastIndexOf("/secrets/");
+  const project = at === -1 ? -1 : path.lastIndexOf("projects/", at);
+  const id = at === -1 ? "" : path.slice(at + "/secrets/".length);
+  if (project === -1 || at - project <= "projects/".length || id === "") {
+    throw new InvalidReferenceError(
+      `AVP path "${path}" is not a Google Secret Manager secret name (projects/<project>/secrets/<secret>)`,
+      { offset: p.start },
+    );
+  }
+  if (p.key !== id) {
+    throw new InvalidReferenceError(
+      `AVP's GCP backend files secret "${id}" under its id only: key "${p.key}" of "${path}" reads nothing (use the key "${id}"; modifiers such as jsonPath select inside the value)`,
+      { offset: p.start },
+    );
+  }
+  return path;
 }
 
 /**
