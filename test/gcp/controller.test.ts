@@ -317,3 +317,56 @@ void test("GKE Workload Identity: the identity namespace, direct or through the 
   assert.ok(gcp.count("GenerateAccessToken", { status: "200", principal: annotated }) >= 1);
   assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: `serviceAccount:${email}` }) >= 1);
 });
+
+void test("UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED: Ready=False with the reason, the Secret kept, recovery when the fault clears", async () => {
+  const store = gcpStore(
+    gcp,
+    { name: "faulty", namespace: nsA },
+    { auth: federation(audience, { name: "app" }) },
+  );
+  await applyObject(ctl.kube, store);
+  const id = `SecretStore/${nsA}/faulty`;
+  const cases = [
+    { fault: "UNAVAILABLE", reason: "SecretSyncError", result: "error" },
+    { fault: "DEADLINE_EXCEEDED", reason: "SecretSyncError", result: "error" },
+    { fault: "PERMISSION_DENIED", reason: "AccessDenied", result: "denied" },
+  ] as const;
+  for (const { fault, reason, result } of cases) {
+    const name = `fault-${fault.toLowerCase().replaceAll("_", "-")}`;
+    const secretId = `${nsA}-${name}`;
+    gcp.putSecret(secretId, "before-outage");
+    const es = externalSecret(nsA, name, {
+      secretStoreRef: { name: "faulty" },
+      refreshInterval: "1h",
+      data: [{ secretKey: "v", remoteRef: { key: secretId } }],
+    });
+    await applyObject(ctl.kube, es);
+    await waitForCondition(ctl.kube, nsA, name, "Ready", "True", "SecretSynced");
+    const counted = await callsCounted(id, "AccessSecretVersion", result);
+
+    // The outage: every read of this secret fails until it is cleared.
+    gcp.failNext(fault, 1_000_000, { method: "AccessSecretVersion", resource: `/secrets/${secretId}/` });
+    gcp.putSecret(secretId, "after-outage");
+    await applyObject(ctl.kube, {
+      ...es,
+      metadata: { ...es.metadata, annotations: { [ANNOTATION_FORCE_SYNC]: `${fault}-1` } },
+    });
+    const failed = ready(await waitForCondition(ctl.kube, nsA, name, "Ready", "False", reason, 60_000));
+    assert.match(failed.message, new RegExp(`AccessSecretVersion "${secretId}".*\\(${fault}\\)`), fault);
+    assert.equal(
+      (await getSecret(ctl.kube, nsA, name))?.data["v"],
+      "before-outage",
+      `${fault}: the existing Secret is left as it is`,
+    );
+    assert.ok(
+      (await callsCounted(id, "AccessSecretVersion", result)) > counted,
+      `${fault}: counted as ${result}`,
+    );
+
+    // The fault clears: the controller's back-off retries on its own and the new value arrives.
+    gcp.clearFaults();
+    await waitForCondition(ctl.kube, nsA, name, "Ready", "True", "SecretSynced", 60_000);
+    assert.equal((await getSecret(ctl.kube, nsA, name))?.data["v"], "after-outage", fault);
+  }
+  assert.doesNotMatch(ctl.logText(), /before-outage|after-outage/);
+});

@@ -105,6 +105,8 @@ export interface GcpTestServer {
   setVersionState(id: string, version: number, state: VersionState, location?: string): void;
   /** The next `count` matching calls fail with `fault`. */
   failNext(fault: Fault, count: number, match?: FaultMatch): void;
+  /** Ends every fault still pending: the outage is over. */
+  clearFaults(): void;
   setLatency(ms: number): void;
   /** Expires every access token issued so far: the next call with one is UNAUTHENTICATED. */
   expireTokens(): void;
@@ -579,6 +581,9 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       model.setState(`${secretName(id, location)}/versions/${version}`, state),
     failNext(fault, count, match = {}) {
       faults.push({ fault, remaining: count, ...match });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     setLatency(ms) {
       latencyMs = ms;
