@@ -9,8 +9,17 @@
  */
 import { z } from "zod";
 
-/** Go-style durations (`1h`, `15m`, `1h30m`, `500ms`), or `0`; RE2 and JavaScript alike. */
-export const REFRESH_INTERVAL = /^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$/;
+/**
+ * Go-style durations of at least one second (`1h`, `15m`, `1h30m`, `30s`: hours, minutes and
+ * seconds, one component with a whole number of at least 1), or zero (`0`, `0s`: no periodic
+ * refresh). A shorter interval (`1ms`) would sync and write status about once a second per
+ * object. RE2 and JavaScript alike (no lookahead), so the CRD's pattern enforces it too.
+ */
+export const REFRESH_INTERVAL =
+  /^(0|(0+(\.0+)?[hms])+|([0-9]+(\.[0-9]+)?[hms])*[0-9]*[1-9][0-9]*(\.[0-9]+)?[hms]([0-9]+(\.[0-9]+)?[hms])*)$/;
+
+/** The documented minimum of a non-zero refreshInterval. */
+export const MIN_REFRESH_INTERVAL = "1s";
 
 const regexp = z.string().refine((s) => {
   try {
@@ -75,10 +84,13 @@ export const externalSecretSpecSchema = z
       .describe("The store to read the values from."),
     refreshInterval: z
       .string()
-      .regex(REFRESH_INTERVAL, "must be a duration like 1h, 15m or 30s (0 disables periodic refresh)")
+      .regex(
+        REFRESH_INTERVAL,
+        "must be a duration of at least 1s like 1h, 15m or 30s (units h, m, s; 0 disables periodic refresh)",
+      )
       .optional()
       .describe(
-        "How often to read the values again (refreshPolicy Periodic), as a duration such as 1h, 15m or 30s; 0 never refreshes by time. Defaults to 1h.",
+        "How often to read the values again (refreshPolicy Periodic), as a duration such as 1h, 15m or 30s; at least 1s (units h, m and s); 0 never refreshes by time. Defaults to 1h.",
       ),
     refreshPolicy: z
       .enum(["Periodic", "OnChange", "CreatedOnce"])
