@@ -15,6 +15,8 @@ export function spawnRefsync(args: string[], options: SpawnOptions = {}): ChildP
       "--input-type=module",
       "-e",
       `const m = await import(${JSON.stringify(MAIN)}); process.exitCode = await m.main(process.argv.slice(1));`,
+      // "--": node would take refsync's own --version or --help for its own.
+      "--",
       ...args,
     ],
     options,

@@ -29,17 +29,55 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
   try {
     return parseArgs<Config<O>>({ args: argv, options, allowPositionals: true, allowNegative: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(flagErrorMessage(err));
   }
 }
 
-/** Runs a command's body; any error it throws ends the run with exit code 2. */
+/**
+ * Node's parseArgs errors in a line of our own: "unknown flag --mod" rather
+ * than its advice on positionals that start with "-".
+ */
+export function flagErrorMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown flag ${flag ?? message}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return flag && /argument missing/.test(message)
+        ? `${flag} needs a value`
+        : flag
+          ? `${flag} takes no value`
+          : message;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ""}`.trim();
+    default:
+      return message.split("\n")[0] ?? message;
+  }
+}
+
+/** True when `--help` or `-h` comes before any `--`. */
+export function asksForHelp(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/**
+ * Runs a command's body; any error it throws ends the run with exit code 2.
+ * With `argv`, `--help` prints the usage on stdout and exits 0.
+ */
 export async function runCommand(
   name: string,
   usage: string,
   io: CommandIO,
   body: () => Promise<number>,
+  argv?: string[],
 ): Promise<number> {
+  if (argv && asksForHelp(argv)) {
+    io.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     return await body();
   } catch (err) {
@@ -47,4 +85,18 @@ export async function runCommand(
     io.stderr.write(`refsync ${name}: ${(err as Error).message}\n${help}`);
     return 2;
   }
+}
+
+/** The first line of an error's message (Node's own messages may run over several). */
+export function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0]?.trim() || (err instanceof Error ? err.name : "error");
+}
+
+/** `--log-level debug` (or trace) among the arguments: print stacks too. */
+export function wantsDebug(argv: string[]): boolean {
+  const i = argv.findIndex((a) => a === "--log-level" || a.startsWith("--log-level="));
+  if (i < 0) return false;
+  const level = argv[i]?.includes("=") ? argv[i]?.split("=")[1] : argv[i + 1];
+  return level === "debug" || level === "trace";
 }

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Controller, type ControllerOptions } from "../controller/manager.ts";
 import { LOG_LEVELS, createLogger } from "../log.ts";
-import { createApp, listen } from "../server/app.ts";
+import { createApp, listen, parseAddress, type RunningServer } from "../server/app.ts";
 import { ControllerMetrics } from "../controller/metrics.ts";
 import {
   dashboardFlagOptions,
@@ -19,6 +19,8 @@ import {
 import { parseDuration } from "../api/validate.ts";
 import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "./flags/freshness.ts";
 import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "./flags/rollout.ts";
+import { flagErrorMessage, oneLine, wantsDebug } from "./command-line.ts";
+import { VERSION } from "./version.ts";
 
 const USAGE = `usage: refsync controller [options]
 
@@ -26,7 +28,8 @@ const USAGE = `usage: refsync controller [options]
   --namespace NS             watch only this namespace (default: all)
   --workers N                concurrent reconciles (default 4)
   --metrics-addr HOST:PORT   /metrics, /healthz, /readyz (default :8080; "0" disables)
-  --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info)
+  --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info); debug also
+                             prints the stack of a start-up error
   --leader-elect             run leader election (needed with more than one replica)
   --lease-name NAME          Lease name (default refsync-controller)
   --lease-namespace NS       Lease namespace (default: the controller's: $POD_NAMESPACE, else its
@@ -67,28 +70,39 @@ export function parseControllerFlags(
   env: NodeJS.ProcessEnv = process.env,
   podNamespace: () => string | undefined = serviceAccountNamespace,
 ): ControllerFlags {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      kubeconfig: { type: "string" },
-      namespace: { type: "string" },
-      workers: { type: "string", default: "4" },
-      "metrics-addr": { type: "string", default: ":8080" },
-      "log-level": { type: "string", default: "info" },
-      "leader-elect": { type: "boolean", default: false },
-      "lease-name": { type: "string", default: "refsync-controller" },
-      "lease-namespace": { type: "string" },
-      "leader-id": { type: "string" },
-      "lease-duration": { type: "string", default: "15s" },
-      "renew-deadline": { type: "string", default: "10s" },
-      "retry-period": { type: "string", default: "2s" },
-      "hash-key-secret": { type: "string" },
-      ...dashboardFlagOptions,
-      ...freshnessFlagOptions,
-      ...rolloutFlagOptions,
-    },
-  });
+  const { values } = withFlagErrors(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        kubeconfig: { type: "string" },
+        namespace: { type: "string" },
+        workers: { type: "string", default: "4" },
+        "metrics-addr": { type: "string", default: ":8080" },
+        "log-level": { type: "string", default: "info" },
+        "leader-elect": { type: "boolean", default: false },
+        "lease-name": { type: "string", default: "refsync-controller" },
+        "lease-namespace": { type: "string" },
+        "leader-id": { type: "string" },
+        "lease-duration": { type: "string", default: "15s" },
+        "renew-deadline": { type: "string", default: "10s" },
+        "retry-period": { type: "string", default: "2s" },
+        "hash-key-secret": { type: "string" },
+        ...dashboardFlagOptions,
+        ...freshnessFlagOptions,
+        ...rolloutFlagOptions,
+      },
+    }),
+  );
+  for (const flag of ["metrics-addr", "dashboard-addr"] as const) {
+    const addr = values[flag];
+    if (addr === undefined || addr === "0") continue;
+    try {
+      parseAddress(addr);
+    } catch {
+      throw new Error(`--${flag}: "${addr}" is not HOST:PORT or :PORT (like :8080 or 127.0.0.1:8080)`);
+    }
+  }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1)
     throw new Error(`--workers: "${values.workers}" is not a positive integer`);
@@ -156,6 +170,81 @@ export function parseControllerFlags(
   };
 }
 
+/** A start-up failure: its message names the cause and the fix, in one line. */
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+/** What the controller talks to: --kubeconfig, else $KUBECONFIG, ~/.kube/config or the pod's service account. */
+export function loadControllerKubeConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
+  const kc = new KubeConfig();
+  const source = path
+    ? `--kubeconfig ${path}`
+    : env.KUBECONFIG
+      ? `$KUBECONFIG (${env.KUBECONFIG})`
+      : "~/.kube/config";
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new StartupError(`${source}: no such file; pass the path of a kubeconfig`);
+    if (code === "EACCES")
+      throw new StartupError(`${source}: permission denied; make the file readable by this user`);
+    if (code === "EISDIR")
+      throw new StartupError(`${source}: is a directory; pass the kubeconfig file itself`);
+    throw new StartupError(
+      `${source}: not a usable kubeconfig (${oneLine(err)}); check it with kubectl config view`,
+    );
+  }
+  const cluster = kc.getCurrentCluster();
+  // client-node's last resort when nothing is configured: http://localhost:8080, which it then refuses to use.
+  if (
+    !cluster ||
+    (cluster.name === "cluster" && cluster.server === "http://localhost:8080" && !path && !env.KUBECONFIG)
+  ) {
+    throw new StartupError(
+      "no Kubernetes configuration: not in a pod, no $KUBECONFIG, no ~/.kube/config; pass --kubeconfig PATH",
+    );
+  }
+  if (cluster.server.startsWith("http://") && !cluster.skipTLSVerify) {
+    throw new StartupError(
+      `${source}: the server ${cluster.server} is plain HTTP, which the Kubernetes client refuses; use its https:// address`,
+    );
+  }
+  return kc;
+}
+
+/** Listens, turning Node's socket errors into one line that names the flag to change. */
+async function listenOn(
+  flag: string,
+  addr: string,
+  start: () => Promise<RunningServer>,
+): Promise<RunningServer> {
+  try {
+    return await start();
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE")
+      throw new StartupError(
+        `${flag} ${addr}: the address is in use by another process; pick a free port with ${flag}`,
+      );
+    if (code === "EACCES")
+      throw new StartupError(
+        `${flag} ${addr}: permission denied (ports below 1024 need privileges); use a port above 1023`,
+      );
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN")
+      throw new StartupError(
+        `${flag} ${addr}: this host has no such address; use :PORT (all interfaces) or 127.0.0.1:PORT`,
+      );
+    throw new StartupError(`${flag} ${addr}: cannot listen (${oneLine(err)})`);
+  }
+}
+
 export async function controllerCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(USAGE);
@@ -165,30 +254,21 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   try {
     flags = parseControllerFlags(argv);
   } catch (err) {
-    process.stderr.write(`refsync controller: ${(err as Error).message}\n`);
+    process.stderr.write(`refsync controller: ${(err as Error).message} (see refsync controller --help)\n`);
     return 2;
   }
   const log = createLogger({ level: flags.logLevel });
-  const kc = new KubeConfig();
-  if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-  else kc.loadFromDefault();
-  const metrics = new ControllerMetrics({
-    defaultMetrics: true,
-    perObjectLabels: flags.dashboard.perObjectLabels,
-  });
-  const controller = await Controller.create({ ...flags.options, kc, log, metrics });
-  const server = flags.metricsAddr
-    ? await listen(
-        createApp({
-          registry: metrics.registry,
-          health: { live: () => true, ready: () => controller.ready },
-        }),
-        flags.metricsAddr,
-      )
-    : undefined;
-  if (server) log.info({ url: server.url }, "serving /metrics, /healthz, /readyz");
-  const dashboard = await serveDashboard(flags.dashboard, { kube: controller.kube, metrics });
-  if (dashboard) log.info({ url: dashboard.url }, "serving the dashboard and /api/v1");
+  log.info({ version: VERSION, node: process.versions.node }, `refsync ${VERSION} controller starting`);
+  let started: Started;
+  try {
+    started = await startController(flags, log);
+  } catch (err) {
+    // One line naming the cause and the fix; the stack only when asked for.
+    process.stderr.write(`refsync controller: ${err instanceof StartupError ? err.message : oneLine(err)}\n`);
+    if (wantsDebug(argv) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+  const { controller, server, dashboard } = started;
   const stopped = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -215,4 +295,69 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   await server?.close();
   await dashboard?.close();
   return 0;
+}
+
+interface Started {
+  controller: Controller;
+  server?: RunningServer;
+  dashboard?: RunningServer;
+}
+
+/** Everything up to serving: any failure here is a StartupError (or unexpected), and what started is closed. */
+async function startController(
+  flags: ControllerFlags,
+  log: ReturnType<typeof createLogger>,
+): Promise<Started> {
+  const kc = loadControllerKubeConfig(flags.kubeconfig);
+  const metrics = new ControllerMetrics({
+    defaultMetrics: true,
+    perObjectLabels: flags.dashboard.perObjectLabels,
+    version: VERSION,
+  });
+  const controller = await Controller.create({ ...flags.options, kc, log, metrics });
+  let server: RunningServer | undefined;
+  try {
+    const metricsAddr = flags.metricsAddr;
+    server = metricsAddr
+      ? await listenOn("--metrics-addr", metricsAddr, () =>
+          listen(
+            createApp({
+              registry: metrics.registry,
+              health: { live: () => true, ready: () => controller.ready },
+            }),
+            metricsAddr,
+          ),
+        )
+      : undefined;
+    if (server) log.info({ url: server.url }, "serving /metrics, /healthz, /readyz");
+    const dashboardAddr = flags.dashboard.addr;
+    const dashboard = dashboardAddr
+      ? await listenOn("--dashboard-addr", dashboardAddr, async () => {
+          try {
+            return (await serveDashboard(flags.dashboard, {
+              kube: controller.kube,
+              metrics,
+            })) as RunningServer;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code) throw err;
+            throw new StartupError(oneLine(err)); // the dashboard's own checks: token file, exposure
+          }
+        })
+      : undefined;
+    if (dashboard) log.info({ url: dashboard.url }, "serving the dashboard and /api/v1");
+    return { controller, server, dashboard };
+  } catch (err) {
+    await server?.close();
+    await controller.stop();
+    throw err;
+  }
+}
+
+/** Runs node:util parseArgs, with our one-line messages for its errors. */
+function withFlagErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new Error(flagErrorMessage(err));
+  }
 }

@@ -41,67 +41,73 @@ async function readStdin(): Promise<string> {
 }
 
 export function convertCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  return runCommand("convert", convertUsage, io, async () => {
-    const { values, positionals } = parseCommandLine(argv, {
-      stdout: { type: "boolean", default: false },
-      check: { type: "boolean", default: false },
-      provider: { type: "string" },
-      store: { type: "string" },
-      config: { type: "string" },
-    });
-    const config = values.config === undefined ? undefined : await loadConfig(values.config);
-    const provider = (values.provider ?? config?.avp?.provider ?? "vault") as ProviderName;
-    if (!PROVIDERS.includes(provider))
-      throw new UsageError(`--provider must be one of ${PROVIDERS.join(", ")}`);
-    const store = values.store ?? config?.avp?.store;
-    const options: ConvertOptions = {
-      ...config?.avp,
-      provider,
-      ...(store === undefined ? {} : { store }),
-    };
+  return runCommand(
+    "convert",
+    convertUsage,
+    io,
+    async () => {
+      const { values, positionals } = parseCommandLine(argv, {
+        stdout: { type: "boolean", default: false },
+        check: { type: "boolean", default: false },
+        provider: { type: "string" },
+        store: { type: "string" },
+        config: { type: "string" },
+      });
+      const config = values.config === undefined ? undefined : await loadConfig(values.config);
+      const provider = (values.provider ?? config?.avp?.provider ?? "vault") as ProviderName;
+      if (!PROVIDERS.includes(provider))
+        throw new UsageError(`--provider must be one of ${PROVIDERS.join(", ")}`);
+      const store = values.store ?? config?.avp?.store;
+      const options: ConvertOptions = {
+        ...config?.avp,
+        provider,
+        ...(store === undefined ? {} : { store }),
+      };
 
-    if (positionals.length === 1 && positionals[0] === "-") {
-      const result = convertYaml(await readStdin(), "(stdin)", options);
-      const conflicts = mountConflicts(result.mounts);
-      if (conflicts.length) throw new Error(conflicts.join("\n"));
-      io.stdout.write(result.text);
-      for (const k of result.kept) io.stderr.write(`kept: ${k}\n`);
-      return values.check && result.converted > 0 ? 1 : 0;
-    }
-    const files = (await Promise.all((positionals.length ? positionals : ["."]).map(yamlFiles))).flat();
-    if (values.stdout && files.length !== 1) throw new UsageError("--stdout needs exactly one file");
+      if (positionals.length === 1 && positionals[0] === "-") {
+        const result = convertYaml(await readStdin(), "(stdin)", options);
+        const conflicts = mountConflicts(result.mounts);
+        if (conflicts.length) throw new Error(conflicts.join("\n"));
+        io.stdout.write(result.text);
+        for (const k of result.kept) io.stderr.write(`kept: ${k}\n`);
+        return values.check && result.converted > 0 ? 1 : 0;
+      }
+      const files = (await Promise.all((positionals.length ? positionals : ["."]).map(yamlFiles))).flat();
+      if (values.stdout && files.length !== 1) throw new UsageError("--stdout needs exactly one file");
 
-    // Convert everything before writing anything.
-    const results = [];
-    const errors: string[] = [];
-    for (const file of files) {
-      try {
-        results.push({ file, ...convertYaml(await readFile(file, "utf8"), file, options) });
-      } catch (err) {
-        errors.push((err as Error).message);
+      // Convert everything before writing anything.
+      const results = [];
+      const errors: string[] = [];
+      for (const file of files) {
+        try {
+          results.push({ file, ...convertYaml(await readFile(file, "utf8"), file, options) });
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
       }
-    }
-    const mounts = new Map<string, Set<string>>();
-    for (const r of results)
-      for (const [store, names] of r.mounts)
-        mounts.set(store, new Set([...(mounts.get(store) ?? []), ...names]));
-    errors.push(...mountConflicts(mounts));
-    if (errors.length) throw new Error(`nothing written:\n${errors.join("\n")}`);
-    let converted = 0;
-    let changedFiles = 0;
-    for (const r of results) {
-      for (const k of r.kept) io.stderr.write(`kept: ${k}\n`);
-      converted += r.converted;
-      if (values.stdout) io.stdout.write(r.text);
-      else if (r.converted > 0) {
-        changedFiles++;
-        if (!values.check) await writeFile(r.file, r.text);
+      const mounts = new Map<string, Set<string>>();
+      for (const r of results)
+        for (const [store, names] of r.mounts)
+          mounts.set(store, new Set([...(mounts.get(store) ?? []), ...names]));
+      errors.push(...mountConflicts(mounts));
+      if (errors.length) throw new Error(`nothing written:\n${errors.join("\n")}`);
+      let converted = 0;
+      let changedFiles = 0;
+      for (const r of results) {
+        for (const k of r.kept) io.stderr.write(`kept: ${k}\n`);
+        converted += r.converted;
+        if (values.stdout) io.stdout.write(r.text);
+        else if (r.converted > 0) {
+          changedFiles++;
+          if (!values.check) await writeFile(r.file, r.text);
+        }
       }
-    }
-    if (!values.stdout) {
-      const verb = values.check ? "would convert" : "converted";
-      io.stderr.write(`${verb} ${converted} placeholder(s) in ${changedFiles} file(s)\n`);
-    }
-    return values.check && converted > 0 ? 1 : 0;
-  });
+      if (!values.stdout) {
+        const verb = values.check ? "would convert" : "converted";
+        io.stderr.write(`${verb} ${converted} placeholder(s) in ${changedFiles} file(s)\n`);
+      }
+      return values.check && converted > 0 ? 1 : 0;
+    },
+    argv,
+  );
 }

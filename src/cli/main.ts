@@ -2,7 +2,12 @@
  * The `refsync` command table. bin/refsync.js calls `main` from dist/.
  * Commands load lazily, so `refsync generate` does not pay for the
  * controller's dependencies. Add a command with one line in `commands`.
+ * An error no command handled ends the run with one line on stderr and exit
+ * code 1; its stack only with `--log-level debug`.
  */
+import { oneLine, wantsDebug } from "./command-line.ts";
+import { VERSION } from "./version.ts";
+
 export interface Command {
   summary: string;
   run(argv: string[]): Promise<number>;
@@ -42,7 +47,10 @@ export const commands: Record<string, Command> = {
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: refsync <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+  return (
+    `usage: refsync <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n` +
+    `refsync <command> --help describes a command; refsync --version prints the version.\n`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -51,10 +59,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const command = name === undefined ? undefined : commands[name];
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`refsync ${VERSION}\n`);
+    return 0;
+  }
+  const command = name === undefined ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(name === undefined ? usage() : `refsync: unknown command "${name}"\n${usage()}`);
     return 2;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    process.stderr.write(`refsync ${name}: ${oneLine(err)}\n`);
+    if (wantsDebug(rest) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
 }

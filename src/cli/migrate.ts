@@ -37,55 +37,61 @@ function describe(result: MigrateResult, dryRun: boolean): string {
 }
 
 export function migrateCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  return runCommand("migrate", migrateUsage, io, async () => {
-    const { values, positionals } = parseCommandLine(argv, {
-      store: { type: "string" },
-      "path-prefix": { type: "string" },
-      config: { type: "string" },
-      branch: { type: "string", default: "refsync/migrate" },
-      "dry-run": { type: "boolean", default: false },
-      checkout: { type: "boolean", default: true },
-      format: { type: "string", default: "text" },
-    });
-    if (positionals.length > 1) throw new UsageError("at most one repository path");
-    if (!values.store || values["path-prefix"] === undefined) {
-      throw new UsageError("--store and --path-prefix are required");
-    }
-    if (values.format !== "text" && values.format !== "json")
-      throw new UsageError("--format must be text or json");
-    const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
-    const config = await loadConfig(
-      values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
-    );
-    // Credentials in Kubernetes Secrets are read through the kubeconfig.
-    const client = storeClient(config, values.store, () =>
-      Promise.resolve(kubernetesSecretReader(loadKubeConfig())),
-    );
-    try {
-      const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
-      const result = await migrate({
-        dir,
-        store: values.store,
-        provider,
-        client,
-        pathPrefix: values["path-prefix"],
-        defaultStore: config.defaultStores[provider] === values.store,
-        branch: values.branch,
-        dryRun: values["dry-run"],
-        checkout: values.checkout,
+  return runCommand(
+    "migrate",
+    migrateUsage,
+    io,
+    async () => {
+      const { values, positionals } = parseCommandLine(argv, {
+        store: { type: "string" },
+        "path-prefix": { type: "string" },
+        config: { type: "string" },
+        branch: { type: "string", default: "refsync/migrate" },
+        "dry-run": { type: "boolean", default: false },
+        checkout: { type: "boolean", default: true },
+        format: { type: "string", default: "text" },
       });
-      const text =
-        values.format === "json"
-          ? JSON.stringify(result, null, 2) + "\n"
-          : describe(result, values["dry-run"]);
-      io.stdout.write(text);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof MigrateError) || !err.writes.length) throw err;
-      const writes = err.writes.map((w) => `  ${w.outcome}: ${w.key}`).join("\n");
-      throw new Error(`${err.message}\nbackend writes made before the failure:\n${writes}`, { cause: err });
-    } finally {
-      await client.close();
-    }
-  });
+      if (positionals.length > 1) throw new UsageError("at most one repository path");
+      if (!values.store || values["path-prefix"] === undefined) {
+        throw new UsageError("--store and --path-prefix are required");
+      }
+      if (values.format !== "text" && values.format !== "json")
+        throw new UsageError("--format must be text or json");
+      const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
+      const config = await loadConfig(
+        values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
+      );
+      // Credentials in Kubernetes Secrets are read through the kubeconfig.
+      const client = storeClient(config, values.store, () =>
+        Promise.resolve(kubernetesSecretReader(loadKubeConfig())),
+      );
+      try {
+        const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
+        const result = await migrate({
+          dir,
+          store: values.store,
+          provider,
+          client,
+          pathPrefix: values["path-prefix"],
+          defaultStore: config.defaultStores[provider] === values.store,
+          branch: values.branch,
+          dryRun: values["dry-run"],
+          checkout: values.checkout,
+        });
+        const text =
+          values.format === "json"
+            ? JSON.stringify(result, null, 2) + "\n"
+            : describe(result, values["dry-run"]);
+        io.stdout.write(text);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof MigrateError) || !err.writes.length) throw err;
+        const writes = err.writes.map((w) => `  ${w.outcome}: ${w.key}`).join("\n");
+        throw new Error(`${err.message}\nbackend writes made before the failure:\n${writes}`, { cause: err });
+      } finally {
+        await client.close();
+      }
+    },
+    argv,
+  );
 }

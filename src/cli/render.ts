@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import type { KubernetesSecretReader } from "../providers/types.ts";
 import { ConfigError } from "../errors.ts";
+import { flagErrorMessage } from "./command-line.ts";
 import { loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
 
@@ -21,13 +22,22 @@ export interface CommandIO {
 
 const processIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-export const renderUsage = `usage: refsync render <path|-> [options]
-  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MODE, else deferred
+const renderOptions = `  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MODE, else deferred
   --config FILE            plugin configuration (default: REFSYNC_CONFIG)
   --project NAME           Argo CD project for the policy (default: ARGOCD_APP_PROJECT_NAME)
   --namespace NAME         destination namespace (default: ARGOCD_APP_NAMESPACE)
   --store NAME             store of references that name none (default: ARGOCD_ENV_REFSYNC_STORE)
   --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)`;
+
+export const renderUsage = `usage: refsync render <path|-> [options]
+Renders a directory (plain YAML/JSON, a Kustomize directory or a Helm chart), a file, or stdin (-)
+as the Argo CD plugin would, and prints the manifests.
+${renderOptions}`;
+
+export const generateUsage = `usage: refsync generate [path|-] [options]
+The Argo CD config-management plugin's generate command: renders the application's source path
+(default: the current directory; - reads stdin) and prints the manifests for Argo CD to apply.
+${renderOptions}`;
 
 const MODES: readonly Mode[] = ["deferred", "inline"];
 
@@ -46,6 +56,8 @@ export async function runRender(
   defaultInput: string | undefined,
   io: CommandIO = processIO(),
 ): Promise<number> {
+  const command = defaultInput === undefined ? "render" : "generate";
+  const usage = command === "render" ? renderUsage : generateUsage;
   let args;
   try {
     args = parseArgs({
@@ -62,17 +74,17 @@ export async function runRender(
       },
     });
   } catch (err) {
-    io.stderr.write(`refsync: ${(err as Error).message}\n`);
+    io.stderr.write(`refsync ${command}: ${flagErrorMessage(err)} (see refsync ${command} --help)\n`);
     return 2;
   }
   const { values, positionals } = args;
   if (values.help) {
-    io.stdout.write(`${renderUsage}\n`);
+    io.stdout.write(`${usage}\n`);
     return 0;
   }
   const input = positionals[0] ?? defaultInput;
   if (input === undefined || positionals.length > 1) {
-    io.stderr.write(`${renderUsage}\n`);
+    io.stderr.write(`${usage}\n`);
     return 2;
   }
   const env = io.env;

@@ -34,44 +34,51 @@ export function packageVersion(): string {
 }
 
 export function scanCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
-  return runCommand("scan", scanUsage, io, async () => {
-    const { values, positionals } = parseCommandLine(argv, {
-      format: { type: "string", default: "text" },
-      output: { type: "string" },
-      ref: { type: "string", multiple: true },
-      since: { type: "string" },
-      history: { type: "boolean", default: true },
-      worktree: { type: "boolean", default: true },
-      allow: { type: "string" },
-      "max-file-size": { type: "string" },
-    });
-    if (positionals.length > 1) throw new UsageError("at most one repository path");
-    const format = values.format as ReportFormat;
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
-    const since = values.since === undefined ? undefined : new Date(values.since);
-    if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since: not a date: ${values.since}`);
-    const maxFileSize =
-      values["max-file-size"] === undefined ? DEFAULT_MAX_FILE_SIZE : Number(values["max-file-size"]);
-    if (!Number.isInteger(maxFileSize) || maxFileSize <= 0) {
-      throw new UsageError("--max-file-size must be a positive integer");
-    }
+  return runCommand(
+    "scan",
+    scanUsage,
+    io,
+    async () => {
+      const { values, positionals } = parseCommandLine(argv, {
+        format: { type: "string", default: "text" },
+        output: { type: "string" },
+        ref: { type: "string", multiple: true },
+        since: { type: "string" },
+        history: { type: "boolean", default: true },
+        worktree: { type: "boolean", default: true },
+        allow: { type: "string" },
+        "max-file-size": { type: "string" },
+      });
+      if (positionals.length > 1) throw new UsageError("at most one repository path");
+      const format = values.format as ReportFormat;
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+      const since = values.since === undefined ? undefined : new Date(values.since);
+      if (since && Number.isNaN(since.getTime()))
+        throw new UsageError(`--since: not a date: ${values.since}`);
+      const maxFileSize =
+        values["max-file-size"] === undefined ? DEFAULT_MAX_FILE_SIZE : Number(values["max-file-size"]);
+      if (!Number.isInteger(maxFileSize) || maxFileSize <= 0) {
+        throw new UsageError("--max-file-size must be a positive integer");
+      }
 
-    const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
-    const allow = await loadAllowList(values.allow ?? join(dir, ALLOW_FILE), values.allow !== undefined);
-    const report = await scan({
-      dir,
-      worktree: values.worktree,
-      history: values.history,
-      ...(values.ref ? { refs: values.ref } : {}),
-      ...(since ? { since } : {}),
-      allow,
-      maxFileSize,
-      progress: ttyProgress(io.stderr),
-    });
-    const text = formatReport(report, format, packageVersion());
-    if (values.output) await writeFile(values.output, text);
-    else io.stdout.write(text);
-    if (values.output && format !== "text") io.stderr.write(`${report.findings.length} finding(s)\n`);
-    return report.findings.length > 0 ? 1 : 0;
-  });
+      const dir = await workTreeRoot(resolve(positionals[0] ?? "."));
+      const allow = await loadAllowList(values.allow ?? join(dir, ALLOW_FILE), values.allow !== undefined);
+      const report = await scan({
+        dir,
+        worktree: values.worktree,
+        history: values.history,
+        ...(values.ref ? { refs: values.ref } : {}),
+        ...(since ? { since } : {}),
+        allow,
+        maxFileSize,
+        progress: ttyProgress(io.stderr),
+      });
+      const text = formatReport(report, format, packageVersion());
+      if (values.output) await writeFile(values.output, text);
+      else io.stdout.write(text);
+      if (values.output && format !== "text") io.stderr.write(`${report.findings.length} finding(s)\n`);
+      return report.findings.length > 0 ? 1 : 0;
+    },
+    argv,
+  );
 }

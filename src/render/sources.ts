@@ -11,6 +11,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { delimiter, join, relative } from "node:path";
 import { isPair, isScalar, isSeq, parseAllDocuments, Scalar, visit, type Document } from "yaml";
 import { formatPath, type PathSegment, type SourceDocument } from "../refs/find.ts";
+import { configSchema } from "./config.ts";
 
 export interface SourceResult {
   documents: SourceDocument[];
@@ -154,6 +155,16 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
+/** A file holding just a plugin configuration (`stores`, `policy`, `modes`…; no apiVersion or kind). */
+function isPluginConfig(text: string): boolean {
+  const docs = parseAllDocuments(text);
+  if (docs.length !== 1 || docs[0]?.errors.length) return false;
+  const value: unknown = docs[0]?.toJS({ maxAliasCount: 100 });
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => k in configSchema.shape);
+}
+
 async function walk(dir: string): Promise<string[]> {
   const files: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
@@ -241,7 +252,9 @@ export async function readSources(input: string, options: SourceOptions = {}): P
   const files = (await walk(input)).map((f) => relative(input, f)).sort();
   for (const file of files) {
     const name = options.qualify ? join(input, file) : file;
-    const parsed = parseStream(await readFile(join(input, file), "utf8"), name, trackQuotes, skipNonObjects);
+    const text = await readFile(join(input, file), "utf8");
+    if (isPluginConfig(text)) continue; // a refsync.yaml kept beside the manifests (examples/) is not one
+    const parsed = parseStream(text, name, trackQuotes, skipNonObjects);
     result.documents.push(...parsed.documents);
     result.errors.push(...parsed.errors);
   }

@@ -69,7 +69,10 @@ void describe("refsync controller (process)", () => {
     child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
     const [code] = (await once(child, "exit")) as [number];
     assert.equal(code, 2);
-    assert.match(err, /^refsync controller: --workers: "x" is not a positive integer\n$/);
+    assert.match(
+      err,
+      /^refsync controller: --workers: "x" is not a positive integer \(see refsync controller --help\)\n$/,
+    );
   });
 
   void test("runs, serves health and metrics, syncs, logs JSON without values, stops on SIGTERM", async () => {

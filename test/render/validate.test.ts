@@ -194,10 +194,7 @@ void test("refsync validate: --help, and usage mistakes are one line with exit 2
   const bad = await runRefsync(["validate", "--strict"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stdout, "");
-  assert.match(
-    bad.stderr,
-    /^refsync validate: Unknown option '--strict'.*\(see refsync validate --help\)\n$/,
-  );
+  assert.match(bad.stderr, /^refsync validate: unknown flag --strict \(see refsync validate --help\)\n$/);
   const twice = await runRefsync(["validate", "-", "-"]);
   assert.deepEqual(twice, {
     code: 2,

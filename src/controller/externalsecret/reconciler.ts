@@ -277,7 +277,7 @@ export class ExternalSecretReconciler {
             es,
             "Normal",
             target ? "Updated" : "Created",
-            `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length} keys)`,
+            `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length === 1 ? "1 key" : `${Object.keys(data).length} keys`})`,
           );
       }
       if (fetched.leases.length > 0 || this.#d.leases.holds(key)) {
