@@ -27,7 +27,7 @@ export interface MigrateOptions {
   store: string;
   provider: ProviderName;
   client: ProviderClient;
-  /** Backend keys are `<pathPrefix>/<namespace>/<name>` (namespace left out when unset; `_` for gcpsm). */
+  /** Backend keys are `<pathPrefix>/<namespace>/<name>` (namespace left out when unset; `_` for gcpsm, `-` for azurekv). */
   pathPrefix: string;
   /** Leave `store=` out of references (the store is the default for its provider). */
   defaultStore?: boolean;
@@ -108,8 +108,11 @@ function literalFields(doc: Document.Parsed): Field[] {
 /**
  * What joins prefix, namespace and name in a backend key: `/`, except where the backend's
  * names cannot hold it. Google secret ids take `_`, which no namespace or Secret name holds.
+ * Key Vault names hold only letters, digits and `-`: `-` joins, and stands for the `/` of a
+ * prefix and the `.` of a Secret name. Two Secrets that meet at one name are caught as any
+ * shared key is: with different values, migrate stops before writing.
  */
-const KEY_SEPARATOR: Partial<Record<ProviderName, string>> = { gcpsm: "_" };
+const KEY_SEPARATOR: Partial<Record<ProviderName, string>> = { gcpsm: "_", azurekv: "-" };
 
 function backendKey(
   provider: ProviderName,
@@ -118,9 +121,10 @@ function backendKey(
   name: string,
 ): string {
   const separator = KEY_SEPARATOR[provider] ?? "/";
-  return [prefix.replace(/^\/+|\/+$/g, ""), namespace, name]
-    .filter((p) => p !== undefined && p !== "")
-    .join(separator);
+  const parts = [prefix.replace(/^\/+|\/+$/g, ""), namespace, name].filter(
+    (p): p is string => p !== undefined && p !== "",
+  );
+  return (provider === "azurekv" ? parts.map((p) => p.replace(/[/.]+/g, "-")) : parts).join(separator);
 }
 
 function asRecord(fields: Field[]): Record<string, string> {

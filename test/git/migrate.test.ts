@@ -1,5 +1,5 @@
 // refsync migrate on real repositories, against the fake store and the Vault,
-// AWS and Google protocol test servers through the real providers. The migrated
+// AWS, Google and Azure Key Vault protocol test servers through the real providers. The migrated
 // branch must render (deferred mode) to ExternalSecrets that resolve, through
 // the same providers, to exactly the values the plaintext Secrets held.
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import type { ProviderClient } from "../../src/providers/types.ts";
 import type { ProviderName } from "../../src/refs/reference.ts";
 import { runRender } from "../../src/cli/render.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
+import { SECRETS_OFFICER, startAzureServer, type AzureTestServer } from "../servers/azure/index.ts";
 import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
 import { startVaultServer, type VaultTestServer } from "../servers/vault/index.ts";
 import { createRepo, type TestRepo } from "./repo.ts";
@@ -147,6 +148,7 @@ const options = (
 let vault: VaultTestServer;
 let aws: AwsTestServer;
 let gcp: GcpTestServer;
+let azure: AzureTestServer;
 const backends: Backend[] = [];
 
 before(async () => {
@@ -159,6 +161,15 @@ before(async () => {
   gcp.addServiceAccount(migrator);
   gcp.bind({ member: `serviceAccount:${migrator}`, role: "admin", secrets: ["migrated_*"] });
   const gcpKey = gcp.createKey(migrator);
+  azure = await startAzureServer();
+  const azureTenant = "66666666-6666-6666-6666-666666666666";
+  azure.addVault("migrate-kv", azureTenant);
+  const azureMigrator = azure.addApp({
+    tenant: azureTenant,
+    name: "migrator",
+    clientSecret: "migrator-secret",
+  });
+  azure.assignRole("migrate-kv", { principal: azureMigrator, actions: SECRETS_OFFICER });
   const fakeClient = createProviderClient(
     { fake: {} },
     { storeName: "fake", readCredential: () => Promise.reject(new Error("no credentials")) },
@@ -226,6 +237,27 @@ before(async () => {
           readCredential: () => Promise.resolve(gcpKey),
         }),
     },
+    {
+      name: "azure-main",
+      provider: "azurekv",
+      spec: {
+        azurekv: {
+          vaultUrl: azure.vaultUrl("migrate-kv"),
+          tenantId: azureTenant,
+          customCloudConfig: {
+            activeDirectoryEndpoint: azure.authorityHost,
+            keyVaultDNSSuffix: ".vault.localhost",
+          },
+          authType: "ServicePrincipal",
+          authSecretRef: { clientId: { name: "sp", key: "id" }, clientSecret: { name: "sp", key: "secret" } },
+        },
+      },
+      client: () =>
+        createProviderClient(backends[4]!.spec, {
+          storeName: "azure-main",
+          readCredential: (ref) => Promise.resolve(ref.key === "id" ? azureMigrator : "migrator-secret"),
+        }),
+    },
   );
 });
 
@@ -233,13 +265,17 @@ after(async () => {
   await vault?.stop();
   await aws?.close();
   await gcp?.close();
+  await azure?.close();
 });
 
-/** The backend key migrate writes for `migrated/<path>` (Google secret ids join with `_`). */
+/** The backend key migrate writes for `migrated/<path>` (Google secret ids join with `_`, Key Vault names with `-`). */
 const keyOf = (backend: Backend, path: string) =>
-  `migrated/${path}`.replaceAll("/", backend.provider === "gcpsm" ? "_" : "/");
+  `migrated/${path}`.replaceAll(
+    "/",
+    backend.provider === "gcpsm" ? "_" : backend.provider === "azurekv" ? "-" : "/",
+  );
 
-for (const name of ["fake", "vault-main", "aws-main", "gcp-main"]) {
+for (const name of ["fake", "vault-main", "aws-main", "gcp-main", "azure-main"]) {
   void describe(`refsync migrate into ${name}`, () => {
     let repo: TestRepo;
     let backend: Backend;
