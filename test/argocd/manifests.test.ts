@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, AuthorizationV1Api, CoreV1Api, type V1Container } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type V1Container } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { parseControllerFlags } from "../../src/cli/controller.ts";
 import { installCrds, startCluster, type Cluster } from "../cluster/index.ts";
 import { healthKinds, healthRoot, repoRoot } from "../../scripts/health-files.ts";
 import { find, kustomizeBuild, serverSideApply, type Manifest } from "./kube.ts";
+import { assertControllerAccess } from "./rbac.ts";
 
 const NAMESPACE = "refsync-system";
 
@@ -95,73 +96,7 @@ void describe("install manifests on a real API server", () => {
       withoutCrds(await kustomizeBuild(path.join(repoRoot, "manifests", "base"))),
       "refsync-install-test",
     );
-    const core = cluster.kc.makeApiClient(CoreV1Api);
-    const token = await core.createNamespacedServiceAccountToken({
-      name: "refsync-controller",
-      namespace: NAMESPACE,
-      body: { spec: { audiences: [], expirationSeconds: 600 } },
-    });
-    const asController = cluster.kubeConfigForToken(token.status?.token ?? "", "refsync-controller");
-    const authz = asController.makeApiClient(AuthorizationV1Api);
-    const can = async (
-      verb: string,
-      resource: string,
-      opts: { group?: string; namespace?: string; subresource?: string } = {},
-    ) => {
-      const review = await authz.createSelfSubjectAccessReview({
-        body: {
-          spec: {
-            resourceAttributes: {
-              verb,
-              resource,
-              group: opts.group ?? "",
-              namespace: opts.namespace,
-              subresource: opts.subresource,
-            },
-          },
-        },
-      });
-      return review.status?.allowed === true;
-    };
-    const allowed: [string, string, Parameters<typeof can>[2]?][] = [
-      ["watch", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
-      ["patch", "externalsecrets", { group: "refsync.dev", namespace: "team-a", subresource: "status" }],
-      ["list", "clustersecretstores", { group: "refsync.dev" }],
-      ["create", "secrets", { namespace: "team-a" }],
-      ["delete", "secrets", { namespace: "team-a" }],
-      ["create", "serviceaccounts", { namespace: "team-a", subresource: "token" }],
-      ["create", "events", { namespace: "team-a" }],
-      ["update", "leases", { group: "coordination.k8s.io", namespace: NAMESPACE }],
-      ["patch", "deployments", { group: "apps", namespace: "team-a" }],
-      ["patch", "applications", { group: "argoproj.io", namespace: "argocd" }],
-      ["patch", "kustomizations", { group: "kustomize.toolkit.fluxcd.io", namespace: "flux-system" }],
-      ["list", "configmaps", { namespace: "team-a" }],
-      // A Vault store's caProvider of type ConfigMap.
-      ["get", "configmaps", { namespace: "team-a" }],
-    ];
-    const denied: [string, string, Parameters<typeof can>[2]?][] = [
-      ["update", "leases", { group: "coordination.k8s.io", namespace: "team-a" }],
-      ["create", "pods", { namespace: "team-a" }],
-      ["watch", "configmaps", { namespace: "team-a" }],
-      ["update", "configmaps", { namespace: "team-a" }],
-      ["create", "configmaps", { namespace: "team-a" }],
-      ["delete", "configmaps", { namespace: "team-a" }],
-      ["create", "serviceaccounts", { namespace: "team-a" }],
-      ["impersonate", "serviceaccounts", { namespace: "team-a" }],
-      ["escalate", "clusterroles", { group: "rbac.authorization.k8s.io" }],
-      ["create", "rolebindings", { group: "rbac.authorization.k8s.io", namespace: "team-a" }],
-      ["create", "tokenreviews", { group: "authentication.k8s.io" }],
-      ["delete", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
-      ["delete", "customresourcedefinitions", { group: "apiextensions.k8s.io" }],
-    ];
-    for (const [verb, resource, opts] of allowed)
-      assert.equal(await can(verb, resource, opts), true, `may ${verb} ${resource} ${JSON.stringify(opts)}`);
-    for (const [verb, resource, opts] of denied)
-      assert.equal(
-        await can(verb, resource, opts),
-        false,
-        `may not ${verb} ${resource} ${JSON.stringify(opts)}`,
-      );
+    await assertControllerAccess(cluster, NAMESPACE);
   });
 
   void it("manifests/argocd adds the CMP sidecar to argocd-repo-server and the health checks to argocd-cm", async () => {
