@@ -13,6 +13,7 @@
  */
 import Handlebars from "handlebars";
 import { HelperError, InvalidSpecError } from "../errors.ts";
+import { renderGoTemplates } from "./go/index.ts";
 import { binary, helpers } from "./helpers.ts";
 
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
@@ -102,14 +103,31 @@ function describe(err: unknown): string {
 }
 
 /**
+ * `spec.target.template.engineVersion`: "v1" (or absent) is Handlebars,
+ * refsync's default; "v2" is Go's text/template with Sprig, as ESO's engine
+ * v2 (src/template/go/).
+ */
+export type EngineVersion = "v1" | "v2";
+
+/**
  * Renders each template with `values` (the fetched keys' bytes) as its
- * context: `{{password}}`, `{{b64enc (lookup . "tls.crt")}}`. Each output is
- * bytes: values copied as they are, literal text as UTF-8.
+ * context: `{{password}}`, `{{b64enc (lookup . "tls.crt")}}` (Handlebars), or
+ * `{{ .password | b64enc }}` (v2). Each output is bytes: values copied as
+ * they are, literal text as UTF-8. Both engines have the same bounds.
  */
 export function renderTemplates(
   templates: Record<string, string>,
   values: Record<string, Uint8Array>,
+  engine: EngineVersion = "v1",
 ): Record<string, Uint8Array> {
+  if (engine === "v2")
+    return renderGoTemplates(templates, values, {
+      maxTemplate: MAX_TEMPLATE_BYTES,
+      maxOutput: MAX_OUTPUT_BYTES,
+      maxIterations: MAX_ITERATIONS,
+      maxWork: MAX_BODY_BYTES * 4,
+      maxString: MAX_BODY_BYTES,
+    });
   const out: Record<string, Uint8Array> = {};
   const context = Object.freeze(
     Object.fromEntries(

@@ -13,7 +13,7 @@ import { HelperError } from "../errors.ts";
 
 const NON_ASCII = /[\x80-\uffff]/;
 /** One UTF-8 sequence, else one byte (Go's `range` over a string). */
-const RUNE =
+export const RUNE =
   /[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}|[\s\S]/g;
 const REPLACEMENT = "\xef\xbf\xbd"; // U+FFFD in UTF-8
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -123,7 +123,7 @@ const SPACES = [
   "\xe3\x80\x80",
 ];
 
-function trimSpace(bin: string): string {
+export function trimSpace(bin: string): string {
   let start = 0;
   let end = bin.length;
   let found = true;
@@ -168,7 +168,7 @@ function caseRune(ch: string, upper: boolean): string {
 }
 
 /** strings.ToUpper/ToLower: bytes that are not UTF-8 become U+FFFD. */
-function changeCase(bin: string, upper: boolean): string {
+export function changeCase(bin: string, upper: boolean): string {
   if (!NON_ASCII.test(bin)) return upper ? bin.toUpperCase() : bin.toLowerCase();
   let out = "";
   for (const ch of text(bin)) out += caseRune(ch, upper);
