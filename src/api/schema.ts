@@ -131,11 +131,17 @@ export const externalSecretSpecSchema = z
               })
               .optional()
               .describe("Labels and annotations of the Secret."),
+            engineVersion: z
+              .enum(["v1", "v2"])
+              .optional()
+              .describe(
+                "The template language of data: v1 (the default) is Handlebars ({{password}}); v2 is Go's text/template with Sprig's and ESO's functions, as ESO's engine v2 ({{ .password | b64enc }}).",
+              ),
             data: z
               .record(secretKey, z.string())
               .optional()
               .describe(
-                "Handlebars templates, one per key of the Secret; the values read by data and dataFrom are their variables ({{password}}).",
+                "Templates, one per key of the Secret, in the language engineVersion names; the values read by data and dataFrom are their variables ({{password}} in v1, {{ .password }} in v2).",
               ),
           })
           .optional()

@@ -239,7 +239,7 @@ export class ExternalSecretReconciler {
       let data = fetched.data;
       const templates = spec.target?.template?.data;
       // On bytes: a value that is not UTF-8 reaches the Secret as it is (ESO's semantics).
-      if (templates) data = renderTemplates(templates, data);
+      if (templates) data = renderTemplates(templates, data, spec.target?.template?.engineVersion);
       const type = spec.target?.template?.type ?? "Opaque";
       const hash = dataHash(this.#d.hashKey, type, data);
       checkTakeover(es, target);
