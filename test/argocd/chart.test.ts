@@ -14,6 +14,7 @@ import { repoRoot } from "../../scripts/health-files.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { find, kustomizeBuild, type Manifest } from "./kube.ts";
 import { assertControllerAccess } from "./rbac.ts";
+import { readmeBlock } from "./readme.ts";
 import { ensureTools, type Tools } from "./tools.ts";
 
 const run = promisify(execFile);
@@ -51,16 +52,17 @@ const COMBINATIONS: Record<string, string[]> = {
 void describe("the Helm chart", () => {
   let cluster: Cluster;
   let tools: Tools;
+  const helmEnv = () => ({
+    ...process.env,
+    KUBECONFIG: cluster?.kubeconfigPath ?? "/nonexistent",
+    HELM_CACHE_HOME: "/tmp/refsync-helm-cache",
+    HELM_CONFIG_HOME: "/tmp/refsync-helm-config",
+    HELM_DATA_HOME: "/tmp/refsync-helm-data",
+  });
   const helm = async (args: string[]): Promise<string> => {
     try {
       const { stdout } = await run(tools.helm, args, {
-        env: {
-          ...process.env,
-          KUBECONFIG: cluster?.kubeconfigPath ?? "/nonexistent",
-          HELM_CACHE_HOME: "/tmp/refsync-helm-cache",
-          HELM_CONFIG_HOME: "/tmp/refsync-helm-config",
-          HELM_DATA_HOME: "/tmp/refsync-helm-data",
-        },
+        env: helmEnv(),
         maxBuffer: 16 << 20,
         timeout: 120_000,
       });
@@ -175,8 +177,21 @@ void describe("the Helm chart", () => {
   });
 
   void it("helm install into a bare API server, and its RBAC gives the controller exactly what it needs", async () => {
-    const out = await helm(["install", "refsync", CHART, "-n", NAMESPACE, "--create-namespace"]);
+    // The README's command, run as written from the repository's root.
+    const { stdout: out } = await run(
+      "bash",
+      ["-euo", "pipefail", "-c", await readmeBlock("chart.test.ts", "helm")],
+      {
+        cwd: repoRoot,
+        env: { ...helmEnv(), PATH: `${tools.binDir}:${process.env.PATH}` },
+        timeout: 120_000,
+      },
+    );
     assert.match(out, /STATUS: deployed/);
+    const installed = await cluster.kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: "refsync-controller", namespace: NAMESPACE });
+    assert.equal(installed.spec?.template.spec?.containers[0]?.image, "registry.example.com/refsync:0.1.0");
     assert.match(
       out,
       /kubectl -n refsync-system wait externalsecret\/demo-db --for condition=Ready/,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,24 +15,10 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
 import { repoRoot } from "../../scripts/health-files.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { getSecret, startTestController, waitFor, waitForCondition } from "../controller/harness.ts";
+import { readmeBlock } from "./readme.ts";
 import { ensureTools, type Tools } from "./tools.ts";
 
 const run = promisify(execFile);
-
-/** The fenced block after the README's `<!-- tested: test/argocd/install.test.ts (name) -->` marker. */
-export async function readmeBlock(name: string): Promise<string> {
-  const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
-  const marker = `<!-- tested: test/argocd/install.test.ts (${name}) -->`;
-  const at = readme.indexOf(marker);
-  assert.ok(at >= 0, `README marker ${marker}`);
-  const fence = /^( *)```[a-z]*\n([\s\S]*?)^\1```$/m.exec(readme.slice(at + marker.length));
-  assert.ok(fence, `a fenced block after ${marker}`);
-  const indent = fence[1] ?? "";
-  return (fence[2] ?? "")
-    .split("\n")
-    .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
-    .join("\n");
-}
 
 void describe("the README's install steps, run as written on a bare API server", () => {
   let cluster: Cluster;
@@ -70,7 +56,7 @@ void describe("the README's install steps, run as written on a bare API server",
   });
 
   void it("kubectl apply -k manifests exits 0 on a cluster without prometheus-operator", async () => {
-    const out = await sh(await readmeBlock("install"));
+    const out = await sh(await readmeBlock("install.test.ts", "install"));
     assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/externalsecrets.refsync.dev created/);
     assert.match(out, /deployment.apps\/refsync-controller created/);
     assert.doesNotMatch(out, /ServiceMonitor/i);
@@ -86,13 +72,11 @@ void describe("the README's install steps, run as written on a bare API server",
     await waitFor(
       async () =>
         (
-          await cluster.kc
-            .makeApiClient(CustomObjectsApi)
-            .listClusterCustomObject({
-              group: "refsync.dev",
-              version: "v1alpha1",
-              plural: "clustersecretstores",
-            })
+          await cluster.kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({
+            group: "refsync.dev",
+            version: "v1alpha1",
+            plural: "clustersecretstores",
+          })
         ).items
           ? true
           : undefined,
@@ -119,7 +103,7 @@ void describe("the README's install steps, run as written on a bare API server",
       path.join(import.meta.dirname, "fixtures", "argocd-install", "argocd.yaml"),
       path.join(dir, "install.yaml"),
     );
-    await writeFile(path.join(dir, "kustomization.yaml"), await readmeBlock("argocd"));
+    await writeFile(path.join(dir, "kustomization.yaml"), await readmeBlock("install.test.ts", "argocd"));
     await sh("kubectl create namespace argocd");
     const out = await sh("kubectl apply -k .", dir);
     assert.match(out, /deployment.apps\/argocd-repo-server created/);
@@ -180,7 +164,10 @@ spec:
           env: [{ name: PASSWORD, valueFrom: { secretKeyRef: { name: db, key: password } } }]
 `,
     );
-    await writeFile(path.join(app, "overlays", "prod", "kustomization.yaml"), await readmeBlock("overlay"));
+    await writeFile(
+      path.join(app, "overlays", "prod", "kustomization.yaml"),
+      await readmeBlock("install.test.ts", "overlay"),
+    );
     await sh("kubectl create namespace web");
     const out = await sh("kubectl apply -k apps/web/overlays/prod", work);
     assert.match(out, /externalsecret.refsync.dev\/prod-db-eu created/);
