@@ -129,9 +129,9 @@ before(async () => {
   });
   const kube = controller.kube;
   await kube.create(resourceTypes.secretStore, fakeStore("fake"));
-  // A few tokens for validation and the first reads, then one per 100 s:
-  // the 1 s refresh of "stale" cannot happen, as when a backend throttles.
-  await kube.create(resourceTypes.secretStore, fakeStore("slow", { rateLimit: { qps: 0.01, burst: 5 } }));
+  // A few tokens for validation and the first reads, then one per 1,000 s, longer than this file may
+  // run however loaded the machine: the 1 s refresh of "stale" cannot happen, as when a backend throttles.
+  await kube.create(resourceTypes.secretStore, fakeStore("slow", { rateLimit: { qps: 0.001, burst: 5 } }));
   await kube.create(resourceTypes.externalSecret, externalSecret("healthy", "fake", "app/db", "1h"));
   await kube.create(resourceTypes.externalSecret, externalSecret("degraded", "fake", "app/missing", "1h"));
   await kube.create(resourceTypes.externalSecret, externalSecret("stale", "slow", "app/db", "1s"));
