@@ -47,7 +47,9 @@ let appB: string;
 let previous: string;
 
 before(async () => {
-  cluster = await startCluster({ crds: true });
+  // A cluster of its own: this file's controller watches every namespace (ClusterSecretStores
+  // acting for several), and on the shared cluster it would also serve other files' objects.
+  cluster = await startCluster({ crds: true, private: true });
   core = cluster.kc.makeApiClient(CoreV1Api);
   azure = await startAzureServer({ reviewToken: kubeTokenReviewer(cluster.kc) });
   [nsA, nsB] = await Promise.all([cluster.createNamespace("az-a"), cluster.createNamespace("az-b")]);

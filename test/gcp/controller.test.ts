@@ -30,7 +30,9 @@ let ctl: TestController;
 const member = (ns: string, sa = "app") => gcp.subjectMember("k8s", `system:serviceaccount:${ns}:${sa}`);
 
 before(async () => {
-  cluster = await startCluster({ crds: true });
+  // A cluster of its own: this file's controller watches every namespace (ClusterSecretStores
+  // acting for several), and on the shared cluster it would also serve other files' objects.
+  cluster = await startCluster({ crds: true, private: true });
   core = cluster.kc.makeApiClient(CoreV1Api);
   gcp = await startGcpServer({ reviewToken: kubeTokenReviewer(cluster.kc) });
   [nsA, nsB] = await Promise.all([cluster.createNamespace("gcp-a"), cluster.createNamespace("gcp-b")]);
