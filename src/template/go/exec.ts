@@ -14,7 +14,8 @@ import { formatValue } from "./fmt.ts";
 import type { Arg, ControlNode, Node, Pipe } from "./parse.ts";
 import { GoMap, truth, typeName, type Value } from "./value.ts";
 
-export type Param = "string" | "int" | "float64" | "bool" | "map" | "any";
+/** Go parameter types; "value" is reflect.Value (the builtins): anything, but not a literal nil. */
+export type Param = "string" | "int" | "float64" | "bool" | "map" | "any" | "value";
 
 /** A function a template may call: Go-typed parameters, a variadic tail, and its body. */
 export interface Func {
@@ -44,6 +45,7 @@ const GO_TYPE: Record<Param, string> = {
   bool: "bool",
   map: "map[string]interface {}",
   any: "interface {}",
+  value: "reflect.Value",
 };
 
 function size(v: Value): number {
@@ -258,8 +260,14 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
     return fail(node, `can't evaluate field ${name} in type ${typeName(receiver)}`);
   }
 
-  function validate(v: Value, param: Param | undefined, node: Arg): Value {
-    if (param === undefined || param === "any") return v;
+  /**
+   * Go's validateType. A nil that went through a pipeline or a variable is
+   * an invalid reflect.Value there, which a reflect.Value parameter refuses;
+   * a nil read straight from a map (a field, a chain) is a valid interface.
+   */
+  function validate(v: Value, param: Param | undefined, node: Arg, piped = false): Value {
+    if (param === "value" && v === null && piped) fail(node, "invalid value; expected reflect.Value");
+    if (param === undefined || param === "any" || param === "value") return v;
     if (v === null) {
       if (param === "map") return new GoMap();
       fail(node, `invalid value; expected ${GO_TYPE[param]}`);
@@ -285,9 +293,9 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
       case "field":
         return validate(evalFieldChain(dot, n, n.ident, [n], MISSING), param, n);
       case "variable":
-        return validate(evalVariable(dot, n, [], MISSING), param, n);
+        return validate(evalVariable(dot, n, [], MISSING), param, n, n.ident.length === 1);
       case "pipe":
-        return validate(evalPipeline(dot, n.pipe, n), param, n);
+        return validate(evalPipeline(dot, n.pipe, n), param, n, true);
       case "identifier":
         return validate(evalFunction(dot, n, [n], MISSING), param, n);
       case "chain":
@@ -326,10 +334,10 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
       if (numIn < 1) fail(node, `wrong number of args for ${name}: want at least 1 got 0`);
       let v: Value = null;
       for (const a of rest) {
-        v = evalArg(dot, "any", a);
+        v = evalArg(dot, "value", a);
         if (truth(v) === (name === "or")) return v;
       }
-      return final === MISSING ? v : final;
+      return final === MISSING ? v : validate(final, "value", node, true);
     }
     const f = funcs.get(name);
     if (!f) return fail(node, `function ${JSON.stringify(name)} not defined`);
@@ -340,7 +348,7 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
     } else if (numIn !== fixed) fail(node, `wrong number of args for ${name}: want ${fixed} got ${numIn}`);
     const paramAt = (k: number): Param => (k < fixed ? f.params[k]! : f.variadic!);
     const values = rest.map((a, k) => evalArg(dot, paramAt(k), a));
-    if (final !== MISSING) values.push(validate(final, paramAt(rest.length), node));
+    if (final !== MISSING) values.push(validate(final, paramAt(rest.length), node, true));
     let result: Value;
     try {
       result = f.fn(...values);

@@ -544,27 +544,27 @@ function dig(...args: Value[]): Value {
 
 export const FUNCS = new Map<string, Func>([
   // text/template builtins (and/or are evaluated lazily by the executor)
-  ["not", fn(["any"], (v: Value) => !truth(v))],
+  ["not", fn(["value"], (v: Value) => !truth(v))],
   [
     "len",
-    fn(["any"], (v: Value) => {
+    fn(["value"], (v: Value) => {
       if (v === null) return err("len of nil pointer");
       if (typeof v === "string" || Array.isArray(v)) return BigInt(v.length);
       if (v instanceof GoMap) return BigInt(v.m.size);
       return err(`len of type ${typeName(v)}`);
     }),
   ],
-  ["index", fn(["any"], index, "any")],
-  ["slice", fn(["any"], slice, "any")],
+  ["index", fn(["value"], index, "value")],
+  ["slice", fn(["value"], slice, "value")],
   ["print", fn([], (...a: Value[]) => sprint(a), "any")],
   ["printf", fn(["string"], (f: string, ...a: Value[]) => sprintf(f, a), "any")],
   ["println", fn([], (...a: Value[]) => sprintln(a), "any")],
-  ["eq", fn(["any"], eq, "any")],
-  ["ne", fn(["any", "any"], (a: Value, b: Value) => !eq(a, b))],
-  ["lt", fn(["any", "any"], lt)],
-  ["le", fn(["any", "any"], (a: Value, b: Value) => lt(a, b) || eq(a, b))],
-  ["gt", fn(["any", "any"], (a: Value, b: Value) => !(lt(a, b) || eq(a, b)))],
-  ["ge", fn(["any", "any"], (a: Value, b: Value) => !lt(a, b))],
+  ["eq", fn(["value"], eq, "value")],
+  ["ne", fn(["value", "value"], (a: Value, b: Value) => !eq(a, b))],
+  ["lt", fn(["value", "value"], lt)],
+  ["le", fn(["value", "value"], (a: Value, b: Value) => lt(a, b) || eq(a, b))],
+  ["gt", fn(["value", "value"], (a: Value, b: Value) => !(lt(a, b) || eq(a, b)))],
+  ["ge", fn(["value", "value"], (a: Value, b: Value) => !lt(a, b))],
   ["html", fn([], (...a: Value[]) => htmlEscape(escaperArg(a)), "any")],
   ["js", fn([], (...a: Value[]) => jsEscape(escaperArg(a)), "any")],
   ["urlquery", fn([], (...a: Value[]) => queryEscape(escaperArg(a)), "any")],
