@@ -247,11 +247,41 @@ const externalSecretStatus: CrdSchema = {
   },
 };
 
-const readyColumns = [
-  { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-  { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
-];
+// Printer columns named and ordered as External Secrets Operator's (its kubebuilder
+// printcolumn markers), so `kubectl get` reads the same to an ESO user; Age is added last
+// where ESO has none. Stores have no Capabilities column: refsync reports none.
 const ageColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+const statusColumn = {
+  name: "Status",
+  type: "string",
+  description: "The Ready condition's reason.",
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+};
+const readyColumn = {
+  name: "Ready",
+  type: "string",
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+};
+const storeColumns = [ageColumn, statusColumn, readyColumn];
+const externalSecretColumns = [
+  {
+    name: "StoreType",
+    type: "string",
+    description: "spec.secretStoreRef.kind; empty means SecretStore.",
+    jsonPath: ".spec.secretStoreRef.kind",
+  },
+  { name: "Store", type: "string", jsonPath: ".spec.secretStoreRef.name" },
+  {
+    name: "Refresh Interval",
+    type: "string",
+    description: "spec.refreshInterval; empty means the default, 1h.",
+    jsonPath: ".spec.refreshInterval",
+  },
+  statusColumn,
+  readyColumn,
+  { name: "Last Sync", type: "date", jsonPath: ".status.refreshTime" },
+  ageColumn,
+];
 
 const KEEPS_UNKNOWN = [
   "Every object under spec keeps unknown fields (x-kubernetes-preserve-unknown-fields): the",
@@ -359,7 +389,7 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
         description: "SecretStore: where the ExternalSecrets of its namespace read from (one provider).",
         spec: spec(storeSpecWithProviders(secretStoreSpecSchema, providers)),
         status: storeStatus,
-        columns: [...readyColumns, ageColumn],
+        columns: storeColumns,
       }),
     },
     {
@@ -378,7 +408,7 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
           "ClusterSecretStore: a store that the ExternalSecrets of every namespace its spec.conditions allow may read from.",
         spec: spec(storeSpecWithProviders(storeSpecSchema, providers)),
         status: storeStatus,
-        columns: [...readyColumns, ageColumn],
+        columns: storeColumns,
       }),
     },
     {
@@ -395,12 +425,7 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
         description: "ExternalSecret: which values to read from a store and how to write them into a Secret.",
         spec: spec(externalSecretSpecSchema),
         status: externalSecretStatus,
-        columns: [
-          ...readyColumns,
-          { name: "Store", type: "string", jsonPath: ".spec.secretStoreRef.name" },
-          { name: "Refreshed", type: "date", jsonPath: ".status.refreshTime" },
-          ageColumn,
-        ],
+        columns: externalSecretColumns,
       }),
     },
   ].map((f) => ({ ...f, header: [...f.header, ...KEEPS_UNKNOWN] }));

@@ -13,12 +13,19 @@
  *   validation would refuse them), so under `spec`, which keeps them so that
  *   the controller can refuse typos, v2 shows the descriptions of spec itself;
  *   status is published whole.
+ * - `kubectl get`: the printer columns, as the API server fills them in a
+ *   Table, carry External Secrets Operator's names in its order.
  */
 import assert from "node:assert/strict";
 import { request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
-import { ApiextensionsV1Api } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../../src/api/v1alpha1.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 
@@ -64,13 +71,13 @@ void describe("CRD descriptions on the API server (kubectl explain)", () => {
   });
 
   /** GET a path of the API server as admin, parsed as JSON. */
-  function getJson(path: string): Promise<unknown> {
+  function getJson(path: string, accept = "application/json"): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const req = request(
         new URL(path, cluster.server),
         {
           ca: Buffer.from(cluster.caData, "base64"),
-          headers: { Authorization: `Bearer ${cluster.tokens.admin}`, Accept: "application/json" },
+          headers: { Authorization: `Bearer ${cluster.tokens.admin}`, Accept: accept },
         },
         (res) => {
           let body = "";
@@ -100,6 +107,84 @@ void describe("CRD descriptions on the API server (kubectl explain)", () => {
       assert.ok(spec && countFields(spec) > 5, `${kind}: spec has its fields`);
       assert.deepEqual(undescribed(root, kind), [], `${kind}: fields without a description`);
     }
+  });
+
+  void test("kubectl get shows ESO's columns, in ESO's order, filled from spec and status", async () => {
+    const ns = await cluster.createNamespace("crd-columns");
+    const api = cluster.kc.makeApiClient(CustomObjectsApi);
+    const group = GROUP;
+    const version = VERSION;
+    const refreshTime = "2024-05-01T10:00:00Z";
+    const ready = { type: "Ready", status: "True", reason: "SecretSynced", message: "synced" };
+    const condition = { ...ready, lastTransitionTime: refreshTime };
+    await api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: "secretstores",
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: "SecretStore",
+        metadata: { name: "demo" },
+        spec: { provider: { fake: { data: [] } } },
+      },
+    });
+    await api.patchNamespacedCustomObjectStatus(
+      {
+        group,
+        version,
+        namespace: ns,
+        plural: "secretstores",
+        name: "demo",
+        body: { status: { conditions: [condition] } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: "externalsecrets",
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: "ExternalSecret",
+        metadata: { name: "db" },
+        spec: { secretStoreRef: { name: "demo", kind: "SecretStore" }, refreshInterval: "15m", data: [] },
+      },
+    });
+    await api.patchNamespacedCustomObjectStatus(
+      {
+        group,
+        version,
+        namespace: ns,
+        plural: "externalsecrets",
+        name: "db",
+        body: { status: { conditions: [condition], refreshTime } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const table = "application/json;as=Table;g=meta.k8s.io;v=v1";
+    type Table = { columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+    const es = (await getJson(`/apis/${group}/${version}/namespaces/${ns}/externalsecrets`, table)) as Table;
+    assert.deepEqual(
+      es.columnDefinitions.map((c) => c.name),
+      ["Name", "StoreType", "Store", "Refresh Interval", "Status", "Ready", "Last Sync", "Age"],
+    );
+    assert.deepEqual(es.rows[0]?.cells.slice(0, 6), [
+      "db",
+      "SecretStore",
+      "demo",
+      "15m",
+      "SecretSynced",
+      "True",
+    ]);
+    assert.match(String(es.rows[0]?.cells[6]), /^\d+d$|^\d+y/, "Last Sync is shown as an age");
+    const ss = (await getJson(`/apis/${group}/${version}/namespaces/${ns}/secretstores`, table)) as Table;
+    assert.deepEqual(
+      ss.columnDefinitions.map((c) => c.name),
+      ["Name", "Age", "Status", "Ready"],
+    );
+    assert.deepEqual(ss.rows[0]?.cells.slice(2), ["SecretSynced", "True"]);
   });
 
   void test("/openapi/v2 publishes a description for every node it shows", async () => {

@@ -1,7 +1,8 @@
 /**
  * The CRDs as shipped: generated from the zod schemas (`npm run crds`, and
  * the committed files are what it writes), structural, no server-side
- * defaults (Argo CD would see drift), status subresource, printer columns,
+ * defaults (Argo CD would see drift), status subresource, printer columns
+ * (External Secrets Operator's names and order),
  * short names, a description on every field (kubectl explain), and small
  * enough for client-side apply (the last-applied annotation is limited to
  * 256 KiB). Every object under spec keeps unknown fields, so that the
@@ -114,8 +115,8 @@ void describe("CRDs", () => {
         const columns = version.additionalPrinterColumns?.map((c) => c.name) ?? [];
         const expected =
           crd.spec.names.kind === "ExternalSecret"
-            ? ["Ready", "Reason", "Store", "Refreshed", "Age"]
-            : ["Ready", "Reason", "Age"];
+            ? ["StoreType", "Store", "Refresh Interval", "Status", "Ready", "Last Sync", "Age"]
+            : ["Age", "Status", "Ready"];
         assert.deepEqual(columns, expected);
       }
     });
