@@ -153,6 +153,57 @@ void describe("controller with the fake provider", () => {
     assert.equal(secret.metadata.annotations?.note, "hi");
   });
 
+  void test("engineVersion v2 renders ESO's Go templates as they are", async () => {
+    await applyObject(
+      ctl.kube,
+      fakeStore(ns, "eso", [
+        { key: "db", valueMap: { user: "app", password: VALUE } },
+        { key: "hosts", value: JSON.stringify({ hosts: ["db-0.local", "db-1.local"], port: 5432 }) },
+      ]),
+    );
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "gotpl", {
+        secretStoreRef: { name: "eso" },
+        target: {
+          template: {
+            engineVersion: "v2",
+            data: {
+              encoded: "{{ .password | b64enc }}",
+              auth: '{{ printf "%s:%s" .user .password }}',
+              hosts:
+                "{{- $c := .hosts | fromJson -}}\n{{- range $i, $h := $c.hosts }}{{ if $i }},{{ end }}{{ $h }}:{{ $c.port }}{{ end }}",
+              user: '{{ if eq .user "app" }}{{ .user | upper | quote }}{{ else }}other{{ end }}',
+            },
+          },
+        },
+        dataFrom: [{ extract: { key: "db" } }],
+        data: [{ secretKey: "hosts", remoteRef: { key: "hosts" } }],
+      }),
+    );
+    await waitForCondition(ctl.kube, ns, "gotpl", "Ready", "True");
+    const secret = await waitFor(() => getSecret(ctl.kube, ns, "gotpl"), "gotpl");
+    assert.deepEqual(secret.data, {
+      encoded: Buffer.from(VALUE).toString("base64"),
+      auth: `app:${VALUE}`,
+      hosts: "db-0.local:5432,db-1.local:5432",
+      user: '"APP"',
+    });
+    // A construct outside the supported set: InvalidSpec naming the key, the construct and where.
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "gotpl-bad", {
+        secretStoreRef: { name: "eso" },
+        target: { template: { engineVersion: "v2", data: { stamp: "{{ .user }}-{{ now }}" } } },
+        dataFrom: [{ extract: { key: "db" } }],
+      }),
+    );
+    const es = await waitForCondition(ctl.kube, ns, "gotpl-bad", "Ready", "False", "InvalidSpec");
+    const message = es.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
+    assert.match(message, /template\.data\.stamp: line 1, column 16: function "now" is not supported/);
+    assert.ok(!message.includes(VALUE));
+  });
+
   void test("a template error is InvalidSpec + Stalled naming the key, never a value", async () => {
     await applyObject(
       ctl.kube,
