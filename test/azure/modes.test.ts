@@ -31,6 +31,8 @@ import {
 
 const TENANT = "55555555-5555-5555-5555-555555555555";
 const VAULT = "modes-kv";
+/** A first sync takes a store validation and a token: give a loaded machine time. */
+const LOADED = 60_000;
 let cluster: Cluster;
 let core: CoreV1Api;
 let azure: AzureTestServer;
@@ -134,10 +136,14 @@ async function ready(name: string): Promise<{ reason: string; message: string }>
 }
 
 async function storeCondition(s: SecretStore, type: string) {
-  return waitFor(async () => {
-    const got = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, s.metadata.name);
-    return got?.status?.conditions?.find((c) => c.type === type && c.status === "True");
-  }, `SecretStore ${s.metadata.name} ${type}`);
+  return waitFor(
+    async () => {
+      const got = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, s.metadata.name);
+      return got?.status?.conditions?.find((c) => c.type === type && c.status === "True");
+    },
+    `SecretStore ${s.metadata.name} ${type}`,
+    LOADED,
+  );
 }
 
 function callsCounted(storeName: string, call: string, result: string): Promise<number> {
@@ -178,9 +184,9 @@ void test("service principal with a certificate: reads its secret, RBAC refuses 
       data: [{ secretKey: "password", remoteRef: { key: "mi-db", property: "password" } }],
     }),
   );
-  await waitForCondition(ctl.kube, ns, "cert-db", "Ready", "True", "SecretSynced");
+  await waitForCondition(ctl.kube, ns, "cert-db", "Ready", "True", "SecretSynced", LOADED);
   assert.equal((await getSecret(ctl.kube, ns, "cert-db"))?.data["password"], "cert-pw");
-  await waitForCondition(ctl.kube, ns, "cert-other", "Ready", "False", "AccessDenied");
+  await waitForCondition(ctl.kube, ns, "cert-other", "Ready", "False", "AccessDenied", LOADED);
   assert.match((await ready("cert-other")).message, /ForbiddenByRbac/);
   assert.doesNotMatch((await ready("cert-other")).message, /mi-pw/);
   // Entra ID took a certificate assertion from this app, not a client secret.
@@ -204,9 +210,9 @@ void test("the controller's managed identity: reads through IDENTITY_ENDPOINT, o
       data: [{ secretKey: "password", remoteRef: { key: "cert-db", property: "password" } }],
     }),
   );
-  await waitForCondition(ctl.kube, ns, "mi-db", "Ready", "True", "SecretSynced");
+  await waitForCondition(ctl.kube, ns, "mi-db", "Ready", "True", "SecretSynced", LOADED);
   assert.equal((await getSecret(ctl.kube, ns, "mi-db"))?.data["password"], "mi-pw");
-  await waitForCondition(ctl.kube, ns, "mi-other", "Ready", "False", "AccessDenied");
+  await waitForCondition(ctl.kube, ns, "mi-other", "Ready", "False", "AccessDenied", LOADED);
   assert.ok(azure.count({ service: "msi", status: 200, principal: identity }) >= 1);
   assert.ok(
     azure.requests.some(
@@ -230,7 +236,7 @@ void test("service principal with a client secret: find by tag, keys as JWK, cer
       dataFrom: [{ find: { tags: { team: "a" } } }],
     }),
   );
-  await waitForCondition(ctl.kube, ns, "objects", "Ready", "True", "SecretSynced");
+  await waitForCondition(ctl.kube, ns, "objects", "Ready", "True", "SecretSynced", LOADED);
   const secret = await getSecret(ctl.kube, ns, "objects");
   assert.ok(secret);
   // Found by tag: enabled secrets tagged team=a, each whole; team-b's and the disabled one are not.
@@ -257,10 +263,14 @@ void test("service principal with a client secret: find by tag, keys as JWK, cer
 void test("429 with Retry-After is backed off, and every attempt is counted", async () => {
   const throttled = store("throttled", withSecret);
   await applyObject(ctl.kube, throttled);
-  await waitFor(async () => {
-    const got = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "throttled");
-    return got?.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
-  }, "store throttled Ready");
+  await waitFor(
+    async () => {
+      const got = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "throttled");
+      return got?.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
+    },
+    "store throttled Ready",
+    LOADED,
+  );
   azure.putSecret(VAULT, "busy", "busy-value");
   const before = azure.count({ operation: "GetSecret", status: 429, principal: reader });
   azure.failNext("throttle", 2, { service: "vault", operation: "GetSecret", principal: reader });
@@ -318,7 +328,7 @@ void test("workload identity: a token expiring mid-run is refreshed before Key V
       data: [{ secretKey: "v", remoteRef: { key: "rotating" } }],
     });
     await applyObject(ctl.kube, es);
-    await waitForCondition(ctl.kube, ns, "refreshing", "Ready", "True", "SecretSynced");
+    await waitForCondition(ctl.kube, ns, "refreshing", "Ready", "True", "SecretSynced", LOADED);
     const tokens = () => azure.count({ service: "entra", operation: "Token", status: 200, principal: app });
     const initial = tokens();
     // Rotate and force a sync until a value was read with a refreshed token (the run outlives the first).
@@ -335,6 +345,7 @@ void test("workload identity: a token expiring mid-run is refreshed before Key V
         async () =>
           (await getSecret(ctl.kube, ns, "refreshing"))?.data["v"] === `r-${round}` ? true : undefined,
         `value r-${round}`,
+        LOADED,
       );
       if (tokens() > initial) break;
       assert.ok(Date.now() < deadline, "a second token within a minute of 6-second tokens");
@@ -352,6 +363,7 @@ void test("workload identity: a token expiring mid-run is refreshed before Key V
     await waitFor(
       async () => ((await getSecret(ctl.kube, ns, "refreshing"))?.data["v"] === "r-final" ? true : undefined),
       "value r-final",
+      LOADED,
     );
     assert.ok(
       azure.requests

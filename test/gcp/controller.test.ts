@@ -170,8 +170,14 @@ void test("impersonation: federated token → generateAccessToken → the servic
       data: [{ secretKey: "url", remoteRef: { key: "shared-config", property: "url" } }],
     }),
   );
+  // Ready=False can come first from a store not validated yet: wait for IAM's refusal itself.
+  await waitFor(
+    () =>
+      gcp.count("GenerateAccessToken", { status: "403", principal: member(nsB) }) >= 1 ? true : undefined,
+    "generateAccessToken refused for B",
+  );
   await waitForCondition(ctl.kube, nsB, "impersonated", "Ready", "False");
-  assert.ok(gcp.count("GenerateAccessToken", { status: "403", principal: member(nsB) }) >= 1);
+  assert.equal(await getSecret(ctl.kube, nsB, "impersonated"), undefined);
 });
 
 void test("key file from a Secret: latest, pinned, disabled version, JSON pointer, find by label, StaticCredentials", async () => {
@@ -320,20 +326,21 @@ void test("GKE Workload Identity: the identity namespace, direct or through the 
   assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: `serviceAccount:${email}` }) >= 1);
 });
 
-void test("UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED: Ready=False with the reason, the Secret kept, recovery when the fault clears", async () => {
-  const store = gcpStore(
-    gcp,
-    { name: "faulty", namespace: nsA },
-    { auth: federation(audience, { name: "app" }) },
-  );
-  await applyObject(ctl.kube, store);
-  const id = `SecretStore/${nsA}/faulty`;
-  const cases = [
-    { fault: "UNAVAILABLE", reason: "SecretSyncError", result: "error" },
-    { fault: "DEADLINE_EXCEEDED", reason: "SecretSyncError", result: "error" },
-    { fault: "PERMISSION_DENIED", reason: "AccessDenied", result: "denied" },
-  ] as const;
-  for (const { fault, reason, result } of cases) {
+const outages = [
+  { fault: "UNAVAILABLE", reason: "SecretSyncError", result: "error" },
+  { fault: "DEADLINE_EXCEEDED", reason: "SecretSyncError", result: "error" },
+  { fault: "PERMISSION_DENIED", reason: "AccessDenied", result: "denied" },
+] as const;
+
+for (const { fault, reason, result } of outages) {
+  void test(`${fault}: Ready=False (${reason}), the Secret kept, recovery when the fault clears`, async () => {
+    const store = gcpStore(
+      gcp,
+      { name: "faulty", namespace: nsA },
+      { auth: federation(audience, { name: "app" }) },
+    );
+    await applyObject(ctl.kube, store);
+    const id = `SecretStore/${nsA}/faulty`;
     const name = `fault-${fault.toLowerCase().replaceAll("_", "-")}`;
     const secretId = `${nsA}-${name}`;
     gcp.putSecret(secretId, "before-outage");
@@ -343,32 +350,31 @@ void test("UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED: Ready=False with t
       data: [{ secretKey: "v", remoteRef: { key: secretId } }],
     });
     await applyObject(ctl.kube, es);
-    await waitForCondition(ctl.kube, nsA, name, "Ready", "True", "SecretSynced");
+    await waitForCondition(ctl.kube, nsA, name, "Ready", "True", "SecretSynced", 60_000);
     const counted = await callsCounted(id, "AccessSecretVersion", result);
 
     // The outage: every read of this secret fails until it is cleared.
     gcp.failNext(fault, 1_000_000, { method: "AccessSecretVersion", resource: `/secrets/${secretId}/` });
-    gcp.putSecret(secretId, "after-outage");
-    await applyObject(ctl.kube, {
-      ...es,
-      metadata: { ...es.metadata, annotations: { [ANNOTATION_FORCE_SYNC]: `${fault}-1` } },
-    });
-    const failed = ready(await waitForCondition(ctl.kube, nsA, name, "Ready", "False", reason, 60_000));
-    assert.match(failed.message, new RegExp(`AccessSecretVersion "${secretId}".*\\(${fault}\\)`), fault);
-    assert.equal(
-      (await getSecret(ctl.kube, nsA, name))?.data["v"],
-      "before-outage",
-      `${fault}: the existing Secret is left as it is`,
-    );
-    assert.ok(
-      (await callsCounted(id, "AccessSecretVersion", result)) > counted,
-      `${fault}: counted as ${result}`,
-    );
-
-    // The fault clears: the controller's back-off retries on its own and the new value arrives.
-    gcp.clearFaults();
+    try {
+      gcp.putSecret(secretId, "after-outage");
+      await applyObject(ctl.kube, {
+        ...es,
+        metadata: { ...es.metadata, annotations: { [ANNOTATION_FORCE_SYNC]: "outage" } },
+      });
+      const failed = ready(await waitForCondition(ctl.kube, nsA, name, "Ready", "False", reason, 60_000));
+      assert.match(failed.message, new RegExp(`AccessSecretVersion "${secretId}".*\\(${fault}\\)`));
+      assert.equal(
+        (await getSecret(ctl.kube, nsA, name))?.data["v"],
+        "before-outage",
+        "the existing Secret is left as it is",
+      );
+      assert.ok((await callsCounted(id, "AccessSecretVersion", result)) > counted, `counted as ${result}`);
+    } finally {
+      // The fault clears: the controller's back-off retries on its own and the new value arrives.
+      gcp.clearFaults();
+    }
     await waitForCondition(ctl.kube, nsA, name, "Ready", "True", "SecretSynced", 60_000);
-    assert.equal((await getSecret(ctl.kube, nsA, name))?.data["v"], "after-outage", fault);
-  }
-  assert.doesNotMatch(ctl.logText(), /before-outage|after-outage/);
-});
+    assert.equal((await getSecret(ctl.kube, nsA, name))?.data["v"], "after-outage");
+    assert.doesNotMatch(ctl.logText(), /before-outage|after-outage/);
+  });
+}
