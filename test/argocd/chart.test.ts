@@ -14,7 +14,7 @@ import { repoRoot } from "../../scripts/health-files.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { find, kustomizeBuild, type Manifest } from "./kube.ts";
 import { assertControllerAccess } from "./rbac.ts";
-import { readmeBlock } from "./readme.ts";
+import { docBlock } from "../docs/markdown.ts";
 import { ensureTools, type Tools } from "./tools.ts";
 
 const run = promisify(execFile);
@@ -177,10 +177,10 @@ void describe("the Helm chart", () => {
   });
 
   void it("helm install into a bare API server, and its RBAC gives the controller exactly what it needs", async () => {
-    // The README's command, run as written from the repository's root.
+    // docs/install.md's command, run as written from the repository's root.
     const { stdout: out } = await run(
       "bash",
-      ["-euo", "pipefail", "-c", await readmeBlock("chart.test.ts", "helm")],
+      ["-euo", "pipefail", "-c", docBlock("test/argocd/chart.test.ts", "helm")],
       {
         cwd: repoRoot,
         env: { ...helmEnv(), PATH: `${tools.binDir}:${process.env.PATH}` },

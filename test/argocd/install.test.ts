@@ -1,5 +1,5 @@
 /**
- * The README's install steps, run literally (its shell and YAML blocks marked
+ * The install steps of docs/install.md, run literally (its shell and YAML blocks marked
  * `<!-- tested: test/argocd/install.test.ts (NAME) -->`) with the real kubectl
  * against a private, bare API server: no refsync CRDs and no prometheus-operator
  * beforehand, as on a new operator's cluster.
@@ -15,12 +15,12 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
 import { repoRoot } from "../../scripts/health-files.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { getSecret, startTestController, waitFor, waitForCondition } from "../controller/harness.ts";
-import { readmeBlock } from "./readme.ts";
+import { docBlock } from "../docs/markdown.ts";
 import { ensureTools, type Tools } from "./tools.ts";
 
 const run = promisify(execFile);
 
-void describe("the README's install steps, run as written on a bare API server", () => {
+void describe("docs/install.md's install steps, run as written on a bare API server", () => {
   let cluster: Cluster;
   let tools: Tools;
   let work: string;
@@ -47,7 +47,7 @@ void describe("the README's install steps, run as written on a bare API server",
   before(async () => {
     [cluster, tools] = await Promise.all([startCluster({ private: true }), ensureTools()]);
     work = await mkdtemp(path.join(tmpdir(), "refsync-install-"));
-    // The README's relative paths name this repository as a sibling directory `refsync`.
+    // docs/install.md's relative paths name this repository as a sibling directory `refsync`.
     await symlink(repoRoot, path.join(work, "refsync"));
   });
   after(async () => {
@@ -56,7 +56,7 @@ void describe("the README's install steps, run as written on a bare API server",
   });
 
   void it("kubectl apply -k manifests exits 0 on a cluster without prometheus-operator", async () => {
-    const out = await sh(await readmeBlock("install.test.ts", "install"));
+    const out = await sh(docBlock("test/argocd/install.test.ts", "install"));
     assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/externalsecrets.refsync.dev created/);
     assert.match(out, /deployment.apps\/refsync-controller created/);
     assert.doesNotMatch(out, /ServiceMonitor/i);
@@ -66,7 +66,7 @@ void describe("the README's install steps, run as written on a bare API server",
     assert.equal(
       deployment.spec?.template.spec?.containers[0]?.image,
       "registry.example.com/refsync:0.1.0",
-      "the README's image step sets the controller's image",
+      "docs/install.md's image step sets the controller's image",
     );
     // The CRDs are served: the install is usable as it is.
     await waitFor(
@@ -103,7 +103,7 @@ void describe("the README's install steps, run as written on a bare API server",
       path.join(import.meta.dirname, "fixtures", "argocd-install", "argocd.yaml"),
       path.join(dir, "install.yaml"),
     );
-    await writeFile(path.join(dir, "kustomization.yaml"), await readmeBlock("install.test.ts", "argocd"));
+    await writeFile(path.join(dir, "kustomization.yaml"), docBlock("test/argocd/install.test.ts", "argocd"));
     await sh("kubectl create namespace argocd");
     const out = await sh("kubectl apply -k .", dir);
     assert.match(out, /deployment.apps\/argocd-repo-server created/);
@@ -166,7 +166,7 @@ spec:
     );
     await writeFile(
       path.join(app, "overlays", "prod", "kustomization.yaml"),
-      await readmeBlock("install.test.ts", "overlay"),
+      docBlock("test/argocd/install.test.ts", "overlay"),
     );
     await sh("kubectl create namespace web");
     const out = await sh("kubectl apply -k apps/web/overlays/prod", work);
