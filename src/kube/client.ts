@@ -28,7 +28,7 @@
  * ExternalSecrets, 1.27× the pipelined floor of the same writes made by the
  * bench client; steady RSS 187 MiB at 5,000 ExternalSecrets. client-node
  * itself is still loaded for KubeConfig (~25 MiB of source text, see
- * README "Memory").
+ * docs/performance.md, "Memory").
  */
 import http from "node:http";
 import https from "node:https";

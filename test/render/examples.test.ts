@@ -1,4 +1,4 @@
-// The example app renders in both modes, as the README and the demo show it.
+// The example app renders in both modes, as docs/plugin.md and the demo show it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";

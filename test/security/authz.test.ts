@@ -1,5 +1,5 @@
 /**
- * Denial paths not covered elsewhere (the README's authorisation table lists
+ * Denial paths not covered elsewhere (docs/security.md's authorisation table lists
  * every denial test): an ExternalSecret cannot use a SecretStore of another
  * namespace — by name, or by calling a ClusterSecretStore a SecretStore —
  * and is told why; the other namespace's backend is never read.
