@@ -1,8 +1,10 @@
 // The Azure Key Vault provider client: ProviderClient over Microsoft's
 // official @azure/keyvault-secrets (and -keys, -certificates for ESO's `key/`
 // and `cert/` objects), with the SDK's challenge-based authentication and
-// its retry policies (Retry-After honoured on 429). Every HTTP attempt is
-// counted; every logical call takes one token of the store's rate limit.
+// its retry policies (Retry-After honoured on 429). A token Key Vault refuses
+// before its expiry is renewed and the request sent again, once. Every HTTP
+// attempt is counted; every logical call takes one token of the store's rate
+// limit.
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient, type JsonWebKey } from "@azure/keyvault-keys";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from "@azure/keyvault-secrets";
@@ -66,7 +68,11 @@ export class AzureKeyVaultClient implements ProviderClient {
       spec.serviceAccountRef.namespace === undefined;
     this.#options = {
       retryOptions: { maxRetries: MAX_RETRIES },
-      additionalPolicies: [{ policy: attemptCounter(context), position: "perRetry" }],
+      additionalPolicies: [
+        // In this order: a request sent again with a renewed token is counted twice.
+        { policy: reauthenticate(this.#credential), position: "perRetry" },
+        { policy: attemptCounter(context), position: "perRetry" },
+      ],
     };
     this.#secrets = new SecretClient(this.#endpoint.url, this.#credential, this.#options);
   }
@@ -261,6 +267,43 @@ export class AzureKeyVaultClient implements ProviderClient {
       throw toProviderError(error, this.#where(operation, key));
     }
   }
+}
+
+/**
+ * Renews a token Key Vault refuses before its expiry (401 to a request that
+ * carried it: revoked, or its principal's sessions invalidated). The SDK's
+ * challenge policy would answer that 401 with its own cached copy of the
+ * same token, so every read would fail until that copy neared expiry. Here,
+ * behind the challenge policy, the store's credential drops the token and
+ * fetches one new token (shared by every request refused with it), and the
+ * request is sent again with it, at most once per logical call; requests the
+ * SDK still signs with the old token carry the new one. A CAE claims
+ * challenge is left to the SDK, which asks for a token with those claims.
+ */
+function reauthenticate(credential: StoreCredential): PipelinePolicy {
+  const renewed = new WeakSet<object>();
+  return {
+    name: "refsyncReauthenticate",
+    async sendRequest(request, next) {
+      const sent = bearerOf(request.headers.get("authorization"));
+      const replacement = sent && credential.replacement(sent);
+      if (replacement) request.headers.set("authorization", `Bearer ${replacement}`);
+      const response = await next(request);
+      const refused = bearerOf(request.headers.get("authorization"));
+      if (response.status !== 401 || !refused || renewed.has(request)) return response;
+      if (/insufficient_claims/.test(response.headers.get("www-authenticate") ?? "")) return response;
+      // The SDK's retries and challenge answer send this same request object again: one renewal for all.
+      renewed.add(request);
+      const fresh = await credential.renew(refused);
+      if (!fresh || fresh === refused) return response;
+      request.headers.set("authorization", `Bearer ${fresh}`);
+      return next(request);
+    },
+  };
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  return header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : undefined;
 }
 
 /**

@@ -13,7 +13,10 @@
 //     documented environment names: IDENTITY_ENDPOINT, MSI_ENDPOINT…).
 // Every token goes through one cache per identity: reused until a margin
 // before expiry, one request in flight, the old token kept while a refresh
-// fails and it is still valid.
+// fails and it is still valid. A token Key Vault refuses before its expiry
+// (revoked) is dropped and replaced once (renew); the SDK's challenge policy
+// keeps its own copy until near expiry, so requests still carrying it are
+// given the replacement.
 import {
   ClientAssertionCredential,
   ClientCertificateCredential,
@@ -44,6 +47,15 @@ export interface StoreCredential extends TokenCredential {
   readonly staticCredentials: boolean;
   /** Who the identity is, for messages (never a credential): `client <id> in tenant <t>`. */
   describe(): string | undefined;
+  /**
+   * Key Vault answered 401 to a request carrying `token`, before its expiry: the token to send
+   * instead. The first call for a token this cache handed out drops it and fetches one new token;
+   * later calls for the same token share that fetch or its result. Undefined when `token` is not
+   * the current identity's.
+   */
+  renew(token: string): Promise<string | undefined>;
+  /** The token to send in place of `token` when that one was renewed, else undefined. */
+  replacement(token: string): string | undefined;
 }
 
 export function storeCredential(
@@ -90,6 +102,8 @@ export function storeCredential(
       const { key, credential } = await source();
       return cache.get(key, scopes, getOptions ?? {}, credential, () => who);
     },
+    renew: (token) => cache.renew(token),
+    replacement: (token) => cache.replacement(token),
   };
 }
 
@@ -219,15 +233,20 @@ interface Entry {
   token?: AccessToken;
   refreshAt: number;
   inFlight?: Promise<AccessToken>;
+  /** Fetches this entry's token anew with `claims`, for renew(): the last caller's credential, scopes and tenant. */
+  again?: (claims: string) => Promise<AccessToken>;
 }
 
 /**
  * Tokens per (identity, scopes, tenant): reused until REFRESH_MARGIN_MS (or
  * half the lifetime, for short-lived ones) before expiry, one request in
- * flight. A request carrying CAE claims always goes to Entra ID.
+ * flight. A request carrying CAE claims always goes to Entra ID. A token
+ * refused before its expiry is renewed once: dropped, never served again.
  */
 export class TokenCache {
   readonly #entries = new Map<string, Entry>();
+  /** Refused tokens, until their own expiry, and the entry whose token replaces them. */
+  readonly #revoked = new Map<string, { entry: Entry; expiresOnTimestamp: number }>();
   #identity: string | undefined;
   readonly #context: Pick<ProviderContext, "onCall" | "storeName">;
 
@@ -247,6 +266,7 @@ export class TokenCache {
     if (identity !== this.#identity) {
       // Another identity (a rotated client secret, a new client ID): no token of the old one is kept.
       this.#entries.clear();
+      this.#revoked.clear();
       this.#identity = identity;
     }
     let entry = this.#entries.get(key);
@@ -254,6 +274,9 @@ export class TokenCache {
       entry = { refreshAt: 0 };
       this.#entries.set(key, entry);
     }
+    // A request's abort signal and CAE claims are its own: a renewal carries neither.
+    const { abortSignal: _signal, claims: _claims, ...renewal } = options;
+    entry.again = (claims) => this.get(identity, scopeList, { ...renewal, claims }, credential, who);
     const now = Date.now();
     if (entry.token && now < entry.refreshAt && !options.claims) return Promise.resolve(entry.token);
     const held = entry;
@@ -278,6 +301,43 @@ export class TokenCache {
         held.inFlight = undefined;
       });
     return held.inFlight;
+  }
+
+  renew(token: string): Promise<string | undefined> {
+    const now = Date.now();
+    for (const [old, { expiresOnTimestamp }] of this.#revoked) {
+      if (expiresOnTimestamp <= now) this.#revoked.delete(old);
+    }
+    let entry = this.#revoked.get(token)?.entry;
+    if (entry) {
+      // Renewed already (for a concurrent request, or one the SDK signed with its own copy): no new request.
+      if (entry.inFlight) return entry.inFlight.then((t) => t.token);
+      if (entry.token) return Promise.resolve(entry.token.token);
+    } else {
+      entry = [...this.#entries.values()].find((e) => e.token?.token === token);
+      if (!entry?.token) return Promise.resolve(undefined);
+      this.#revoked.set(token, { entry, expiresOnTimestamp: entry.token.expiresOnTimestamp });
+      // Dropped, not merely due: a failed renewal must not fall back to it.
+      entry.token = undefined;
+      entry.refreshAt = 0;
+    }
+    // Claims are what makes MSAL skip its own token cache and go to Entra ID (a managed identity's
+    // credential does not pass them on: its endpoint answers from its cache). The claim asks, as
+    // a CAE challenge does, for a token issued no earlier than now.
+    const notBefore = JSON.stringify({
+      access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } },
+    });
+    return entry.again ? entry.again(notBefore).then((t) => t.token) : Promise.resolve(undefined);
+  }
+
+  replacement(token: string): string | undefined {
+    const renewed = this.#revoked.get(token);
+    if (!renewed) return undefined;
+    if (renewed.expiresOnTimestamp <= Date.now()) {
+      this.#revoked.delete(token);
+      return undefined;
+    }
+    return renewed.entry.token?.token;
   }
 
   async #fetch(

@@ -230,3 +230,33 @@ void test("tokens are refreshed before they expire, one request per refresh", as
     azure.setTokenSeconds(3600);
   }
 });
+
+void test("a token revoked before its expiry is dropped: one new token, and no read fails", async () => {
+  const kv = client(SP, { id: reader, secret: "s3cret-client" });
+  assert.equal(JSON.parse(text((await kv.read({ key: "db" })).data)).password, "new-pw");
+  azure.expireTokens();
+  azure.clearRequests();
+  calls.length = 0;
+  assert.equal(JSON.parse(text((await kv.read({ key: "db" })).data)).password, "new-pw");
+  assert.equal(azure.count({ service: "entra", operation: "Token", status: 200 }), 1, "one new token");
+  assert.equal(azure.count({ service: "vault", status: 401 }), 1, "refused once, with the revoked token");
+  assert.deepEqual(
+    calls.map((c) => `${c.call} ${c.result}`),
+    ["GetSecret denied", "GetToken success", "GetSecret success"],
+  );
+  // The SDK still holds the revoked token: the reads it signs with it carry the new one.
+  azure.clearRequests();
+  await Promise.all([kv.read({ key: "db" }), kv.read({ key: "blob" })]);
+  assert.equal(azure.count({ service: "entra" }), 0, "the new token is cached");
+  assert.equal(azure.count({ service: "vault", status: 401 }), 0, "and replaces the revoked one");
+  // Concurrent reads refused together share one renewal.
+  azure.expireTokens();
+  azure.clearRequests();
+  const values = await Promise.all([
+    kv.read({ key: "db" }),
+    kv.read({ key: "blob" }),
+    kv.read({ key: "db" }),
+  ]);
+  assert.equal(values.length, 3);
+  assert.equal(azure.count({ service: "entra", operation: "Token", status: 200 }), 1, "one token for all");
+});
