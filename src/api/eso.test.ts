@@ -1,0 +1,201 @@
+/**
+ * ESO conversion: no field of ESO's v1 ExternalSecret and store specs (for
+ * the providers refsync has) is ignored silently. The field list,
+ * ./eso-v1-fields.json, was written by reading ESO's Go types; for each
+ * field a document setting it is converted, and the field must either come
+ * out in the refsync object or be refused with an error naming it.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule, type Rule } from "./eso.ts";
+
+const FIELDS = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
+  "ExternalSecret" | "SecretStore",
+  string[]
+>;
+const SENTINEL = "refsync-test-sentinel";
+
+/** `{ spec: { data: [ { remoteRef: { key: SENTINEL } } ] } }` for `spec.data[].remoteRef.key`. */
+function documentSetting(kind: string, path: string): Record<string, unknown> {
+  const root: Record<string, unknown> = {
+    apiVersion: "external-secrets.io/v1",
+    kind,
+    metadata: { name: "x" },
+  };
+  let node: Record<string, unknown> = root;
+  const parts = path.split(".");
+  parts.forEach((part, i) => {
+    const isArray = part.endsWith("[]");
+    const key = isArray ? part.slice(0, -2) : part;
+    const last = i === parts.length - 1;
+    if (last) node[key] = isArray ? [SENTINEL] : SENTINEL;
+    else if (isArray) {
+      const item: Record<string, unknown> = {};
+      node[key] = [item];
+      node = item;
+    } else node = (node[key] ??= {}) as Record<string, unknown>;
+  });
+  return root;
+}
+
+/** The rule that decides a field: its own, or a `subtree` rule of an ancestor. */
+function effectiveRule(kind: string, path: string): { rule: Rule | undefined; at: string } {
+  const parts = path.split(".");
+  for (let i = 1; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join(".");
+    const candidates = at.endsWith("[]") ? [at.slice(0, -2), at] : [at];
+    for (const [j, candidate] of candidates.entries()) {
+      const rule = esoRule(kind, candidate);
+      const leaf = i === parts.length && j === candidates.length - 1;
+      if (!rule || rule.kind !== "map" || leaf) return { rule, at: candidate };
+    }
+  }
+  return { rule: undefined, at: path };
+}
+
+const concrete = (pattern: string): string => pattern.replaceAll("[]", "[0]");
+
+void describe("ESO v1 field coverage", () => {
+  const counts = { mapped: 0, defaultOnly: 0, refused: 0 };
+  for (const [kind, fields] of Object.entries(FIELDS) as [string, string[]][]) {
+    if (kind.startsWith("_")) continue;
+    for (const field of fields) {
+      void test(`${kind} ${field}`, () => {
+        const { rule, at } = effectiveRule(kind, field);
+        const result = convertEsoObject(documentSetting(kind, field));
+        if (rule?.kind === "map" || rule?.kind === "subtree") {
+          counts.mapped++;
+          assert.ok(result.ok, `${field}: ${result.ok ? "" : result.problems.join("; ")}`);
+          assert.ok(JSON.stringify(result.object).includes(SENTINEL), `${field} was dropped`);
+        } else {
+          if (rule?.kind === "only") counts.defaultOnly++;
+          else counts.refused++;
+          assert.equal(result.ok, false, `${field} was accepted`);
+          const named = result.problems.some(
+            (p) => p.startsWith(`${concrete(at)}:`) && concrete(field).startsWith(concrete(at)),
+          );
+          assert.ok(named, `${field}: no problem names it: ${result.problems.join("; ")}`);
+          if (!/refsync has no \w+ provider/.test(result.problems.join())) {
+            assert.match(result.problems.join(), /refsync (does not implement|implements only)/);
+          }
+        }
+      });
+    }
+  }
+  void test("counts", () => {
+    // mapped + accepted-only-at-ESO's-default + refused = every field listed.
+    const total = FIELDS.ExternalSecret.length + FIELDS.SecretStore.length;
+    assert.equal(counts.mapped + counts.defaultOnly + counts.refused, total);
+    console.log(
+      `ESO v1 fields: ${total}: mapped ${counts.mapped}, default only ${counts.defaultOnly}, refused ${counts.refused}`,
+    );
+  });
+});
+
+void describe("convertEsoObject", () => {
+  void test("ESO defaults are written out", () => {
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      metadata: { name: "db", namespace: "team-a" },
+      spec: {
+        secretStoreRef: { name: "vault" },
+        target: { template: { data: { url: "postgres://{{ .user }}@db" } } },
+        data: [
+          { secretKey: "user", remoteRef: { key: "db", property: "user", conversionStrategy: "Default" } },
+        ],
+      },
+      status: { refreshTime: "2026-01-01T00:00:00Z" },
+    });
+    assert.ok(result.ok);
+    assert.deepEqual(result.object, {
+      apiVersion: "refsync.dev/v1alpha1",
+      kind: "ExternalSecret",
+      metadata: {
+        name: "db",
+        namespace: "team-a",
+        annotations: { [ANNOTATION_CONVERTED_FROM]: "external-secrets.io/v1" },
+      },
+      spec: {
+        secretStoreRef: { name: "vault", kind: "SecretStore" },
+        refreshInterval: "1h",
+        target: {
+          creationPolicy: "Owner",
+          deletionPolicy: "Retain",
+          template: { data: { url: "postgres://{{ .user }}@db" }, engineVersion: "v2" },
+        },
+        data: [{ secretKey: "user", remoteRef: { key: "db", property: "user" } }],
+      },
+    });
+  });
+
+  void test("store defaults: Vault KV v2, Azure ServicePrincipal", () => {
+    const vault = convertEsoObject({
+      apiVersion: "external-secrets.io/v1beta1",
+      kind: "SecretStore",
+      metadata: { name: "v" },
+      spec: {
+        provider: {
+          vault: { server: "https://vault:8200", auth: { tokenSecretRef: { name: "t", key: "k" } } },
+        },
+      },
+    });
+    assert.ok(vault.ok);
+    assert.deepEqual(
+      (vault.object.spec as { provider: { vault: { version: string } } }).provider.vault.version,
+      "v2",
+    );
+    const azure = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ClusterSecretStore",
+      metadata: { name: "a" },
+      spec: { provider: { azurekv: { vaultUrl: "https://kv.vault.azure.net" } } },
+    });
+    assert.ok(azure.ok);
+    assert.equal(
+      (azure.object.spec as { provider: { azurekv: { authType: string } } }).provider.azurekv.authType,
+      "ServicePrincipal",
+    );
+  });
+
+  void test("ClusterExternalSecret and other kinds are refused by name", () => {
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ClusterExternalSecret",
+      spec: {},
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.problems[0] ?? "", /refsync has no ClusterExternalSecret kind/);
+    const old = convertEsoObject({
+      apiVersion: "external-secrets.io/v1alpha1",
+      kind: "ExternalSecret",
+      spec: {},
+    });
+    assert.equal(old.ok, false);
+    assert.match(old.problems[0] ?? "", /external-secrets\.io\/v1alpha1/);
+  });
+
+  void test("ParameterStore and engine v1 are refused naming the field", () => {
+    const aws = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "SecretStore",
+      metadata: { name: "a" },
+      spec: { provider: { aws: { service: "ParameterStore", region: "eu-west-1" } } },
+    });
+    assert.equal(aws.ok, false);
+    assert.match(
+      aws.problems.join(),
+      /^spec\.provider\.aws\.service: refsync implements only "SecretsManager"/,
+    );
+    const v1 = convertEsoObject({
+      apiVersion: "external-secrets.io/v1beta1",
+      kind: "ExternalSecret",
+      metadata: { name: "e" },
+      spec: { secretStoreRef: { name: "s" }, target: { template: { engineVersion: "v1" } } },
+    });
+    assert.equal(v1.ok, false);
+    assert.match(v1.problems.join(), /^spec\.target\.template\.engineVersion: /);
+  });
+});

@@ -1,0 +1,374 @@
+/**
+ * External Secrets Operator manifests (`external-secrets.io/v1` and
+ * `v1beta1`) converted into refsync's kinds: pure data, no I/O, used by the
+ * plugin at render time and by `refsync convert --from eso` in Git.
+ *
+ * Every ESO field is in RULES below: it maps to the refsync field of the
+ * same name and meaning, or it is accepted only with ESO's default value
+ * (which is refsync's behaviour too), or it is refused. A field the table
+ * does not know is refused as well, so nothing is ever dropped silently.
+ * ESO defaults that differ from refsync's (or that refsync might change)
+ * are written out in the converted object. The result is then validated
+ * like every refsync object (src/render/objects.ts), provider sections
+ * included.
+ */
+import { API_VERSION } from "./v1alpha1.ts";
+
+export const ESO_GROUP = "external-secrets.io";
+export const ESO_VERSIONS = ["v1", "v1beta1"] as const;
+/** On a converted object: the ESO apiVersion it was converted from. */
+export const ANNOTATION_CONVERTED_FROM = "refsync.dev/converted-from";
+
+/** How one ESO field path (array items as `[]`) becomes refsync's. */
+export type Rule =
+  /** Same name, same meaning: objects recurse (each child needs its own rule), leaves are copied. */
+  | { kind: "map" }
+  /** Same name and meaning for the whole subtree (label maps, Secret and ServiceAccount selectors). */
+  | { kind: "subtree" }
+  /** Accepted only with these values, which are refsync's behaviour; dropped from the output. */
+  | { kind: "only"; values: readonly unknown[] }
+  /** refsync does not implement it. */
+  | { kind: "refuse"; why?: string };
+
+const map: Rule = { kind: "map" };
+const subtree: Rule = { kind: "subtree" };
+const only = (...values: unknown[]): Rule => ({ kind: "only", values });
+const refuse = (why?: string): Rule => (why === undefined ? { kind: "refuse" } : { kind: "refuse", why });
+
+/** Fields of one ESO remote reference (data[].remoteRef, dataFrom[].extract). */
+function remoteRefRules(at: string): Record<string, Rule> {
+  return {
+    [at]: map,
+    [`${at}.key`]: map,
+    [`${at}.property`]: map,
+    [`${at}.version`]: map,
+    [`${at}.decodingStrategy`]: map,
+    [`${at}.metadataPolicy`]: only("None"),
+    [`${at}.conversionStrategy`]: only("Default"),
+    [`${at}.nullBytePolicy`]: only("Ignore"),
+  };
+}
+
+const EXTERNAL_SECRET: Record<string, Rule> = {
+  spec: map,
+  "spec.secretStoreRef": map,
+  "spec.secretStoreRef.name": map,
+  "spec.secretStoreRef.kind": map,
+  "spec.refreshInterval": map,
+  "spec.refreshPolicy": map,
+  "spec.syncWindows": refuse(),
+  "spec.target": map,
+  "spec.target.name": map,
+  "spec.target.creationPolicy": map,
+  "spec.target.deletionPolicy": map,
+  "spec.target.immutable": only(false),
+  "spec.target.manifest": refuse("(targets other than a Secret)"),
+  "spec.target.template": map,
+  "spec.target.template.type": map,
+  "spec.target.template.engineVersion": only("v2"),
+  "spec.target.template.mergePolicy": only("Replace"),
+  "spec.target.template.data": subtree,
+  "spec.target.template.templateFrom": refuse(),
+  "spec.target.template.metadata": map,
+  "spec.target.template.metadata.labels": subtree,
+  "spec.target.template.metadata.annotations": subtree,
+  "spec.target.template.metadata.finalizers": refuse(),
+  "spec.data": map,
+  "spec.data[]": map,
+  "spec.data[].secretKey": map,
+  ...remoteRefRules("spec.data[].remoteRef"),
+  "spec.data[].sourceRef": refuse("(generators and per-key stores)"),
+  "spec.dataFrom": map,
+  "spec.dataFrom[]": map,
+  ...remoteRefRules("spec.dataFrom[].extract"),
+  "spec.dataFrom[].find": map,
+  "spec.dataFrom[].find.path": map,
+  "spec.dataFrom[].find.name": map,
+  "spec.dataFrom[].find.name.regexp": map,
+  "spec.dataFrom[].find.tags": subtree,
+  "spec.dataFrom[].find.decodingStrategy": map,
+  "spec.dataFrom[].find.conversionStrategy": only("Default"),
+  "spec.dataFrom[].find.nullBytePolicy": only("Ignore"),
+  "spec.dataFrom[].rewrite": map,
+  "spec.dataFrom[].rewrite[]": map,
+  "spec.dataFrom[].rewrite[].regexp": map,
+  "spec.dataFrom[].rewrite[].regexp.source": map,
+  "spec.dataFrom[].rewrite[].regexp.target": map,
+  "spec.dataFrom[].rewrite[].merge": refuse(),
+  "spec.dataFrom[].rewrite[].transform": refuse(),
+  "spec.dataFrom[].sourceRef": refuse("(generators and per-source stores)"),
+};
+
+const STORE: Record<string, Rule> = {
+  spec: map,
+  "spec.controller": only(""),
+  "spec.provider": map,
+  "spec.retrySettings": refuse(),
+  "spec.refreshInterval": refuse("(periodic store validation)"),
+  "spec.conditions": map,
+  "spec.conditions[]": map,
+  "spec.conditions[].namespaces": map,
+  "spec.conditions[].namespaceSelector": subtree,
+  "spec.conditions[].namespaceRegexes": refuse(),
+};
+
+const P = "spec.provider";
+const PROVIDERS: Record<string, Record<string, Rule>> = {
+  vault: {
+    [`${P}.vault`]: map,
+    [`${P}.vault.server`]: map,
+    [`${P}.vault.path`]: map,
+    [`${P}.vault.version`]: map,
+    [`${P}.vault.namespace`]: map,
+    [`${P}.vault.caBundle`]: map,
+    [`${P}.vault.caProvider`]: subtree,
+    [`${P}.vault.tls`]: refuse("(client certificates)"),
+    [`${P}.vault.readYourWrites`]: only(false),
+    [`${P}.vault.forwardInconsistent`]: only(false),
+    [`${P}.vault.headers`]: refuse(),
+    [`${P}.vault.checkAndSet`]: refuse(),
+    [`${P}.vault.auth`]: map,
+    [`${P}.vault.auth.namespace`]: refuse(),
+    [`${P}.vault.auth.tokenSecretRef`]: subtree,
+    [`${P}.vault.auth.appRole`]: map,
+    [`${P}.vault.auth.appRole.path`]: map,
+    [`${P}.vault.auth.appRole.roleId`]: map,
+    [`${P}.vault.auth.appRole.roleRef`]: refuse("(set roleId)"),
+    [`${P}.vault.auth.appRole.secretRef`]: subtree,
+    [`${P}.vault.auth.kubernetes`]: map,
+    [`${P}.vault.auth.kubernetes.mountPath`]: map,
+    [`${P}.vault.auth.kubernetes.role`]: map,
+    [`${P}.vault.auth.kubernetes.serviceAccountRef`]: subtree,
+    [`${P}.vault.auth.kubernetes.secretRef`]: refuse("(set serviceAccountRef)"),
+    [`${P}.vault.auth.jwt`]: map,
+    [`${P}.vault.auth.jwt.path`]: map,
+    [`${P}.vault.auth.jwt.role`]: map,
+    [`${P}.vault.auth.jwt.secretRef`]: subtree,
+    [`${P}.vault.auth.jwt.kubernetesServiceAccountToken`]: map,
+    [`${P}.vault.auth.jwt.kubernetesServiceAccountToken.serviceAccountRef`]: subtree,
+    [`${P}.vault.auth.jwt.kubernetesServiceAccountToken.audiences`]: refuse(
+      "(set serviceAccountRef.audiences)",
+    ),
+    [`${P}.vault.auth.jwt.kubernetesServiceAccountToken.expirationSeconds`]: refuse(),
+    [`${P}.vault.auth.ldap`]: refuse(),
+    [`${P}.vault.auth.cert`]: refuse(),
+    [`${P}.vault.auth.iam`]: refuse(),
+    [`${P}.vault.auth.userPass`]: refuse(),
+    [`${P}.vault.auth.gcp`]: refuse(),
+  },
+  aws: {
+    [`${P}.aws`]: map,
+    [`${P}.aws.service`]: only("SecretsManager"),
+    [`${P}.aws.region`]: map,
+    [`${P}.aws.role`]: map,
+    [`${P}.aws.externalID`]: map,
+    [`${P}.aws.prefix`]: map,
+    [`${P}.aws.auth`]: map,
+    [`${P}.aws.auth.jwt`]: map,
+    [`${P}.aws.auth.jwt.serviceAccountRef`]: subtree,
+    [`${P}.aws.auth.secretRef`]: subtree,
+    [`${P}.aws.additionalRoles`]: refuse("(role chaining)"),
+    [`${P}.aws.sessionTags`]: refuse(),
+    [`${P}.aws.transitiveTagKeys`]: refuse(),
+    [`${P}.aws.sessionTagsPolicy`]: refuse(),
+    [`${P}.aws.customSessionTags`]: refuse(),
+    [`${P}.aws.secretsManager`]: refuse("(PushSecret deletion settings)"),
+  },
+  gcpsm: {
+    [`${P}.gcpsm`]: map,
+    [`${P}.gcpsm.projectID`]: map,
+    [`${P}.gcpsm.location`]: map,
+    [`${P}.gcpsm.secretVersionSelectionPolicy`]: map,
+    [`${P}.gcpsm.auth`]: map,
+    [`${P}.gcpsm.auth.secretRef`]: subtree,
+    [`${P}.gcpsm.auth.workloadIdentity`]: map,
+    [`${P}.gcpsm.auth.workloadIdentity.serviceAccountRef`]: subtree,
+    [`${P}.gcpsm.auth.workloadIdentity.clusterLocation`]: map,
+    [`${P}.gcpsm.auth.workloadIdentity.clusterName`]: map,
+    [`${P}.gcpsm.auth.workloadIdentity.clusterProjectID`]: map,
+    [`${P}.gcpsm.auth.workloadIdentityFederation`]: map,
+    [`${P}.gcpsm.auth.workloadIdentityFederation.serviceAccountRef`]: subtree,
+    [`${P}.gcpsm.auth.workloadIdentityFederation.audience`]: map,
+    [`${P}.gcpsm.auth.workloadIdentityFederation.gcpServiceAccountEmail`]: map,
+    [`${P}.gcpsm.auth.workloadIdentityFederation.credConfig`]: refuse(),
+    [`${P}.gcpsm.auth.workloadIdentityFederation.awsSecurityCredentials`]: refuse(),
+    [`${P}.gcpsm.auth.workloadIdentityFederation.externalTokenEndpoint`]: refuse(),
+  },
+  azurekv: {
+    [`${P}.azurekv`]: map,
+    [`${P}.azurekv.vaultUrl`]: map,
+    [`${P}.azurekv.tenantId`]: map,
+    [`${P}.azurekv.environmentType`]: map,
+    [`${P}.azurekv.authType`]: map,
+    [`${P}.azurekv.authSecretRef`]: subtree,
+    [`${P}.azurekv.serviceAccountRef`]: subtree,
+    [`${P}.azurekv.identityId`]: map,
+    // Which Go client ESO uses: no meaning for refsync, whose one client serves every cloud.
+    [`${P}.azurekv.useAzureSDK`]: only(true, false),
+    [`${P}.azurekv.customCloudConfig`]: map,
+    [`${P}.azurekv.customCloudConfig.activeDirectoryEndpoint`]: map,
+    [`${P}.azurekv.customCloudConfig.keyVaultDNSSuffix`]: map,
+    [`${P}.azurekv.customCloudConfig.keyVaultEndpoint`]: refuse("(set keyVaultDNSSuffix)"),
+    [`${P}.azurekv.customCloudConfig.resourceManagerEndpoint`]: refuse(),
+  },
+  kubernetes: {
+    [`${P}.kubernetes`]: map,
+    [`${P}.kubernetes.remoteNamespace`]: map,
+    [`${P}.kubernetes.server`]: map,
+    [`${P}.kubernetes.server.url`]: map,
+    [`${P}.kubernetes.server.caBundle`]: map,
+    [`${P}.kubernetes.server.caProvider`]: subtree,
+    [`${P}.kubernetes.auth`]: map,
+    [`${P}.kubernetes.auth.serviceAccount`]: subtree,
+    [`${P}.kubernetes.auth.token`]: subtree,
+    [`${P}.kubernetes.auth.cert`]: subtree,
+    [`${P}.kubernetes.authRef`]: subtree,
+  },
+  fake: {
+    [`${P}.fake`]: map,
+    [`${P}.fake.data`]: map,
+    [`${P}.fake.data[]`]: map,
+    [`${P}.fake.data[].key`]: map,
+    [`${P}.fake.data[].value`]: map,
+    [`${P}.fake.data[].version`]: map,
+    /** v1beta1 only. */
+    [`${P}.fake.data[].valueMap`]: subtree,
+    [`${P}.fake.validationResult`]: refuse(),
+  },
+};
+
+/** The rule for one ESO field path (`spec.data[].remoteRef.key`) of a kind, if the table has one. */
+export function esoRule(kind: string, pattern: string): Rule | undefined {
+  if (kind === "ExternalSecret") return EXTERNAL_SECRET[pattern];
+  if (kind !== "SecretStore" && kind !== "ClusterSecretStore") return undefined;
+  const provider = /^spec\.provider\.([^.[]+)/.exec(pattern)?.[1];
+  if (provider !== undefined) return PROVIDERS[provider]?.[pattern];
+  return STORE[pattern];
+}
+
+/** Every field path the table knows for a kind, with its rule (for tests and docs). */
+export function esoRules(kind: "ExternalSecret" | "SecretStore"): [string, Rule][] {
+  if (kind === "ExternalSecret") return Object.entries(EXTERNAL_SECRET);
+  return [...Object.entries(STORE), ...Object.values(PROVIDERS).flatMap((p) => Object.entries(p))];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Go's zero values: ESO omits them (omitempty) and reads them as unset. */
+const isZero = (v: unknown): boolean =>
+  v === null ||
+  v === false ||
+  v === "" ||
+  (Array.isArray(v) && v.length === 0) ||
+  (isRecord(v) && Object.keys(v).length === 0);
+
+const DROP = Symbol("drop");
+
+function walk(kind: string, node: unknown, pattern: string, path: string, problems: string[]): unknown {
+  if (node === null || node === undefined) return DROP;
+  const rule = esoRule(kind, pattern);
+  if (!rule || rule.kind === "refuse") {
+    if (isZero(node)) return DROP;
+    const provider = /^spec\.provider\.([^.[]+)$/.exec(pattern)?.[1];
+    if (!rule && provider !== undefined && !PROVIDERS[provider]) {
+      problems.push(`${path}: refsync has no ${provider} provider`);
+    } else {
+      const why = rule?.kind === "refuse" && rule.why ? ` ${rule.why}` : "";
+      problems.push(`${path}: refsync does not implement this ESO field${why}`);
+    }
+    return DROP;
+  }
+  if (rule.kind === "only") {
+    if (rule.values.includes(node)) return DROP;
+    const allowed = rule.values.map((v) => JSON.stringify(v)).join(" or ");
+    problems.push(`${path}: refsync implements only ${allowed} here, not ${JSON.stringify(node)}`);
+    return DROP;
+  }
+  if (rule.kind === "subtree") return structuredClone(node);
+  if (Array.isArray(node)) {
+    return node.map((item, i) => {
+      const out = walk(kind, item, `${pattern}[]`, `${path}[${i}]`, problems);
+      return out === DROP ? null : out;
+    });
+  }
+  if (isRecord(node)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      const converted = walk(kind, value, `${pattern}.${key}`, `${path}.${key}`, problems);
+      if (converted !== DROP) out[key] = converted;
+    }
+    return out;
+  }
+  return node;
+}
+
+export type EsoConversion = { ok: true; object: Record<string, unknown> } | { ok: false; problems: string[] };
+
+/** True for an object of the external-secrets.io API groups (any version or kind, generators too). */
+export function isEsoObject(value: unknown): value is Record<string, unknown> {
+  return (
+    isRecord(value) &&
+    typeof value.apiVersion === "string" &&
+    /^([a-z0-9-]+\.)?external-secrets\.io\//.test(value.apiVersion)
+  );
+}
+
+const KINDS = new Set(["ExternalSecret", "SecretStore", "ClusterSecretStore"]);
+const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
+
+/**
+ * One ESO object as the refsync object of the same kind; or every problem,
+ * `path: message` each (never a value read from a secret: ESO manifests hold
+ * none, but problems quote only enum-like values of the spec).
+ */
+export function convertEsoObject(value: Record<string, unknown>): EsoConversion {
+  const apiVersion = String(value.apiVersion);
+  const kind = typeof value.kind === "string" ? value.kind : "";
+  if (!ESO_VERSIONS.some((v) => apiVersion === `${ESO_GROUP}/${v}`)) {
+    return {
+      ok: false,
+      problems: [
+        `apiVersion: refsync converts only ${ESO_VERSIONS.map((v) => `${ESO_GROUP}/${v}`).join(" and ")}, not ${apiVersion}`,
+      ],
+    };
+  }
+  if (!KINDS.has(kind)) {
+    return {
+      ok: false,
+      problems: [
+        `kind: refsync has no ${kind || "(unset)"} kind yet; it converts ExternalSecret, SecretStore and ClusterSecretStore`,
+      ],
+    };
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(value)) {
+    if (!TOP_LEVEL.has(key)) problems.push(`${key}: refsync does not implement this ESO field`);
+  }
+  const spec = walk(kind, value.spec ?? {}, "spec", "spec", problems);
+  if (problems.length) return { ok: false, problems };
+  const converted = (spec === DROP ? {} : spec) as Record<string, unknown>;
+  if (kind === "ExternalSecret") applyExternalSecretDefaults(converted);
+  else applyStoreDefaults(converted);
+  const metadata = isRecord(value.metadata) ? structuredClone(value.metadata) : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  metadata.annotations = { ...annotations, [ANNOTATION_CONVERTED_FROM]: apiVersion };
+  // status is the ESO controller's, not the user's: a refsync object starts without one.
+  return { ok: true, object: { apiVersion: API_VERSION, kind, metadata, spec: converted } };
+}
+
+/** ESO's defaults written out, so the object means in refsync what it meant in ESO. */
+function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
+  spec.refreshInterval ??= "1h";
+  if (isRecord(spec.secretStoreRef)) spec.secretStoreRef.kind ??= "SecretStore";
+  const target = (isRecord(spec.target) ? spec.target : (spec.target = {})) as Record<string, unknown>;
+  target.creationPolicy ??= "Owner";
+  target.deletionPolicy ??= "Retain";
+  if (isRecord(target.template)) target.template.engineVersion = "v2";
+}
+
+function applyStoreDefaults(spec: Record<string, unknown>): void {
+  const provider = isRecord(spec.provider) ? spec.provider : {};
+  if (isRecord(provider.vault)) provider.vault.version ??= "v2";
+  if (isRecord(provider.azurekv)) provider.azurekv.authType ??= "ServicePrincipal";
+}
