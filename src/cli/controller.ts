@@ -3,6 +3,7 @@
  * until SIGTERM/SIGINT.
  */
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Controller, type ControllerOptions } from "../controller/manager.ts";
@@ -21,6 +22,7 @@ import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "./fla
 import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "./flags/rollout.ts";
 import { flagErrorMessage, oneLine, wantsDebug } from "./command-line.ts";
 import { VERSION } from "./version.ts";
+import { Auditor, AuditWriter } from "../store/audit.ts";
 
 const USAGE = `usage: refsync controller [options]
 
@@ -40,11 +42,15 @@ const USAGE = `usage: refsync controller [options]
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
   --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key, created if missing
                              (default: <lease-namespace>/refsync-hash-key)
+  --audit-log PATH|-         append a hash-chained audit record of every backend operation to
+                             PATH (- for stdout); check it with refsync audit verify (docs/audit.md)
 ${freshnessUsage}${rolloutUsage}${dashboardUsage}`;
 
 export interface ControllerFlags {
   options: Omit<ControllerOptions, "kc" | "log">;
   kubeconfig?: string;
+  /** --audit-log: a file, or - for stdout. */
+  auditLog?: string;
   metricsAddr: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   dashboard: DashboardFlags;
@@ -88,6 +94,7 @@ export function parseControllerFlags(
         "renew-deadline": { type: "string", default: "10s" },
         "retry-period": { type: "string", default: "2s" },
         "hash-key-secret": { type: "string" },
+        "audit-log": { type: "string" },
         ...dashboardFlagOptions,
         ...freshnessFlagOptions,
         ...rolloutFlagOptions,
@@ -144,8 +151,11 @@ export function parseControllerFlags(
         "no --lease-namespace): pass --hash-key-secret NAMESPACE/NAME, the same on every run",
     );
   }
+  const auditLog = values["audit-log"];
+  if (auditLog === "") throw new Error("--audit-log: want a file path, or - for stdout");
   return {
     kubeconfig: values.kubeconfig,
+    auditLog,
     metricsAddr: values["metrics-addr"] === "0" ? undefined : values["metrics-addr"],
     logLevel,
     dashboard: parseDashboardFlags(values),
@@ -314,7 +324,15 @@ async function startController(
     perObjectLabels: flags.dashboard.perObjectLabels,
     version: VERSION,
   });
-  const controller = await Controller.create({ ...flags.options, kc, log, metrics });
+  const audit =
+    flags.auditLog === undefined
+      ? undefined
+      : new Auditor(new AuditWriter(flags.auditLog), {
+          component: "controller",
+          version: VERSION,
+          replica: flags.options.leaderElection?.identity ?? process.env.POD_NAME ?? hostname(),
+        });
+  const controller = await Controller.create({ ...flags.options, kc, log, metrics, audit });
   let server: RunningServer | undefined;
   try {
     const metricsAddr = flags.metricsAddr;

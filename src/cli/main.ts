@@ -38,6 +38,10 @@ export const commands: Record<string, Command> = {
     summary: "rewrite argocd-vault-plugin placeholders into ref+ references",
     run: async (argv) => (await import("./convert.ts")).convertCommand(argv),
   },
+  audit: {
+    summary: "verify the hash chain of audit files (refsync audit verify FILE...)",
+    run: async (argv) => (await import("./audit.ts")).auditCommand(argv),
+  },
   validate: {
     summary: "check refsync.dev objects (strictly) and references in manifests, for CI and Flux",
     run: async (argv) => (await import("./validate.ts")).validateCommand(argv),

@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import type { ConsumerSource } from "./view.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { ReadCache } from "../store/read-cache.ts";
+import type { Auditor } from "../store/audit.ts";
 import type { StoreLookup } from "./secretstore/resolve.ts";
 import { StoreSessions } from "./secretstore/sessions.ts";
 import { EventRecorder } from "../kube/events.ts";
@@ -67,6 +68,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** Queue back-off after a failure (doubles per failure); default 200 ms … 5 min. */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** Audit records of every backend operation (--audit-log); none when unset. */
+  audit?: Auditor;
 }
 
 type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
@@ -118,6 +121,7 @@ export class Controller {
       kc: opts.kc,
       cache: this.cache,
       onCall: (p, s, c, r, secs) => this.metrics.recordProviderCall(p, s, c, r, secs),
+      audit: opts.audit,
     });
     const informerOpts = { ...opts.informer, namespace: opts.namespace };
     this.externalSecrets = new Informer(kube, resourceTypes.externalSecret, this.log, informerOpts);

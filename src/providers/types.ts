@@ -90,6 +90,22 @@ export interface WriteResult {
   version?: string;
 }
 
+export interface AuditKey {
+  key: string;
+  property?: string;
+  version?: string;
+}
+
+/** What a provider knows about one backend request besides its result. */
+export interface CallDetail {
+  /** The backend's own request id (AWS x-amzn-RequestId, Vault request_id, Azure x-ms-request-id). */
+  requestId?: string;
+  /** The identity the request was made as (Vault role and token accessor, AWS role ARN and session…). */
+  identity?: Record<string, string>;
+  /** The keys the request named. */
+  keys?: AuditKey[];
+}
+
 /** Result label for provider-call metrics. */
 export type CallResult = "success" | "error" | "not_found" | "denied" | "throttled";
 
@@ -129,7 +145,7 @@ export interface ProviderContext {
   /** Waits for one token of the store's rate limit (used by clients with `metersOwnRequests`). */
   takeToken?(signal?: AbortSignal): Promise<void>;
   /** Counts every backend call, including logins and renewals. */
-  onCall?(call: string, result: CallResult, durationSeconds: number): void;
+  onCall?(call: string, result: CallResult, durationSeconds: number, detail?: CallDetail): void;
   /**
    * For the Kubernetes provider: a Secret reader on the cluster and as the identity the store's
    * `server`, `auth` and `authRef` name (all unset: the local cluster, as whoever built the context).

@@ -9,6 +9,7 @@ import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
 import { InvalidSpecError } from "../../errors.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
 import type { Lease, ReadRequest, SecretValue } from "../../providers/types.ts";
+import type { AuditSubject } from "../../store/audit.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 
 export interface FetchResult {
@@ -50,13 +51,15 @@ export async function fetchData(
   /** Cached values are taken only when read at or after this time. */
   readsSinceMs: number,
   signal?: AbortSignal,
+  /** The ExternalSecret the reads serve, for the audit records. */
+  subject?: AuditSubject,
 ): Promise<FetchResult> {
   const dataFrom = spec.dataFrom ?? [];
   // Lists first (find), since they decide which keys to read.
   const found = await Promise.all(
     dataFrom.map((d) =>
       d.find
-        ? session.list({ name: d.find.name, tags: d.find.tags, path: d.find.path }, signal)
+        ? session.list({ name: d.find.name, tags: d.find.tags, path: d.find.path }, signal, subject)
         : Promise.resolve([]),
     ),
   );
@@ -68,7 +71,7 @@ export async function fetchData(
     for (const key of found[i] ?? []) want({ key });
   });
   const list = [...requests.values()];
-  const values = await session.readAll(list, readsSinceMs, signal);
+  const values = await session.readAll(list, readsSinceMs, signal, subject);
   const byRequest = new Map<string, SecretValue>();
   list.forEach((r, i) => {
     const v = values[i];

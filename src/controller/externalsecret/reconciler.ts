@@ -235,7 +235,12 @@ export class ExternalSecretReconciler {
         );
       const session = this.#d.sessions.session(store, namespace);
       this.#prefetcher.prefetch(es, session, signal);
-      const fetched = await fetchData(spec, session, readsSinceMs, signal);
+      const fetched = await fetchData(spec, session, readsSinceMs, signal, {
+        kind: "ExternalSecret",
+        namespace,
+        name: es.metadata.name,
+        ...(es.metadata.uid && { uid: es.metadata.uid }),
+      });
       let data = fetched.data;
       const templates = spec.target?.template?.data;
       // On bytes: a value that is not UTF-8 reaches the Secret as it is (ESO's semantics).

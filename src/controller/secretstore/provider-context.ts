@@ -17,6 +17,7 @@ import { kubernetesSecretReader, secretReader } from "../../providers/kubernetes
 import { kubeConfigFromSecret } from "../../providers/kubernetes/kubeconfig.ts";
 import type { KubernetesConnection } from "../../providers/kubernetes/spec.ts";
 import type { CallResult, KubernetesSecretReader, ProviderContext } from "../../providers/types.ts";
+import type { Auditor } from "../../store/audit.ts";
 import { storeId } from "./resolve.ts";
 
 export interface ContextDeps {
@@ -24,6 +25,8 @@ export interface ContextDeps {
   /** The controller's own kubeconfig (cluster address and CA for per-identity clients). */
   kc: KubeConfig;
   onCall(provider: string, store: string, call: string, result: CallResult, seconds: number): void;
+  /** Audit records of the calls providers report themselves (logins, AWS requests). */
+  audit?: Auditor;
 }
 
 const TOKEN_SECONDS = 600;
@@ -110,8 +113,9 @@ export function buildProviderContext(
       if (!sa) throw new SecretNotFoundError(`${id}: ServiceAccount ${namespace}/${ref.name} not found`);
       return sa.metadata.annotations ?? {};
     },
-    onCall(call, result, seconds) {
+    onCall(call, result, seconds, detail) {
       deps.onCall(provider, id, call, result, seconds);
+      deps.audit?.record({ store: id, provider, operation: call, result, seconds }, detail);
     },
     kubernetes: (connection) =>
       kubernetesReader(deps, store, connection, {

@@ -22,6 +22,14 @@ import type {
   ValidationResult,
 } from "../../providers/types.ts";
 import type { ReadCache } from "../../store/read-cache.ts";
+import {
+  auditScope,
+  reasonOf,
+  type AuditKey,
+  type AuditScope,
+  type AuditSubject,
+  type Auditor,
+} from "../../store/audit.ts";
 import { buildProviderContext } from "./provider-context.ts";
 import { TokenBucket } from "../../store/rate-limit.ts";
 import { storeId } from "./resolve.ts";
@@ -33,6 +41,8 @@ export interface SessionDeps {
   onCall(provider: string, store: string, call: string, result: CallResult, seconds: number): void;
   /** Backend calls in flight, across stores (shared counter, for the dashboard). */
   inflight?: { count: number };
+  /** Audit records of backend operations (none: not audited). */
+  audit?: Auditor;
   /** Builds the provider client; default: the registry (tests pass their own ProviderClient). */
   createClient?: typeof createProviderClient;
 }
@@ -45,6 +55,8 @@ export class StoreSession {
   readonly cacheKey: string;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
+  /** Reads under way by request, with whom they serve so far (a subject that joins one is added). */
+  readonly #pending = new Map<string, { keys: AuditKey[]; subjects: AuditSubject[] }>();
 
   constructor(
     deps: SessionDeps,
@@ -68,29 +80,59 @@ export class StoreSession {
    * request itself (AWS: GetSecretValue, BatchGetSecretValue…), which would
    * count twice. Vault reports only its own auth requests (login, renew-token).
    */
-  #record(call: string, result: CallResult, started: number): void {
-    if (!this.client.metersOwnRequests)
-      this.#deps.onCall(this.provider, this.id, call, result, (performance.now() - started) / 1000);
+  #record(call: string, result: CallResult, started: number, scope: AuditScope, error?: unknown): void {
+    if (this.client.metersOwnRequests) return;
+    const seconds = (performance.now() - started) / 1000;
+    this.#deps.onCall(this.provider, this.id, call, result, seconds);
+    this.#deps.audit?.record(
+      { store: this.id, provider: this.provider, operation: call, result, seconds, reason: reasonOf(error) },
+      {},
+      scope,
+    );
   }
 
-  /** Calls the backend, rate limited (here, or per request by the client), timed and counted. */
-  async #call<T>(call: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Calls the backend, rate limited (here, or per request by the client), timed, counted and audited.
+   * Every backend call of the controller passes here; calls the client reports itself (logins, AWS
+   * requests) are audited by the provider context, in the scope set here.
+   */
+  async #call<T>(
+    call: string,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+    scope: AuditScope = NO_SCOPE,
+  ): Promise<T> {
     if (!this.client.metersOwnRequests) await this.#bucket.take(signal);
     const started = performance.now();
     const inflight = this.#deps.inflight ?? { count: 0 };
     inflight.count++;
     try {
-      const result = await fn();
+      const result = await auditScope.run(scope, fn);
       this.#bucket.succeeded();
-      this.#record(call, "success", started);
+      this.#record(call, "success", started, scope);
       return result;
     } catch (err) {
       if (err instanceof ThrottledError) this.#bucket.throttled(err.retryAfterSeconds);
-      this.#record(call, callResultOf(err), started);
+      this.#record(call, callResultOf(err), started, scope, err);
       throw err;
     } finally {
       inflight.count--;
     }
+  }
+
+  /** The audit scope of reads of `requests`: every subject any of them served, when the call ends. */
+  #readScope(requests: ReadRequest[]): AuditScope {
+    const pending = requests.map((r) => this.#pending.get(pendingKey(r)));
+    return {
+      subjects: () => unique(pending.flatMap((p) => p?.subjects ?? [])),
+      keys: () => pending.flatMap((p) => p?.keys ?? []),
+    };
+  }
+
+  #settled(requests: ReadRequest[], entries: ({ subjects: AuditSubject[] } | undefined)[]): void {
+    requests.forEach((r, i) => {
+      if (this.#pending.get(pendingKey(r)) === entries[i]) this.#pending.delete(pendingKey(r));
+    });
   }
 
   /** Whether several reads can share one backend call (readMany). */
@@ -113,6 +155,8 @@ export class StoreSession {
     requests: ReadRequest[],
     readsSince: number | readonly number[],
     signal?: AbortSignal,
+    /** Whom the reads serve, for the audit record of the backend read (also when they join one in flight). */
+    subject?: AuditSubject,
   ): Promise<(SecretValue | Error)[]> {
     const misses: {
       request: ReadRequest;
@@ -125,14 +169,38 @@ export class StoreSession {
         this.cacheKey,
         request,
         typeof readsSince === "number" ? readsSince : (readsSince[i] ?? Date.now()),
-        () => new Promise<SecretValue>((resolve, reject) => misses.push({ request, resolve, reject })),
+        () =>
+          new Promise<SecretValue>((resolve, reject) => {
+            misses.push({ request, resolve, reject });
+            this.#pending.set(pendingKey(request), {
+              keys: [
+                { key: request.key, ...(request.version !== undefined && { version: request.version }) },
+              ],
+              subjects: [],
+            });
+          }),
       ),
     );
+    if (subject) {
+      for (const request of requests) {
+        const p = this.#pending.get(pendingKey(request));
+        if (p && !p.subjects.some((s) => sameSubject(s, subject))) p.subjects.push(subject);
+      }
+    }
+    const once = (reqs: ReadRequest[]) => {
+      const entries = reqs.map((r) => this.#pending.get(pendingKey(r)));
+      return { scope: this.#readScope(reqs), done: () => this.#settled(reqs, entries) };
+    };
     if (misses.length === 1 || (misses.length > 1 && !this.client.readMany)) {
-      for (const m of misses)
-        this.#call("read", () => this.client.read(m.request, signal), signal).then(m.resolve, m.reject);
+      for (const m of misses) {
+        const { scope, done } = once([m.request]);
+        this.#call("read", () => this.client.read(m.request, signal), signal, scope)
+          .finally(done)
+          .then(m.resolve, m.reject);
+      }
     } else if (misses.length > 1) {
       const readMany = this.client.readMany?.bind(this.client);
+      const { scope, done } = once(misses.map((m) => m.request));
       this.#call(
         "readMany",
         () =>
@@ -141,35 +209,60 @@ export class StoreSession {
             signal,
           ),
         signal,
-      ).then(
-        (values) =>
-          misses.forEach((m, i) =>
-            values[i] instanceof Error ? m.reject(values[i]) : m.resolve(values[i] as SecretValue),
-          ),
-        (err: unknown) => misses.forEach((m) => m.reject(err)),
-      );
+        scope,
+      )
+        .finally(done)
+        .then(
+          (values) =>
+            misses.forEach((m, i) =>
+              values[i] instanceof Error ? m.reject(values[i]) : m.resolve(values[i] as SecretValue),
+            ),
+          (err: unknown) => misses.forEach((m) => m.reject(err)),
+        );
     }
     const settled = await Promise.allSettled(results);
     return settled.map((s) => (s.status === "fulfilled" ? s.value : toError(s.reason)));
   }
 
-  list(query: FindQuery, signal?: AbortSignal): Promise<string[]> {
-    return this.#call("list", () => this.client.list(query, signal), signal);
+  list(query: FindQuery, signal?: AbortSignal, subject?: AuditSubject): Promise<string[]> {
+    return this.#call("list", () => this.client.list(query, signal), signal, subjectScope(subject));
   }
 
   validate(signal?: AbortSignal): Promise<ValidationResult> {
     return this.#call("validate", () => this.client.validate(signal), signal);
   }
 
-  renewLease(lease: Lease, signal?: AbortSignal): Promise<Lease> | undefined {
+  renewLease(lease: Lease, signal?: AbortSignal, subject?: AuditSubject): Promise<Lease> | undefined {
     const renew = this.client.renewLease?.bind(this.client);
-    return renew && this.#call("renewLease", () => renew(lease, signal), signal);
+    return renew && this.#call("renewLease", () => renew(lease, signal), signal, subjectScope(subject));
   }
 
-  revokeLease(lease: Lease, signal?: AbortSignal): Promise<void> | undefined {
+  revokeLease(lease: Lease, signal?: AbortSignal, subject?: AuditSubject): Promise<void> | undefined {
     const revoke = this.client.revokeLease?.bind(this.client);
-    return revoke && this.#call("revokeLease", () => revoke(lease, signal), signal);
+    return revoke && this.#call("revokeLease", () => revoke(lease, signal), signal, subjectScope(subject));
   }
+}
+
+const NO_SCOPE: AuditScope = { subjects: () => [], keys: () => undefined };
+
+function subjectScope(subject: AuditSubject | undefined): AuditScope {
+  return subject ? { subjects: () => [subject], keys: () => undefined } : NO_SCOPE;
+}
+
+function pendingKey(r: ReadRequest): string {
+  return JSON.stringify([r.key, r.version ?? null]);
+}
+
+function sameSubject(a: AuditSubject, b: AuditSubject): boolean {
+  return (
+    a.kind === b.kind &&
+    a.name === b.name &&
+    ("namespace" in a ? a.namespace : "") === ("namespace" in b ? b.namespace : "")
+  );
+}
+
+function unique(subjects: AuditSubject[]): AuditSubject[] {
+  return subjects.filter((s, i) => subjects.findIndex((t) => sameSubject(s, t)) === i);
 }
 
 function toError(reason: unknown): Error {

@@ -2,7 +2,7 @@
 // throttled call that the SDK retried shows up in refsync's call metrics.
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { STSClient } from "@aws-sdk/client-sts";
-import type { ProviderContext } from "../types.ts";
+import type { AuditKey, CallDetail, ProviderContext } from "../types.ts";
 import { callResult, errorCode } from "./errors.ts";
 
 export function countAttempts(
@@ -15,15 +15,47 @@ export function countAttempts(
     (next, context) => async (args) => {
       const operation = String(context.commandName ?? "unknown").replace(/Command$/, "");
       const started = performance.now();
+      const keys = keysOf((args as { input?: unknown }).input);
       try {
         const result = await next(args);
-        onCall(operation, "success", (performance.now() - started) / 1000);
+        const requestId = headerOf((result as { response?: unknown }).response, "x-amzn-requestid");
+        onCall(operation, "success", (performance.now() - started) / 1000, detail(requestId, keys));
         return result;
       } catch (error) {
-        onCall(operation, callResult(errorCode(error)), (performance.now() - started) / 1000);
+        const e = error as { $metadata?: { requestId?: string }; $response?: unknown };
+        const requestId = e.$metadata?.requestId ?? headerOf(e.$response, "x-amzn-requestid");
+        onCall(
+          operation,
+          callResult(errorCode(error)),
+          (performance.now() - started) / 1000,
+          detail(requestId, keys),
+        );
         throw error;
       }
     },
     { step: "finalizeRequest", priority: "low", name: "refsyncAttemptCounter" },
   );
+}
+
+function detail(requestId: string | undefined, keys: AuditKey[] | undefined): CallDetail {
+  return { ...(requestId && { requestId }), ...(keys && { keys }) };
+}
+
+function headerOf(response: unknown, name: string): string | undefined {
+  const headers = (response as { headers?: Record<string, string | undefined> } | undefined)?.headers;
+  if (!headers) return undefined;
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/** The secret ids a request names (never its SecretString: only ids and versions are taken). */
+function keysOf(input: unknown): AuditKey[] | undefined {
+  if (typeof input !== "object" || input === null) return undefined;
+  const i = input as { SecretId?: unknown; SecretIdList?: unknown; VersionId?: unknown; Name?: unknown };
+  const version = typeof i.VersionId === "string" ? { version: i.VersionId } : {};
+  if (typeof i.SecretId === "string") return [{ key: i.SecretId, ...version }];
+  if (Array.isArray(i.SecretIdList))
+    return i.SecretIdList.filter((k): k is string => typeof k === "string").map((key) => ({ key }));
+  if (typeof i.Name === "string") return [{ key: i.Name }];
+  return undefined;
 }

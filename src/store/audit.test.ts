@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { Auditor, AuditWriter, GENESIS, auditScope, verifyAudit, type AuditRecord } from "./audit.ts";
+
+const record = (n: number): AuditRecord => ({
+  time: new Date(0).toISOString(),
+  actor: { component: "controller", version: "0.0.0-test" },
+  subjects: [{ kind: "ExternalSecret", namespace: "ns", name: `es-${n}` }],
+  store: "SecretStore/ns/vault",
+  provider: "vault",
+  operation: "read",
+  keys: [{ key: `app/${n}` }],
+  outcome: "ok",
+  durationMs: n,
+});
+
+function written(n: number): { file: string; lines: string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), "refsync-audit-"));
+  const file = path.join(dir, "audit.jsonl");
+  const w = new AuditWriter(file);
+  for (let i = 0; i < n; i++) w.write(record(i));
+  w.close();
+  return { file, lines: readFileSync(file, "utf8").trimEnd().split("\n") };
+}
+
+void describe("audit chain", () => {
+  void it("chains every record to the one before, from genesis", () => {
+    const { file, lines } = written(3);
+    const parsed = lines.map((l) => JSON.parse(l) as { prev: string; hash: string });
+    assert.equal(parsed[0]?.prev, GENESIS);
+    assert.equal(parsed[1]?.prev, parsed[0]?.hash);
+    assert.equal(parsed[2]?.prev, parsed[1]?.hash);
+    assert.deepEqual(verifyAudit([file]), { ok: true, records: 3, lastHash: parsed[2]?.hash });
+  });
+
+  void it("continues the chain when the file is reopened", () => {
+    const { file } = written(2);
+    const w = new AuditWriter(file);
+    w.write(record(9));
+    w.close();
+    const result = verifyAudit([file]);
+    assert.equal(result.ok && result.records, 3);
+  });
+
+  void it("continues across a rotation: the new file's first record names the old file's last hash", () => {
+    const { file } = written(2);
+    const rotated = `${file}.2`;
+    const old = new AuditWriter(file);
+    const w = new AuditWriter(rotated, { prev: old.lastHash });
+    old.close();
+    w.write(record(5));
+    w.close();
+    assert.equal(verifyAudit([file, rotated]).ok, true);
+    // Out of order, the chain breaks at the first record of the file that comes second.
+    const reversed = verifyAudit([rotated, file]);
+    assert.deepEqual(reversed.ok ? undefined : [reversed.file, reversed.line], [file, 1]);
+  });
+
+  const broken = (mutate: (lines: string[]) => string[], want: number) => {
+    const { file, lines } = written(4);
+    writeFileSync(file, mutate([...lines]).join("\n") + "\n");
+    const result = verifyAudit([file]);
+    assert.equal(result.ok, false);
+    if (!result.ok) assert.equal(result.line, want, result.problem);
+  };
+
+  void it("names an edited line", () =>
+    broken((l) => l.map((x, i) => (i === 2 ? x.replace("app/2", "app/X") : x)), 3));
+  void it("names the line after a deleted one", () => broken((l) => l.filter((_, i) => i !== 1), 2));
+  void it("names a reordered line", () => broken((l) => [l[0], l[2], l[1], l[3]] as string[], 2));
+  void it("names a line that is not JSON", () => broken((l) => [l[0], "junk", ...l.slice(1)] as string[], 2));
+
+  void it("records the scope's subjects, including ones that joined after the call began", () => {
+    const lines: string[] = [];
+    const auditor = new Auditor(
+      new AuditWriter({ write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream),
+      { component: "plugin", version: "1" },
+    );
+    const subjects = [{ kind: "ExternalSecret" as const, namespace: "a", name: "one" }];
+    auditScope.run({ subjects: () => subjects, keys: () => [{ key: "k" }] }, () => {
+      subjects.push({ kind: "ExternalSecret", namespace: "b", name: "two" });
+      auditor.record(
+        { store: "s", provider: "aws", operation: "GetSecretValue", result: "throttled", seconds: 0.5 },
+        { requestId: "req-1" },
+      );
+    });
+    const r = JSON.parse(lines[0] as string) as AuditRecord;
+    assert.equal(r.subjects.length, 2);
+    assert.equal(r.outcome, "throttled");
+    assert.equal(r.requestId, "req-1");
+    assert.deepEqual(r.keys, [{ key: "k" }]);
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * The audit stream: one JSON line per backend operation (login, read, find,
+ * write, lease renew/revoke) the controller or the plugin makes, separate
+ * from the log. Each line is hash-chained to the one before it: it carries
+ * `prev`, the previous record's `hash`, and its own `hash`, the SHA-256 of
+ * the line as written without `hash`. A new file starts from GENESIS unless
+ * it continues one (the writer reopens an existing file at its last hash, and
+ * a rotated-to file starts from the rotated-away file's last hash), so an
+ * edited, deleted or reordered line breaks the chain where it happened and
+ * `refsync audit verify` names that line.
+ *
+ * A record never holds a secret value nor anything derived from one: it is
+ * built only from names, keys, versions, outcomes and the backend's request
+ * id, and `AuditRecord` has no field a value could go in.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync, writeSync } from "node:fs";
+import type { AuditKey, CallDetail, CallResult } from "../providers/types.ts";
+
+export type { AuditKey, CallDetail };
+
+export const GENESIS = "0".repeat(64);
+
+/** Whom a backend operation served. */
+export type AuditSubject =
+  | { kind: "ExternalSecret"; namespace: string; name: string; uid?: string }
+  | { kind: "Application"; name: string; project?: string; revision?: string; path?: string };
+
+export type AuditOutcome = "ok" | "not_found" | "denied" | "throttled" | "error";
+
+export interface AuditRecord {
+  time: string;
+  actor: { component: "controller" | "plugin"; version: string; replica?: string };
+  subjects: AuditSubject[];
+  store: string;
+  provider: string;
+  identity?: Record<string, string>;
+  operation: string;
+  keys?: AuditKey[];
+  outcome: AuditOutcome;
+  /** The typed error's reason (NotFound, AccessDenied, Throttled…), never its message. */
+  reason?: string;
+  requestId?: string;
+  durationMs: number;
+}
+
+export interface ChainedRecord extends AuditRecord {
+  prev: string;
+  hash: string;
+}
+
+export function outcomeOf(result: CallResult): AuditOutcome {
+  return result === "success" ? "ok" : result;
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/** The line for `record` chained after `prev`, and its hash. */
+export function chainLine(record: AuditRecord, prev: string): { line: string; hash: string } {
+  const body = JSON.stringify({ ...record, prev });
+  const hash = sha256(body);
+  return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
+}
+
+/** Somewhere audit records go. */
+export interface AuditSink {
+  write(record: AuditRecord): void;
+  close?(): void;
+}
+
+/** Drops everything (no --audit-log). */
+export const noAudit: AuditSink = { write: () => {} };
+
+/**
+ * Appends chained records to a file (synchronously, so the order of lines is
+ * the order of calls and a crash loses at most the line being written) or to
+ * a stream (`-`: stdout). Reopening an existing file continues its chain.
+ */
+export class AuditWriter implements AuditSink {
+  #prev: string;
+  readonly #fd: number | undefined;
+  readonly #stream: NodeJS.WritableStream | undefined;
+
+  constructor(target: string | NodeJS.WritableStream, options: { prev?: string } = {}) {
+    if (typeof target === "string" && target !== "-") {
+      this.#prev = options.prev ?? lastHash(target) ?? GENESIS;
+      this.#fd = openSync(target, "a", 0o600);
+    } else {
+      this.#prev = options.prev ?? GENESIS;
+      this.#stream = target === "-" ? process.stdout : (target as NodeJS.WritableStream);
+    }
+  }
+
+  /** The hash the next record chains to (for a rotated-to file's first record). */
+  get lastHash(): string {
+    return this.#prev;
+  }
+
+  write(record: AuditRecord): void {
+    const { line, hash } = chainLine(record, this.#prev);
+    this.#prev = hash;
+    if (this.#fd !== undefined) writeSync(this.#fd, line + "\n");
+    else this.#stream?.write(line + "\n");
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+  }
+}
+
+/** The hash of a file's last record, or undefined when it has none. */
+export function lastHash(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    const lines = buf.toString("utf8").split("\n").filter(Boolean);
+    const last = lines.at(-1);
+    if (!last) return undefined;
+    const parsed = JSON.parse(last) as { hash?: unknown };
+    return typeof parsed.hash === "string" ? parsed.hash : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type VerifyResult =
+  | { ok: true; records: number; lastHash: string }
+  | { ok: false; file: string; line: number; problem: string };
+
+/**
+ * Checks the chain across `files` in order (oldest first). The first record of
+ * the first file may continue an earlier, unnamed file (its `prev` is taken as
+ * given); every later `prev` must be the hash before it, and every `hash` the
+ * hash of its own line.
+ */
+export function verifyAudit(files: readonly string[]): VerifyResult {
+  let prev: string | undefined;
+  let records = 0;
+  for (const file of files) {
+    const lines = readFileSync(file, "utf8").split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    for (let i = 0; i < lines.length; i++) {
+      const bad = (problem: string): VerifyResult => ({ ok: false, file, line: i + 1, problem });
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(lines[i] as string) as Record<string, unknown>;
+      } catch {
+        return bad("not a JSON record");
+      }
+      const { hash, ...rest } = parsed;
+      if (typeof hash !== "string" || typeof rest.prev !== "string") return bad("no prev or hash");
+      if (sha256(JSON.stringify(rest)) !== hash) return bad("the record was changed (hash mismatch)");
+      if (prev !== undefined && rest.prev !== prev)
+        return bad(
+          "the chain is broken (prev is not the hash of the record before: one was removed, added or moved)",
+        );
+      prev = hash;
+      records++;
+    }
+  }
+  return { ok: true, records, lastHash: prev ?? GENESIS };
+}
+
+/** What the operation under way serves: read late, so subjects that join an in-flight read are listed. */
+export interface AuditScope {
+  subjects(): AuditSubject[];
+  keys(): AuditKey[] | undefined;
+}
+
+/**
+ * The scope of the backend operation under way, so a call a provider reports
+ * itself (a login, an AWS request, with its request id) names whom it served.
+ */
+export const auditScope = new AsyncLocalStorage<AuditScope>();
+
+/** Turns call reports into records: the actor, the time and the scope's subjects added. */
+export class Auditor {
+  readonly #sink: AuditSink;
+  readonly #actor: AuditRecord["actor"];
+
+  constructor(sink: AuditSink, actor: AuditRecord["actor"]) {
+    this.#sink = sink;
+    this.#actor = actor;
+  }
+
+  /** One backend operation; `scope` defaults to the one it runs in. */
+  record(
+    op: {
+      store: string;
+      provider: string;
+      operation: string;
+      result: CallResult;
+      seconds: number;
+      reason?: string;
+    },
+    detail: CallDetail = {},
+    scope: AuditScope | undefined = auditScope.getStore(),
+  ): void {
+    const keys = detail.keys ?? scope?.keys();
+    this.#sink.write({
+      time: new Date().toISOString(),
+      actor: this.#actor,
+      subjects: scope?.subjects() ?? [],
+      store: op.store,
+      provider: op.provider,
+      ...(detail.identity && { identity: detail.identity }),
+      operation: op.operation,
+      ...(keys && keys.length > 0 && { keys }),
+      outcome: outcomeOf(op.result),
+      ...(op.reason && { reason: op.reason }),
+      ...(detail.requestId && { requestId: detail.requestId }),
+      durationMs: Math.round(op.seconds * 1000),
+    });
+  }
+}
+
+/** The typed reason of an error for a record (never its message, which may quote a backend). */
+export function reasonOf(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  const reason = (error as { reason?: unknown }).reason;
+  return typeof reason === "string" ? reason : error instanceof Error ? error.name : "Error";
+}
