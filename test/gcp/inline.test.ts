@@ -264,3 +264,58 @@ stringData:
   assert.match(elsewhere.ok ? "" : elsewhere.errors.join("\n"), /outside the store's project/);
   assert.doesNotMatch(elsewhere.ok ? "" : elsewhere.errors.join("\n"), /inline-pw/);
 });
+
+void test("AVP's GCP placeholders by project number: read with the store's projectNumber, refused without", async () => {
+  await writeFile(join(dir, "avp-number.yaml"), avpManifest(gcp.projectNumber));
+  const full = (id: string) => `projects/${gcp.projectNumber}/secrets/${id}`;
+  const policy = [
+    { projects: ["team-a"], stores: ["gcp"], paths: [full("team-a-db"), full("team-a-token")] },
+  ];
+  const gcpsm = {
+    projectID: gcp.projectID,
+    endpoints: { secretManager: gcp.secretManager },
+    caBundle: gcp.caBundle,
+  };
+  const byNumber: PluginConfig = {
+    ...config,
+    stores: { gcp: { provider: { gcpsm: { ...gcpsm, projectNumber: gcp.projectNumber } } } },
+    avp: { provider: "gcpsm", store: "gcp" },
+    policy,
+  };
+  gcp.clearRequests();
+  const result = await render({
+    input: join(dir, "avp-number.yaml"),
+    mode: "inline",
+    config: byNumber,
+    requester,
+  });
+  assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
+  const [explicit, generic] = parseAllDocuments(result.output).map(
+    (doc) => doc.toJS() as { stringData?: Record<string, string>; data?: Record<string, string> },
+  );
+  assert.deepEqual(explicit?.stringData, {
+    whole: "inline-token",
+    password: "inline-pw",
+    pinned: "inline-old",
+  });
+  assert.deepEqual(explicit?.data, { encoded: Buffer.from("inline-token").toString("base64") });
+  assert.deepEqual(generic?.stringData, { token: "inline-token" });
+  const reads = gcp.requests.filter((r) => r.method === "AccessSecretVersion");
+  assert.equal(reads.length, 3, "one read per distinct secret version");
+  assert.ok(reads.every((r) => r.status === "OK"));
+
+  // Without projectNumber the store cannot tell its number from another project's: refused, saying what to set.
+  gcp.clearRequests();
+  const refused = await render({
+    input: join(dir, "avp-number.yaml"),
+    mode: "inline",
+    config: { ...byNumber, stores: { gcp: { provider: { gcpsm } } } },
+    requester,
+  });
+  assert.equal(refused.ok, false);
+  assert.match(
+    refused.ok ? "" : refused.errors.join("\n"),
+    /outside the store's project refsync-test \(if \d+ is its number, set spec\.provider\.gcpsm\.projectNumber\)/,
+  );
+  assert.equal(gcp.requests.length, 0);
+});

@@ -256,13 +256,24 @@ export class GcpsmClient implements ProviderClient {
     // A ClusterSecretStore acting as each ExternalSecret's namespace has no identity to check yet.
     if (this.#tokens.perNamespace) return { status: "Ready" };
     try {
-      await this.#call(
+      const [secrets] = await this.#call(
         "ListSecrets",
         "validate",
         (client, options) =>
           client.listSecrets({ parent: this.#parent, pageSize: 1 }, { ...options, autoPaginate: false }),
         signal,
       );
+      // Secret Manager names resources by project number: a projectNumber of another project would
+      // let keys by number read that project, so it must be the one Google reports (when it has a secret).
+      const reported = /^projects\/(\d+)\//.exec(secrets[0]?.name ?? "")?.[1];
+      const { projectID, projectNumber } = this.#spec;
+      if (projectNumber !== undefined && reported !== undefined && reported !== projectNumber) {
+        return {
+          status: "Error",
+          message: `${this.#context.storeName}: projectNumber ${projectNumber} is not the number of project ${projectID}: Secret Manager names it ${reported}`,
+          ...(warnings ? { warnings } : {}),
+        };
+      }
       return { status: "Ready", ...(warnings ? { warnings } : {}) };
     } catch (error) {
       const mapped = error instanceof RefsyncError ? error : toProviderError(error, this.#context.storeName);
@@ -299,14 +310,23 @@ export class GcpsmClient implements ProviderClient {
     }
   }
 
-  /** The resource name of a key: a secret id of the store's project, or a full `projects/…/secrets/<id>` name. */
+  /**
+   * The resource name of a key: a secret id of the store's project, or a full
+   * `projects/…/secrets/<id>` name naming the project by its id or, when the
+   * store sets projectNumber, its number (sent as written: Google takes both).
+   */
   #secretName(key: string): string {
     const full = /^projects\/([^/]+)(?:\/locations\/([^/]+))?\/secrets\/([^/]+)$/.exec(key);
     if (full) {
       const [, project, location, id] = full;
-      if (project !== this.#spec.projectID) {
+      const { projectID, projectNumber } = this.#spec;
+      if (project !== projectID && project !== projectNumber) {
+        const hint =
+          /^\d+$/.test(project as string) && projectNumber === undefined
+            ? ` (if ${project} is its number, set spec.provider.gcpsm.projectNumber)`
+            : "";
         throw new AccessDeniedError(
-          `${this.#context.storeName}: "${key}" is outside the store's project ${this.#spec.projectID}`,
+          `${this.#context.storeName}: "${key}" is outside the store's project ${projectID}${projectNumber ? ` (number ${projectNumber})` : ""}${hint}`,
         );
       }
       if ((location ?? undefined) !== this.#spec.location) {

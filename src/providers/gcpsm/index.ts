@@ -3,6 +3,7 @@
  *
  *   spec.provider.gcpsm:
  *     projectID: my-project
+ *     projectNumber: "123456789012"              # optional: also accept projects/<number>/… names
  *     location: europe-west1                     # optional: regional secrets and endpoint
  *     auth:                                      # optional; default: Application Default Credentials
  *       workloadIdentityFederation:              # per-namespace identity through Google's STS
@@ -12,7 +13,7 @@
  *       # or workloadIdentity: { serviceAccountRef, clusterLocation, clusterName, clusterProjectID }   (GKE)
  *       # or secretRef: { secretAccessKeySecretRef: { name, key } }                                    (key file)
  *
- * remoteRef.key is a secret id of the project (or projects/<p>/secrets/<id>); version is
+ * remoteRef.key is a secret id of the project (or projects/<id or number>/secrets/<id>); version is
  * `latest` (default), a version number or an alias.
  */
 import { lazyClient } from "../lazy.ts";

@@ -50,6 +50,13 @@ const workloadIdentity = z
 export const gcpsmSpecSchema = z
   .strictObject({
     projectID: projectID.describe("Project holding the secrets."),
+    projectNumber: z
+      .string()
+      .regex(/^[1-9][0-9]{0,19}$/, "must be a Google Cloud project number such as 123456789012")
+      .optional()
+      .describe(
+        "The number of projectID's project. Set, a key may also be a full resource name by number (projects/<number>/secrets/<id>, as Secret Manager names its resources and AVP's placeholders often do); validation checks it against the number Secret Manager reports. Unset: such names are refused as outside the store's project.",
+      ),
     location: location
       .optional()
       .describe(

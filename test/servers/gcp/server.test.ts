@@ -18,6 +18,8 @@ import { startGcpServer, type GcpTestServer } from "./index.ts";
 
 let gcp: GcpTestServer;
 let client: ProviderClient;
+let key: string;
+const others: ProviderClient[] = [];
 const calls: { call: string; result: CallResult }[] = [];
 const READER = "reader@refsync-test.iam.gserviceaccount.com";
 
@@ -27,14 +29,24 @@ before(async () => {
   gcp.bind({ member: `serviceAccount:${READER}`, role: "admin", secrets: ["app-*", "bin", "new-*"] });
   // Listing is granted on the project (every secret), as secretmanager.secrets.list is.
   gcp.bind({ member: `serviceAccount:${READER}`, role: "viewer", secrets: ["*"] });
-  const key = gcp.createKey(READER);
-  client = createProviderClient(
+  key = gcp.createKey(READER);
+  client = storeClient();
+});
+
+after(async () => {
+  await Promise.all([client, ...others].map((c) => c?.close()));
+  await gcp?.close();
+});
+
+function storeClient(spec: Record<string, unknown> = {}): ProviderClient {
+  return createProviderClient(
     {
       gcpsm: {
         projectID: gcp.projectID,
         endpoints: { secretManager: gcp.secretManager },
         caBundle: gcp.caBundle,
         auth: { secretRef: { secretAccessKeySecretRef: { name: "gcp-key", key: "key.json" } } },
+        ...spec,
       },
     },
     {
@@ -43,12 +55,7 @@ before(async () => {
       onCall: (call, result) => calls.push({ call, result }),
     },
   );
-});
-
-after(async () => {
-  await client?.close();
-  await gcp?.close();
-});
+}
 
 void test("latest, pinned versions and JSON properties", async () => {
   gcp.putSecret("app-db", JSON.stringify({ password: "one" }));
@@ -132,5 +139,44 @@ void test("validate reports the StaticCredentials warning", async () => {
   assert.deepEqual(
     result.warnings?.map((w) => w.type),
     ["StaticCredentials"],
+  );
+});
+
+void test("a full name by project number: read with projectNumber, refused without, checked by validate", async () => {
+  gcp.putSecret("app-num", "one");
+  gcp.putSecret("app-num", "two");
+  const byNumber = `projects/${gcp.projectNumber}/secrets/app-num`;
+  gcp.clearRequests();
+  const refused = await client.read({ key: byNumber }).catch((e: unknown) => e);
+  assert.ok(refused instanceof AccessDeniedError, String(refused));
+  assert.match(
+    refused.message,
+    /outside the store's project refsync-test \(if \d+ is its number, set spec\.provider\.gcpsm\.projectNumber\)/,
+  );
+  assert.equal(gcp.count("AccessSecretVersion"), 0, "refused before asking Google");
+
+  const numbered = storeClient({ projectNumber: gcp.projectNumber });
+  others.push(numbered);
+  assert.deepEqual(await numbered.read({ key: byNumber }), { data: "two", version: "2" });
+  assert.equal((await numbered.read({ key: byNumber, version: "1" })).data, "one");
+  assert.equal((await numbered.read({ key: `projects/${gcp.projectID}/secrets/app-num` })).data, "two");
+  assert.equal((await numbered.read({ key: "app-num" })).data, "two");
+  const elsewhere = await numbered
+    .read({ key: "projects/999999999999/secrets/app-num" })
+    .catch((e: unknown) => e);
+  assert.ok(elsewhere instanceof AccessDeniedError, String(elsewhere));
+  assert.match(elsewhere.message, /outside the store's project refsync-test \(number \d+\)$/);
+  assert.equal((await numbered.validate()).status, "Ready");
+
+  // A number of another project would let keys by number leave the store's project: validation refuses it.
+  const wrong = storeClient({ projectNumber: "999999999999" });
+  others.push(wrong);
+  const validation = await wrong.validate();
+  assert.equal(validation.status, "Error");
+  assert.match(
+    validation.message ?? "",
+    new RegExp(
+      `projectNumber 999999999999 is not the number of project refsync-test: Secret Manager names it ${gcp.projectNumber}`,
+    ),
   );
 });
