@@ -303,7 +303,8 @@ void test("GKE Workload Identity: the identity namespace, direct or through the 
     namespace: nsB,
     body: { metadata: { name: "gke-annotated", annotations: { "iam.gke.io/gcp-service-account": email } } },
   });
-  for (const sa of ["gke-direct", "gke-annotated"]) {
+  const accounts = ["gke-direct", "gke-annotated"];
+  for (const sa of accounts) {
     await applyObject(
       ctl.kube,
       gcpStore(
@@ -319,8 +320,11 @@ void test("GKE Workload Identity: the identity namespace, direct or through the 
         data: [{ secretKey: "password", remoteRef: { key: `${nsB}-db`, property: "password" } }],
       }),
     );
-    await waitForCondition(ctl.kube, nsB, sa, "Ready", "True", "SecretSynced");
   }
+  // Both sync side by side; on a loaded machine a first sync (validation, two exchanges) can pass 30 s.
+  await Promise.all(
+    accounts.map((sa) => waitForCondition(ctl.kube, nsB, sa, "Ready", "True", "SecretSynced", 60_000)),
+  );
   assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: direct }) >= 1);
   assert.ok(gcp.count("GenerateAccessToken", { status: "200", principal: annotated }) >= 1);
   assert.ok(gcp.count("AccessSecretVersion", { status: "OK", principal: `serviceAccount:${email}` }) >= 1);
