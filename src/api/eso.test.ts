@@ -37,6 +37,11 @@ function documentSetting(kind: string, path: string): Record<string, unknown> {
       node = item;
     } else node = (node[key] ??= {}) as Record<string, unknown>;
   });
+  // ESO's server without url is the local cluster, refsync's default (the converter drops it): give one.
+  if (path.startsWith("spec.provider.kubernetes.server.") && path !== "spec.provider.kubernetes.server.url") {
+    const spec = root.spec as { provider: { kubernetes: { server: Record<string, unknown> } } };
+    spec.provider.kubernetes.server.url = "https://other:6443";
+  }
   return root;
 }
 

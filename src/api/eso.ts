@@ -107,7 +107,7 @@ const STORE: Record<string, Rule> = {
   "spec.refreshInterval": refuse("(periodic store validation)"),
   "spec.conditions": map,
   "spec.conditions[]": map,
-  "spec.conditions[].namespaces": map,
+  "spec.conditions[].namespaces": subtree,
   "spec.conditions[].namespaceSelector": subtree,
   "spec.conditions[].namespaceRegexes": refuse(),
 };
@@ -371,4 +371,10 @@ function applyStoreDefaults(spec: Record<string, unknown>): void {
   const provider = isRecord(spec.provider) ? spec.provider : {};
   if (isRecord(provider.vault)) provider.vault.version ??= "v2";
   if (isRecord(provider.azurekv)) provider.azurekv.authType ??= "ServicePrincipal";
+  // ESO's server without a url is the cluster ESO runs in, with that cluster's CA (kube-root-ca.crt in
+  // ESO's guide): refsync's default, the controller's own cluster, which it already trusts.
+  const kubernetes = provider.kubernetes;
+  if (isRecord(kubernetes) && isRecord(kubernetes.server) && kubernetes.server.url === undefined) {
+    delete kubernetes.server;
+  }
 }

@@ -5,13 +5,15 @@
  * (each naming file, document, Kind/name and YAML path, never a value);
  * every refsync.dev object in the output is checked strictly (./objects.ts).
  */
+import { convertEsoObject, isEsoObject } from "../api/eso.ts";
 import { ANNOTATION_SOURCE_REVISION } from "../api/v1alpha1.ts";
 import { mountConflicts } from "../refs/avp.ts";
+import { formatLocation, objectName } from "../refs/index.ts";
 import { findInDocument, isSecret, type Occurrence, type SourceDocument } from "../refs/find.ts";
 import type { KubernetesSecretReader } from "../providers/types.ts";
 import type { Mode, PluginConfig, Requester } from "./config.ts";
 import { notInSecret, storeOf, toExternalSecret, type StoreDefaults } from "./deferred.ts";
-import { InlineRenderer } from "./inline.ts";
+import { InlineRenderer, type InlineOptions } from "./inline.ts";
 import { checkObjects } from "./objects.ts";
 import { stringifyStream } from "./output.ts";
 import { readSources } from "./sources.ts";
@@ -32,6 +34,8 @@ export interface RenderOptions {
   concurrency?: number;
   stdin?: () => Promise<string>;
   kubernetes?: () => Promise<KubernetesSecretReader>;
+  /** Audit records of inline mode's backend calls (REFSYNC_AUDIT_LOG). */
+  audit?: InlineOptions["audit"];
 }
 
 export type RenderResult = { ok: true; output: string; documents: number } | { ok: false; errors: string[] };
@@ -85,6 +89,18 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
       if (converted.value) output[position.get(doc) as number] = converted.value;
     }
   }
+  // ESO objects become refsync's kinds in either mode (the controller never reads
+  // external-secrets.io), or the render fails naming each field refsync does not implement.
+  sources.documents.forEach((doc, i) => {
+    if (!isEsoObject(doc.value)) return;
+    const converted = convertEsoObject(doc.value);
+    if (converted.ok) {
+      output[i] = converted.object;
+      return;
+    }
+    const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
+    errors.push(...converted.problems.map((problem) => `${where}: ${problem}`));
+  });
   // Every refsync.dev object emitted, generated or passed through, is strict: the API server would
   // prune a typo silently. Inline mode checks them before resolving anything (references are strings).
   const emitted = sources.documents.map((d, i) => ({ file: d.file, index: d.index, value: output[i] }));
@@ -96,6 +112,7 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
       defaults,
       concurrency: options.concurrency ?? 8,
       kubernetes: options.kubernetes,
+      ...(options.audit && { audit: options.audit }),
     });
     errors.push(...(await inline.render(found)));
   }

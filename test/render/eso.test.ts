@@ -1,0 +1,125 @@
+/**
+ * The plugin reads External Secrets Operator manifests as they are: in
+ * deferred (and inline) mode each external-secrets.io ExternalSecret,
+ * SecretStore and ClusterSecretStore comes out as the refsync kind, marked
+ * with the apiVersion it came from and validated like every emitted object.
+ * A field refsync does not implement fails the whole render, nothing on
+ * stdout, naming file, document, object and field.
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { runRefsync } from "../cli-process.ts";
+
+const FIXTURES = join(import.meta.dirname, "eso");
+const root = mkdtempSync(join(tmpdir(), "refsync-eso-render-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const env = { HOME: root };
+const config = join(root, "refsync.yaml");
+writeFileSync(config, "modes: [deferred, inline]\n");
+
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+};
+const docs = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc);
+
+void describe("plugin: ESO manifests", () => {
+  for (const mode of ["deferred", "inline"]) {
+    void it(`${mode} mode converts every ESO object and validates it`, async () => {
+      const run = await runRefsync(["render", FIXTURES, "--mode", mode, "--config", config], { env });
+      assert.equal(run.stderr, "");
+      assert.equal(run.code, 0);
+      const out = docs(run.stdout);
+      assert.deepEqual(out.map((d) => `${d.apiVersion} ${d.kind}/${d.metadata.name}`).sort(), [
+        "refsync.dev/v1alpha1 ClusterSecretStore/aws-secrets",
+        "refsync.dev/v1alpha1 ExternalSecret/api-keys",
+        "refsync.dev/v1alpha1 ExternalSecret/db-credentials",
+        "refsync.dev/v1alpha1 SecretStore/azure",
+        "refsync.dev/v1alpha1 SecretStore/cluster-secrets",
+        "refsync.dev/v1alpha1 SecretStore/demo",
+        "refsync.dev/v1alpha1 SecretStore/gcp",
+        "refsync.dev/v1alpha1 SecretStore/vault-backend",
+      ]);
+      const origin = Object.fromEntries(
+        out.map((d) => [d.metadata.name, d.metadata.annotations?.["refsync.dev/converted-from"]]),
+      );
+      assert.equal(origin["db-credentials"], "external-secrets.io/v1");
+      assert.equal(origin["aws-secrets"], "external-secrets.io/v1beta1");
+      // ESO's defaults written out, template engine v2.
+      const db = out.find((d) => d.metadata.name === "db-credentials") as unknown as {
+        spec: { target: Record<string, unknown> & { template: { engineVersion: string } } };
+      };
+      assert.equal(db.spec.target.creationPolicy, "Owner");
+      assert.equal(db.spec.target.deletionPolicy, "Retain");
+      assert.equal(db.spec.target.template.engineVersion, "v2");
+    });
+  }
+
+  void it("a refused field fails the render naming file, document, object and field", async () => {
+    const dir = mkdtempSync(join(root, "refused-"));
+    cpSync(join(FIXTURES, "vault.yaml"), join(dir, "vault.yaml"));
+    writeFileSync(
+      join(dir, "ssm.yaml"),
+      `apiVersion: v1
+kind: ConfigMap
+metadata: { name: c, namespace: shop }
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: { name: ssm, namespace: shop }
+spec:
+  provider:
+    aws: { service: ParameterStore, region: eu-west-1 }
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata: { name: everywhere }
+spec: {}
+`,
+    );
+    const run = await runRefsync(["render", dir], { env });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    const lines = run.stderr.trim().split("\n");
+    assert.ok(
+      lines.some((l) =>
+        /ssm\.yaml: document 1: SecretStore\/shop\/ssm: spec\.provider\.aws\.service: refsync implements only "SecretsManager"/.test(
+          l,
+        ),
+      ),
+      run.stderr,
+    );
+    assert.ok(
+      lines.some((l) =>
+        /ssm\.yaml: document 2: ClusterExternalSecret\/everywhere: kind: refsync has no ClusterExternalSecret kind/.test(
+          l,
+        ),
+      ),
+      run.stderr,
+    );
+  });
+
+  void it("a converted object that refsync's schema rejects fails the render too", async () => {
+    const dir = mkdtempSync(join(root, "invalid-"));
+    writeFileSync(
+      join(dir, "es.yaml"),
+      `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: { name: es, namespace: shop }
+spec:
+  secretStoreRef: { name: s }
+  refreshInterval: 500ms
+  data: [{ secretKey: k, remoteRef: { key: a } }]
+`,
+    );
+    const run = await runRefsync(["render", dir], { env });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /es\.yaml: document 0: ExternalSecret\/shop\/es: spec\.refreshInterval: /);
+  });
+});
