@@ -1,24 +1,29 @@
 /**
  * `refsync convert [path…]`: rewrite argocd-vault-plugin placeholders into
- * `ref+` references in YAML files, in place (or to stdout). All files are
- * converted in memory first: on any error nothing is written.
+ * `ref+` references (`--from avp`, the default), or External Secrets
+ * Operator objects into refsync's kinds (`--from eso`), in YAML files, in
+ * place (or to stdout). All files are converted in memory first: on any
+ * error nothing is written.
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseCommandLine, processIO, runCommand, type CommandIO } from "./command-line.ts";
 import { UsageError } from "../errors.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
+import { convertEsoYaml } from "../git/convert-eso.ts";
 import { mountConflicts, PROVIDERS } from "../refs/index.ts";
 import type { ProviderName } from "../refs/reference.ts";
 import { loadConfig } from "../render/config.ts";
 
 export const convertUsage = `usage: refsync convert [path…] [options]
   path                 YAML files or directories (default .); "-" reads stdin and writes stdout
+  --from avp|eso       avp (the default): argocd-vault-plugin placeholders into ref+ references;
+                       eso: External Secrets Operator objects into refsync.dev kinds, one report line per change
   --stdout             print the converted file instead of rewriting it (one file)
   --check              change nothing; exit 1 when something would be converted
-  --provider NAME      what AVP placeholders read: vault (default), awssecrets, azurekv…
-  --store NAME         store the references name (default: the provider's default store)
-  --config FILE        take provider and store from refsync.yaml's avp section`;
+  --provider NAME      (avp) what AVP placeholders read: vault (default), awssecrets, azurekv…
+  --store NAME         (avp) store the references name (default: the provider's default store)
+  --config FILE        (avp) take provider and store from refsync.yaml's avp section`;
 
 async function yamlFiles(path: string): Promise<string[]> {
   if (!(await stat(path)).isDirectory()) return [path];
@@ -52,7 +57,14 @@ export function convertCommand(argv: string[], io: CommandIO = processIO): Promi
         provider: { type: "string" },
         store: { type: "string" },
         config: { type: "string" },
+        from: { type: "string", default: "avp" },
       });
+      if (values.from === "eso") {
+        for (const flag of ["provider", "store", "config"] as const)
+          if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --from avp`);
+        return convertEso(positionals, values.stdout, values.check, io);
+      }
+      if (values.from !== "avp") throw new UsageError(`--from must be avp or eso, not "${values.from}"`);
       const config = values.config === undefined ? undefined : await loadConfig(values.config);
       const provider = (values.provider ?? config?.avp?.provider ?? "vault") as ProviderName;
       if (!PROVIDERS.includes(provider))
@@ -110,4 +122,46 @@ export function convertCommand(argv: string[], io: CommandIO = processIO): Promi
     },
     argv,
   );
+}
+
+/** `--from eso`: every ESO object of every file, all or nothing, a report line per change. */
+async function convertEso(paths: string[], stdout: boolean, check: boolean, io: CommandIO): Promise<number> {
+  if (paths.length === 1 && paths[0] === "-") {
+    const result = convertEsoYaml(await readStdin(), "(stdin)");
+    if (result.errors.length) throw new Error(`nothing written:\n${result.errors.join("\n")}`);
+    io.stdout.write(result.text);
+    for (const line of result.changes) io.stderr.write(`${line}\n`);
+    return check && result.converted > 0 ? 1 : 0;
+  }
+  const files = (await Promise.all((paths.length ? paths : ["."]).map(yamlFiles))).flat();
+  if (stdout && files.length !== 1) throw new UsageError("--stdout needs exactly one file");
+  const results = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      const result = convertEsoYaml(await readFile(file, "utf8"), file);
+      errors.push(...result.errors);
+      results.push({ file, ...result });
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  if (errors.length) throw new Error(`nothing written:\n${errors.join("\n")}`);
+  let converted = 0;
+  let changedFiles = 0;
+  for (const r of results) {
+    if (stdout) io.stdout.write(r.text);
+    for (const line of r.changes) io.stderr.write(`${check ? "would change: " : ""}${line}\n`);
+    converted += r.converted;
+    if (r.converted > 0) {
+      changedFiles++;
+      if (!stdout && !check) await writeFile(r.file, r.text);
+    }
+  }
+  if (!stdout) {
+    io.stderr.write(
+      `${check ? "would convert" : "converted"} ${converted} ESO object(s) in ${changedFiles} file(s)\n`,
+    );
+  }
+  return check && converted > 0 ? 1 : 0;
 }
