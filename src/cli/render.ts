@@ -12,6 +12,8 @@ import { ConfigError } from "../errors.ts";
 import { flagErrorMessage } from "./command-line.ts";
 import { loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
+import { Auditor, AuditWriter } from "../store/audit.ts";
+import { VERSION } from "./version.ts";
 
 export interface CommandIO {
   stdout: { write(text: string): unknown };
@@ -27,7 +29,9 @@ const renderOptions = `  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MO
   --project NAME           Argo CD project for the policy (default: ARGOCD_APP_PROJECT_NAME)
   --namespace NAME         destination namespace (default: ARGOCD_APP_NAMESPACE)
   --store NAME             store of references that name none (default: ARGOCD_ENV_REFSYNC_STORE)
-  --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)`;
+  --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)
+  --audit-log PATH|-       inline mode: append a hash-chained audit record of every backend call
+                           to PATH (- for stderr; default: REFSYNC_AUDIT_LOG; see docs/audit.md)`;
 
 export const renderUsage = `usage: refsync render <path|-> [options]
 Renders a directory (plain YAML/JSON, a Kustomize directory or a Helm chart), a file, or stdin (-)
@@ -70,6 +74,7 @@ export async function runRender(
         namespace: { type: "string" },
         store: { type: "string" },
         revision: { type: "string" },
+        "audit-log": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -107,20 +112,41 @@ export async function runRender(
     );
     return 1;
   }
+  const project = values.project ?? env.ARGOCD_APP_PROJECT_NAME ?? "";
+  const revision = values.revision ?? (env.ARGOCD_APP_REVISION || undefined);
+  const auditLog = values["audit-log"] ?? (env.REFSYNC_AUDIT_LOG || undefined);
+  const writer =
+    auditLog === undefined
+      ? undefined
+      : new AuditWriter(auditLog === "-" ? (io.stderr as NodeJS.WritableStream) : auditLog);
+  const audit = writer && {
+    auditor: new Auditor(writer, { component: "plugin" as const, version: VERSION }),
+    subjects: [
+      {
+        kind: "Application" as const,
+        name: env.ARGOCD_APP_NAME ?? "",
+        ...(project && { project }),
+        ...(revision && { revision }),
+        ...(env.ARGOCD_APP_SOURCE_PATH && { path: env.ARGOCD_APP_SOURCE_PATH }),
+      },
+    ],
+  };
   const result = await render({
     input,
     mode: mode as Mode,
     config,
+    ...(audit && { audit }),
     requester: {
-      project: values.project ?? env.ARGOCD_APP_PROJECT_NAME ?? "",
+      project,
       namespace: values.namespace ?? env.ARGOCD_APP_NAMESPACE ?? "",
     },
     store: values.store ?? (env.ARGOCD_ENV_REFSYNC_STORE || undefined),
-    revision: values.revision ?? (env.ARGOCD_APP_REVISION || undefined),
+    revision,
     release: env.ARGOCD_APP_NAME || undefined,
     ...(io.stdin ? { stdin: io.stdin } : {}),
     kubernetes: kubernetesReader,
   });
+  writer?.close();
   if (!result.ok) {
     io.stderr.write(result.errors.map((e) => `${e}\n`).join(""));
     return 1;

@@ -39,6 +39,7 @@ import { denial, type PluginConfig, type Requester } from "./config.ts";
 import { storeOf, type StoreDefaults } from "./deferred.ts";
 import { limiter } from "./limit.ts";
 import { storeClient } from "./provider-client.ts";
+import type { AuditSubject, Auditor } from "../store/audit.ts";
 
 export interface InlineOptions {
   config: PluginConfig;
@@ -49,6 +50,8 @@ export interface InlineOptions {
   onRead?(store: string, key: string, version: string | undefined): void;
   /** Reads Kubernetes Secrets for the k8s provider and for store credentials; built on first use. */
   kubernetes?: () => Promise<KubernetesSecretReader>;
+  /** Audit records of every backend call, naming the Argo CD application they serve. */
+  audit?: { auditor: Auditor; subjects: readonly AuditSubject[] };
 }
 
 interface Planned {
@@ -107,7 +110,7 @@ export class InlineRenderer {
   #client(store: string): ProviderClient {
     let client = this.#clients.get(store);
     if (!client) {
-      client = storeClient(this.#options.config, store, this.#options.kubernetes);
+      client = storeClient(this.#options.config, store, this.#options.kubernetes, this.#options.audit);
       this.#clients.set(store, client);
     }
     return client;

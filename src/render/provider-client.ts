@@ -5,7 +5,8 @@
  * is built on first use.
  */
 import { InvalidSpecError } from "../errors.ts";
-import { createProviderClient } from "../providers/registry.ts";
+import { createProviderClient, providerForSpec } from "../providers/registry.ts";
+import { auditedClient, type AuditSubject, type Auditor } from "../store/audit.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";
 import type { PluginConfig } from "./config.ts";
@@ -14,11 +15,20 @@ export function storeClient(
   config: PluginConfig,
   store: string,
   kubernetes?: () => Promise<KubernetesSecretReader>,
+  /** Audit records of the client's backend calls, naming whom they serve. */
+  audit?: { auditor: Auditor; subjects: readonly AuditSubject[] },
 ): ProviderClient {
   const spec = config.stores[store]?.provider;
   if (!spec) throw new InvalidSpecError(`store "${store}" is not defined in the configuration's stores`);
-  return createProviderClient(spec, {
+  const client = createProviderClient(spec, {
     storeName: `store "${store}"`,
+    ...(audit && {
+      onCall: (operation, result, seconds, detail) =>
+        audit.auditor.record(
+          { store, provider: providerForSpec(spec).factory.name, operation, result, seconds },
+          detail,
+        ),
+    }),
     readCredential: async (ref, signal) => {
       if (!kubernetes || ref.namespace === undefined) {
         throw new InvalidSpecError(`store "${store}": a credential Secret reference needs a namespace`);
@@ -33,6 +43,7 @@ export function storeClient(
     },
     ...(kubernetes ? { kubernetes: (connection) => pluginReader(store, connection, kubernetes) } : {}),
   });
+  return audit ? auditedClient(client, audit.auditor, store, audit.subjects) : client;
 }
 
 /** The plugin reads with its own kubeconfig only: a store that names another cluster or identity is refused. */

@@ -16,7 +16,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync, writeSync } from "node:fs";
-import type { AuditKey, CallDetail, CallResult } from "../providers/types.ts";
+import { callResultOf } from "../providers/call-result.ts";
+import type { AuditKey, CallDetail, CallResult, ProviderClient, ReadRequest } from "../providers/types.ts";
 
 export type { AuditKey, CallDetail };
 
@@ -224,4 +225,73 @@ export function reasonOf(error: unknown): string | undefined {
   if (error === undefined) return undefined;
   const reason = (error as { reason?: unknown }).reason;
   return typeof reason === "string" ? reason : error instanceof Error ? error.name : "Error";
+}
+
+/**
+ * `client` with one audit record per call into it (unless it reports each
+ * backend request itself: `metersOwnRequests`), for callers without a
+ * StoreSession (the plugin, `refsync migrate`). Every call runs in `scope`,
+ * so the calls the client reports itself name the same subjects.
+ */
+export function auditedClient(
+  client: ProviderClient,
+  auditor: Auditor,
+  store: string,
+  subjects: readonly AuditSubject[],
+): ProviderClient {
+  const scopeOf = (keys?: AuditKey[]): AuditScope => ({ subjects: () => [...subjects], keys: () => keys });
+  const call = async <T>(
+    operation: string,
+    keys: AuditKey[] | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> => {
+    const scope = scopeOf(keys);
+    const started = performance.now();
+    const done = (result: CallResult, error?: unknown) => {
+      if (client.metersOwnRequests) return;
+      const seconds = (performance.now() - started) / 1000;
+      auditor.record(
+        { store, provider: client.provider, operation, result, seconds, reason: reasonOf(error) },
+        {},
+        scope,
+      );
+    };
+    try {
+      const value = await auditScope.run(scope, fn);
+      done("success");
+      return value;
+    } catch (error) {
+      done(callResultOf(error), error);
+      throw error;
+    }
+  };
+  const keyOf = (r: ReadRequest): AuditKey => ({
+    key: r.key,
+    ...(r.version !== undefined && { version: r.version }),
+  });
+  const wrapped: ProviderClient = {
+    provider: client.provider,
+    ...(client.metersOwnRequests !== undefined && { metersOwnRequests: client.metersOwnRequests }),
+    read: (request, signal) => call("read", [keyOf(request)], () => client.read(request, signal)),
+    list: (query, signal) => call("list", undefined, () => client.list(query, signal)),
+    validate: (signal) => call("validate", undefined, () => client.validate(signal)),
+    close: () => client.close(),
+  };
+  const { readMany, currentVersion, write, renewLease, revokeLease } = client;
+  if (readMany)
+    wrapped.readMany = (requests, signal) =>
+      call("readMany", requests.map(keyOf), () => readMany.call(client, requests, signal));
+  if (currentVersion)
+    wrapped.currentVersion = (request, signal) =>
+      call("currentVersion", [keyOf(request)], () => currentVersion.call(client, request, signal));
+  if (write)
+    wrapped.write = (key, data, signal) =>
+      call("write", [{ key }], () => write.call(client, key, data, signal));
+  if (renewLease)
+    wrapped.renewLease = (lease, signal) =>
+      call("renewLease", undefined, () => renewLease.call(client, lease, signal));
+  if (revokeLease)
+    wrapped.revokeLease = (lease, signal) =>
+      call("revokeLease", undefined, () => revokeLease.call(client, lease, signal));
+  return wrapped;
 }

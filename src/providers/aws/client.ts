@@ -30,6 +30,7 @@ import { ReadCoalescer, type BatchOutcome } from "./coalescer.ts";
 import { credentialChain, type CredentialChain } from "./credentials.ts";
 import { errorCode, toProviderError } from "./errors.ts";
 import { countAttempts } from "./instrument.ts";
+import { awsUserAgent } from "../attribution.ts";
 import type { AwsProviderSpec } from "./spec.ts";
 
 export const CURRENT_STAGE = "AWSCURRENT";
@@ -74,6 +75,7 @@ export class AwsSecretsClient implements ProviderClient {
     this.#sm = new SecretsManagerClient({
       region: spec.region,
       maxAttempts: MAX_ATTEMPTS,
+      customUserAgent: awsUserAgent(context.namespace),
       ...(spec.endpoints?.secretsManager ? { endpoint: spec.endpoints.secretsManager } : {}),
       ...(this.#chain.credentials ? { credentials: this.#chain.credentials } : {}),
     });

@@ -17,6 +17,7 @@ import { AccessDeniedError, InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import { errorCode, toProviderError } from "./errors.ts";
 import { countAttempts } from "./instrument.ts";
+import { awsUserAgent } from "../attribution.ts";
 import type { AwsProviderSpec, ServiceAccountRef, StaticKeyRefs } from "./spec.ts";
 
 export interface AwsCredentials {
@@ -95,6 +96,7 @@ function stsClients({ spec, context, maxAttempts }: CredentialOptions): StsClien
         ...(spec.endpoints?.sts ? { endpoint: spec.endpoints.sts } : {}),
         ...(credentials ? { credentials } : {}),
         maxAttempts,
+        customUserAgent: awsUserAgent(context.namespace),
       });
       countAttempts(client, context.onCall?.bind(context));
       created.push(client);

@@ -39,6 +39,10 @@ export interface LoggedRequest {
   principal?: string;
   /** Secret names the operation read or wrote (one per entry of a batch). */
   secrets: string[];
+  /** The x-amzn-RequestId the server answered with (what CloudTrail would log). */
+  requestId?: string;
+  /** The caller's User-Agent (with the SDK's x-amz-user-agent), for attribution. */
+  userAgent?: string;
 }
 
 export type FaultKind = "throttle" | "unavailable";
@@ -133,13 +137,15 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       status: 200,
       secrets: [],
     };
+    entry.requestId = crypto.randomUUID();
+    entry.userAgent = [headers["user-agent"], headers["x-amz-user-agent"]].filter(Boolean).join(" ");
     requests.push(entry);
     if (latencyMs > 0) await sleep(latencyMs);
     const reply = target ? await secretsManager(target, signed, entry) : await sts(signed, entry);
     entry.status = reply.status;
     res.writeHead(reply.status, {
       "content-type": reply.contentType,
-      "x-amzn-requestid": crypto.randomUUID(),
+      "x-amzn-requestid": entry.requestId,
     });
     res.end(reply.body);
   }
