@@ -35,7 +35,7 @@ export const commands: Record<string, Command> = {
     run: async (argv) => (await import("./migrate.ts")).migrateCommand(argv),
   },
   convert: {
-    summary: "rewrite argocd-vault-plugin placeholders into ref+ references",
+    summary: "rewrite AVP placeholders (--from avp) or ESO objects (--from eso) in YAML files",
     run: async (argv) => (await import("./convert.ts")).convertCommand(argv),
   },
   audit: {
