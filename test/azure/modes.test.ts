@@ -311,6 +311,11 @@ void test("workload identity: a token expiring mid-run is refreshed before Key V
   // Tokens live 6 s: the cache takes a new one half-way, so a read never carries an expired one.
   azure.setTokenSeconds(6);
   try {
+    // The client ID's Secret first: a store validated without it would warn, and the test counts warnings.
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "ids" }, stringData: { app } },
+    });
     await applyObject(
       ctl.kube,
       store("refreshing", {
@@ -318,10 +323,6 @@ void test("workload identity: a token expiring mid-run is refreshed before Key V
         authSecretRef: { clientId: { name: "ids", key: "app" } },
       }),
     );
-    await core.createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: "ids" }, stringData: { app } },
-    });
     const es = externalSecret(ns, "refreshing", {
       secretStoreRef: { name: "refreshing" },
       refreshInterval: "1h",
