@@ -7,6 +7,7 @@
  */
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { parseCommandLine, processIO, runCommand, type CommandIO } from "./command-line.ts";
 import { UsageError } from "../errors.ts";
 import { convertYaml, type ConvertOptions } from "../git/convert.ts";
@@ -14,6 +15,7 @@ import { convertEsoYaml } from "../git/convert-eso.ts";
 import { mountConflicts, PROVIDERS } from "../refs/index.ts";
 import type { ProviderName } from "../refs/reference.ts";
 import { loadConfig } from "../render/config.ts";
+import { checkObjects } from "../render/objects.ts";
 
 export const convertUsage = `usage: refsync convert [path…] [options]
   path                 YAML files or directories (default .); "-" reads stdin and writes stdout
@@ -124,10 +126,21 @@ export function convertCommand(argv: string[], io: CommandIO = processIO): Promi
   );
 }
 
+/** The problems of the refsync objects a converted file holds, as the plugin would report them. */
+function convertedProblems(text: string, file: string): string[] {
+  const documents = parseAllDocuments(text).map((doc, index) => ({
+    file,
+    index,
+    value: doc.toJS() as unknown,
+  }));
+  return checkObjects(documents).errors;
+}
+
 /** `--from eso`: every ESO object of every file, all or nothing, a report line per change. */
 async function convertEso(paths: string[], stdout: boolean, check: boolean, io: CommandIO): Promise<number> {
   if (paths.length === 1 && paths[0] === "-") {
     const result = convertEsoYaml(await readStdin(), "(stdin)");
+    if (!result.errors.length) result.errors.push(...convertedProblems(result.text, "(stdin)"));
     if (result.errors.length) throw new Error(`nothing written:\n${result.errors.join("\n")}`);
     io.stdout.write(result.text);
     for (const line of result.changes) io.stderr.write(`${line}\n`);
@@ -141,6 +154,7 @@ async function convertEso(paths: string[], stdout: boolean, check: boolean, io: 
     try {
       const result = convertEsoYaml(await readFile(file, "utf8"), file);
       errors.push(...result.errors);
+      if (!result.errors.length && result.converted > 0) errors.push(...convertedProblems(result.text, file));
       results.push({ file, ...result });
     } catch (err) {
       errors.push((err as Error).message);

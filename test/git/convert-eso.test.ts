@@ -85,6 +85,20 @@ void describe("refsync convert --from eso", () => {
     );
   });
 
+  void it("a converted object refsync's schema refuses is an error too, nothing written", async () => {
+    const dir = mkdtempSync(join(root, "invalid-"));
+    const text =
+      "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: es }\nspec:\n  secretStoreRef: { name: s }\n  refreshInterval: 500ms\n  data: [{ secretKey: k, remoteRef: { key: a } }]\n";
+    writeFileSync(join(dir, "es.yaml"), text);
+    const io = collector();
+    assert.equal(await convertCommand([dir, "--from", "eso"], io), 2);
+    assert.match(
+      io.err(),
+      /nothing written:\n.*es\.yaml: document 0: ExternalSecret\/es: spec\.refreshInterval: /,
+    );
+    assert.equal(readFileSync(join(dir, "es.yaml"), "utf8"), text);
+  });
+
   void it("--help names both sources and the default; avp flags are refused with eso", async () => {
     const help = collector();
     await convertCommand(["--help"], help);
