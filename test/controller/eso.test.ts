@@ -140,4 +140,43 @@ void describe("controller: ESO manifests rendered by the plugin", () => {
     assert.deepEqual(await rawData("left-behind"), base64(ESO_BYTES));
     assert.equal(secret.metadata.ownerReferences?.[0]?.uid, es.metadata.uid);
   });
+
+  void test("while ESO still owns the Secret, refsync reports it and leaves it; orphaned, it adopts it", async () => {
+    const owner = {
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      name: "still-eso",
+      uid: "0d6f5a7e-1111-4222-8333-944445555666",
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    const secret = (ownerReferences: (typeof owner)[]) => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "still-eso", namespace: ns, ownerReferences },
+      type: "Opaque",
+      data: base64(ESO_BYTES),
+    });
+    // No garbage collector runs in the test cluster, so an owner that does not exist keeps its Secret.
+    await ctl.kube.apply(resourceTypes.secret, secret([owner]), {
+      fieldManager: "external-secrets",
+      force: true,
+    });
+    await renderAndApply("still-eso");
+    const blocked = await waitForCondition(ctl.kube, ns, "still-eso", "Ready", "False", "SecretSyncError");
+    const ready = blocked.status?.conditions?.find((c) => c.type === "Ready");
+    // The controller watches only the Secrets it manages, so it does not see ESO's before writing: the
+    // API server refuses a second controlling owner, and the Secret is left as ESO wrote it.
+    assert.match(ready?.message ?? "", /Only one reference can have Controller set to true/);
+    assert.deepEqual(await rawData("still-eso"), base64(ESO_BYTES));
+    // What `kubectl delete … --cascade=orphan` (or Argo CD's PrunePropagationPolicy=orphan) leaves.
+    await ctl.kube.apply(resourceTypes.secret, secret([]), { fieldManager: "external-secrets", force: true });
+    const es = await waitForCondition(ctl.kube, ns, "still-eso", "Ready", "True", "SecretSynced", 60_000);
+    const adopted = await waitFor(() => getSecret(ctl.kube, ns, "still-eso"), "Secret still-eso");
+    assert.deepEqual(await rawData("still-eso"), base64(ESO_BYTES));
+    assert.deepEqual(
+      adopted.metadata.ownerReferences?.map((o) => o.uid),
+      [es.metadata.uid],
+    );
+  });
 });
