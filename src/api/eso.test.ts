@@ -165,6 +165,28 @@ void describe("convertEsoObject", () => {
     );
   });
 
+  void test("a Vault KV v2 path with ESO's optional /data suffix becomes the mount", () => {
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "SecretStore",
+      metadata: { name: "v" },
+      spec: {
+        provider: {
+          vault: {
+            server: "https://v:8200",
+            path: "secret/data",
+            auth: { tokenSecretRef: { name: "t", key: "k" } },
+          },
+        },
+      },
+    });
+    assert.ok(result.ok);
+    assert.equal(
+      (result.object.spec as { provider: { vault: { path: string } } }).provider.vault.path,
+      "secret",
+    );
+  });
+
   void test("ClusterExternalSecret and other kinds are refused by name", () => {
     const result = convertEsoObject({
       apiVersion: "external-secrets.io/v1",

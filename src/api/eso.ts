@@ -369,7 +369,14 @@ function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
 
 function applyStoreDefaults(spec: Record<string, unknown>): void {
   const provider = isRecord(spec.provider) ? spec.provider : {};
-  if (isRecord(provider.vault)) provider.vault.version ??= "v2";
+  const vault = provider.vault;
+  if (isRecord(vault)) {
+    vault.version ??= "v2";
+    // ESO appends KV v2's `/data` to the mount unless the path has it; refsync's path is the mount alone.
+    if (vault.version === "v2" && typeof vault.path === "string" && vault.path.endsWith("/data")) {
+      vault.path = vault.path.slice(0, -"/data".length);
+    }
+  }
   if (isRecord(provider.azurekv)) provider.azurekv.authType ??= "ServicePrincipal";
   // ESO's server without a url is the cluster ESO runs in, with that cluster's CA (kube-root-ca.crt in
   // ESO's guide): refsync's default, the controller's own cluster, which it already trusts.
