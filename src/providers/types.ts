@@ -147,6 +147,12 @@ export interface ProviderContext {
   /** Counts every backend call, including logins and renewals. */
   onCall?(call: string, result: CallResult, durationSeconds: number, detail?: CallDetail): void;
   /**
+   * Tells the audit record of the operation under way what the backend said about a request
+   * (its request id, the identity used) when the client does not report the call itself.
+   * Counts nothing.
+   */
+  noteRequest?(detail: CallDetail): void;
+  /**
    * For the Kubernetes provider: a Secret reader on the cluster and as the identity the store's
    * `server`, `auth` and `authRef` name (all unset: the local cluster, as whoever built the context).
    * A builder that cannot honour one of them throws InvalidSpecError naming it; it never ignores one.

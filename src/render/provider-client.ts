@@ -6,7 +6,7 @@
  */
 import { InvalidSpecError } from "../errors.ts";
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";
-import { auditedClient, type AuditSubject, type Auditor } from "../store/audit.ts";
+import { auditedClient, noteRequest, type AuditSubject, type Auditor } from "../store/audit.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";
 import type { PluginConfig } from "./config.ts";
@@ -23,6 +23,7 @@ export function storeClient(
   const client = createProviderClient(spec, {
     storeName: `store "${store}"`,
     ...(audit && {
+      noteRequest,
       onCall: (operation, result, seconds, detail) =>
         audit.auditor.record(
           { store, provider: providerForSpec(spec).factory.name, operation, result, seconds },

@@ -171,6 +171,18 @@ export function verifyAudit(files: readonly string[]): VerifyResult {
 export interface AuditScope {
   subjects(): AuditSubject[];
   keys(): AuditKey[] | undefined;
+  /** What providers noted about the requests of this operation (ProviderContext.noteRequest). */
+  details?: CallDetail[];
+}
+
+/** A fresh scope for one operation: the same subjects and keys, its own noted details. */
+export function operationScope(scope: AuditScope): AuditScope {
+  return { subjects: scope.subjects, keys: scope.keys, details: [] };
+}
+
+/** ProviderContext.noteRequest: adds to the scope of the operation under way. */
+export function noteRequest(detail: CallDetail): void {
+  auditScope.getStore()?.details?.push(detail);
 }
 
 /**
@@ -203,18 +215,22 @@ export class Auditor {
     scope: AuditScope | undefined = auditScope.getStore(),
   ): void {
     const keys = detail.keys ?? scope?.keys();
+    const noted = scope?.details ?? [];
+    const requestIds = noted.map((d) => d.requestId).filter((id): id is string => id !== undefined);
+    const requestId = detail.requestId ?? (requestIds.length > 0 ? requestIds.join(",") : undefined);
+    const identity = detail.identity ?? noted.findLast((d) => d.identity)?.identity;
     this.#sink.write({
       time: new Date().toISOString(),
       actor: this.#actor,
       subjects: scope?.subjects() ?? [],
       store: op.store,
       provider: op.provider,
-      ...(detail.identity && { identity: detail.identity }),
+      ...(identity && { identity }),
       operation: op.operation,
       ...(keys && keys.length > 0 && { keys }),
       outcome: outcomeOf(op.result),
       ...(op.reason && { reason: op.reason }),
-      ...(detail.requestId && { requestId: detail.requestId }),
+      ...(requestId && { requestId }),
       durationMs: Math.round(op.seconds * 1000),
     });
   }
@@ -245,7 +261,7 @@ export function auditedClient(
     keys: AuditKey[] | undefined,
     fn: () => Promise<T>,
   ): Promise<T> => {
-    const scope = scopeOf(keys);
+    const scope = operationScope(scopeOf(keys));
     const started = performance.now();
     const done = (result: CallResult, error?: unknown) => {
       if (client.metersOwnRequests) return;

@@ -17,7 +17,7 @@ import { kubernetesSecretReader, secretReader } from "../../providers/kubernetes
 import { kubeConfigFromSecret } from "../../providers/kubernetes/kubeconfig.ts";
 import type { KubernetesConnection } from "../../providers/kubernetes/spec.ts";
 import type { CallResult, KubernetesSecretReader, ProviderContext } from "../../providers/types.ts";
-import type { Auditor } from "../../store/audit.ts";
+import { noteRequest, type Auditor } from "../../store/audit.ts";
 import { storeId } from "./resolve.ts";
 
 export interface ContextDeps {
@@ -117,6 +117,7 @@ export function buildProviderContext(
       deps.onCall(provider, id, call, result, seconds);
       deps.audit?.record({ store: id, provider, operation: call, result, seconds }, detail);
     },
+    noteRequest,
     kubernetes: (connection) =>
       kubernetesReader(deps, store, connection, {
         readCredential,

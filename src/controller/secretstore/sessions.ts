@@ -24,6 +24,7 @@ import type {
 import type { ReadCache } from "../../store/read-cache.ts";
 import {
   auditScope,
+  operationScope,
   reasonOf,
   type AuditKey,
   type AuditScope,
@@ -103,6 +104,7 @@ export class StoreSession {
     scope: AuditScope = NO_SCOPE,
   ): Promise<T> {
     if (!this.client.metersOwnRequests) await this.#bucket.take(signal);
+    scope = operationScope(scope);
     const started = performance.now();
     const inflight = this.#deps.inflight ?? { count: 0 };
     inflight.count++;

@@ -223,7 +223,13 @@ export class TokenSession {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     try {
-      return await abortable(request(this.vault), signal);
+      const result = await abortable(request(this.vault), signal);
+      const requestId = (result as { request_id?: unknown } | null)?.request_id;
+      this.context.noteRequest?.({
+        ...(typeof requestId === "string" && requestId && { requestId }),
+        identity: { method: this.login.method, mount: this.login.path },
+      });
+      return result;
     } catch (error) {
       throw toTypedError(error, where, this.sent);
     }
