@@ -6,9 +6,10 @@
  * out in the refsync object or be refused with an error naming it.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { parseAllDocuments } from "yaml";
 import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule, type Rule } from "./eso.ts";
 
 const FIELDS = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
@@ -224,5 +225,104 @@ void describe("convertEsoObject", () => {
     });
     assert.equal(v1.ok, false);
     assert.match(v1.problems.join(), /^spec\.target\.template\.engineVersion: /);
+  });
+});
+
+void describe("ESO-doc-shaped manifests, one per provider", () => {
+  const fixtures = join(import.meta.dirname, "../../test/render/eso");
+  const objects = readdirSync(fixtures)
+    .filter((f) => f.endsWith(".yaml"))
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(fixtures, f), "utf8")).map(
+        (d) => d.toJS() as Record<string, unknown>,
+      ),
+    );
+  const converted = (name: string) => {
+    const object = objects.find((o) => (o.metadata as { name: string }).name === name);
+    assert.ok(object, name);
+    const result = convertEsoObject(object);
+    assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+    return result.object as { kind: string; spec: Record<string, unknown> };
+  };
+
+  void test("vault: KV v2, Kubernetes auth", () => {
+    assert.deepEqual(converted("vault-backend").spec, {
+      provider: {
+        vault: {
+          server: "https://vault.example.internal:8200",
+          path: "secret",
+          version: "v2",
+          auth: {
+            kubernetes: {
+              mountPath: "kubernetes",
+              role: "shop-reader",
+              serviceAccountRef: { name: "shop-eso" },
+            },
+          },
+        },
+      },
+    });
+    const es = converted("db-credentials").spec;
+    assert.deepEqual(es.target, {
+      name: "db-credentials",
+      template: {
+        type: "Opaque",
+        data: { dsn: "postgres://{{ .username }}:{{ .password }}@db:5432/shop" },
+        engineVersion: "v2",
+      },
+      creationPolicy: "Owner",
+      deletionPolicy: "Retain",
+    });
+    assert.equal(es.refreshInterval, "15m");
+  });
+
+  void test("aws: Secrets Manager, JWT auth, v1beta1, ClusterSecretStore conditions", () => {
+    const store = converted("aws-secrets");
+    assert.equal(store.kind, "ClusterSecretStore");
+    assert.deepEqual(store.spec, {
+      provider: {
+        aws: {
+          region: "eu-central-1",
+          role: "arn:aws:iam::123456789012:role/team-reader",
+          auth: { jwt: { serviceAccountRef: { name: "eso-irsa", namespace: "platform" } } },
+        },
+      },
+      conditions: [{ namespaces: ["shop"] }],
+    });
+    assert.deepEqual(converted("api-keys").spec.dataFrom, [
+      { extract: { key: "shop/api-keys" }, rewrite: [{ regexp: { source: "^(.*)$", target: "API_$1" } }] },
+    ]);
+  });
+
+  void test("kubernetes, gcpsm, azurekv, fake", () => {
+    assert.deepEqual(converted("cluster-secrets").spec, {
+      provider: {
+        kubernetes: { remoteNamespace: "shared", auth: { serviceAccount: { name: "shop-reader" } } },
+      },
+    });
+    assert.deepEqual(converted("gcp").spec, {
+      provider: {
+        gcpsm: {
+          projectID: "shop-prod-4711",
+          auth: {
+            workloadIdentity: {
+              clusterLocation: "europe-west1",
+              clusterName: "prod",
+              clusterProjectID: "shop-prod-4711",
+              serviceAccountRef: { name: "shop-gsm" },
+            },
+          },
+        },
+      },
+    });
+    const azure = converted("azure").spec as { provider: { azurekv: Record<string, unknown> } };
+    assert.equal(azure.provider.azurekv.authType, "ServicePrincipal");
+    assert.deepEqual(azure.provider.azurekv.authSecretRef, {
+      clientId: { name: "azure-sp", key: "client-id" },
+      clientSecret: { name: "azure-sp", key: "client-secret" },
+    });
+    assert.deepEqual(converted("demo").spec, {
+      provider: { fake: { data: [{ key: "/shop/greeting", value: "hello", version: "v1" }] } },
+    });
   });
 });
