@@ -2,7 +2,7 @@
 // sidecar's own projected service-account token (checked by the cluster's TokenReview), and only
 // where the operator's policy allows the Argo CD project to read.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -10,6 +10,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
+import { verifyAudit, type ChainedRecord } from "../../src/store/audit.ts";
 import { pluginIdentity, startVaultSuite, type VaultSuite } from "./setup.ts";
 import { runRefsync, type RefsyncRun } from "../cli-process.ts";
 
@@ -89,6 +90,45 @@ void describe("inline mode with the Vault provider", () => {
     assert.equal(denied.stdout, "", "nothing partial on stdout");
     assert.match(denied.stderr, /team-b\/db/);
     assert.ok(!denied.stderr.includes("inline-pw-b"));
+  });
+
+  void it("records each Vault call in REFSYNC_AUDIT_LOG, naming the Argo CD application, never a value", async () => {
+    await writeFile(join(dir, "refsync.yaml"), stringify(config));
+    await writeFile(join(dir, "secret.yaml"), MANIFEST);
+    const audit = join(dir, "audit.jsonl");
+    suite.vault.clearLog();
+    const run = await refsync(["generate", "--mode", "inline", join(dir, "secret.yaml")], {
+      [CONTROLLER_TOKEN_FILE_ENV]: join(dir, "token"),
+      REFSYNC_CONFIG: join(dir, "refsync.yaml"),
+      REFSYNC_AUDIT_LOG: audit,
+      ARGOCD_APP_NAME: "shop",
+      ARGOCD_APP_PROJECT_NAME: "team-a",
+      ARGOCD_APP_NAMESPACE: "team-a",
+      ARGOCD_APP_REVISION: "0123abc",
+      ARGOCD_APP_SOURCE_PATH: "apps/shop",
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const text = await readFile(audit, "utf8");
+    assert.ok(!text.includes("inline-pw-a"), "a value reached the audit stream");
+    assert.equal(verifyAudit([audit]).ok, true);
+    const records = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ChainedRecord);
+    const read = records.find((r) => r.operation === "read");
+    assert.ok(read, text);
+    assert.deepEqual(read.subjects, [
+      { kind: "Application", name: "shop", project: "team-a", revision: "0123abc", path: "apps/shop" },
+    ]);
+    assert.deepEqual(read.keys, [{ key: "team-a/db" }]);
+    assert.equal(read.actor.component, "plugin");
+    const served = suite.vault.requests.find((r) => r.path === "secret/data/team-a/db");
+    assert.ok(served?.requestId && read.requestId?.split(",").includes(served.requestId), read.requestId);
+    assert.deepEqual(read.identity, { method: "kubernetes", mount: read.identity?.mount });
+    assert.ok(
+      records.some((r) => r.operation === "login"),
+      "the login is recorded",
+    );
   });
 
   void it("refuses a path the project may not read, before asking Vault", async () => {

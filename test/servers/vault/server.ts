@@ -27,6 +27,8 @@ export interface RequestLogEntry {
   status: number;
   /** Display name of the calling token (e.g. `kubernetes-team-a-app`), never the token. */
   identity?: string;
+  /** The response's request_id (what a Vault audit device logs as request.id). */
+  requestId?: string;
 }
 
 export interface Faults {
@@ -253,6 +255,8 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     }
     entry.status = result.status;
     if (result.identity !== undefined) entry.identity = result.identity;
+    const requestId = (result.body as { request_id?: unknown } | undefined)?.request_id;
+    if (typeof requestId === "string") entry.requestId = requestId;
     send(response, result, headers);
   }
 
