@@ -5,19 +5,21 @@
  * against the fake store and, with the sidecar's own identities, the Vault
  * and AWS test servers), the controller's metrics and the dashboard.
  * Everything an operator or a tenant can see is captured — every controller
- * log line (debug level), every event, every status, the metric exposition,
+ * log line (debug level), both audit streams (controller and plugin), every
+ * event, every status, the metric exposition,
  * the plugin's stderr (and its output, but for the successful inline runs),
  * the dashboard page and each JSON API response — and the test fails if any
  * value, or its base64, appears in any of it.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
+import { Auditor, AuditWriter } from "../../src/store/audit.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import type { RunningServer } from "../../src/server/app.ts";
@@ -98,14 +100,29 @@ function forbidden(): [string, string][] {
 function plugin(stdin: string, env: Record<string, string>): Promise<RefsyncRun> {
   return runRefsync(["generate", "-"], {
     cwd: REPO,
-    env: { REFSYNC_CONFIG: join(dir, "refsync.yaml"), ARGOCD_APP_NAMESPACE: "team-a", ...sidecarEnv, ...env },
+    env: {
+      REFSYNC_CONFIG: join(dir, "refsync.yaml"),
+      REFSYNC_AUDIT_LOG: join(dir, "plugin-audit.jsonl"),
+      ARGOCD_APP_NAMESPACE: "team-a",
+      ...sidecarEnv,
+      ...env,
+    },
     stdin,
   });
 }
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "refsync-leak-"));
-  suite = await startNamespaceSuite("leak");
+  suite = await startNamespaceSuite(
+    "leak",
+    {},
+    {
+      audit: new Auditor(new AuditWriter(join(dir, "controller-audit.jsonl")), {
+        component: "controller",
+        version: "leak",
+      }),
+    },
+  );
   const { ns, ctl, vault, cluster } = suite;
   grantNamespace(vault, ns);
   vault.root.putSecret("secret", `${ns}/db`, { password: VALUES.vault, json: `{"k": "${VALUES.vault}"}` });
@@ -399,6 +416,8 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
 
   // What the cluster shows.
   seen.set("controller log", ctl.logText());
+  seen.set("controller audit", await readFile(join(dir, "controller-audit.jsonl"), "utf8"));
+  seen.set("plugin audit", await readFile(join(dir, "plugin-audit.jsonl"), "utf8"));
   const list = async (type: (typeof resourceTypes)[keyof typeof resourceTypes]) =>
     JSON.stringify((await ctl.kube.list<unknown>(type, { namespace: ns })).items);
   seen.set("events", await list(resourceTypes.event));
@@ -420,6 +439,8 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
 
   // The captures are not empty: failures were logged, evented and shown.
   assert.match(seen.get("controller log") ?? "", /sync failed/);
+  assert.match(seen.get("controller audit") ?? "", /"operation":"read"[^\n]*"outcome":"denied"/);
+  assert.match(seen.get("plugin audit") ?? "", /"component":"plugin"/);
   assert.match(seen.get("events") ?? "", /fake-template/);
   assert.match(seen.get("dashboard /api/v1/externalsecrets") ?? "", /vault-denied/);
   const leaks: string[] = [];

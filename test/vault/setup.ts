@@ -178,10 +178,11 @@ export interface NamespaceSuite extends VaultSuite {
 export async function startNamespaceSuite(
   prefix: string,
   server: VaultServerOptions = {},
+  controller: Partial<TestControllerOptions> = {},
 ): Promise<NamespaceSuite> {
   const suite = await startVaultSuite(server);
   const ns = await suite.cluster.createNamespace(prefix);
-  const ctl = await controllerFor(suite, ns);
+  const ctl = await controllerFor(suite, ns, controller);
   await createServiceAccount(ctl.kube, ns, "app");
   return {
     ...suite,
