@@ -12,21 +12,24 @@ Checks the hash chain of refsync audit files (JSON lines written by
 edited, removed, added or reordered line and exits 1; exits 0 when the chain holds.
 `;
 
-export function auditCommand(argv: string[]): number {
+export function auditCommand(
+  argv: string[],
+  io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } } = process,
+): number {
   const [sub, ...files] = argv;
   if (sub === "--help" || sub === "-h") {
-    process.stdout.write(USAGE);
+    io.stdout.write(USAGE);
     return 0;
   }
   if (sub !== "verify" || files.length === 0 || files.some((f) => f.startsWith("-"))) {
-    process.stderr.write(USAGE);
+    io.stderr.write(USAGE);
     return 2;
   }
   const result = verifyAudit(files);
   if (!result.ok) {
-    process.stdout.write(`${result.file}:${result.line}: ${result.problem}\n`);
+    io.stdout.write(`${result.file}:${result.line}: ${result.problem}\n`);
     return 1;
   }
-  process.stdout.write(`ok: ${result.records} records, chain intact (last hash ${result.lastHash})\n`);
+  io.stdout.write(`ok: ${result.records} records, chain intact (last hash ${result.lastHash})\n`);
   return 0;
 }
