@@ -37,3 +37,14 @@ void test("outside a cluster with no namespace known, start fails with one actio
     /^Error: --leader-elect: no namespace for the Lease .*: pass --lease-namespace NS$/,
   );
 });
+
+void test("--audit-log names the audit file, or - for stdout; unset, nothing is audited", () => {
+  const env = { POD_NAMESPACE: "refsync" };
+  assert.equal(parseControllerFlags([], env, outside).auditLog, undefined);
+  assert.equal(
+    parseControllerFlags(["--audit-log", "/var/log/a.jsonl"], env, outside).auditLog,
+    "/var/log/a.jsonl",
+  );
+  assert.equal(parseControllerFlags(["--audit-log", "-"], env, outside).auditLog, "-");
+  assert.throws(() => parseControllerFlags(["--audit-log", ""], env, outside), /--audit-log/);
+});
