@@ -22,7 +22,7 @@ void test("quoted references are recorded for inline typing", () => {
   const [doc] = parseStream(
     "apiVersion: v1\nkind: X\na:\n  - b: 'ref+fake://x'\n    c: ref+fake://y\n",
     "f",
-    true,
+    { trackQuotes: true },
   ).documents;
   assert.deepEqual([...(doc?.quoted ?? [])], ["a[0].b"]);
 });

@@ -77,18 +77,21 @@ function quotedReferences(doc: Document): Set<string> {
   return quoted;
 }
 
-/**
- * Parses a YAML/JSON stream; empty documents are skipped, syntax errors
- * collected. `trackQuotes` records quoted references (inline mode needs them).
- * `skipNonObjects` drops documents without apiVersion and kind (a checker
- * reading a repository's values files and patches) instead of refusing them.
- */
-export function parseStream(
-  text: string,
-  file: string,
-  trackQuotes = false,
-  skipNonObjects = false,
-): SourceResult {
+export interface StreamOptions {
+  /** Record quoted references (inline mode needs them). */
+  trackQuotes?: boolean;
+  /**
+   * Drop documents without apiVersion and kind (a checker reading a repository's values files
+   * and patches) instead of refusing them.
+   */
+  skipNonObjects?: boolean;
+  /** Drop a stream that is just a plugin configuration (a refsync.yaml kept beside manifests). */
+  skipPluginConfig?: boolean;
+}
+
+/** Parses a YAML/JSON stream; empty documents are skipped, syntax errors collected. */
+export function parseStream(text: string, file: string, options: StreamOptions = {}): SourceResult {
+  const { trackQuotes = false, skipNonObjects = false, skipPluginConfig = false } = options;
   const result: SourceResult = { documents: [], errors: [] };
   let documents: Document.Parsed[];
   try {
@@ -119,7 +122,7 @@ export function parseStream(
     }
     if (value === null || value === undefined) return;
     if (typeof value !== "object" || Array.isArray(value) || !("kind" in value) || !("apiVersion" in value)) {
-      if (skipNonObjects) return;
+      if (skipNonObjects || (skipPluginConfig && documents.length === 1 && isPluginConfig(value))) return;
       result.errors.push(`${file}: document ${index}: not a Kubernetes object (needs apiVersion and kind)`);
       return;
     }
@@ -155,12 +158,8 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-/** A file holding just a plugin configuration (`stores`, `policy`, `modes`…; no apiVersion or kind). */
-function isPluginConfig(text: string): boolean {
-  const docs = parseAllDocuments(text);
-  if (docs.length !== 1 || docs[0]?.errors.length) return false;
-  const value: unknown = docs[0]?.toJS({ maxAliasCount: 100 });
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+/** A plugin configuration (`stores`, `policy`, `modes`…; no apiVersion or kind), parsed once with the stream. */
+function isPluginConfig(value: object): boolean {
   const keys = Object.keys(value);
   return keys.length > 0 && keys.every((k) => k in configSchema.shape);
 }
@@ -231,19 +230,20 @@ export interface SourceOptions {
 /** Reads `input` (a directory, a file, or `-` for stdin). */
 export async function readSources(input: string, options: SourceOptions = {}): Promise<SourceResult> {
   const { stdin = readStdin, trackQuotes = false, skipNonObjects = false } = options;
-  if (input === "-") return parseStream(await stdin(), "stdin", trackQuotes, skipNonObjects);
+  if (input === "-") return parseStream(await stdin(), "stdin", { trackQuotes, skipNonObjects });
   let info;
   try {
     info = await stat(input);
   } catch {
     return { documents: [], errors: [`${input}: no such file or directory`] };
   }
-  if (info.isFile()) return parseStream(await readFile(input, "utf8"), input, trackQuotes, skipNonObjects);
+  if (info.isFile())
+    return parseStream(await readFile(input, "utf8"), input, { trackQuotes, skipNonObjects });
   try {
     const built = await build(input, options.release ?? {});
     if (built) {
       const label = options.qualify ? `${input}: ${built.label}` : built.label;
-      return parseStream(built.text, label, trackQuotes, skipNonObjects);
+      return parseStream(built.text, label, { trackQuotes, skipNonObjects });
     }
   } catch (err) {
     return { documents: [], errors: [`${input}: ${(err as Error).message}`] };
@@ -253,8 +253,7 @@ export async function readSources(input: string, options: SourceOptions = {}): P
   for (const file of files) {
     const name = options.qualify ? join(input, file) : file;
     const text = await readFile(join(input, file), "utf8");
-    if (isPluginConfig(text)) continue; // a refsync.yaml kept beside the manifests (examples/) is not one
-    const parsed = parseStream(text, name, trackQuotes, skipNonObjects);
+    const parsed = parseStream(text, name, { trackQuotes, skipNonObjects, skipPluginConfig: true });
     result.documents.push(...parsed.documents);
     result.errors.push(...parsed.errors);
   }

@@ -229,7 +229,7 @@ const mutated = fc
 
 export function checkYaml(text: string): void {
   const started = process.cpuUsage();
-  const result = parseStream(text, "app/secret.yaml", true);
+  const result = parseStream(text, "app/secret.yaml", { trackQuotes: true });
   for (const error of result.errors) assert.match(error, /^app\/secret\.yaml: (document \d+: )?\S/, error);
   for (const doc of result.documents) {
     const found = findInDocument(doc);
