@@ -96,6 +96,7 @@ void test("one shared read serving three ExternalSecrets is one record listing t
   assert.equal(read.requestId, served[0]?.requestId);
   assert.equal(read.store, `SecretStore/${ns}/shared`);
   assert.equal(read.outcome, "ok");
+  assert.deepEqual(read.identity, { auth: "defaultChain" });
   assert.deepEqual(read.actor, { component: "controller", version: "test", replica: "r0" });
   assert.match(served[0]?.userAgent ?? "", new RegExp(`refsync/\\S+ .*ns/${ns}`));
 });

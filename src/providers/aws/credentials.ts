@@ -52,6 +52,8 @@ export interface CredentialChain {
   staticKeys: boolean;
   /** An STS client signing with the final credentials (for GetCallerIdentity). */
   sts(): STSClient;
+  /** Who the requests are made as, for audit records: the auth kind, and the role and session name. */
+  identity(): Record<string, string>;
   close(): void;
 }
 
@@ -70,6 +72,13 @@ export function credentialChain(options: CredentialOptions): CredentialChain {
     credentials,
     staticKeys: Boolean(auth?.secretRef),
     sts: () => (validation ??= clients.create(credentials)),
+    identity: () => {
+      const role = spec.role ?? base.role?.();
+      return {
+        auth: auth?.secretRef ? "staticKeys" : auth?.jwt ? "webIdentity" : "defaultChain",
+        ...(role && { roleArn: role, sessionName: sessionName(context) }),
+      };
+    },
     close: clients.close,
   };
 }

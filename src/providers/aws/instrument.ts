@@ -8,6 +8,8 @@ import { callResult, errorCode } from "./errors.ts";
 export function countAttempts(
   client: SecretsManagerClient | STSClient,
   onCall: ProviderContext["onCall"],
+  /** Who the requests are made as (for audit records); read per request. */
+  identity?: () => Record<string, string>,
 ): void {
   if (!onCall) return;
   // finalizeRequest/low sits inside the SDK's retry middleware: it runs once per attempt.
@@ -19,7 +21,7 @@ export function countAttempts(
       try {
         const result = await next(args);
         const requestId = headerOf((result as { response?: unknown }).response, "x-amzn-requestid");
-        onCall(operation, "success", (performance.now() - started) / 1000, detail(requestId, keys));
+        onCall(operation, "success", (performance.now() - started) / 1000, detail(requestId, keys, identity));
         return result;
       } catch (error) {
         const e = error as { $metadata?: { requestId?: string }; $response?: unknown };
@@ -28,7 +30,7 @@ export function countAttempts(
           operation,
           callResult(errorCode(error)),
           (performance.now() - started) / 1000,
-          detail(requestId, keys),
+          detail(requestId, keys, identity),
         );
         throw error;
       }
@@ -37,8 +39,16 @@ export function countAttempts(
   );
 }
 
-function detail(requestId: string | undefined, keys: AuditKey[] | undefined): CallDetail {
-  return { ...(requestId && { requestId }), ...(keys && { keys }) };
+function detail(
+  requestId: string | undefined,
+  keys: AuditKey[] | undefined,
+  identity: (() => Record<string, string>) | undefined,
+): CallDetail {
+  return {
+    ...(requestId && { requestId }),
+    ...(keys && { keys }),
+    ...(identity && { identity: identity() }),
+  };
 }
 
 function headerOf(response: unknown, name: string): string | undefined {
