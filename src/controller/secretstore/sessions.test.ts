@@ -10,6 +10,7 @@ import type { KubeClient } from "../../kube/client.ts";
 import { SecretNotFoundError, ThrottledError } from "../../errors.ts";
 import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../../providers/types.ts";
 import { ReadCache } from "../../store/read-cache.ts";
+import { Auditor, type AuditRecord } from "../../store/audit.ts";
 import { StoreSessions } from "./sessions.ts";
 
 const store: SecretStore = {
@@ -136,4 +137,51 @@ void describe("StoreSession", () => {
     assert.ok(Date.now() - t0 >= 450, `waited ${Date.now() - t0} ms`);
     assert.equal(metrics[0]?.result, "throttled");
   });
+});
+
+void test("a request a client batches by itself lists every ExternalSecret waiting on its keys", async () => {
+  const records: AuditRecord[] = [];
+  let context: ProviderContext | undefined;
+  const pending: (() => void)[] = [];
+  const client: ProviderClient = {
+    provider: "awssecrets",
+    metersOwnRequests: true,
+    // Like the AWS coalescer: reads wait, then one request for all of them is reported.
+    read: (r) =>
+      new Promise((resolve) => {
+        pending.push(() => resolve({ data: { v: "x" } }));
+        if (pending.length === 2) {
+          context?.onCall?.("BatchGetSecretValue", "success", 0.01, {
+            requestId: "req-9",
+            keys: [{ key: "a" }, { key: "b" }],
+          });
+          for (const done of pending) done();
+        }
+        void r;
+      }),
+    list: () => Promise.resolve([]),
+    validate: () => Promise.resolve({ status: "Ready" }),
+    close: () => Promise.resolve(),
+  };
+  const all = new StoreSessions({
+    kube: {} as KubeClient,
+    kc: {} as KubeConfig,
+    cache: new ReadCache(),
+    onCall: () => {},
+    audit: new Auditor({ write: (r) => records.push(r) }, { component: "controller", version: "t" }),
+    createClient: (_spec, ctx) => {
+      context = ctx;
+      return client;
+    },
+  });
+  const session = all.session(store);
+  const subject = (name: string) => ({ kind: "ExternalSecret" as const, namespace: "ns", name });
+  await Promise.all([
+    session.readAll([{ key: "a" }], 0, undefined, subject("one")),
+    session.readAll([{ key: "b" }], 0, undefined, subject("two")),
+  ]);
+  assert.equal(records.length, 1);
+  assert.deepEqual(records[0]?.subjects.map((s) => s.name).sort(), ["one", "two"]);
+  assert.equal(records[0]?.requestId, "req-9");
+  assert.equal(records[0]?.operation, "BatchGetSecretValue");
 });

@@ -73,6 +73,22 @@ export class StoreSession {
     this.client = (deps.createClient ?? createProviderClient)(store.spec.provider, {
       ...buildProviderContext(deps, store, actingNamespace, this.provider),
       takeToken: (signal) => bucket.take(signal),
+      onCall: (call, result, seconds, detail) => {
+        deps.onCall(this.provider, this.id, call, result, seconds);
+        // A client that batches by itself (AWS) sends one request for reads of several callers, in the
+        // first one's scope: every ExternalSecret waiting on a key the request names is listed too.
+        const scope = auditScope.getStore();
+        const waiting = (detail?.keys ?? []).flatMap((k) => this.#pending.get(pendingKey(k))?.subjects ?? []);
+        deps.audit?.record(
+          { store: this.id, provider: this.provider, operation: call, result, seconds },
+          detail,
+          {
+            subjects: () => unique([...(scope?.subjects() ?? []), ...waiting]),
+            keys: () => scope?.keys(),
+            ...(scope?.details && { details: scope.details }),
+          },
+        );
+      },
     });
   }
 
