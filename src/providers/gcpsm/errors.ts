@@ -77,8 +77,11 @@ export function toProviderError(error: unknown, where: string): Error {
   switch (code) {
     case Code.NOT_FOUND:
       return new SecretNotFoundError(message("not found, or the secret has no versions"), options);
-    case Code.PERMISSION_DENIED:
-      return new AccessDeniedError(message("permission denied (or the secret does not exist)"), options);
+    case Code.PERMISSION_DENIED: {
+      const missing = deniedPermission(error);
+      const what = missing ? `permission denied: needs ${missing}` : "permission denied";
+      return new AccessDeniedError(message(`${what} (or the secret does not exist)`), options);
+    }
     case Code.UNAUTHENTICATED:
       return new AccessDeniedError(message("the access token was not accepted"), options);
     case Code.RESOURCE_EXHAUSTED:
@@ -91,4 +94,18 @@ export function toProviderError(error: unknown, where: string): Error {
     default:
       return new BackendUnavailableError(message("Secret Manager is unavailable"), options);
   }
+}
+
+/**
+ * The IAM permission a PERMISSION_DENIED names in its google.rpc.ErrorInfo
+ * (`metadata.permission`, as google-gax decodes the status details), when it
+ * looks like one (`secretmanager.versions.access`); never other metadata.
+ */
+function deniedPermission(error: unknown): string | undefined {
+  const e = error as { reason?: unknown; errorInfoMetadata?: Record<string, unknown> } | null;
+  if (e?.reason !== "IAM_PERMISSION_DENIED") return undefined;
+  const permission = e.errorInfoMetadata?.["permission"];
+  return typeof permission === "string" && /^[a-z][a-zA-Z]*(\.[a-zA-Z]+){2}$/.test(permission)
+    ? permission
+    : undefined;
 }

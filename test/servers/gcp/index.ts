@@ -37,7 +37,15 @@ import {
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { Identities, issuerOf, type Binding, type TokenReviewer } from "./identity.ts";
-import { RpcError, SecretsModel, type Secret, type Version, type VersionState } from "./model.ts";
+import type * as Protobuf from "protobufjs";
+import {
+  RpcError,
+  SecretsModel,
+  type ErrorDetail,
+  type Secret,
+  type Version,
+  type VersionState,
+} from "./model.ts";
 
 export type { TokenReviewer, Binding } from "./identity.ts";
 
@@ -121,14 +129,67 @@ const GRPC_STATUS_NAME = Object.fromEntries(Object.entries(Status).map(([k, v]) 
   string
 >;
 
+// The packages' own protos: the client's, and the common ones google-gax ships.
+const smMain = require.resolve("@google-cloud/secret-manager");
+const gaxMain = createRequire(smMain).resolve("google-gax");
+const packageRoot = (main: string) => main.slice(0, main.lastIndexOf("/build/"));
+const smRoot = join(packageRoot(smMain), "build", "protos");
+const gaxRoot = join(packageRoot(gaxMain), "build", "protos");
+
+/**
+ * Encodes error details as Google's APIs send them: a binary google.rpc.Status
+ * (code, message, details as google.protobuf.Any) for the
+ * `grpc-status-details-bin` trailer, from google-gax's own copies of
+ * google/rpc/status.proto and error_details.proto, encoded with the protobufjs
+ * google-gax uses to decode them.
+ */
+function statusEncoder(): (code: number, message: string, details: ErrorDetail[]) => Buffer {
+  const protobuf = createRequire(gaxMain)("protobufjs") as typeof Protobuf;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (target.startsWith("google/") ? join(gaxRoot, target) : target);
+  root.loadSync(["google/rpc/status.proto", "google/rpc/error_details.proto"]);
+  const status = root.lookupType("google.rpc.Status");
+  return (code, message, details) => {
+    const any = details.map(({ type, value }) => {
+      const t = root.lookupType(type);
+      // google.protobuf.Any comes from protobufjs's common types, which keep snake_case names.
+      return { type_url: `type.googleapis.com/${type}`, value: t.encode(t.fromObject(value)).finish() };
+    });
+    return Buffer.from(status.encode(status.fromObject({ code, message, details: any })).finish());
+  };
+}
+
+const SERVICE = "secretmanager.googleapis.com";
+
+/** google.rpc.ErrorInfo of an IAM denial, naming the permission checked (AIP-193). */
+function iamDenied(permission?: string, resource?: string): ErrorDetail {
+  const metadata: Record<string, string> = { service: SERVICE };
+  if (permission) metadata["permission"] = permission;
+  if (resource) metadata["resource"] = resource;
+  return {
+    type: "google.rpc.ErrorInfo",
+    value: { reason: "IAM_PERMISSION_DENIED", domain: "iam.googleapis.com", metadata },
+  };
+}
+
+/** google.rpc.ResourceInfo of what was not found, typed from its resource name. */
+function notFound(name: string): ErrorDetail {
+  const resourceType = /\/versions\/[^/]+$/.test(name)
+    ? `${SERVICE}/SecretVersion`
+    : /\/secrets\/[^/]+$/.test(name)
+      ? `${SERVICE}/Secret`
+      : "cloudresourcemanager.googleapis.com/Project";
+  return { type: "google.rpc.ResourceInfo", value: { resourceType, resourceName: name } };
+}
+
+/** google.rpc.RetryInfo: how long to wait before retrying. */
+const retryAfter = (seconds: number): ErrorDetail => ({
+  type: "google.rpc.RetryInfo",
+  value: { retryDelay: { seconds, nanos: 0 } },
+});
+
 /** The service definition, from the protos of @google-cloud/secret-manager and google-gax. */
 function secretManagerService(): ServiceClientConstructor {
-  // The packages' own protos: the client's, and the common ones google-gax ships.
-  const smMain = require.resolve("@google-cloud/secret-manager");
-  const gaxMain = createRequire(smMain).resolve("google-gax");
-  const packageRoot = (main: string) => main.slice(0, main.lastIndexOf("/build/"));
-  const smRoot = join(packageRoot(smMain), "build", "protos");
-  const gaxRoot = join(packageRoot(gaxMain), "build", "protos");
   const definition = loadSync("google/cloud/secretmanager/v1/service.proto", {
     includeDirs: [smRoot, gaxRoot],
     keepCase: false,
@@ -192,6 +253,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const requests: LoggedRequest[] = [];
   const faults: (FaultMatch & { fault: Fault; remaining: number })[] = [];
   let latencyMs = 0;
+  const encodeStatus = statusEncoder();
 
   const takeFault = (method: string, principal?: string, resource?: string): Fault | undefined => {
     const f = faults.find(
@@ -223,6 +285,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
     new RpcError(
       Status.PERMISSION_DENIED,
       `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`,
+      [iamDenied(permission, resource)],
     );
   const timestamp = (d: Date) => ({ seconds: String(Math.floor(d.getTime() / 1000)), nanos: 0 });
   const secretMessage = (s: Secret) => ({
@@ -319,13 +382,28 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
         return new RpcError(
           Status.RESOURCE_EXHAUSTED,
           "Quota exceeded for quota metric 'Access requests' of service 'secretmanager.googleapis.com'.",
+          [
+            {
+              type: "google.rpc.ErrorInfo",
+              value: {
+                reason: "RATE_LIMIT_EXCEEDED",
+                domain: "googleapis.com",
+                metadata: {
+                  service: SERVICE,
+                  quota_metric: `${SERVICE}/access_requests`,
+                  quota_limit: "AccessRequestsPerMinutePerProject",
+                },
+              },
+            },
+            retryAfter(1),
+          ],
         );
       case "UNAVAILABLE":
-        return new RpcError(Status.UNAVAILABLE, "The service is currently unavailable.");
+        return new RpcError(Status.UNAVAILABLE, "The service is currently unavailable.", [retryAfter(1)]);
       case "DEADLINE_EXCEEDED":
         return new RpcError(Status.DEADLINE_EXCEEDED, "Deadline exceeded.");
       case "PERMISSION_DENIED":
-        return new RpcError(Status.PERMISSION_DENIED, "The caller does not have permission");
+        return new RpcError(Status.PERMISSION_DENIED, "The caller does not have permission", [iamDenied()]);
     }
   };
 
@@ -358,7 +436,15 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
                 ? error
                 : new RpcError(Status.INTERNAL, "Internal error encountered.");
             entry.status = GRPC_STATUS_NAME[e.code] ?? String(e.code);
-            callback({ code: e.code, details: e.message, metadata: new Metadata() });
+            const details = [...e.details];
+            if (e.code === Status.NOT_FOUND && !details.some((d) => d.type === "google.rpc.ResourceInfo")) {
+              const named = entry.resource ?? call.request["name"] ?? call.request["parent"];
+              details.push(notFound(typeof named === "string" ? named : ""));
+            }
+            const metadata = new Metadata();
+            if (details.length > 0)
+              metadata.set("grpc-status-details-bin", encodeStatus(e.code, e.message, details));
+            callback({ code: e.code, details: e.message, metadata });
           }
         })();
       },

@@ -25,11 +25,19 @@ export interface Secret {
 }
 
 /** An error with a gRPC status code and Google's wording. */
+/** A google.rpc error detail: its message type (`google.rpc.ErrorInfo`) and fields. */
+export interface ErrorDetail {
+  type: "google.rpc.ErrorInfo" | "google.rpc.RetryInfo" | "google.rpc.ResourceInfo";
+  value: Record<string, unknown>;
+}
+
 export class RpcError extends Error {
   readonly code: Status;
-  constructor(code: Status, message: string) {
+  readonly details: ErrorDetail[];
+  constructor(code: Status, message: string, details: ErrorDetail[] = []) {
     super(message);
     this.code = code;
+    this.details = details;
   }
 }
 

@@ -84,7 +84,10 @@ void test("disabled and destroyed versions are typed errors; missing ones NotFou
   assert.ok(destroyed instanceof SecretVersionStateError && destroyed.state === "DESTROYED");
   await assert.rejects(client.read({ key: "app-missing" }), SecretNotFoundError);
   await assert.rejects(client.read({ key: "app-rot", version: "9" }), SecretNotFoundError);
-  await assert.rejects(client.read({ key: "other" }), AccessDeniedError);
+  const refusedOther = await client.read({ key: "other" }).catch((e: unknown) => e);
+  assert.ok(refusedOther instanceof AccessDeniedError, String(refusedOther));
+  // The permission comes from the ErrorInfo in the status details.
+  assert.match(refusedOther.message, /permission denied: needs secretmanager\.versions\.access \(/);
   await assert.rejects(client.read({ key: "bad/id" }), InvalidSpecError);
   // A full resource name stays in the store's project.
   await assert.rejects(client.read({ key: "projects/other-project/secrets/app-db" }), AccessDeniedError);
@@ -179,4 +182,71 @@ void test("a full name by project number: read with projectNumber, refused witho
       `projectNumber 999999999999 is not the number of project refsync-test: Secret Manager names it ${gcp.projectNumber}`,
     ),
   );
+});
+
+void test("errors carry google.rpc details in grpc-status-details-bin, as the official client decodes them", async () => {
+  // The official client (google-gax) decodes the trailer into GoogleError's
+  // statusDetails, reason, domain and errorInfoMetadata.
+  const { SecretManagerServiceClient } = await import("@google-cloud/secret-manager");
+  const { credentials } = await import("@grpc/grpc-js");
+  const { PassThroughClient } = await import("google-auth-library");
+  const { tokenSource } = await import("../../../src/providers/gcpsm/credentials.ts");
+  const tokens = tokenSource(
+    { projectID: gcp.projectID, auth: { secretRef: { secretAccessKeySecretRef: { name: "k", key: "k" } } } },
+    { storeName: "SecretStore/test/gcp", readCredential: () => Promise.resolve(key) },
+  );
+  const [host, port] = gcp.secretManager.split(":");
+  const sm = new SecretManagerServiceClient({
+    apiEndpoint: host,
+    port: Number(port),
+    sslCreds: credentials.createSsl(Buffer.from(gcp.caBundle, "base64")),
+    authClient: new PassThroughClient(),
+    universeDomain: "googleapis.com",
+  });
+  type Decoded = Error & {
+    code?: number;
+    reason?: string;
+    domain?: string;
+    errorInfoMetadata?: Record<string, string>;
+    statusDetails?: unknown[];
+  };
+  const access = async (name: string) => {
+    const options = {
+      retry: null,
+      otherArgs: { headers: { authorization: `Bearer ${await tokens.token()}` } },
+    };
+    return (await sm.accessSecretVersion({ name }, options).catch((e: unknown) => e)) as Decoded;
+  };
+  try {
+    const base = `projects/${gcp.projectID}/secrets`;
+    const denied = await access(`${base}/other-secret/versions/latest`);
+    assert.equal(denied.code, 7, String(denied));
+    assert.equal(denied.reason, "IAM_PERMISSION_DENIED");
+    assert.equal(denied.domain, "iam.googleapis.com");
+    assert.equal(denied.errorInfoMetadata?.["permission"], "secretmanager.versions.access");
+    assert.equal(denied.errorInfoMetadata?.["service"], "secretmanager.googleapis.com");
+
+    const missing = await access(`${base}/app-missing-detail/versions/latest`);
+    assert.equal(missing.code, 5, String(missing));
+    const info = missing.statusDetails?.find((d) => d?.constructor?.name === "ResourceInfo") as
+      | { resourceType?: string; resourceName?: string }
+      | undefined;
+    assert.ok(info, JSON.stringify(missing.statusDetails));
+    assert.match(info.resourceName ?? "", /\/secrets\/app-missing-detail\//);
+    assert.match(info.resourceType ?? "", /^secretmanager\.googleapis\.com\//);
+
+    gcp.putSecret("app-quota", "v");
+    gcp.failNext("RESOURCE_EXHAUSTED", 1, { method: "AccessSecretVersion", resource: "/secrets/app-quota/" });
+    const quota = await access(`${base}/app-quota/versions/latest`);
+    assert.equal(quota.code, 8, String(quota));
+    assert.equal(quota.reason, "RATE_LIMIT_EXCEEDED");
+    assert.equal(quota.domain, "googleapis.com");
+    const retry = quota.statusDetails?.find((d) => d?.constructor?.name === "RetryInfo") as
+      | { retryDelay?: { seconds?: unknown } }
+      | undefined;
+    assert.ok(retry, JSON.stringify(quota.statusDetails));
+    assert.equal(Number(retry.retryDelay?.seconds), 1);
+  } finally {
+    await sm.close();
+  }
 });
