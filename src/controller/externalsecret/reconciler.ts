@@ -163,7 +163,9 @@ export class ExternalSecretReconciler {
       { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
       (performance.now() - started) / 1000,
     );
-    this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
+    // Deleted while this sync ran: its series are forgotten and must not come back.
+    if (this.#d.externalSecrets.get(key))
+      this.#d.metrics.recordSync(es.metadata.namespace as string, es.metadata.name, outcome.ok);
     // Leases the status lists are still the Secret's: the next attempt may renew them after all.
     if (adopting && held.length > 0 && !outcome.ok) this.#seen.delete(key);
     // A conflict only says our view was stale: retry with back-off, and leave the status alone.
@@ -373,13 +375,14 @@ export class ExternalSecretReconciler {
     if (outcome.ok || this.#d.leases.holds(key)) status.leases = this.#heldStatus(key);
     const previous = getCondition(old.conditions, "Ready");
     const current = getCondition(conditions, "Ready");
-    this.#d.metrics.setCondition(
-      "ExternalSecret",
-      es.metadata.namespace as string,
-      es.metadata.name,
-      "Ready",
-      current?.status ?? "Unknown",
-    );
+    if (this.#d.externalSecrets.get(key))
+      this.#d.metrics.setCondition(
+        "ExternalSecret",
+        es.metadata.namespace as string,
+        es.metadata.name,
+        "Ready",
+        current?.status ?? "Unknown",
+      );
     if (!outcome.ok && (previous?.reason !== current?.reason || previous?.message !== current?.message)) {
       this.#d.events.record(es, "Warning", outcome.reason, outcome.message);
     }

@@ -94,7 +94,11 @@ export class StoreReconciler {
     conditions = setCondition(conditions, { type: "Ready", ...ready }, generation);
     for (const w of warnings) conditions = setCondition(conditions, { ...w, status: "True" }, generation);
     const namespace = store.metadata.namespace ?? "";
-    this.#d.metrics.setCondition(store.kind, namespace, store.metadata.name, "Ready", ready.status);
+    // Deleted while it was validated: its series are forgotten and must not come back.
+    const informer = store.kind === "ClusterSecretStore" ? this.#d.clusterSecretStores : this.#d.secretStores;
+    const key = namespace ? `${namespace}/${store.metadata.name}` : store.metadata.name;
+    if (informer.get(key))
+      this.#d.metrics.setCondition(store.kind, namespace, store.metadata.name, "Ready", ready.status);
     if (sameConditions(old.conditions, conditions) && old.observedGeneration === generation) return;
     const previous = old.conditions?.find((c) => c.type === "Ready");
     if (
