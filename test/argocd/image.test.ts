@@ -196,41 +196,46 @@ void describe("container image (Dockerfile)", () => {
         ...(process.getuid?.() === 0 ? asImage : {}),
       });
 
-    before(async () => {
-      root = await mkdtemp(path.join(tmpdir(), "refsync-image-"));
-      const app = path.join(root, "app");
-      await mkdir(app);
-      // The runtime stage's COPY instructions, from the build context.
-      for (const source of ["package.json", "bin", "plugin"])
-        await cp(path.join(repoRoot, source), path.join(app, source), { recursive: true });
-      // The build stage: `npm run build` (tsc -p tsconfig.build.json) into /app/dist.
-      await run(
-        process.execPath,
-        [
-          path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-          "-p",
-          path.join(repoRoot, "tsconfig.build.json"),
-          "--outDir",
-          path.join(app, "dist"),
-        ],
-        { cwd: repoRoot },
-      );
-      await layProductionDependencies(path.join(app, "node_modules"));
-      await mkdir(path.join(root, "usr/local/bin"), { recursive: true });
-      // The image's Node 24 at /usr/local/bin/node, found by the entrypoint's `#!/usr/bin/env node`.
-      await layFiles(process.execPath, path.join(root, "usr/local/bin/node"));
-      refsync = path.join(root, "usr/local/bin/refsync");
-      await symlink(path.join(app, "bin", "refsync.js"), refsync);
-      await chmod(path.join(app, "bin", "refsync.js"), 0o755);
-      await chmod(root, 0o755);
-      const work = path.join(root, "work");
-      await mkdir(work);
-      await writeFile(
-        path.join(work, "secret.yaml"),
-        "apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData:\n  password: ref+vault://team-a/db#password\n",
-      );
-      await chmod(work, 0o755);
-    });
+    // The build stage compiles the whole CLI: about 15 s on an idle 2-core machine, over two
+    // minutes (the default per-test bound) with both cores kept busy by other work.
+    before(
+      async () => {
+        root = await mkdtemp(path.join(tmpdir(), "refsync-image-"));
+        const app = path.join(root, "app");
+        await mkdir(app);
+        // The runtime stage's COPY instructions, from the build context.
+        for (const source of ["package.json", "bin", "plugin"])
+          await cp(path.join(repoRoot, source), path.join(app, source), { recursive: true });
+        // The build stage: `npm run build` (tsc -p tsconfig.build.json) into /app/dist.
+        await run(
+          process.execPath,
+          [
+            path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
+            "-p",
+            path.join(repoRoot, "tsconfig.build.json"),
+            "--outDir",
+            path.join(app, "dist"),
+          ],
+          { cwd: repoRoot },
+        );
+        await layProductionDependencies(path.join(app, "node_modules"));
+        await mkdir(path.join(root, "usr/local/bin"), { recursive: true });
+        // The image's Node 24 at /usr/local/bin/node, found by the entrypoint's `#!/usr/bin/env node`.
+        await layFiles(process.execPath, path.join(root, "usr/local/bin/node"));
+        refsync = path.join(root, "usr/local/bin/refsync");
+        await symlink(path.join(app, "bin", "refsync.js"), refsync);
+        await chmod(path.join(app, "bin", "refsync.js"), 0o755);
+        await chmod(root, 0o755);
+        const work = path.join(root, "work");
+        await mkdir(work);
+        await writeFile(
+          path.join(work, "secret.yaml"),
+          "apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData:\n  password: ref+vault://team-a/db#password\n",
+        );
+        await chmod(work, 0o755);
+      },
+      { timeout: 600_000 },
+    );
     after(() => rm(root, { recursive: true, force: true }));
 
     void it("`refsync --help` lists the commands", async () => {
