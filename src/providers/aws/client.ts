@@ -1,6 +1,7 @@
 // The AWS Secrets Manager provider client: ProviderClient over the real
 // @aws-sdk/client-secrets-manager. Reads of current versions are coalesced
 // into BatchGetSecretValue calls; pinned versions use GetSecretValue.
+import { failedValidation } from "../call-result.ts";
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -219,14 +220,7 @@ export class AwsSecretsClient implements ProviderClient {
         error instanceof RefsyncError
           ? error
           : toProviderError(errorCode(error), `${this.#context.storeName}: STS GetCallerIdentity`, error);
-      const definite =
-        mapped instanceof RefsyncError &&
-        (mapped.reason === "AccessDenied" || mapped.reason === "InvalidSpec");
-      return {
-        status: definite ? "Error" : "Unknown",
-        message: mapped.message,
-        ...(warnings ? { warnings } : {}),
-      };
+      return failedValidation(mapped, warnings);
     }
   }
 

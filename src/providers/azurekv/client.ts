@@ -5,11 +5,12 @@
 // before its expiry is renewed and the request sent again, once. Every HTTP
 // attempt is counted; every logical call takes one token of the store's rate
 // limit.
+import { failedValidation } from "../call-result.ts";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient, type JsonWebKey } from "@azure/keyvault-keys";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { isDeepStrictEqual } from "node:util";
-import { InvalidSpecError, RefsyncError, SecretNotFoundError } from "../../errors.ts";
+import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import type {
   FindQuery,
   ProviderClient,
@@ -206,14 +207,7 @@ export class AzureKeyVaultClient implements ProviderClient {
         return { status: "Ready", ...(warnings ? { warnings } : {}) };
       }
       const mapped = toProviderError(error, `${this.#context.storeName}: list secrets`);
-      const definite =
-        mapped instanceof RefsyncError &&
-        (mapped.reason === "AccessDenied" || mapped.reason === "InvalidSpec");
-      return {
-        status: definite ? "Error" : "Unknown",
-        message: mapped.message,
-        ...(warnings ? { warnings } : {}),
-      };
+      return failedValidation(mapped, warnings);
     }
   }
 
