@@ -249,6 +249,97 @@ export const providerMeta = {
   maxProperties: 1,
 };
 
+/** A key of a Secret holding a shared secret of an event source (the webhook's signing secret). */
+const eventSecretRef = z.strictObject({
+  name: z.string().min(1).max(253).describe("Name of the Secret."),
+  key: secretKey.describe("The key in the Secret's data."),
+  namespace: z
+    .string()
+    .min(1)
+    .max(63)
+    .optional()
+    .describe(
+      "Namespace of the Secret: a SecretStore's own (the default; it may name no other); required for a ClusterSecretStore.",
+    ),
+});
+
+/**
+ * `spec.events`: where the store hears that a key changed in its backend, so the ExternalSecrets
+ * reading that key refresh at once instead of at their next slot (periodic refresh stays the safety
+ * net). The sources live in src/controller/events/ (see source.ts there).
+ */
+export const storeEventsSchema = z
+  .strictObject({
+    webhook: z
+      .strictObject({
+        secretRef: eventSecretRef.describe(
+          "The Secret key holding the HMAC-SHA256 signing secret of the requests (at least 32 bytes).",
+        ),
+      })
+      .optional()
+      .describe(
+        "Signed HTTP requests naming changed keys, to POST /api/v1/events/{namespace}/{store} (ClusterSecretStore: /api/v1/events/cluster/{store}) on the controller's --metrics-addr server.",
+      ),
+    awsSqs: z
+      .strictObject({
+        queueUrl: z
+          .string()
+          .regex(/^https:\/\/\S+$/, "must be an https:// SQS queue URL")
+          .describe(
+            "The SQS queue that an EventBridge rule feeds with Secrets Manager's CloudTrail events, long-polled with the store's own AWS identity.",
+          ),
+        waitTimeSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(20)
+          .optional()
+          .describe("Long-poll wait of each ReceiveMessage, 1 to 20 seconds. Defaults to 20."),
+      })
+      .optional()
+      .describe("AWS Secrets Manager changes through EventBridge and an SQS queue (provider aws only)."),
+    vault: z
+      .strictObject({
+        eventTypes: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .describe("Vault event types to subscribe to. Defaults to the KV v2 and KV v1 writes and deletes."),
+      })
+      .optional()
+      .describe(
+        "Vault event notifications (sys/events/subscribe over a websocket) of KV writes and deletes, with the store's own Vault token (provider vault only).",
+      ),
+    gcpPubSub: z
+      .strictObject({
+        subscription: z
+          .string()
+          .regex(
+            /^projects\/[^/]+\/subscriptions\/[^/]+$/,
+            "must be projects/{project}/subscriptions/{subscription}",
+          )
+          .describe(
+            "The Pub/Sub subscription (projects/{project}/subscriptions/{name}) of the topic Secret Manager notifies, pulled with the store's own identity.",
+          ),
+      })
+      .optional()
+      .describe("Google Secret Manager notifications through Pub/Sub (provider gcpsm only)."),
+    azureEventGrid: z
+      .strictObject({
+        secretRef: eventSecretRef.describe(
+          "The Secret key holding the shared secret that Event Grid sends as the `code` query parameter of the endpoint URL (at least 32 bytes).",
+        ),
+      })
+      .optional()
+      .describe(
+        "Azure Key Vault events delivered by an Event Grid webhook subscription to the same endpoint as webhook (provider azurekv only).",
+      ),
+  })
+  .refine((e) => Object.values(e).some((v) => v !== undefined), "set at least one event source")
+  .describe(
+    "Event sources that report changed keys, so that the ExternalSecrets reading a key refresh within seconds of its change, with one backend read; periodic refresh stays. A source that is down shows as EventsReady=False and leaves the store to its refreshInterval.",
+  );
+
 export const storeSpecSchema = z
   .strictObject({
     /** Each provider validates its own section (src/providers/registry.ts); the CRDs spell them out. */
@@ -281,6 +372,7 @@ export const storeSpecSchema = z
       .describe(
         "A token bucket for the reads this store makes from its backend, shared by every ExternalSecret.",
       ),
+    events: storeEventsSchema.optional(),
     conditions: z
       .array(
         z

@@ -64,6 +64,8 @@ export interface Condition {
 export type SecretStoreSpec = z.infer<typeof storeSpecSchema>;
 /** `spec.provider`: exactly one key set; each provider validates (and types) its own section. */
 export type StoreProviderSpec = SecretStoreSpec["provider"];
+/** `spec.events`: the store's change sources (src/controller/events/). */
+export type StoreEvents = NonNullable<SecretStoreSpec["events"]>;
 export type LabelSelectorRequirement = NonNullable<
   NonNullable<NonNullable<SecretStoreSpec["conditions"]>[number]["namespaceSelector"]>["matchExpressions"]
 >[number];

@@ -1,0 +1,8 @@
+/**
+ * Every change source this build has, one factory per field of a store's
+ * `spec.events` (see source.ts). A field set on a store with no factory here
+ * is refused (EventsReady=False), never ignored.
+ */
+import type { ChangeSourceFactory } from "./source.ts";
+
+export const changeSourceFactories: readonly ChangeSourceFactory[] = [];

@@ -1,0 +1,114 @@
+/**
+ * Event-driven refresh: the contract between change sources and the one
+ * refresh-trigger path of the controller.
+ *
+ * A change source hears from a backend (or a CI pipeline) that a key of a
+ * store changed and reports a `KeyChange` to its sink. The trigger path
+ * (trigger.ts) looks up the ExternalSecrets that read that key through that
+ * store (readers.ts), reads the key once for all of them, under the store's
+ * rate limit, and refreshes them at once, outside their periodic slot;
+ * duplicates within a short window collapse, a version already synced and a
+ * key nobody reads cost nothing. Periodic refresh stays the safety net: a
+ * store whose source is down shows `EventsReady=False` (with the source's
+ * reason) and `refsync_event_source_up 0`, and its ExternalSecrets keep
+ * refreshing on their interval.
+ *
+ * Sources are configured on the store, `spec.events` (src/api/schema.ts), one
+ * field per source, one file per source in this folder:
+ *   - webhook          webhook.ts           signed requests to the controller's HTTP server
+ *   - azureEventGrid   azure-event-grid.ts  Key Vault events from an Event Grid webhook subscription
+ *   - awsSqs           aws-sqs.ts           Secrets Manager CloudTrail events via EventBridge → SQS
+ *   - vault            vault-events.ts      Vault's sys/events/subscribe websocket
+ *   - gcpPubSub        gcp-pubsub.ts        Secret Manager notifications via Pub/Sub
+ * Each file exports a `ChangeSourceFactory`, listed in registry.ts. The
+ * sources manager (manager.ts) starts one source per configured field of
+ * each store while this replica leads, restarts them when the store's spec
+ * changes, stops them when it is deleted, and turns `health()` into the
+ * store's condition and metric. A field set on a store whose factory is not
+ * in the registry (or whose provider the factory does not serve) is refused
+ * through that condition, never ignored.
+ */
+import type { SecretStore, StoreEvents } from "../../api/v1alpha1.ts";
+import type { Logger } from "../../log.ts";
+import type { ProviderContext } from "../../providers/types.ts";
+
+/** A store as a change names it. */
+export interface StoreRef {
+  kind: "SecretStore" | "ClusterSecretStore";
+  /** SecretStore only. */
+  namespace?: string;
+  name: string;
+}
+
+/** "Key `key` of store `store` changed" (to `version`, when the source knows it). */
+export interface KeyChange {
+  store: StoreRef;
+  /**
+   * The key as ExternalSecrets name it in `remoteRef.key` / `dataFrom.extract.key` and as
+   * `dataFrom.find` lists it: a Vault path under the store's mount, an AWS secret name, a
+   * Key Vault secret name, a Secret Manager secret id. Sources translate what the backend
+   * says (an ARN, a `data/` path) into this form.
+   */
+  key: string;
+  /** The backend's new version (Vault KV version, AWS VersionId, Key Vault version), when known. */
+  version?: string;
+  /** Which source reported it, for metrics and logs: "webhook", "azure-event-grid", "aws-sqs", "vault-events", "gcp-pubsub". */
+  source: string;
+  /** When the source received it (ms since the epoch): the start of the change→Secret latency. */
+  receivedAt: number;
+}
+
+/** Where a source reports changes; never throws and never waits (the trigger path queues the work). */
+export type ChangeSink = (change: KeyChange) => void;
+
+export interface SourceHealth {
+  up: boolean;
+  /** Why not up, for the store's EventsReady condition (never a secret value). */
+  reason?: string;
+}
+
+export interface ChangeSource {
+  /** The `source` its changes carry ("aws-sqs"…). */
+  readonly name: string;
+  /**
+   * Runs until `signal` is aborted (then resolves), reporting changes to the sink it was
+   * constructed with. It reconnects by itself after failures (with back-off) and reports
+   * them through health(); a rejection means it gave up, and shows as down.
+   */
+  start(signal: AbortSignal): Promise<void>;
+  /** Up: connected (or, for a push source, ready to authenticate requests). */
+  health(): SourceHealth;
+}
+
+/** What a factory gets to build a source for one store. */
+export interface ChangeSourceContext {
+  /** Where to report changes. */
+  sink: ChangeSink;
+  log: Logger;
+  /**
+   * The store's own identity, as its provider gets it: credentials from the Secrets its spec
+   * names, service-account tokens, CA bundles, the store's rate limit (`takeToken`). A
+   * ClusterSecretStore acts for no namespace here: references must name theirs.
+   */
+  provider: ProviderContext;
+  /** Call when health() changes, so the store's condition and metric follow at once. */
+  healthChanged(): void;
+  /** The keys of this store that some ExternalSecret reads now (a re-list after a gap may check only these). */
+  readKeys(): ReadonlySet<string>;
+}
+
+/** Builds the source of one field of `spec.events`. */
+export interface ChangeSourceFactory {
+  /** The field of `spec.events` it serves. */
+  readonly field: keyof StoreEvents;
+  /** Providers (`spec.provider` keys) whose stores it serves; undefined: any. */
+  readonly providers?: readonly string[];
+  create(store: SecretStore, ctx: ChangeSourceContext): ChangeSource;
+}
+
+/** The store a change or a source belongs to. */
+export function storeRefOf(store: Pick<SecretStore, "kind" | "metadata">): StoreRef {
+  return store.kind === "ClusterSecretStore"
+    ? { kind: "ClusterSecretStore", name: store.metadata.name }
+    : { kind: "SecretStore", namespace: store.metadata.namespace ?? "", name: store.metadata.name };
+}
