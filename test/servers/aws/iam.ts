@@ -22,6 +22,8 @@ export interface SecretPolicy {
    * from reads: it lists every secret of the account, and BatchGetSecretValue with Filters needs it.
    */
   list?: boolean;
+  /** SQS queue-name patterns the identity may receive from, delete from and send to (none by default). */
+  queues?: string[];
 }
 
 export interface UserSpec extends SecretPolicy {
@@ -136,6 +138,11 @@ export class Iam {
   allowsList(principal: Principal): boolean {
     const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
     return spec?.list ?? true;
+  }
+
+  allowsQueue(principal: Principal, queueName: string): boolean {
+    const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
+    return (spec?.queues ?? []).some((pattern) => globMatch(pattern, queueName));
   }
 
   allows(principal: Principal, action: Action, secretName: string): boolean {

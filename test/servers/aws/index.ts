@@ -3,7 +3,9 @@
 // issued, applies a per-identity policy of secret names, and has fault
 // switches and a request log for tests. One port serves both services:
 // requests with `X-Amz-Target: secretsmanager.<Op>` are Secrets Manager
-// (awsJson1_1), form posts with `Action=<Op>` are STS (query protocol).
+// (awsJson1_1), `X-Amz-Target: AmazonSQS.<Op>` is SQS (awsJson1_0), form
+// posts with `Action=<Op>` are STS (query protocol). Secret changes reach the
+// queues an EventBridge rule routes them to (`sqs`, `routeSecretEvents`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,6 +13,8 @@ import type { AddressInfo } from "node:net";
 import { AwsError } from "./errors.ts";
 import { Iam, type Credentials, type Principal, type RoleSpec, type UserSpec } from "./iam.ts";
 import { SecretsModel, type Tag } from "./secrets.ts";
+import { EventBridge, type SecretApiCall } from "./eventbridge.ts";
+import { Sqs, sqsError, type SqsQueues } from "./sqs.ts";
 import { operations as secretsManagerOperations } from "./secrets-manager.ts";
 import { errorXml, operations as stsOperations, UNSIGNED_ACTIONS, type TokenReviewer } from "./sts.ts";
 import { jsonErrorCodes, queryErrorCodes, verifySignature, type IncomingSigned } from "./sigv4.ts";
@@ -27,7 +31,7 @@ export interface AwsServerOptions {
   sessionSeconds?: number;
 }
 
-export type Service = "secretsmanager" | "sts";
+export type Service = "secretsmanager" | "sts" | "sqs";
 
 export interface LoggedRequest {
   service: Service;
@@ -77,7 +81,15 @@ export interface AwsTestServer {
   /** Moves a staging label to a version (as UpdateSecretVersionStage would). */
   moveStage(name: string, stage: string, versionId: string): void;
   deleteSecret(name: string): void;
+  /** Adds a version and makes it current, as an UpdateSecret call with a new value does. */
+  updateSecret(name: string, value: string): string;
+  /** A finished rotation: a new AWSCURRENT version, then the RotationSucceeded service event. */
+  rotateSecret(name: string, value: string): string;
   secretArn(name: string): string;
+  /** SQS queues, their fault switches and what was deleted from them. */
+  readonly sqs: SqsQueues;
+  /** An EventBridge rule: Secrets Manager's CloudTrail events go to this queue from now on. */
+  routeSecretEvents(queueName: string): void;
   /**
    * The next `count` matching requests fail with ThrottlingException (throttle) or a 500
    * (unavailable). Faults apply after authentication, so a fault can target one caller.
@@ -100,6 +112,8 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
   const iam = new Iam(account);
   const model = new SecretsModel(region, account);
   const requests: LoggedRequest[] = [];
+  const sqs = new Sqs(iam, region);
+  const eventBridge = new EventBridge(sqs, region, account);
   const faults: Fault[] = [];
   let latencyMs = 0;
 
@@ -132,7 +146,7 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     };
     const target = headers["x-amz-target"];
     const entry: LoggedRequest = {
-      service: target ? "secretsmanager" : "sts",
+      service: target?.startsWith("AmazonSQS.") ? "sqs" : target ? "secretsmanager" : "sts",
       operation: "",
       status: 200,
       secrets: [],
@@ -141,9 +155,21 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     entry.userAgent = [headers["user-agent"], headers["x-amz-user-agent"]].filter(Boolean).join(" ");
     requests.push(entry);
     if (latencyMs > 0) await sleep(latencyMs);
-    const reply = target ? await secretsManager(target, signed, entry) : await sts(signed, entry);
+    const closed = new AbortController();
+    res.on("close", () => closed.abort());
+    const reply =
+      entry.service === "sqs"
+        ? await sqsCall(target ?? "", signed, entry, closed.signal)
+        : target
+          ? await secretsManager(target, signed, entry)
+          : await sts(signed, entry);
+    if (reply === "drop") {
+      req.socket.destroy();
+      return;
+    }
     entry.status = reply.status;
     res.writeHead(reply.status, {
+      ...reply.headers,
       "content-type": reply.contentType,
       "x-amzn-requestid": entry.requestId,
     });
@@ -154,6 +180,50 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     status: number;
     contentType: string;
     body: string;
+    headers?: Record<string, string>;
+  }
+
+  async function sqsCall(
+    target: string,
+    request: IncomingSigned,
+    entry: LoggedRequest,
+    signal: AbortSignal,
+  ): Promise<Reply | "drop"> {
+    const contentType = "application/x-amz-json-1.0";
+    try {
+      entry.operation = target.replace(/^AmazonSQS\./, "");
+      const principal = await verifySignature(request, iam, { region, service: "sqs" }, jsonErrorCodes);
+      entry.principal = principal.arn;
+      injectFault(entry.operation, principal.arn, "RequestThrottled", "InternalFailure");
+      const input = JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>;
+      const reply = await sqs.handle({ operation: entry.operation, input, principal, signal });
+      if ("drop" in reply) return "drop";
+      return { status: 200, contentType, body: JSON.stringify(reply.output) };
+    } catch (error) {
+      const e = asAwsError(error);
+      entry.error = e.type;
+      const { body, headers } = sqsError(e);
+      return { status: e.status, contentType, body: JSON.stringify(body), headers };
+    }
+  }
+
+  /** The CloudTrail record of a change made through the API goes to EventBridge. */
+  function publishApiCall(
+    operation: string,
+    input: Record<string, unknown>,
+    output: Record<string, unknown>,
+    principal: Principal,
+    requestId?: string,
+  ): void {
+    if (operation !== "PutSecretValue" && operation !== "CreateSecret") return;
+    eventBridge.apiCall(operation as SecretApiCall, {
+      secretId: String(input["SecretId"] ?? input["Name"]),
+      arn: String(output["ARN"]),
+      name: String(output["Name"]),
+      ...(typeof output["VersionId"] === "string" ? { versionId: output["VersionId"] } : {}),
+      principal,
+      ...(requestId ? { requestId } : {}),
+    });
   }
 
   async function secretsManager(
@@ -185,6 +255,7 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       injectFault(operation, principal.arn, "ThrottlingException", "InternalServiceError");
       const input = JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>;
       const output = handler(input, { model, iam, principal, touched: (name) => entry.secrets.push(name) });
+      publishApiCall(operation, input, output, principal, entry.requestId);
       return json(200, output);
     } catch (error) {
       const e = asAwsError(error);
@@ -243,6 +314,18 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
+  sqs.endpoint = `http://127.0.0.1:${port}`;
+  /** The admin API's change, as its API call would have been recorded. */
+  const changed = (eventName: SecretApiCall, name: string, versionId?: string, stage?: string): void => {
+    const { arn } = model.get(name);
+    eventBridge.apiCall(eventName, {
+      secretId: name,
+      arn,
+      name,
+      ...(versionId ? { versionId } : {}),
+      ...(stage && versionId ? { stage: { versionStage: stage, moveToVersionId: versionId } } : {}),
+    });
+  };
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -254,16 +337,35 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
       const content = typeof value === "string" ? { string: value } : { binary: value };
       const tags: Tag[] | undefined =
         opts.tags && Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value }));
-      if (!model.find(name)) model.create(name, {}, { tags, description: opts.description });
+      const created = !model.find(name);
+      if (created) model.create(name, {}, { tags, description: opts.description });
       else if (tags) model.setTags(name, tags);
-      return model.put(name, content, { stages: opts.stages }).id;
+      const id = model.put(name, content, { stages: opts.stages }).id;
+      changed(created ? "CreateSecret" : "PutSecretValue", name, id);
+      return id;
     },
     moveStage(name, stage, versionId) {
       const secret = model.get(name);
       model.moveStage(secret, stage, model.version(secret, versionId));
+      changed("UpdateSecretVersionStage", name, versionId, stage);
     },
-    deleteSecret: (name) => model.delete(name),
+    deleteSecret(name) {
+      changed("DeleteSecret", name);
+      model.delete(name);
+    },
+    updateSecret(name, value) {
+      const id = model.put(name, { string: value }).id;
+      changed("UpdateSecret", name, id);
+      return id;
+    },
+    rotateSecret(name, value) {
+      const id = model.put(name, { string: value }).id;
+      eventBridge.rotationSucceeded(model.get(name).arn);
+      return id;
+    },
     secretArn: (name) => model.get(name).arn,
+    sqs,
+    routeSecretEvents: (queueName) => eventBridge.routeTo(queueName),
     failNext(kind, count, match = {}) {
       faults.push({ kind, remaining: count, ...match });
     },

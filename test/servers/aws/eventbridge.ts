@@ -1,0 +1,150 @@
+// EventBridge for the AWS test server: when a secret changes, the event
+// CloudTrail would hand EventBridge (source aws.secretsmanager, detail-type
+// "AWS API Call via CloudTrail", or "AWS Service Event via CloudTrail" for
+// RotationSucceeded) goes to every queue a rule routes Secrets Manager
+// events to. Never a value: CloudTrail records no SecretString.
+import { randomUUID } from "node:crypto";
+import type { Principal } from "./iam.ts";
+import type { Sqs } from "./sqs.ts";
+
+/** The Secrets Manager calls whose CloudTrail records reach the rule's targets. */
+export type SecretApiCall =
+  | "CreateSecret"
+  | "PutSecretValue"
+  | "UpdateSecret"
+  | "UpdateSecretVersionStage"
+  | "DeleteSecret";
+
+export interface SecretChange {
+  /** The SecretId as the caller gave it (a name or an ARN): CloudTrail logs the request parameters as sent. */
+  secretId: string;
+  arn: string;
+  name: string;
+  versionId?: string;
+  /** UpdateSecretVersionStage's parameters. */
+  stage?: { versionStage: string; moveToVersionId: string };
+  /** Who made the call (absent for calls the test made through the admin API: an admin user). */
+  principal?: Principal;
+  requestId?: string;
+}
+
+export class EventBridge {
+  readonly #sqs: Sqs;
+  readonly #region: string;
+  readonly #account: string;
+  readonly #targets = new Set<string>();
+
+  constructor(sqs: Sqs, region: string, account: string) {
+    this.#sqs = sqs;
+    this.#region = region;
+    this.#account = account;
+  }
+
+  /** A rule matching Secrets Manager's CloudTrail events with this queue as its target. */
+  routeTo(queueName: string): void {
+    this.#sqs.queueUrl(queueName); // the queue must exist
+    this.#targets.add(queueName);
+  }
+
+  apiCall(eventName: SecretApiCall, change: SecretChange): void {
+    const principal = change.principal ?? {
+      arn: `arn:aws:iam::${this.#account}:user/admin`,
+      policyArn: `arn:aws:iam::${this.#account}:user/admin`,
+      userId: "AIDAADMIN",
+    };
+    this.#publish("AWS API Call via CloudTrail", {
+      userIdentity: {
+        type: principal.arn.includes(":assumed-role/") ? "AssumedRole" : "IAMUser",
+        principalId: principal.userId,
+        arn: principal.arn,
+        accountId: this.#account,
+      },
+      eventName,
+      sourceIPAddress: "127.0.0.1",
+      userAgent: "aws-sdk-js",
+      requestParameters: requestParameters(eventName, change),
+      responseElements: responseElements(eventName, change),
+      requestID: change.requestId ?? randomUUID(),
+      readOnly: false,
+      eventType: "AwsApiCall",
+      managementEvent: true,
+      eventCategory: "Management",
+    });
+  }
+
+  /** Rotation finished: a service event that names the secret in additionalEventData.SecretId (its ARN). */
+  rotationSucceeded(arn: string): void {
+    this.#publish("AWS Service Event via CloudTrail", {
+      userIdentity: { accountId: this.#account, invokedBy: "secretsmanager.amazonaws.com" },
+      eventName: "RotationSucceeded",
+      sourceIPAddress: "secretsmanager.amazonaws.com",
+      userAgent: "secretsmanager.amazonaws.com",
+      requestParameters: null,
+      responseElements: null,
+      additionalEventData: { SecretId: arn },
+      requestID: randomUUID(),
+      readOnly: false,
+      eventType: "AwsServiceEvent",
+      managementEvent: true,
+      eventCategory: "Management",
+    });
+  }
+
+  #publish(detailType: string, detail: Record<string, unknown>): void {
+    if (this.#targets.size === 0) return;
+    const time = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const event = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": detailType,
+      source: "aws.secretsmanager",
+      account: this.#account,
+      time,
+      region: this.#region,
+      resources: [],
+      detail: {
+        eventVersion: "1.09",
+        eventTime: time,
+        eventSource: "secretsmanager.amazonaws.com",
+        awsRegion: this.#region,
+        ...detail,
+        eventID: randomUUID(),
+        recipientAccountId: this.#account,
+      },
+    };
+    const body = JSON.stringify(event);
+    for (const queue of this.#targets) this.#sqs.send(queue, body);
+  }
+}
+
+function requestParameters(eventName: SecretApiCall, change: SecretChange): Record<string, unknown> {
+  switch (eventName) {
+    case "CreateSecret":
+      return { name: change.name, clientRequestToken: change.versionId ?? randomUUID() };
+    case "UpdateSecretVersionStage":
+      return {
+        secretId: change.secretId,
+        versionStage: change.stage?.versionStage,
+        moveToVersionId: change.stage?.moveToVersionId,
+      };
+    case "DeleteSecret":
+      return { secretId: change.secretId, recoveryWindowInDays: 30 };
+    default:
+      return { secretId: change.secretId, clientRequestToken: change.versionId ?? randomUUID() };
+  }
+}
+
+function responseElements(eventName: SecretApiCall, change: SecretChange): Record<string, unknown> {
+  switch (eventName) {
+    case "UpdateSecretVersionStage":
+      return { arn: change.arn };
+    case "DeleteSecret":
+      return {
+        arn: change.arn,
+        name: change.name,
+        deletionDate: new Date(Date.now() + 30 * 86_400_000).toUTCString(),
+      };
+    default:
+      return { arn: change.arn, ...(change.versionId ? { versionId: change.versionId } : {}) };
+  }
+}
