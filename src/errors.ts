@@ -54,6 +54,13 @@ export class BackendUnavailableError extends RefsyncError {
   readonly retryable = true;
 }
 
+/** --audit-required and the audit sink cannot write: backend calls wait until it recovers. */
+export class AuditSinkError extends RefsyncError {
+  override readonly name = "AuditSinkError";
+  readonly reason = "BackendUnavailable";
+  readonly retryable = true;
+}
+
 /** A store spec or ExternalSecret field that no retry will fix. */
 export class InvalidSpecError extends RefsyncError {
   override readonly name = "InvalidSpecError";

@@ -38,13 +38,34 @@ void test("outside a cluster with no namespace known, start fails with one actio
   );
 });
 
-void test("--audit-log names the audit file, or - for stdout; unset, nothing is audited", () => {
+void test("--audit-log: stdout, stderr or file:PATH, rotation and --audit-required; unset, nothing is audited", () => {
   const env = { POD_NAMESPACE: "refsync" };
-  assert.equal(parseControllerFlags([], env, outside).auditLog, undefined);
-  assert.equal(
-    parseControllerFlags(["--audit-log", "/var/log/a.jsonl"], env, outside).auditLog,
-    "/var/log/a.jsonl",
+  const audit = (argv: string[], e: NodeJS.ProcessEnv = env) => parseControllerFlags(argv, e, outside).audit;
+  assert.equal(audit([]), undefined);
+  assert.deepEqual(audit(["--audit-log", "/var/log/a.jsonl"]), {
+    target: { kind: "file", path: "/var/log/a.jsonl" },
+    maxBytes: 100 * 1024 * 1024,
+    maxFiles: 5,
+    required: false,
+  });
+  assert.deepEqual(audit(["--audit-log", "-"])?.target, { kind: "stdout" });
+  assert.deepEqual(audit(["--audit-log", "stderr"])?.target, { kind: "stderr" });
+  assert.deepEqual(audit([], { ...env, REFSYNC_AUDIT_LOG: "file:/a" })?.target, { kind: "file", path: "/a" });
+  assert.deepEqual(
+    audit([
+      "--audit-log",
+      "file:/a",
+      "--audit-log-max-size",
+      "10Mi",
+      "--audit-log-max-files",
+      "2",
+      "--audit-required",
+    ]),
+    { target: { kind: "file", path: "/a" }, maxBytes: 10 * 1024 * 1024, maxFiles: 2, required: true },
   );
-  assert.equal(parseControllerFlags(["--audit-log", "-"], env, outside).auditLog, "-");
-  assert.throws(() => parseControllerFlags(["--audit-log", ""], env, outside), /--audit-log/);
+  assert.throws(() => audit(["--audit-log", ""]), /--audit-log/);
+  assert.throws(() => audit(["--audit-log", "file:"]), /--audit-log: want stdout, stderr or file:PATH/);
+  assert.throws(() => audit(["--audit-log", "-", "--audit-log-max-size", "lots"]), /--audit-log-max-size/);
+  assert.throws(() => audit(["--audit-log", "-", "--audit-log-max-files", "-1"]), /--audit-log-max-files/);
+  assert.throws(() => audit(["--audit-required"]), /--audit-required: needs --audit-log/);
 });

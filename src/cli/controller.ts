@@ -23,6 +23,8 @@ import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "./flags/rol
 import { flagErrorMessage, oneLine, wantsDebug } from "./command-line.ts";
 import { VERSION } from "./version.ts";
 import { Auditor, AuditWriter } from "../store/audit.ts";
+import { parseAuditTarget, parseSize, type AuditTarget } from "../store/audit-sink.ts";
+import { AuditWindow } from "../store/audit-window.ts";
 
 const USAGE = `usage: refsync controller [options]
 
@@ -42,15 +44,20 @@ const USAGE = `usage: refsync controller [options]
   --retry-period DURATION    how often to try to acquire/renew (default 2s)
   --hash-key-secret NS/NAME  Secret holding the data-hash HMAC key, created if missing
                              (default: <lease-namespace>/refsync-hash-key)
-  --audit-log PATH|-         append a hash-chained audit record of every backend operation to
-                             PATH (- for stdout); check it with refsync audit verify (docs/audit.md)
+  --audit-log stdout|stderr|file:PATH  a hash-chained audit record of every backend operation
+                             (- is stdout, a bare path a file; default: $REFSYNC_AUDIT_LOG; off when
+                             unset); check it with refsync audit verify (docs/audit.md)
+  --audit-log-max-size SIZE  rotate the audit file at this size (default 100Mi)
+  --audit-log-max-files N    rotated audit files kept (default 5)
+  --audit-required           fail closed: no backend call while the audit sink cannot write
+                             (default: keep serving, /readyz fails and the alert fires)
 ${freshnessUsage}${rolloutUsage}${dashboardUsage}`;
 
 export interface ControllerFlags {
   options: Omit<ControllerOptions, "kc" | "log">;
   kubeconfig?: string;
-  /** --audit-log: a file, or - for stdout. */
-  auditLog?: string;
+  /** --audit-log and its options; undefined: no audit records. */
+  audit?: { target: AuditTarget; maxBytes: number; maxFiles: number; required: boolean };
   metricsAddr: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   dashboard: DashboardFlags;
@@ -95,6 +102,9 @@ export function parseControllerFlags(
         "retry-period": { type: "string", default: "2s" },
         "hash-key-secret": { type: "string" },
         "audit-log": { type: "string" },
+        "audit-log-max-size": { type: "string", default: "100Mi" },
+        "audit-log-max-files": { type: "string", default: "5" },
+        "audit-required": { type: "boolean", default: false },
         ...dashboardFlagOptions,
         ...freshnessFlagOptions,
         ...rolloutFlagOptions,
@@ -151,11 +161,9 @@ export function parseControllerFlags(
         "no --lease-namespace): pass --hash-key-secret NAMESPACE/NAME, the same on every run",
     );
   }
-  const auditLog = values["audit-log"];
-  if (auditLog === "") throw new Error("--audit-log: want a file path, or - for stdout");
   return {
     kubeconfig: values.kubeconfig,
-    auditLog,
+    audit: parseAuditFlags(values, env),
     metricsAddr: values["metrics-addr"] === "0" ? undefined : values["metrics-addr"],
     logLevel,
     dashboard: parseDashboardFlags(values),
@@ -307,6 +315,49 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The controller's auditor: failures logged and counted, records counted and kept for /api/v1/audit. */
+function controllerAuditor(
+  options: NonNullable<ControllerFlags["audit"]>,
+  metrics: ControllerMetrics,
+  log: ReturnType<typeof createLogger>,
+  window: AuditWindow | undefined,
+  replica: string,
+): Auditor {
+  metrics.auditSinkUp.set(1);
+  const writer = new AuditWriter(options.target, {
+    maxBytes: options.maxBytes,
+    maxFiles: options.maxFiles,
+    onFailure: (error) => {
+      metrics.auditSinkFailures.inc();
+      metrics.auditSinkUp.set(0);
+      log.error(
+        { err: error.message, required: options.required },
+        options.required
+          ? "audit sink failing: backend calls stop until it recovers"
+          : "audit sink failing: records are queued, backend calls go on",
+      );
+    },
+    onRecovered: () => {
+      metrics.auditSinkUp.set(1);
+      log.info("audit sink writing again");
+    },
+    onDropped: () => metrics.auditDropped.inc(),
+  });
+  return new Auditor(
+    writer,
+    {
+      component: "controller",
+      version: VERSION,
+      replica,
+    },
+    {
+      required: options.required,
+      window,
+      onRecord: (r) => metrics.auditRecords.inc({ provider: r.provider, outcome: r.outcome }),
+    },
+  );
+}
+
 interface Started {
   controller: Controller;
   server?: RunningServer;
@@ -324,14 +375,16 @@ async function startController(
     perObjectLabels: flags.dashboard.perObjectLabels,
     version: VERSION,
   });
+  const auditWindow = flags.audit ? new AuditWindow() : undefined;
   const audit =
-    flags.auditLog === undefined
-      ? undefined
-      : new Auditor(new AuditWriter(flags.auditLog), {
-          component: "controller",
-          version: VERSION,
-          replica: flags.options.leaderElection?.identity ?? process.env.POD_NAME ?? hostname(),
-        });
+    flags.audit &&
+    controllerAuditor(
+      flags.audit,
+      metrics,
+      log,
+      auditWindow,
+      flags.options.leaderElection?.identity ?? process.env.POD_NAME ?? hostname(),
+    );
   const controller = await Controller.create({ ...flags.options, kc, log, metrics, audit });
   let server: RunningServer | undefined;
   try {
@@ -341,7 +394,12 @@ async function startController(
           listen(
             createApp({
               registry: metrics.registry,
-              health: { live: () => true, ready: () => controller.ready },
+              health: {
+                live: () => true,
+                ready: () => controller.ready && !audit?.failure,
+                notReady: () =>
+                  audit?.failure ? `audit sink failing: ${audit.failure.message}` : "caches not synced",
+              },
             }),
             metricsAddr,
           ),
@@ -355,6 +413,7 @@ async function startController(
             return (await serveDashboard(flags.dashboard, {
               kube: controller.kube,
               metrics,
+              audit: auditWindow,
             })) as RunningServer;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code) throw err;
@@ -369,6 +428,38 @@ async function startController(
     await controller.stop();
     throw err;
   }
+}
+
+function parseAuditFlags(
+  values: {
+    "audit-log"?: string;
+    "audit-log-max-size"?: string;
+    "audit-log-max-files"?: string;
+    "audit-required"?: boolean;
+  },
+  env: NodeJS.ProcessEnv,
+): ControllerFlags["audit"] {
+  const log = values["audit-log"] ?? (env.REFSYNC_AUDIT_LOG || undefined);
+  if (log === undefined) {
+    if (values["audit-required"]) throw new Error("--audit-required: needs --audit-log");
+    return undefined;
+  }
+  const flag = (name: string, parse: () => unknown) => {
+    try {
+      return parse();
+    } catch (err) {
+      throw new Error(`--${name}: ${(err as Error).message}`);
+    }
+  };
+  const maxFiles = Number(values["audit-log-max-files"]);
+  if (!Number.isInteger(maxFiles) || maxFiles < 0)
+    throw new Error(`--audit-log-max-files: "${values["audit-log-max-files"]}" is not a whole number`);
+  return {
+    target: flag("audit-log", () => parseAuditTarget(log, "stdout")) as AuditTarget,
+    maxBytes: flag("audit-log-max-size", () => parseSize(values["audit-log-max-size"] ?? "100Mi")) as number,
+    maxFiles,
+    required: values["audit-required"] ?? false,
+  };
 }
 
 /** Runs node:util parseArgs, with our one-line messages for its errors. */

@@ -13,6 +13,7 @@ import { flagErrorMessage } from "./command-line.ts";
 import { loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
 import { Auditor, AuditWriter } from "../store/audit.ts";
+import { parseAuditTarget, type AuditTarget } from "../store/audit-sink.ts";
 import { VERSION } from "./version.ts";
 
 export interface CommandIO {
@@ -30,8 +31,10 @@ const renderOptions = `  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MO
   --namespace NAME         destination namespace (default: ARGOCD_APP_NAMESPACE)
   --store NAME             store of references that name none (default: ARGOCD_ENV_REFSYNC_STORE)
   --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)
-  --audit-log PATH|-       inline mode: append a hash-chained audit record of every backend call
-                           to PATH (- for stderr; default: REFSYNC_AUDIT_LOG; see docs/audit.md)`;
+  --audit-log stderr|file:PATH  inline mode: a hash-chained audit record of every backend call
+                           (- is stderr, a bare path a file; default: REFSYNC_AUDIT_LOG; docs/audit.md)
+  --audit-required         fail the render when the audit record cannot be written
+                           (default: REFSYNC_AUDIT_REQUIRED=true, else warn and go on)`;
 
 export const renderUsage = `usage: refsync render <path|-> [options]
 Renders a directory (plain YAML/JSON, a Kustomize directory or a Helm chart), a file, or stdin (-)
@@ -75,6 +78,7 @@ export async function runRender(
         store: { type: "string" },
         revision: { type: "string" },
         "audit-log": { type: "string" },
+        "audit-required": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -115,12 +119,28 @@ export async function runRender(
   const project = values.project ?? env.ARGOCD_APP_PROJECT_NAME ?? "";
   const revision = values.revision ?? (env.ARGOCD_APP_REVISION || undefined);
   const auditLog = values["audit-log"] ?? (env.REFSYNC_AUDIT_LOG || undefined);
+  let target: AuditTarget | undefined;
+  try {
+    target = auditLog === undefined ? undefined : parseAuditTarget(auditLog, "stderr");
+  } catch (err) {
+    io.stderr.write(`refsync: --audit-log: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (target?.kind === "stdout") {
+    io.stderr.write("refsync: --audit-log: stdout carries the manifests; use stderr or file:PATH\n");
+    return 2;
+  }
+  const required = values["audit-required"] ?? env.REFSYNC_AUDIT_REQUIRED === "true";
   const writer =
-    auditLog === undefined
-      ? undefined
-      : new AuditWriter(auditLog === "-" ? (io.stderr as NodeJS.WritableStream) : auditLog);
+    target &&
+    new AuditWriter(target, {
+      onFailure: (error) =>
+        io.stderr.write(
+          `refsync: audit record not written (${error.message})${required ? "" : "; going on"}\n`,
+        ),
+    });
   const audit = writer && {
-    auditor: new Auditor(writer, { component: "plugin" as const, version: VERSION }),
+    auditor: new Auditor(writer, { component: "plugin" as const, version: VERSION }, { required }),
     subjects: [
       {
         kind: "Application" as const,

@@ -95,6 +95,27 @@ export class ControllerMetrics {
     help: "1 while this replica is the leader (or runs without leader election).",
     registers: [this.registry],
   });
+  readonly auditRecords = new Counter({
+    name: "refsync_audit_records_total",
+    help: "Audit records handed to the audit sink, by provider and outcome.",
+    labelNames: ["provider", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly auditSinkFailures = new Counter({
+    name: "refsync_audit_sink_failures_total",
+    help: "Times the audit sink started failing to write (full disk, unwritable file).",
+    registers: [this.registry],
+  });
+  readonly auditDropped = new Counter({
+    name: "refsync_audit_records_dropped_total",
+    help: "Audit records dropped because the sink failed for longer than its queue holds.",
+    registers: [this.registry],
+  });
+  readonly auditSinkUp = new Gauge({
+    name: "refsync_audit_sink_up",
+    help: "1 while the audit sink writes, 0 while it fails (absent: audit is off).",
+    registers: [this.registry],
+  });
   /** The informer caches the state gauges read at scrape time (src/server/api/metrics.ts); set by the controller. */
   view: ControllerView | undefined;
   /** Store readiness, secret age, queue depth, stale pods, rollouts, build info. */

@@ -12,8 +12,10 @@ import type { Registry } from "prom-client";
 export interface HealthSource {
   /** Liveness: false only when the process cannot recover by itself. */
   live(): boolean;
-  /** Readiness: informer caches synced. */
+  /** Readiness: informer caches synced (and the audit sink writing). */
   ready(): boolean;
+  /** Why it is not ready (default: caches not synced). */
+  notReady?(): string;
 }
 
 export interface AppOptions {
@@ -26,16 +28,24 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
-  const probe = (path: string, check: () => boolean, failure: string) =>
+  const probe = (path: string, check: () => boolean, failure: () => string) =>
     app.get(path, (_req, res) => {
       const ok = check();
       res
         .status(ok ? 200 : 503)
         .type("text")
-        .send(ok ? "ok" : failure);
+        .send(ok ? "ok" : failure());
     });
-  probe("/healthz", () => options.health.live(), "not live");
-  probe("/readyz", () => options.health.ready(), "caches not synced");
+  probe(
+    "/healthz",
+    () => options.health.live(),
+    () => "not live",
+  );
+  probe(
+    "/readyz",
+    () => options.health.ready(),
+    () => options.health.notReady?.() ?? "caches not synced",
+  );
   app.get("/metrics", async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());
   });

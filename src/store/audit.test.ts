@@ -3,7 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { Auditor, AuditWriter, GENESIS, auditScope, verifyAudit, type AuditRecord } from "./audit.ts";
+import {
+  Auditor,
+  AuditWriter,
+  GENESIS,
+  auditScope,
+  chainLine,
+  verifyAudit,
+  type AuditRecord,
+} from "./audit.ts";
+import { AuditWindow } from "./audit-window.ts";
 
 const record = (n: number): AuditRecord => ({
   time: new Date(0).toISOString(),
@@ -71,6 +80,25 @@ void describe("audit chain", () => {
     broken((l) => l.map((x, i) => (i === 2 ? x.replace("app/2", "app/X") : x)), 3));
   void it("names the line after a deleted one", () => broken((l) => l.filter((_, i) => i !== 1), 2));
   void it("names a reordered line", () => broken((l) => [l[0], l[2], l[1], l[3]] as string[], 2));
+  void it("names the line after an inserted record, even one forged with a valid hash", () => {
+    const { file, lines } = written(4);
+    const before = JSON.parse(lines[1] as string) as { hash: string };
+    const forged = chainLine({ ...record(7), operation: "write" }, before.hash).line;
+    writeFileSync(file, [...lines.slice(0, 2), forged, ...lines.slice(2)].join("\n") + "\n");
+    const result = verifyAudit([file]);
+    assert.deepEqual(result.ok ? undefined : result.line, 4);
+  });
+  void it("names a record removed at the boundary of two rotated files", () => {
+    const { file } = written(2);
+    const next = `${file}.next`;
+    const w = new AuditWriter(next, { prev: new AuditWriter(file).lastHash });
+    for (let i = 2; i < 5; i++) w.write(record(i));
+    w.close();
+    assert.equal(verifyAudit([file, next]).ok, true);
+    writeFileSync(next, readFileSync(next, "utf8").split("\n").slice(1).join("\n"));
+    const result = verifyAudit([file, next]);
+    assert.deepEqual(result.ok ? undefined : [result.file, result.line], [next, 1]);
+  });
   void it("names a line that is not JSON", () => broken((l) => [l[0], "junk", ...l.slice(1)] as string[], 2));
 
   void it("records the scope's subjects, including ones that joined after the call began", () => {
@@ -92,5 +120,36 @@ void describe("audit chain", () => {
     assert.equal(r.outcome, "throttled");
     assert.equal(r.requestId, "req-1");
     assert.deepEqual(r.keys, [{ key: "k" }]);
+  });
+});
+
+void describe("audit window", () => {
+  void it("keeps the newest records and filters by subject, store, key, outcome and time", () => {
+    const window = new AuditWindow(3);
+    const auditor = new Auditor({ write: () => {} }, { component: "controller", version: "t" }, { window });
+    for (let i = 0; i < 4; i++) {
+      const subjects = [
+        { kind: "ExternalSecret" as const, namespace: i % 2 ? "odd" : "even", name: `es-${i}` },
+      ];
+      auditScope.run({ subjects: () => subjects, keys: () => [{ key: `k${i}` }] }, () =>
+        auditor.record({
+          store: `s${i % 2}`,
+          provider: "fake",
+          operation: "read",
+          result: i === 3 ? "denied" : "success",
+          seconds: 0,
+        }),
+      );
+    }
+    const names = (f: Parameters<AuditWindow["query"]>[0]) =>
+      window.query(f).map((r) => r.subjects.map((s) => s.name).join());
+    assert.deepEqual(names({}), ["es-3", "es-2", "es-1"], "newest first, the oldest forgotten");
+    assert.deepEqual(names({ namespace: "odd" }), ["es-3", "es-1"]);
+    assert.deepEqual(names({ namespace: "odd", name: "es-1" }), ["es-1"]);
+    assert.deepEqual(names({ store: "s0" }), ["es-2"]);
+    assert.deepEqual(names({ key: "k2" }), ["es-2"]);
+    assert.deepEqual(names({ outcome: "denied" }), ["es-3"]);
+    assert.deepEqual(names({ since: "2999-01-01T00:00:00Z" }), []);
+    assert.deepEqual(names({ until: "2999-01-01T00:00:00Z", limit: 1 }), ["es-3"]);
   });
 });

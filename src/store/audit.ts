@@ -15,9 +15,17 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync } from "node:fs";
+import { AuditSinkError } from "../errors.ts";
 import { callResultOf } from "../providers/call-result.ts";
 import type { AuditKey, CallDetail, CallResult, ProviderClient, ReadRequest } from "../providers/types.ts";
+import {
+  LineSink,
+  parseAuditTarget,
+  type AuditTarget,
+  type LineStream,
+  type SinkOptions,
+} from "./audit-sink.ts";
 
 export type { AuditKey, CallDetail };
 
@@ -67,6 +75,10 @@ export function chainLine(record: AuditRecord, prev: string): { line: string; ha
 /** Somewhere audit records go. */
 export interface AuditSink {
   write(record: AuditRecord): void;
+  /** What keeps records from being written, while it lasts (undefined: they are written). */
+  readonly failure?: Error | undefined;
+  /** Tries to write what is pending: true when the sink is writing again. */
+  recover?(): boolean;
   close?(): void;
 }
 
@@ -74,23 +86,30 @@ export interface AuditSink {
 export const noAudit: AuditSink = { write: () => {} };
 
 /**
- * Appends chained records to a file (synchronously, so the order of lines is
- * the order of calls and a crash loses at most the line being written) or to
- * a stream (`-`: stdout). Reopening an existing file continues its chain.
+ * Appends chained records to a file (rotated by size; reopening an existing
+ * file, or the newest rotated one, continues its chain), stdout, stderr or a
+ * stream. A record that cannot be written is kept, in order, and written
+ * when the sink recovers (see LineSink).
  */
 export class AuditWriter implements AuditSink {
   #prev: string;
-  readonly #fd: number | undefined;
-  readonly #stream: NodeJS.WritableStream | undefined;
+  readonly #sink: LineSink;
 
-  constructor(target: string | NodeJS.WritableStream, options: { prev?: string } = {}) {
-    if (typeof target === "string" && target !== "-") {
-      this.#prev = options.prev ?? lastHash(target) ?? GENESIS;
-      this.#fd = openSync(target, "a", 0o600);
-    } else {
-      this.#prev = options.prev ?? GENESIS;
-      this.#stream = target === "-" ? process.stdout : (target as NodeJS.WritableStream);
-    }
+  constructor(target: string | AuditTarget | LineStream, options: SinkOptions & { prev?: string } = {}) {
+    const parsed: AuditTarget =
+      typeof target === "string"
+        ? parseAuditTarget(target, "stdout")
+        : "kind" in target
+          ? target
+          : { kind: "stdout" };
+    const continued =
+      parsed.kind === "file" ? (lastHash(parsed.path) ?? lastHash(`${parsed.path}.1`)) : undefined;
+    this.#prev = options.prev ?? continued ?? GENESIS;
+    this.#sink = new LineSink(
+      parsed,
+      options,
+      typeof target === "object" && !("kind" in target) ? target : undefined,
+    );
   }
 
   /** The hash the next record chains to (for a rotated-to file's first record). */
@@ -98,32 +117,49 @@ export class AuditWriter implements AuditSink {
     return this.#prev;
   }
 
+  get failure(): Error | undefined {
+    return this.#sink.failure;
+  }
+
+  recover(): boolean {
+    return this.#sink.recover();
+  }
+
   write(record: AuditRecord): void {
     const { line, hash } = chainLine(record, this.#prev);
     this.#prev = hash;
-    if (this.#fd !== undefined) writeSync(this.#fd, line + "\n");
-    else this.#stream?.write(line + "\n");
+    this.#sink.write(line);
   }
 
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#sink.close();
   }
 }
 
-/** The hash of a file's last record, or undefined when it has none. */
+/** The hash of a file's last whole record, or undefined when it has none (or cannot be read). */
 export function lastHash(file: string): string | undefined {
   if (!existsSync(file)) return undefined;
-  const fd = openSync(file, "r");
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return undefined;
+  }
   try {
     const size = fstatSync(fd).size;
     const length = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);
     const lines = buf.toString("utf8").split("\n").filter(Boolean);
-    const last = lines.at(-1);
-    if (!last) return undefined;
-    const parsed = JSON.parse(last) as { hash?: unknown };
-    return typeof parsed.hash === "string" ? parsed.hash : undefined;
+    for (const line of lines.reverse()) {
+      try {
+        const parsed = JSON.parse(line) as { hash?: unknown };
+        if (typeof parsed.hash === "string") return parsed.hash;
+      } catch {
+        // a line cut short by a crash: the one before it is the last whole record
+      }
+    }
+    return undefined;
   } finally {
     closeSync(fd);
   }
@@ -191,14 +227,42 @@ export function noteRequest(detail: CallDetail): void {
  */
 export const auditScope = new AsyncLocalStorage<AuditScope>();
 
+export interface AuditorOptions {
+  /** Fail closed (--audit-required): `admit` refuses backend calls while the sink fails. */
+  required?: boolean;
+  /** The in-memory window served at /api/v1/audit (AuditWindow). */
+  window?: { add(record: AuditRecord): void };
+  /** Each record handed to the sink (for metrics). */
+  onRecord?(record: AuditRecord): void;
+}
+
 /** Turns call reports into records: the actor, the time and the scope's subjects added. */
 export class Auditor {
   readonly #sink: AuditSink;
   readonly #actor: AuditRecord["actor"];
+  readonly #options: AuditorOptions;
 
-  constructor(sink: AuditSink, actor: AuditRecord["actor"]) {
+  constructor(sink: AuditSink, actor: AuditRecord["actor"], options: AuditorOptions = {}) {
     this.#sink = sink;
     this.#actor = actor;
+    this.#options = options;
+  }
+
+  /** What keeps records from being written, while it lasts. */
+  get failure(): Error | undefined {
+    return this.#sink.failure;
+  }
+
+  /**
+   * Before a backend call: with --audit-required, throws AuditSinkError while
+   * the sink cannot write (after trying once more), so no call goes unrecorded.
+   */
+  admit(): void {
+    if (!this.#options.required || this.#sink.recover?.() !== false) return;
+    throw new AuditSinkError(
+      `audit sink failing (${this.#sink.failure?.message ?? "unknown error"}); ` +
+        "backend calls wait for it to recover (--audit-required)",
+    );
   }
 
   /** One backend operation; `scope` defaults to the one it runs in. */
@@ -219,7 +283,7 @@ export class Auditor {
     const requestIds = noted.map((d) => d.requestId).filter((id): id is string => id !== undefined);
     const requestId = detail.requestId ?? (requestIds.length > 0 ? requestIds.join(",") : undefined);
     const identity = detail.identity ?? noted.findLast((d) => d.identity)?.identity;
-    this.#sink.write({
+    const record: AuditRecord = {
       time: new Date().toISOString(),
       actor: this.#actor,
       subjects: scope?.subjects() ?? [],
@@ -232,7 +296,10 @@ export class Auditor {
       ...(op.reason && { reason: op.reason }),
       ...(requestId && { requestId }),
       durationMs: Math.round(op.seconds * 1000),
-    });
+    };
+    this.#sink.write(record);
+    this.#options.window?.add(record);
+    this.#options.onRecord?.(record);
   }
 }
 
@@ -261,6 +328,7 @@ export function auditedClient(
     keys: AuditKey[] | undefined,
     fn: () => Promise<T>,
   ): Promise<T> => {
+    auditor.admit();
     const scope = operationScope(scopeOf(keys));
     const started = performance.now();
     const done = (result: CallResult, error?: unknown) => {

@@ -119,6 +119,7 @@ export class StoreSession {
     signal?: AbortSignal,
     scope: AuditScope = NO_SCOPE,
   ): Promise<T> {
+    this.#deps.audit?.admit();
     if (!this.client.metersOwnRequests) await this.#bucket.take(signal);
     scope = operationScope(scope);
     const started = performance.now();

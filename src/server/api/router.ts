@@ -3,6 +3,7 @@
  * controller's caches (ControllerView) and the metrics registry.
  *   GET /api/v1/overview          everything the dashboard page shows
  *   GET /api/v1/summary|stores|externalsecrets|secrets|events
+ *   GET /api/v1/audit             the latest audit records (./audit.ts)
  * Query: namespace=<ns>, status=healthy|progressing|degraded|stale, sort=name|age|errors.
  */
 import { Router, type Request } from "express";
@@ -10,6 +11,8 @@ import type { Registry } from "prom-client";
 import { QueryError } from "../../errors.ts";
 import { buildOverview, sortKeys, statusFilters, type Overview, type Query } from "./model.ts";
 import type { ControllerView } from "../../controller/view.ts";
+import type { AuditWindow } from "../../store/audit-window.ts";
+import { auditHandler } from "./audit.ts";
 
 function oneOf<T extends string>(req: Request, name: string, allowed: readonly T[]): T | undefined {
   const value = req.query[name];
@@ -35,6 +38,8 @@ export interface OverviewSource {
   /** Undefined until the controller's caches have synced. */
   view: () => ControllerView | undefined;
   registry: Registry;
+  /** The latest audit records (undefined: audit is off). */
+  audit?: AuditWindow;
 }
 
 /** Loads the overview for a request, or answers 400/503 itself and returns undefined. */
@@ -70,6 +75,7 @@ const slices = {
 
 export function apiRouter(source: OverviewSource): Router {
   const router = Router();
+  router.get("/audit", auditHandler(source.audit));
   for (const [path, slice] of Object.entries(slices)) {
     router.get(`/${path}`, async (req, res) => {
       const loaded = await overviewFor(source, req, res);

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import express from "express";
 import { listen, parseAddress, type RunningServer } from "../app.ts";
 import type { ControllerMetrics } from "../../controller/metrics.ts";
+import type { AuditWindow } from "../../store/audit-window.ts";
 import { kubeTokenReviewer, type DashboardAccess, type TokenReviewClient } from "../api/auth.ts";
 import { mountDashboard } from "./mount.ts";
 
@@ -73,14 +74,14 @@ export function dashboardAccess(flags: DashboardFlags, kube: TokenReviewClient):
 /** Starts the dashboard listener, or nothing when --dashboard-addr is "0". */
 export async function serveDashboard(
   flags: DashboardFlags,
-  deps: { kube: TokenReviewClient; metrics: ControllerMetrics },
+  deps: { kube: TokenReviewClient; metrics: ControllerMetrics; audit?: AuditWindow },
 ): Promise<RunningServer | undefined> {
   if (!flags.addr) return undefined;
   const app = express();
   app.disable("x-powered-by");
   mountDashboard(
     app,
-    { view: () => deps.metrics.view, registry: deps.metrics.registry },
+    { view: () => deps.metrics.view, registry: deps.metrics.registry, audit: deps.audit },
     dashboardAccess(flags, deps.kube),
   );
   return listen(app, flags.addr);
