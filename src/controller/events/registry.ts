@@ -3,6 +3,7 @@
  * `spec.events` (see source.ts). A field set on a store with no factory here
  * is refused (EventsReady=False), never ignored.
  */
+import { awsSqsSourceFactory } from "./aws-sqs.ts";
 import type { ChangeSourceFactory } from "./source.ts";
 
-export const changeSourceFactories: readonly ChangeSourceFactory[] = [];
+export const changeSourceFactories: readonly ChangeSourceFactory[] = [awsSqsSourceFactory];

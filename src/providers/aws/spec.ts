@@ -38,6 +38,10 @@ export const awsSpecSchema = z
           .url({ protocol: /^https?$/ })
           .optional()
           .describe("URL of the STS endpoint."),
+        sqs: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe("URL of the SQS endpoint that spec.events.awsSqs polls. Unset: the queue URL's host."),
       })
       .optional()
       .describe("Endpoint overrides, for VPC endpoints, FIPS or tests. Unset: the region's."),

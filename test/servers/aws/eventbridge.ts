@@ -40,10 +40,11 @@ export class EventBridge {
     this.#account = account;
   }
 
-  /** A rule matching Secrets Manager's CloudTrail events with this queue as its target. */
-  routeTo(queueName: string): void {
+  /** A rule matching Secrets Manager's CloudTrail events with this queue as its target; returns its removal. */
+  routeTo(queueName: string): () => void {
     this.#sqs.queueUrl(queueName); // the queue must exist
     this.#targets.add(queueName);
+    return () => this.#targets.delete(queueName);
   }
 
   apiCall(eventName: SecretApiCall, change: SecretChange): void {

@@ -88,8 +88,8 @@ export interface AwsTestServer {
   secretArn(name: string): string;
   /** SQS queues, their fault switches and what was deleted from them. */
   readonly sqs: SqsQueues;
-  /** An EventBridge rule: Secrets Manager's CloudTrail events go to this queue from now on. */
-  routeSecretEvents(queueName: string): void;
+  /** An EventBridge rule: Secrets Manager's CloudTrail events go to this queue from now on; returns its removal. */
+  routeSecretEvents(queueName: string): () => void;
   /**
    * The next `count` matching requests fail with ThrottlingException (throttle) or a 500
    * (unavailable). Faults apply after authentication, so a fault can target one caller.
