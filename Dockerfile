@@ -4,12 +4,14 @@
 # Everything comes from the npm registry and Debian; nothing is downloaded from elsewhere.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1. Compile TypeScript and keep only the production dependencies.
+# 1. Compile TypeScript, bundle the plugin's entry (dist/plugin/) and keep only the production
+#    dependencies.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.ts ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 

@@ -114,7 +114,10 @@ export class CmpHarness {
     await rm(this.#home, { recursive: true, force: true });
   }
 
-  /** Files the last run left in its TMPDIR (the sidecar's /tmp outlives every run). */
+  /**
+   * Files the last run left in its TMPDIR (the sidecar's /tmp outlives every run), but for
+   * node-compile-cache: V8's compile cache, kept there on purpose so later runs start faster.
+   */
   leftInTmp: string[] = [];
 
   get name(): string {
@@ -186,7 +189,7 @@ export class CmpHarness {
         ...parameterEnv(app.parameters ?? []),
       };
       const result = await body(appDir, env);
-      this.leftInTmp = await readdir(tmp);
+      this.leftInTmp = (await readdir(tmp)).filter((f) => f !== "node-compile-cache");
       return result;
     } finally {
       await rm(workDir, { recursive: true, force: true });

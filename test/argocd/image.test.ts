@@ -206,7 +206,7 @@ void describe("container image (Dockerfile)", () => {
         // The runtime stage's COPY instructions, from the build context.
         for (const source of ["package.json", "bin", "plugin"])
           await cp(path.join(repoRoot, source), path.join(app, source), { recursive: true });
-        // The build stage: `npm run build` (tsc -p tsconfig.build.json) into /app/dist.
+        // The build stage: `npm run build` (tsc -p tsconfig.build.json, then the bundle) into /app/dist.
         await run(
           process.execPath,
           [
@@ -218,6 +218,10 @@ void describe("container image (Dockerfile)", () => {
           ],
           { cwd: repoRoot },
         );
+        // … and the plugin's bundled entry (scripts/bundle.ts), which `refsync generate` runs.
+        await run(process.execPath, [path.join(repoRoot, "scripts", "bundle.ts"), path.join(app, "dist")], {
+          cwd: repoRoot,
+        });
         await layProductionDependencies(path.join(app, "node_modules"));
         await mkdir(path.join(root, "usr/local/bin"), { recursive: true });
         // The image's Node 24 at /usr/local/bin/node, found by the entrypoint's `#!/usr/bin/env node`.
