@@ -153,6 +153,11 @@ export interface ProviderContext {
    */
   noteRequest?(detail: CallDetail): void;
   /**
+   * Whom the call under way serves (`es/<namespace>/<name>`, `app/<name>`), read when a request
+   * is made, for attribution at the backend (a Vault request header); none outside an operation.
+   */
+  subject?(): string[];
+  /**
    * For the Kubernetes provider: a Secret reader on the cluster and as the identity the store's
    * `server`, `auth` and `authRef` name (all unset: the local cluster, as whoever built the context).
    * A builder that cannot honour one of them throws InvalidSpecError naming it; it never ignores one.

@@ -6,7 +6,13 @@
  */
 import { InvalidSpecError } from "../errors.ts";
 import { createProviderClient, providerForSpec } from "../providers/registry.ts";
-import { auditedClient, noteRequest, type AuditSubject, type Auditor } from "../store/audit.ts";
+import {
+  auditedClient,
+  currentSubjects,
+  noteRequest,
+  type AuditSubject,
+  type Auditor,
+} from "../store/audit.ts";
 import type { KubernetesConnection } from "../providers/kubernetes/spec.ts";
 import type { KubernetesSecretReader, ProviderClient } from "../providers/types.ts";
 import type { PluginConfig } from "./config.ts";
@@ -24,6 +30,7 @@ export function storeClient(
     storeName: `store "${store}"`,
     ...(audit && {
       noteRequest,
+      subject: currentSubjects,
       onCall: (operation, result, seconds, detail) =>
         audit.auditor.record(
           { store, provider: providerForSpec(spec).factory.name, operation, result, seconds },

@@ -221,6 +221,13 @@ export function noteRequest(detail: CallDetail): void {
   auditScope.getStore()?.details?.push(detail);
 }
 
+/** ProviderContext.subject: whom the operation under way serves, as `es/NS/NAME` or `app/NAME`. */
+export function currentSubjects(): string[] {
+  return (auditScope.getStore()?.subjects() ?? []).map((s) =>
+    s.kind === "ExternalSecret" ? `es/${s.namespace}/${s.name}` : `app/${s.name}`,
+  );
+}
+
 /**
  * The scope of the backend operation under way, so a call a provider reports
  * itself (a login, an AWS request, with its request id) names whom it served.

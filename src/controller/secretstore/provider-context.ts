@@ -17,7 +17,7 @@ import { kubernetesSecretReader, secretReader } from "../../providers/kubernetes
 import { kubeConfigFromSecret } from "../../providers/kubernetes/kubeconfig.ts";
 import type { KubernetesConnection } from "../../providers/kubernetes/spec.ts";
 import type { CallResult, KubernetesSecretReader, ProviderContext } from "../../providers/types.ts";
-import { noteRequest, type Auditor } from "../../store/audit.ts";
+import { currentSubjects, noteRequest, type Auditor } from "../../store/audit.ts";
 import { storeId } from "./resolve.ts";
 
 export interface ContextDeps {
@@ -118,6 +118,7 @@ export function buildProviderContext(
       deps.audit?.record({ store: id, provider, operation: call, result, seconds }, detail);
     },
     noteRequest,
+    subject: currentSubjects,
     kubernetes: (connection) =>
       kubernetesReader(deps, store, connection, {
         readCredential,

@@ -15,6 +15,7 @@ import type { Login } from "./auth.ts";
 import { AccessDeniedError } from "../../errors.ts";
 import { callResultOf } from "../call-result.ts";
 import { toTypedError, vaultStatus } from "./errors.ts";
+import { attributeRequests } from "./attribution.ts";
 
 /** Renew at this fraction of the TTL, minus up to 10 % jitter. */
 const RENEW_FRACTION = 2 / 3;
@@ -58,6 +59,10 @@ export class TokenSession {
   /** Bumped on every new token, so that one 403 is answered with one new login. */
   private generation = 0;
   private inflight: Promise<void> | undefined;
+  /** The current token's accessor (from its login or renewal response), for audit records. */
+  private accessor: string | undefined;
+  /** The request id of the latest login or renewal response. */
+  private authRequestId: string | undefined;
   /** Credentials sent with the last login, redacted from every message. */
   private sent: string[] = [];
   users = 0;
@@ -78,6 +83,19 @@ export class TokenSession {
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
       },
     });
+    this.attribute(this.vault);
+  }
+
+  /** X-Refsync-Subject on every request; the token accessor and request id of auth responses. */
+  private attribute(client: NodeVault.client): void {
+    attributeRequests(
+      client,
+      () => this.context,
+      (auth) => {
+        this.accessor = auth.accessor;
+        this.authRequestId = auth.requestId;
+      },
+    );
   }
 
   /** The latest client's context and login closure win: they carry the live credential readers. */
@@ -99,8 +117,21 @@ export class TokenSession {
     return this.users > 0 || (this.hasToken && this.expiresAt !== undefined && this.expiresAt > Date.now());
   }
 
-  private report(call: string, started: number, error?: Error): void {
-    this.context.onCall?.(call, callResultOf(error), (performance.now() - started) / 1000);
+  /** Who the requests are made as: the login method and mount, and the token's accessor once known. */
+  private get identity(): Record<string, string> {
+    return {
+      method: this.login.method,
+      mount: this.login.path,
+      ...(this.accessor !== undefined && { accessor: this.accessor }),
+    };
+  }
+
+  /** A login, renewal or lookup: its outcome and identity (a login's and renewal's: their request id). */
+  private report(call: string, started: number, error?: Error, requestId?: string): void {
+    this.context.onCall?.(call, callResultOf(error), (performance.now() - started) / 1000, {
+      ...(requestId !== undefined && { requestId }),
+      identity: this.identity,
+    });
   }
 
   private singleFlight(work: () => Promise<void>): Promise<void> {
@@ -126,13 +157,15 @@ export class TokenSession {
     const started = performance.now();
     this.hasToken = false;
     this.vault.token = "";
+    this.accessor = undefined;
+    this.authRequestId = undefined;
     const sent: string[] = [];
     try {
       const result = await this.login.login(this.vault, sent, signal);
       this.sent = sent;
       this.generation += 1;
       this.schedule(result.ttlSeconds, result.renewable);
-      this.report("login", started);
+      this.report("login", started, undefined, this.authRequestId);
     } catch (error) {
       const where = `${this.storeName}: ${this.login.method} login at ${this.login.path}`;
       const typed = toTypedError(error, where, [...sent, ...this.sent]);
@@ -148,6 +181,7 @@ export class TokenSession {
 
   private async doRenew(signal: AbortSignal | undefined): Promise<void> {
     const started = performance.now();
+    this.authRequestId = undefined;
     try {
       const response = (await this.vault.tokenRenewSelf({ increment: this.ttlSeconds })) as {
         auth?: { lease_duration?: number; renewable?: boolean };
@@ -155,7 +189,7 @@ export class TokenSession {
       const granted = response.auth?.lease_duration ?? 0;
       // A grant shorter than asked means the max TTL is near: use it, then log in anew.
       this.schedule(granted, response.auth?.renewable === true && granted >= this.ttlSeconds * 0.9);
-      this.report("renew-token", started);
+      this.report("renew-token", started, undefined, this.authRequestId);
     } catch (error) {
       this.report("renew-token", started, toTypedError(error, `${this.storeName}: renew token`));
       await this.doLogin(signal);
@@ -227,7 +261,7 @@ export class TokenSession {
       const requestId = (result as { request_id?: unknown } | null)?.request_id;
       this.context.noteRequest?.({
         ...(typeof requestId === "string" && requestId && { requestId }),
-        identity: { method: this.login.method, mount: this.login.path },
+        identity: this.identity,
       });
       return result;
     } catch (error) {
