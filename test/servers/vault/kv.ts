@@ -7,6 +7,18 @@ import { badRequest, notFound, VaultHttpError } from "./http-error.ts";
 
 type Data = Record<string, unknown>;
 
+/** A change of a KV secret, named as its Vault event type (`kv-v<kv>/<operation>`). */
+export interface KvChange {
+  kv: 1 | 2;
+  operation: string;
+  key: string;
+  /** KV v2: the current version after the change. */
+  version?: number;
+}
+
+/** Told about every change of a KV engine's secrets (the event notifications). */
+export type KvListener = (change: KvChange) => void;
+
 /** Keys directly under `prefix`: leaves as `name`, folders as `name/`, as Vault's LIST returns. */
 function listKeys(paths: Iterable<string>, prefix: string): string[] {
   const folder = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
@@ -24,6 +36,7 @@ function listKeys(paths: Iterable<string>, prefix: string): string[] {
 export class KvV1 {
   readonly version = 1;
   readonly secrets = new Map<string, Data>();
+  onChange: KvListener = () => undefined;
 
   read(path: string): Data {
     const data = this.secrets.get(path);
@@ -32,9 +45,11 @@ export class KvV1 {
   }
   write(path: string, data: Data): void {
     this.secrets.set(path, structuredClone(data));
+    this.onChange({ kv: 1, operation: "write", key: path });
   }
   delete(path: string): void {
     this.secrets.delete(path);
+    this.onChange({ kv: 1, operation: "delete", key: path });
   }
   list(prefix: string): string[] {
     return listKeys(this.secrets.keys(), prefix);
@@ -59,6 +74,12 @@ interface Kv2Secret {
 export class KvV2 {
   readonly version = 2;
   readonly secrets = new Map<string, Kv2Secret>();
+  onChange: KvListener = () => undefined;
+
+  #changed(operation: string, key: string): void {
+    const version = this.secrets.get(key)?.currentVersion;
+    this.onChange({ kv: 2, operation, key, ...(version !== undefined && { version }) });
+  }
 
   private versionMetadata(secret: Kv2Secret, number: number, entry: Kv2Version): Data {
     return {
@@ -108,6 +129,7 @@ export class KvV2 {
     };
     secret.versions.set(secret.currentVersion, entry);
     this.secrets.set(path, secret);
+    this.#changed("data-write", path);
     return this.versionMetadata(secret, secret.currentVersion, entry);
   }
 
@@ -139,6 +161,7 @@ export class KvV2 {
     const secret = this.secrets.get(path);
     if (!secret) throw notFound();
     secret.customMetadata = { ...customMetadata };
+    this.#changed("metadata-write", path);
   }
 
   /** Soft-deletes the given versions (default: the current one). */
@@ -149,6 +172,8 @@ export class KvV2 {
       const entry = secret.versions.get(number);
       if (entry && entry.deletionTime === "") entry.deletionTime = new Date().toISOString();
     }
+    // DELETE data/<path> soft-deletes the current version; POST delete/<path> the versions named.
+    this.#changed(versions === undefined ? "data-delete" : "delete", path);
   }
 
   undelete(path: string, versions: number[]): void {
@@ -156,6 +181,7 @@ export class KvV2 {
       const entry = this.secrets.get(path)?.versions.get(number);
       if (entry && !entry.destroyed) entry.deletionTime = "";
     }
+    this.#changed("undelete", path);
   }
 
   destroy(path: string, versions: number[]): void {
@@ -166,10 +192,12 @@ export class KvV2 {
         entry.data = {};
       }
     }
+    this.#changed("destroy", path);
   }
 
   deleteMetadata(path: string): void {
     this.secrets.delete(path);
+    this.#changed("metadata-delete", path);
   }
 
   list(prefix: string): string[] {

@@ -13,7 +13,7 @@ import {
   type TokenReviewer,
 } from "./auth-methods.ts";
 import { badRequest, notFound, permissionDenied, policyDenied, VaultHttpError } from "./http-error.ts";
-import { KvV1, KvV2 } from "./kv.ts";
+import { KvV1, KvV2, type KvChange } from "./kv.ts";
 import { allowed, type Capability, type PolicyRule } from "./policy.ts";
 import { TokenStore, type LeaseRecord, type Token, type TokenOptions } from "./tokens.ts";
 
@@ -115,7 +115,18 @@ export class VaultNamespace {
   // ---- admin API (tests) ----
 
   mountKv(path: string, version: 1 | 2): void {
-    this.mounts.set(path, version === 1 ? new KvV1() : new KvV2());
+    const engine = version === 1 ? new KvV1() : new KvV2();
+    engine.onChange = (change) => this.onKvChange(path, change);
+    this.mounts.set(path, engine);
+  }
+
+  /** Told about every KV change in this namespace, with its mount (the server's event notifications). */
+  onKvChange: (mount: string, change: KvChange) => void = () => undefined;
+
+  /** Whether `token` is a live token of this namespace whose policies grant `capability` on `path`. */
+  can(token: string | undefined, path: string, capability: Capability): boolean {
+    const found = this.tokens.lookup(token);
+    return found !== undefined && allowed(this.policies, found.policies, path, capability, found.meta);
   }
 
   mountDatabase(path: string): void {

@@ -8,7 +8,7 @@
  * template cannot be filled is ignored, as Vault does.
  */
 
-export type Capability = "create" | "read" | "update" | "delete" | "list" | "sudo" | "deny";
+export type Capability = "create" | "read" | "update" | "delete" | "list" | "sudo" | "subscribe" | "deny";
 
 export interface PolicyRule {
   path: string;

@@ -12,7 +12,9 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { EventHub, type VaultEventHub } from "./events.ts";
 import { VaultHttpError } from "./http-error.ts";
 import { VaultNamespace, type VaultResponse } from "./namespace.ts";
 
@@ -62,6 +64,8 @@ export interface VaultTestServer {
   /** Admin API of an Enterprise namespace (created on first use). */
   namespace(name: string): VaultNamespace;
   readonly faults: Faults;
+  /** Event notifications (sys/events/subscribe websockets) and their fault switches. */
+  readonly events: VaultEventHub;
   readonly requests: RequestLogEntry[];
   count(filter?: LogFilter): number;
   clearLog(): void;
@@ -130,12 +134,14 @@ export interface VaultServerOptions {
 
 export async function startVaultServer(options: VaultServerOptions = {}): Promise<VaultTestServer> {
   const namespaces = new Map<string, VaultNamespace>();
+  const events = new EventHub((name) => namespaces.get(name));
   const namespace = (name: string): VaultNamespace => {
     const key = name.replace(/^\/+|\/+$/g, "");
     let found = namespaces.get(key);
     if (!found) {
-      found = new VaultNamespace(key);
-      namespaces.set(key, found);
+      const created = new VaultNamespace(key);
+      created.onKvChange = (mount, change) => events.publish(created, mount, change);
+      namespaces.set(key, (found = created));
     }
     return found;
   };
@@ -266,6 +272,9 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     });
   };
   const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    events.upgrade(request, socket, head),
+  );
   server.listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -279,12 +288,14 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     root,
     namespace,
     faults,
+    events,
     requests,
     count: (filter = {}) => requests.filter((entry) => matchesFilter(entry, filter)).length,
     clearLog: () => {
       requests.length = 0;
     },
     stop: async () => {
+      events.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
