@@ -134,7 +134,8 @@ export interface ProviderContext {
   ): Promise<string>;
   /** Requests a service-account token through the TokenRequest API. */
   requestServiceAccountToken?(
-    ref: { name: string; namespace?: string; audiences?: string[] },
+    /** expirationSeconds: the token's lifetime; unset: 600 (ESO's). */
+    ref: { name: string; namespace?: string; audiences?: string[]; expirationSeconds?: number },
     signal?: AbortSignal,
   ): Promise<string>;
   /** Reads a ServiceAccount's annotations (AWS: eks.amazonaws.com/role-arn). */

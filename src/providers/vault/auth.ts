@@ -3,14 +3,18 @@
  * identity (who logs in, for the token cache key; never a credential) and a
  * function that obtains a token on a node-vault client.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type NodeVault from "node-vault";
 import { InvalidSpecError } from "../../errors.ts";
 import type { ProviderContext } from "../types.ts";
 import type { ServiceAccountSelector } from "../spec.ts";
 import type { VaultAuthSpec } from "./spec.ts";
+import type { ClientCertificate, VaultTransport } from "./transport.ts";
 
 export interface LoginResult {
+  /** The Vault token obtained (or read, for a static token). */
+  token: string;
   /** Token TTL in seconds; 0 = does not expire (or unknown, for static tokens). */
   ttlSeconds: number;
   renewable: boolean;
@@ -19,8 +23,8 @@ export interface LoginResult {
 export interface Login {
   /** e.g. `kubernetes:kubernetes/app:team-a/app-sa` — part of the token cache key. */
   readonly identity: string;
-  /** The login method, for messages and metrics (`kubernetes`, `appRole`, `jwt`, `token`). */
-  readonly method: "kubernetes" | "appRole" | "jwt" | "token";
+  /** The login method, for messages and metrics (`kubernetes`, `appRole`, `jwt`, `token`, …). */
+  readonly method: "kubernetes" | "appRole" | "jwt" | "token" | "userPass" | "ldap" | "cert";
   /** A static token: nothing to renew; a 403 only re-reads the Secret that holds it. */
   readonly isStatic: boolean;
   /** The auth mount's API path, for messages. */
@@ -30,8 +34,17 @@ export interface Login {
    * ClusterSecretStore validated on its own, before any ExternalSecret uses it.
    */
   readonly awaitsNamespace: boolean;
-  /** Logs in; pushes each credential it obtains onto `sent` first, so that error messages can redact it. */
-  login(vault: NodeVault.client, sent: string[], signal?: AbortSignal): Promise<LoginResult>;
+  /**
+   * Logs in through `vault` (a client in the login's namespace); pushes each credential it obtains
+   * onto `sent` first, so that error messages can redact it. `transport` takes a cert login's
+   * client certificate for the TLS handshake.
+   */
+  login(
+    vault: NodeVault.client,
+    sent: string[],
+    signal: AbortSignal | undefined,
+    transport: VaultTransport,
+  ): Promise<LoginResult>;
 }
 
 /** Where the controller's own projected service-account token is (overridable for tests and non-standard mounts). */
@@ -44,7 +57,11 @@ interface AuthResponse {
 
 function loginResult(response: AuthResponse): LoginResult {
   if (!response.auth?.client_token) throw new Error("Vault's login answer carries no auth.client_token");
-  return { ttlSeconds: response.auth.lease_duration ?? 0, renewable: response.auth.renewable === true };
+  return {
+    token: response.auth.client_token,
+    ttlSeconds: response.auth.lease_duration ?? 0,
+    renewable: response.auth.renewable === true,
+  };
 }
 
 /** Records a credential for redaction, and returns it. */
@@ -57,6 +74,7 @@ function serviceAccountToken(
   context: ProviderContext,
   ref: ServiceAccountSelector,
   signal: AbortSignal | undefined,
+  token: { audiences?: string[] | undefined; expirationSeconds?: number | undefined } = {},
 ): Promise<string> {
   if (!context.requestServiceAccountToken) {
     throw new InvalidSpecError(
@@ -69,7 +87,10 @@ function serviceAccountToken(
       ...((ref.namespace ?? context.namespace) !== undefined
         ? { namespace: ref.namespace ?? context.namespace }
         : {}),
-      ...(ref.audiences ? { audiences: ref.audiences } : {}),
+      ...(ref.audiences || token.audiences
+        ? { audiences: [...(ref.audiences ?? []), ...(token.audiences ?? [])] }
+        : {}),
+      ...(token.expirationSeconds !== undefined ? { expirationSeconds: token.expirationSeconds } : {}),
     },
     signal,
   );
@@ -86,27 +107,64 @@ const describeSecret = (
   ref: { name: string; key: string; namespace?: string | undefined },
 ): string => `${ref.namespace ?? context.namespace ?? ""}/${ref.name}#${ref.key}`;
 
-const credentialRef = (ref: { name: string; key: string; namespace?: string | undefined }) => ({
+type SecretRef = { name: string; key: string; namespace?: string | undefined };
+
+/** A Secret reference as ProviderContext.readCredential takes it (no undefined namespace). */
+export const credentialRef = (ref: SecretRef) => ({
   name: ref.name,
   key: ref.key,
   ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
 });
 
+/** A login by username and password (userpass, LDAP): `auth/<path>/login/<username>`. */
+function passwordLogin(
+  method: "userPass" | "ldap",
+  spec: { path: string; username: string; secretRef: SecretRef },
+  context: ProviderContext,
+): Login {
+  const { path, secretRef } = spec;
+  // ESO trims the username it sends.
+  const username = spec.username.trim();
+  return {
+    identity: `${method}:${path}/${username}:${describeSecret(context, secretRef)}`,
+    method,
+    isStatic: false,
+    path: `auth/${path}/login`,
+    awaitsNamespace: awaitsNamespace(context, secretRef),
+    async login(vault, sent, signal) {
+      const password = noted(sent, await context.readCredential(credentialRef(secretRef), signal));
+      const args = { mount_point: path, username, password };
+      return loginResult(
+        (await (method === "ldap" ? vault.ldapLogin(args) : vault.userpassLogin(args))) as AuthResponse,
+      );
+    },
+  };
+}
+
 export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
   if (auth.kubernetes) {
-    const { mountPath, role, serviceAccountRef } = auth.kubernetes;
+    const { mountPath, role, serviceAccountRef, secretRef } = auth.kubernetes;
+    const source = serviceAccountRef
+      ? describeServiceAccount(context, serviceAccountRef)
+      : secretRef
+        ? describeSecret(context, secretRef)
+        : "controller";
     return {
-      identity: `kubernetes:${mountPath}/${role}:${serviceAccountRef ? describeServiceAccount(context, serviceAccountRef) : "controller"}`,
+      identity: `kubernetes:${mountPath}/${role}:${source}`,
       method: "kubernetes",
       isStatic: false,
       path: `auth/${mountPath}/login`,
-      awaitsNamespace: serviceAccountRef !== undefined && awaitsNamespace(context, serviceAccountRef),
+      awaitsNamespace:
+        (serviceAccountRef ?? secretRef) !== undefined &&
+        awaitsNamespace(context, (serviceAccountRef ?? secretRef)!),
       async login(vault, sent, signal) {
         const jwt = noted(
           sent,
           serviceAccountRef
             ? await serviceAccountToken(context, serviceAccountRef, signal)
-            : (await readFile(process.env[CONTROLLER_TOKEN_FILE_ENV] ?? DEFAULT_TOKEN_FILE, "utf8")).trim(),
+            : secretRef
+              ? (await context.readCredential(credentialRef(secretRef), signal)).trim()
+              : (await readFile(process.env[CONTROLLER_TOKEN_FILE_ENV] ?? DEFAULT_TOKEN_FILE, "utf8")).trim(),
         );
         return loginResult(
           (await vault.kubernetesLogin({ mount_point: mountPath, role, jwt })) as AuthResponse,
@@ -135,28 +193,52 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     };
   }
   if (auth.jwt) {
-    const { path, role, secretRef, kubernetesServiceAccountToken } = auth.jwt;
+    const { path, role, secretRef, kubernetesServiceAccountToken: saToken } = auth.jwt;
     const source = secretRef
       ? describeSecret(context, secretRef)
-      : describeServiceAccount(context, kubernetesServiceAccountToken!.serviceAccountRef);
+      : `${describeServiceAccount(context, saToken!.serviceAccountRef)}+${(saToken!.audiences ?? []).join(",")}`;
     return {
       identity: `jwt:${path}/${role}:${source}`,
       method: "jwt",
       isStatic: false,
       path: `auth/${path}/login`,
-      awaitsNamespace: awaitsNamespace(
-        context,
-        secretRef ?? kubernetesServiceAccountToken!.serviceAccountRef,
-      ),
+      awaitsNamespace: awaitsNamespace(context, secretRef ?? saToken!.serviceAccountRef),
       async login(vault, sent, signal) {
         const jwt = noted(
           sent,
           (secretRef
             ? await context.readCredential(credentialRef(secretRef), signal)
-            : await serviceAccountToken(context, kubernetesServiceAccountToken!.serviceAccountRef, signal)
+            : await serviceAccountToken(context, saToken!.serviceAccountRef, signal, saToken)
           ).trim(),
         );
         return loginResult((await vault.jwtLogin({ mount_point: path, role, jwt })) as AuthResponse);
+      },
+    };
+  }
+  if (auth.userPass) return passwordLogin("userPass", auth.userPass, context);
+  if (auth.ldap) return passwordLogin("ldap", auth.ldap, context);
+  if (auth.cert) {
+    const { path, vaultRole, clientCert, secretRef } = auth.cert;
+    return {
+      identity: `cert:${path}/${vaultRole ?? ""}:${describeSecret(context, clientCert)}`,
+      method: "cert",
+      isStatic: false,
+      path: `auth/${path}/login`,
+      awaitsNamespace: awaitsNamespace(context, clientCert) || awaitsNamespace(context, secretRef),
+      async login(vault, sent, signal, transport) {
+        const [cert, key] = await Promise.all([
+          context.readCredential(credentialRef(clientCert), signal),
+          context.readCredential(credentialRef(secretRef), signal),
+        ]);
+        noted(sent, key);
+        transport.setClientCertificate(clientCertificate(cert, key, context.storeName));
+        // The certificate is the credential: the body only picks a role.
+        return loginResult(
+          (await vault.write(
+            `auth/${path}/login`,
+            vaultRole !== undefined ? { name: vaultRole } : {},
+          )) as AuthResponse,
+        );
       },
     };
   }
@@ -167,9 +249,25 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     isStatic: true,
     path: "auth/token",
     awaitsNamespace: awaitsNamespace(context, tokenRef),
-    async login(vault, sent, signal) {
-      vault.token = noted(sent, (await context.readCredential(credentialRef(tokenRef), signal)).trim());
-      return { ttlSeconds: 0, renewable: false };
+    async login(_vault, sent, signal) {
+      const token = noted(sent, (await context.readCredential(credentialRef(tokenRef), signal)).trim());
+      return { token, ttlSeconds: 0, renewable: false };
     },
   };
+}
+
+/**
+ * A PEM certificate and key that belong together; the error names the store and says what is
+ * wrong, never quoting either (Node's own message can carry bytes of the key).
+ */
+export function clientCertificate(cert: string, key: string, where: string): ClientCertificate {
+  try {
+    const certificate = new X509Certificate(cert);
+    if (!certificate.checkPrivateKey(createPrivateKey(key))) throw new Error("mismatch");
+  } catch {
+    throw new InvalidSpecError(
+      `${where}: the client certificate and private key are not a matching PEM certificate and key`,
+    );
+  }
+  return { cert, key };
 }

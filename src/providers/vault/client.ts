@@ -17,13 +17,14 @@ import type {
   ValidationResult,
   WriteResult,
 } from "../types.ts";
-import { loginFor, type Login } from "./auth.ts";
+import { clientCertificate, credentialRef, loginFor, type Login } from "./auth.ts";
 import { findKeys } from "./find.ts";
 import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
 import type { CaProvider } from "../spec.ts";
 import type { VaultSpec } from "./spec.ts";
 
+import type { ClientCertificate } from "./transport.ts";
 interface VaultBody {
   data?: Record<string, unknown> | null;
   lease_id?: string;
@@ -67,22 +68,40 @@ export class VaultProviderClient implements ProviderClient {
   }
 
   private async openSession(signal?: AbortSignal): Promise<TokenSession> {
-    const { caBundle, caProvider } = this.spec;
+    const { caBundle, caProvider, tls, headers, readYourWrites, forwardInconsistent } = this.spec;
     let ca: string | undefined;
     if (caBundle !== undefined) ca = Buffer.from(caBundle, "base64").toString("utf8");
     else if (caProvider !== undefined) ca = await this.providedCa(caProvider, signal);
     return acquireSession(
+    const authNamespace = this.spec.auth.namespace;
       {
         server: this.spec.server,
         ...(this.spec.namespace !== undefined ? { namespace: this.spec.namespace } : {}),
         ...(ca !== undefined ? { ca } : {}),
+        ...(authNamespace !== undefined ? { authNamespace } : {}),
       },
+        ...(tls !== undefined ? { clientCertificate: await this.tlsCertificate(tls, signal) } : {}),
+        ...(headers !== undefined ? { headers } : {}),
+        ...(readYourWrites !== undefined ? { readYourWrites } : {}),
+        ...(forwardInconsistent !== undefined ? { forwardInconsistent } : {}),
       this.login,
       this.context,
     );
   }
 
   /** The PEM bundle in the key of the Secret or ConfigMap that caProvider names. */
+  /** The client certificate for mutual TLS (`tls`), read from its Secrets. */
+  private async tlsCertificate(
+    tls: NonNullable<VaultSpec["tls"]>,
+    signal?: AbortSignal,
+  ): Promise<ClientCertificate> {
+    const [cert, key] = await Promise.all([
+      this.context.readCredential(credentialRef(tls.certSecretRef), signal),
+      this.context.readCredential(credentialRef(tls.keySecretRef), signal),
+    ]);
+    return clientCertificate(cert, key, `${this.context.storeName}: tls`);
+  }
+
   private providedCa(caProvider: CaProvider, signal?: AbortSignal): Promise<string> {
     const ref = {
       name: caProvider.name,

@@ -71,12 +71,24 @@ export function toTypedError(error: unknown, where: string, secrets: readonly st
     if (status === 403) return new AccessDeniedError(`${where}: permission denied (403)${suffix}`);
     if (status === 404) return new SecretNotFoundError(`${where}: not found (404)`);
     if (status === 429) return new ThrottledError(`${where}: throttled by Vault (429)${suffix}`);
+    // A performance standby without the X-Vault-Index state asked for (readYourWrites): it catches up.
+    if (status === 412)
+      return new BackendUnavailableError(`${where}: Vault's standby has not caught up yet (412)${suffix}`);
     if (status === 503 && /sealed/i.test(detail))
       return new BackendUnavailableError(`${where}: Vault is sealed (503)`);
     if (status >= 500) return new BackendUnavailableError(`${where}: Vault answered ${status}${suffix}`);
     return new InvalidSpecError(`${where}: Vault rejected the request (${status})${suffix}`);
   }
   const code = (error as { code?: unknown } | null)?.code;
+  // Vault's listener refused the handshake: it requires a client certificate (spec tls) it trusts.
+  if (
+    typeof code === "string" &&
+    /^ERR_SSL_.*ALERT_(CERTIFICATE|UNKNOWN_CA|BAD_CERTIFICATE|HANDSHAKE)/.test(code)
+  ) {
+    return new BackendUnavailableError(
+      `${where}: Vault refused the TLS client certificate (${code}); check the store's tls certificate`,
+    );
+  }
   if (typeof code === "string" && TLS_CODE.test(code)) {
     return new BackendUnavailableError(
       `${where}: Vault's TLS certificate is not trusted (${code}); set caBundle or caProvider`,

@@ -16,6 +16,7 @@ import { AccessDeniedError } from "../../errors.ts";
 import { callResultOf } from "../call-result.ts";
 import { toTypedError, vaultStatus } from "./errors.ts";
 import { attributeRequests } from "./attribution.ts";
+import { VaultTransport, type ClientCertificate } from "./transport.ts";
 
 /** Renew at this fraction of the TTL, minus up to 10 % jitter. */
 const RENEW_FRACTION = 2 / 3;
@@ -28,7 +29,14 @@ const REQUEST_TIMEOUT_MS = 15_000;
 export interface SessionOptions {
   server: string;
   namespace?: string;
+  /** Vault Enterprise namespace of the login, when it differs from `namespace` ("" is the root). */
+  authNamespace?: string;
   ca?: string;
+  /** Mutual TLS with Vault (spec `tls`). */
+  clientCertificate?: ClientCertificate;
+  headers?: Record<string, string>;
+  readYourWrites?: boolean;
+  forwardInconsistent?: boolean;
 }
 
 /**
@@ -48,6 +56,9 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 export class TokenSession {
   readonly vault: NodeVault.client;
+  /** The client logins go through: `vault` itself, or one in the login's own namespace. */
+  private readonly loginVault: NodeVault.client;
+  private readonly transport: VaultTransport;
   private readonly storeName: string;
   private login: Login;
   private context: ProviderContext;
@@ -75,6 +86,10 @@ export class TokenSession {
       endpoint: options.server,
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
       // LIST as GET ?list=true: the same API, and it passes proxies that reject custom verbs.
+        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        // As ESO sets Vault's Go client: either flag tracks X-Vault-Index; both forward inconsistent reads.
+        readYourWrites: options.readYourWrites === true || options.forwardInconsistent === true,
+        forwardInconsistent: options.readYourWrites === true && options.forwardInconsistent === true,
       noCustomHTTPVerbs: true,
       // node-vault's debug output would print request bodies (written values, login credentials).
       debug: () => undefined,
@@ -82,7 +97,24 @@ export class TokenSession {
         timeout: REQUEST_TIMEOUT_MS,
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
       },
-    });
+      options.clientCertificate,
+    );
+    const client = (namespace: string | undefined): NodeVault.client =>
+      createVaultClient({
+        endpoint: options.server,
+        ...(namespace !== undefined ? { namespace } : {}),
+        // LIST as GET ?list=true: the same API, and it passes proxies that reject custom verbs.
+        noCustomHTTPVerbs: true,
+        // node-vault's debug output would print request bodies (written values, login credentials).
+        debug: () => undefined,
+        "request-promise": this.transport.requestPromise,
+      });
+    if (this.loginVault !== this.vault) this.attribute(this.loginVault);
+    this.vault = client(options.namespace);
+    this.loginVault =
+      options.authNamespace === undefined || options.authNamespace === options.namespace
+        ? this.vault
+        : client(options.authNamespace);
     this.attribute(this.vault);
   }
 

@@ -10,6 +10,25 @@ import { caProvider, secretKeySelector, serviceAccountSelector } from "../spec.t
 
 const name = z.string().min(1);
 
+/** A Secret key whose `key` defaults as ESO's does (`token`, `tls.crt`, `tls.key`). */
+const secretKeyDefaulting = (key: string) =>
+  secretKeySelector.extend({
+    key: name.default(key).describe(`The key in the Secret's data. Unset: ${key}.`),
+  });
+
+/** Username and password logins (userpass, LDAP): the same shape in ESO. */
+const passwordLogin = (method: string, mount: string) =>
+  z
+    .strictObject({
+      path: name.default(mount).describe(`Mount path of the ${method} auth method.`),
+      username: name.describe(`The ${method} username to log in as.`),
+      secretRef: secretKeySelector.describe("The Secret key holding the password."),
+    })
+    .optional()
+    .describe(`Log in with a username and password (Vault's ${method} auth method).`);
+
+const METHODS = ["tokenSecretRef", "appRole", "kubernetes", "jwt", "userPass", "ldap", "cert"] as const;
+
 const auth = z
   .strictObject({
     tokenSecretRef: secretKeySelector
@@ -31,8 +50,14 @@ const auth = z
         serviceAccountRef: serviceAccountSelector
           .optional()
           .describe(
-            "The ServiceAccount whose token (TokenRequest API) logs in; unset: the controller's own token.",
+            "The ServiceAccount whose token (TokenRequest API) logs in; unset: secretRef, or the controller's own token.",
           ),
+        secretRef: secretKeyDefaulting("token")
+          .optional()
+          .describe("A long-lived service-account token kept in a Secret (key unset: token)."),
+      })
+      .refine((k) => k.serviceAccountRef === undefined || k.secretRef === undefined, {
+        message: "set at most one of serviceAccountRef and secretRef",
       })
       .optional()
       .describe("Log in with a Kubernetes service-account token (Vault's Kubernetes auth method)."),
@@ -44,6 +69,18 @@ const auth = z
         kubernetesServiceAccountToken: z
           .strictObject({
             serviceAccountRef: serviceAccountSelector.describe("The ServiceAccount whose token is the JWT."),
+            audiences: z
+              .array(name)
+              .optional()
+              .describe(
+                "Audiences requested in addition to serviceAccountRef.audiences (ESO's default: vault).",
+              ),
+            expirationSeconds: z
+              .int()
+              .min(600)
+              .max(2 ** 32)
+              .optional()
+              .describe("Lifetime of the token requested, in seconds. Unset: 600."),
           })
           .optional()
           .describe("Use a service-account token requested through the TokenRequest API as the JWT."),
@@ -55,10 +92,36 @@ const auth = z
       .describe(
         "Log in with a JWT (Vault's JWT/OIDC auth method): set exactly one of secretRef and kubernetesServiceAccountToken.",
       ),
+    userPass: passwordLogin("userpass", "userpass"),
+    ldap: passwordLogin("LDAP", "ldap"),
+    cert: z
+      .strictObject({
+        path: name.default("cert").describe("Mount path of the TLS certificate auth method."),
+        vaultRole: name
+          .optional()
+          .describe("The certificate role to log in as. Unset: any role whose certificate matches."),
+        clientCert: secretKeySelector.describe("The Secret key holding the client certificate (PEM)."),
+        secretRef: secretKeySelector.describe(
+          "The Secret key holding the client certificate's private key (PEM).",
+        ),
+      })
+      .optional()
+      .describe(
+        "Log in with a TLS client certificate (Vault's cert auth method), presented in the TLS handshake.",
+      ),
+    namespace: z
+      .string()
+      .optional()
+      .describe(
+        "Vault Enterprise namespace to log in to (X-Vault-Namespace of the login; \"\" is the root namespace). Unset: the store's namespace.",
+      ),
   })
-  .refine((value) => Object.values(value).filter((method) => method !== undefined).length === 1, {
-    message: "set exactly one of tokenSecretRef, appRole, kubernetes, jwt",
+  .refine((value) => METHODS.filter((method) => value[method] !== undefined).length === 1, {
+    message: `set exactly one of ${METHODS.join(", ")}`,
   });
+
+/** A header name as HTTP defines it (RFC 9110 token). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");
 
 export const vaultSpecSchema = z
   .strictObject({
@@ -82,9 +145,39 @@ export const vaultSpecSchema = z
         "Base64-encoded PEM of the CA(s) that signed the server's certificate. Unset: the system's roots.",
       ),
     caProvider: caProvider.optional(),
-    auth: auth.describe(
-      "How the controller logs in to Vault: set exactly one of tokenSecretRef, appRole, kubernetes, jwt.",
-    ),
+    tls: z
+      .strictObject({
+        certSecretRef: secretKeyDefaulting("tls.crt").describe(
+          "The Secret key holding the client certificate (PEM).",
+        ),
+        keySecretRef: secretKeyDefaulting("tls.key").describe(
+          "The Secret key holding its private key (PEM).",
+        ),
+      })
+      .optional()
+      .describe(
+        "A client certificate for mutual TLS with Vault (a listener with tls_require_and_verify_client_cert); not a login: see auth.cert.",
+      ),
+    headers: z
+      .record(headerName, z.string().regex(/^[^\r\n\0]*$/, "must be one line"))
+      .refine((h) => Object.keys(h).every((key) => !/^x-vault-/i.test(key)), {
+        message: "X-Vault-* headers are set by refsync (token, namespace, readYourWrites)",
+      })
+      .optional()
+      .describe("Extra HTTP headers sent with every request to Vault (a proxy's, for example)."),
+    readYourWrites: z
+      .boolean()
+      .optional()
+      .describe(
+        "Vault Enterprise: send back the X-Vault-Index of earlier answers, so a performance standby serves reads only once it has the store's own writes.",
+      ),
+    forwardInconsistent: z
+      .boolean()
+      .optional()
+      .describe(
+        "Vault Enterprise: tracks X-Vault-Index as readYourWrites does, and with readYourWrites also set asks a standby that lacks the store's writes to forward the request to the active node (X-Vault-Inconsistent: forward-active-node), as ESO does.",
+      ),
+    auth: auth.describe(`How the controller logs in to Vault: set exactly one of ${METHODS.join(", ")}.`),
   })
   .describe("HashiCorp Vault: KV v1 or v2 and other secrets engines, such as database credentials.");
 

@@ -1,10 +1,13 @@
 /**
  * The login side of the auth methods the provider uses: AppRole, Kubernetes
  * (JWT checked by the cluster's real TokenReview API, then bound service
- * account names/namespaces) and JWT (signature against a JWKS, then bound
- * audiences/subject). Each login returns the token options for the new token.
+ * account names/namespaces), JWT (signature against a JWKS, then bound
+ * audiences/subject), userpass and LDAP (a password per user: the test
+ * server is its own directory) and TLS certificates (the client certificate
+ * of the TLS handshake, checked against each role's trusted certificate).
+ * Each login returns the token options for the new token.
  */
-import type { JsonWebKey } from "node:crypto";
+import { X509Certificate, type JsonWebKey } from "node:crypto";
 import { badRequest, permissionDenied, VaultHttpError } from "./http-error.ts";
 import { audiences, verifyJwt } from "./jwt.ts";
 import type { TokenOptions } from "./tokens.ts";
@@ -39,8 +42,24 @@ export interface JwtRole extends TokenOptions {
   userClaim?: string;
 }
 
+/** A userpass user, or an LDAP user of the directory the test server stands in for. */
+export interface PasswordUser extends TokenOptions {
+  password: string;
+}
+
+/** A cert auth role (Vault's `auth/cert/certs/:name`). */
+export interface CertRole extends TokenOptions {
+  /** PEM: a CA that must have issued the client certificate, or the client certificate itself. */
+  certificate: string;
+  /** Common names allowed (`*` globs); empty: any. */
+  allowedCommonNames?: string[];
+}
+
 export type AuthMethod =
   | { type: "approle"; roles: Map<string, AppRoleRole> }
+  | { type: "userpass"; users: Map<string, PasswordUser> }
+  | { type: "ldap"; users: Map<string, PasswordUser> }
+  | { type: "cert"; roles: Map<string, CertRole> }
   | { type: "kubernetes"; tokenReviewer: TokenReviewer; roles: Map<string, KubernetesRole> }
   | { type: "jwt"; keys: () => JsonWebKey[] | Promise<JsonWebKey[]>; roles: Map<string, JwtRole> };
 
@@ -55,12 +74,35 @@ const stringField = (body: Record<string, unknown>, field: string): string | und
 
 const bound = (allowed: string[], value: string): boolean => allowed.includes("*") || allowed.includes(value);
 
-export async function login(
-  method: AuthMethod,
-  mount: string,
-  body: Record<string, unknown>,
-): Promise<LoginResult> {
+/** What a login request carries besides its JSON body. */
+export interface LoginRequest {
+  body: Record<string, unknown>;
+  /** `auth/<mount>/login/<user>`: the user, for userpass and LDAP. */
+  user?: string;
+  /** The client certificate of the TLS handshake, if any. */
+  peerCertificate?: X509Certificate;
+}
+
+export async function login(method: AuthMethod, mount: string, request: LoginRequest): Promise<LoginResult> {
+  const { body } = request;
   switch (method.type) {
+    case "userpass":
+    case "ldap": {
+      const username = request.user ?? "";
+      const password = stringField(body, "password");
+      if (!password) throw badRequest("missing password");
+      const user = method.users.get(username);
+      if (!user || user.password !== password) {
+        throw badRequest(
+          method.type === "ldap"
+            ? "ldap operation failed: failed to bind as user"
+            : "invalid username or password",
+        );
+      }
+      return { options: user, displayName: `${mount}-${username}`, meta: { username } };
+    }
+    case "cert":
+      return certLogin(method.roles, mount, body, request.peerCertificate);
     case "approle": {
       const roleId = stringField(body, "role_id");
       if (!roleId) throw badRequest("missing role_id");
@@ -125,4 +167,52 @@ function roleAndJwt(body: Record<string, unknown>): { role: string; jwt: string 
   const jwt = stringField(body, "jwt");
   if (!jwt) throw badRequest("missing jwt");
   return { role, jwt };
+}
+
+const INVALID_CERT = "invalid certificate or no client certificate supplied";
+
+/** Whether `role` trusts `client`: it is the role's certificate, or the role's CA issued and signed it. */
+function trusts(role: CertRole, client: X509Certificate): boolean {
+  let trusted: X509Certificate;
+  try {
+    trusted = new X509Certificate(role.certificate);
+  } catch {
+    return false;
+  }
+  const now = Date.now();
+  if (now < Date.parse(client.validFrom) || now > Date.parse(client.validTo)) return false;
+  const same = trusted.fingerprint256 === client.fingerprint256;
+  if (!same && (!trusted.ca || !client.checkIssued(trusted) || !client.verify(trusted.publicKey)))
+    return false;
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(client.subject)?.[1] ?? "";
+  const names = role.allowedCommonNames ?? [];
+  return (
+    names.length === 0 ||
+    names.some((name) =>
+      new RegExp(
+        `^${name
+          .split("*")
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+      ).test(cn),
+    )
+  );
+}
+
+/** POST auth/<mount>/login: the role named in the body, or the first role that trusts the certificate. */
+function certLogin(
+  roles: Map<string, CertRole>,
+  mount: string,
+  body: Record<string, unknown>,
+  client: X509Certificate | undefined,
+): LoginResult {
+  if (!client) throw badRequest(INVALID_CERT);
+  const name = stringField(body, "name");
+  const candidates = name !== undefined ? [[name, roles.get(name)] as const] : [...roles.entries()];
+  for (const [roleName, role] of candidates) {
+    if (role && trusts(role, client)) {
+      return { options: role, displayName: `${mount}-${roleName}`, meta: { cert_name: roleName } };
+    }
+  }
+  throw badRequest(INVALID_CERT);
 }

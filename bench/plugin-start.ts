@@ -1,0 +1,206 @@
+/**
+ * Plugin start: `refsync generate` as argocd-cmp-server runs it, a new
+ * process per application render (bin/refsync.js, which runs the bundled
+ * entry in dist/plugin/ with V8's compile cache), against `node -e 0` with
+ * the same Node (target ≤ 2×) and, on a Kustomize overlay holding
+ * references, against `kubectl kustomize` of the same overlay (≤ 1.5×;
+ * generate runs kubectl kustomize itself, then turns the Secret into an
+ * ExternalSecret). The commands run interleaved, in a rotating order, so a
+ * shared machine's load falls on all of them alike; each ratio is the median
+ * of the per-round ratios, with the middle half of them beside it.
+ * Also shown: the same generate from tsc's output (no bundle, no compile
+ * cache) as before this entry existed, the bundle without the cache, and
+ * where a generate's time goes (Node's own start, loading the code, the
+ * first render, and a second render in the same process, which is the work
+ * itself once the code is loaded and warm).
+ *   node bench/run.ts plugin-start     (or: node bench/plugin-start.ts)
+ * Needs `npm run build` (npm run bench runs it). Env: BENCH_START_ROUNDS (21).
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureTools } from "../test/argocd/tools.ts";
+import type { BenchResult } from "./run.ts";
+import { runIfMain } from "./standalone.ts";
+
+const ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 21);
+const root = join(import.meta.dirname, "..");
+const bin = join(root, "bin", "refsync.js");
+
+interface Command {
+  name: string;
+  args: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
+/** CPU milliseconds (user + system) of this process's children that have ended, in 10 ms ticks. */
+function childrenCpuMs(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall and CPU milliseconds of one run; throws when it fails (a failing command measures nothing). */
+function timed(name: string, file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Sample {
+  const cpu0 = childrenCpuMs();
+  const t0 = performance.now();
+  const result = spawnSync(file, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const wall = performance.now() - t0;
+  if (result.status !== 0) throw new Error(`${name} failed (${result.status}): ${result.stderr}`);
+  return { wall, cpu: childrenCpuMs() - cpu0 };
+}
+
+const quantile = (xs: number[], q: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))] as number;
+};
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+/** A base and an overlay (name prefix, namespace, a patch), the base's Secret holding references. */
+async function kustomizeOverlay(dir: string): Promise<string> {
+  const base = join(dir, "base");
+  const overlay = join(dir, "overlays", "prod");
+  await mkdir(base, { recursive: true });
+  await mkdir(overlay, { recursive: true });
+  await cp(join(root, "examples", "demo-app", "deployment.yaml"), join(base, "deployment.yaml"));
+  await cp(join(root, "examples", "demo-app", "secret.yaml"), join(base, "secret.yaml"));
+  await writeFile(join(base, "kustomization.yaml"), "resources:\n  - deployment.yaml\n  - secret.yaml\n");
+  await writeFile(
+    join(overlay, "kustomization.yaml"),
+    [
+      "resources:\n  - ../../base",
+      "namePrefix: prod-",
+      "namespace: shop-prod",
+      "labels:\n  - pairs:\n      env: prod",
+      "patches:\n  - target:\n      kind: Deployment\n      name: web\n    patch: |-\n      - op: replace\n        path: /spec/replicas\n        value: 3",
+      "",
+    ].join("\n"),
+  );
+  return overlay;
+}
+
+/** Phases of one generate in-process, from a wrapper that imports the bundled entry (ms since Node started). */
+async function phases(dir: string, app: string, env: NodeJS.ProcessEnv) {
+  const wrapper = join(dir, "phases.mjs");
+  await writeFile(
+    wrapper,
+    `import module from "node:module";
+import { writeSync } from "node:fs";
+module.enableCompileCache();
+const t0 = performance.now();
+const { main } = await import(${JSON.stringify(join(root, "dist", "plugin", "main.js"))});
+const t1 = performance.now();
+await main(["generate"]);
+const t2 = performance.now();
+await main(["generate"]);
+const t3 = performance.now();
+process.on("exit", () => writeSync(2, JSON.stringify([t0, t1 - t0, t2 - t1, t3 - t2, performance.now() - t3])));
+`,
+  );
+  const rows: number[][] = [];
+  for (let i = 0; i < 9; i++) {
+    const t = performance.now();
+    const result = spawnSync(process.execPath, [wrapper], { cwd: app, env, encoding: "utf8" });
+    const total = performance.now() - t;
+    rows.push([...(JSON.parse(result.stderr) as number[]), total]);
+  }
+  const col = (i: number) => median(rows.map((r) => r[i] as number));
+  return { boot: col(0), load: col(1), first: col(2), second: col(3), exit: col(4), total: col(5) };
+}
+
+export async function bench(): Promise<BenchResult> {
+  const tools = await ensureTools();
+  const dir = await mkdtemp(join(tmpdir(), "refsync-bench-start-"));
+  try {
+    const app = join(dir, "demo-app");
+    await cp(join(root, "examples", "demo-app"), app, { recursive: true });
+    const overlay = await kustomizeOverlay(dir);
+    const legacy = join(dir, "tsc-entry.mjs");
+    await writeFile(
+      legacy,
+      `const { main } = await import(${JSON.stringify(join(root, "dist", "cli", "main.js"))});\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+    );
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${tools.binDir}:/usr/bin:/bin`,
+      HOME: dir,
+      NODE_COMPILE_CACHE: join(dir, "compile-cache"),
+    };
+    const kubectl: Command = { name: "kubectl kustomize", args: [], cwd: overlay };
+    const commands: Command[] = [
+      { name: "node -e 0", args: ["-e", "0"], cwd: app },
+      { name: "refsync generate (app)", args: [bin, "generate"], cwd: app },
+      kubectl,
+      { name: "refsync generate (overlay)", args: [bin, "generate"], cwd: overlay },
+      { name: "tsc output, no cache (app)", args: [legacy, "generate"], cwd: app },
+      {
+        name: "bundle, no cache (app)",
+        args: [bin, "generate"],
+        cwd: app,
+        env: { NODE_DISABLE_COMPILE_CACHE: "1" },
+      },
+    ];
+    const run = (c: Command) =>
+      c === kubectl
+        ? timed(c.name, tools.kubectl, ["kustomize", "."], c.cwd, env)
+        : timed(c.name, process.execPath, c.args, c.cwd, { ...env, ...c.env });
+    for (const c of commands) run(c); // warm: the compile cache, the page cache
+    const load0 = loadavg()[0] as number;
+    const samples = new Map<string, Sample[]>(commands.map((c) => [c.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < commands.length; k++) {
+        const c = commands[(k + round) % commands.length] as Command;
+        samples.get(c.name)?.push(run(c));
+      }
+    }
+    const load1 = loadavg()[0] as number;
+    const split = await phases(dir, app, env);
+    const t = (name: string) => (samples.get(name) as Sample[]).map((x) => x.wall);
+    const cpu = (name: string) => median((samples.get(name) as Sample[]).map((x) => x.cpu));
+    const ratios = (a: string, b: string) => t(a).map((x, i) => x / (t(b)[i] as number));
+    const ms = (name: string) =>
+      `${median(t(name)).toFixed(0)} ms (${quantile(t(name), 0.25).toFixed(0)}–${quantile(t(name), 0.75).toFixed(0)})`;
+    const ratio = (xs: number[], target?: number) => {
+      const m = median(xs);
+      const spread = `${quantile(xs, 0.25).toFixed(2)}–${quantile(xs, 0.75).toFixed(2)}`;
+      const verdict = target === undefined ? "" : m <= target ? " met" : " **missed**";
+      return { text: `**${m.toFixed(2)}×** (${spread})`, verdict, m };
+    };
+    const vsNode = ratio(ratios("refsync generate (app)", "node -e 0"), 2);
+    const vsKubectl = ratio(ratios("refsync generate (overlay)", "kubectl kustomize"), 1.5);
+    const legacyVsNode = ratio(ratios("tsc output, no cache (app)", "node -e 0"));
+    const noCacheVsNode = ratio(ratios("bundle, no cache (app)", "node -e 0"));
+    const speedup = ratio(ratios("tsc output, no cache (app)", "refsync generate (app)"));
+    return {
+      title: "Plugin start: refsync generate, a new process per render",
+      lines: [
+        `${ROUNDS} interleaved rounds of each command (median, middle half in brackets); load average ${load0.toFixed(1)} → ${load1.toFixed(1)} on the machine's ${navigator.hardwareConcurrency} CPUs.`,
+        "",
+        "| measurement | value | target |",
+        "|---|---|---|",
+        `| \`node -e 0\` | ${ms("node -e 0")} | |`,
+        `| \`refsync generate\`, examples/demo-app (bundled entry, compile cache) | ${ms("refsync generate (app)")} | |`,
+        `| ratio generate / \`node -e 0\` | ${vsNode.text} | ≤ 2×${vsNode.verdict} |`,
+        `| \`kubectl kustomize\` of an overlay (base with a Secret of references, prefix, namespace, patch) | ${ms("kubectl kustomize")} | |`,
+        `| \`refsync generate\` of the same overlay (runs kubectl kustomize itself) | ${ms("refsync generate (overlay)")} | |`,
+        `| ratio generate / \`kubectl kustomize\` | ${vsKubectl.text} | ≤ 1.5×${vsKubectl.verdict} |`,
+        `| before: generate from tsc's output, no compile cache; ratio to \`node -e 0\` | ${ms("tsc output, no cache (app)")}; ${legacyVsNode.text} | |`,
+        `| bundled entry without the compile cache; ratio to \`node -e 0\` | ${ms("bundle, no cache (app)")}; ${noCacheVsNode.text} | |`,
+        `| CPU (user + system, median): \`node -e 0\` / generate (app) / tsc output (app) / \`kubectl kustomize\` / generate (overlay) | ${["node -e 0", "refsync generate (app)", "tsc output, no cache (app)", "kubectl kustomize", "refsync generate (overlay)"].map((n) => cpu(n).toFixed(0)).join(" / ")} ms | |`,
+        `| speed-up of the bundled entry with its cache over tsc's output | ${speedup.text} | |`,
+        `| where a generate's ${split.total.toFixed(0)} ms go (in-process, median of 9): Node's start / loading the entry / first render (loads the command's chunks, builds the zod schemas, runs cold) / exit | ${split.boot.toFixed(0)} / ${split.load.toFixed(0)} / ${split.first.toFixed(0)} / ${split.exit.toFixed(0)} ms | |`,
+        `| the same render again in that process (the work itself, code loaded and warm) | ${split.second.toFixed(0)} ms | |`,
+      ],
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await runIfMain(import.meta.filename, bench);

@@ -1,0 +1,102 @@
+// ESO Vault stores (shaped as ESO's documentation writes them) converted by src/api/eso.ts are valid
+// refsync Vault specs with ESO's meaning: the auth methods, TLS and headers that used to be refused.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { convertEsoObject } from "../../api/eso.ts";
+import { parseVaultSpec, type VaultSpec } from "./spec.ts";
+
+function converted(vault: Record<string, unknown>): VaultSpec {
+  const result = convertEsoObject({
+    apiVersion: "external-secrets.io/v1",
+    kind: "SecretStore",
+    metadata: { name: "vault", namespace: "app" },
+    spec: { provider: { vault: { server: "https://vault.example:8200", path: "secret", ...vault } } },
+  });
+  assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+  const spec = result.object.spec as { provider: { vault: unknown } };
+  return parseVaultSpec(spec.provider.vault, "SecretStore/app/vault");
+}
+
+const secretRef = { name: "vault-login", key: "password" };
+
+void it("userPass, ldap and cert logins convert with ESO's default mount paths", () => {
+  assert.deepEqual(converted({ auth: { userPass: { username: "alice", secretRef } } }).auth.userPass, {
+    path: "userpass",
+    username: "alice",
+    secretRef,
+  });
+  assert.deepEqual(converted({ auth: { ldap: { path: "corp", username: "bob", secretRef } } }).auth.ldap, {
+    path: "corp",
+    username: "bob",
+    secretRef,
+  });
+  const cert = converted({
+    auth: {
+      cert: {
+        clientCert: { name: "vault-client", key: "tls.crt" },
+        secretRef: { name: "vault-client", key: "tls.key" },
+      },
+    },
+  }).auth.cert;
+  assert.equal(cert?.path, "cert");
+  assert.equal(cert?.vaultRole, undefined);
+});
+
+void it('kubernetes.secretRef without a key reads `token`; a login namespace, "" included, is kept', () => {
+  const spec = converted({
+    namespace: "team-a",
+    auth: {
+      namespace: "",
+      kubernetes: { mountPath: "kubernetes", role: "app", secretRef: { name: "sa-token" } },
+    },
+  });
+  assert.deepEqual(spec.auth.kubernetes?.secretRef, { name: "sa-token", key: "token" });
+  assert.equal(spec.auth.namespace, "");
+});
+
+void it("jwt.kubernetesServiceAccountToken gets ESO's default audience `vault`, unless it names its own", () => {
+  const token = (extra: Record<string, unknown>) =>
+    converted({
+      auth: {
+        jwt: {
+          path: "jwt",
+          role: "app",
+          kubernetesServiceAccountToken: { serviceAccountRef: { name: "app" }, ...extra },
+        },
+      },
+    }).auth.jwt?.kubernetesServiceAccountToken;
+  assert.deepEqual(token({})?.audiences, ["vault"]);
+  assert.deepEqual(token({ audiences: ["sts"], expirationSeconds: 900 }), {
+    serviceAccountRef: { name: "app" },
+    audiences: ["sts"],
+    expirationSeconds: 900,
+  });
+});
+
+void it("tls keys default to tls.crt and tls.key; headers and the consistency flags carry over", () => {
+  const spec = converted({
+    tls: { certSecretRef: { name: "mtls" }, keySecretRef: { name: "mtls" } },
+    headers: { "X-Proxy-Tenant": "team-a" },
+    readYourWrites: true,
+    forwardInconsistent: true,
+    auth: { tokenSecretRef: { name: "t", key: "token" } },
+  });
+  assert.deepEqual(spec.tls, {
+    certSecretRef: { name: "mtls", key: "tls.crt" },
+    keySecretRef: { name: "mtls", key: "tls.key" },
+  });
+  assert.deepEqual(spec.headers, { "X-Proxy-Tenant": "team-a" });
+  assert.equal(spec.readYourWrites, true);
+  assert.equal(spec.forwardInconsistent, true);
+});
+
+void it("what ESO would not do either is refused naming the field", () => {
+  assert.throws(
+    () => converted({ tls: { certSecretRef: { name: "only-cert" } }, auth: { tokenSecretRef: secretRef } }),
+    /spec\.provider\.vault\.tls\.keySecretRef/,
+  );
+  assert.throws(
+    () => converted({ auth: { namespace: "x" } }),
+    /set exactly one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert/,
+  );
+});
