@@ -5,5 +5,9 @@
  */
 import { awsSqsSourceFactory } from "./aws-sqs.ts";
 import type { ChangeSourceFactory } from "./source.ts";
+import { vaultEventsSourceFactory } from "./vault-events.ts";
 
-export const changeSourceFactories: readonly ChangeSourceFactory[] = [awsSqsSourceFactory];
+export const changeSourceFactories: readonly ChangeSourceFactory[] = [
+  awsSqsSourceFactory,
+  vaultEventsSourceFactory,
+];

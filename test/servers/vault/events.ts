@@ -29,6 +29,8 @@ export interface VaultEventHub {
   readonly faults: EventFaults;
   /** Closes every subscription abruptly (a dropped connection); later ones are accepted unless `refuse`. */
   dropConnections(): void;
+  /** Sends a raw frame to every subscriber (a malformed event, for tests). */
+  sendRaw(text: string): void;
   /** Open subscriptions. */
   readonly subscribers: number;
   /** Every event sent so far (before the per-subscriber policy check), in order. */
@@ -111,6 +113,10 @@ export class EventHub implements VaultEventHub {
       this.#subscribers.add(subscriber);
       ws.on("close", () => this.#subscribers.delete(subscriber));
     });
+  }
+
+  sendRaw(text: string): void {
+    for (const subscriber of this.#subscribers) subscriber.socket.send(text);
   }
 
   dropConnections(): void {
