@@ -382,6 +382,10 @@ function applyStoreDefaults(spec: Record<string, unknown>): void {
   const vault = provider.vault;
   if (isRecord(vault)) {
     vault.version ??= "v2";
+    // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
+    const auth = isRecord(vault.auth) ? vault.auth : {};
+    const saToken = isRecord(auth.jwt) ? auth.jwt.kubernetesServiceAccountToken : undefined;
+    if (isRecord(saToken)) saToken.audiences ??= ["vault"];
     // ESO appends KV v2's `/data` to the mount unless the path has it; refsync's path is the mount alone.
     if (vault.version === "v2" && typeof vault.path === "string" && vault.path.endsWith("/data")) {
       vault.path = vault.path.slice(0, -"/data".length);
@@ -395,7 +399,3 @@ function applyStoreDefaults(spec: Record<string, unknown>): void {
     delete kubernetes.server;
   }
 }
-    // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
-    const auth = isRecord(vault.auth) ? vault.auth : {};
-    const saToken = isRecord(auth.jwt) ? auth.jwt.kubernetesServiceAccountToken : undefined;
-    if (isRecord(saToken)) saToken.audiences ??= ["vault"];

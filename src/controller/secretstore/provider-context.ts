@@ -71,7 +71,10 @@ export function buildProviderContext(
           body: {
             apiVersion: "authentication.k8s.io/v1",
             kind: "TokenRequest",
-            spec: { audiences: ref.audiences ?? [], expirationSeconds: TOKEN_SECONDS },
+            spec: {
+              audiences: ref.audiences ?? [],
+              expirationSeconds: ref.expirationSeconds ?? TOKEN_SECONDS,
+            },
           },
           signal,
         },

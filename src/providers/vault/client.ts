@@ -23,8 +23,8 @@ import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
 import type { CaProvider } from "../spec.ts";
 import type { VaultSpec } from "./spec.ts";
-
 import type { ClientCertificate } from "./transport.ts";
+
 interface VaultBody {
   data?: Record<string, unknown> | null;
   lease_id?: string;
@@ -72,24 +72,23 @@ export class VaultProviderClient implements ProviderClient {
     let ca: string | undefined;
     if (caBundle !== undefined) ca = Buffer.from(caBundle, "base64").toString("utf8");
     else if (caProvider !== undefined) ca = await this.providedCa(caProvider, signal);
-    return acquireSession(
     const authNamespace = this.spec.auth.namespace;
+    return acquireSession(
       {
         server: this.spec.server,
         ...(this.spec.namespace !== undefined ? { namespace: this.spec.namespace } : {}),
-        ...(ca !== undefined ? { ca } : {}),
         ...(authNamespace !== undefined ? { authNamespace } : {}),
-      },
+        ...(ca !== undefined ? { ca } : {}),
         ...(tls !== undefined ? { clientCertificate: await this.tlsCertificate(tls, signal) } : {}),
         ...(headers !== undefined ? { headers } : {}),
         ...(readYourWrites !== undefined ? { readYourWrites } : {}),
         ...(forwardInconsistent !== undefined ? { forwardInconsistent } : {}),
+      },
       this.login,
       this.context,
     );
   }
 
-  /** The PEM bundle in the key of the Secret or ConfigMap that caProvider names. */
   /** The client certificate for mutual TLS (`tls`), read from its Secrets. */
   private async tlsCertificate(
     tls: NonNullable<VaultSpec["tls"]>,
@@ -102,6 +101,7 @@ export class VaultProviderClient implements ProviderClient {
     return clientCertificate(cert, key, `${this.context.storeName}: tls`);
   }
 
+  /** The PEM bundle in the key of the Secret or ConfigMap that caProvider names. */
   private providedCa(caProvider: CaProvider, signal?: AbortSignal): Promise<string> {
     const ref = {
       name: caProvider.name,
@@ -117,8 +117,7 @@ export class VaultProviderClient implements ProviderClient {
     return this.context.readConfigMap({ ...ref, field: "caProvider" }, signal);
   }
 
-  /** The store's shared token session; the Vault event source subscribes with it too. */
-  sessionFor(signal?: AbortSignal): Promise<TokenSession> {
+  private sessionFor(signal?: AbortSignal): Promise<TokenSession> {
     this.session ??= this.openSession(signal).catch((error: unknown) => {
       this.session = undefined;
       throw error;

@@ -338,9 +338,12 @@ void describe("tls, headers, readYourWrites and forwardInconsistent", () => {
     );
     await readsPassword(withCert);
     const withoutCert = store({ server: mutual.url, caBundle, auth: token() }, credentials);
-    await rejects(withoutCert.read({ key: "app/db" }), BackendUnavailableError, /refused the TLS client certificate/, [
-      mutual.rootToken,
-    ]);
+    await rejects(
+      withoutCert.read({ key: "app/db" }),
+      BackendUnavailableError,
+      /refused the TLS client certificate/,
+      [mutual.rootToken],
+    );
     await withCert.close();
     await withoutCert.close();
   });

@@ -56,8 +56,6 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 export class TokenSession {
   readonly vault: NodeVault.client;
-  /** Where and how the session connects, for connections node-vault cannot make (the event websocket). */
-  readonly options: SessionOptions;
   /** The client logins go through: `vault` itself, or one in the login's own namespace. */
   private readonly loginVault: NodeVault.client;
   private readonly transport: VaultTransport;
@@ -81,24 +79,17 @@ export class TokenSession {
   users = 0;
 
   constructor(options: SessionOptions, login: Login, context: ProviderContext) {
-    this.options = options;
     this.login = login;
     this.context = context;
     this.storeName = context.storeName;
-    this.vault = createVaultClient({
-      endpoint: options.server,
-      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
-      // LIST as GET ?list=true: the same API, and it passes proxies that reject custom verbs.
+    this.transport = new VaultTransport(
+      {
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.headers !== undefined ? { headers: options.headers } : {}),
         // As ESO sets Vault's Go client: either flag tracks X-Vault-Index; both forward inconsistent reads.
         readYourWrites: options.readYourWrites === true || options.forwardInconsistent === true,
         forwardInconsistent: options.readYourWrites === true && options.forwardInconsistent === true,
-      noCustomHTTPVerbs: true,
-      // node-vault's debug output would print request bodies (written values, login credentials).
-      debug: () => undefined,
-      requestOptions: {
-        timeout: REQUEST_TIMEOUT_MS,
-        ...(options.ca !== undefined ? { ca: options.ca } : {}),
       },
       options.clientCertificate,
     );
@@ -112,13 +103,13 @@ export class TokenSession {
         debug: () => undefined,
         "request-promise": this.transport.requestPromise,
       });
-    if (this.loginVault !== this.vault) this.attribute(this.loginVault);
     this.vault = client(options.namespace);
     this.loginVault =
       options.authNamespace === undefined || options.authNamespace === options.namespace
         ? this.vault
         : client(options.authNamespace);
     this.attribute(this.vault);
+    if (this.loginVault !== this.vault) this.attribute(this.loginVault);
   }
 
   /** X-Refsync-Subject on every request; the token accessor and request id of auth responses. */
@@ -196,7 +187,8 @@ export class TokenSession {
     this.authRequestId = undefined;
     const sent: string[] = [];
     try {
-      const result = await this.login.login(this.vault, sent, signal);
+      const result = await this.login.login(this.loginVault, sent, signal, this.transport);
+      this.vault.token = result.token;
       this.sent = sent;
       this.generation += 1;
       this.schedule(result.ttlSeconds, result.renewable);
@@ -326,13 +318,9 @@ export function acquireSession(
   context: ProviderContext,
 ): TokenSession {
   for (const [key, session] of sessions) if (!session.live) sessions.delete(key);
-  const key = JSON.stringify([
-    context.storeName,
-    options.server,
-    options.namespace ?? "",
-    options.ca ?? "",
-    login.identity,
-  ]);
+  const { clientCertificate, ...connection } = options;
+  // The client certificate's public half tells two certificates apart; the private key stays out of keys.
+  const key = JSON.stringify([context.storeName, connection, clientCertificate?.cert ?? "", login.identity]);
   let session = sessions.get(key);
   if (session) session.adopt(login, context);
   else {

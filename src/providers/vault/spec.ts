@@ -113,7 +113,7 @@ const auth = z
       .string()
       .optional()
       .describe(
-        "Vault Enterprise namespace to log in to (X-Vault-Namespace of the login; \"\" is the root namespace). Unset: the store's namespace.",
+        'Vault Enterprise namespace to log in to (X-Vault-Namespace of the login; "" is the root namespace). Unset: the store\'s namespace.',
       ),
   })
   .refine((value) => METHODS.filter((method) => value[method] !== undefined).length === 1, {

@@ -3,11 +3,13 @@
  * policies, tokens and leases, the request handling for its API paths, and
  * the typed admin API tests use to set it up.
  */
-import { randomBytes, randomUUID, type JsonWebKey } from "node:crypto";
+import { randomBytes, randomUUID, type JsonWebKey, type X509Certificate } from "node:crypto";
 import {
   login,
   type AppRoleRole,
   type AuthMethod,
+  type CertRole,
+  type PasswordUser,
   type JwtRole,
   type KubernetesRole,
   type TokenReviewer,
@@ -25,6 +27,8 @@ export interface VaultRequest {
   query: URLSearchParams;
   body: Record<string, unknown>;
   token: string | undefined;
+  /** The client certificate of the TLS handshake (cert auth). */
+  peerCertificate?: X509Certificate;
 }
 
 export interface VaultResponse {
@@ -195,6 +199,31 @@ export class VaultNamespace {
     this.authMounts.set(mount, { type: "jwt", keys, roles: new Map() });
   }
 
+  enableUserpass(mount = "userpass"): void {
+    this.authMounts.set(mount, { type: "userpass", users: new Map() });
+  }
+
+  /** LDAP auth; the test server is its own directory (users and passwords added with addLdapUser). */
+  enableLdap(mount = "ldap"): void {
+    this.authMounts.set(mount, { type: "ldap", users: new Map() });
+  }
+
+  enableCertAuth(mount = "cert"): void {
+    this.authMounts.set(mount, { type: "cert", roles: new Map() });
+  }
+
+  addUserpassUser(username: string, user: PasswordUser, mount = "userpass"): void {
+    this.authMethod(mount, "userpass").users.set(username, user);
+  }
+
+  addLdapUser(username: string, user: PasswordUser, mount = "ldap"): void {
+    this.authMethod(mount, "ldap").users.set(username, user);
+  }
+
+  addCertRole(name: string, role: CertRole, mount = "cert"): void {
+    this.authMethod(mount, "cert").roles.set(name, role);
+  }
+
   addAppRole(name: string, role: AppRoleRole, mount = "approle"): void {
     this.authMethod(mount, "approle").roles.set(name, role);
   }
@@ -226,6 +255,24 @@ export class VaultNamespace {
     return this.leases().some((lease) => lease.live && lease.data.username === username);
   }
 
+  /**
+   * The auth mount a login path addresses: `auth/<mount>/login`, or `auth/<mount>/login/<user>`
+   * for the methods that take the user in the path (userpass, LDAP), as Vault routes them.
+   */
+  private loginRoute(path: string): { mount: string; user?: string; method: AuthMethod } | undefined {
+    for (const [mount, method] of this.authMounts) {
+      const rest = path.startsWith(`auth/${mount}/login`)
+        ? path.slice(`auth/${mount}/login`.length)
+        : undefined;
+      const byUser = method.type === "userpass" || method.type === "ldap";
+      if (rest === "" && !byUser) return { mount, method };
+      if (rest !== undefined && byUser && /^\/[^/]+$/.test(rest)) {
+        return { mount, method, user: decodeURIComponent(rest.slice(1)) };
+      }
+    }
+    return undefined;
+  }
+
   private authMethod<T extends AuthMethod["type"]>(mount: string, type: T): Extract<AuthMethod, { type: T }> {
     const method = this.authMounts.get(mount);
     if (method?.type !== type) throw new Error(`no ${type} auth method at auth/${mount}`);
@@ -234,15 +281,22 @@ export class VaultNamespace {
 
   // ---- API ----
 
-  async handle(request: VaultRequest): Promise<VaultResponse> {
+  /**
+   * @param ancestors the enclosing namespaces, nearest first: as in Vault, a token of an enclosing
+   * namespace works here, under its own namespace's policies with this namespace's path prefixed.
+   */
+  async handle(request: VaultRequest, ancestors: VaultNamespace[] = []): Promise<VaultResponse> {
     const { method, path } = request;
-    const loginMatch = /^auth\/(.+)\/login$/.exec(path);
+    const loginMatch = /^auth\/(.+)\/login(?:\/[^/]+)?$/.exec(path);
     if (loginMatch && (method === "POST" || method === "PUT")) {
-      const mount = loginMatch[1]!;
-      const authMethod = this.authMounts.get(mount);
-      if (!authMethod)
-        throw new VaultHttpError(400, [`no handler for route "${path}". route entry not found.`]);
-      const result = await login(authMethod, mount, request.body);
+      const route = this.loginRoute(path);
+      if (!route) throw new VaultHttpError(400, [`no handler for route "${path}". route entry not found.`]);
+      const { mount, user, method: authMethod } = route;
+      const result = await login(authMethod, mount, {
+        body: request.body,
+        ...(user !== undefined ? { user } : {}),
+        ...(request.peerCertificate ? { peerCertificate: request.peerCertificate } : {}),
+      });
       const token = this.tokens.create(
         result.options,
         result.displayName,
@@ -256,14 +310,31 @@ export class VaultNamespace {
       };
     }
 
-    const token = this.tokens.lookup(request.token);
+    const token = this.tokens.lookup(request.token) ?? this.inherited(request.token, ancestors);
     if (!token) throw permissionDenied();
     const response = await this.handleAuthenticated(request, token);
     return { ...response, identity: token.displayName };
   }
 
+  /** Tokens of enclosing namespaces seen here, with the namespace whose policies they carry. */
+  private readonly foreign = new WeakMap<Token, VaultNamespace>();
+
+  private inherited(id: string | undefined, ancestors: VaultNamespace[]): Token | undefined {
+    for (const ancestor of ancestors) {
+      const token = ancestor.tokens.lookup(id);
+      if (token) {
+        this.foreign.set(token, ancestor);
+        return token;
+      }
+    }
+    return undefined;
+  }
+
   private check(token: Token, path: string, capability: Capability): void {
-    if (!allowed(this.policies, token.policies, path, capability, token.meta)) throw policyDenied();
+    const owner = this.foreign.get(token);
+    const relative = owner ? `${this.name.slice(owner.name.length).replace(/^\/+/, "")}/${path}` : path;
+    if (!allowed((owner ?? this).policies, token.policies, relative, capability, token.meta))
+      throw policyDenied();
   }
 
   private async handleAuthenticated(request: VaultRequest, token: Token): Promise<VaultResponse> {

@@ -10,7 +10,9 @@
  *   vault.count({ method: "GET", path: /^secret\/data\// });
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createHmac } from "node:crypto";
 import { createServer as createTlsServer } from "node:https";
+import { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -31,6 +33,8 @@ export interface RequestLogEntry {
   identity?: string;
   /** The response's request_id (what a Vault audit device logs as request.id). */
   requestId?: string;
+  /** Request headers other than X-Vault-Token (custom headers, X-Vault-Index, X-Vault-Inconsistent), lower-cased. */
+  headers: Record<string, string | string[]>;
 }
 
 export interface Faults {
@@ -44,6 +48,12 @@ export interface Faults {
   throttle: boolean;
   /** Destroy the socket without answering. */
   dropConnections: boolean;
+  /**
+   * Vault Enterprise consistency (X-Vault-Index): the index a lagging performance standby has
+   * applied. A request requiring a later state gets 412, unless it carries
+   * X-Vault-Inconsistent: forward-active-node (then it is forwarded to the active node and served).
+   */
+  standbyAppliedIndex: number | undefined;
 }
 
 export interface LogFilter {
@@ -128,8 +138,36 @@ function send(response: ServerResponse, result: VaultResponse, headers: Record<s
 }
 
 export interface VaultServerOptions {
-  /** Serve HTTPS with this certificate and key (PEM), as a production Vault does. */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS with this certificate and key (PEM), as a production Vault does. Client certificates
+   * are requested (cert auth reads them); with `clientCa` the listener requires one that this CA
+   * issued (Vault's tls_require_and_verify_client_cert).
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
+  /**
+   * Vault Enterprise replication: every write and login answers with an X-Vault-Index state
+   * (`v1:<cluster>:<index>:<index>:<hmac>`, base64), as a cluster with consistency headers does.
+   */
+  replicationStates?: boolean;
+}
+
+/** The state header of a local index, in Vault's format. */
+function replicationState(index: number): string {
+  const state = `v1:${CLUSTER.cluster_id}:${index}:${index}`;
+  const hmac = createHmac("sha256", "refsync-test").update(state).digest("hex");
+  return Buffer.from(`${state}:${hmac}`).toString("base64");
+}
+
+/** The highest local index among the X-Vault-Index states a request requires. */
+function requiredIndex(header: string | string[] | undefined): number {
+  const states = header === undefined ? [] : Array.isArray(header) ? header : header.split(",");
+  let highest = 0;
+  for (const state of states) {
+    const fields = Buffer.from(state.trim(), "base64").toString("utf8").split(":");
+    if (fields[0] !== "v1" || fields.length !== 5) throw new VaultHttpError(400, ["invalid X-Vault-Index"]);
+    highest = Math.max(highest, Number(fields[2]));
+  }
+  return highest;
 }
 
 export async function startVaultServer(options: VaultServerOptions = {}): Promise<VaultTestServer> {
@@ -153,7 +191,9 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
     delayMs: 0,
     throttle: false,
     dropConnections: false,
+    standbyAppliedIndex: undefined,
   };
+  let writeIndex = 0;
   const requests: RequestLogEntry[] = [];
 
   /**
@@ -222,7 +262,18 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
       /^\/+|\/+$/g,
       "",
     );
-    const entry: RequestLogEntry = { time: Date.now(), method, path, namespace: namespaceName, status: 0 };
+    const logged = Object.entries(request.headers).filter(
+      (header): header is [string, string | string[]] =>
+        header[1] !== undefined && header[0] !== "x-vault-token",
+    );
+    const entry: RequestLogEntry = {
+      time: Date.now(),
+      method,
+      path,
+      namespace: namespaceName,
+      status: 0,
+      headers: Object.fromEntries(logged),
+    };
     requests.push(entry);
 
     if (faults.delayMs > 0) await sleep(faults.delayMs);
@@ -246,14 +297,36 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
       else if (namespaceName !== "" && !namespaces.has(namespaceName))
         throw new VaultHttpError(403, ["permission denied"]);
       else {
+        const lagging = faults.standbyAppliedIndex;
+        if (
+          lagging !== undefined &&
+          requiredIndex(request.headers["x-vault-index"]) > lagging &&
+          request.headers["x-vault-inconsistent"] !== "forward-active-node"
+        ) {
+          throw new VaultHttpError(412, ["required index state not present"]);
+        }
         const tokenHeader = request.headers["x-vault-token"];
-        result = await namespace(namespaceName).handle({
-          method,
-          path,
-          query: url.searchParams,
-          body: await readBody(request),
-          token: typeof tokenHeader === "string" ? tokenHeader : undefined,
-        });
+        const peerCertificate =
+          request.socket instanceof TLSSocket ? request.socket.getPeerX509Certificate() : undefined;
+        const ancestors = [...namespaces.keys()]
+          .filter((name) => name !== namespaceName && (name === "" || namespaceName.startsWith(`${name}/`)))
+          .sort((a, b) => b.length - a.length)
+          .map((name) => namespace(name));
+        result = await namespace(namespaceName).handle(
+          {
+            method,
+            path,
+            query: url.searchParams,
+            body: await readBody(request),
+            token: typeof tokenHeader === "string" ? tokenHeader : undefined,
+            ...(peerCertificate ? { peerCertificate } : {}),
+          },
+          ancestors,
+        );
+        if (options.replicationStates && method !== "GET" && method !== "LIST" && result.status < 400) {
+          writeIndex += 1;
+          headers = { "X-Vault-Index": replicationState(writeIndex) };
+        }
       }
     } catch (error) {
       if (!(error instanceof VaultHttpError)) throw error;
@@ -271,7 +344,19 @@ export async function startVaultServer(options: VaultServerOptions = {}): Promis
       send(response, { status: 500, body: { errors: [`internal error: ${(error as Error).message}`] } });
     });
   };
-  const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
+  const tls = options.tls;
+  const server = tls
+    ? createTlsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          requestCert: true,
+          rejectUnauthorized: tls.clientCa !== undefined,
+          ...(tls.clientCa !== undefined ? { ca: tls.clientCa } : {}),
+        },
+        listener,
+      )
+    : createServer(listener);
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     events.upgrade(request, socket, head),
   );
