@@ -117,7 +117,8 @@ export class VaultProviderClient implements ProviderClient {
     return this.context.readConfigMap({ ...ref, field: "caProvider" }, signal);
   }
 
-  private sessionFor(signal?: AbortSignal): Promise<TokenSession> {
+  /** The store's shared token session; the Vault event source subscribes with it too. */
+  sessionFor(signal?: AbortSignal): Promise<TokenSession> {
     this.session ??= this.openSession(signal).catch((error: unknown) => {
       this.session = undefined;
       throw error;

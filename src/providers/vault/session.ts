@@ -56,6 +56,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 export class TokenSession {
   readonly vault: NodeVault.client;
+  /** Where and how the session connects, for connections node-vault cannot make (the event websocket). */
+  readonly options: SessionOptions;
   /** The client logins go through: `vault` itself, or one in the login's own namespace. */
   private readonly loginVault: NodeVault.client;
   private readonly transport: VaultTransport;
@@ -79,6 +81,7 @@ export class TokenSession {
   users = 0;
 
   constructor(options: SessionOptions, login: Login, context: ProviderContext) {
+    this.options = options;
     this.login = login;
     this.context = context;
     this.storeName = context.storeName;
