@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule, type Rule } from "./eso.ts";
+import { externalSecretSpecProblems } from "./validate.ts";
 
 const FIELDS = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
   "ExternalSecret" | "SecretStore",
@@ -324,5 +325,80 @@ void describe("ESO-doc-shaped manifests, one per provider", () => {
     assert.deepEqual(converted("demo").spec, {
       provider: { fake: { data: [{ key: "/shop/greeting", value: "hello", version: "v1" }] } },
     });
+  });
+});
+
+void describe("metadataPolicy, conversion, nullBytePolicy and rewrite merge/transform", () => {
+  const manifest = {
+    apiVersion: "external-secrets.io/v1",
+    kind: "ExternalSecret",
+    metadata: { name: "app", namespace: "shop" },
+    spec: {
+      secretStoreRef: { name: "aws", kind: "SecretStore" },
+      data: [
+        {
+          secretKey: "owner",
+          remoteRef: {
+            key: "shop/db",
+            property: "owner",
+            metadataPolicy: "Fetch",
+            conversionStrategy: "Default",
+            decodingStrategy: "None",
+            nullBytePolicy: "Fail",
+          },
+        },
+      ],
+      dataFrom: [
+        { extract: { key: "shop/db", metadataPolicy: "Fetch", conversionStrategy: "Unicode" } },
+        { find: { name: { regexp: "^shop/" }, decodingStrategy: "Base64", nullBytePolicy: "Ignore" } },
+        {
+          find: { path: "shop/creds" },
+          rewrite: [
+            { merge: { strategy: "JSON", into: "all", priority: ["b"], conflictPolicy: "Ignore" } },
+            { transform: { template: 'ENV_{{ .value | upper | replace "-" "_" }}' } },
+          ],
+        },
+      ],
+    },
+  };
+
+  void test("map to refsync's fields of the same meaning, which its schema accepts", () => {
+    const result = convertEsoObject(manifest);
+    assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+    const spec = result.object.spec as Record<string, unknown>;
+    assert.deepEqual(spec.data, [
+      {
+        secretKey: "owner",
+        remoteRef: {
+          key: "shop/db",
+          property: "owner",
+          metadataPolicy: "Fetch",
+          decodingStrategy: "None",
+          nullBytePolicy: "Fail",
+        },
+      },
+    ]);
+    assert.deepEqual(spec.dataFrom, [
+      { extract: { key: "shop/db", metadataPolicy: "Fetch", conversionStrategy: "Unicode" } },
+      // ESO's default conversion, written out: refsync's unset refuses keys a Secret cannot hold.
+      {
+        find: {
+          name: { regexp: "^shop/" },
+          decodingStrategy: "Base64",
+          nullBytePolicy: "Ignore",
+          conversionStrategy: "Default",
+        },
+      },
+      manifest.spec.dataFrom[2],
+    ]);
+    assert.deepEqual(externalSecretSpecProblems(spec), []);
+  });
+
+  void test("ESO's enum values only", () => {
+    const bad = structuredClone(manifest);
+    (bad.spec.data[0] as { remoteRef: Record<string, unknown> }).remoteRef.metadataPolicy = "Always";
+    const result = convertEsoObject(bad);
+    assert.ok(result.ok);
+    assert.match(externalSecretSpecProblems(result.object.spec).join(), /metadataPolicy/);
   });
 });

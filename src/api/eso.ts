@@ -36,16 +36,17 @@ const only = (...values: unknown[]): Rule => ({ kind: "only", values });
 const refuse = (why?: string): Rule => (why === undefined ? { kind: "refuse" } : { kind: "refuse", why });
 
 /** Fields of one ESO remote reference (data[].remoteRef, dataFrom[].extract). */
-function remoteRefRules(at: string): Record<string, Rule> {
+function remoteRefRules(at: string, keys: "one" | "many"): Record<string, Rule> {
   return {
     [at]: map,
     [`${at}.key`]: map,
     [`${at}.property`]: map,
     [`${at}.version`]: map,
     [`${at}.decodingStrategy`]: map,
-    [`${at}.metadataPolicy`]: only("None"),
-    [`${at}.conversionStrategy`]: only("Default"),
-    [`${at}.nullBytePolicy`]: only("Ignore"),
+    [`${at}.metadataPolicy`]: map,
+    // ESO converts the keys of dataFrom only: on data[] the field has no effect there either.
+    [`${at}.conversionStrategy`]: keys === "many" ? map : only("Default", "Unicode"),
+    [`${at}.nullBytePolicy`]: map,
   };
 }
 
@@ -76,26 +77,32 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.data": map,
   "spec.data[]": map,
   "spec.data[].secretKey": map,
-  ...remoteRefRules("spec.data[].remoteRef"),
+  ...remoteRefRules("spec.data[].remoteRef", "one"),
   "spec.data[].sourceRef": refuse("(generators and per-key stores)"),
   "spec.dataFrom": map,
   "spec.dataFrom[]": map,
-  ...remoteRefRules("spec.dataFrom[].extract"),
+  ...remoteRefRules("spec.dataFrom[].extract", "many"),
   "spec.dataFrom[].find": map,
   "spec.dataFrom[].find.path": map,
   "spec.dataFrom[].find.name": map,
   "spec.dataFrom[].find.name.regexp": map,
   "spec.dataFrom[].find.tags": subtree,
   "spec.dataFrom[].find.decodingStrategy": map,
-  "spec.dataFrom[].find.conversionStrategy": only("Default"),
-  "spec.dataFrom[].find.nullBytePolicy": only("Ignore"),
+  "spec.dataFrom[].find.conversionStrategy": map,
+  "spec.dataFrom[].find.nullBytePolicy": map,
   "spec.dataFrom[].rewrite": map,
   "spec.dataFrom[].rewrite[]": map,
   "spec.dataFrom[].rewrite[].regexp": map,
   "spec.dataFrom[].rewrite[].regexp.source": map,
   "spec.dataFrom[].rewrite[].regexp.target": map,
-  "spec.dataFrom[].rewrite[].merge": refuse(),
-  "spec.dataFrom[].rewrite[].transform": refuse(),
+  "spec.dataFrom[].rewrite[].merge": map,
+  "spec.dataFrom[].rewrite[].merge.into": map,
+  "spec.dataFrom[].rewrite[].merge.priority": subtree,
+  "spec.dataFrom[].rewrite[].merge.priorityPolicy": map,
+  "spec.dataFrom[].rewrite[].merge.conflictPolicy": map,
+  "spec.dataFrom[].rewrite[].merge.strategy": map,
+  "spec.dataFrom[].rewrite[].transform": map,
+  "spec.dataFrom[].rewrite[].transform.template": map,
   "spec.dataFrom[].sourceRef": refuse("(generators and per-source stores)"),
 };
 
@@ -370,6 +377,13 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
 /** ESO's defaults written out, so the object means in refsync what it meant in ESO. */
 function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
   spec.refreshInterval ??= "1h";
+  // Without a rewrite ESO converts keys a Secret cannot hold (Default: each bad character to _);
+  // refsync's unset conversionStrategy refuses them instead.
+  for (const entry of Array.isArray(spec.dataFrom) ? spec.dataFrom : []) {
+    if (!isRecord(entry) || (Array.isArray(entry.rewrite) && entry.rewrite.length)) continue;
+    const source = isRecord(entry.extract) ? entry.extract : isRecord(entry.find) ? entry.find : undefined;
+    if (source) source.conversionStrategy ??= "Default";
+  }
   if (isRecord(spec.secretStoreRef)) spec.secretStoreRef.kind ??= "SecretStore";
   const target = (isRecord(spec.target) ? spec.target : (spec.target = {})) as Record<string, unknown>;
   target.creationPolicy ??= "Owner";

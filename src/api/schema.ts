@@ -36,6 +36,18 @@ const decodingStrategy = z
     "How to decode the value read: None (the default) keeps it as is; Base64 and Base64URL decode it; Auto decodes it when it is valid base64.",
   );
 
+const conversionStrategy = z
+  .enum(["Default", "Unicode"])
+  .describe(
+    "Without a rewrite, how keys holding characters a Secret key cannot hold are converted, as ESO does: Default replaces each with _; Unicode with _UXXXX_ (its code point in hex). Unset: such a key is an error.",
+  );
+
+const nullBytePolicy = z
+  .enum(["Ignore", "Fail"])
+  .describe(
+    "Ignore (the default) writes values holding NUL bytes as they are; Fail refuses them (text that was meant to be PEM or base64, for instance).",
+  );
+
 const remoteRef = z.strictObject({
   key: z
     .string()
@@ -56,7 +68,17 @@ const remoteRef = z.strictObject({
       "The version to read (Vault KV version, AWS VersionId or VersionStage). Unset: the current one.",
     ),
   decodingStrategy: decodingStrategy.optional(),
+  metadataPolicy: z
+    .enum(["None", "Fetch"])
+    .optional()
+    .describe(
+      "None (the default) reads the secret's value; Fetch reads its metadata instead, as ESO does: AWS tags, Vault KV v2 metadata (custom_metadata and created_time, current_version, delete_version_after), GCP and Kubernetes labels and annotations, Azure tags and attributes. property selects one entry.",
+    ),
+  nullBytePolicy: nullBytePolicy.optional(),
 });
+
+/** dataFrom.extract: a remote reference whose keys become the Secret's, so they may be converted. */
+const extractRef = remoteRef.extend({ conversionStrategy: conversionStrategy.optional() });
 
 const stringMap = z.record(z.string(), z.string());
 /** Object names such as a Secret's, checked as the API server does (IsDNS1123Subdomain). */
@@ -68,6 +90,40 @@ const secretKey = z
   .string()
   .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
   .max(253);
+
+/** ESO's rewrite.merge: the values, each a JSON object, merged into one map. */
+const rewriteMerge = z
+  .strictObject({
+    into: z
+      .string()
+      .optional()
+      .describe("strategy JSON only: the key that receives the merged object (the other keys stay)."),
+    priority: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "Keys merged last, in this order, so their entries win; the others are merged first, in key order.",
+      ),
+    priorityPolicy: z
+      .enum(["Strict", "IgnoreNotFound"])
+      .optional()
+      .describe(
+        "Strict (the default): a priority key that is not there is an error; IgnoreNotFound skips it.",
+      ),
+    conflictPolicy: z
+      .enum(["Error", "Ignore"])
+      .optional()
+      .describe(
+        "Error (the default): an entry that two values both hold is an error; Ignore: the later one wins.",
+      ),
+    strategy: z
+      .enum(["Extract", "JSON"])
+      .optional()
+      .describe(
+        "Extract (the default): the merged entries replace the keys; JSON: the merged object, as JSON, is written into the key `into`.",
+      ),
+  })
+  .describe("Merges the values (each a JSON object) into one map, as ESO does.");
 
 export const externalSecretSpecSchema = z
   .strictObject({
@@ -164,7 +220,7 @@ export const externalSecretSpecSchema = z
       .array(
         z
           .strictObject({
-            extract: remoteRef
+            extract: extractRef
               .optional()
               .describe("One secret: each property of it becomes a key of the Secret."),
             find: z
@@ -183,6 +239,8 @@ export const externalSecretSpecSchema = z
                   .optional()
                   .describe("Tags (AWS) or custom metadata (Vault) every matching secret must carry."),
                 decodingStrategy: decodingStrategy.optional(),
+                conversionStrategy: conversionStrategy.optional(),
+                nullBytePolicy: nullBytePolicy.optional(),
               })
               .optional()
               .describe("Every secret whose name (and tags) match: each becomes a key of the Secret."),
@@ -197,9 +255,26 @@ export const externalSecretSpecSchema = z
                           .string()
                           .describe("What replaces each match; $1, $2… are the source's groups."),
                       })
+                      .optional()
                       .describe("Rewrites the keys by regular expression."),
+                    merge: rewriteMerge.optional(),
+                    transform: z
+                      .strictObject({
+                        template: z
+                          .string()
+                          .min(1)
+                          .describe(
+                            "A Go template (as target.template engine v2) rendering each key's new name; {{ .value }} is the key.",
+                          ),
+                      })
+                      .optional()
+                      .describe("Renames each key with a Go template, as ESO does."),
                   })
-                  .describe("One rewrite step."),
+                  .refine(
+                    (r) => [r.regexp, r.merge, r.transform].filter((x) => x !== undefined).length === 1,
+                    "set exactly one of regexp, merge and transform",
+                  )
+                  .describe("One rewrite step: set exactly one of regexp, merge and transform."),
               )
               .optional()
               .describe("Rewrites of the keys found, applied in order, before they are written."),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidSpecError, SecretNotFoundError } from "../errors.ts";
-import { extractMap, extractValue, selectProperty } from "./extract.ts";
+import { extractMap, extractValue, goMetadataJson, selectProperty } from "./extract.ts";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 const req = { store: "SecretStore/ns/s", key: "team-a/db" };
@@ -98,4 +98,46 @@ void test("extractMap returns every key as bytes, from a map, a JSON blob or a s
   const decoded = extractMap({ data: { a: "aGk=" } }, { ...req, decodingStrategy: "Base64" });
   assert.equal(text(decoded.a as Uint8Array), "hi");
   assert.throws(() => extractMap({ data: "plain" }, req), /not a map of keys to values/);
+});
+
+void test("metadata (GCP, Kubernetes): labels, annotations, labels.KEY, as ESO selects them", () => {
+  const labelled = (escapeHtml: boolean) => ({
+    data: goMetadataJson({ annotations: { note: "a<b", "x.io/y": "v" }, labels: null }, escapeHtml),
+    metadata: { shape: "labels" as const, escapeHtml },
+  });
+  const gcp = labelled(true);
+  assert.equal(
+    text(extractValue(gcp, req)),
+    '{"annotations":{"note":"a\\u003cb","x.io/y":"v"},"labels":null}',
+  );
+  assert.equal(
+    text(extractValue(gcp, { ...req, property: "annotations" })),
+    '{"note":"a\\u003cb","x.io/y":"v"}',
+  );
+  assert.equal(
+    text(extractValue(labelled(false), { ...req, property: "annotations" })),
+    '{"note":"a<b","x.io/y":"v"}',
+  );
+  assert.equal(text(extractValue(gcp, { ...req, property: "labels" })), "null");
+  assert.equal(text(extractValue(gcp, { ...req, property: "annotations.x.io/y" })), "v");
+  assert.throws(() => extractValue(gcp, { ...req, property: "labels.team" }), SecretNotFoundError);
+  assert.throws(() => extractValue(gcp, { ...req, property: "team" }), /labels, annotations, labels\.KEY/);
+  // dataFrom.extract: each group as its JSON.
+  assert.deepEqual(Object.fromEntries(Object.entries(extractMap(gcp, req)).map(([k, v]) => [k, text(v)])), {
+    annotations: '{"note":"a\\u003cb","x.io/y":"v"}',
+    labels: "null",
+  });
+});
+
+void test("metadata (Azure): a tag, TAG.PATH inside a JSON tag; extract reads ESO's flattened map", () => {
+  const value = {
+    data: goMetadataJson({ env: "prod", cfg: '{"db":{"port":"5432"},"a.b":"x"}' }, true),
+    metadata: { shape: "tags" as const, escapeHtml: true, extract: { s_env: "prod" } },
+  };
+  assert.equal(text(extractValue(value, { ...req, property: "env" })), "prod");
+  assert.equal(text(extractValue(value, { ...req, property: "cfg.db.port" })), "5432");
+  assert.equal(text(extractValue(value, { ...req, property: "cfg.a.b" })), "x");
+  assert.throws(() => extractValue(value, { ...req, property: "nope" }), SecretNotFoundError);
+  assert.deepEqual(Object.keys(extractMap(value, req)), ["s_env"]);
+  assert.throws(() => extractMap(value, { ...req, property: "env" }), InvalidSpecError);
 });

@@ -57,6 +57,71 @@ function child(current: unknown, segment: string): unknown {
   return undefined;
 }
 
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys(v[k])]),
+  );
+}
+
+/**
+ * Go's encoding/json of a metadata map: keys sorted; <, > and & escaped as json.Marshal does
+ * unless `escapeHtml` is false (an Encoder with SetEscapeHTML(false)); U+2028 and U+2029 always.
+ */
+export function goMetadataJson(v: unknown, escapeHtml: boolean): string {
+  const special = escapeHtml ? /[<>&\u2028\u2029]/g : /[\u2028\u2029]/g;
+  return JSON.stringify(sortedKeys(v) ?? null).replace(
+    special,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+const METADATA_GROUP = /^(labels|annotations)(?:\.(.+))?$/s;
+
+/** ESO's GCP and Kubernetes metadata: `labels`, `annotations`, `labels.KEY`, `annotations.KEY`. */
+function selectLabelled(value: SecretValue, req: ExtractRequest, escapeHtml: boolean): unknown {
+  const { property } = req;
+  if (property === undefined || property === "") return value.data;
+  const root = parseJson(value.data as string) as Record<string, Record<string, string> | null>;
+  const m = METADATA_GROUP.exec(property);
+  if (!m) {
+    throw new InvalidSpecError(
+      `${where(req)}: with metadataPolicy Fetch the property is labels, annotations, labels.KEY or annotations.KEY`,
+    );
+  }
+  const group = root[m[1] as string] ?? null;
+  if (m[2] === undefined) return goMetadataJson(group, escapeHtml);
+  if (group === null || !Object.hasOwn(group, m[2])) {
+    throw new SecretNotFoundError(`${where(req)}: no such ${m[1] === "labels" ? "label" : "annotation"}`);
+  }
+  return group[m[2]];
+}
+
+/** ESO's Azure tags: a tag (attribute.created included), or `TAG.PATH` inside a tag holding JSON. */
+function selectTag(value: SecretValue, req: ExtractRequest): unknown {
+  const { property } = req;
+  if (property === undefined || property === "") return value.data;
+  const tags = parseJson(value.data as string) as Record<string, string>;
+  if (Object.hasOwn(tags, property)) return tags[property];
+  const dot = property.indexOf(".");
+  const tag = property.slice(0, dot);
+  if (dot > 0 && Object.hasOwn(tags, tag)) {
+    const path = property.slice(dot + 1);
+    let selected: unknown = tags[tag];
+    for (const segment of path.split(".")) {
+      selected = child(selected, segment);
+      if (selected === undefined) break;
+    }
+    // As gjson there: a path, else the whole rest as one key.
+    selected ??= child(tags[tag], path);
+    if (selected !== undefined) return selected;
+  }
+  throw new SecretNotFoundError(`${where(req)}: no such tag`);
+}
+
 /**
  * The value a reference selects, with the type the backend holds (string,
  * number, boolean, object, bytes): the inline renderer keeps that type for
@@ -64,6 +129,8 @@ function child(current: unknown, segment: string): unknown {
  */
 export function selectProperty(value: SecretValue, req: ExtractRequest): unknown {
   const { property } = req;
+  if (value.metadata?.shape === "labels") return selectLabelled(value, req, value.metadata.escapeHtml);
+  if (value.metadata?.shape === "tags") return selectTag(value, req);
   let root: unknown = value.data;
   if (property === undefined || property === "") return root;
   if (!isObject(root)) {
@@ -141,12 +208,30 @@ export function extractValue(value: SecretValue, req: ExtractRequest): Uint8Arra
 
 /** getSecretMap / dataFrom.extract: every key of the (selected) object, as bytes. */
 export function extractMap(value: SecretValue, req: ExtractRequest): Record<string, Uint8Array> {
+  if (value.metadata?.shape === "tags") {
+    if (req.property) {
+      throw new InvalidSpecError(
+        `${where(req)}: with metadataPolicy Fetch, dataFrom.extract reads every tag; remove the property`,
+      );
+    }
+    return Object.fromEntries(
+      Object.entries(value.metadata.extract).map(([k, v]) => [
+        k,
+        decode(encoder.encode(v), req.decodingStrategy, req),
+      ]),
+    );
+  }
   let selected = selectProperty(value, req);
   if (typeof selected === "string" || selected instanceof Uint8Array) selected = parseJson(selected);
   if (!isObject(selected) || Array.isArray(selected)) {
     throw new InvalidSpecError(`${where(req)}: not a map of keys to values`);
   }
   const out: Record<string, Uint8Array> = {};
-  for (const [k, v] of Object.entries(selected)) out[k] = decode(toBytes(v), req.decodingStrategy, req);
+  const labelled = value.metadata;
+  for (const [k, v] of Object.entries(selected)) {
+    const bytes =
+      labelled && typeof v !== "string" ? encoder.encode(goMetadataJson(v, labelled.escapeHtml)) : toBytes(v);
+    out[k] = decode(bytes, req.decodingStrategy, req);
+  }
   return out;
 }

@@ -24,7 +24,19 @@ export interface SecretValue {
   version?: string;
   /** For leased (dynamic) secrets, the lease to renew and revoke. */
   lease?: Lease;
+  /** How a metadata read's properties are selected when ESO's provider has its own rules. */
+  metadata?: MetadataShape;
 }
+
+/**
+ * `labels`: data is the JSON of `{annotations, labels}` (GCP, Kubernetes), and a property is
+ * `labels`, `annotations` or one entry as `labels.KEY`. `tags` (Azure): a property is a tag, or
+ * `TAG.PATH` inside a tag holding JSON; dataFrom.extract reads `extract`, ESO's flattened map.
+ * escapeHtml: whether JSON escapes <, > and & as Go's json.Marshal does.
+ */
+export type MetadataShape =
+  | { shape: "labels"; escapeHtml: boolean }
+  | { shape: "tags"; escapeHtml: boolean; extract: Record<string, string> };
 
 export interface Lease {
   id: string;
@@ -35,6 +47,16 @@ export interface Lease {
 export interface ReadRequest {
   key: string;
   version?: string;
+  /**
+   * ESO's `metadataPolicy: Fetch`: the secret's metadata (AWS tags, Vault KV v2 metadata and
+   * custom_metadata, GCP and Kubernetes labels and annotations, Azure tags) instead of its value.
+   */
+  metadata?: boolean;
+}
+
+/** One id per distinct read (key, version, metadata or value), for caches and de-duplication. */
+export function readRequestId(r: ReadRequest): string {
+  return JSON.stringify(r.metadata ? [r.key, r.version ?? null, "metadata"] : [r.key, r.version ?? null]);
 }
 
 export interface FindQuery {
@@ -171,7 +193,13 @@ export interface KubernetesSecretReader {
     namespace: string,
     name: string,
     signal?: AbortSignal,
-  ): Promise<{ data: Record<string, Uint8Array>; resourceVersion?: string; labels?: Record<string, string> }>;
+  ): Promise<{
+    data: Record<string, Uint8Array>;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    /** The Secret's own labels and annotations, unset when it has none (metadataPolicy Fetch). */
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  }>;
   listSecrets(
     namespace: string,
     labelSelector?: string,

@@ -9,7 +9,7 @@
  * Failures are not cached. Hits and misses are reported through callbacks,
  * so the caller decides what metrics to keep.
  */
-import type { ReadRequest, SecretValue } from "../providers/types.ts";
+import { readRequestId, type ReadRequest, type SecretValue } from "../providers/types.ts";
 
 export interface ReadCacheOptions {
   /** Most entries kept; default 10,000. */
@@ -136,5 +136,5 @@ export class ReadCache {
 }
 
 function entryId(store: string, request: ReadRequest): string {
-  return JSON.stringify([store, request.key, request.version ?? null]);
+  return JSON.stringify([store, readRequestId(request)]);
 }

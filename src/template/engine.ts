@@ -102,6 +102,28 @@ function describe(err: unknown): string {
   return "template failed";
 }
 
+const GO_LIMITS = {
+  maxTemplate: MAX_TEMPLATE_BYTES,
+  maxOutput: MAX_OUTPUT_BYTES,
+  maxIterations: MAX_ITERATIONS,
+  maxWork: MAX_BODY_BYTES * 4,
+  maxString: MAX_BODY_BYTES,
+};
+
+/**
+ * ESO's `dataFrom[].rewrite[].transform`: a key's new name, rendered by a Go template (engine v2,
+ * same bounds) whose data is `{ value: key }`; errors name `field`.
+ */
+export function renderKeyTemplate(template: string, key: string, field: string): string {
+  const out = renderGoTemplates(
+    { key: template },
+    { value: new TextEncoder().encode(key) },
+    GO_LIMITS,
+    () => field,
+  );
+  return Buffer.from(out.key ?? new Uint8Array()).toString("utf8");
+}
+
 /**
  * `spec.target.template.engineVersion`: "v1" (or absent) is Handlebars,
  * refsync's default; "v2" is Go's text/template with Sprig, as ESO's engine
@@ -120,14 +142,7 @@ export function renderTemplates(
   values: Record<string, Uint8Array>,
   engine: EngineVersion = "v1",
 ): Record<string, Uint8Array> {
-  if (engine === "v2")
-    return renderGoTemplates(templates, values, {
-      maxTemplate: MAX_TEMPLATE_BYTES,
-      maxOutput: MAX_OUTPUT_BYTES,
-      maxIterations: MAX_ITERATIONS,
-      maxWork: MAX_BODY_BYTES * 4,
-      maxString: MAX_BODY_BYTES,
-    });
+  if (engine === "v2") return renderGoTemplates(templates, values, GO_LIMITS);
   const out: Record<string, Uint8Array> = {};
   const context = Object.freeze(
     Object.fromEntries(

@@ -6,43 +6,24 @@
  * with part of its data.
  */
 import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
-import { InvalidSpecError } from "../../errors.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
-import type { Lease, ReadRequest, SecretValue } from "../../providers/types.ts";
+import { readRequestId, type Lease, type ReadRequest, type SecretValue } from "../../providers/types.ts";
 import type { AuditSubject } from "../../store/audit.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
+import { checkNullBytes, finishKeys } from "./rewrite.ts";
 
 export interface FetchResult {
   data: Record<string, Uint8Array>;
   leases: Lease[];
 }
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-
-function requestKey(r: ReadRequest): string {
-  return JSON.stringify([r.key, r.version ?? null]);
-}
-
-function applyRewrites(
-  map: Record<string, Uint8Array>,
-  rewrites: NonNullable<ExternalSecretSpec["dataFrom"]>[number]["rewrite"],
-  field: string,
-): Record<string, Uint8Array> {
-  let out = map;
-  for (const rw of rewrites ?? []) {
-    const re = new RegExp(rw.regexp.source, "g");
-    const next: Record<string, Uint8Array> = {};
-    for (const [k, v] of Object.entries(out)) next[k.replace(re, rw.regexp.target)] = v;
-    out = next;
-  }
-  for (const k of Object.keys(out)) {
-    if (!SECRET_KEY.test(k)) {
-      throw new InvalidSpecError(
-        `${field}: key "${k}" is not a valid Secret key (add a rewrite, e.g. "/" → "_")`,
-      );
-    }
-  }
-  return out;
+/** The read a remote reference makes: its value, or its metadata (metadataPolicy Fetch). */
+export function readRequestOf(ref: RemoteRef): ReadRequest {
+  return {
+    key: ref.key,
+    ...(ref.version !== undefined && { version: ref.version }),
+    ...(ref.metadataPolicy === "Fetch" && { metadata: true }),
+  };
 }
 
 export async function fetchData(
@@ -64,10 +45,10 @@ export async function fetchData(
     ),
   );
   const requests = new Map<string, ReadRequest>();
-  const want = (r: ReadRequest) => requests.set(requestKey(r), { key: r.key, version: r.version });
-  for (const d of spec.data ?? []) want(d.remoteRef);
+  const want = (r: ReadRequest) => requests.set(readRequestId(r), r);
+  for (const d of spec.data ?? []) want(readRequestOf(d.remoteRef));
   dataFrom.forEach((d, i) => {
-    if (d.extract) want(d.extract);
+    if (d.extract) want(readRequestOf(d.extract));
     for (const key of found[i] ?? []) want({ key });
   });
   const list = [...requests.values()];
@@ -76,9 +57,9 @@ export async function fetchData(
   list.forEach((r, i) => {
     const v = values[i];
     if (v instanceof Error) throw v;
-    byRequest.set(requestKey(r), v as SecretValue);
+    byRequest.set(readRequestId(r), v as SecretValue);
   });
-  const get = (r: ReadRequest) => byRequest.get(requestKey(r)) as SecretValue;
+  const get = (r: ReadRequest) => byRequest.get(readRequestId(r)) as SecretValue;
   const extractReq = (ref: RemoteRef) => ({
     store: session.id,
     key: ref.key,
@@ -90,7 +71,7 @@ export async function fetchData(
   dataFrom.forEach((d, i) => {
     const field = `spec.dataFrom[${i}]`;
     let map: Record<string, Uint8Array> = {};
-    if (d.extract) map = extractMap(get(d.extract), extractReq(d.extract));
+    if (d.extract) map = extractMap(get(readRequestOf(d.extract)), extractReq(d.extract));
     for (const key of found[i] ?? []) {
       map[key] = extractValue(get({ key }), {
         store: session.id,
@@ -98,10 +79,16 @@ export async function fetchData(
         decodingStrategy: d.find?.decodingStrategy,
       });
     }
-    data = { ...data, ...applyRewrites(map, d.rewrite, field) };
+    const source = d.extract ?? d.find;
+    map = finishKeys(map, d, source?.conversionStrategy, field);
+    checkNullBytes(map, source?.nullBytePolicy, `${field}.${d.extract ? "extract" : "find"}`);
+    data = { ...data, ...map };
   });
-  for (const d of spec.data ?? [])
-    data[d.secretKey] = extractValue(get(d.remoteRef), extractReq(d.remoteRef));
+  (spec.data ?? []).forEach((d, i) => {
+    const value = extractValue(get(readRequestOf(d.remoteRef)), extractReq(d.remoteRef));
+    checkNullBytes({ [d.secretKey]: value }, d.remoteRef.nullBytePolicy, `spec.data[${i}].remoteRef`);
+    data[d.secretKey] = value;
+  });
 
   const leases = new Map<string, Lease>();
   for (const v of byRequest.values()) if (v.lease) leases.set(v.lease.id, v.lease);

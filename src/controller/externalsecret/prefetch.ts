@@ -12,10 +12,11 @@
  */
 import { defaults, type ExternalSecret, type ExternalSecretSpec } from "../../api/v1alpha1.ts";
 import { validateExternalSecretSpec } from "../../api/validate.ts";
-import type { ReadRequest } from "../../providers/types.ts";
+import { readRequestId, type ReadRequest } from "../../providers/types.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 import { objectKey, type Informer } from "../../kube/informer.ts";
 import { decideSync, type SyncDecision } from "./schedule.ts";
+import { readRequestOf } from "./fetch.ts";
 import { targetName, type SecretObject } from "./target.ts";
 
 /** A store's ExternalSecrets are looked over at most this often (each look lists them all). */
@@ -97,7 +98,7 @@ export class DueReadPrefetcher {
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
       const readsSinceMs = decision.readsSinceMs ?? now;
       for (const request of reads) {
-        const id = JSON.stringify([request.key, request.version ?? null]);
+        const id = readRequestId(request);
         const found = wanted.get(id);
         if (found) found.readsSinceMs = Math.max(found.readsSinceMs, readsSinceMs);
         else wanted.set(id, { request, readsSinceMs });
@@ -115,7 +116,7 @@ export class DueReadPrefetcher {
       plan = [
         ...(valid.data ?? []).map((d) => d.remoteRef),
         ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
-      ].map(({ key, version }) => ({ key, version }));
+      ].map(readRequestOf);
     } catch {
       plan = undefined;
     }

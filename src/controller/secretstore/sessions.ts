@@ -12,14 +12,15 @@ import type { KubeClient } from "../../kube/client.ts";
 import { ThrottledError } from "../../errors.ts";
 import { callResultOf } from "../../providers/call-result.ts";
 import { createProviderClient, providerForSpec } from "../../providers/registry.ts";
-import type {
-  CallResult,
-  FindQuery,
-  Lease,
-  ProviderClient,
-  ReadRequest,
-  SecretValue,
-  ValidationResult,
+import {
+  type CallResult,
+  type FindQuery,
+  type Lease,
+  type ProviderClient,
+  type ReadRequest,
+  type SecretValue,
+  type ValidationResult,
+  readRequestId,
 } from "../../providers/types.ts";
 import type { ReadCache } from "../../store/read-cache.ts";
 import {
@@ -268,9 +269,7 @@ function subjectScope(subject: AuditSubject | undefined): AuditScope {
   return subject ? { subjects: () => [subject], keys: () => undefined } : NO_SCOPE;
 }
 
-function pendingKey(r: ReadRequest): string {
-  return JSON.stringify([r.key, r.version ?? null]);
-}
+const pendingKey = readRequestId;
 
 function sameSubject(a: AuditSubject, b: AuditSubject): boolean {
   return (

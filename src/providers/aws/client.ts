@@ -26,6 +26,7 @@ import type {
   ValidationResult,
   WriteResult,
 } from "../types.ts";
+import { goMetadataJson } from "../extract.ts";
 import { attribute } from "./batch-match.ts";
 import { ReadCoalescer, type BatchOutcome } from "./coalescer.ts";
 import { credentialChain, type CredentialChain } from "./credentials.ts";
@@ -91,6 +92,7 @@ export class AwsSecretsClient implements ProviderClient {
 
   async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
     const target = this.#target(request);
+    if (request.metadata) return this.#tags(target.secretId, signal);
     const current =
       target.versionId === undefined && (target.versionStage ?? CURRENT_STAGE) === CURRENT_STAGE;
     return current ? this.#coalescer.read(target.secretId, signal) : this.#getSecretValue(target, signal);
@@ -162,6 +164,18 @@ export class AwsSecretsClient implements ProviderClient {
       return Object.hasOwn(stages, target.versionId) ? target.versionId : undefined;
     const stage = target.versionStage ?? CURRENT_STAGE;
     return Object.entries(stages).find(([, labels]) => labels.includes(stage))?.[0];
+  }
+
+  /** metadataPolicy Fetch: the secret's tags as a JSON object (DescribeSecret), as ESO reads them. */
+  async #tags(secretId: string, signal?: AbortSignal): Promise<SecretValue> {
+    const described = await this.#send(
+      "DescribeSecret",
+      secretId,
+      (client, options) => client.send(new DescribeSecretCommand({ SecretId: secretId }), options),
+      signal,
+    );
+    const tags = Object.fromEntries((described.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
+    return { data: goMetadataJson(tags, true) };
   }
 
   /** Writes `data` as a JSON SecretString; the same value again is "unchanged" and creates no version. */

@@ -23,6 +23,7 @@ import type {
 import { storeCredential, type StoreCredential } from "./credentials.ts";
 import { callResultOfStatus, toProviderError } from "./errors.ts";
 import { objectRef, versionOf, type ObjectRef } from "./keys.ts";
+import { azureMetadata } from "./metadata.ts";
 import { vaultEndpoint, type AzureKvProviderSpec, type VaultEndpoint } from "./spec.ts";
 
 type PipelinePolicy = NonNullable<SecretClientOptions["additionalPolicies"]>[number]["policy"];
@@ -87,12 +88,14 @@ export class AzureKeyVaultClient implements ProviderClient {
         const secret = await this.#send("get secret", request.key, () =>
           this.#secrets.getSecret(object.name, options),
         );
+        if (request.metadata) return azureMetadata(object.name, secret.properties);
         return this.#secretValue(secret, request.key);
       }
       case "key": {
         const key = await this.#send("get key", request.key, () =>
           this.#keyClient().getKey(object.name, options),
         );
+        if (request.metadata) return azureMetadata(object.name, key.properties);
         if (!key.key)
           throw new SecretNotFoundError(`${this.#where("get key", request.key)}: no key material`);
         return {
@@ -110,6 +113,7 @@ export class AzureKeyVaultClient implements ProviderClient {
               )
             : this.#certificateClient().getCertificate(object.name, signal ? { abortSignal: signal } : {}),
         );
+        if (request.metadata) return azureMetadata(object.name, cert.properties);
         if (!cert.cer)
           throw new SecretNotFoundError(`${this.#where("get certificate", request.key)}: no certificate`);
         return {

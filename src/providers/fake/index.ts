@@ -114,6 +114,11 @@ class FakeClient implements ProviderClient {
   }
 
   #find(request: ReadRequest): Version {
+    if (request.metadata) {
+      throw new InvalidSpecError(
+        `${this.#store}: key "${request.key}": the fake provider holds no metadata (metadataPolicy Fetch)`,
+      );
+    }
     const versions = this.#secrets.get(request.key)?.versions ?? [];
     const found =
       request.version === undefined ? versions.at(-1) : versions.find((v) => v.version === request.version);

@@ -25,6 +25,7 @@ import type {
   ValidationResult,
   WriteResult,
 } from "../types.ts";
+import { goMetadataJson } from "../extract.ts";
 import { tokenSource, type TokenSource } from "./credentials.ts";
 import { Code, callResult, statusCode, toProviderError } from "./errors.ts";
 import type { GcpsmSpec } from "./spec.ts";
@@ -114,6 +115,7 @@ export class GcpsmClient implements ProviderClient {
   }
 
   async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+    if (request.metadata) return this.#metadata(request.key, signal);
     const name = `${this.#secretName(request.key)}/versions/${this.#version(request.version)}`;
     const [response] = await this.#call(
       "AccessSecretVersion",
@@ -130,6 +132,22 @@ export class GcpsmClient implements ProviderClient {
     const bytes = typeof data === "string" ? Buffer.from(data, "base64") : new Uint8Array(data);
     const version = versionOf(response.name);
     return { data: text(bytes) ?? bytes, ...(version ? { version } : {}) };
+  }
+
+  /** metadataPolicy Fetch: the secret's labels and annotations (GetSecret), as ESO reads them. */
+  async #metadata(key: string, signal?: AbortSignal): Promise<SecretValue> {
+    const [secret] = await this.#call(
+      "GetSecret",
+      key,
+      (client, options) => client.getSecret({ name: this.#secretName(key) }, options),
+      signal,
+    );
+    // Go's protobuf maps are nil when empty, and encoding/json writes nil maps as null.
+    const map = (m: Record<string, string> | null | undefined) => (m && Object.keys(m).length ? m : null);
+    return {
+      data: goMetadataJson({ annotations: map(secret.annotations), labels: map(secret.labels) }, true),
+      metadata: { shape: "labels", escapeHtml: true },
+    };
   }
 
   /** The number of the version the request names now (GetSecretVersion: no payload is read). */

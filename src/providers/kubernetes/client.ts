@@ -22,7 +22,12 @@ export function loadKubeConfig(path?: string): KubeConfig {
 export type SecretReaderClient = Pick<KubeClient, "get" | "list">;
 
 interface SecretObject {
-  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   data?: Record<string, string>;
 }
 
@@ -44,7 +49,13 @@ export function secretReader(
       const data: Record<string, Uint8Array> = {};
       for (const [k, v] of Object.entries(secret.data ?? {}))
         data[k] = new Uint8Array(Buffer.from(v, "base64"));
-      return { data, resourceVersion: secret.metadata.resourceVersion, labels: secret.metadata.labels ?? {} };
+      const { labels, annotations } = secret.metadata;
+      return {
+        data,
+        resourceVersion: secret.metadata.resourceVersion,
+        labels: labels ?? {},
+        metadata: { ...(labels && { labels }), ...(annotations && { annotations }) },
+      };
     },
     async listSecrets(namespace, labelSelector, signal) {
       signal?.throwIfAborted();

@@ -22,6 +22,7 @@ import type {
   ValidationResult,
 } from "../types.ts";
 import { kubernetesSpecSchema, parseKubernetesSpec } from "./spec.ts";
+import { goMetadataJson } from "../extract.ts";
 
 class KubernetesClient implements ProviderClient {
   readonly provider = "k8s" as const;
@@ -46,6 +47,15 @@ class KubernetesClient implements ProviderClient {
   async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
     this.#checkUnversioned(request);
     const secret = await this.#reader.readSecret(this.#namespace, request.key, signal);
+    if (request.metadata) {
+      // ESO: the JSON of {annotations, labels} (null when the Secret has none), without HTML escapes.
+      const { labels = null, annotations = null } = secret.metadata ?? {};
+      return {
+        data: goMetadataJson({ annotations, labels }, false),
+        version: secret.resourceVersion,
+        metadata: { shape: "labels", escapeHtml: false },
+      };
+    }
     return { data: secret.data, version: secret.resourceVersion };
   }
 

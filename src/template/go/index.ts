@@ -48,6 +48,8 @@ export function renderGoTemplates(
   templates: Record<string, string>,
   values: Record<string, Uint8Array>,
   limits: GoTemplateLimits,
+  /** The field a template key is at, for messages. */
+  field: (key: string) => string = (key) => `spec.target.template.data.${key}`,
 ): Record<string, Uint8Array> {
   const data = new GoMap(
     new Map<string, Value>(
@@ -60,7 +62,7 @@ export function renderGoTemplates(
   );
   const out: Record<string, Uint8Array> = {};
   for (const [key, source] of Object.entries(templates)) {
-    const where = `spec.target.template.data.${key}`;
+    const where = field(key);
     if (Buffer.byteLength(source) > limits.maxTemplate)
       throw new InvalidSpecError(`${where}: template larger than ${limits.maxTemplate} bytes`);
     const src = binary(source);

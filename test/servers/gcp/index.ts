@@ -108,7 +108,7 @@ export interface GcpTestServer {
   putSecret(
     id: string,
     value: string | Uint8Array,
-    options?: { labels?: Record<string, string>; location?: string },
+    options?: { labels?: Record<string, string>; annotations?: Record<string, string>; location?: string },
   ): number;
   setVersionState(id: string, version: number, state: VersionState, location?: string): void;
   /** The next `count` matching calls fail with `fault`. */
@@ -291,6 +291,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const secretMessage = (s: Secret) => ({
     name: numbered(s.name),
     labels: s.labels,
+    annotations: s.annotations ?? {},
     createTime: timestamp(s.createTime),
     replication: s.parent.includes("/locations/") ? null : { automatic: {} },
   });
@@ -661,6 +662,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       const name = secretName(id, opts.location);
       const secret = model.find(name) ?? model.create(parent, id, opts.labels);
       if (opts.labels) secret.labels = { ...opts.labels };
+      if (opts.annotations) secret.annotations = { ...opts.annotations };
       return model.add(name, Buffer.from(value)).number;
     },
     setVersionState: (id, version, state, location) =>
