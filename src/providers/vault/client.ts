@@ -19,6 +19,7 @@ import type {
 } from "../types.ts";
 import { clientCertificate, credentialRef, loginFor, type Login } from "./auth.ts";
 import { findKeys } from "./find.ts";
+import { goMetadataJson } from "../extract.ts";
 import { dataPath, locate, metadataPath } from "./paths.ts";
 import { acquireSession, releaseSession, type TokenSession } from "./session.ts";
 import type { CaProvider } from "../spec.ts";
@@ -137,6 +138,7 @@ export class VaultProviderClient implements ProviderClient {
   }
 
   async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+    if (request.metadata) return this.readMetadata(request, signal);
     const location = locate(this.spec.path, request.key);
     const path = dataPath(this.kv, location);
     if (this.kv === "v1") {
@@ -171,6 +173,33 @@ export class VaultProviderClient implements ProviderClient {
       data: secret.data,
       ...(secret.metadata?.version !== undefined ? { version: String(secret.metadata.version) } : {}),
     };
+  }
+
+  /**
+   * metadataPolicy Fetch, as ESO reads it: KV v2's created_time, current_version and
+   * delete_version_after, then custom_metadata (which wins on equal keys), all as strings.
+   */
+  private async readMetadata(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
+    if (this.kv === "v1") {
+      throw new InvalidSpecError(
+        `${this.context.storeName}: key "${request.key}": metadataPolicy Fetch reads KV v2 metadata; this store is KV v1`,
+      );
+    }
+    const path = metadataPath(this.kv, locate(this.spec.path, request.key));
+    const body = (await this.call("metadata", path, (vault) => vault.read(path), signal)) as {
+      data?: Record<string, unknown>;
+    };
+    const data = body.data ?? {};
+    const metadata: Record<string, string> = {};
+    for (const key of ["created_time", "current_version", "delete_version_after"]) {
+      const v = data[key];
+      if (v !== undefined && v !== null) metadata[key] = String(v);
+    }
+    const custom = data.custom_metadata;
+    if (typeof custom === "object" && custom !== null) {
+      for (const [k, v] of Object.entries(custom)) metadata[k] = typeof v === "string" ? v : String(v);
+    }
+    return { data: goMetadataJson(metadata, true) };
   }
 
   /** The version `read` would return now: a pinned version stays itself; KV v1 has none. */
