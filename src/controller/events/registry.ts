@@ -4,10 +4,12 @@
  * is refused (EventsReady=False), never ignored.
  */
 import { awsSqsSourceFactory } from "./aws-sqs.ts";
+import { gcpPubSubSourceFactory } from "./gcp-pubsub.ts";
 import type { ChangeSourceFactory } from "./source.ts";
 import { vaultEventsSourceFactory } from "./vault-events.ts";
 
 export const changeSourceFactories: readonly ChangeSourceFactory[] = [
   awsSqsSourceFactory,
   vaultEventsSourceFactory,
+  gcpPubSubSourceFactory,
 ];

@@ -150,7 +150,7 @@ void test("a dropped connection: a change made while down is caught by the resyn
     vault.root.putSecret("secret", "team-a/db", { password: "changed while down" });
     assert.equal(vault.events.published.length, published + 1, "Vault sent the event to nobody");
     await sleep(200);
-    assert.deepEqual(s.changes, [], "nothing arrives while the connection is refused");
+    assert.equal(s.changes.length, 0, "nothing arrives while the connection is refused");
     vault.events.faults.refuse = false;
     await until("resynced", () => s.changes.length === 2);
     assert.deepEqual(s.changes.map((c) => c.key).sort(), ["team-a/api", "team-a/db"]);

@@ -77,6 +77,13 @@ export const gcpsmSpecSchema = z
           .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be host or host:port")
           .optional()
           .describe("host[:port] of the Secret Manager gRPC endpoint (TLS)."),
+        pubsub: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be host or host:port")
+          .optional()
+          .describe(
+            "host[:port] of the Pub/Sub gRPC endpoint (TLS, the same CA) that spec.events.gcpPubSub pulls from. Unset: pubsub.googleapis.com.",
+          ),
         sts: z
           .url({ protocol: /^https?$/ })
           .optional()

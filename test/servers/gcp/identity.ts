@@ -24,7 +24,8 @@ export interface GkeCluster {
   identityNamespace: string;
 }
 
-export type Role = "secretAccessor" | "viewer" | "secretVersionAdder" | "admin";
+/** `subscriber` is roles/pubsub.subscriber: a binding's `secrets` then name subscription ids. */
+export type Role = "secretAccessor" | "viewer" | "secretVersionAdder" | "admin" | "subscriber";
 
 export const PERMISSIONS: Record<string, Role[]> = {
   "secretmanager.versions.access": ["secretAccessor", "admin"],
@@ -33,6 +34,7 @@ export const PERMISSIONS: Record<string, Role[]> = {
   "secretmanager.secrets.list": ["viewer", "admin"],
   "secretmanager.versions.add": ["secretVersionAdder", "admin"],
   "secretmanager.secrets.create": ["admin"],
+  "pubsub.subscriptions.consume": ["subscriber"],
 };
 
 export interface Binding {

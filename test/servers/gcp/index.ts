@@ -37,6 +37,7 @@ import {
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { Identities, issuerOf, type Binding, type TokenReviewer } from "./identity.ts";
+import { PubSub, type PubSubTopics } from "./pubsub.ts";
 import type * as Protobuf from "protobufjs";
 import {
   RpcError,
@@ -108,9 +109,11 @@ export interface GcpTestServer {
   putSecret(
     id: string,
     value: string | Uint8Array,
-    options?: { labels?: Record<string, string>; annotations?: Record<string, string>; location?: string },
+    options?: { labels?: Record<string, string>; location?: string },
   ): number;
   setVersionState(id: string, version: number, state: VersionState, location?: string): void;
+  /** Pub/Sub (google.pubsub.v1.Subscriber on the same endpoint) and Secret Manager's notifications. */
+  readonly pubsub: PubSubTopics;
   /** The next `count` matching calls fail with `fault`. */
   failNext(fault: Fault, count: number, match?: FaultMatch): void;
   /** Ends every fault still pending: the outage is over. */
@@ -254,6 +257,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const faults: (FaultMatch & { fault: Fault; remaining: number })[] = [];
   let latencyMs = 0;
   const encodeStatus = statusEncoder();
+  const pubsub = new PubSub();
 
   const takeFault = (method: string, principal?: string, resource?: string): Fault | undefined => {
     const f = faults.find(
@@ -291,7 +295,6 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const secretMessage = (s: Secret) => ({
     name: numbered(s.name),
     labels: s.labels,
-    annotations: s.annotations ?? {},
     createTime: timestamp(s.createTime),
     replication: s.parent.includes("/locations/") ? null : { automatic: {} },
   });
@@ -456,6 +459,22 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const tls = await makeTls(dir);
   const grpcServer = new Server();
   grpcServer.addService(secretManagerService().service, implementation);
+  const subscriber = pubsub.service({
+    authenticate: (authorization) => {
+      const token = /^Bearer (.+)$/.exec(authorization)?.[1];
+      return token ? identities.authenticate(token) : undefined;
+    },
+    mayConsume: (principal, subscription) =>
+      identities.allows(principal, "pubsub.subscriptions.consume", subscription),
+  });
+  grpcServer.addService(subscriber.definition, subscriber.implementation);
+  model.onChange = ({ type, secret, version }) =>
+    pubsub.secretChanged({
+      eventType: type,
+      secretId: numbered(secret.name),
+      ...(version && { versionId: numbered(`${secret.name}/versions/${version.number}`) }),
+      resource: version ? versionMessage(secret, version) : secretMessage(secret),
+    });
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(
       "localhost:0",
@@ -662,11 +681,11 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       const name = secretName(id, opts.location);
       const secret = model.find(name) ?? model.create(parent, id, opts.labels);
       if (opts.labels) secret.labels = { ...opts.labels };
-      if (opts.annotations) secret.annotations = { ...opts.annotations };
       return model.add(name, Buffer.from(value)).number;
     },
     setVersionState: (id, version, state, location) =>
       model.setState(`${secretName(id, location)}/versions/${version}`, state),
+    pubsub,
     failNext(fault, count, match = {}) {
       faults.push({ fault, remaining: count, ...match });
     },

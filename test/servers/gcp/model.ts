@@ -20,8 +20,6 @@ export interface Secret {
   id: string;
   parent: string;
   labels: Record<string, string>;
-  /** Annotations (no filter reads them): what ESO's metadataPolicy Fetch returns besides labels. */
-  annotations?: Record<string, string>;
   versions: Version[];
   createTime: Date;
 }
@@ -45,8 +43,18 @@ export class RpcError extends Error {
 
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
+/** A change Secret Manager notifies a secret's topics of. */
+export interface SecretEvent {
+  /** SECRET_CREATE, SECRET_VERSION_ADD, SECRET_VERSION_ENABLE, SECRET_VERSION_DISABLE, SECRET_VERSION_DESTROY. */
+  type: string;
+  secret: Secret;
+  version?: Version;
+}
+
 export class SecretsModel {
   readonly #secrets = new Map<string, Secret>();
+  /** Told about every change (the server's Pub/Sub notifications). */
+  onChange: (event: SecretEvent) => void = () => undefined;
 
   create(parent: string, id: string, labels: Record<string, string> = {}): Secret {
     if (!SECRET_ID.test(id)) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid secret ID: ${id}`);
@@ -55,6 +63,7 @@ export class SecretsModel {
       throw new RpcError(Status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
     const secret: Secret = { name, id, parent, labels: { ...labels }, versions: [], createTime: new Date() };
     this.#secrets.set(name, secret);
+    this.onChange({ type: "SECRET_CREATE", secret });
     return secret;
   }
 
@@ -77,6 +86,7 @@ export class SecretsModel {
       createTime: new Date(),
     };
     secret.versions.push(version);
+    this.onChange({ type: "SECRET_VERSION_ADD", secret, version });
     return version;
   }
 
@@ -100,9 +110,15 @@ export class SecretsModel {
   }
 
   setState(versionName: string, state: VersionState): void {
-    const { version } = this.version(versionName);
+    const { secret, version } = this.version(versionName);
     version.state = state;
     if (state === "DESTROYED") delete version.payload;
+    const type = {
+      ENABLED: "SECRET_VERSION_ENABLE",
+      DISABLED: "SECRET_VERSION_DISABLE",
+      DESTROYED: "SECRET_VERSION_DESTROY",
+    }[state];
+    this.onChange({ type, secret, version });
   }
 
   /** Secrets of a parent, by name, matching a ListSecrets filter. */
