@@ -13,6 +13,8 @@ import { providerForSpec } from "../providers/registry.ts";
 import { loadConfig } from "../render/config.ts";
 import { storeClient } from "../render/provider-client.ts";
 import { workTreeRoot } from "../git/history.ts";
+import { auditFlagOptions, auditUsage, commandAuditor } from "./flags/audit.ts";
+import { VERSION } from "./version.ts";
 
 export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-prefix PREFIX [options]
   --store NAME          store (from refsync.yaml) to write the values to
@@ -21,7 +23,8 @@ export const migrateUsage = `usage: refsync migrate [repo] --store NAME --path-p
   --branch NAME         branch to commit to (default refsync/migrate)
   --dry-run             show what would move; write and commit nothing
   --no-checkout         leave the current branch checked out
-  --format text|json    output format (default text)`;
+  --format text|json    output format (default text)
+${auditUsage}`;
 
 function describe(result: MigrateResult, dryRun: boolean): string {
   if (!result.plan.length) return "nothing to migrate: no Secret holds a literal value\n";
@@ -50,6 +53,7 @@ export function migrateCommand(argv: string[], io: CommandIO = processIO): Promi
         "dry-run": { type: "boolean", default: false },
         checkout: { type: "boolean", default: true },
         format: { type: "string", default: "text" },
+        ...auditFlagOptions,
       });
       if (positionals.length > 1) throw new UsageError("at most one repository path");
       if (!values.store || values["path-prefix"] === undefined) {
@@ -61,9 +65,18 @@ export function migrateCommand(argv: string[], io: CommandIO = processIO): Promi
       const config = await loadConfig(
         values.config ?? (process.env.REFSYNC_CONFIG || resolve(dir, "refsync.yaml")),
       );
+      let auditor;
+      try {
+        auditor = commandAuditor(values, process.env, io.stderr, { component: "cli", version: VERSION });
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
       // Credentials in Kubernetes Secrets are read through the kubeconfig.
-      const client = storeClient(config, values.store, () =>
-        Promise.resolve(kubernetesSecretReader(loadKubeConfig())),
+      const client = storeClient(
+        config,
+        values.store,
+        () => Promise.resolve(kubernetesSecretReader(loadKubeConfig())),
+        auditor && { auditor, subjects: [{ kind: "Repository", name: dir, branch: values.branch }] },
       );
       try {
         const provider = providerForSpec(config.stores[values.store]?.provider).factory.name;
@@ -90,6 +103,7 @@ export function migrateCommand(argv: string[], io: CommandIO = processIO): Promi
         throw new Error(`${err.message}\nbackend writes made before the failure:\n${writes}`, { cause: err });
       } finally {
         await client.close();
+        auditor?.close();
       }
     },
     argv,

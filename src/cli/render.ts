@@ -12,8 +12,7 @@ import { ConfigError } from "../errors.ts";
 import { flagErrorMessage } from "./command-line.ts";
 import { loadConfig, type Mode } from "../render/config.ts";
 import { render } from "../render/render.ts";
-import { Auditor, AuditWriter } from "../store/audit.ts";
-import { parseAuditTarget, type AuditTarget } from "../store/audit-sink.ts";
+import { auditFlagOptions, auditUsage, commandAuditor } from "./flags/audit.ts";
 import { VERSION } from "./version.ts";
 
 export interface CommandIO {
@@ -31,10 +30,7 @@ const renderOptions = `  --mode deferred|inline   default: ARGOCD_ENV_REFSYNC_MO
   --namespace NAME         destination namespace (default: ARGOCD_APP_NAMESPACE)
   --store NAME             store of references that name none (default: ARGOCD_ENV_REFSYNC_STORE)
   --revision REV           stamped as refsync.dev/source-revision (default: ARGOCD_APP_REVISION)
-  --audit-log stderr|file:PATH  inline mode: a hash-chained audit record of every backend call
-                           (- is stderr, a bare path a file; default: REFSYNC_AUDIT_LOG; docs/audit.md)
-  --audit-required         fail the render when the audit record cannot be written
-                           (default: REFSYNC_AUDIT_REQUIRED=true, else warn and go on)`;
+${auditUsage}`;
 
 export const renderUsage = `usage: refsync render <path|-> [options]
 Renders a directory (plain YAML/JSON, a Kustomize directory or a Helm chart), a file, or stdin (-)
@@ -77,8 +73,7 @@ export async function runRender(
         namespace: { type: "string" },
         store: { type: "string" },
         revision: { type: "string" },
-        "audit-log": { type: "string" },
-        "audit-required": { type: "boolean" },
+        ...auditFlagOptions,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -118,29 +113,15 @@ export async function runRender(
   }
   const project = values.project ?? env.ARGOCD_APP_PROJECT_NAME ?? "";
   const revision = values.revision ?? (env.ARGOCD_APP_REVISION || undefined);
-  const auditLog = values["audit-log"] ?? (env.REFSYNC_AUDIT_LOG || undefined);
-  let target: AuditTarget | undefined;
+  let auditor;
   try {
-    target = auditLog === undefined ? undefined : parseAuditTarget(auditLog, "stderr");
+    auditor = commandAuditor(values, env, io.stderr, { component: "plugin", version: VERSION });
   } catch (err) {
-    io.stderr.write(`refsync: --audit-log: ${(err as Error).message}\n`);
+    io.stderr.write(`refsync: ${(err as Error).message}\n`);
     return 2;
   }
-  if (target?.kind === "stdout") {
-    io.stderr.write("refsync: --audit-log: stdout carries the manifests; use stderr or file:PATH\n");
-    return 2;
-  }
-  const required = values["audit-required"] ?? env.REFSYNC_AUDIT_REQUIRED === "true";
-  const writer =
-    target &&
-    new AuditWriter(target, {
-      onFailure: (error) =>
-        io.stderr.write(
-          `refsync: audit record not written (${error.message})${required ? "" : "; going on"}\n`,
-        ),
-    });
-  const audit = writer && {
-    auditor: new Auditor(writer, { component: "plugin" as const, version: VERSION }, { required }),
+  const audit = auditor && {
+    auditor,
     subjects: [
       {
         kind: "Application" as const,
@@ -166,7 +147,7 @@ export async function runRender(
     ...(io.stdin ? { stdin: io.stdin } : {}),
     kubernetes: kubernetesReader,
   });
-  writer?.close();
+  auditor?.close();
   if (!result.ok) {
     io.stderr.write(result.errors.map((e) => `${e}\n`).join(""));
     return 1;

@@ -24,3 +24,18 @@ export function awsUserAgent(namespace: string | undefined): [string, string][] 
     ...(namespace ? [["ns", namespace.replace(/[^\w.-]/g, "-")] as [string, string]] : []),
   ];
 }
+
+/**
+ * ` es/ns/a es/ns/b…`: whom the call serves (ProviderContext.subject), characters outside
+ * header-safe ones replaced, cut to at most `room` characters with ` +N more`.
+ */
+export function subjectSuffix(subjects: readonly string[], room: number): string {
+  let out = "";
+  for (const [i, s] of subjects.entries()) {
+    const next = ` ${s.replace(/[^\w./:-]/g, "-")}`;
+    const more = ` +${subjects.length - i} more`;
+    if (out.length + next.length > room - more.length) return out + more;
+    out += next;
+  }
+  return out;
+}

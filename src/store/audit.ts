@@ -34,13 +34,15 @@ export const GENESIS = "0".repeat(64);
 /** Whom a backend operation served. */
 export type AuditSubject =
   | { kind: "ExternalSecret"; namespace: string; name: string; uid?: string }
-  | { kind: "Application"; name: string; project?: string; revision?: string; path?: string };
+  | { kind: "Application"; name: string; project?: string; revision?: string; path?: string }
+  /** `refsync migrate`: the work tree whose values it writes to the store, and the branch. */
+  | { kind: "Repository"; name: string; branch?: string };
 
 export type AuditOutcome = "ok" | "not_found" | "denied" | "throttled" | "error";
 
 export interface AuditRecord {
   time: string;
-  actor: { component: "controller" | "plugin"; version: string; replica?: string };
+  actor: { component: "controller" | "plugin" | "cli"; version: string; replica?: string };
   subjects: AuditSubject[];
   store: string;
   provider: string;
@@ -224,7 +226,11 @@ export function noteRequest(detail: CallDetail): void {
 /** ProviderContext.subject: whom the operation under way serves, as `es/NS/NAME` or `app/NAME`. */
 export function currentSubjects(): string[] {
   return (auditScope.getStore()?.subjects() ?? []).map((s) =>
-    s.kind === "ExternalSecret" ? `es/${s.namespace}/${s.name}` : `app/${s.name}`,
+    s.kind === "ExternalSecret"
+      ? `es/${s.namespace}/${s.name}`
+      : s.kind === "Application"
+        ? `app/${s.name}`
+        : `repo/${s.name.split("/").at(-1) ?? ""}`,
   );
 }
 
@@ -258,6 +264,10 @@ export class Auditor {
   /** What keeps records from being written, while it lasts. */
   get failure(): Error | undefined {
     return this.#sink.failure;
+  }
+
+  close(): void {
+    this.#sink.close?.();
   }
 
   /**

@@ -6,6 +6,7 @@
 // attempt is counted; every logical call takes one token of the store's rate
 // limit.
 import { failedValidation } from "../call-result.ts";
+import { attribution, subjectSuffix } from "../attribution.ts";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { KeyClient, type JsonWebKey } from "@azure/keyvault-keys";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from "@azure/keyvault-secrets";
@@ -53,6 +54,7 @@ export class AzureKeyVaultClient implements ProviderClient {
   readonly #secrets: SecretClient;
   readonly #options: {
     retryOptions: { maxRetries: number };
+    userAgentOptions: { userAgentPrefix: string };
     additionalPolicies: SecretClientOptions["additionalPolicies"];
   };
   /** WorkloadIdentity whose service account lives in each ExternalSecret's namespace. */
@@ -70,6 +72,8 @@ export class AzureKeyVaultClient implements ProviderClient {
       spec.serviceAccountRef.namespace === undefined;
     this.#options = {
       retryOptions: { maxRetries: MAX_RETRIES },
+      // Key Vault's audit log shows the user agent as ClientInfo.
+      userAgentOptions: { userAgentPrefix: attribution(context.namespace) },
       additionalPolicies: [
         // In this order: a request sent again with a renewed token is counted twice.
         { policy: reauthenticate(this.#credential), position: "perRetry" },
@@ -304,10 +308,15 @@ function bearerOf(header: string | undefined): string | undefined {
   return header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : undefined;
 }
 
+/** The SDK's user agent of each request, before the subjects of the attempt under way were added. */
+const sdkAgents = new WeakMap<object, string>();
+
 /**
- * Counts each HTTP attempt (retries included) by Key Vault operation. It sits
- * inside the retry policy and behind the challenge policy, so the challenge's
- * unauthenticated first request is counted as "Challenge".
+ * Counts each HTTP attempt (retries included) by Key Vault operation, with
+ * the x-ms-request-id Key Vault answered, and appends whom the call serves
+ * to the user agent. It sits inside the retry policy and behind the
+ * challenge policy, so the challenge's unauthenticated first request is
+ * counted as "Challenge".
  */
 function attemptCounter(context: ProviderContext): PipelinePolicy {
   return {
@@ -315,13 +324,18 @@ function attemptCounter(context: ProviderContext): PipelinePolicy {
     async sendRequest(request, next) {
       const started = performance.now();
       const operation = operationOf(request.method, new URL(request.url).pathname);
+      const agent = sdkAgents.get(request) ?? request.headers.get("user-agent") ?? "";
+      sdkAgents.set(request, agent);
+      request.headers.set("user-agent", agent + subjectSuffix(context.subject?.() ?? [], 512));
       try {
         const response = await next(request);
         const challenged = response.status === 401 && !request.headers.has("authorization");
+        const requestId = response.headers.get("x-ms-request-id");
         context.onCall?.(
           challenged ? "Challenge" : operation,
           challenged ? "success" : callResultOfStatus(response.status),
           (performance.now() - started) / 1000,
+          requestId ? { requestId } : undefined,
         );
         return response;
       } catch (error) {

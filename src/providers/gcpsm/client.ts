@@ -26,6 +26,7 @@ import type {
   WriteResult,
 } from "../types.ts";
 import { goMetadataJson } from "../extract.ts";
+import { attribution } from "../attribution.ts";
 import { tokenSource, type TokenSource } from "./credentials.ts";
 import { Code, callResult, statusCode, toProviderError } from "./errors.ts";
 import type { GcpsmSpec } from "./spec.ts";
@@ -410,6 +411,8 @@ export class GcpsmClient implements ProviderClient {
       sslCreds: grpcCredentials.createSsl(ca ? Buffer.from(ca, "utf8") : null),
       authClient: new PassThroughClient(),
       universeDomain: "googleapis.com",
+      // Cloud Audit Logs show it as requestMetadata.callerSuppliedUserAgent.
+      "grpc.primary_user_agent": attribution(this.#context.namespace),
     });
   }
 

@@ -11,7 +11,7 @@
  * there: each request gets its own copy of the options and of the headers.
  */
 import type NodeVault from "node-vault";
-import { attribution, SUBJECT_HEADER } from "../attribution.ts";
+import { attribution, SUBJECT_HEADER, subjectSuffix } from "../attribution.ts";
 import type { ProviderContext } from "../types.ts";
 
 /** Longest header value sent; a long list of subjects is cut and says how many were left out. */
@@ -20,15 +20,7 @@ const MAX_HEADER = 1024;
 /** `refsync/<v> ns/<namespace> es/<ns>/<name>…`: whom the request under way is for. */
 export function subjectHeader(context: Pick<ProviderContext, "namespace" | "subject">): string {
   const head = attribution(context.namespace);
-  const subjects = context.subject?.() ?? [];
-  let value = head;
-  for (const [i, s] of subjects.entries()) {
-    const next = ` ${s.replace(/[^\w./:-]/g, "-")}`;
-    const rest = subjects.length - i;
-    if (value.length + next.length > MAX_HEADER - ` +${rest} more`.length) return `${value} +${rest} more`;
-    value += next;
-  }
-  return value;
+  return head + subjectSuffix(context.subject?.() ?? [], MAX_HEADER - head.length);
 }
 
 /**

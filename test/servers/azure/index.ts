@@ -76,6 +76,9 @@ export interface LoggedRequest {
   object?: string;
   version?: string;
   apiVersion?: string;
+  /** The x-ms-request-id answered (Key Vault's audit log records it as the request's id). */
+  requestId?: string;
+  userAgent?: string;
 }
 
 export type FaultKind = "throttle" | "unavailable";
@@ -697,6 +700,7 @@ export async function startAzureServer(
       service: isVault ? "vault" : isMsi ? "msi" : "entra",
       operation: "",
       status: 200,
+      ...(req.headers["user-agent"] !== undefined && { userAgent: req.headers["user-agent"] }),
     };
     requests.push(entry);
     let status = 200;
@@ -705,6 +709,7 @@ export async function startAzureServer(
       "content-type": "application/json; charset=utf-8",
       "x-ms-request-id": randomUUID(),
     };
+    entry.requestId = headers["x-ms-request-id"];
     try {
       payload = isVault
         ? keyVault(req, url, host, body, entry)

@@ -72,6 +72,8 @@ export interface LoggedRequest {
   principal?: string;
   /** The resource named (secret version, secret, parent, service account). */
   resource?: string;
+  /** The caller's user agent (gRPC calls: what Cloud Audit Logs show as callerSuppliedUserAgent). */
+  userAgent?: string;
 }
 
 export interface GcpServerOptions {
@@ -416,6 +418,8 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       method[0]!.toLowerCase() + method.slice(1),
       (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
         const entry: LoggedRequest = { service: "secretmanager", method, status: "OK" };
+        const agent = call.metadata.get("user-agent")[0];
+        if (agent !== undefined) entry.userAgent = String(agent);
         requests.push(entry);
         void (async () => {
           if (latencyMs > 0) await sleep(latencyMs);
