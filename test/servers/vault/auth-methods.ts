@@ -211,7 +211,13 @@ function certLogin(
   const candidates = name !== undefined ? [[name, roles.get(name)] as const] : [...roles.entries()];
   for (const [roleName, role] of candidates) {
     if (role && trusts(role, client)) {
-      return { options: role, displayName: `${mount}-${roleName}`, meta: { cert_name: roleName } };
+      // Vault's cert auth metadata (subject_key_id and authority_key_id left out).
+      const meta = {
+        cert_name: roleName,
+        common_name: /(?:^|\n)CN=([^\n]*)/.exec(client.subject)?.[1] ?? "",
+        serial_number: BigInt(`0x${client.serialNumber}`).toString(),
+      };
+      return { options: role, displayName: `${mount}-${roleName}`, meta };
     }
   }
   throw badRequest(INVALID_CERT);

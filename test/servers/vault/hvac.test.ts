@@ -3,8 +3,11 @@
 // (KV, token lookup and renewal, leases, health and seal status) must come
 // back in Vault's documented shapes.
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
+import { createPki } from "../../cluster/pki.ts";
 import { PYTHON3, requireTool, runTool } from "../system-tools.ts";
 import { startVaultServer, type VaultTestServer } from "./index.ts";
 
@@ -40,7 +43,15 @@ after(() => vault.stop());
 type Result = { ok?: unknown; error?: string; errors?: string[] };
 
 async function hvac(token: string, ...actions: unknown[][]): Promise<Result[]> {
-  const result = await runTool(python, [SCRIPT], {}, JSON.stringify({ url: vault.url, token, actions }));
+  return hvacAt({ url: vault.url }, token, ...actions);
+}
+
+async function hvacAt(
+  server: { url: string; verify?: string },
+  token: string,
+  ...actions: unknown[][]
+): Promise<Result[]> {
+  const result = await runTool(python, [SCRIPT], {}, JSON.stringify({ ...server, token, actions }));
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as Result[];
 }
@@ -179,5 +190,60 @@ void it("sys/health honours standbyok, standbycode and sealedcode; seal-status h
   } finally {
     vault.faults.standby = false;
     vault.faults.sealed = false;
+  }
+});
+
+void it("userpass, LDAP and cert logins answer with Vault's auth block; bad credentials with 400", async () => {
+  vault.root.enableUserpass();
+  vault.root.addUserpassUser("alice", { password: "pw-a", policies: ["reader"], ttl: 60 });
+  vault.root.enableLdap();
+  vault.root.addLdapUser("bob", { password: "pw-b", policies: ["reader"], ttl: 60 });
+  const [userpass, ldap, wrong] = await hvac(
+    "",
+    ["userpass_login", "alice", "pw-a", "userpass"],
+    ["ldap_login", "bob", "pw-b", "ldap"],
+    ["userpass_login", "alice", "nope", "userpass"],
+  );
+  type Auth = { auth: { client_token: string; policies: string[]; metadata: Record<string, string> } };
+  assert.deepEqual(ok<Auth>(userpass).auth.policies, ["default", "reader"]);
+  assert.deepEqual(ok<Auth>(userpass).auth.metadata, { username: "alice" });
+  assert.match(ok<Auth>(ldap).auth.client_token, /^hvs\./);
+  assert.deepEqual(wrong, { error: "InvalidRequest", errors: ["invalid username or password"] });
+
+  const dir = await mkdtemp(join(tmpdir(), "refsync-hvac-cert-"));
+  const pki = await createPki(dir);
+  const tls = await startVaultServer({
+    tls: {
+      cert: await readFile(pki.servingCertPath, "utf8"),
+      key: await readFile(pki.servingKeyPath, "utf8"),
+    },
+  });
+  try {
+    tls.root.writePolicy("reader", [{ path: "secret/data/*", capabilities: ["read"] }]);
+    tls.root.enableCertAuth();
+    tls.root.addCertRole("app", {
+      certificate: await readFile(pki.caCertPath, "utf8"),
+      policies: ["reader"],
+      ttl: 60,
+    });
+    const server = { url: tls.url, verify: pki.caCertPath };
+    const [cert, unknownRole] = await hvacAt(
+      server,
+      "",
+      ["cert_login", "app", pki.clientCertPath, pki.clientKeyPath, "cert"],
+      ["cert_login", "other", pki.clientCertPath, pki.clientKeyPath, "cert"],
+    );
+    const metadata = ok<Auth>(cert).auth.metadata;
+    assert.equal(metadata.cert_name, "app");
+    assert.equal(metadata.common_name, "carol");
+    assert.match(metadata.serial_number ?? "", /^\d+$/);
+    assert.equal(tls.count({ path: "auth/cert/login", status: 200, identity: "cert-app" }), 1);
+    assert.deepEqual(unknownRole, {
+      error: "InvalidRequest",
+      errors: ["invalid certificate or no client certificate supplied"],
+    });
+  } finally {
+    await tls.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

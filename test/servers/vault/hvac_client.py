@@ -1,6 +1,6 @@
 """Drives the Vault protocol test server with hvac (Debian's python3-hvac).
 
-Reads {"url", "token", "actions": [[name, *args], ...]} as JSON on stdin and
+Reads {"url", "token", "verify"?, "actions": [[name, *args], ...]} as JSON on stdin and
 prints one JSON result per action: {"ok": <hvac's answer>} or
 {"error": <hvac exception class>, "errors": [...]}; health answers carry the
 HTTP status too. Used by hvac.test.ts; no value is ever printed elsewhere.
@@ -31,12 +31,22 @@ ACTIONS = {
     "is_sealed": lambda c: c.sys.is_sealed(),
     "read_lease": lambda c, lease_id: c.sys.read_lease(lease_id=lease_id),
     "renew_lease": lambda c, lease_id, increment: c.sys.renew_lease(lease_id=lease_id, increment=increment),
+    "userpass_login": lambda c, user, password, mount: c.auth.userpass.login(
+        username=user, password=password, mount_point=mount
+    ),
+    "ldap_login": lambda c, user, password, mount: c.auth.ldap.login(
+        username=user, password=password, mount_point=mount
+    ),
+    # Paths of PEM files: hvac presents the certificate in the TLS handshake (Vault's CA: "verify").
+    "cert_login": lambda c, name, cert, key, mount: c.auth.cert.login(
+        name=name, cert_pem=cert, key_pem=key, mount_point=mount
+    ),
 }
 
 
 def main():
     request = json.load(sys.stdin)
-    client = hvac.Client(url=request["url"], token=request["token"])
+    client = hvac.Client(url=request["url"], token=request["token"], verify=request.get("verify", True))
     results = []
     for name, *args in request["actions"]:
         try:
