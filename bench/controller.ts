@@ -85,9 +85,9 @@ function controllerWrites(kube: KubeClient, namespace: string) {
     create: (i: number) =>
       kube.create<ExternalSecret>(resourceTypes.externalSecret, benchExternalSecret(namespace, i)),
     applySecret(es: ExternalSecret, i: number) {
-      const desired = desiredSecret(es, data(i), hash(i));
+      const desired = desiredSecret(es, { data: data(i), labels: {}, annotations: {} }, hash(i), undefined);
       annotateKeyHashes(desired, undefined, hashKey, data(i));
-      return applySecret(kube, desired);
+      return applySecret(kube, es, desired);
     },
     patchStatus(es: ExternalSecret, i: number) {
       const generation = es.metadata.generation;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule, type Rule } from "./eso.ts";
-import { externalSecretSpecProblems } from "./validate.ts";
+import { externalSecretSpecProblems, validateExternalSecretSpec } from "./validate.ts";
 
 const FIELDS = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
   "ExternalSecret" | "SecretStore",
@@ -204,6 +204,47 @@ void describe("convertEsoObject", () => {
     });
     assert.equal(old.ok, false);
     assert.match(old.problems[0] ?? "", /external-secrets\.io\/v1alpha1/);
+  });
+
+  void test("templateFrom, mergePolicy, finalizers, immutable, CreateOrMerge and syncWindows convert and validate", () => {
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      metadata: { name: "app", namespace: "team-a" },
+      spec: {
+        secretStoreRef: { name: "vault" },
+        syncWindows: { kind: "deny", windows: [{ schedule: "0 2 * * 6", duration: "2h0m0s" }] },
+        target: {
+          creationPolicy: "CreateOrMerge",
+          immutable: true,
+          template: {
+            mergePolicy: "Merge",
+            metadata: { finalizers: ["example.com/keep"] },
+            templateFrom: [
+              { configMap: { name: "tpl", items: [{ key: "config.yaml", templateAs: "Values" }] } },
+              { secret: { name: "tpls", items: [{ key: "more", templateAs: "KeysAndValues" }] }, target: "" },
+              { literal: "note: '{{ .user }}'", target: "annotations" },
+            ],
+          },
+        },
+        dataFrom: [{ extract: { key: "app" } }],
+      },
+    });
+    assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+    const spec = validateExternalSecretSpec(result.object.spec);
+    assert.equal(spec.target?.creationPolicy, "CreateOrMerge");
+    assert.equal(spec.target?.immutable, true);
+    assert.equal(spec.target?.template?.mergePolicy, "Merge");
+    assert.deepEqual(spec.target?.template?.metadata?.finalizers, ["example.com/keep"]);
+    assert.deepEqual(
+      spec.target?.template?.templateFrom?.map((t) => t.target),
+      [undefined, undefined, "Annotations"],
+      "ESO's empty and lower-case targets are its Data and Annotations",
+    );
+    assert.deepEqual(spec.syncWindows, {
+      kind: "deny",
+      windows: [{ schedule: "0 2 * * 6", duration: "2h0m0s" }],
+    });
   });
 
   void test("ParameterStore and engine v1 are refused naming the field", () => {

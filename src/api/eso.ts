@@ -50,6 +50,18 @@ function remoteRefRules(at: string, keys: "one" | "many"): Record<string, Rule> 
   };
 }
 
+/** Fields of one templateFrom source (configMap, secret). */
+function templateRefRules(at: string): Record<string, Rule> {
+  return {
+    [at]: map,
+    [`${at}.name`]: map,
+    [`${at}.items`]: map,
+    [`${at}.items[]`]: map,
+    [`${at}.items[].key`]: map,
+    [`${at}.items[].templateAs`]: map,
+  };
+}
+
 const EXTERNAL_SECRET: Record<string, Rule> = {
   spec: map,
   "spec.secretStoreRef": map,
@@ -57,23 +69,34 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.secretStoreRef.kind": map,
   "spec.refreshInterval": map,
   "spec.refreshPolicy": map,
-  "spec.syncWindows": refuse(),
+  "spec.syncWindows": map,
+  "spec.syncWindows.kind": map,
+  "spec.syncWindows.windows": map,
+  "spec.syncWindows.windows[]": map,
+  "spec.syncWindows.windows[].schedule": map,
+  "spec.syncWindows.windows[].duration": map,
   "spec.target": map,
   "spec.target.name": map,
   "spec.target.creationPolicy": map,
   "spec.target.deletionPolicy": map,
-  "spec.target.immutable": only(false),
+  "spec.target.immutable": map,
   "spec.target.manifest": refuse("(targets other than a Secret)"),
   "spec.target.template": map,
   "spec.target.template.type": map,
   "spec.target.template.engineVersion": only("v2"),
-  "spec.target.template.mergePolicy": only("Replace"),
+  "spec.target.template.mergePolicy": map,
   "spec.target.template.data": subtree,
-  "spec.target.template.templateFrom": refuse(),
+  "spec.target.template.templateFrom": map,
+  "spec.target.template.templateFrom[]": map,
+  ...templateRefRules("spec.target.template.templateFrom[].configMap"),
+  ...templateRefRules("spec.target.template.templateFrom[].secret"),
+  "spec.target.template.templateFrom[].literal": map,
+  "spec.target.template.templateFrom[].target": map,
+  "spec.target.template.templateFrom[].valuesDecodingStrategy": map,
   "spec.target.template.metadata": map,
   "spec.target.template.metadata.labels": subtree,
   "spec.target.template.metadata.annotations": subtree,
-  "spec.target.template.metadata.finalizers": refuse(),
+  "spec.target.template.metadata.finalizers": subtree,
   "spec.data": map,
   "spec.data[]": map,
   "spec.data[].secretKey": map,
@@ -388,7 +411,21 @@ function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
   const target = (isRecord(spec.target) ? spec.target : (spec.target = {})) as Record<string, unknown>;
   target.creationPolicy ??= "Owner";
   target.deletionPolicy ??= "Retain";
-  if (isRecord(target.template)) target.template.engineVersion = "v2";
+  if (isRecord(target.template)) {
+    target.template.engineVersion = "v2";
+    // ESO reads templateFrom targets case-insensitively, "" as Data (its default).
+    const from = Array.isArray(target.template.templateFrom)
+      ? (target.template.templateFrom as unknown[])
+      : [];
+    for (const item of from.filter(isRecord)) {
+      if (typeof item.target !== "string") continue;
+      const canonical = ["Data", "Annotations", "Labels"].find(
+        (t) => t.toLowerCase() === (item.target as string).toLowerCase(),
+      );
+      if (item.target === "") delete item.target;
+      else if (canonical) item.target = canonical;
+    }
+  }
 }
 
 function applyStoreDefaults(spec: Record<string, unknown>): void {

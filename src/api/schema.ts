@@ -8,6 +8,7 @@
  * schemas, so the API server sets none and Argo CD sees no drift.
  */
 import { z } from "zod";
+import { parseSchedule } from "./sync-windows.ts";
 
 /**
  * Go-style durations of at least one second (`1h`, `15m`, `1h30m`, `30s`: hours, minutes and
@@ -91,6 +92,106 @@ const secretKey = z
   .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
   .max(253);
 
+/** Go durations as parseDuration (src/api/validate.ts) reads them: `8h`, `30m`, `1h30m`. */
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
+/** A ConfigMap or Secret of the ExternalSecret's namespace whose keys are templates. */
+const templateRef = (kind: string) =>
+  z
+    .strictObject({
+      name: z
+        .string()
+        .max(253)
+        .regex(DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MESSAGE)
+        .describe(`Name of the ${kind}, in the ExternalSecret's namespace.`),
+      items: z
+        .array(
+          z
+            .strictObject({
+              key: secretKey.describe(`A key of the ${kind}: its value is the template.`),
+              templateAs: z
+                .enum(["Values", "KeysAndValues"])
+                .optional()
+                .describe(
+                  "Values (the default): the template renders the value of the key of the same name; KeysAndValues: it renders YAML, a map whose every entry becomes a key.",
+                ),
+            })
+            .describe(`One key of the ${kind}.`),
+        )
+        .describe(`The keys of the ${kind} to use, each a template.`),
+    })
+    .describe(`Templates from the keys of a ${kind} in the ExternalSecret's namespace.`);
+
+const templateFrom = z
+  .strictObject({
+    configMap: templateRef("ConfigMap").optional(),
+    secret: templateRef("Secret").optional(),
+    literal: z
+      .string()
+      .optional()
+      .describe("A template that renders YAML: a map whose every entry becomes a key (as KeysAndValues)."),
+    target: z
+      .enum(["Data", "Annotations", "Labels"])
+      .optional()
+      .describe("Where the rendered keys go: Data (the default), Annotations or Labels of the Secret."),
+    valuesDecodingStrategy: decodingStrategy
+      .optional()
+      .describe(
+        "How to decode each rendered value: None (the default) keeps it; Base64, Base64URL, or Auto (when it is valid base64).",
+      ),
+  })
+  .describe(
+    "One source of templates: configMap, secret or literal (each set one is applied, in that order).",
+  );
+
+/** ESO's sync-window schedules: five cron fields, or a descriptor (`@daily`, `@every 1h`). */
+export const SYNC_WINDOW_SCHEDULE =
+  /^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$/;
+
+const syncWindows = z
+  .strictObject({
+    kind: z
+      .enum(["allow", "deny"])
+      .describe(
+        "allow: periodic refreshes only while a window is open; deny: no periodic refresh while a window is open.",
+      ),
+    windows: z
+      .array(
+        z
+          .strictObject({
+            schedule: z
+              .string()
+              .regex(
+                SYNC_WINDOW_SCHEDULE,
+                "must be 5 cron fields (minute hour day month weekday) or @daily, @every 1h…",
+              )
+              .superRefine((schedule, ctx) => {
+                try {
+                  parseSchedule(schedule);
+                } catch (err) {
+                  ctx.addIssue({
+                    code: "custom",
+                    message: `not a valid schedule: ${(err as Error).message}`,
+                  });
+                }
+              })
+              .describe(
+                "When each window opens: a 5-field cron expression in UTC (0 22 * * 1-5), or @yearly, @monthly, @weekly, @daily, @hourly, @every <duration>.",
+              ),
+            duration: z
+              .string()
+              .regex(DURATION, "must be a duration like 8h, 30m or 1h30m")
+              .describe("How long each window stays open after it opens, such as 8h or 30m."),
+          })
+          .describe("A window: a cron schedule and a duration."),
+      )
+      .min(1)
+      .describe("The windows; kind applies to each."),
+  })
+  .describe(
+    "When periodic refreshes may run (refreshPolicy Periodic only), in UTC: a refresh due outside an allowed window, or inside a denied one, waits until the window allows it. A new spec, a forced sync or a missing Secret sync at once.",
+  );
+
 /** ESO's rewrite.merge: the values, each a JSON object, merged into one map. */
 const rewriteMerge = z
   .strictObject({
@@ -154,6 +255,7 @@ export const externalSecretSpecSchema = z
       .describe(
         "When to read the values again: Periodic (the default) every refreshInterval; OnChange only when this spec changes; CreatedOnce only when the Secret is created (or deleted and recreated).",
       ),
+    syncWindows: syncWindows.optional(),
     target: z
       .strictObject({
         name: z
@@ -163,10 +265,16 @@ export const externalSecretSpecSchema = z
           .optional()
           .describe("Name of the Secret to write. Defaults to the ExternalSecret's name."),
         creationPolicy: z
-          .enum(["Owner", "Merge", "Orphan"])
+          .enum(["Owner", "Merge", "Orphan", "CreateOrMerge"])
           .optional()
           .describe(
-            "Owner (the default) creates the Secret and owns it; Merge adds the keys to a Secret that must already exist, leaving its other keys alone; Orphan creates the Secret without an owner.",
+            "Owner (the default) creates the Secret and owns it; Merge adds the keys to a Secret that must already exist, leaving its other keys alone; Orphan creates the Secret without an owner; CreateOrMerge creates the Secret without an owner when it is missing (again if it is deleted) and otherwise merges like Merge.",
+          ),
+        immutable: z
+          .boolean()
+          .optional()
+          .describe(
+            "true creates the Secret immutable: once it exists its data is never rewritten (changes read later are not written; delete the Secret to have it created again with the current values).",
           ),
         deletionPolicy: z
           .enum(["Retain", "Delete"])
@@ -184,9 +292,21 @@ export const externalSecretSpecSchema = z
               .strictObject({
                 labels: stringMap.optional().describe("Labels to put on the Secret."),
                 annotations: stringMap.optional().describe("Annotations to put on the Secret."),
+                finalizers: z
+                  .array(z.string().min(1).max(253))
+                  .optional()
+                  .describe(
+                    "Finalizers to add to the Secret (never removed by refsync: whoever handles a finalizer removes it).",
+                  ),
               })
               .optional()
-              .describe("Labels and annotations of the Secret."),
+              .describe("Labels, annotations and finalizers of the Secret."),
+            mergePolicy: z
+              .enum(["Replace", "Merge"])
+              .optional()
+              .describe(
+                "Replace (the default) writes only the keys the templates produce (data and templateFrom); Merge writes the values read as well, the templates' keys taking precedence.",
+              ),
             engineVersion: z
               .enum(["v1", "v2"])
               .optional()
@@ -199,9 +319,19 @@ export const externalSecretSpecSchema = z
               .describe(
                 "Templates, one per key of the Secret, in the language engineVersion names; the values read by data and dataFrom are their variables ({{password}} in v1, {{ .password }} in v2).",
               ),
+            templateFrom: z
+              .array(templateFrom)
+              .optional()
+              .describe(
+                "Templates kept elsewhere, applied in order before data (whose keys take precedence): keys of ConfigMaps and Secrets of this namespace, or literal text.",
+              ),
           })
           .optional()
           .describe("The Secret's type, metadata and templated keys."),
+      })
+      .refine((t) => !(t.creationPolicy === "CreateOrMerge" && t.deletionPolicy === "Delete"), {
+        message: "deletionPolicy Delete needs a Secret refsync owns: not with creationPolicy CreateOrMerge",
+        path: ["deletionPolicy"],
       })
       .optional()
       .describe("The Secret to write and how."),
@@ -313,7 +443,7 @@ export const externalSecretSpecSchema = z
       .describe("Restarts of the workloads that read the Secret when its data changes."),
   })
   .describe(
-    "Which values to read from a store and how to write them into a Secret. Set data, dataFrom or target.template.data.",
+    "Which values to read from a store and how to write them into a Secret. Set data, dataFrom, target.template.data or target.template.templateFrom.",
   );
 
 /** `spec.provider`'s description and bounds, the same in validation and in the CRDs. */

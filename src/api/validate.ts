@@ -57,9 +57,12 @@ function fail(error: z.ZodError): never {
   throw new InvalidSpecError(describeIssues(error, "spec"));
 }
 
-const NO_DATA = "spec: set data, dataFrom or target.template.data";
+const NO_DATA = "spec: set data, dataFrom, target.template.data or target.template.templateFrom";
 const readsNothing = (spec: ExternalSecretSpec): boolean =>
-  !spec.data?.length && !spec.dataFrom?.length && !spec.target?.template?.data;
+  !spec.data?.length &&
+  !spec.dataFrom?.length &&
+  !spec.target?.template?.data &&
+  !spec.target?.template?.templateFrom?.length;
 
 export function validateExternalSecretSpec(spec: unknown): ExternalSecretSpec {
   const result = externalSecretSpecSchema.safeParse(spec);

@@ -3,7 +3,9 @@
  * for CI and for Flux users who commit ExternalSecrets directly. Every
  * `refsync.dev` object (ExternalSecret, SecretStore, ClusterSecretStore) is
  * checked strictly, as the controller checks it, and every reference for
- * syntax. The API server would prune an unknown field silently, so a typo
+ * syntax; an `external-secrets.io` object (ExternalSecret, SecretStore,
+ * ClusterSecretStore, v1 or v1beta1) is converted as the plugin converts it
+ * and checked as the object it becomes. The API server would prune an unknown field silently, so a typo
  * such as `remoteRef.proprety` is caught here or not at all. Files are read
  * as the plugin reads them (src/render/sources.ts), except that documents
  * which are not Kubernetes objects (values files, patches) are skipped.
@@ -12,15 +14,16 @@
  */
 import { parseCommandLine, processIO, type CommandIO } from "./command-line.ts";
 import { findInDocument } from "../refs/find.ts";
-import { checkObjects } from "../render/objects.ts";
+import { checkObjects, convertEsoDocument } from "../render/objects.ts";
 import { readSources } from "../render/sources.ts";
 
 export const validateUsage = `usage: refsync validate [path…]
   path        YAML/JSON files or directories (default .); "-" reads stdin.
               A Kustomize directory or Helm chart is built first, as the plugin does.
 Checks every refsync.dev object (ExternalSecret, SecretStore, ClusterSecretStore)
-strictly, as the controller does (an unknown field is an error), and every
-reference (ref+…, AVP placeholders) for syntax. Exit 0 when all is valid,
+strictly, as the controller does (an unknown field is an error), every
+external-secrets.io object as the plugin converts it, and every reference
+(ref+…, AVP placeholders) for syntax. Exit 0 when all is valid,
 1 with every problem listed on stderr, 2 on bad usage.`;
 
 export interface ValidateIO extends CommandIO {
@@ -65,7 +68,12 @@ export async function validateCommand(argv: string[], io: ValidateIO = processIO
       errors.push("stdin: no manifests found (empty input is an error)");
     }
     for (const doc of sources.documents) {
-      const checked = checkObjects([doc]);
+      // An ESO object is checked as the plugin renders it: converted (each field refsync refuses
+      // named), then as the refsync object it becomes.
+      const eso = convertEsoDocument(doc);
+      errors.push(...eso.errors);
+      if (eso.errors.length) objects++;
+      const checked = checkObjects([eso.value ? { ...doc, value: eso.value } : doc]);
       objects += checked.checked;
       errors.push(...checked.errors);
       const found = findInDocument(doc);

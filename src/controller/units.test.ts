@@ -255,7 +255,10 @@ void describe("spec validation", () => {
         /Error: spec\.data\[0\]\.secretKey: /,
       ],
       [{ secretStoreRef: { name: "s" }, dataFrom: [{}] }, /Error: spec\.dataFrom\[0\]: set exactly one/],
-      [{ secretStoreRef: { name: "s" } }, /set data, dataFrom or target\.template\.data/],
+      [
+        { secretStoreRef: { name: "s" } },
+        /set data, dataFrom, target\.template\.data or target\.template\.templateFrom/,
+      ],
     ];
     for (const [spec, re] of cases) assert.throws(() => validateExternalSecretSpec(spec), re);
     assert.throws(

@@ -120,7 +120,7 @@ void describe("refsyncObjectProblems", () => {
 
   void test("the rules the controller applies beyond unknown fields", () => {
     assert.deepEqual(refsyncObjectProblems(externalSecret({ secretStoreRef: { name: "demo" } })), [
-      "spec: set data, dataFrom or target.template.data",
+      "spec: set data, dataFrom, target.template.data or target.template.templateFrom",
     ]);
     assert.match(
       refsyncObjectProblems(store("SecretStore", { provider: { fake: {}, vault: { server: "x" } } }))[0] ??

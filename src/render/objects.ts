@@ -7,6 +7,7 @@
  * CRD schemas), so a typo such as `remoteRef.proprety` must be caught here.
  * Problems name the field path, never a value.
  */
+import { convertEsoObject, isEsoObject } from "../api/eso.ts";
 import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
 import { externalSecretSpecProblems, issueList, storeSpecProblems } from "../api/validate.ts";
 import { RefsyncError } from "../errors.ts";
@@ -71,6 +72,19 @@ export interface Located {
   /** Index of the document in its file or stream. */
   index: number;
   value: unknown;
+}
+
+/**
+ * An external-secrets.io object as the refsync.dev object it converts to
+ * (src/api/eso.ts), or each problem as `file: document N: Kind/name: path:
+ * message`; undefined and no problem when it is not an ESO object.
+ */
+export function convertEsoDocument(doc: Located): { value?: Record<string, unknown>; errors: string[] } {
+  if (!isEsoObject(doc.value)) return { errors: [] };
+  const converted = convertEsoObject(doc.value);
+  if (converted.ok) return { value: converted.object, errors: [] };
+  const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
+  return { errors: converted.problems.map((problem) => `${where}: ${problem}`) };
 }
 
 /**

@@ -5,16 +5,14 @@
  * (each naming file, document, Kind/name and YAML path, never a value);
  * every refsync.dev object in the output is checked strictly (./objects.ts).
  */
-import { convertEsoObject, isEsoObject } from "../api/eso.ts";
 import { ANNOTATION_SOURCE_REVISION } from "../api/v1alpha1.ts";
 import { mountConflicts } from "../refs/avp.ts";
-import { formatLocation, objectName } from "../refs/index.ts";
 import { findInDocument, isSecret, type Occurrence, type SourceDocument } from "../refs/find.ts";
 import type { KubernetesSecretReader } from "../providers/types.ts";
 import type { Mode, PluginConfig, Requester } from "./config.ts";
 import { notInSecret, storeOf, toExternalSecret, type StoreDefaults } from "./deferred.ts";
 import { InlineRenderer, type InlineOptions } from "./inline.ts";
-import { checkObjects } from "./objects.ts";
+import { checkObjects, convertEsoDocument } from "./objects.ts";
 import { stringifyStream } from "./output.ts";
 import { readSources } from "./sources.ts";
 
@@ -92,14 +90,9 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   // ESO objects become refsync's kinds in either mode (the controller never reads
   // external-secrets.io), or the render fails naming each field refsync does not implement.
   sources.documents.forEach((doc, i) => {
-    if (!isEsoObject(doc.value)) return;
-    const converted = convertEsoObject(doc.value);
-    if (converted.ok) {
-      output[i] = converted.object;
-      return;
-    }
-    const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
-    errors.push(...converted.problems.map((problem) => `${where}: ${problem}`));
+    const converted = convertEsoDocument(doc);
+    if (converted.value) output[i] = converted.value;
+    errors.push(...converted.errors);
   });
   // Every refsync.dev object emitted, generated or passed through, is strict: the API server would
   // prune a typo silently. Inline mode checks them before resolving anything (references are strings).

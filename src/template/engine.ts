@@ -141,8 +141,10 @@ export function renderTemplates(
   templates: Record<string, string>,
   values: Record<string, Uint8Array>,
   engine: EngineVersion = "v1",
+  /** The field a template key is at, for messages. */
+  field: (key: string) => string = (key) => `spec.target.template.data.${key}`,
 ): Record<string, Uint8Array> {
-  if (engine === "v2") return renderGoTemplates(templates, values, GO_LIMITS);
+  if (engine === "v2") return renderGoTemplates(templates, values, GO_LIMITS, field);
   const out: Record<string, Uint8Array> = {};
   const context = Object.freeze(
     Object.fromEntries(
@@ -154,9 +156,7 @@ export function renderTemplates(
   );
   for (const [key, source] of Object.entries(templates)) {
     if (Buffer.byteLength(source) > MAX_TEMPLATE_BYTES) {
-      throw new InvalidSpecError(
-        `spec.target.template.data.${key}: template larger than ${MAX_TEMPLATE_BYTES} bytes`,
-      );
+      throw new InvalidSpecError(`${field(key)}: template larger than ${MAX_TEMPLATE_BYTES} bytes`);
     }
     let rendered: string;
     work = { iterations: 0, bytes: 0 };
@@ -166,16 +166,13 @@ export function renderTemplates(
         allowProtoMethodsByDefault: false,
       });
     } catch (err) {
-      throw new InvalidSpecError(`spec.target.template.data.${key}: ${describe(err)}`);
+      throw new InvalidSpecError(`${field(key)}: ${describe(err)}`);
     }
     if (rendered.length > MAX_OUTPUT_BYTES) {
-      throw new InvalidSpecError(
-        `spec.target.template.data.${key}: output larger than ${MAX_OUTPUT_BYTES} bytes`,
-      );
+      throw new InvalidSpecError(`${field(key)}: output larger than ${MAX_OUTPUT_BYTES} bytes`);
     }
     // Every helper returns bytes; a char above 255 would be cut to its low byte by latin1.
-    if (/[\u0100-\uffff]/.test(rendered))
-      throw new InvalidSpecError(`spec.target.template.data.${key}: template failed`);
+    if (/[\u0100-\uffff]/.test(rendered)) throw new InvalidSpecError(`${field(key)}: template failed`);
     out[key] = new Uint8Array(Buffer.from(rendered, "latin1"));
   }
   return out;

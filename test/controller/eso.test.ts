@@ -166,8 +166,12 @@ void describe("controller: ESO manifests rendered by the plugin", () => {
     const blocked = await waitForCondition(ctl.kube, ns, "still-eso", "Ready", "False", "SecretSyncError");
     const ready = blocked.status?.conditions?.find((c) => c.type === "Ready");
     // The controller watches only the Secrets it manages, so it does not see ESO's before writing: the
-    // API server refuses a second controlling owner, and the Secret is left as ESO wrote it.
-    assert.match(ready?.message ?? "", /Only one reference can have Controller set to true/);
+    // API server refuses a second controlling owner, the Secret is left as ESO wrote it, and the
+    // condition says, in one line, who owns it and what to do.
+    assert.equal(
+      ready?.message,
+      `target Secret "still-eso" is still owned by ESO's ExternalSecret "still-eso": orphan-delete it to hand the Secret over (kubectl delete externalsecrets.external-secrets.io still-eso -n ${ns} --cascade=orphan)`,
+    );
     assert.deepEqual(await rawData("still-eso"), base64(ESO_BYTES));
     // What `kubectl delete … --cascade=orphan` (or Argo CD's PrunePropagationPolicy=orphan) leaves.
     await ctl.kube.apply(resourceTypes.secret, secret([]), { fieldManager: "external-secrets", force: true });

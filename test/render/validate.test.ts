@@ -151,6 +151,44 @@ void test("refsync validate: a typo at any level is one line naming file, docume
   assert.ok(!run.stderr.includes("hunter2"), "a value on stderr");
 });
 
+void test("refsync validate: external-secrets.io objects are converted and checked, each problem naming file, object and field", async () => {
+  const eso = (text: string) =>
+    text.replace("apiVersion: refsync.dev/v1alpha1", "apiVersion: external-secrets.io/v1");
+  const valid = tree("eso-valid", {
+    "eso/store.yaml": eso(SECRET_STORE.replace(/ {2}rateLimit:\n {4}qps: 5\n/, "")),
+    "eso/es.yaml": eso(EXTERNAL_SECRET),
+  });
+  assert.deepEqual(await runRefsync(["validate", "eso"], { cwd: valid }), {
+    code: 0,
+    stdout: "2 objects valid (2 documents, 0 references)\n",
+    stderr: "",
+  });
+  const invalid = tree("eso-invalid", {
+    "eso/es.yaml": `${eso(EXTERNAL_SECRET).replace("  target:\n", "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n")}---\n${eso(
+      EXTERNAL_SECRET,
+    )
+      .replace("name: db", "name: web")
+      .replace("property:", "proprety:")}---\n${eso(EXTERNAL_SECRET)
+      .replace("name: db", "name: windows")
+      .replace(
+        "  target:\n",
+        "  syncWindows:\n    kind: allow\n    windows: [{schedule: '0 25 * * *', duration: 1h}]\n  target:\n",
+      )}`,
+  });
+  const run = await runRefsync(["validate", "eso"], { cwd: invalid });
+  assert.equal(run.stdout, "");
+  assert.equal(
+    run.stderr,
+    [
+      "eso/es.yaml: document 0: ExternalSecret/shop/db: spec.target.manifest: refsync does not implement this ESO field (targets other than a Secret)",
+      "eso/es.yaml: document 1: ExternalSecret/shop/web: spec.data[0].remoteRef.proprety: refsync does not implement this ESO field",
+      "eso/es.yaml: document 2: ExternalSecret/shop/windows: spec.syncWindows.windows[0].schedule: not a valid schedule: CronPattern: Invalid value for hour: 25",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(run.code, 1);
+});
+
 void test("refsync validate: a malformed reference fails with its location", async () => {
   const dir = tree("bad-ref", {
     "manifests/app.yaml": DEPLOYMENT_AND_SECRET.replace("#token", "?verison=2#token"),

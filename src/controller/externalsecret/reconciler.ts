@@ -20,7 +20,6 @@ import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
 import { resolveStore, type StoreLookup } from "../secretstore/resolve.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
-import { renderTemplates } from "../../template/engine.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { dataHash } from "../hash.ts";
@@ -36,11 +35,14 @@ import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes } from "./key-hashes.ts";
 import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
+import { applyTemplate, templateSources } from "./secret-template.ts";
 import {
   applySecret,
   checkTakeover,
   desiredSecret,
   isUpToDate,
+  keptData,
+  ownsAllKeys,
   targetName,
   type SecretObject,
 } from "./target.ts";
@@ -76,6 +78,8 @@ export class ExternalSecretReconciler {
   readonly #seen = new Set<string>();
   readonly #takeover: LeaseTakeover;
   readonly #prefetcher: DueReadPrefetcher;
+  /** Keys whose due refresh spec.syncWindows holds back, with the time their event named. */
+  readonly #deferredUntil = new Map<string, string>();
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
@@ -126,6 +130,7 @@ export class ExternalSecretReconciler {
     const es = this.#d.externalSecrets.get(key);
     if (!es) {
       this.#seen.delete(key);
+      this.#deferredUntil.delete(key);
       this.#takeover.forget(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
@@ -145,6 +150,8 @@ export class ExternalSecretReconciler {
       return this.#requeueAfter(es, await this.#writeStatus(key, es, outcome, signal));
     }
     const fresh = this.#fresh.has(key) || adopting;
+    if (decision.reason === "window" && !fresh) this.#deferred(key, es, decision.nextInMs);
+    else this.#deferredUntil.delete(key);
     if (!decision.due && !fresh) {
       // A renewal moved a lease's expiry: the status shows it, for a restarted controller to resume from.
       if (this.#d.leases.holds(key) && !sameLeases(es.status?.leases, this.#heldStatus(key)))
@@ -181,6 +188,23 @@ export class ExternalSecretReconciler {
     return this.#requeueAfter(es, refreshTime);
   }
 
+  /** A due refresh that spec.syncWindows holds back: one event per wait, saying until when. */
+  #deferred(key: string, es: ExternalSecret, nextInMs: number | undefined): void {
+    const until =
+      nextInMs === undefined
+        ? "no window allows one within a year"
+        : `next allowed at ${new Date(Date.now() + nextInMs).toISOString().replace(/\.\d+Z$/, "Z")}`;
+    if (this.#deferredUntil.get(key) === until) return;
+    this.#deferredUntil.set(key, until);
+    const kind = es.spec.syncWindows?.kind === "allow" ? "outside the allow windows" : "inside a deny window";
+    this.#d.events.record(
+      es,
+      "Normal",
+      "RefreshDeferred",
+      `periodic refresh waits (${kind} of spec.syncWindows): ${until}`,
+    );
+  }
+
   #requeueAfter(es: ExternalSecret, refreshTime: string | undefined): ReconcileResult {
     const interval = refreshIntervalMs(es);
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
@@ -202,9 +226,11 @@ export class ExternalSecretReconciler {
     const name = targetName(es);
     const cached = this.#d.secrets.get(`${ns}/${name}`);
     if (cached) return cached;
-    // Not labelled as ours (yet). Merge needs to know whether it exists; Owner and Orphan
-    // need not ask: the apply creates it, and the API server refuses a second controller owner.
-    if ((es.spec.target?.creationPolicy ?? defaults.creationPolicy) !== "Merge") return undefined;
+    // Not labelled as ours (yet). Merge needs to know whether it exists, CreateOrMerge its type, an
+    // immutable target its data; Owner and Orphan need not ask: the apply creates it, and the API
+    // server refuses a second controller owner (applySecret then names it).
+    const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
+    if (policy !== "Merge" && policy !== "CreateOrMerge" && !es.spec.target?.immutable) return undefined;
     return this.#d.kube.get<SecretObject>(resourceTypes.secret, ns, name, signal);
   }
 
@@ -243,24 +269,19 @@ export class ExternalSecretReconciler {
         name: es.metadata.name,
         ...(es.metadata.uid && { uid: es.metadata.uid }),
       });
-      let data = fetched.data;
-      const templates = spec.target?.template?.data;
       // On bytes: a value that is not UTF-8 reaches the Secret as it is (ESO's semantics).
-      if (templates) data = renderTemplates(templates, data, spec.target?.template?.engineVersion);
+      const content = await applyTemplate(
+        spec.target?.template,
+        fetched.data,
+        templateSources(this.#d.kube, namespace, signal),
+      );
+      const data = (content.data = keptData(es, target, content.data));
       const type = spec.target?.template?.type ?? "Opaque";
       const hash = dataHash(this.#d.hashKey, type, data);
       checkTakeover(es, target);
-      const desired = desiredSecret(es, data, hash);
-      const creation = spec.target?.creationPolicy ?? defaults.creationPolicy;
+      const desired = desiredSecret(es, content, hash, target);
       // Undefined: created. Decided from the Secret's bytes, never from hashes (see annotateKeyHashes).
-      const changed = annotateKeyHashes(
-        desired,
-        target,
-        this.#d.hashKey,
-        data,
-        new Date(),
-        creation !== "Merge",
-      );
+      const changed = annotateKeyHashes(desired, target, this.#d.hashKey, data, new Date(), ownsAllKeys(es));
       const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
       // Same bytes, another hash: hashes made with another HMAC key, recomputed; no value changed.
       const rehashed = changed?.length === 0 && previousHash !== hash;
@@ -272,7 +293,7 @@ export class ExternalSecretReconciler {
         // past its lease (or from a stale cache) gets a 409 instead of overwriting newer data.
         if (target?.metadata.resourceVersion)
           desired.metadata.resourceVersion = target.metadata.resourceVersion;
-        this.#d.secrets.observe(await applySecret(this.#d.kube, desired, signal));
+        this.#d.secrets.observe(await applySecret(this.#d.kube, es, desired, signal));
         written = true;
         if (rehashed)
           this.#d.log.debug(

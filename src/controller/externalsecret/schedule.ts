@@ -13,7 +13,9 @@
  * store reaches every Secret by the next slot after it, within one interval
  * (+ jitter), however the reads are shared. OnChange: only when the
  * spec (generation) or the force-sync annotation changed. CreatedOnce: only
- * until the Secret first exists.
+ * until the Secret first exists. spec.syncWindows (Periodic only, as ESO)
+ * holds back a periodic refresh, or the retry of a failed one, until a window
+ * allows it; a new spec, a forced sync or a missing or edited Secret do not wait.
  */
 import { createHash } from "node:crypto";
 import {
@@ -22,6 +24,7 @@ import {
   defaults,
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
+import { nextAllowed, refreshAllowed } from "../../api/sync-windows.ts";
 import { parseDuration } from "../../api/validate.ts";
 import { getCondition } from "../../kube/conditions.ts";
 import type { SecretObject } from "./target.ts";
@@ -37,6 +40,8 @@ export interface SyncDecision {
     | "target-missing"
     | "target-changed"
     | "periodic"
+    /** Not due: a refresh is due, but spec.syncWindows does not allow it now. */
+    | "window"
     | "none";
   /** When not due: when to look again (Periodic only). */
   nextInMs?: number;
@@ -169,13 +174,25 @@ export function decideSync(
       readsSinceMs: now,
     };
   }
-  if (getCondition(status.conditions, "Ready")?.status !== "True") return due("not-ready");
+  // ESO's sync windows gate the periodic refreshes, and the retries of a failed one, of Periodic objects only.
+  // A schedule that does not parse (the CRD checks only its shape): the sync runs and reports InvalidSpec.
+  const gated = (reason: SyncDecision["reason"]): SyncDecision => {
+    let at: number | undefined;
+    try {
+      if (policy !== "Periodic" || refreshAllowed(es.spec.syncWindows, now)) return due(reason);
+      at = nextAllowed(es.spec.syncWindows, now);
+    } catch {
+      return due(reason);
+    }
+    return { due: false, reason: "window", ...(at !== undefined && { nextInMs: at - now }) };
+  };
+  if (getCondition(status.conditions, "Ready")?.status !== "True") return gated("not-ready");
   if (!target) return due("target-missing");
   if (policy === "CreatedOnce") return { due: false, reason: "none" };
   if (target.metadata.annotations?.[ANNOTATION_DATA_HASH] !== status.dataHash) return due("target-changed");
   if (policy === "OnChange") return { due: false, reason: "none" };
   if (interval === 0) return { due: false, reason: "none" };
   const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime));
-  if (now >= next) return due("periodic");
+  if (now >= next) return gated("periodic");
   return { due: false, reason: "none", nextInMs: next - now };
 }

@@ -2,7 +2,10 @@
  * The target Secret: what it should look like, whether it already does, and
  * writing it with server-side apply as field manager `refsync`. Owner adds a
  * controller ownerReference; Merge writes only our keys into a Secret someone
- * else created (and refuses to create one); Orphan creates without owner.
+ * else created (and refuses to create one); Orphan creates without owner;
+ * CreateOrMerge creates without owner when missing, else merges as Merge.
+ * `target.immutable` creates the Secret immutable; once it exists its data
+ * stays as it is (ESO's semantics: the values read later are not written).
  */
 import {
   ANNOTATION_DATA_HASH,
@@ -13,7 +16,8 @@ import {
   defaults,
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
-import { TargetConflictError } from "../../errors.ts";
+import { ESO_GROUP } from "../../api/eso.ts";
+import { KubeApiError, TargetConflictError } from "../../errors.ts";
 import { resourceTypes } from "../../kube/resources.ts";
 import { type KubeClient } from "../../kube/client.ts";
 
@@ -28,8 +32,11 @@ export interface SecretObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+    finalizers?: string[];
+    deletionTimestamp?: string;
   };
   type?: string;
+  immutable?: boolean;
   data?: Record<string, string>;
 }
 
@@ -37,10 +44,40 @@ export function targetName(es: ExternalSecret): string {
   return es.spec.target?.name || es.metadata.name;
 }
 
+/**
+ * An immutable target that exists keeps its data (ESO's semantics): the bytes
+ * to write are those it holds, all of them, or when merging those of the keys
+ * this sync would write.
+ */
+export function keptData(
+  es: ExternalSecret,
+  existing: SecretObject | undefined,
+  data: Record<string, Uint8Array>,
+): Record<string, Uint8Array> {
+  if (!es.spec.target?.immutable || !existing) return data;
+  const all = ownsAllKeys(es);
+  return Object.fromEntries(
+    Object.entries(existing.data ?? {})
+      .filter(([k]) => all || k in data)
+      .map(([k, v]) => [k, new Uint8Array(Buffer.from(v, "base64"))]),
+  );
+}
+
+/** Whether the Secret's keys are all this ExternalSecret's (not Merge or CreateOrMerge). */
+export function ownsAllKeys(es: ExternalSecret): boolean {
+  const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
+  return policy !== "Merge" && policy !== "CreateOrMerge";
+}
+
 export function desiredSecret(
   es: ExternalSecret,
-  data: Record<string, Uint8Array>,
+  content: {
+    data: Record<string, Uint8Array>;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  },
   hash: string,
+  existing: SecretObject | undefined,
 ): SecretObject {
   const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
   const template = es.spec.target?.template;
@@ -50,17 +87,27 @@ export function desiredSecret(
     metadata: {
       name: targetName(es),
       namespace: es.metadata.namespace as string,
-      labels: { ...template?.metadata?.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
+      labels: { ...content.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
       annotations: {
-        ...template?.metadata?.annotations,
+        ...content.annotations,
         [ANNOTATION_DATA_HASH]: hash,
         [ANNOTATION_EXTERNAL_SECRET]: es.metadata.name,
       },
     },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+    data: Object.fromEntries(
+      Object.entries(content.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+    ),
   };
-  // The type of an existing Secret is immutable and not ours to set when merging.
-  if (policy !== "Merge") secret.type = template?.type ?? "Opaque";
+  // A set in server-side apply: others' finalizers stay. A Secret being deleted takes no new one, and
+  // keeps those it has (leaving one out of the apply would remove it).
+  const finalizers = (template?.metadata?.finalizers ?? []).filter(
+    (f) => !existing?.metadata.deletionTimestamp || existing.metadata.finalizers?.includes(f),
+  );
+  if (finalizers.length > 0) secret.metadata.finalizers = finalizers;
+  if (es.spec.target?.immutable) secret.immutable = true;
+  // The type of an existing Secret is immutable and not ours to set when merging into it.
+  if (policy === "CreateOrMerge") secret.type = template?.type ?? existing?.type ?? "Opaque";
+  else if (policy !== "Merge") secret.type = template?.type ?? "Opaque";
   if (policy === "Owner") {
     secret.metadata.ownerReferences = [
       {
@@ -82,6 +129,8 @@ export function isUpToDate(existing: SecretObject | undefined, desired: SecretOb
     Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
   if (!subset(desired.metadata.labels, existing.metadata.labels)) return false;
   if (!subset(desired.metadata.annotations, existing.metadata.annotations)) return false;
+  if (desired.metadata.finalizers?.some((f) => !existing.metadata.finalizers?.includes(f))) return false;
+  if (desired.immutable && !existing.immutable) return false;
   if (desired.type !== undefined && (existing.type ?? "Opaque") !== desired.type) return false;
   const owner = desired.metadata.ownerReferences?.[0];
   if (owner && !existing.metadata.ownerReferences?.some((o) => o.uid === owner.uid)) return false;
@@ -102,21 +151,44 @@ export function checkTakeover(es: ExternalSecret, existing: SecretObject | undef
   if (policy === "Owner" && existing) {
     const controller = existing.metadata.ownerReferences?.find((o) => o.controller);
     if (controller && controller.uid !== es.metadata.uid) {
+      const ns = es.metadata.namespace as string;
       throw new TargetConflictError(
-        `target Secret "${name}" is already owned by ${controller.kind} "${controller.name}"`,
+        controller.apiVersion.startsWith(`${ESO_GROUP}/`)
+          ? `target Secret "${name}" is still owned by ESO's ExternalSecret "${controller.name}": orphan-delete it to hand the Secret over (kubectl delete externalsecrets.${ESO_GROUP} ${controller.name} -n ${ns} --cascade=orphan)`
+          : `target Secret "${name}" is already owned by ${controller.kind} "${controller.name}" (${controller.apiVersion}); refsync takes over only a Secret without a controlling owner`,
       );
     }
   }
 }
 
-export function applySecret(
+/**
+ * Writes the Secret. The API server's refusals that the spec explains become
+ * one actionable line: a second controlling owner (the Secret was not in our
+ * cache, so its owner was not checked before: it is read now and named), and
+ * data written to an immutable Secret.
+ */
+export async function applySecret(
   client: KubeClient,
+  es: ExternalSecret,
   secret: SecretObject,
   signal?: AbortSignal,
 ): Promise<SecretObject> {
-  return client.apply<SecretObject>(resourceTypes.secret, secret, {
-    fieldManager: FIELD_MANAGER,
-    force: true,
-    signal,
-  });
+  try {
+    return await client.apply<SecretObject>(resourceTypes.secret, secret, {
+      fieldManager: FIELD_MANAGER,
+      force: true,
+      signal,
+    });
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.status !== 422) throw err;
+    const { name, namespace } = secret.metadata;
+    if (/Only one reference can have Controller set to true/.test(err.message)) {
+      checkTakeover(es, await client.get<SecretObject>(resourceTypes.secret, namespace, name, signal));
+    } else if (/field is immutable when `immutable` is set/.test(err.message)) {
+      throw new TargetConflictError(
+        `target Secret "${name}" is immutable and its data would change: delete it to have it created again with the current values, or set spec.target.immutable to keep it as it is`,
+      );
+    }
+    throw err;
+  }
 }

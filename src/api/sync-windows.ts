@@ -1,0 +1,115 @@
+/**
+ * `spec.syncWindows` as ESO evaluates it (in UTC): a window opens at each
+ * firing of its cron schedule and stays open for its duration, both ends
+ * included; `allow` lets periodic refreshes run only while some window is
+ * open, `deny` stops them while any is. ESO looks only at the latest firing
+ * at most duration + 1 s before the time asked (robfig/cron's Next from
+ * there), and so does `windowOpen`.
+ *
+ * Schedules: five cron fields (minute hour day-of-month month day-of-week,
+ * names and `?` allowed, day-of-month and day-of-week ORed when both are
+ * restricted) or a descriptor, `@yearly` … `@hourly`, `@every <duration>`
+ * (robfig's constant delay: one firing every duration, whole seconds,
+ * counted from the time asked). ESO skips a schedule it cannot parse; here
+ * the spec is refused instead (schema.ts), so a typo is an error.
+ */
+import { Cron } from "croner";
+
+export interface SyncWindowsSpec {
+  kind: "allow" | "deny";
+  windows: { schedule: string; duration: string }[];
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go durations as the schema admits them (`8h`, `1h30m`, `90s`). */
+function durationMs(value: string): number {
+  let total = 0;
+  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
+  return total;
+}
+
+const DESCRIPTORS: Record<string, string> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+/** A schedule's next firing strictly after a whole second `t` (robfig's Next), ms; undefined for none. */
+type Next = (t: number) => number | undefined;
+
+const SECOND = 1000;
+const floorSecond = (ms: number) => Math.floor(ms / SECOND) * SECOND;
+
+/** The schedule's `next`; throws an Error saying what is wrong. */
+export function parseSchedule(schedule: string): Next {
+  const every = /^@every (.+)$/.exec(schedule);
+  if (every) {
+    const spec = (every[1] as string).trim();
+    if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(spec))
+      throw new Error(`"${spec}" is not a duration like 1h or 30m`);
+    const delay = Math.max(SECOND, floorSecond(durationMs(spec)));
+    return (t) => floorSecond(t) + delay;
+  }
+  const fields = DESCRIPTORS[schedule] ?? schedule;
+  if (fields.startsWith("@")) throw new Error(`unknown descriptor ${schedule}`);
+  if (fields.trim().split(/\s+/).length !== 5) throw new Error("a cron schedule has 5 fields");
+  // robfig reads `?` as `*`; croner would put the current time there.
+  const cron = new Cron(fields.replaceAll("?", "*"), { timezone: "UTC", mode: "5-part", paused: true });
+  return (t) => cron.nextRun(new Date(floorSecond(t)))?.getTime();
+}
+
+/** Whether a window (schedule `next`, open `durationMs`) is open at `at` (ESO's isWithinSyncWindow). */
+function windowOpen(next: Next, duration: number, at: number): boolean {
+  const opened = next(at - duration - SECOND);
+  return opened !== undefined && opened <= at && at <= opened + duration;
+}
+
+interface Window {
+  next: Next;
+  duration: number;
+}
+
+function windowsOf(spec: SyncWindowsSpec): Window[] {
+  return spec.windows.map((w) => ({ next: parseSchedule(w.schedule), duration: durationMs(w.duration) }));
+}
+
+function allowedAt(kind: SyncWindowsSpec["kind"], windows: Window[], at: number): boolean {
+  const open = windows.some((w) => windowOpen(w.next, w.duration, at));
+  return kind === "allow" ? open : !open;
+}
+
+/** Whether a periodic refresh may run at `at`. */
+export function refreshAllowed(spec: SyncWindowsSpec | undefined, at: number): boolean {
+  return !spec || allowedAt(spec.kind, windowsOf(spec), at);
+}
+
+/**
+ * The first time at or after `from` when a periodic refresh may run, ms;
+ * undefined when none is found within a year (a schedule that never fires,
+ * an `@every` window that never opens).
+ */
+export function nextAllowed(spec: SyncWindowsSpec | undefined, from: number): number | undefined {
+  if (!spec) return from;
+  const windows = windowsOf(spec);
+  const limit = from + 366 * 24 * 3_600_000;
+  let at = from;
+  for (let i = 0; i < 1000 && at <= limit; i++) {
+    if (allowedAt(spec.kind, windows, at)) return at;
+    // Candidates: where a window opens (allow) or closes (deny) next.
+    const candidates = windows.flatMap((w) => {
+      if (spec.kind === "allow") return [w.next(at)];
+      const opened = w.next(at - w.duration - SECOND);
+      return opened !== undefined && opened <= at ? [opened + w.duration + 1] : [];
+    });
+    const later = candidates.filter((t): t is number => t !== undefined && t > at);
+    if (later.length === 0) return undefined;
+    at = Math.min(...later);
+  }
+  return undefined;
+}
