@@ -4,8 +4,8 @@
 # Everything comes from the npm registry and Debian; nothing is downloaded from elsewhere.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1. Compile TypeScript, bundle the plugin's entry (dist/plugin/) and keep only the production
-#    dependencies.
+# 1. Compile TypeScript, bundle the CLI (dist/bundle/, which bin/refsync.js runs) and keep only
+#    the production dependencies.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -1,7 +1,7 @@
 /**
  * Plugin start: `refsync generate` as argocd-cmp-server runs it, a new
  * process per application render (bin/refsync.js, which runs the bundled
- * entry in dist/plugin/ with V8's compile cache), against `node -e 0` with
+ * CLI in dist/bundle/ with V8's compile cache), against `node -e 0` with
  * the same Node (target ≤ 2×) and, on a Kustomize overlay holding
  * references, against `kubectl kustomize` of the same overlay (≤ 1.5×;
  * generate runs kubectl kustomize itself, then turns the Secret into an
@@ -95,7 +95,7 @@ async function phases(dir: string, app: string, env: NodeJS.ProcessEnv) {
 import { writeSync } from "node:fs";
 module.enableCompileCache();
 const t0 = performance.now();
-const { main } = await import(${JSON.stringify(join(root, "dist", "plugin", "main.js"))});
+const { main } = await import(${JSON.stringify(join(root, "dist", "bundle", "main.js"))});
 const t1 = performance.now();
 await main(["generate"]);
 const t2 = performance.now();

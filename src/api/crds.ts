@@ -21,7 +21,13 @@
  * zod, checked by the controller and by `refsync validate`.
  */
 import { z } from "zod";
-import { externalSecretSpecSchema, providerMeta, secretStoreSpecSchema, storeSpecSchema } from "./schema.ts";
+import {
+  clusterExternalSecretSpecSchema,
+  externalSecretSpecSchema,
+  providerMeta,
+  secretStoreSpecSchema,
+  storeSpecSchema,
+} from "./schema.ts";
 import { GROUP, VERSION } from "./v1alpha1.ts";
 
 /** A node of an OpenAPI v3 schema as a CRD holds it. */
@@ -283,6 +289,46 @@ const externalSecretColumns = [
   ageColumn,
 ];
 
+const clusterExternalSecretStatus: CrdSchema = {
+  description: "What the controller observed and did.",
+  type: "object",
+  properties: {
+    observedGeneration,
+    externalSecretName: { description: "Name of the ExternalSecrets created.", type: "string" },
+    failedNamespaces: {
+      description: "Selected namespaces without the ExternalSecret, and why.",
+      type: "array",
+      items: {
+        type: "object",
+        required: ["namespace"],
+        properties: {
+          namespace: { description: "The namespace.", type: "string" },
+          reason: { description: "Why the ExternalSecret could not be written there.", type: "string" },
+        },
+      },
+    },
+    provisionedNamespaces: {
+      description: "Namespaces holding the ExternalSecret.",
+      type: "array",
+      items: { type: "string" },
+    },
+    conditions,
+  },
+};
+
+// As ESO's printcolumn markers for ClusterExternalSecret, with Age last.
+const clusterExternalSecretColumns = [
+  { name: "Store", type: "string", jsonPath: ".spec.externalSecretSpec.secretStoreRef.name" },
+  {
+    name: "Refresh Interval",
+    type: "string",
+    description: "spec.refreshTime; empty means the default, 1h.",
+    jsonPath: ".spec.refreshTime",
+  },
+  readyColumn,
+  ageColumn,
+];
+
 const KEEPS_UNKNOWN = [
   "Every object under spec keeps unknown fields (x-kubernetes-preserve-unknown-fields): the",
   "API server would prune them silently, and the controller must see a typo to refuse it",
@@ -367,7 +413,7 @@ function storeSpecWithProviders(schema: z.ZodObject, sections: ProviderSections)
 /** Each provider's section of `spec.provider`, by its key: `specSchema` of allProviders() (src/providers/registry.ts). */
 export type ProviderSections = Record<string, z.ZodType>;
 
-/** The three CRDs, from the zod schemas here and the providers' own. */
+/** The CRDs, from the zod schemas here and the providers' own. */
 export function crdFiles(providers: ProviderSections): CrdFile[] {
   const spec = (schema: z.ZodType): CrdSchema => structural(schema, { preserveUnknownFields: true });
   const storeProviders =
@@ -426,6 +472,24 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
         spec: spec(externalSecretSpecSchema),
         status: externalSecretStatus,
         columns: externalSecretColumns,
+      }),
+    },
+    {
+      file: "clusterexternalsecret.yaml",
+      header: [
+        "ClusterExternalSecret: one ExternalSecret in every namespace its selectors choose.",
+        "Defaults are applied by the controller, never by the API server, so Argo CD sees no drift.",
+      ],
+      crd: crd({
+        kind: "ClusterExternalSecret",
+        plural: "clusterexternalsecrets",
+        shortName: "rsces",
+        scope: "Cluster",
+        description:
+          "ClusterExternalSecret: an ExternalSecret created in every namespace its selectors choose, and removed from those they no longer choose.",
+        spec: spec(clusterExternalSecretSpecSchema),
+        status: clusterExternalSecretStatus,
+        columns: clusterExternalSecretColumns,
       }),
     },
   ].map((f) => ({ ...f, header: [...f.header, ...KEEPS_UNKNOWN] }));

@@ -11,12 +11,24 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule, type Rule } from "./eso.ts";
-import { externalSecretSpecProblems, validateExternalSecretSpec } from "./validate.ts";
+import {
+  clusterExternalSecretSpecProblems,
+  externalSecretSpecProblems,
+  validateExternalSecretSpec,
+} from "./validate.ts";
 
-const FIELDS = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
-  "ExternalSecret" | "SecretStore",
+const LISTED = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
+  "ExternalSecret" | "SecretStore" | "ClusterExternalSecret",
   string[]
 >;
+/** A ClusterExternalSecret's own fields, and every ExternalSecret field under its spec.externalSecretSpec. */
+const FIELDS = {
+  ...LISTED,
+  ClusterExternalSecret: [
+    ...LISTED.ClusterExternalSecret,
+    ...LISTED.ExternalSecret.map((f) => f.replace(/^spec\./, "spec.externalSecretSpec.")),
+  ],
+};
 const SENTINEL = "refsync-test-sentinel";
 
 /** `{ spec: { data: [ { remoteRef: { key: SENTINEL } } ] } }` for `spec.data[].remoteRef.key`. */
@@ -93,7 +105,8 @@ void describe("ESO v1 field coverage", () => {
   }
   void test("counts", () => {
     // mapped + accepted-only-at-ESO's-default + refused = every field listed.
-    const total = FIELDS.ExternalSecret.length + FIELDS.SecretStore.length;
+    const total =
+      FIELDS.ExternalSecret.length + FIELDS.SecretStore.length + FIELDS.ClusterExternalSecret.length;
     assert.equal(counts.mapped + counts.defaultOnly + counts.refused, total);
     console.log(
       `ESO v1 fields: ${total}: mapped ${counts.mapped}, default only ${counts.defaultOnly}, refused ${counts.refused}`,
@@ -189,14 +202,17 @@ void describe("convertEsoObject", () => {
     );
   });
 
-  void test("ClusterExternalSecret and other kinds are refused by name", () => {
+  void test("PushSecret and other kinds are refused by name", () => {
     const result = convertEsoObject({
-      apiVersion: "external-secrets.io/v1",
-      kind: "ClusterExternalSecret",
+      apiVersion: "external-secrets.io/v1alpha1",
+      kind: "PushSecret",
       spec: {},
     });
     assert.equal(result.ok, false);
-    assert.match(result.problems[0] ?? "", /refsync has no ClusterExternalSecret kind/);
+    assert.match(result.problems[0] ?? "", /external-secrets\.io\/v1alpha1/);
+    const push = convertEsoObject({ apiVersion: "external-secrets.io/v1", kind: "PushSecret", spec: {} });
+    assert.equal(push.ok, false);
+    assert.match(push.problems[0] ?? "", /refsync has no PushSecret kind/);
     const old = convertEsoObject({
       apiVersion: "external-secrets.io/v1alpha1",
       kind: "ExternalSecret",
@@ -441,5 +457,81 @@ void describe("metadataPolicy, conversion, nullBytePolicy and rewrite merge/tran
     const result = convertEsoObject(bad);
     assert.ok(result.ok);
     assert.match(externalSecretSpecProblems(result.object.spec).join(), /metadataPolicy/);
+  });
+});
+
+void describe("ClusterExternalSecret", () => {
+  const ces = (apiVersion: string, spec: Record<string, unknown>) => ({
+    apiVersion,
+    kind: "ClusterExternalSecret",
+    metadata: { name: "db" },
+    spec: {
+      externalSecretSpec: {
+        secretStoreRef: { name: "vault", kind: "ClusterSecretStore" },
+        data: [{ secretKey: "password", remoteRef: { key: "db", property: "password" } }],
+      },
+      ...spec,
+    },
+    status: { provisionedNamespaces: ["a"] },
+  });
+
+  for (const version of ["v1", "v1beta1"]) {
+    void test(`external-secrets.io/${version}: converted with ESO's defaults, the deprecated selector folded in`, () => {
+      const result = convertEsoObject(
+        ces(`external-secrets.io/${version}`, {
+          externalSecretName: "db-credentials",
+          externalSecretMetadata: { labels: { app: "db" } },
+          namespaceSelector: { matchLabels: { legacy: "yes" } },
+          namespaceSelectors: [{ matchExpressions: [{ key: "team", operator: "In", values: ["a"] }] }],
+          namespaces: ["ops"],
+        }),
+      );
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+      assert.deepEqual(result.object, {
+        apiVersion: "refsync.dev/v1alpha1",
+        kind: "ClusterExternalSecret",
+        metadata: {
+          name: "db",
+          annotations: { [ANNOTATION_CONVERTED_FROM]: `external-secrets.io/${version}` },
+        },
+        spec: {
+          externalSecretSpec: {
+            secretStoreRef: { name: "vault", kind: "ClusterSecretStore" },
+            data: [{ secretKey: "password", remoteRef: { key: "db", property: "password" } }],
+            refreshInterval: "1h",
+            target: { creationPolicy: "Owner", deletionPolicy: "Retain" },
+          },
+          externalSecretName: "db-credentials",
+          externalSecretMetadata: { labels: { app: "db" } },
+          namespaceSelectors: [
+            { matchLabels: { legacy: "yes" } },
+            { matchExpressions: [{ key: "team", operator: "In", values: ["a"] }] },
+          ],
+          namespaces: ["ops"],
+          refreshTime: "1h",
+        },
+      });
+      assert.deepEqual(clusterExternalSecretSpecProblems(result.object.spec), []);
+    });
+  }
+
+  void test("a field of the embedded ExternalSecret spec refsync lacks is refused by its full path", () => {
+    const doc = ces("external-secrets.io/v1", { refreshTime: "30s" });
+    (doc.spec.externalSecretSpec as Record<string, unknown>).dataFrom = [
+      { sourceRef: { generatorRef: { name: "g" } } },
+    ];
+    const result = convertEsoObject(doc);
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.ok ? [] : result.problems, [
+      "spec.externalSecretSpec.dataFrom[0].sourceRef: refsync does not implement this ESO field (generators and per-source stores)",
+    ]);
+  });
+
+  void test("a field ESO's ClusterExternalSecret does not have is refused", () => {
+    const result = convertEsoObject(ces("external-secrets.io/v1", { namespaceRegexes: ["^team-"] }));
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.ok ? [] : result.problems, [
+      "spec.namespaceRegexes: refsync does not implement this ESO field",
+    ]);
   });
 });

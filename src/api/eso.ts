@@ -129,6 +129,21 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.dataFrom[].sourceRef": refuse("(generators and per-source stores)"),
 };
 
+/** A ClusterExternalSecret's own fields; its spec.externalSecretSpec follows EXTERNAL_SECRET's rules. */
+const CLUSTER_EXTERNAL_SECRET: Record<string, Rule> = {
+  spec: map,
+  "spec.externalSecretName": map,
+  "spec.externalSecretMetadata": map,
+  "spec.externalSecretMetadata.labels": subtree,
+  "spec.externalSecretMetadata.annotations": subtree,
+  // Deprecated in ESO, ORed with namespaceSelectors: it becomes their first entry.
+  "spec.namespaceSelector": subtree,
+  "spec.namespaceSelectors": subtree,
+  "spec.namespaces": subtree,
+  "spec.refreshTime": map,
+};
+const EMBEDDED_SPEC = "spec.externalSecretSpec";
+
 const STORE: Record<string, Rule> = {
   spec: map,
   "spec.controller": only(""),
@@ -280,6 +295,11 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
 /** The rule for one ESO field path (`spec.data[].remoteRef.key`) of a kind, if the table has one. */
 export function esoRule(kind: string, pattern: string): Rule | undefined {
   if (kind === "ExternalSecret") return EXTERNAL_SECRET[pattern];
+  if (kind === "ClusterExternalSecret") {
+    return pattern === EMBEDDED_SPEC || pattern.startsWith(`${EMBEDDED_SPEC}.`)
+      ? EXTERNAL_SECRET[`spec${pattern.slice(EMBEDDED_SPEC.length)}`]
+      : CLUSTER_EXTERNAL_SECRET[pattern];
+  }
   if (kind !== "SecretStore" && kind !== "ClusterSecretStore") return undefined;
   const provider = /^spec\.provider\.([^.[]+)/.exec(pattern)?.[1];
   if (provider !== undefined) return PROVIDERS[provider]?.[pattern];
@@ -354,7 +374,7 @@ export function isEsoObject(value: unknown): value is Record<string, unknown> {
   );
 }
 
-const KINDS = new Set(["ExternalSecret", "SecretStore", "ClusterSecretStore"]);
+const KINDS = new Set(["ExternalSecret", "SecretStore", "ClusterSecretStore", "ClusterExternalSecret"]);
 const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
 
 /**
@@ -377,7 +397,7 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
     return {
       ok: false,
       problems: [
-        `kind: refsync has no ${kind || "(unset)"} kind yet; it converts ExternalSecret, SecretStore and ClusterSecretStore`,
+        `kind: refsync has no ${kind || "(unset)"} kind yet; it converts ExternalSecret, SecretStore, ClusterSecretStore and ClusterExternalSecret`,
       ],
     };
   }
@@ -389,6 +409,7 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
   if (problems.length) return { ok: false, problems };
   const converted = (spec === DROP ? {} : spec) as Record<string, unknown>;
   if (kind === "ExternalSecret") applyExternalSecretDefaults(converted);
+  else if (kind === "ClusterExternalSecret") applyClusterExternalSecretDefaults(converted);
   else applyStoreDefaults(converted);
   const metadata = isRecord(value.metadata) ? structuredClone(value.metadata) : {};
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
@@ -425,6 +446,17 @@ function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
       if (item.target === "") delete item.target;
       else if (canonical) item.target = canonical;
     }
+  }
+}
+
+function applyClusterExternalSecretDefaults(spec: Record<string, unknown>): void {
+  // ESO's controller re-evaluates every hour unless refreshTime says otherwise.
+  spec.refreshTime ??= "1h";
+  if (isRecord(spec.externalSecretSpec)) applyExternalSecretDefaults(spec.externalSecretSpec);
+  if (spec.namespaceSelector !== undefined) {
+    const rest = Array.isArray(spec.namespaceSelectors) ? spec.namespaceSelectors : [];
+    spec.namespaceSelectors = [spec.namespaceSelector, ...rest];
+    delete spec.namespaceSelector;
   }
 }
 

@@ -446,6 +446,25 @@ export const externalSecretSpecSchema = z
     "Which values to read from a store and how to write them into a Secret. Set data, dataFrom, target.template.data or target.template.templateFrom.",
   );
 
+/** A Kubernetes label selector of namespaces (ClusterSecretStore conditions, ClusterExternalSecret). */
+const namespaceSelector = z.strictObject({
+  matchLabels: stringMap.optional().describe("Labels a namespace must carry, all of them."),
+  matchExpressions: z
+    .array(
+      z
+        .strictObject({
+          key: z.string().describe("The label's key."),
+          operator: z
+            .enum(["In", "NotIn", "Exists", "DoesNotExist"])
+            .describe("In, NotIn, Exists or DoesNotExist."),
+          values: z.array(z.string()).optional().describe("The label's values, for In and NotIn."),
+        })
+        .describe("A requirement on one label."),
+    )
+    .optional()
+    .describe("Requirements on a namespace's labels, all of them."),
+});
+
 /** `spec.provider`'s description and bounds, the same in validation and in the CRDs. */
 export const providerMeta = {
   description:
@@ -583,27 +602,7 @@ export const storeSpecSchema = z
         z
           .strictObject({
             namespaces: z.array(z.string()).optional().describe("Namespaces allowed, by name."),
-            namespaceSelector: z
-              .strictObject({
-                matchLabels: stringMap.optional().describe("Labels a namespace must carry, all of them."),
-                matchExpressions: z
-                  .array(
-                    z
-                      .strictObject({
-                        key: z.string().describe("The label's key."),
-                        operator: z
-                          .enum(["In", "NotIn", "Exists", "DoesNotExist"])
-                          .describe("In, NotIn, Exists or DoesNotExist."),
-                        values: z
-                          .array(z.string())
-                          .optional()
-                          .describe("The label's values, for In and NotIn."),
-                      })
-                      .describe("A requirement on one label."),
-                  )
-                  .optional()
-                  .describe("Requirements on a namespace's labels, all of them."),
-              })
+            namespaceSelector: namespaceSelector
               .optional()
               .describe("Namespaces allowed, by label (a Kubernetes label selector)."),
           })
@@ -620,3 +619,59 @@ export const storeSpecSchema = z
 export const secretStoreSpecSchema = storeSpecSchema
   .omit({ conditions: true })
   .describe("Where the ExternalSecrets of this namespace read from: one provider, and how fast.");
+
+/** A namespace's name, as the API server checks it (IsDNS1123Label). */
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A ClusterExternalSecret's spec: ESO's ClusterExternalSecretSpec (external-secrets.io/v1). */
+export const clusterExternalSecretSpecSchema = z
+  .strictObject({
+    externalSecretSpec: externalSecretSpecSchema.describe(
+      "The spec of the ExternalSecret created in each selected namespace.",
+    ),
+    externalSecretName: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MESSAGE)
+      .optional()
+      .describe("Name of the ExternalSecrets created. Defaults to the ClusterExternalSecret's name."),
+    externalSecretMetadata: z
+      .strictObject({
+        labels: stringMap.optional().describe("Labels to put on each ExternalSecret."),
+        annotations: stringMap.optional().describe("Annotations to put on each ExternalSecret."),
+      })
+      .optional()
+      .describe("Labels and annotations of the ExternalSecrets created."),
+    namespaceSelectors: z
+      .array(namespaceSelector.describe("Namespaces by label (a Kubernetes label selector; {} selects all)."))
+      .optional()
+      .describe(
+        "Namespaces to create the ExternalSecret in, by label; a namespace any one selector matches.",
+      ),
+    namespaces: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(63)
+          .regex(DNS1123_LABEL, "must be a namespace name (lower case alphanumerics or '-')"),
+      )
+      .optional()
+      .describe(
+        "Namespaces to create the ExternalSecret in, by name, besides those namespaceSelectors select (deprecated in ESO in favour of namespaceSelectors).",
+      ),
+    refreshTime: z
+      .string()
+      .regex(
+        REFRESH_INTERVAL,
+        "must be a duration of at least 1s like 1h, 15m or 30s (units h, m, s; 0 disables periodic re-evaluation)",
+      )
+      .optional()
+      .describe(
+        "How often to select the namespaces again and restore their ExternalSecrets, besides on every change of a namespace or ExternalSecret; 0 only on changes. Defaults to 1h.",
+      ),
+  })
+  .describe(
+    "An ExternalSecret to create in every namespace that namespaceSelectors or namespaces select, kept in step and deleted from namespaces no longer selected.",
+  );

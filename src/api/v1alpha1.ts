@@ -7,7 +7,7 @@
  * `defaults`), never by the API server, so Argo CD sees no drift.
  */
 import type { z } from "zod";
-import type { externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
+import type { clusterExternalSecretSpecSchema, externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
 
 export const GROUP = "refsync.dev";
 export const VERSION = "v1alpha1";
@@ -30,6 +30,8 @@ export const FIELD_MANAGER = "refsync";
 /** On a target Secret: the ExternalSecret (same namespace) that writes it. */
 export const ANNOTATION_EXTERNAL_SECRET = "refsync.dev/external-secret";
 export const FINALIZER = "refsync.dev/externalsecret";
+/** On a ClusterExternalSecret: its ExternalSecrets are deleted before it goes (as ESO's cleanup finalizer). */
+export const CLUSTER_EXTERNAL_SECRET_FINALIZER = "refsync.dev/clusterexternalsecret";
 
 export interface ObjectMeta {
   name: string;
@@ -130,6 +132,28 @@ export interface ExternalSecret {
   status?: ExternalSecretStatus;
 }
 
+export type ClusterExternalSecretSpec = z.infer<typeof clusterExternalSecretSpecSchema>;
+export type NamespaceSelector = NonNullable<ClusterExternalSecretSpec["namespaceSelectors"]>[number];
+
+export interface ClusterExternalSecretStatus {
+  conditions?: Condition[];
+  observedGeneration?: number;
+  /** Name of the ExternalSecrets it created. */
+  externalSecretName?: string;
+  /** Selected namespaces without its ExternalSecret, and why (sorted by namespace). */
+  failedNamespaces?: { namespace: string; reason?: string }[];
+  /** Namespaces holding its ExternalSecret (sorted). */
+  provisionedNamespaces?: string[];
+}
+
+export interface ClusterExternalSecret {
+  apiVersion: typeof API_VERSION;
+  kind: "ClusterExternalSecret";
+  metadata: ObjectMeta;
+  spec: ClusterExternalSecretSpec;
+  status?: ClusterExternalSecretStatus;
+}
+
 /** Defaults applied in code, so the CRD schemas carry none. */
 export const defaults = {
   refreshInterval: "1h",
@@ -138,4 +162,6 @@ export const defaults = {
   deletionPolicy: "Retain" as DeletionPolicy,
   decodingStrategy: "None" as DecodingStrategy,
   jitter: 0.1,
+  /** ClusterExternalSecret spec.refreshTime: ESO's controller requeues every hour. */
+  clusterExternalSecretRefreshTime: "1h",
 };

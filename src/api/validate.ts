@@ -9,8 +9,8 @@
  */
 import type { z } from "zod";
 import { InvalidSpecError } from "../errors.ts";
-import { externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
-import type { ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
+import { clusterExternalSecretSpecSchema, externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
+import type { ClusterExternalSecretSpec, ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
 
 export { externalSecretSpecSchema, storeSpecSchema };
 
@@ -86,6 +86,22 @@ export function externalSecretSpecProblems(spec: unknown): string[] {
   const result = externalSecretSpecSchema.safeParse(spec);
   if (!result.success) return issueList(result.error, "spec");
   return readsNothing(result.data) ? [NO_DATA] : [];
+}
+
+const CES_NO_DATA = `spec.externalSecretSpec${NO_DATA.slice("spec".length)}`;
+
+/** Every problem of a ClusterExternalSecret's spec, one `path: message` each; empty when it is valid. */
+export function clusterExternalSecretSpecProblems(spec: unknown): string[] {
+  const result = clusterExternalSecretSpecSchema.safeParse(spec);
+  if (!result.success) return issueList(result.error, "spec");
+  return readsNothing(result.data.externalSecretSpec) ? [CES_NO_DATA] : [];
+}
+
+export function validateClusterExternalSecretSpec(spec: unknown): ClusterExternalSecretSpec {
+  const result = clusterExternalSecretSpecSchema.safeParse(spec);
+  if (!result.success) fail(result.error);
+  if (readsNothing(result.data.externalSecretSpec)) throw new InvalidSpecError(CES_NO_DATA);
+  return result.data;
 }
 
 /** Every problem validateStoreSpec would report (the provider's own section is the provider's to check). */

@@ -53,6 +53,7 @@ export const resourceTypes = {
   externalSecret: refsync("externalsecrets", "ExternalSecret"),
   secretStore: refsync("secretstores", "SecretStore"),
   clusterSecretStore: refsync("clustersecretstores", "ClusterSecretStore", false),
+  clusterExternalSecret: refsync("clusterexternalsecrets", "ClusterExternalSecret", false),
 } satisfies Record<string, ResourceType>;
 
 /** The resource (and subresource) a request path names, for metric labels: `secrets`, `externalsecrets/status`. */

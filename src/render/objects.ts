@@ -9,13 +9,18 @@
  */
 import { convertEsoObject, isEsoObject } from "../api/eso.ts";
 import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
-import { externalSecretSpecProblems, issueList, storeSpecProblems } from "../api/validate.ts";
+import {
+  clusterExternalSecretSpecProblems,
+  externalSecretSpecProblems,
+  issueList,
+  storeSpecProblems,
+} from "../api/validate.ts";
 import { RefsyncError } from "../errors.ts";
 import { providerBySpecKey, providerForSpec } from "../providers/registry.ts";
 // refs/index.ts: where formatLocation is found before and after errors moved to src/errors.ts.
 import { formatLocation, objectName } from "../refs/index.ts";
 
-const KINDS = ["ExternalSecret", "SecretStore", "ClusterSecretStore"];
+const KINDS = ["ExternalSecret", "SecretStore", "ClusterSecretStore", "ClusterExternalSecret"];
 /** What a custom resource holds at its top level; anything else the API server would prune. */
 const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
 
@@ -63,6 +68,8 @@ export function refsyncObjectProblems(value: unknown): string[] {
     .filter((key) => !TOP_LEVEL.has(key))
     .map((key) => `${key}: unknown field`);
   if (object.kind === "ExternalSecret") problems.push(...externalSecretSpecProblems(object.spec));
+  else if (object.kind === "ClusterExternalSecret")
+    problems.push(...clusterExternalSecretSpecProblems(object.spec));
   else problems.push(...storeSpecProblems(object.spec), ...providerProblems(object.spec));
   return problems;
 }

@@ -218,7 +218,7 @@ void describe("container image (Dockerfile)", () => {
           ],
           { cwd: repoRoot },
         );
-        // … and the plugin's bundled entry (scripts/bundle.ts), which `refsync generate` runs.
+        // … and the bundled CLI (scripts/bundle.ts), which bin/refsync.js runs.
         await run(process.execPath, [path.join(repoRoot, "scripts", "bundle.ts"), path.join(app, "dist")], {
           cwd: repoRoot,
         });

@@ -10,6 +10,7 @@ import { after, describe, it } from "node:test";
 import { convertCommand } from "../../src/cli/convert.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
+import { parse } from "yaml";
 import { collector } from "./io.ts";
 
 const FIXTURES = join(import.meta.dirname, "../render/eso");
@@ -97,6 +98,25 @@ void describe("refsync convert --from eso", () => {
       /nothing written:\n.*es\.yaml: document 0: ExternalSecret\/es: spec\.refreshInterval: /,
     );
     assert.equal(readFileSync(join(dir, "es.yaml"), "utf8"), text);
+  });
+
+  void it("a ClusterExternalSecret is rewritten, its deprecated selector folded into namespaceSelectors", async () => {
+    const dir = mkdtempSync(join(root, "ces-"));
+    const text =
+      "# every team namespace\napiVersion: external-secrets.io/v1beta1\nkind: ClusterExternalSecret\nmetadata: { name: db }\nspec:\n  namespaceSelector: { matchLabels: { team: a } }\n  externalSecretSpec:\n    secretStoreRef: { name: vault, kind: ClusterSecretStore }\n    data: [{ secretKey: k, remoteRef: { key: a } }]\n";
+    writeFileSync(join(dir, "ces.yaml"), text);
+    const io = collector();
+    assert.equal(await convertCommand([dir, "--from", "eso"], io), 0);
+    const out = readFileSync(join(dir, "ces.yaml"), "utf8");
+    assert.match(
+      out,
+      /^# every team namespace\napiVersion: refsync\.dev\/v1alpha1\nkind: ClusterExternalSecret\n/,
+    );
+    const spec = (parse(out) as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual(spec.namespaceSelectors, [{ matchLabels: { team: "a" } }]);
+    assert.equal(spec.namespaceSelector, undefined);
+    assert.equal(spec.refreshTime, "1h");
+    assert.match(io.err(), /ces\.yaml: document 0: ClusterExternalSecret\/db: spec\.refreshTime: set to "1h"/);
   });
 
   void it("--help names both sources and the default; avp flags are refused with eso", async () => {

@@ -26,6 +26,23 @@ type Doc = {
   kind: string;
   metadata: { name: string; annotations?: Record<string, string> };
 };
+/** ESO's ClusterExternalSecret example, shortened: the apiVersion is ESO's. */
+const CES = `apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata:
+  name: hello
+spec:
+  externalSecretName: hello-es
+  namespaceSelectors:
+    - matchLabels: { cool: label }
+  refreshTime: 1m
+  externalSecretSpec:
+    secretStoreRef: { name: vault-backend, kind: ClusterSecretStore }
+    refreshInterval: 1h
+    data:
+      - secretKey: password
+        remoteRef: { key: db, property: password }
+`;
 const docs = (text: string): Doc[] => parseAllDocuments(text).map((d) => d.toJS() as Doc);
 
 void describe("plugin: ESO manifests", () => {
@@ -76,9 +93,9 @@ spec:
   provider:
     aws: { service: ParameterStore, region: eu-west-1 }
 ---
-apiVersion: external-secrets.io/v1
-kind: ClusterExternalSecret
-metadata: { name: everywhere }
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: { name: push, namespace: shop }
 spec: {}
 `,
     );
@@ -96,11 +113,37 @@ spec: {}
     );
     assert.ok(
       lines.some((l) =>
-        /ssm\.yaml: document 2: ClusterExternalSecret\/everywhere: kind: refsync has no ClusterExternalSecret kind/.test(
+        /ssm\.yaml: document 2: PushSecret\/shop\/push: apiVersion: refsync converts only external-secrets\.io\/v1/.test(
           l,
         ),
       ),
       run.stderr,
+    );
+  });
+
+  void it("a ClusterExternalSecret comes out as refsync's, validated like the others", async () => {
+    const dir = mkdtempSync(join(root, "ces-"));
+    writeFileSync(join(dir, "ces.yaml"), CES);
+    const run = await runRefsync(["render", dir], { env });
+    assert.equal(run.stderr, "");
+    assert.equal(run.code, 0);
+    const [ces] = docs(run.stdout) as (Doc & { spec: Record<string, unknown> })[];
+    assert.equal(
+      `${ces?.apiVersion} ${ces?.kind}/${ces?.metadata.name}`,
+      "refsync.dev/v1alpha1 ClusterExternalSecret/hello",
+    );
+    assert.equal(ces?.metadata.annotations?.["refsync.dev/converted-from"], "external-secrets.io/v1");
+    assert.deepEqual(ces?.spec.namespaceSelectors, [{ matchLabels: { cool: "label" } }]);
+    assert.equal(ces?.spec.refreshTime, "1m");
+
+    // A value ESO takes and refsync's schema refuses fails the render, naming the field.
+    writeFileSync(join(dir, "ces.yaml"), CES.replace("refreshTime: 1m", "refreshTime: 500ms"));
+    const bad = await runRefsync(["render", dir], { env });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stdout, "");
+    assert.match(
+      bad.stderr,
+      /ces\.yaml: document 0: ClusterExternalSecret\/hello: spec\.refreshTime: must be a duration/,
     );
   });
 
