@@ -160,7 +160,8 @@ const SIMPLE_UPPER = new Map<number, number>([
 ]);
 const SIMPLE_LOWER = new Map<number, number>([[0x130, 0x69]]);
 
-function caseRune(ch: string, upper: boolean): string {
+/** One rune's simple upper or lower case (one rune out, as Go's unicode.ToUpper/ToLower). */
+export function caseRune(ch: string, upper: boolean): string {
   const full = upper ? ch.toUpperCase() : ch.toLowerCase();
   if (full.length === 1 || (full.length === 2 && full.codePointAt(0)! > 0xffff)) return full;
   const simple = (upper ? SIMPLE_UPPER : SIMPLE_LOWER).get(ch.codePointAt(0)!);

@@ -7,10 +7,9 @@
  * Refused (a parse error naming the function): the functions whose result
  * changes on every render (dates, random values, generated keys and
  * certificates, bcrypt/htpasswd salts, AES with a random IV, uuidv4), which
- * would rewrite the Secret and restart its workloads at every refresh; the
- * regular-expression family (Go's RE2 runs in linear time, a JavaScript
- * RegExp can backtrack for hours on a tenant's pattern); `call`; and the rest
- * of ESO's list not written yet (see NOT_YET).
+ * would rewrite the Secret and restart its workloads at every refresh;
+ * `call`; and the rest of ESO's list not written yet (see NOT_YET). The
+ * regular-expression family runs on RE2 (./regex.ts), linear in time as Go's.
  */
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { parse as parseYaml } from "yaml";
@@ -18,7 +17,8 @@ import { TemplateFuncError } from "./errors.ts";
 import type { Func, Param } from "./exec.ts";
 import { formatValue, quote, sprint, sprintf, sprintln } from "./fmt.ts";
 import { fromPlain, GoMap, int64, parseJson, toJson, truth, typeName, type Value } from "./value.ts";
-import { binary, changeCase, RUNE, text, trimSpace } from "../helpers.ts";
+import { binary, caseRune, changeCase, RUNE, text, trimSpace } from "../helpers.ts";
+import * as re from "./regex.ts";
 
 const err = (msg: string): never => {
   throw new TemplateFuncError(msg);
@@ -237,6 +237,43 @@ function pemEncode(type: string, bytes: string): string {
   const b64 = Buffer.from(bytes, "latin1").toString("base64");
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${type}-----\n${lines.map((l) => l + "\n").join("")}-----END ${type}-----\n`;
+}
+
+/** unicode.ToTitle differs from ToUpper only on the Latin digraphs (ǆ → ǅ). */
+const TITLE_DIGRAPHS = new Map([
+  [0x1c4, 0x1c5],
+  [0x1c5, 0x1c5],
+  [0x1c6, 0x1c5],
+  [0x1c7, 0x1c8],
+  [0x1c8, 0x1c8],
+  [0x1c9, 0x1c8],
+  [0x1ca, 0x1cb],
+  [0x1cb, 0x1cb],
+  [0x1cc, 0x1cb],
+  [0x1f1, 0x1f2],
+  [0x1f2, 0x1f2],
+  [0x1f3, 0x1f2],
+]);
+
+/** strings.Title's isSeparator. */
+function isSeparator(ch: string): boolean {
+  if (ch.codePointAt(0)! <= 0x7f) return !/[0-9A-Za-z_]/.test(ch);
+  if (/[\p{L}\p{Nd}]/u.test(ch)) return false;
+  return /^[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/.test(ch);
+}
+
+/** strings.Title: the first letter of each word in title case (bytes that are not UTF-8 become U+FFFD). */
+function title(bin: string): string {
+  let prev = " ";
+  let out = "";
+  for (const ch of text(bin)) {
+    if (isSeparator(prev)) {
+      const digraph = TITLE_DIGRAPHS.get(ch.codePointAt(0)!);
+      out += digraph === undefined ? caseRune(ch, true) : String.fromCodePoint(digraph);
+    } else out += ch;
+    prev = ch;
+  }
+  return binary(out);
 }
 
 function filterPEM(pemType: string, input: string): string {
@@ -579,6 +616,7 @@ export const FUNCS = new Map<string, Func>([
     }),
   ],
   ["upper", fn(["string"], (s: string) => changeCase(s, true))],
+  ["title", fn(["string"], title)],
   ["lower", fn(["string"], (s: string) => changeCase(s, false))],
   ["trim", fn(["string"], trimSpace)],
   [
@@ -941,6 +979,61 @@ export const FUNCS = new Map<string, Func>([
 
   // ESO
   ["filterPEM", fn(["string", "string"], filterPEM)],
+
+  // Sprig: regular expressions, Go's RE2 (must* return the compile error, the others fail with Go's panic text)
+  ["regexMatch", fn(["string", "string"], (r: string, s: string) => re.regexMatch(re.mustCompile(r), s))],
+  ["mustRegexMatch", fn(["string", "string"], (r: string, s: string) => re.regexMatch(re.compile(r), s))],
+  ["regexFind", fn(["string", "string"], (r: string, s: string) => re.regexFind(re.mustCompile(r), s))],
+  ["mustRegexFind", fn(["string", "string"], (r: string, s: string) => re.regexFind(re.compile(r), s))],
+  [
+    "regexFindAll",
+    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
+      re.regexFindAll(re.mustCompile(r), s, Number(n)),
+    ),
+  ],
+  [
+    "mustRegexFindAll",
+    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
+      re.regexFindAll(re.compile(r), s, Number(n)),
+    ),
+  ],
+  [
+    "regexReplaceAll",
+    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
+      re.regexReplaceAll(re.mustCompile(r), s, t),
+    ),
+  ],
+  [
+    "mustRegexReplaceAll",
+    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
+      re.regexReplaceAll(re.compile(r), s, t),
+    ),
+  ],
+  [
+    "regexReplaceAllLiteral",
+    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
+      re.regexReplaceAllLiteral(re.mustCompile(r), s, t),
+    ),
+  ],
+  [
+    "mustRegexReplaceAllLiteral",
+    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
+      re.regexReplaceAllLiteral(re.compile(r), s, t),
+    ),
+  ],
+  [
+    "regexSplit",
+    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
+      re.regexSplit(re.mustCompile(r), s, Number(n)),
+    ),
+  ],
+  [
+    "mustRegexSplit",
+    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
+      re.regexSplit(re.compile(r), s, Number(n)),
+    ),
+  ],
+  ["regexQuoteMeta", fn(["string"], re.regexQuoteMeta)],
   ["certSANs", fn(["string"], certSANs)],
   ["jwkPublicKeyPem", fn(["string"], (s: string) => jwk(s, false))],
   ["jwkPrivateKeyPem", fn(["string"], (s: string) => jwk(s, true))],
@@ -982,22 +1075,6 @@ const NONDETERMINISTIC = [
   "encryptAES",
 ];
 
-const REGEX = [
-  "regexMatch",
-  "mustRegexMatch",
-  "regexFindAll",
-  "mustRegexFindAll",
-  "regexFind",
-  "mustRegexFind",
-  "regexReplaceAll",
-  "mustRegexReplaceAll",
-  "regexReplaceAllLiteral",
-  "mustRegexReplaceAllLiteral",
-  "regexSplit",
-  "mustRegexSplit",
-  "regexQuoteMeta",
-];
-
 /** Functions of ESO's list not written yet: refused by name rather than "not defined". */
 export const NOT_YET = [
   "hello",
@@ -1005,7 +1082,6 @@ export const NOT_YET = [
   "durationRound",
   "abbrev",
   "abbrevboth",
-  "title",
   "untitle",
   "trimall",
   "initials",
@@ -1097,8 +1173,6 @@ export function hasFunction(name: string): true | string {
   if (name === "call") return `function "call" is not supported (templates have no function values)`;
   if (NONDETERMINISTIC.includes(name))
     return `function ${JSON.stringify(name)} is not supported (its result changes at every render)`;
-  if (REGEX.includes(name))
-    return `function ${JSON.stringify(name)} is not supported yet (needs a linear-time regular expression engine)`;
   if (NOT_YET.includes(name)) return `function ${JSON.stringify(name)} is not supported yet`;
   return `function ${JSON.stringify(name)} not defined`;
 }
