@@ -61,12 +61,7 @@ export class AwsSqsSource implements ChangeSource {
     if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.awsSqs is not set`);
     this.#queueUrl = events.queueUrl;
     this.#waitSeconds = events.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
-    this.#loop = new Reconnecting({
-      name: SOURCE,
-      log: ctx.log,
-      healthChanged: () => ctx.healthChanged(),
-      ...(options.backoff && { backoff: options.backoff }),
-    });
+    this.#loop = Reconnecting.of(SOURCE, ctx, options);
   }
 
   health(): SourceHealth {
