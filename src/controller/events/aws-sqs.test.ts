@@ -51,7 +51,7 @@ function setup(options: { prefix?: string; credentials?: Credentials } = {}) {
       events: {
         awsSqs: {
           queueUrl: `https://sqs.${server.region}.amazonaws.com/${server.account}/${queue}`,
-          waitTimeSeconds: 1,
+          waitTimeSeconds: 20, // the longest poll: stopping and the first health must not wait for it
         },
       },
     },
