@@ -12,7 +12,9 @@ import {
   LABEL_MANAGED_BY,
   MANAGED_BY,
   ANNOTATION_EXTERNAL_SECRET,
+  type ClusterExternalSecret,
   type ExternalSecret,
+  type ObjectMeta,
   type SecretStore,
 } from "../api/v1alpha1.ts";
 import { silentLogger, type Logger } from "../log.ts";
@@ -29,11 +31,18 @@ import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
 import { Informer, errorSummary, objectKey, type InformerOptions } from "../kube/informer.ts";
-import { KubeClient } from "../kube/client.ts";
+import { KubeClient, type KubeObject } from "../kube/client.ts";
 import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./secretstore/reconciler.ts";
+import {
+  ClusterExternalSecretReconciler,
+  controllerOf,
+  externalSecretNameOf,
+  selects,
+  type NamespaceObject,
+} from "./clusterexternalsecret/reconciler.ts";
 
 export interface LeaderElectionConfig {
   name: string;
@@ -72,7 +81,7 @@ export interface ControllerOptions {
   audit?: Auditor;
 }
 
-type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore";
+type Kind = "ExternalSecret" | "SecretStore" | "ClusterSecretStore" | "ClusterExternalSecret";
 
 /** Without leader election: how long to wait before loading the data-hash key again. */
 const HASH_KEY_RETRY_MS = 5_000;
@@ -90,6 +99,9 @@ export class Controller {
   readonly secretStores: Informer<SecretStore>;
   readonly clusterSecretStores: Informer<SecretStore>;
   readonly secrets: Informer<SecretObject>;
+  /** ClusterExternalSecrets and the namespaces they select: a cluster-wide controller only. */
+  readonly clusterExternalSecrets: Informer<ClusterExternalSecret> | undefined;
+  readonly namespaces: Informer<NamespaceObject> | undefined;
   readonly #opts: ControllerOptions;
   readonly #queue: WorkQueue;
   readonly #events: EventRecorder;
@@ -98,6 +110,7 @@ export class Controller {
   readonly #elector: LeaderElector | undefined;
   #esReconciler: ExternalSecretReconciler | undefined;
   readonly #storeReconciler: StoreReconciler;
+  readonly #cesReconciler: ClusterExternalSecretReconciler | undefined;
   #leading = false;
   #leaderAbort: AbortController | undefined;
   #leaderLoops: Promise<void>[] = [];
@@ -132,7 +145,27 @@ export class Controller {
       ...informerOpts,
       labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
     });
+    if (opts.namespace === undefined) {
+      this.clusterExternalSecrets = new Informer(
+        kube,
+        resourceTypes.clusterExternalSecret,
+        this.log,
+        opts.informer,
+      );
+      this.namespaces = new Informer(kube, resourceTypes.namespace, this.log, opts.informer);
+    }
     this.#events = new EventRecorder(kube, this.log, opts.leaderElection?.namespace);
+    if (this.clusterExternalSecrets && this.namespaces)
+      this.#cesReconciler = new ClusterExternalSecretReconciler({
+        kube,
+        log: this.log,
+        metrics: this.metrics,
+        events: this.#events,
+        clusterExternalSecrets: this.clusterExternalSecrets,
+        namespaces: this.namespaces,
+        externalSecrets: this.externalSecrets,
+        enqueueExternalSecret: (ns, name) => this.enqueueExternalSecret(ns, name),
+      });
     this.#stores = {
       secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),
       clusterSecretStore: (name) => this.clusterSecretStores.get(name),
@@ -204,28 +237,27 @@ export class Controller {
     return this.#leading;
   }
 
-  /** Ready: every cache has been listed once. */
-  get ready(): boolean {
-    return [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].every(
-      (i) => i.synced,
-    );
-  }
-
-  /** Starts informers and (leader election permitting) reconciling; resolves when the caches are synced. */
-  async start(): Promise<void> {
-    for (const informer of [
+  /** Every informer this controller runs. */
+  get #informers(): Informer<KubeObject>[] {
+    return [
       this.externalSecrets,
       this.secretStores,
       this.clusterSecretStores,
       this.secrets,
-    ]) {
-      informer.start();
-    }
-    await Promise.all(
-      [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].map((i) =>
-        i.waitForSync(),
-      ),
-    );
+      this.clusterExternalSecrets,
+      this.namespaces,
+    ].filter((i) => i !== undefined) as Informer<KubeObject>[];
+  }
+
+  /** Ready: every cache has been listed once. */
+  get ready(): boolean {
+    return this.#informers.every((i) => i.synced);
+  }
+
+  /** Starts informers and (leader election permitting) reconciling; resolves when the caches are synced. */
+  async start(): Promise<void> {
+    for (const informer of this.#informers) informer.start();
+    await Promise.all(this.#informers.map((i) => i.waitForSync()));
     if (this.#stopping.signal.aborted) return; // stopped while the caches were syncing
     if (this.#elector) this.#elector.start();
     else await this.#startLeading();
@@ -235,9 +267,7 @@ export class Controller {
     this.#stopping.abort();
     await this.#stopLeading();
     await this.#elector?.stop();
-    await Promise.all(
-      [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.secrets].map((i) => i.stop()),
-    );
+    await Promise.all(this.#informers.map((i) => i.stop()));
     this.#queue.clear();
     this.#leases.stop();
     await this.sessions.close();
@@ -306,6 +336,8 @@ export class Controller {
       for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
     }
     for (const es of this.externalSecrets.list()) this.#enqueue("ExternalSecret", objectKey(es));
+    for (const ces of this.clusterExternalSecrets?.list() ?? [])
+      this.#enqueue("ClusterExternalSecret", objectKey(ces));
     const ctx: ControllerContext = {
       kube: this.kube,
       kc: this.#opts.kc,
@@ -352,6 +384,7 @@ export class Controller {
     if (!this.#leading) return {};
     if (kind === "ExternalSecret")
       return (this.#esReconciler as ExternalSecretReconciler).reconcile(key, signal);
+    if (kind === "ClusterExternalSecret") return this.#cesReconciler?.reconcile(key, signal) ?? {};
     return this.#storeReconciler.reconcile(kind, key, signal);
   }
 
@@ -366,7 +399,9 @@ export class Controller {
       // Our own status writes change nothing we act on.
       if (event === "update" && old && !needsReconcile(es, old)) return;
       this.#enqueue("ExternalSecret", key);
+      this.#externalSecretChanged(es);
     });
+    this.#wireClusterExternalSecrets();
     const onStore =
       (kind: "SecretStore" | "ClusterSecretStore") =>
       (event: string, store: SecretStore, old?: SecretStore) => {
@@ -397,6 +432,40 @@ export class Controller {
     });
   }
 
+  #wireClusterExternalSecrets(): void {
+    this.clusterExternalSecrets?.on((event, ces, old) => {
+      if (event === "delete") void this.metrics.forget("ClusterExternalSecret", "", ces.metadata.name);
+      if (event === "update" && old && !needsReconcile(ces, old)) return;
+      this.#enqueue("ClusterExternalSecret", objectKey(ces));
+    });
+    // A namespace created, deleted or relabelled: the ClusterExternalSecrets that select it, before or after.
+    this.namespaces?.on((event, ns, old) => {
+      const labels = (n?: NamespaceObject) => JSON.stringify(n?.metadata.labels ?? {});
+      if (event === "update" && old && labels(old) === labels(ns)) return;
+      for (const ces of this.clusterExternalSecrets?.list() ?? []) {
+        if (selects(ces.spec, ns) || (old !== undefined && selects(ces.spec, old)))
+          this.#enqueue("ClusterExternalSecret", objectKey(ces));
+      }
+    });
+  }
+
+  /**
+   * An ExternalSecret a ClusterExternalSecret controls was changed or deleted (it is
+   * restored), or one of another owner left a namespace where a ClusterExternalSecret failed.
+   */
+  #externalSecretChanged(es: ExternalSecret): void {
+    if (!this.clusterExternalSecrets) return;
+    const owner = controllerOf(es);
+    if (owner !== undefined) this.#enqueue("ClusterExternalSecret", owner);
+    for (const ces of this.clusterExternalSecrets.list()) {
+      if (
+        externalSecretNameOf(ces) === es.metadata.name &&
+        ces.status?.failedNamespaces?.some((f) => f.namespace === es.metadata.namespace)
+      )
+        this.#enqueue("ClusterExternalSecret", objectKey(ces));
+    }
+  }
+
   async #labelsOf(namespace: string): Promise<Record<string, string>> {
     const cached = this.#namespaceLabels.get(namespace);
     if (cached && Date.now() - cached.at < 30_000) return cached.labels;
@@ -411,7 +480,7 @@ export class Controller {
   }
 }
 
-function needsReconcile(es: ExternalSecret, old: ExternalSecret): boolean {
+function needsReconcile(es: { metadata: ObjectMeta }, old: { metadata: ObjectMeta }): boolean {
   const m = es.metadata;
   const o = old.metadata;
   return (

@@ -43,6 +43,13 @@ export async function assertControllerAccess(
     ["watch", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
     ["patch", "externalsecrets", { group: "refsync.dev", namespace: "team-a", subresource: "status" }],
     ["list", "clustersecretstores", { group: "refsync.dev" }],
+    // ClusterExternalSecrets: the ExternalSecrets they control are created and deleted.
+    ["watch", "clusterexternalsecrets", { group: "refsync.dev" }],
+    ["patch", "clusterexternalsecrets", { group: "refsync.dev", subresource: "status" }],
+    ["update", "clusterexternalsecrets", { group: "refsync.dev", subresource: "finalizers" }],
+    ["create", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
+    ["delete", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
+    ["watch", "namespaces"],
     ["create", "secrets", { namespace: "team-a" }],
     ["delete", "secrets", { namespace: "team-a" }],
     ["create", "serviceaccounts", { namespace: "team-a", subresource: "token" }],
@@ -67,7 +74,9 @@ export async function assertControllerAccess(
     ["escalate", "clusterroles", { group: "rbac.authorization.k8s.io" }],
     ["create", "rolebindings", { group: "rbac.authorization.k8s.io", namespace: "team-a" }],
     ["create", "tokenreviews", { group: "authentication.k8s.io" }],
-    ["delete", "externalsecrets", { group: "refsync.dev", namespace: "team-a" }],
+    ["create", "clusterexternalsecrets", { group: "refsync.dev" }],
+    ["delete", "clusterexternalsecrets", { group: "refsync.dev" }],
+    ["update", "namespaces"],
     ["delete", "customresourcedefinitions", { group: "apiextensions.k8s.io" }],
   ];
   for (const [verb, resource, opts] of allowed)

@@ -21,11 +21,19 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/* The controller's rules, as manifests/base/rbac.yaml. `cluster` adds the cluster-scoped kinds. */}}
 {{- define "refsync.rules" -}}
 - apiGroups: [refsync.dev]
-  resources: [externalsecrets, secretstores{{ if .cluster }}, clustersecretstores{{ end }}]
+  resources: [externalsecrets, secretstores{{ if .cluster }}, clustersecretstores, clusterexternalsecrets{{ end }}]
   verbs: [get, list, watch, update, patch]
 - apiGroups: [refsync.dev]
-  resources: [externalsecrets/status, secretstores/status{{ if .cluster }}, clustersecretstores/status{{ end }}]
+  resources: [externalsecrets/status, secretstores/status{{ if .cluster }}, clustersecretstores/status, clusterexternalsecrets/status{{ end }}]
   verbs: [get, update, patch]
+{{- if .cluster }}
+- apiGroups: [refsync.dev]
+  resources: [externalsecrets]
+  verbs: [create, delete]
+- apiGroups: [refsync.dev]
+  resources: [clusterexternalsecrets/finalizers]
+  verbs: [update]
+{{- end }}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, update, patch, delete]

@@ -12,6 +12,7 @@ import type { KubeClient } from "../../kube/client.ts";
 import { ThrottledError } from "../../errors.ts";
 import { callResultOf } from "../../providers/call-result.ts";
 import { createProviderClient, providerForSpec } from "../../providers/registry.ts";
+import { actsPerNamespace } from "./acting-namespace.ts";
 import {
   type CallResult,
   type FindQuery,
@@ -70,7 +71,7 @@ export class StoreSession {
     this.#bucket = bucket;
     this.id = storeId(store);
     this.provider = providerForSpec(store.spec.provider).factory.name;
-    this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${store.kind === "ClusterSecretStore" ? `@${actingNamespace}` : ""}`;
+    this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${actsPerNamespace(store) ? `@${actingNamespace}` : ""}`;
     this.client = (deps.createClient ?? createProviderClient)(store.spec.provider, {
       ...buildProviderContext(deps, store, actingNamespace, this.provider),
       takeToken: (signal) => bucket.take(signal),
@@ -300,7 +301,9 @@ export class StoreSessions {
   /** Throws InvalidSpecError when the store's provider spec is invalid. */
   session(store: SecretStore, actingNamespace?: string): StoreSession {
     const id = storeId(store);
-    const key = store.kind === "ClusterSecretStore" ? `${id}@${actingNamespace ?? ""}` : id;
+    // A store that reads the same for every namespace has one session for all of them (acting-namespace.ts).
+    const perNamespace = actsPerNamespace(store);
+    const key = perNamespace ? `${id}@${actingNamespace ?? ""}` : id;
     const uid = store.metadata.uid ?? "";
     const generation = store.metadata.generation ?? 0;
     const existing = this.#sessions.get(key);
@@ -309,7 +312,8 @@ export class StoreSessions {
       this.#deps.cache.invalidate(existing.session.cacheKey);
       void existing.session.client.close().catch(() => undefined);
     }
-    const session = new StoreSession(this.#deps, store, actingNamespace, this.#bucket(id, store));
+    const acting = perNamespace ? actingNamespace : undefined;
+    const session = new StoreSession(this.#deps, store, acting, this.#bucket(id, store));
     this.#sessions.set(key, { uid, generation, session });
     return session;
   }

@@ -1,0 +1,253 @@
+// ClusterExternalSecret on the real API server, with ESO's semantics: one
+// ExternalSecret per selected namespace (labels OR-ed, or by name), created
+// and removed as namespaces are labelled and unlabelled, a foreign
+// ExternalSecret of the same name left alone and its namespace reported as
+// failed, and every ExternalSecret deleted with the ClusterExternalSecret
+// (this cluster runs no garbage collector: the controller's finalizer does it).
+// The namespaces' ExternalSecrets share one backend read per key.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { ClusterExternalSecret, ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
+import { startCluster, type Cluster } from "../cluster/index.ts";
+import {
+  applyObject,
+  deleteObject,
+  externalSecret,
+  getExternalSecret,
+  getSecret,
+  startTestController,
+  waitFor,
+  waitForCondition,
+  type TestController,
+} from "./harness.ts";
+
+let cluster: Cluster;
+let ctl: TestController;
+
+before(async () => {
+  // A cluster of its own: this controller watches every namespace (ClusterExternalSecrets need it),
+  // and on the shared cluster it would also reconcile other files' ExternalSecrets.
+  cluster = await startCluster({ crds: true, private: true });
+  ctl = await startTestController(cluster, { namespace: undefined, logLevel: "info" });
+});
+
+after(async () => {
+  await ctl?.stop();
+  await cluster?.stop();
+});
+
+function fakeClusterStore(name: string, data: { key: string; value: string }[]): SecretStore {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ClusterSecretStore",
+    metadata: { name },
+    spec: { provider: { fake: { data } } },
+  };
+}
+
+function ces(
+  name: string,
+  spec: Partial<ClusterExternalSecret["spec"]>,
+  store: string,
+): ClusterExternalSecret {
+  return {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ClusterExternalSecret",
+    metadata: { name },
+    spec: {
+      externalSecretSpec: {
+        secretStoreRef: { name: store, kind: "ClusterSecretStore" },
+        data: [{ secretKey: "password", remoteRef: { key: "db", property: "password" } }],
+      },
+      ...spec,
+    },
+  };
+}
+
+async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = await cluster.createNamespace(prefix);
+  if (Object.keys(labels).length) await setLabels(name, labels);
+  return name;
+}
+
+/** Replaces the namespace's labels (null removes one). */
+async function setLabels(name: string, labels: Record<string, string | null>): Promise<void> {
+  await ctl.kube.mergePatch(resourceTypes.namespace, undefined, name, { metadata: { labels } });
+}
+
+const getCes = (name: string) =>
+  ctl.kube.get<ClusterExternalSecret>(resourceTypes.clusterExternalSecret, undefined, name);
+
+/** Waits for the ClusterExternalSecret's status, for its current generation, to satisfy `ok`. */
+function waitForStatus(name: string, ok: (c: ClusterExternalSecret) => boolean, what: string) {
+  return waitFor(async () => {
+    const c = await getCes(name);
+    if (!c || c.status?.observedGeneration !== c.metadata.generation || !ok(c)) return undefined;
+    return c;
+  }, `ClusterExternalSecret ${name}: ${what}`);
+}
+
+const ready = (c: ClusterExternalSecret) => c.status?.conditions?.find((x) => x.type === "Ready");
+const sorted = (...names: string[]) => [...names].sort();
+
+async function removeCes(name: string): Promise<void> {
+  await deleteObject(ctl.kube, { kind: "ClusterExternalSecret", metadata: { name } });
+  await waitFor(async () => ((await getCes(name)) ? undefined : true), `ClusterExternalSecret ${name} gone`);
+}
+
+void test("selects namespaces by any selector or by name, follows their labels, and cleans up on delete", async () => {
+  await applyObject(ctl.kube, fakeClusterStore("ces-store", [{ key: "db", value: '{"password":"s3cret"}' }]));
+  const team = await namespace("ces-team", { team: "payments" });
+  const tier = await namespace("ces-tier", { tier: "backend" });
+  const named = await namespace("ces-named");
+  const other = await namespace("ces-other", { team: "search" });
+  await applyObject(
+    ctl.kube,
+    ces(
+      "db",
+      {
+        externalSecretName: "db-credentials",
+        externalSecretMetadata: { labels: { app: "db" }, annotations: { note: "from ces" } },
+        namespaceSelectors: [
+          { matchLabels: { team: "payments" } },
+          { matchExpressions: [{ key: "tier", operator: "In", values: ["backend", "data"] }] },
+        ],
+        namespaces: [named],
+      },
+      "ces-store",
+    ),
+  );
+  const status = await waitForStatus(
+    "db",
+    (c) => c.status?.provisionedNamespaces?.length === 3 && ready(c)?.status === "True",
+    "three namespaces provisioned",
+  );
+  assert.deepEqual(status.status?.provisionedNamespaces, sorted(team, tier, named));
+  assert.equal(status.status?.externalSecretName, "db-credentials");
+  assert.equal(status.status?.failedNamespaces, undefined);
+  assert.equal(ready(status)?.reason, "Provisioned");
+  for (const ns of [team, tier, named]) {
+    await waitForCondition(ctl.kube, ns, "db-credentials", "Ready", "True");
+    const es = (await getExternalSecret(ctl.kube, ns, "db-credentials")) as ExternalSecret;
+    assert.equal(es.metadata.labels?.app, "db");
+    assert.equal(es.metadata.annotations?.note, "from ces");
+    const owner = es.metadata.ownerReferences?.[0];
+    assert.deepEqual(
+      { kind: owner?.kind, name: owner?.name, uid: owner?.uid, controller: owner?.controller },
+      { kind: "ClusterExternalSecret", name: "db", uid: status.metadata.uid, controller: true },
+    );
+    assert.equal((await getSecret(ctl.kube, ns, "db-credentials"))?.data.password, "s3cret");
+  }
+  assert.equal(await getExternalSecret(ctl.kube, other, "db-credentials"), undefined);
+
+  // Labelled later: it gets the ExternalSecret; unlabelled: it loses it.
+  await setLabels(other, { team: "payments" });
+  await waitFor(
+    () => getExternalSecret(ctl.kube, other, "db-credentials"),
+    "ExternalSecret in a relabelled namespace",
+  );
+  await setLabels(team, { team: null });
+  await waitFor(
+    async () => ((await getExternalSecret(ctl.kube, team, "db-credentials")) ? undefined : true),
+    "ExternalSecret gone from an unlabelled namespace",
+  );
+  await waitForStatus(
+    "db",
+    (c) => JSON.stringify(c.status?.provisionedNamespaces) === JSON.stringify(sorted(tier, named, other)),
+    "provisioned namespaces follow the labels",
+  );
+
+  // An edit of a created ExternalSecret is undone (ESO's CreateOrUpdate: the CES's spec wins).
+  const drifted = (await getExternalSecret(ctl.kube, tier, "db-credentials")) as ExternalSecret;
+  await ctl.kube.mergePatch(resourceTypes.externalSecret, tier, "db-credentials", {
+    spec: { refreshInterval: "5m" },
+  });
+  await waitFor(async () => {
+    const es = await getExternalSecret(ctl.kube, tier, "db-credentials");
+    return es &&
+      es.metadata.generation !== drifted.metadata.generation &&
+      es.spec.refreshInterval === undefined
+      ? es
+      : undefined;
+  }, "the edited ExternalSecret restored");
+
+  // Deleting the ClusterExternalSecret deletes every ExternalSecret it created.
+  await removeCes("db");
+  for (const ns of [tier, named, other])
+    assert.equal(await getExternalSecret(ctl.kube, ns, "db-credentials"), undefined, ns);
+});
+
+void test("a foreign ExternalSecret of the same name is left alone and its namespace reported as failed", async () => {
+  await applyObject(ctl.kube, fakeClusterStore("ces-store-2", [{ key: "db", value: '{"password":"p"}' }]));
+  const mine = await namespace("ces-mine", { shared: "yes" });
+  const taken = await namespace("ces-taken", { shared: "yes" });
+  const foreign = externalSecret(taken, "shared", {
+    secretStoreRef: { name: "ces-store-2", kind: "ClusterSecretStore" },
+    data: [{ secretKey: "other", remoteRef: { key: "db" } }],
+  });
+  await applyObject(ctl.kube, foreign);
+  await applyObject(
+    ctl.kube,
+    ces("shared", { namespaceSelectors: [{ matchLabels: { shared: "yes" } }] }, "ces-store-2"),
+  );
+  const failed = await waitForStatus(
+    "shared",
+    (c) => ready(c)?.status === "False" && c.status?.provisionedNamespaces?.length === 1,
+    "Ready=False with one failed namespace",
+  );
+  assert.deepEqual(failed.status?.failedNamespaces, [
+    { namespace: taken, reason: "external secret already exists in namespace" },
+  ]);
+  assert.deepEqual(failed.status?.provisionedNamespaces, [mine]);
+  assert.equal(ready(failed)?.reason, "NamespacesFailed");
+  assert.match(ready(failed)?.message ?? "", new RegExp(`one or more namespaces failed: ${taken}`));
+  const untouched = (await getExternalSecret(ctl.kube, taken, "shared")) as ExternalSecret;
+  assert.equal(untouched.metadata.ownerReferences, undefined);
+  assert.deepEqual(untouched.spec.data, foreign.spec.data);
+
+  // The foreign one deleted (its finalizer released by the controller), the namespace is provisioned.
+  await deleteObject(ctl.kube, foreign);
+  const fixed = await waitForStatus(
+    "shared",
+    (c) => ready(c)?.status === "True" && c.status?.provisionedNamespaces?.length === 2,
+    "Ready=True once the foreign ExternalSecret is gone",
+  );
+  assert.equal(fixed.status?.failedNamespaces, undefined);
+  await removeCes("shared");
+  // Deleting it did not touch ExternalSecrets it never owned: none is left in either namespace.
+  assert.equal(await getExternalSecret(ctl.kube, mine, "shared"), undefined);
+});
+
+void test("an invalid spec is refused by field, with nothing created", async () => {
+  const ns = await namespace("ces-invalid", { invalid: "yes" });
+  const bad = ces("invalid", { namespaceSelectors: [{ matchLabels: { invalid: "yes" } }] }, "ces-store");
+  (bad.spec.externalSecretSpec.data?.[0]?.remoteRef as Record<string, unknown>).proprety = "x";
+  await applyObject(ctl.kube, bad);
+  const refused = await waitForStatus("invalid", (c) => ready(c)?.reason === "InvalidSpec", "InvalidSpec");
+  assert.match(
+    ready(refused)?.message ?? "",
+    /spec\.externalSecretSpec\.data\[0\]\.remoteRef\.proprety: unknown field/,
+  );
+  assert.equal(await getExternalSecret(ctl.kube, ns, "invalid"), undefined);
+  await removeCes("invalid");
+});
+
+void test("the namespaces' ExternalSecrets share one backend read per key", async () => {
+  const store = "ces-shared-store";
+  await applyObject(ctl.kube, fakeClusterStore(store, [{ key: "db", value: '{"password":"one-read"}' }]));
+  const namespaces = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => namespace(`ces-fan-${i}`, { fan: "out" })),
+  );
+  await applyObject(ctl.kube, ces("fan", { namespaceSelectors: [{ matchLabels: { fan: "out" } }] }, store));
+  for (const ns of namespaces) {
+    await waitForCondition(ctl.kube, ns, "fan", "Ready", "True");
+    assert.equal((await getSecret(ctl.kube, ns, "fan"))?.data.password, "one-read");
+  }
+  const { values } = await ctl.controller.metrics.providerCalls.get();
+  const reads = values
+    .filter((v) => v.labels.store === `ClusterSecretStore/${store}` && v.labels.call === "read")
+    .reduce((n, v) => n + v.value, 0);
+  assert.equal(reads, 1, `${namespaces.length} namespaces, ${reads} backend reads`);
+  await removeCes("fan");
+});
