@@ -8,6 +8,7 @@
  * schemas, so the API server sets none and Argo CD sees no drift.
  */
 import { z } from "zod";
+import { DURATION } from "./duration.ts";
 import { parseSchedule } from "./sync-windows.ts";
 
 /**
@@ -91,9 +92,6 @@ const secretKey = z
   .string()
   .regex(/^[-._a-zA-Z0-9]+$/, "must consist of alphanumerics, '-', '_' or '.'")
   .max(253);
-
-/** Go durations as parseDuration (src/api/validate.ts) reads them: `8h`, `30m`, `1h30m`. */
-const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 
 /** A ConfigMap or Secret of the ExternalSecret's namespace whose keys are templates. */
 const templateRef = (kind: string) =>

@@ -14,20 +14,11 @@
  * the spec is refused instead (schema.ts), so a typo is an error.
  */
 import { Cron } from "croner";
+import { DURATION, durationMs } from "./duration.ts";
 
 export interface SyncWindowsSpec {
   kind: "allow" | "deny";
   windows: { schedule: string; duration: string }[];
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go durations as the schema admits them (`8h`, `1h30m`, `90s`). */
-function durationMs(value: string): number {
-  let total = 0;
-  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
-  return total;
 }
 
 const DESCRIPTORS: Record<string, string> = {
@@ -51,8 +42,7 @@ export function parseSchedule(schedule: string): Next {
   const every = /^@every (.+)$/.exec(schedule);
   if (every) {
     const spec = (every[1] as string).trim();
-    if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(spec))
-      throw new Error(`"${spec}" is not a duration like 1h or 30m`);
+    if (!DURATION.test(spec)) throw new Error(`"${spec}" is not a duration like 1h or 30m`);
     const delay = Math.max(SECOND, floorSecond(durationMs(spec)));
     return (t) => floorSecond(t) + delay;
   }

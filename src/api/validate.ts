@@ -9,21 +9,16 @@
  */
 import type { z } from "zod";
 import { InvalidSpecError } from "../errors.ts";
+import { DURATION, durationMs } from "./duration.ts";
 import { clusterExternalSecretSpecSchema, externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
 import type { ClusterExternalSecretSpec, ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
 
 export { externalSecretSpecSchema, storeSpecSchema };
 
-const DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** Go-style durations (`1h`, `15m`, `1h30m`, `500ms`) to milliseconds. */
 export function parseDuration(value: string): number {
   if (!DURATION.test(value)) throw new InvalidSpecError(`"${value}" is not a duration (like 1h, 15m, 30s)`);
-  let total = 0;
-  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);
-  return total;
+  return durationMs(value);
 }
 
 /** `root.a[0].b`; with an empty root `a[0].b`, or `(top)` for the document itself. */

@@ -5,12 +5,10 @@
 // connection costs nothing but a redelivery.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../../../test/servers/aws/index.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
-import { silentLogger } from "../../log.ts";
 import { AwsSqsSource } from "./aws-sqs.ts";
-import type { KeyChange } from "./source.ts";
+import { recordingContext, run, until } from "../../../test/events/source-harness.ts";
 
 let server: AwsTestServer;
 let reader: Credentials;
@@ -53,58 +51,36 @@ function setup(options: { prefix?: string; credentials?: Credentials } = {}) {
       events: {
         awsSqs: {
           queueUrl: `https://sqs.${server.region}.amazonaws.com/${server.account}/${queue}`,
-          waitTimeSeconds: 1,
+          waitTimeSeconds: 20, // the longest poll: stopping and the first health must not wait for it
         },
       },
     },
   } as unknown as SecretStore;
-  const changes: KeyChange[] = [];
-  /** The queue's depth when each change reached the sink: its message was not deleted yet. */
-  const depthAtSink: number[] = [];
-  const readKeys = new Set<string>();
-  let healthChanges = 0;
-  const source = new AwsSqsSource(
-    store,
+  const ctx = recordingContext(
     {
-      sink: (change) => {
-        changes.push(change);
-        depthAtSink.push(server.sqs.depth(queue).inFlight);
-      },
-      log: silentLogger,
-      provider: {
-        storeName: "SecretStore/team-a/aws",
-        namespace: "team-a",
-        readCredential: (ref) =>
-          Promise.resolve(ref.key === "id" ? credentials.accessKeyId : credentials.secretAccessKey),
-      },
-      healthChanged: () => healthChanges++,
-      readKeys: () => readKeys,
+      storeName: "SecretStore/team-a/aws",
+      namespace: "team-a",
+      readCredential: (ref) =>
+        Promise.resolve(ref.key === "id" ? credentials.accessKeyId : credentials.secretAccessKey),
     },
-    { backoff: { initialMs: 50, maxMs: 200 } },
+    // The queue's depth when each change reached the sink: its message was not deleted yet.
+    () => depthAtSink.push(server.sqs.depth(queue).inFlight),
   );
-  const stop = new AbortController();
-  const running = source.start(stop.signal);
+  const depthAtSink: number[] = [];
+  const source = new AwsSqsSource(store, ctx, { backoff: { initialMs: 50, maxMs: 200 } });
+  const running = run(source);
   return {
     queue,
     source,
-    changes,
+    changes: ctx.changes,
     depthAtSink,
-    readKeys,
-    healthChanges: () => healthChanges,
+    readKeys: ctx.read,
+    healthChanges: () => ctx.healthChanges,
     async stop() {
       unroute();
-      stop.abort();
-      await running;
+      await running.stop();
     },
   };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
 }
 
 void test("each Secrets Manager change becomes a KeyChange; its message is deleted only after the sink has it", async () => {

@@ -61,12 +61,7 @@ export class AwsSqsSource implements ChangeSource {
     if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.awsSqs is not set`);
     this.#queueUrl = events.queueUrl;
     this.#waitSeconds = events.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
-    this.#loop = new Reconnecting({
-      name: SOURCE,
-      log: ctx.log,
-      healthChanged: () => ctx.healthChanged(),
-      ...(options.backoff && { backoff: options.backoff }),
-    });
+    this.#loop = Reconnecting.of(SOURCE, ctx, options);
   }
 
   health(): SourceHealth {
@@ -90,16 +85,19 @@ export class AwsSqsSource implements ChangeSource {
     });
     try {
       await this.#loop.run(signal, async (session) => {
+        // The first poll of a session answers at once, so the source is known up (or not) without a long wait.
+        let wait = 0;
         for (;;) {
           const out = await client.send(
             new sdk.ReceiveMessageCommand({
               QueueUrl: this.#queueUrl,
-              WaitTimeSeconds: this.#waitSeconds,
+              WaitTimeSeconds: wait,
               MaxNumberOfMessages: BATCH,
             }),
             { abortSignal: signal },
           );
           session.connected();
+          wait = this.#waitSeconds;
           for (const message of out.Messages ?? []) {
             this.#handle(message);
             // Only after the sink has it. A failed delete fails the session; the message comes back

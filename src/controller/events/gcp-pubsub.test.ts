@@ -5,12 +5,10 @@
 // messages are counted, and a failed pull costs nothing but a redelivery.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { startGcpServer, type GcpTestServer } from "../../../test/servers/gcp/index.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
-import { silentLogger } from "../../log.ts";
 import { GcpPubSubSource } from "./gcp-pubsub.ts";
-import type { KeyChange } from "./source.ts";
+import { recordingContext, run, until } from "../../../test/events/source-harness.ts";
 
 const READER = "reader@refsync-test.iam.gserviceaccount.com";
 const OUTSIDER = "outsider@refsync-test.iam.gserviceaccount.com";
@@ -54,50 +52,29 @@ function setup(email = READER) {
       events: { gcpPubSub: { subscription } },
     },
   } as unknown as SecretStore;
-  const changes: KeyChange[] = [];
   const outstandingAtSink: number[] = [];
-  const readKeys = new Set<string>();
-  const source = new GcpPubSubSource(
-    store,
+  const ctx = recordingContext(
     {
-      sink: (change) => {
-        changes.push(change);
-        outstandingAtSink.push(gcp.pubsub.depth(subscription).outstanding);
-      },
-      log: silentLogger,
-      provider: {
-        storeName: "SecretStore/team-a/gcp",
-        namespace: "team-a",
-        readCredential: () => Promise.resolve(keys[email] ?? ""),
-      },
-      healthChanged: () => undefined,
-      readKeys: () => readKeys,
+      storeName: "SecretStore/team-a/gcp",
+      namespace: "team-a",
+      readCredential: () => Promise.resolve(keys[email] ?? ""),
     },
-    { backoff: { initialMs: 50, maxMs: 200 } },
+    () => outstandingAtSink.push(gcp.pubsub.depth(subscription).outstanding),
   );
-  const stop = new AbortController();
-  const running = source.start(stop.signal);
+  const source = new GcpPubSubSource(store, ctx, { backoff: { initialMs: 50, maxMs: 200 } });
+  const running = run(source);
   return {
     topic,
     subscription,
     source,
-    changes,
+    changes: ctx.changes,
     outstandingAtSink,
-    readKeys,
+    readKeys: ctx.read,
     async stop() {
       unroute();
-      stop.abort();
-      await running;
+      await running.stop();
     },
   };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
 }
 
 void test("Secret Manager notifications become KeyChanges; messages are acknowledged after the sink has them", async () => {

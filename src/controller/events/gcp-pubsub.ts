@@ -77,12 +77,7 @@ export class GcpPubSubSource implements ChangeSource {
     const events = store.spec.events?.gcpPubSub;
     if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.gcpPubSub is not set`);
     this.#subscription = events.subscription;
-    this.#loop = new Reconnecting({
-      name: SOURCE,
-      log: ctx.log,
-      healthChanged: () => ctx.healthChanged(),
-      ...(options.backoff && { backoff: options.backoff }),
-    });
+    this.#loop = Reconnecting.of(SOURCE, ctx, options);
   }
 
   health(): SourceHealth {

@@ -9,7 +9,7 @@
  */
 import { sleep } from "../../kube/sleep.ts";
 import type { Logger } from "../../log.ts";
-import type { SourceHealth } from "./source.ts";
+import type { ChangeSourceContext, SourceHealth } from "./source.ts";
 
 export interface BackoffOptions {
   /** First wait after a failure (default 1 s). */
@@ -42,6 +42,21 @@ export class Reconnecting {
 
   constructor(options: ReconnectOptions) {
     this.#options = options;
+  }
+
+  /** The loop of source `name`, reporting its health changes to the sources manager. */
+  static of(
+    name: string,
+    ctx: ChangeSourceContext,
+    options: { backoff?: BackoffOptions | undefined; onReconnect?: () => void } = {},
+  ): Reconnecting {
+    return new Reconnecting({
+      name,
+      log: ctx.log,
+      healthChanged: () => ctx.healthChanged(),
+      ...(options.backoff && { backoff: options.backoff }),
+      ...(options.onReconnect && { onReconnect: options.onReconnect }),
+    });
   }
 
   health(): SourceHealth {

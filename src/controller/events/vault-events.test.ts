@@ -8,8 +8,7 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startVaultServer, type VaultTestServer } from "../../../test/servers/vault/index.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
-import { silentLogger } from "../../log.ts";
-import type { KeyChange } from "./source.ts";
+import { recordingContext, run, until } from "../../../test/events/source-harness.ts";
 import { VaultEventsSource } from "./vault-events.ts";
 
 let vault: VaultTestServer;
@@ -48,41 +47,12 @@ function setup(options: { path?: string; token?: string; eventTypes?: string[] }
       events: { vault: options.eventTypes ? { eventTypes: options.eventTypes } : {} },
     },
   } as unknown as SecretStore;
-  const changes: KeyChange[] = [];
-  const readKeys = new Set<string>();
-  const source = new VaultEventsSource(
-    store,
-    {
-      sink: (change) => changes.push(change),
-      log: silentLogger,
-      provider: {
-        storeName: `ClusterSecretStore/vault-${Math.random()}`,
-        readCredential: () => Promise.resolve(options.token ?? token),
-      },
-      healthChanged: () => undefined,
-      readKeys: () => readKeys,
-    },
-    { backoff: { initialMs: 50, maxMs: 200 } },
-  );
-  const stop = new AbortController();
-  const running = source.start(stop.signal);
-  return {
-    source,
-    changes,
-    readKeys,
-    async stop() {
-      stop.abort();
-      await running;
-    },
-  };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
+  const ctx = recordingContext({
+    storeName: `ClusterSecretStore/vault-${Math.random()}`,
+    readCredential: () => Promise.resolve(options.token ?? token),
+  });
+  const source = new VaultEventsSource(store, ctx, { backoff: { initialMs: 50, maxMs: 200 } });
+  return { source, changes: ctx.changes, readKeys: ctx.read, ...run(source) };
 }
 
 void test("KV v2 changes under the store's mount become KeyChanges with the key ExternalSecrets use", async () => {

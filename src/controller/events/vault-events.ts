@@ -73,13 +73,7 @@ export class VaultEventsSource implements ChangeSource {
     const events = store.spec.events?.vault;
     if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.vault is not set`);
     this.#eventTypes = events.eventTypes ?? DEFAULT_EVENT_TYPES;
-    this.#loop = new Reconnecting({
-      name: SOURCE,
-      log: ctx.log,
-      healthChanged: () => ctx.healthChanged(),
-      onReconnect: () => this.#resync(),
-      ...(options.backoff && { backoff: options.backoff }),
-    });
+    this.#loop = Reconnecting.of(SOURCE, ctx, { ...options, onReconnect: () => this.#resync() });
   }
 
   health(): SourceHealth {

@@ -6,6 +6,7 @@
 // delay deliveries.
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { deliveries, type DeliveryFaults } from "../delivery-faults.ts";
 import { AwsError } from "./errors.ts";
 import type { Iam, Principal } from "./iam.ts";
 
@@ -39,13 +40,10 @@ interface Queue {
   wake: Set<() => void>;
 }
 
-export interface SqsFaults {
+/** duplicate: SQS is at-least-once; reorder: a standard queue keeps no order. */
+export interface SqsFaults extends DeliveryFaults {
   /** The next N SQS requests are answered by closing the connection (ReceiveMessage: after taking messages, as a lost response would). */
   dropConnections: number;
-  /** The next N messages sent to a queue are delivered twice (SQS is at-least-once). */
-  duplicate: number;
-  /** The next N messages are held and then delivered together in reverse order. */
-  reorder: number;
   /** Messages become visible this long after they were sent (as DelaySeconds, in milliseconds). */
   delayMs: number;
 }
@@ -79,7 +77,7 @@ export class Sqs implements SqsQueues {
   readonly #iam: Iam;
   readonly #region: string;
   #endpoint = "";
-  #held: string[][] = [];
+  readonly #held: string[][] = [];
   readonly deleted: string[] = [];
   readonly faults: SqsFaults = { dropConnections: 0, duplicate: 0, reorder: 0, delayMs: 0 };
 
@@ -125,20 +123,7 @@ export class Sqs implements SqsQueues {
 
   send(queueName: string, body: string): void {
     const queue = this.#byName(queueName);
-    let bodies = [body];
-    if (this.faults.duplicate > 0) {
-      this.faults.duplicate--;
-      bodies = [body, body];
-    }
-    if (this.faults.reorder > 0) {
-      this.faults.reorder--;
-      this.#held.push(bodies);
-      if (this.faults.reorder > 0) return;
-      const held = this.#held.reverse().flat();
-      this.#held = [];
-      bodies = held;
-    }
-    for (const text of bodies) this.#enqueue(queue, text);
+    for (const text of deliveries(this.faults, this.#held, body)) this.#enqueue(queue, text);
   }
 
   depth(queueName: string): { visible: number; inFlight: number } {

@@ -20,6 +20,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { deliveries, type DeliveryFaults } from "../delivery-faults.ts";
 import { RpcError } from "./model.ts";
 
 const require = createRequire(import.meta.url);
@@ -50,6 +51,12 @@ interface Pending {
   ackId?: string;
 }
 
+interface Published {
+  topic: string;
+  data: string;
+  attributes: Record<string, string>;
+}
+
 interface Subscription {
   name: string;
   topic: string;
@@ -57,13 +64,9 @@ interface Subscription {
   messages: Pending[];
 }
 
-export interface PubSubFaults {
+export interface PubSubFaults extends DeliveryFaults {
   /** The next N Pull calls take their messages and then fail UNAVAILABLE. */
   drop: number;
-  /** The next N notifications are delivered twice. */
-  duplicate: number;
-  /** The next N notifications are held, then delivered together in reverse order. */
-  reorder: number;
   /** Notifications become deliverable this long after they were published. */
   delayMs: number;
 }
@@ -91,7 +94,7 @@ export class PubSub implements PubSubTopics {
   readonly faults: PubSubFaults = { drop: 0, duplicate: 0, reorder: 0, delayMs: 0 };
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #notified = new Set<string>();
-  #held: { topic: string; data: string; attributes: Record<string, string> }[][] = [];
+  readonly #held: Published[][] = [];
 
   createSubscription(
     subscription: string,
@@ -135,20 +138,9 @@ export class PubSub implements PubSubTopics {
     return { ready, outstanding: messages.length - ready };
   }
 
-  #deliver(message: { topic: string; data: string; attributes: Record<string, string> }): void {
-    let batch = [message];
-    if (this.faults.duplicate > 0) {
-      this.faults.duplicate--;
-      batch = [message, message];
-    }
-    if (this.faults.reorder > 0) {
-      this.faults.reorder--;
-      this.#held.push(batch);
-      if (this.faults.reorder > 0) return;
-      batch = this.#held.reverse().flat();
-      this.#held = [];
-    }
-    for (const m of batch) this.#enqueue(m.topic, m.data, m.attributes);
+  #deliver(message: Published): void {
+    for (const m of deliveries(this.faults, this.#held, message))
+      this.#enqueue(m.topic, m.data, m.attributes);
   }
 
   #enqueue(topic: string, data: string, attributes: Record<string, string>): void {

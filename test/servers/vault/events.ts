@@ -11,16 +11,13 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { deliveries, type DeliveryFaults } from "../delivery-faults.ts";
 import type { KvChange } from "./kv.ts";
 import type { VaultNamespace } from "./namespace.ts";
 
-export interface EventFaults {
+export interface EventFaults extends DeliveryFaults {
   /** New subscriptions fail with 503 while set (the connection stays down). */
   refuse: boolean;
-  /** The next N events are sent twice. */
-  duplicate: number;
-  /** The next N events are held, then sent together in reverse order. */
-  reorder: number;
   /** Each event is sent this long after the change. */
   delayMs: number;
 }
@@ -74,7 +71,7 @@ export class EventHub implements VaultEventHub {
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #subscribers = new Set<Subscriber>();
   readonly #namespaceOf: (name: string) => VaultNamespace | undefined;
-  #held: Delivery[][] = [];
+  readonly #held: Delivery[][] = [];
 
   constructor(namespaceOf: (name: string) => VaultNamespace | undefined) {
     this.#namespaceOf = namespaceOf;
@@ -128,19 +125,11 @@ export class EventHub implements VaultEventHub {
   publish(namespace: VaultNamespace, mount: string, change: KvChange): void {
     const event = kvEvent(namespace.name, mount, change);
     this.published.push(event);
-    const delivery = { namespace, path: secretPath(mount, change), event };
-    let batch = [delivery];
-    if (this.faults.duplicate > 0) {
-      this.faults.duplicate--;
-      batch = [delivery, delivery];
-    }
-    if (this.faults.reorder > 0) {
-      this.faults.reorder--;
-      this.#held.push(batch);
-      if (this.faults.reorder > 0) return;
-      batch = this.#held.reverse().flat();
-      this.#held = [];
-    }
+    const batch = deliveries(this.faults, this.#held, {
+      namespace,
+      path: secretPath(mount, change),
+      event,
+    });
     const send = (): void => {
       for (const d of batch) this.#deliver(d);
     };

@@ -1,0 +1,255 @@
+/**
+ * The ESO → refsync walk-through of docs/migrating-from-eso.md, run as
+ * written on a real API server: the application's ESO objects (in ESO's
+ * CRDs, installed here in their served shape), the Secret ESO wrote for
+ * them (owned by the ESO ExternalSecret), a Deployment reading it; then the
+ * documented commands with the real kubectl and refsync. The Secret must
+ * keep every byte, and the Deployment its pod template and generation (no
+ * restart). No ESO controller runs, and the test cluster has no garbage
+ * collector: the test does the collector's part of an orphan deletion
+ * (drop the owner reference, then the `orphan` finalizer).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile, copyFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import type { KubeObject } from "../../src/kube/client.ts";
+import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
+import { repoRoot } from "../../scripts/health-files.ts";
+import { ensureTools, type Tools } from "../argocd/tools.ts";
+import { startCluster, type Cluster } from "../cluster/index.ts";
+import { docBlock } from "../docs/markdown.ts";
+import { getExternalSecret, startTestController, type TestController } from "./harness.ts";
+
+const run = promisify(execFile);
+
+const esoType = (plural: string, kind: string): ResourceType => ({
+  group: "external-secrets.io",
+  version: "v1",
+  plural,
+  kind,
+  namespaced: true,
+});
+const esoExternalSecrets = esoType("externalsecrets", "ExternalSecret");
+const crds: ResourceType = {
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  plural: "customresourcedefinitions",
+  kind: "CustomResourceDefinition",
+  namespaced: false,
+};
+const deployments: ResourceType = {
+  group: "apps",
+  version: "v1",
+  plural: "deployments",
+  kind: "Deployment",
+  namespaced: true,
+};
+
+/** ESO's two namespaced kinds the walk-through uses, as their CRDs serve them (schemas kept open). */
+const esoCrd = (plural: string, kind: string) => ({
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: `${plural}.external-secrets.io` },
+  spec: {
+    group: "external-secrets.io",
+    scope: "Namespaced",
+    names: { plural, kind, singular: kind.toLowerCase(), listKind: `${kind}List` },
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      },
+    ],
+  },
+});
+
+/** What ESO writes for the walk-through's ExternalSecret: its template's one key (mergePolicy Replace). */
+const ESO_DATA = { DATABASE_URL: Buffer.from("postgres://shop:s3cr3t-Pa55@db:5432/shop").toString("base64") };
+
+interface Meta {
+  metadata: {
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    ownerReferences?: { uid: string; kind: string; apiVersion: string }[];
+  };
+}
+
+void describe("docs: migrating one application from ESO to refsync", () => {
+  let cluster: Cluster;
+  let tools: Tools;
+  let ns: string;
+  let ctl: TestController;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    [cluster, tools] = await Promise.all([startCluster({ crds: true }), ensureTools()]);
+    ns = await cluster.createNamespace("eso-migration");
+    dir = await mkdtemp(path.join(tmpdir(), "refsync-eso-migration-"));
+    // `refsync` as the published bin runs it, from source; kubectl with the namespace as current context's.
+    const main = path.join(repoRoot, "src", "cli", "main.ts");
+    await writeFile(
+      path.join(dir, "refsync.mjs"),
+      `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+    );
+    await writeFile(
+      path.join(dir, "refsync"),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(dir, "refsync.mjs"))} "$@"\n`,
+    );
+    await chmod(path.join(dir, "refsync"), 0o755);
+    const kubeconfig = path.join(dir, "kubeconfig");
+    await copyFile(cluster.kubeconfigPath, kubeconfig);
+    env = { ...process.env, PATH: `${dir}:${tools.binDir}:${process.env.PATH}`, KUBECONFIG: kubeconfig };
+    await run(tools.kubectl, ["config", "set-context", "--current", `--namespace=${ns}`], { env });
+    ctl = await startTestController(cluster, { namespace: ns });
+    for (const crd of [esoCrd("externalsecrets", "ExternalSecret"), esoCrd("secretstores", "SecretStore")])
+      await ctl.kube.apply(crds, crd as unknown as KubeObject, { fieldManager: "test", force: true });
+    // A new CRD is served a moment after it is created.
+    await waitUntil(async () => {
+      try {
+        await ctl.kube.list(esoExternalSecrets, { namespace: ns });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "ESO's CRDs served");
+  });
+  after(async () => {
+    await ctl?.stop();
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  void test("the Secret keeps its bytes, the Deployment its pod template and generation", async () => {
+    const app = path.join(dir, "shop.yaml");
+    await writeFile(app, docBlock("test/controller/eso-migration.test.ts", "eso-app"));
+    // The application as it runs under ESO: its objects applied, and the Secret ESO wrote, owned by its ExternalSecret.
+    await run(tools.kubectl, ["apply", "-f", app], { env });
+    const esoEs = await ctl.kube.get<Meta>(esoExternalSecrets, ns, "db");
+    assert.ok(esoEs);
+    await ctl.kube.apply(
+      resourceTypes.secret,
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: "db",
+          namespace: ns,
+          labels: { "reconcile.external-secrets.io/managed": "true" },
+          annotations: { "reconcile.external-secrets.io/data-hash": "eso-hash" },
+          ownerReferences: [
+            {
+              apiVersion: "external-secrets.io/v1",
+              kind: "ExternalSecret",
+              name: "db",
+              uid: esoEs.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        type: "Opaque",
+        data: ESO_DATA,
+      },
+      { fieldManager: "externalsecrets.external-secrets.io/db", force: true },
+    );
+    const before = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
+    assert.ok(before);
+
+    // The garbage collector's part of `kubectl delete … --cascade=orphan`.
+    const gc = new AbortController();
+    const collector = orphanCollector(gc.signal);
+    try {
+      await run(
+        "bash",
+        ["-euo", "pipefail", "-c", docBlock("test/controller/eso-migration.test.ts", "eso-migrate")],
+        {
+          cwd: dir,
+          env,
+          timeout: 120_000,
+        },
+      );
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      assert.fail(
+        `the walk-through exited ${e.code}\n--- stdout\n${e.stdout ?? ""}\n--- stderr\n${e.stderr ?? ""}`,
+      );
+    } finally {
+      gc.abort();
+      await collector;
+    }
+
+    const es = await getExternalSecret(ctl.kube, ns, "db");
+    assert.equal(es?.apiVersion, "refsync.dev/v1alpha1");
+    assert.equal(es?.status?.conditions?.find((c) => c.type === "Ready")?.reason, "SecretSynced");
+    const secret = await ctl.kube.get<Meta & { data: Record<string, string> }>(
+      resourceTypes.secret,
+      ns,
+      "db",
+    );
+    assert.deepEqual(secret?.data, ESO_DATA, "the Secret's data changed");
+    assert.deepEqual(
+      secret?.metadata.ownerReferences?.map((o) => [o.apiVersion, o.uid]),
+      [["refsync.dev/v1alpha1", es?.metadata.uid]],
+    );
+    assert.equal(
+      await ctl.kube.get(esoExternalSecrets, ns, "db"),
+      undefined,
+      "the ESO ExternalSecret is gone",
+    );
+    // Give a restart (a pod-template annotation) every chance to come, then compare.
+    await sleep(2_000);
+    const after = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
+    assert.equal(
+      after?.metadata.generation,
+      before.metadata.generation,
+      "the Deployment's generation changed",
+    );
+    assert.deepEqual(after?.spec.template, before.spec.template, "the pod template changed");
+  });
+
+  /** Until `signal`: an ESO ExternalSecret deleted with the orphan policy has its dependents released, then goes. */
+  async function orphanCollector(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const { items } = await ctl.kube.list<Meta & { metadata: { name: string } }>(esoExternalSecrets, {
+        namespace: ns,
+      });
+      for (const owner of items) {
+        if (!owner.metadata.deletionTimestamp || !owner.metadata.finalizers?.includes("orphan")) continue;
+        const secrets = await ctl.kube.list<Meta & { metadata: { name: string } }>(resourceTypes.secret, {
+          namespace: ns,
+        });
+        for (const s of secrets.items) {
+          const refs = s.metadata.ownerReferences ?? [];
+          if (!refs.some((r) => r.uid === owner.metadata.uid)) continue;
+          await ctl.kube.mergePatch(resourceTypes.secret, ns, s.metadata.name, {
+            metadata: { ownerReferences: refs.filter((r) => r.uid !== owner.metadata.uid) },
+          });
+        }
+        await ctl.kube.mergePatch(esoExternalSecrets, ns, owner.metadata.name, {
+          metadata: { finalizers: owner.metadata.finalizers.filter((f) => f !== "orphan") },
+        });
+      }
+      await sleep(100);
+    }
+  }
+});
+
+async function waitUntil(probe: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await probe()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
