@@ -4,9 +4,11 @@
 //     exchanged with AssumeRoleWithWebIdentity for the role on the service
 //     account's eks.amazonaws.com/role-arn annotation, or the store's role;
 //   - otherwise the SDK's default chain (environment, IRSA token file, profiles, IMDS).
-// `role` (with `externalID`) is then assumed with AssumeRole on top, unless it
-// already was the web-identity role. Temporary credentials are cached and
-// refreshed a margin before they expire.
+// `additionalRoles` are then assumed one after the other (role chaining, as
+// ESO), and `role` last, with `externalID`, `sessionTags` and
+// `transitiveTagKeys`, unless it already was the web-identity role and there
+// is no chain. Temporary credentials are cached and refreshed a margin before
+// they expire.
 import {
   AssumeRoleCommand,
   AssumeRoleWithWebIdentityCommand,
@@ -66,7 +68,11 @@ export function credentialChain(options: CredentialOptions): CredentialChain {
     : auth?.jwt
       ? webIdentity(auth.jwt.serviceAccountRef, options, clients)
       : { credentials: undefined }; // the SDK's default chain
-  const credentials = spec.role ? assumeRole(spec.role, base, options, clients) : base.credentials;
+  const chained = (spec.additionalRoles ?? []).reduce<Base>(
+    (previous, roleArn) => ({ credentials: assumeRole(roleArn, previous, options, clients, false) }),
+    base,
+  );
+  const credentials = spec.role ? assumeRole(spec.role, chained, options, clients, true) : base.credentials;
   let validation: STSClient | undefined;
   return {
     credentials,
@@ -190,12 +196,17 @@ function webIdentity(account: ServiceAccountRef, options: CredentialOptions, cli
   return { credentials, role: () => role };
 }
 
-/** AssumeRole (with ExternalId) signed by the base credentials, unless web identity already gave this role. */
+/**
+ * AssumeRole signed by the base credentials, unless web identity already gave this role. The
+ * store's `role` (`final`) carries ExternalId and the session tags; the roles of a chain before it
+ * do not, as in ESO.
+ */
 function assumeRole(
   roleArn: string,
   base: Base,
   options: CredentialOptions,
   clients: StsClients,
+  final: boolean,
 ): CredentialSource {
   const { spec, context } = options;
   let client: STSClient | undefined;
@@ -211,7 +222,11 @@ function assumeRole(
         new AssumeRoleCommand({
           RoleArn: roleArn,
           RoleSessionName: sessionName(context),
-          ...(spec.externalID ? { ExternalId: spec.externalID } : {}),
+          ...(final && spec.externalID ? { ExternalId: spec.externalID } : {}),
+          ...(final && spec.sessionTags?.length
+            ? { Tags: spec.sessionTags.map((tag) => ({ Key: tag.key, Value: tag.value })) }
+            : {}),
+          ...(final && spec.transitiveTagKeys?.length ? { TransitiveTagKeys: spec.transitiveTagKeys } : {}),
         }),
       ),
     );

@@ -2,7 +2,24 @@
 import { z } from "zod";
 import { parseProviderSpec, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
-const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN");
+// ESO passes role to STS AssumeRole as RoleArn, which refuses a bare role name: so does refsync.
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/,
+    "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not a role name: STS AssumeRole takes an ARN",
+  );
+
+/** STS session tag limits (AWS STS API reference, Tag): key 1–128, value 0–256 characters, these characters. */
+const tagKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u, "must be letters, digits, spaces or _.:/=+-@");
+const tagValue = z
+  .string()
+  .max(256)
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, "must be letters, digits, spaces or _.:/=+-@");
 
 export const awsSpecSchema = z
   .strictObject({
@@ -22,6 +39,28 @@ export const awsSpecSchema = z
       .max(1224)
       .optional()
       .describe("External ID to pass when assuming role, if its trust policy asks for one."),
+    additionalRoles: z
+      .array(roleArn)
+      .optional()
+      .describe(
+        "Role ARNs assumed one after the other, each with the credentials of the one before, before role (role chaining, as ESO).",
+      ),
+    sessionTags: z
+      .array(z.strictObject({ key: tagKey, value: tagValue }))
+      .max(50)
+      .refine(
+        (tags) => new Set(tags.map((tag) => tag.key.toLowerCase())).size === tags.length,
+        "tag keys must differ, ignoring case, as STS compares them",
+      )
+      .optional()
+      .describe(
+        "Session tags passed when assuming role (at most 50); the role's trust policy must allow sts:TagSession.",
+      ),
+    transitiveTagKeys: z
+      .array(tagKey)
+      .max(50)
+      .optional()
+      .describe("Keys of sessionTags that pass on to sessions chained from role's (at most 50)."),
     /** Prepended to every remoteRef key, so a store can be confined to `team-a/`. */
     prefix: z
       .string()
@@ -78,6 +117,14 @@ export const awsSpecSchema = z
       .describe(
         "Credentials: at most one of jwt and secretRef. Unset: the controller's default credential chain (environment, IRSA, instance role).",
       ),
+  })
+  // ESO passes them only with role's AssumeRole and ignores them without it; refsync refuses what it would ignore.
+  .superRefine((spec, ctx) => {
+    for (const field of ["externalID", "sessionTags", "transitiveTagKeys", "additionalRoles"] as const) {
+      if (spec[field] !== undefined && spec.role === undefined) {
+        ctx.addIssue({ code: "custom", path: [field], message: "applies to role's AssumeRole: set role" });
+      }
+    }
   })
   .describe("AWS Secrets Manager.");
 

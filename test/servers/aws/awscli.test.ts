@@ -33,9 +33,13 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-/** `aws secretsmanager <args>` against the server; credentials and region from the environment only. */
-function aws(args: string[], credentials: Credentials = admin): Promise<ToolResult> {
-  return runTool(cli, ["--endpoint-url", server.endpoint, "--output", "json", "secretsmanager", ...args], {
+/** `aws <service> <args>` against the server; credentials and region from the environment only. */
+function aws(
+  args: string[],
+  credentials: Credentials = admin,
+  service = "secretsmanager",
+): Promise<ToolResult> {
+  return runTool(cli, ["--endpoint-url", server.endpoint, "--output", "json", service, ...args], {
     HOME: home,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -153,4 +157,68 @@ void test("create-secret validates names as AWS does; put-secret-value adds a ve
     ["create-secret", "--name", "team-c/A_b+c=d.e@f-g", "--secret-string", "v"],
     "ResourceExistsException",
   );
+});
+
+void test("sts assume-role: --tags and --transitive-tag-keys as STS checks them", async () => {
+  const roleArn = server.addRole({
+    name: "cli-tagged",
+    read: ["team-${aws:PrincipalTag/team}/*"],
+    principals: [`arn:aws:iam::${server.account}:user/admin`],
+    tagSession: true,
+  });
+  const untaggable = server.addRole({
+    name: "cli-plain",
+    principals: [`arn:aws:iam::${server.account}:user/admin`],
+  });
+  const assume = (role: string, ...extra: string[]) =>
+    aws(["assume-role", "--role-arn", role, "--role-session-name", "cli", ...extra], admin, "sts");
+  const tagged = await assume(roleArn, "--tags", "Key=team,Value=b", "--transitive-tag-keys", "team");
+  assert.equal(tagged.code, 0, tagged.stderr);
+  const answer = JSON.parse(tagged.stdout) as {
+    Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string };
+    PackedPolicySize?: number;
+  };
+  assert.equal(typeof answer.PackedPolicySize, "number");
+  const session = {
+    accessKeyId: answer.Credentials.AccessKeyId,
+    secretAccessKey: answer.Credentials.SecretAccessKey,
+  };
+  const read = await runTool(
+    cli,
+    [
+      "--endpoint-url",
+      server.endpoint,
+      "--output",
+      "json",
+      "secretsmanager",
+      "get-secret-value",
+      "--secret-id",
+      "team-b/db",
+    ],
+    {
+      HOME: home,
+      AWS_ACCESS_KEY_ID: session.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: session.secretAccessKey,
+      AWS_SESSION_TOKEN: answer.Credentials.SessionToken,
+      AWS_DEFAULT_REGION: server.region,
+      AWS_CONFIG_FILE: join(home, "none"),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, "none"),
+      AWS_EC2_METADATA_DISABLED: "true",
+    },
+  );
+  assert.equal(read.code, 0, read.stderr);
+  assert.equal(
+    (JSON.parse(read.stdout) as { SecretString: string }).SecretString,
+    "b",
+    "the tag grants team-b",
+  );
+  const duplicate = await assume(roleArn, "--tags", "Key=team,Value=a", "Key=TEAM,Value=b");
+  assert.equal(duplicate.code, 254);
+  assert.match(duplicate.stderr, /\(InvalidParameterValue\).*Duplicate tag keys found/);
+  const long = await assume(roleArn, "--tags", `Key=${"k".repeat(129)},Value=v`);
+  assert.equal(long.code, 254);
+  assert.match(long.stderr, /\(ValidationError\)/);
+  const noTagSession = await assume(untaggable, "--tags", "Key=team,Value=a");
+  assert.equal(noTagSession.code, 254);
+  assert.match(noTagSession.stderr, /\(AccessDenied\).*sts:TagSession/);
 });

@@ -38,6 +38,8 @@ export interface RoleSpec extends SecretPolicy {
   principals?: string[];
   /** When set, AssumeRole must present this ExternalId. */
   externalId?: string;
+  /** Whether the trust policy also allows sts:TagSession (needed to pass session tags). */
+  tagSession?: boolean;
 }
 
 export interface Principal {
@@ -46,6 +48,10 @@ export interface Principal {
   /** The IAM entity whose policy applies: the user, or the assumed role's ARN. */
   policyArn: string;
   userId: string;
+  /** A role session's tags (`aws:PrincipalTag/<key>`): passed ones and inherited transitive ones. */
+  tags?: Record<string, string>;
+  /** Keys of `tags` that pass on to sessions chained from this one. */
+  transitiveTagKeys?: string[];
 }
 
 interface Issued {
@@ -100,6 +106,7 @@ export class Iam {
     roleArn: string,
     sessionName: string,
     lifetimeSeconds: number,
+    tags: { tags?: Record<string, string>; transitiveTagKeys?: string[] } = {},
   ): { credentials: Credentials; principal: Principal } {
     const role = this.#roles.get(roleArn);
     if (!role) throw new AwsError("AccessDenied", `Role ${roleArn} does not exist or is not assumable.`, 403);
@@ -113,6 +120,7 @@ export class Iam {
       arn: `arn:aws:sts::${this.account}:assumed-role/${role.name}/${sessionName}`,
       policyArn: roleArn,
       userId: `${keyId("AROA")}:${sessionName}`,
+      ...tags,
     };
     this.#keys.set(credentials.accessKeyId, { credentials, principal });
     return { credentials, principal };
@@ -145,11 +153,26 @@ export class Iam {
     return (spec?.queues ?? []).some((pattern) => globMatch(pattern, queueName));
   }
 
+  /** Patterns may name the session's tags, as `${aws:PrincipalTag/team}` (no such tag: no match). */
   allows(principal: Principal, action: Action, secretName: string): boolean {
     const spec = this.#users.get(principal.policyArn) ?? this.#roles.get(principal.policyArn);
     const patterns = spec?.[action] ?? [];
-    return patterns.some((pattern) => globMatch(pattern, secretName));
+    return patterns.some((pattern) => {
+      const resolved = withPrincipalTags(pattern, principal.tags ?? {});
+      return resolved !== undefined && globMatch(resolved, secretName);
+    });
   }
+}
+
+/** `${aws:PrincipalTag/<key>}` replaced by the tag's value (keys compare without case, as in IAM). */
+function withPrincipalTags(pattern: string, tags: Record<string, string>): string | undefined {
+  let missing = false;
+  const resolved = pattern.replace(/\$\{aws:PrincipalTag\/([^}]+)\}/g, (_, key: string) => {
+    const found = Object.entries(tags).find(([tag]) => tag.toLowerCase() === key.toLowerCase());
+    if (!found) missing = true;
+    return found?.[1] ?? "";
+  });
+  return missing ? undefined : resolved;
 }
 
 export function globMatch(pattern: string, value: string): boolean {

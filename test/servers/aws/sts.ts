@@ -70,8 +70,28 @@ export const operations: Record<string, Operation> = {
     if (!caller || !role || !(role.principals ?? []).some((p) => p === caller.arn || p === caller.policyArn))
       throw denied;
     if (role.externalId !== undefined && params.get("ExternalId") !== role.externalId) throw denied;
-    const { credentials, principal } = ctx.iam.issueSession(roleArn, sessionName, duration(params, ctx));
-    return respond("AssumeRole", assumedRoleUser(principal) + credentialsXml(credentials));
+    const tags = sessionTags(params, caller, roleArn, role.tagSession === true);
+    // Role chaining (a role session assuming a role) caps the session at one hour.
+    const chained = caller.arn.includes(":assumed-role/");
+    const asked = params.get("DurationSeconds");
+    if (chained && asked !== null && Number(asked) > 3600) {
+      throw new AwsError(
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+      );
+    }
+    const { credentials, principal } = ctx.iam.issueSession(
+      roleArn,
+      sessionName,
+      duration(params, ctx),
+      tags,
+    );
+    return respond(
+      "AssumeRole",
+      assumedRoleUser(principal) +
+        credentialsXml(credentials) +
+        (tags.tags ? `<PackedPolicySize>${packedPercent(tags.tags)}</PackedPolicySize>` : ""),
+    );
   },
 
   async GetCallerIdentity(_params, ctx) {
@@ -84,6 +104,92 @@ export const operations: Record<string, Operation> = {
     );
   },
 };
+
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** A list parameter of the query protocol: `Name.member.1`, `Name.member.2`, … */
+function members(params: URLSearchParams, name: string): string[] {
+  const values: string[] = [];
+  for (let i = 1; params.has(`${name}.member.${i}`); i++)
+    values.push(params.get(`${name}.member.${i}`) ?? "");
+  return values;
+}
+
+function invalid(field: string, value: string, constraint: string): AwsError {
+  return new AwsError(
+    "ValidationError",
+    `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`,
+  );
+}
+
+/**
+ * Tags and TransitiveTagKeys of AssumeRole, checked as STS documents them: at most 50 of each,
+ * keys of 1–128 and values of 0–256 characters from its set, keys unique without regard to case,
+ * the role's trust allowing sts:TagSession. A caller that is itself a role session passes its
+ * transitive tags on, and a tag may not reuse one of their keys.
+ */
+function sessionTags(
+  params: URLSearchParams,
+  caller: Principal,
+  roleArn: string,
+  tagSession: boolean,
+): { tags?: Record<string, string>; transitiveTagKeys?: string[] } {
+  const passed: [string, string][] = [];
+  for (let i = 1; params.has(`Tags.member.${i}.Key`); i++) {
+    passed.push([params.get(`Tags.member.${i}.Key`) ?? "", params.get(`Tags.member.${i}.Value`) ?? ""]);
+  }
+  const transitive = members(params, "TransitiveTagKeys");
+  const atMost50 = "Member must have length less than or equal to 50";
+  if (passed.length > 50) throw invalid("tags", `${passed.length} tags`, atMost50);
+  if (transitive.length > 50) throw invalid("transitiveTagKeys", `${transitive.length} keys`, atMost50);
+  const keyOk = (key: string): boolean => key.length >= 1 && key.length <= 128 && TAG_CHARS.test(key);
+  for (const [i, [key, value]] of passed.entries()) {
+    if (!keyOk(key)) throw invalid(`tags.${i + 1}.member.key`, key, "Member must be 1 to 128 tag characters");
+    if (value.length > 256 || !TAG_CHARS.test(value))
+      throw invalid(`tags.${i + 1}.member.value`, value, "Member must be 0 to 256 tag characters");
+  }
+  for (const [i, key] of transitive.entries()) {
+    if (!keyOk(key))
+      throw invalid(`transitiveTagKeys.${i + 1}.member`, key, "Member must be 1 to 128 tag characters");
+  }
+  const lower = passed.map(([key]) => key.toLowerCase());
+  if (new Set(lower).size !== lower.length) {
+    throw new AwsError(
+      "InvalidParameterValue",
+      "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+    );
+  }
+  if ((passed.length > 0 || transitive.length > 0) && !tagSession) {
+    throw new AwsError(
+      "AccessDenied",
+      `User: ${caller.arn} is not authorized to perform: sts:TagSession on resource: ${roleArn}`,
+      403,
+    );
+  }
+  const inherited = Object.entries(caller.tags ?? {}).filter(([key]) =>
+    (caller.transitiveTagKeys ?? []).some((t) => t.toLowerCase() === key.toLowerCase()),
+  );
+  for (const [key] of inherited) {
+    if (lower.includes(key.toLowerCase())) {
+      throw new AwsError(
+        "InvalidParameterValue",
+        `The session tag key ${key} is a transitive tag of the calling session and cannot be passed again.`,
+      );
+    }
+  }
+  const all = [...inherited, ...passed];
+  if (all.length === 0) return {};
+  return {
+    tags: Object.fromEntries(all),
+    transitiveTagKeys: [...inherited.map(([key]) => key), ...transitive],
+  };
+}
+
+/** A rough PackedPolicySize: the percentage of the packed limit the tags use. */
+function packedPercent(tags: Record<string, string>): number {
+  const bytes = Object.entries(tags).reduce((sum, [k, v]) => sum + k.length + v.length + 2, 0);
+  return Math.min(100, Math.ceil((bytes / 2048) * 100));
+}
 
 export function errorXml(error: AwsError): string {
   const type = error.status >= 500 ? "Receiver" : "Sender";
