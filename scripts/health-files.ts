@@ -20,6 +20,7 @@ export const healthKinds = [
   { kind: "ExternalSecret", waiting: "Waiting for first sync" },
   { kind: "SecretStore", waiting: "Waiting for first validation" },
   { kind: "ClusterSecretStore", waiting: "Waiting for first validation" },
+  { kind: "ClusterExternalSecret", waiting: "Waiting for first provisioning" },
 ] as const;
 
 /** Kinds with resource actions under <Kind>/actions (discovery.lua + <action>/action.lua). */

@@ -88,7 +88,9 @@ function waitForStatus(name: string, ok: (c: ClusterExternalSecret) => boolean, 
   }, `ClusterExternalSecret ${name}: ${what}`);
 }
 
-const ready = (c: ClusterExternalSecret) => c.status?.conditions?.find((x) => x.type === "Ready");
+const condition = (c: ClusterExternalSecret, type: string) =>
+  c.status?.conditions?.find((x) => x.type === type);
+const ready = (c: ClusterExternalSecret) => condition(c, "Ready");
 const sorted = (...names: string[]) => [...names].sort();
 
 async function removeCes(name: string): Promise<void> {
@@ -201,6 +203,8 @@ void test("a foreign ExternalSecret of the same name is left alone and its names
   ]);
   assert.deepEqual(failed.status?.provisionedNamespaces, [mine]);
   assert.equal(ready(failed)?.reason, "NamespacesFailed");
+  // No retry helps until the foreign ExternalSecret goes: Stalled (kstatus Failed, Argo CD Degraded).
+  assert.equal(condition(failed, "Stalled")?.status, "True");
   assert.match(ready(failed)?.message ?? "", new RegExp(`one or more namespaces failed: ${taken}`));
   const untouched = (await getExternalSecret(ctl.kube, taken, "shared")) as ExternalSecret;
   assert.equal(untouched.metadata.ownerReferences, undefined);
@@ -214,6 +218,7 @@ void test("a foreign ExternalSecret of the same name is left alone and its names
     "Ready=True once the foreign ExternalSecret is gone",
   );
   assert.equal(fixed.status?.failedNamespaces, undefined);
+  assert.equal(condition(fixed, "Stalled"), undefined);
   await removeCes("shared");
   // Deleting it did not touch ExternalSecrets it never owned: none is left in either namespace.
   assert.equal(await getExternalSecret(ctl.kube, mine, "shared"), undefined);

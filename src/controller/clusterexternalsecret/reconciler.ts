@@ -25,7 +25,7 @@ import { parseDuration, validateClusterExternalSecretSpec } from "../../api/vali
 import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { KubeClient } from "../../kube/client.ts";
-import { sameConditions, setCondition } from "../../kube/conditions.ts";
+import { removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
@@ -105,7 +105,7 @@ export class ClusterExternalSecretReconciler {
     } catch (err) {
       if (!(err instanceof RefsyncError)) throw err;
       // Nothing is created, changed or deleted from an invalid spec; a new one is reconciled at once.
-      await this.#writeStatus(ces, { ...ces.status }, "InvalidSpec", err.message, signal);
+      await this.#writeStatus(ces, { ...ces.status }, "InvalidSpec", err.message, true, signal);
       return {};
     }
     const name = spec.externalSecretName ?? ces.metadata.name;
@@ -147,6 +147,8 @@ export class ClusterExternalSecretReconciler {
     };
     const names = [...failed.keys()].sort();
     const ok = names.length === 0;
+    // Only a failed write is retried; an ExternalSecret of another owner waits for a person.
+    const retrying = [...failed.values()].some((reason) => reason !== EXISTS_REASON);
     await this.#writeStatus(
       ces,
       status,
@@ -154,6 +156,7 @@ export class ClusterExternalSecretReconciler {
       ok
         ? `ExternalSecret "${name}" in ${provisioned.length} namespace(s)`
         : `one or more namespaces failed: ${names.join(", ")}`,
+      !ok && !retrying,
       signal,
     );
     this.#d.metrics.reconcileDuration.observe(
@@ -161,8 +164,7 @@ export class ClusterExternalSecretReconciler {
       (performance.now() - started) / 1000,
     );
     // A failed write (or a conflict) retries with back-off; a foreign ExternalSecret waits for a change to it.
-    if ([...failed.values()].some((reason) => reason !== EXISTS_REASON))
-      throw new Error(`${KIND} ${key}: ${names.join(", ")} failed`);
+    if (retrying) throw new Error(`${KIND} ${key}: ${names.join(", ")} failed`);
     const every = parseDuration(spec.refreshTime ?? defaults.clusterExternalSecretRefreshTime);
     return every > 0 ? { requeueAfterMs: every } : {};
   }
@@ -282,16 +284,21 @@ export class ClusterExternalSecretReconciler {
     status: ClusterExternalSecretStatus,
     reason: string,
     message: string,
+    stalled: boolean,
     signal: AbortSignal,
   ): Promise<void> {
     const generation = ces.metadata.generation;
     const ready = reason === "Provisioned" ? "True" : "False";
     const old = ces.status ?? {};
-    const conditions = setCondition(
+    let conditions = setCondition(
       old.conditions,
       { type: "Ready", status: ready, reason, message },
       generation,
     );
+    // Stalled: no retry will help (kstatus Failed, Argo CD Degraded) until the spec or a foreign ExternalSecret changes.
+    conditions = stalled
+      ? setCondition(conditions, { type: "Stalled", status: "True", reason, message }, generation)
+      : removeCondition(conditions, "Stalled");
     this.#d.metrics.setCondition(KIND, "", ces.metadata.name, "Ready", ready);
     const next: ClusterExternalSecretStatus = { ...status, conditions, observedGeneration: generation };
     if (
