@@ -1,15 +1,15 @@
 /**
  * What the memory, herd and cache benchmarks share: the controller as its
- * own process (so its RSS is its own) with its metrics endpoint, a sampler
+ * own process (so its RSS is its own), run as the image runs it (the
+ * built bin/refsync.js with the Deployment's environment), with its metrics endpoint, a sampler
  * of backend reads over time, and bulk creation with bounded concurrency.
  * (No `bench()` export: bench/run.ts skips this module.)
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { Cluster } from "../test/cluster/index.ts";
-import { spawnRefsync } from "../test/cli-process.ts";
 
 export async function pool(
   n: number,
@@ -24,11 +24,37 @@ export async function pool(
   );
 }
 
-/** Current and peak resident set size of a process, MiB. */
-export function rssMiB(pid: number): { now: number; peak: number } {
+/**
+ * Current and peak resident set size of a process, MiB, and the current one split into
+ * private memory (anon) and mapped files (file: mostly the node binary's own pages).
+ */
+export function rssMiB(pid: number): { now: number; peak: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
-  return { now: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+  return {
+    now: kib("VmRSS") / 1024,
+    peak: kib("VmHWM") / 1024,
+    anon: kib("RssAnon") / 1024,
+    file: kib("RssFile") / 1024,
+  };
+}
+
+/** User+system CPU seconds a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Requests by "VERB resource" (all codes) from refsync_kube_api_requests_total. */
+export function apiRequestCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(
+    /^refsync_kube_api_requests_total\{verb="(\w+)",resource="([^"]+)",code="\d+"\} (\d+)/gm,
+  )) {
+    const key = `${m[1]} ${m[2]}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[3]));
+  }
+  return counts;
 }
 
 /** Sum of a metric's samples whose label text contains `filter`. */
@@ -55,7 +81,7 @@ export interface BenchController {
  * (NODE_OPTIONS, MALLOC_ARENA_MAX): the benchmarks measure the controller
  * as it is deployed.
  */
-function deployedEnv(): Record<string, string> {
+export function deployedEnv(): Record<string, string> {
   const file = join(import.meta.dirname, "..", "manifests", "base", "deployment.yaml");
   const deployment = parse(readFileSync(file, "utf8")) as {
     spec: {
@@ -73,8 +99,11 @@ export async function startBenchController(
   namespace: string | undefined,
   workers = 4,
 ): Promise<BenchController> {
-  const child = spawnRefsync(
+  // bin/refsync.js, as the image runs it (the bundle `npm run build` makes; npm run bench builds first).
+  const child = spawn(
+    process.execPath,
     [
+      join(import.meta.dirname, "..", "bin", "refsync.js"),
       "controller",
       "--kubeconfig",
       cluster.kubeconfigPath,

@@ -26,6 +26,7 @@
  * reads and first syncs on stderr).
  */
 import type { ExternalSecret } from "../src/api/v1alpha1.ts";
+import { lastSlotMs, refreshIntervalMs, refreshSeed } from "../src/controller/externalsecret/schedule.ts";
 import { Informer } from "../src/kube/informer.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { resourceTypes } from "../src/kube/resources.ts";
@@ -59,6 +60,27 @@ function firstSyncsPerBin(kube: KubeClient, namespace: string, start: () => numb
   return { bins, ready: () => informer.waitForSync(), stop: () => informer.stop() };
 }
 
+/**
+ * Reads per bin that the schedule itself plans for `objects` in [fromMs, toMs) (wall clock):
+ * one per distinct slot seed and slot, as the shared cache makes it. The peak/mean of these
+ * bins is what hash-spread phases give before any controller runs.
+ */
+function scheduledReads(objects: ExternalSecret[], fromMs: number, toMs: number, binMs: number): number[] {
+  const bins = Array.from({ length: Math.round((toMs - fromMs) / binMs) }, () => 0);
+  const seeds = new Map(objects.map((es) => [refreshSeed(es), refreshIntervalMs(es)]));
+  for (const [seed, interval] of seeds) {
+    for (
+      let at = lastSlotMs(seed, interval, toMs - 1);
+      at >= fromMs;
+      at = lastSlotMs(seed, interval, at - 1)
+    ) {
+      const bin = Math.floor((at - fromMs) / binMs);
+      if (bin < bins.length) bins[bin] = (bins[bin] ?? 0) + 1;
+    }
+  }
+  return bins;
+}
+
 const peakOverMean = (bins: number[]) => {
   const mean = bins.reduce((a, b) => a + b, 0) / bins.length;
   return { mean, peak: Math.max(...bins), ratio: Math.max(...bins) / mean };
@@ -77,18 +99,17 @@ export async function bench(): Promise<BenchResult> {
     const firstSyncs = firstSyncsPerBin(kube, ns, () => samplingStart, BIN_MS);
     await firstSyncs.ready();
     samplingStart = performance.now();
+    const wallStart = Date.now();
     const sampling = sampleReads(ctl, BIN_MS, CYCLES * INTERVAL_S * 1000);
     const t0 = performance.now();
-    await pool(COUNT, 16, (i) =>
-      kube.create(
-        resourceTypes.externalSecret,
-        externalSecret(ns, `es-${i}`, {
-          secretStoreRef: { name: "store" },
-          refreshInterval: `${INTERVAL_S}s`,
-          data: [{ secretKey: "value", remoteRef: { key: `app/p-${i}` } }],
-        }),
-      ),
+    const objects = Array.from({ length: COUNT }, (_, i) =>
+      externalSecret(ns, `es-${i}`, {
+        secretStoreRef: { name: "store" },
+        refreshInterval: `${INTERVAL_S}s`,
+        data: [{ secretKey: "value", remoteRef: { key: `app/p-${i}` } }],
+      }),
     );
+    await pool(COUNT, 16, (i) => kube.create(resourceTypes.externalSecret, objects[i] as ExternalSecret));
     const createdS = (performance.now() - t0) / 1000;
     const reads = await sampling;
     await firstSyncs.stop();
@@ -103,6 +124,9 @@ export async function bench(): Promise<BenchResult> {
       reads.slice(0, perCycle).map((n, i) => perSecond(Math.max(0, n - (firstSyncs.bins[i] ?? 0)))),
     );
     const refresh = peakOverMean(bins.slice(perCycle)); // cycles 2…N: refreshes only
+    const planned = peakOverMean(
+      scheduledReads(objects, wallStart + INTERVAL_S * 1000, wallStart + CYCLES * INTERVAL_S * 1000, BIN_MS),
+    );
     const initialReads = firstSyncs.bins.reduce((a, b) => a + (b ?? 0), 0);
     // At 1 h the first 90 s bin holds the whole initial sync; the hour's 40 bins hold it plus the first cycle's refreshes.
     const firstCycleRefreshReads = firstCycleRefreshes.mean * perCycle * (BIN_MS / 1000);
@@ -118,7 +142,8 @@ export async function bench(): Promise<BenchResult> {
         `| first ${CYCLES} cycles, initial sync included | ${f(all.mean)} | ${f(all.peak)} | **${all.ratio.toFixed(2)}×** | ≤ 3× |`,
         `| first cycle ("first hour"), initial sync included | ${f(firstCycle.mean)} | ${f(firstCycle.peak)} | **${firstCycle.ratio.toFixed(2)}×** | ≤ 3× |`,
         `| first cycle, refreshes only (the ${initialReads} first-sync reads subtracted per bin) | ${f(firstCycleRefreshes.mean)} | ${f(firstCycleRefreshes.peak)} | **${firstCycleRefreshes.ratio.toFixed(2)}×** | ≤ 3× |`,
-        `| cycles 2–${CYCLES} (refreshes only) | ${f(refresh.mean)} | ${f(refresh.peak)} | **${refresh.ratio.toFixed(2)}×** | ≤ 3× |`,
+        `| cycles 2–${CYCLES} (refreshes only): the steady state | ${f(refresh.mean)} | ${f(refresh.peak)} | **${refresh.ratio.toFixed(2)}×** | ≤ 1.3× ${refresh.ratio <= 1.3 ? "met" : "**missed**"} |`,
+        `| the same cycles as the schedule plans them (each path's slots from its hashed phase ± jitter, binned alike; no controller) | ${f(perSecond(planned.mean))} | ${f(perSecond(planned.peak))} | ${planned.ratio.toFixed(2)}× | |`,
         `| at 1 h, estimated: the ${initialReads} first-sync reads in one 90 s bin against the first hour's mean | | | ${hourRatio.toFixed(1)}× | ≤ 3× |`,
       ],
     };

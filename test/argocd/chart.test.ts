@@ -26,6 +26,8 @@ const COMBINATIONS: Record<string, string[]> = {
   defaults: [],
   namespaced: ["--set", "rbac.scope=namespace"],
   dashboard: ["--set", "dashboard.enabled=true"],
+  audit: ["--set", "audit.enabled=true", "--set", "audit.required=true", "--set", "audit.maxSize=10Mi"],
+  auditStdout: ["--set", "audit.enabled=true", "--set", "audit.sink=stdout"],
   monitoring: ["--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"],
   scheduling: [
     "--set",
@@ -125,6 +127,26 @@ void describe("the Helm chart", () => {
       (find(dashboard, "Service", "refsync-controller").spec as { ports: { name: string }[] }).ports.some(
         (p) => p.name === "dashboard",
       ),
+    );
+
+    const audit = deployment(byName.audit as Manifest[]).spec?.template.spec;
+    assert.deepEqual(audit?.containers[0]?.args?.slice(2), [
+      "--audit-log=file:/var/log/refsync/$(POD_NAME).jsonl",
+      "--audit-log-max-size=10Mi",
+      "--audit-log-max-files=5",
+      "--audit-required",
+    ]);
+    assert.equal(
+      audit?.containers[0]?.volumeMounts?.find((m) => m.name === "audit")?.mountPath,
+      "/var/log/refsync",
+    );
+    assert.equal(audit?.volumes?.find((v) => v.name === "audit")?.emptyDir?.sizeLimit, "1Gi");
+    const auditStdout = deployment(byName.auditStdout as Manifest[]).spec?.template.spec;
+    assert.deepEqual(auditStdout?.containers[0]?.args?.slice(2), ["--audit-log=stdout"]);
+    assert.ok(!auditStdout?.volumes?.some((v) => v.name === "audit"), "no volume for stdout");
+    await assert.rejects(
+      template(["--set", "audit.enabled=true", "--set", "audit.sink=syslog"]),
+      /values don't meet the specifications of the schema/,
     );
 
     const monitoring = byName.monitoring as Manifest[];

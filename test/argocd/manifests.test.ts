@@ -201,4 +201,30 @@ void describe("install manifests on a real API server", () => {
     assert.equal(flags.options.leaderLoops?.length, (withoutFreshness.options.leaderLoops?.length ?? 0) + 1);
     await serverSideApply(cluster.kc, objects, "refsync-install-test");
   });
+
+  void it("manifests/audit writes one audit file per replica on its own volume", async () => {
+    const objects = withoutCrds(
+      await kustomizeBuild(path.join(import.meta.dirname, "fixtures", "audit-install")),
+    );
+    const { containers, volumes = [] } = podSpec(find(objects, "Deployment", "refsync-controller"));
+    const controller = containers[0] as V1Container;
+    assert.deepEqual(controller.args, [
+      "controller",
+      "--leader-elect",
+      "--audit-log=file:/var/log/refsync/$(POD_NAME).jsonl",
+    ]);
+    assert.ok(
+      controller.env?.some((e) => e.name === "POD_NAME"),
+      "$(POD_NAME) is defined",
+    );
+    assert.equal(controller.volumeMounts?.find((m) => m.mountPath === "/var/log/refsync")?.name, "audit");
+    assert.ok(volumes.some((v) => v.name === "audit" && v.emptyDir));
+    // The controller's own flag parser accepts it (Kubernetes expands $(POD_NAME) first).
+    const args = (controller.args ?? []).slice(1).map((a) => a.replace("$(POD_NAME)", "refsync-0"));
+    assert.deepEqual(parseControllerFlags(args, { POD_NAMESPACE: NAMESPACE }).audit?.target, {
+      kind: "file",
+      path: "/var/log/refsync/refsync-0.jsonl",
+    });
+    await serverSideApply(cluster.kc, objects, "refsync-install-test");
+  });
 });
