@@ -10,22 +10,16 @@
  * (drop the owner reference, then the `orphan` finalizer).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile, copyFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import type { KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
-import { repoRoot } from "../../scripts/health-files.ts";
-import { ensureTools, type Tools } from "../argocd/tools.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
-import { getExternalSecret, startTestController, type TestController } from "./harness.ts";
-
-const run = promisify(execFile);
+import { getExternalSecret, type TestController } from "./harness.ts";
+import { startWalkthrough, type Walkthrough } from "./walkthrough.ts";
 
 const esoType = (plural: string, kind: string): ResourceType => ({
   group: "external-secrets.io",
@@ -87,32 +81,14 @@ interface Meta {
 
 void describe("docs: migrating one application from ESO to refsync", () => {
   let cluster: Cluster;
-  let tools: Tools;
+  let w: Walkthrough;
   let ns: string;
   let ctl: TestController;
-  let dir: string;
-  let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    [cluster, tools] = await Promise.all([startCluster({ crds: true }), ensureTools()]);
-    ns = await cluster.createNamespace("eso-migration");
-    dir = await mkdtemp(path.join(tmpdir(), "refsync-eso-migration-"));
-    // `refsync` as the published bin runs it, from source; kubectl with the namespace as current context's.
-    const main = path.join(repoRoot, "src", "cli", "main.ts");
-    await writeFile(
-      path.join(dir, "refsync.mjs"),
-      `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-    );
-    await writeFile(
-      path.join(dir, "refsync"),
-      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(dir, "refsync.mjs"))} "$@"\n`,
-    );
-    await chmod(path.join(dir, "refsync"), 0o755);
-    const kubeconfig = path.join(dir, "kubeconfig");
-    await copyFile(cluster.kubeconfigPath, kubeconfig);
-    env = { ...process.env, PATH: `${dir}:${tools.binDir}:${process.env.PATH}`, KUBECONFIG: kubeconfig };
-    await run(tools.kubectl, ["config", "set-context", "--current", `--namespace=${ns}`], { env });
-    ctl = await startTestController(cluster, { namespace: ns });
+    cluster = await startCluster({ crds: true });
+    w = await startWalkthrough(cluster, "eso-migration");
+    ({ ns, ctl } = w);
     for (const crd of [esoCrd("externalsecrets", "ExternalSecret"), esoCrd("secretstores", "SecretStore")])
       await ctl.kube.apply(crds, crd as unknown as KubeObject, { fieldManager: "test", force: true });
     // A new CRD is served a moment after it is created.
@@ -126,16 +102,15 @@ void describe("docs: migrating one application from ESO to refsync", () => {
     }, "ESO's CRDs served");
   });
   after(async () => {
-    await ctl?.stop();
+    await w?.stop();
     await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   void test("the Secret keeps its bytes, the Deployment its pod template and generation", async () => {
-    const app = path.join(dir, "shop.yaml");
+    const app = path.join(w.dir, "shop.yaml");
     await writeFile(app, docBlock("test/controller/eso-migration.test.ts", "eso-app"));
     // The application as it runs under ESO: its objects applied, and the Secret ESO wrote, owned by its ExternalSecret.
-    await run(tools.kubectl, ["apply", "-f", app], { env });
+    await w.kubectl(["apply", "-f", app]);
     const esoEs = await ctl.kube.get<Meta>(esoExternalSecrets, ns, "db");
     assert.ok(esoEs);
     await ctl.kube.apply(
@@ -171,20 +146,7 @@ void describe("docs: migrating one application from ESO to refsync", () => {
     const gc = new AbortController();
     const collector = orphanCollector(gc.signal);
     try {
-      await run(
-        "bash",
-        ["-euo", "pipefail", "-c", docBlock("test/controller/eso-migration.test.ts", "eso-migrate")],
-        {
-          cwd: dir,
-          env,
-          timeout: 120_000,
-        },
-      );
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      assert.fail(
-        `the walk-through exited ${e.code}\n--- stdout\n${e.stdout ?? ""}\n--- stderr\n${e.stderr ?? ""}`,
-      );
+      await w.sh(docBlock("test/controller/eso-migration.test.ts", "eso-migrate"));
     } finally {
       gc.abort();
       await collector;
