@@ -19,7 +19,14 @@ import { formatValue, quote, sprint, sprintf, sprintln } from "./fmt.ts";
 import { fromPlain, GoMap, int64, parseJson, toJson, truth, typeName, type Value } from "./value.ts";
 import { binary, caseRune, changeCase, RUNE, text, trimSpace } from "../helpers.ts";
 import { b64decode, pemDecode, pemEncode } from "./pem.ts";
-import { filterCertChain, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from "./pki.ts";
+import {
+  filterCertChain,
+  fullPemToPkcs12Pass,
+  pemToPkcs12Pass,
+  pkcs12certPass,
+  pkcs12keyPass,
+  rsaDecrypt,
+} from "./pki.ts";
 import * as re from "./regex.ts";
 
 const err = (msg: string): never => {
@@ -866,6 +873,10 @@ export const FUNCS = new Map<string, Func>([
   ["pkcs12keyPass", fn(["string", "string"], pkcs12keyPass)],
   ["pkcs12cert", fn(["string"], (s: string) => pkcs12certPass("", s))],
   ["pkcs12certPass", fn(["string", "string"], pkcs12certPass)],
+  ["pemToPkcs12", fn(["string", "string"], (c: string, k: string) => pemToPkcs12Pass(c, k, ""))],
+  ["pemToPkcs12Pass", fn(["string", "string", "string"], pemToPkcs12Pass)],
+  ["fullPemToPkcs12", fn(["string", "string"], (c: string, k: string) => fullPemToPkcs12Pass(c, k, ""))],
+  ["fullPemToPkcs12Pass", fn(["string", "string", "string"], fullPemToPkcs12Pass)],
 
   // Sprig: regular expressions, Go's RE2 (must* return the compile error, the others fail with Go's panic text)
   ["regexMatch", fn(["string", "string"], (r: string, s: string) => re.regexMatch(re.mustCompile(r), s))],
@@ -1040,10 +1051,6 @@ export const NOT_YET = [
   "urlParse",
   "urlJoin",
   "toYaml",
-  "pemToPkcs12",
-  "pemToPkcs12Pass",
-  "fullPemToPkcs12",
-  "fullPemToPkcs12Pass",
   "pemTruststoreToPKCS12",
   "pemTruststoreToPKCS12Pass",
 ];

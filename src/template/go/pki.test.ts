@@ -2,7 +2,7 @@
 // chains made by the openssl CLI (an independent implementation): what
 // ESO's functions return for them, byte for byte where Go's output is fixed.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { constants, publicEncrypt, createPublicKey } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -134,4 +134,42 @@ void test("rsaDecrypt: RSA-OAEP with SHA1 or SHA256, None passes the input throu
     { c: "x", key: read("intermediate.key") },
     /could not parse RSA private key/,
   );
+});
+
+void test("pemToPkcs12 and fullPemToPkcs12: an archive openssl reads, laid out as go-pkcs12's Modern", () => {
+  const data = { crt: read("leaf.crt"), key: read("leaf.key"), chain: read("chain.pem") };
+  const pfx = Buffer.from(render('{{ pemToPkcs12Pass .crt .key "1234" }}', data), "base64");
+  writeFileSync(file("out.pfx"), pfx);
+  const dump = openssl("pkcs12", "-in", "out.pfx", "-passin", "pass:1234", "-nodes").toString("latin1");
+  assert.ok(dump.includes(read("leaf.crt").trim()));
+  assert.equal(
+    render('{{ .pfx | pkcs12keyPass "1234" }}', { pfx: pfx.toString("latin1") }),
+    openssl("pkey", "-in", "leaf.key").toString("latin1"),
+  );
+  // -info reports the archive's layout on stderr.
+  const layout = spawnSync(
+    "openssl",
+    ["pkcs12", "-in", "out.pfx", "-passin", "pass:1234", "-info", "-noout"],
+    {
+      cwd: dir,
+      encoding: "latin1",
+    },
+  ).stderr;
+  assert.match(layout, /MAC: sha256, Iteration 2048/);
+  assert.match(
+    layout,
+    /PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/,
+  );
+  assert.match(layout, /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/);
+  // The same inputs give the same archive (no churn at every refresh); another password another one.
+  assert.equal(render('{{ pemToPkcs12Pass .crt .key "1234" }}', data), pfx.toString("base64"));
+  assert.notEqual(render("{{ pemToPkcs12 .crt .key }}", data), pfx.toString("base64"));
+
+  const full = render("{{ fullPemToPkcs12 .chain .key }}", data);
+  assert.equal(
+    render("{{ .pfx | b64dec | pkcs12cert }}", { pfx: full }),
+    read("leaf.crt") + read("intermediate.crt") + read("root.crt"),
+  );
+  fails("{{ pemToPkcs12 .key .key }}", data, /x509: malformed certificate|failed to decode/);
+  fails('{{ pemToPkcs12Pass .crt .key "pässword" }}', data, /printable ASCII/);
 });

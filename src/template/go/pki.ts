@@ -6,7 +6,17 @@
  * certificates then re-read with node:crypto so that every key type ESO
  * reads (RSA, ECDSA, Ed25519) comes out as Go writes it.
  */
-import { constants, createPrivateKey, privateDecrypt, X509Certificate, type KeyObject } from "node:crypto";
+import {
+  constants,
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  pbkdf2Sync,
+  privateDecrypt,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import forge from "node-forge";
 import { TemplateFuncError } from "./errors.ts";
 import { pemDecode, pemEncode } from "./pem.ts";
@@ -196,4 +206,158 @@ export function pkcs12certPass(password: string, input: string): string {
     if (e instanceof TemplateFuncError) return pem;
     throw e;
   }
+}
+
+// ---- writing PKCS #12 archives as go-pkcs12's Modern encoder does
+
+const OID = {
+  data: "1.2.840.113549.1.7.1",
+  encryptedData: "1.2.840.113549.1.7.6",
+  pbes2: "1.2.840.113549.1.5.13",
+  pbkdf2: "1.2.840.113549.1.5.12",
+  hmacWithSHA256: "1.2.840.113549.2.9",
+  aes256Cbc: "2.16.840.1.101.3.4.1.42",
+  sha256: "2.16.840.1.101.3.4.2.1",
+  keyBag: "1.2.840.113549.1.12.10.1.2",
+  certBag: "1.2.840.113549.1.12.10.1.3",
+  x509Certificate: "1.2.840.113549.1.9.22.1",
+  localKeyId: "1.2.840.113549.1.9.21",
+};
+const ITERATIONS = 2048;
+const { Class, Type } = forge.asn1;
+const seq = (...v: forge.asn1.Asn1[]) => forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, v);
+const set = (...v: forge.asn1.Asn1[]) => forge.asn1.create(Class.UNIVERSAL, Type.SET, true, v);
+const oid = (o: string) =>
+  forge.asn1.create(Class.UNIVERSAL, Type.OID, false, forge.asn1.oidToDer(o).getBytes());
+const octets = (b: Buffer | string) =>
+  forge.asn1.create(
+    Class.UNIVERSAL,
+    Type.OCTETSTRING,
+    false,
+    typeof b === "string" ? b : b.toString("latin1"),
+  );
+const int = (n: number) =>
+  forge.asn1.create(Class.UNIVERSAL, Type.INTEGER, false, forge.asn1.integerToDer(n).getBytes());
+const explicit = (v: forge.asn1.Asn1) => forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [v]);
+const der = (v: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(v).getBytes(), "latin1");
+
+/**
+ * Salts and IVs: go-pkcs12 draws them at random, so ESO writes a new archive at every refresh and
+ * restarts its consumers. Here they are derived from the archive's contents (HMAC under a key the
+ * inputs determine), so the archive changes only when the certificate, key or password does.
+ */
+function derived(seed: Buffer, label: string, size: number): Buffer {
+  return createHmac("sha256", seed).update(label).digest().subarray(0, size);
+}
+
+/** PBES2 with PBKDF2-HMAC-SHA256 (2048 rounds) and AES-256-CBC: the AlgorithmIdentifier and the ciphertext. */
+function pbes2(plain: Buffer, password: string, seed: Buffer, label: string): [forge.asn1.Asn1, Buffer] {
+  const salt = derived(seed, `${label} salt`, 16);
+  const iv = derived(seed, `${label} iv`, 16);
+  const key = pbkdf2Sync(Buffer.from(password, "latin1"), salt, ITERATIONS, 32, "sha256");
+  const cipher = createCipheriv("aes-256-cbc", key, iv);
+  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const algorithm = seq(
+    oid(OID.pbes2),
+    seq(
+      seq(oid(OID.pbkdf2), seq(octets(salt), int(ITERATIONS), seq(oid(OID.hmacWithSHA256)))),
+      seq(oid(OID.aes256Cbc), octets(iv)),
+    ),
+  );
+  return [algorithm, encrypted];
+}
+
+/** go-pkcs12 Modern.Encode: the archive, base64-encoded. */
+function encodePkcs12(key: Buffer, certs: Buffer[], password: string): string {
+  const seed = createHash("sha256")
+    .update("refsync pkcs12\0")
+    .update(key)
+    .update(Buffer.concat(certs))
+    .update(password, "latin1")
+    .digest();
+  const leafId = createHash("sha1")
+    .update(certs[0] ?? "")
+    .digest();
+  const localKeyId = (id: Buffer) => set(seq(oid(OID.localKeyId), set(octets(id))));
+  const certBags = certs.map((c, i) => {
+    const bag = [oid(OID.certBag), explicit(seq(oid(OID.x509Certificate), explicit(octets(c))))];
+    if (i === 0) bag.push(localKeyId(leafId));
+    return seq(...bag);
+  });
+  const [certAlg, certCipher] = pbes2(der(seq(...certBags)), password, seed, "certificates");
+  const contents = [
+    seq(
+      oid(OID.encryptedData),
+      explicit(
+        seq(
+          int(0),
+          seq(
+            oid(OID.data),
+            certAlg,
+            forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, false, certCipher.toString("latin1")),
+          ),
+        ),
+      ),
+    ),
+  ];
+  const [keyAlg, keyCipher] = pbes2(key, password, seed, "key");
+  const keyBag = seq(oid(OID.keyBag), explicit(seq(keyAlg, octets(keyCipher))), localKeyId(leafId));
+  contents.push(seq(oid(OID.data), explicit(octets(der(seq(keyBag))))));
+  const authSafe = der(seq(...contents));
+  const macSalt = derived(seed, "mac salt", 16);
+  const saltBuffer = forge.util.createBuffer(macSalt.toString("latin1"));
+  const macKey = forge.pkcs12.generateKey(password, saltBuffer, 3, ITERATIONS, 32, forge.md.sha256.create());
+  const mac = createHmac("sha256", Buffer.from(macKey.getBytes(), "latin1")).update(authSafe).digest();
+  const pfx = seq(
+    int(3),
+    seq(oid(OID.data), explicit(octets(authSafe))),
+    seq(seq(seq(oid(OID.sha256)), octets(mac)), octets(macSalt), int(ITERATIONS)),
+  );
+  return der(pfx).toString("base64");
+}
+
+/** Every PEM block of `input` as a certificate's DER (Go's parseCaCerts: anything else is an error). */
+function certificates(input: string): Buffer[] {
+  const out: Buffer[] = [];
+  let rest = input;
+  while (rest.length > 0) {
+    const [block, next] = pemDecode(rest);
+    if (!block) return fail("failed to decode PEM block");
+    parseCertificate(block.bytes);
+    out.push(Buffer.from(block.bytes, "latin1"));
+    rest = next;
+  }
+  return out;
+}
+
+function firstBlock(input: string): Buffer {
+  const [block] = pemDecode(input);
+  return block ? Buffer.from(block.bytes, "latin1") : fail("failed to decode PEM block");
+}
+
+/** The key as Go's x509.MarshalPKCS8PrivateKey writes it. */
+function pkcs8(keyPem: string): Buffer {
+  return parsePrivateKey(firstBlock(keyPem)).export({ type: "pkcs8", format: "der" });
+}
+
+function checkPassword(password: string): void {
+  if (/[^\x20-\x7e]/.test(password)) fail("passwords other than printable ASCII are not supported");
+}
+
+/** pemToPkcs12Pass cert key password: the first certificate and the key. */
+export function pemToPkcs12Pass(cert: string, key: string, password: string): string {
+  checkPassword(password);
+  const leaf = firstBlock(cert);
+  parseCertificate(leaf.toString("latin1"));
+  return encodePkcs12(pkcs8(key), [leaf], password);
+}
+
+/** fullPemToPkcs12Pass cert key password: the first certificate, the key, and the rest of the chain. */
+export function fullPemToPkcs12Pass(cert: string, key: string, password: string): string {
+  checkPassword(password);
+  const [leaf] = pemDecode(cert);
+  if (!leaf) return fail("failed to decode PEM block");
+  parseCertificate(leaf.bytes);
+  const rest = pemDecode(cert)[1];
+  return encodePkcs12(pkcs8(key), [Buffer.from(leaf.bytes, "latin1"), ...certificates(rest)], password);
 }
