@@ -162,6 +162,41 @@ void test("assume role with ExternalId on top of the default chain", async () =>
   assert.match(refused.message, /AssumeRole.*access denied/);
 });
 
+void test("additionalRoles chain to role, whose session tags decide what the policy grants", async () => {
+  const hop = aws.addRole({ name: "es-hop", principals: [`arn:aws:iam::${aws.account}:user/controller`] });
+  const tagged = aws.addRole({
+    name: "es-tagged",
+    read: ["${aws:PrincipalTag/prefix}/*"],
+    principals: [`arn:aws:sts::${aws.account}:assumed-role/es-hop/refsync-${ns}`],
+    tagSession: true,
+  });
+  await applyObject(
+    ctl.kube,
+    store("chained", { additionalRoles: [hop], role: tagged, sessionTags: [{ key: "prefix", value: ns }] }),
+  );
+  await applyObject(
+    ctl.kube,
+    externalSecret(ns, "chained", {
+      secretStoreRef: { name: "chained" },
+      data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
+    }),
+  );
+  await waitForCondition(ctl.kube, ns, "chained", "Ready", "True", "SecretSynced");
+  assert.equal((await getSecret(ctl.kube, ns, "chained"))?.data["password"], "new-pw");
+  const chain = aws.requests
+    .filter((r) => r.operation === "AssumeRole" && r.status === 200)
+    .map((r) => r.principal);
+  assert.ok(
+    chain.includes(`arn:aws:sts::${aws.account}:assumed-role/es-hop/refsync-${ns}`),
+    "es-tagged assumed by es-hop's session",
+  );
+  // A role name where STS wants an ARN: the API server refuses the store (the CRD carries the ARN pattern).
+  await assert.rejects(
+    applyObject(ctl.kube, store("by-name", { role: "es-tagged" })),
+    /spec\.provider\.aws\.role/,
+  );
+});
+
 void test("web identity per namespace: a ClusterSecretStore acts as each ExternalSecret's namespace", async () => {
   const core = cluster.kc.makeApiClient(CoreV1Api);
   const roleArn = aws.addRole({ name: "ns-reader", read: [`${ns}/*`], serviceAccounts: [`${ns}/app`] });
