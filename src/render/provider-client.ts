@@ -32,7 +32,7 @@ export function storeClient(
       noteRequest,
       subject: currentSubjects,
       onCall: (operation, result, seconds, detail) =>
-        audit.auditor.record(
+        audit.auditor.recordCall(
           { store, provider: providerForSpec(spec).factory.name, operation, result, seconds },
           detail,
         ),

@@ -282,6 +282,19 @@ export class Auditor {
     );
   }
 
+  /**
+   * A request the provider reports itself (a login, a token lookup, each AWS or Azure request):
+   * it names whom the operation under way serves, but only its own request id and identity,
+   * never those noted for the operation.
+   */
+  recordCall(
+    op: Parameters<Auditor["record"]>[0],
+    detail: CallDetail = {},
+    scope: AuditScope | undefined = auditScope.getStore(),
+  ): void {
+    this.record(op, detail, scope && { subjects: scope.subjects, keys: scope.keys });
+  }
+
   /** One backend operation; `scope` defaults to the one it runs in. */
   record(
     op: {

@@ -5,8 +5,8 @@
  * against the fake store and, with the sidecar's own identities, the Vault
  * and AWS test servers), the controller's metrics and the dashboard.
  * Everything an operator or a tenant can see is captured — every controller
- * log line (debug level), both audit streams (controller and plugin), every
- * event, every status, the metric exposition,
+ * log line (debug level), both audit streams (controller and plugin) and
+ * /api/v1/audit, every event, every status, the metric exposition,
  * the plugin's stderr (and its output, but for the successful inline runs),
  * the dashboard page and each JSON API response — and the test fails if any
  * value, or its base64, appears in any of it.
@@ -20,6 +20,7 @@ import { stringify } from "yaml";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
 import { Auditor, AuditWriter } from "../../src/store/audit.ts";
+import { AuditWindow } from "../../src/store/audit-window.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
 import type { PluginConfig } from "../../src/render/config.ts";
 import type { RunningServer } from "../../src/server/app.ts";
@@ -81,6 +82,8 @@ const savedEnv = { ...process.env };
 let suite: NamespaceSuite;
 let aws: AwsTestServer;
 let dashboard: RunningServer | undefined;
+/** The controller's latest audit records, served at /api/v1/audit. */
+const auditWindow = new AuditWindow();
 let dir: string;
 /** The plugin's inline stores (fake, Vault, AWS) and policy, written to dir/refsync.yaml. */
 let pluginConfig: PluginConfig;
@@ -117,10 +120,11 @@ before(async () => {
     "leak",
     {},
     {
-      audit: new Auditor(new AuditWriter(join(dir, "controller-audit.jsonl")), {
-        component: "controller",
-        version: "leak",
-      }),
+      audit: new Auditor(
+        new AuditWriter(join(dir, "controller-audit.jsonl")),
+        { component: "controller", version: "leak" },
+        { window: auditWindow },
+      ),
     },
   );
   const { ns, ctl, vault, cluster } = suite;
@@ -193,7 +197,7 @@ before(async () => {
   await applyObject(ctl.kube, awsStore(aws, { name: "aws", namespace: ns }));
   dashboard = await serveDashboard(
     { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
-    { kube: ctl.kube, metrics: ctl.controller.metrics },
+    { kube: ctl.kube, metrics: ctl.controller.metrics, audit: auditWindow },
   );
 });
 after(async () => {
@@ -430,7 +434,10 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
   for (const path of [
     "/",
     `/?namespace=${ns}`,
-    ...["summary", "stores", "externalsecrets", "secrets", "events", "overview"].map((s) => `/api/v1/${s}`),
+    ...["summary", "stores", "externalsecrets", "secrets", "events", "overview", "audit"].map(
+      (s) => `/api/v1/${s}`,
+    ),
+    `/api/v1/audit?namespace=${ns}&outcome=denied`,
   ]) {
     const res = await fetch(`${base}${path}`);
     assert.equal(res.status, 200, path);
@@ -443,6 +450,10 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
   assert.match(seen.get("plugin audit") ?? "", /"component":"plugin"/);
   assert.match(seen.get("events") ?? "", /fake-template/);
   assert.match(seen.get("dashboard /api/v1/externalsecrets") ?? "", /vault-denied/);
+  assert.match(
+    seen.get(`dashboard /api/v1/audit?namespace=${ns}&outcome=denied`) ?? "",
+    /"name":"vault-denied"/,
+  );
   const leaks: string[] = [];
   for (const [where, text] of seen) {
     for (const [what, needle] of forbidden()) if (text.includes(needle)) leaks.push(`${what} in ${where}`);

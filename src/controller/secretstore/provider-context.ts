@@ -118,7 +118,7 @@ export function buildProviderContext(
     },
     onCall(call, result, seconds, detail) {
       deps.onCall(provider, id, call, result, seconds);
-      deps.audit?.record({ store: id, provider, operation: call, result, seconds }, detail);
+      deps.audit?.recordCall({ store: id, provider, operation: call, result, seconds }, detail);
     },
     noteRequest,
     subject: currentSubjects,

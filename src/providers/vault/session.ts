@@ -281,18 +281,19 @@ export class TokenSession {
     return this.attempt(`${this.storeName}: ${where}`, request, signal);
   }
 
+  /** One request; its request id goes to the operation's audit record unless it is reported itself (`note` false). */
   private async attempt<T>(
     where: string,
     request: (vault: NodeVault.client) => Promise<T>,
     signal: AbortSignal | undefined,
+    note = true,
   ): Promise<T> {
     try {
       const result = await abortable(request(this.vault), signal);
-      const requestId = (result as { request_id?: unknown } | null)?.request_id;
-      this.context.noteRequest?.({
-        ...(typeof requestId === "string" && requestId && { requestId }),
-        identity: this.identity,
-      });
+      if (note) {
+        const requestId = requestIdOf(result);
+        this.context.noteRequest?.({ ...(requestId && { requestId }), identity: this.identity });
+      }
       return result;
     } catch (error) {
       throw toTypedError(error, where, this.sent);
@@ -302,14 +303,25 @@ export class TokenSession {
   private async tokenValid(signal: AbortSignal | undefined): Promise<boolean> {
     const started = performance.now();
     try {
-      await this.attempt(`${this.storeName}: lookup-self`, (vault) => vault.tokenLookupSelf(), signal);
-      this.report("lookup-token", started);
+      const result: unknown = await this.attempt(
+        `${this.storeName}: lookup-self`,
+        (vault) => vault.tokenLookupSelf(),
+        signal,
+        false,
+      );
+      this.report("lookup-token", started, undefined, requestIdOf(result));
       return true;
     } catch (error) {
       this.report("lookup-token", started, error as Error);
       return false;
     }
   }
+}
+
+/** A Vault response's request_id (what an audit device logs as request.id). */
+function requestIdOf(response: unknown): string | undefined {
+  const id = (response as { request_id?: unknown } | null)?.request_id;
+  return typeof id === "string" && id ? id : undefined;
 }
 
 const sessions = new Map<string, TokenSession>();
