@@ -56,7 +56,7 @@ void describe("install manifests on a real API server", () => {
     }
     assert.equal(
       kinds.filter((k) => k === "CustomResourceDefinition").length,
-      3,
+      4,
       "the refsync CRDs are included",
     );
     // The CRDs are the cluster's already (manifests/crds, installed verbatim by the harness). Applying
