@@ -9,6 +9,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Controller, type ControllerOptions } from "../controller/manager.ts";
 import { LOG_LEVELS, createLogger } from "../log.ts";
 import { createApp, listen, parseAddress, type RunningServer } from "../server/app.ts";
+import { mountEvents } from "../server/events.ts";
 import { ControllerMetrics } from "../controller/metrics.ts";
 import {
   dashboardFlagOptions,
@@ -400,6 +401,7 @@ async function startController(
                 notReady: () =>
                   audit?.failure ? `audit sink failing: ${audit.failure.message}` : "caches not synced",
               },
+              mount: [mountEvents(controller.events, metrics.webhookRequests)],
             }),
             metricsAddr,
           ),

@@ -36,6 +36,7 @@ import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./secretstore/reconciler.ts";
+import { EventRefresh } from "./events/index.ts";
 import {
   ClusterExternalSecretReconciler,
   controllerOf,
@@ -99,6 +100,8 @@ export class Controller {
   readonly secretStores: Informer<SecretStore>;
   readonly clusterSecretStores: Informer<SecretStore>;
   readonly secrets: Informer<SecretObject>;
+  /** Event-driven refresh: who reads which key, the change sources, the refresh trigger. */
+  readonly events: EventRefresh;
   /** ClusterExternalSecrets and the namespaces they select: a cluster-wide controller only. */
   readonly clusterExternalSecrets: Informer<ClusterExternalSecret> | undefined;
   readonly namespaces: Informer<NamespaceObject> | undefined;
@@ -179,7 +182,23 @@ export class Controller {
       },
       onRenewed: (key) => this.#enqueue("ExternalSecret", key),
     });
+    this.events = new EventRefresh({
+      log: this.log,
+      metrics: this.metrics,
+      externalSecrets: this.externalSecrets,
+      stores: this.#stores,
+      sessions: this.sessions,
+      refresh: (esKey, key, sinceMs) => {
+        this.#esReconciler?.requestKeyRefresh(esKey, key, sinceMs);
+        this.#enqueue("ExternalSecret", esKey);
+      },
+      storeHealthChanged: (store) => {
+        if (store.kind === "SecretStore" || this.#managesClusterStores)
+          this.#enqueue(store.kind, objectKey(store));
+      },
+    });
     this.#storeReconciler = new StoreReconciler({
+      eventsCondition: (store) => this.events.condition(store),
       kube,
       log: this.log,
       metrics: this.metrics,
@@ -331,6 +350,10 @@ export class Controller {
     this.metrics.isLeader.set(1);
     this.#leaderAbort = new AbortController();
     this.#queue.start();
+    this.events.startLeading(this.#leaderAbort.signal, [
+      ...this.secretStores.list(),
+      ...(this.#managesClusterStores ? this.clusterSecretStores.list() : []),
+    ]);
     for (const s of this.secretStores.list()) this.#enqueue("SecretStore", objectKey(s));
     if (this.#managesClusterStores) {
       for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
@@ -363,6 +386,7 @@ export class Controller {
     this.#leading = false;
     this.metrics.isLeader.set(0);
     this.#leaderAbort?.abort();
+    await this.events.stopLeading();
     await this.#queue.stop();
     // A plug-in loop that ignores its abort signal must not keep the controller from stopping.
     const loops = Promise.all(this.#leaderLoops).then(() => true);
@@ -405,6 +429,9 @@ export class Controller {
     const onStore =
       (kind: "SecretStore" | "ClusterSecretStore") =>
       (event: string, store: SecretStore, old?: SecretStore) => {
+        // A namespace-scoped controller leaves ClusterSecretStores (their status, their sources) to the cluster-wide one.
+        if (kind === "SecretStore" || this.#managesClusterStores)
+          this.events.storeChanged(event === "delete" ? "delete" : "update", store);
         const specChanged =
           !old || old.metadata.generation !== store.metadata.generation || event === "delete";
         if (specChanged && (kind === "SecretStore" || this.#managesClusterStores))

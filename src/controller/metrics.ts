@@ -116,6 +116,24 @@ export class ControllerMetrics {
     help: "1 while the audit sink writes, 0 while it fails (absent: audit is off).",
     registers: [this.registry],
   });
+  readonly eventSourceUp = new Gauge({
+    name: "refsync_event_source_up",
+    help: "1 while a store's change source (spec.events) is up, 0 while it is down and the store falls back to its refresh interval.",
+    labelNames: ["kind", "namespace", "store", "source"] as const,
+    registers: [this.registry],
+  });
+  readonly keyChanges = new Counter({
+    name: "refsync_key_changes_total",
+    help: "Key changes reported by change sources, by source and outcome (refresh, duplicate, unchanged, unread).",
+    labelNames: ["source", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly webhookRequests = new Counter({
+    name: "refsync_webhook_requests_total",
+    help: "Requests to the events endpoint by result (accepted, validated, unauthenticated, stale, replayed, rate-limited, too-large, bad-request, unknown-store, not-ready).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   /** The informer caches the state gauges read at scrape time (src/server/api/metrics.ts); set by the controller. */
   view: ControllerView | undefined;
   /** Store readiness, secret age, queue depth, stale pods, rollouts, build info. */

@@ -28,16 +28,29 @@ export class TokenBucket {
     return new TokenBucket(spec?.qps ?? DEFAULT_RATE_LIMIT.qps, spec?.burst ?? DEFAULT_RATE_LIMIT.burst);
   }
 
-  /** Milliseconds to wait before one token is available (0: take it now). Takes the token. */
-  reserve(): number {
-    const now = this.#now();
+  #refill(now: number): void {
     if (this.qps > 0) {
       this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.qps);
     }
     this.#last = now;
+  }
+
+  /** Milliseconds to wait before one token is available (0: take it now). Takes the token. */
+  reserve(): number {
+    const now = this.#now();
+    this.#refill(now);
     this.#tokens -= 1;
     const refillWait = this.#tokens >= 0 ? 0 : this.qps > 0 ? (-this.#tokens / this.qps) * 1000 : Infinity;
     return Math.max(refillWait, this.#pausedUntil - now);
+  }
+
+  /** Takes a token when one is available now; otherwise takes none and says so (a request to drop). */
+  tryTake(): boolean {
+    const now = this.#now();
+    this.#refill(now);
+    if (this.#tokens < 1 || this.#pausedUntil > now) return false;
+    this.#tokens -= 1;
+    return true;
   }
 
   async take(signal?: AbortSignal): Promise<void> {

@@ -115,6 +115,12 @@ export class ReadCache {
     return (entry?.readAt ?? -Infinity) >= readsSince || (flight?.startedAt ?? -Infinity) >= readsSince;
   }
 
+  /** The cached value of a request and when its read started; counts nothing, moves nothing. */
+  peek(store: string, request: ReadRequest): { value: SecretValue; readAt: number } | undefined {
+    const entry = this.#entries.get(entryId(store, request));
+    return entry && { value: entry.value, readAt: entry.readAt };
+  }
+
   /** Forgets everything read from a store (its spec or credentials changed). */
   invalidate(store: string): void {
     this.#generations.set(store, (this.#generations.get(store) ?? 0) + 1);

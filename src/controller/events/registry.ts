@@ -4,11 +4,15 @@
  * is refused (EventsReady=False), never ignored.
  */
 import { awsSqsSourceFactory } from "./aws-sqs.ts";
+import { azureEventGridSourceFactory } from "./azure-event-grid.ts";
 import { gcpPubSubSourceFactory } from "./gcp-pubsub.ts";
 import type { ChangeSourceFactory } from "./source.ts";
 import { vaultEventsSourceFactory } from "./vault-events.ts";
+import { webhookSourceFactory } from "./webhook.ts";
 
 export const changeSourceFactories: readonly ChangeSourceFactory[] = [
+  webhookSourceFactory,
+  azureEventGridSourceFactory,
   awsSqsSourceFactory,
   vaultEventsSourceFactory,
   gcpPubSubSourceFactory,

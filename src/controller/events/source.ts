@@ -21,7 +21,7 @@
  *   - vault            vault-events.ts      Vault's sys/events/subscribe websocket
  *   - gcpPubSub        gcp-pubsub.ts        Secret Manager notifications via Pub/Sub
  * Each file exports a `ChangeSourceFactory`, listed in registry.ts. The
- * sources manager (manager.ts) starts one source per configured field of
+ * sources manager (sources.ts) starts one source per configured field of
  * each store while this replica leads, restarts them when the store's spec
  * changes, stops them when it is deleted, and turns `health()` into the
  * store's condition and metric. A field set on a store whose factory is not
@@ -80,6 +80,34 @@ export interface ChangeSource {
   health(): SourceHealth;
 }
 
+/** An HTTP request to the events endpoint (src/server/events.ts), as a push source sees it. */
+export interface PushRequest {
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  query: Readonly<Record<string, string | undefined>>;
+  /** The raw body, as signed. */
+  body: Buffer;
+}
+
+export interface PushResponse {
+  status: number;
+  /** JSON; never a secret value. */
+  body: unknown;
+  /** For refsync_webhook_requests_total{result}: "accepted", "unauthenticated", "stale", "replayed"… */
+  result: string;
+}
+
+/**
+ * A source that backends push to over HTTP (the signed webhook, Event Grid): the events
+ * endpoint hands it the requests for its store; `start` keeps its shared secret loaded.
+ */
+export interface PushSource extends ChangeSource {
+  /** Whether this request is of this source's protocol (Event Grid's carry `aeg-event-type`). */
+  accepts(request: PushRequest): boolean;
+  /** Authenticates the request and reports the changes it names; never throws. */
+  receive(request: PushRequest): PushResponse;
+}
+
 /** What a factory gets to build a source for one store. */
 export interface ChangeSourceContext {
   /** Where to report changes. */
@@ -104,6 +132,17 @@ export interface ChangeSourceFactory {
   /** Providers (`spec.provider` keys) whose stores it serves; undefined: any. */
   readonly providers?: readonly string[];
   create(store: SecretStore, ctx: ChangeSourceContext): ChangeSource;
+}
+
+/** A factory's section of the store's `spec.events` (the manager calls `create` only when it is set). */
+export function eventsConfig<F extends keyof StoreEvents>(
+  store: Pick<SecretStore, "kind" | "metadata" | "spec">,
+  field: F,
+): NonNullable<StoreEvents[F]> {
+  const config = store.spec.events?.[field];
+  if (config === undefined)
+    throw new Error(`${store.kind} ${store.metadata.name}: spec.events.${field} is not set`);
+  return config as NonNullable<StoreEvents[F]>;
 }
 
 /** The store a change or a source belongs to. */

@@ -26,11 +26,14 @@ export function readRequestOf(ref: RemoteRef): ReadRequest {
   };
 }
 
+/** How fresh reads must be: one time for all, or per request (a changed key read afresh, the others from the cache). */
+export type ReadsSince = number | ((request: ReadRequest) => number);
+
 export async function fetchData(
   spec: ExternalSecretSpec,
   session: StoreSession,
   /** Cached values are taken only when read at or after this time. */
-  readsSinceMs: number,
+  readsSinceMs: ReadsSince,
   signal?: AbortSignal,
   /** The ExternalSecret the reads serve, for the audit records. */
   subject?: AuditSubject,
@@ -52,7 +55,8 @@ export async function fetchData(
     for (const key of found[i] ?? []) want({ key });
   });
   const list = [...requests.values()];
-  const values = await session.readAll(list, readsSinceMs, signal, subject);
+  const since = typeof readsSinceMs === "number" ? readsSinceMs : list.map(readsSinceMs);
+  const values = await session.readAll(list, since, signal, subject);
   const byRequest = new Map<string, SecretValue>();
   list.forEach((r, i) => {
     const v = values[i];

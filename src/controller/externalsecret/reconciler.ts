@@ -28,13 +28,20 @@ import { errorSummary, type Informer } from "../../kube/informer.ts";
 import { isConflict, type KubeClient } from "../../kube/client.ts";
 import { resourceTypes } from "../../kube/resources.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
-import { fetchData } from "./fetch.ts";
+import { fetchData, type ReadsSince } from "./fetch.ts";
 import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { annotateKeyHashes } from "./key-hashes.ts";
-import { decideSync, nextRefreshMs, refreshIntervalMs, refreshSeed, syncToken } from "./schedule.ts";
+import {
+  decideSync,
+  nextRefreshMs,
+  refreshIntervalMs,
+  refreshSeed,
+  slotReadsSinceMs,
+  syncToken,
+} from "./schedule.ts";
 import { applyTemplate, templateSources } from "./secret-template.ts";
 import {
   applySecret,
@@ -74,6 +81,8 @@ export class ExternalSecretReconciler {
   readonly #d: ExternalSecretReconcilerDeps;
   /** Keys whose next sync must bypass the read cache (lease about to expire). */
   readonly #fresh = new Set<string>();
+  /** Keys changed in the store, per ExternalSecret: the time their read must start at or after. */
+  readonly #changed = new Map<string, Map<string, number>>();
   /** Keys reconciled since this process started (see `#adopt`). */
   readonly #seen = new Set<string>();
   readonly #takeover: LeaseTakeover;
@@ -108,6 +117,17 @@ export class ExternalSecretReconciler {
   }
 
   /**
+   * `storeKey`, which this ExternalSecret reads, changed in its store (src/controller/events/): the
+   * next sync comes now, outside the slots, and takes that key only from a read started at or
+   * after `sinceMs` (its other keys as a refresh does). The caller enqueues the object.
+   */
+  requestKeyRefresh(key: string, storeKey: string, sinceMs: number): void {
+    let keys = this.#changed.get(key);
+    if (!keys) this.#changed.set(key, (keys = new Map()));
+    keys.set(storeKey, Math.max(keys.get(storeKey) ?? -Infinity, sinceMs));
+  }
+
+  /**
    * After a restart the lease tracker is empty: an ExternalSecret that may
    * hold leases (it carries our finalizer) is taken over once. The leases its
    * status lists are renewed when the Secret still holds their data (see
@@ -130,6 +150,7 @@ export class ExternalSecretReconciler {
     const es = this.#d.externalSecrets.get(key);
     if (!es) {
       this.#seen.delete(key);
+      this.#changed.delete(key);
       this.#deferredUntil.delete(key);
       this.#takeover.forget(key);
       await this.#d.leases.release(key);
@@ -152,7 +173,9 @@ export class ExternalSecretReconciler {
     const fresh = this.#fresh.has(key) || adopting;
     if (decision.reason === "window" && !fresh) this.#deferred(key, es, decision.nextInMs);
     else this.#deferredUntil.delete(key);
-    if (!decision.due && !fresh) {
+    // A changed key refreshes now, unless spec.syncWindows holds refreshes back.
+    const changed = decision.reason === "window" ? undefined : this.#changed.get(key);
+    if (!decision.due && !fresh && !changed) {
       // A renewal moved a lease's expiry: the status shows it, for a restarted controller to resume from.
       if (this.#d.leases.holds(key) && !sameLeases(es.status?.leases, this.#heldStatus(key)))
         await this.#patchStatus(es, { leases: this.#heldStatus(key) }, signal);
@@ -161,10 +184,13 @@ export class ExternalSecretReconciler {
       };
     }
     this.#fresh.delete(key);
-    const log = this.#d.log.child({ externalSecret: key, why: fresh ? "lease" : decision.reason });
+    this.#changed.delete(key);
+    const why = fresh ? "lease" : decision.due ? decision.reason : "key-changed";
+    const log = this.#d.log.child({ externalSecret: key, why });
     const started = performance.now();
     // A lease about to expire (or to adopt) is read afresh.
-    const readsSinceMs = fresh ? Date.now() : (decision.readsSinceMs ?? Date.now());
+    const base = fresh ? Date.now() : (decision.readsSinceMs ?? slotReadsSinceMs(es));
+    const readsSinceMs: ReadsSince = changed ? (r) => Math.max(base, changed.get(r.key) ?? -Infinity) : base;
     const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
     this.#d.metrics.reconcileDuration.observe(
       { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
@@ -238,7 +264,7 @@ export class ExternalSecretReconciler {
     key: string,
     es: ExternalSecret,
     target: SecretObject | undefined,
-    readsSinceMs: number,
+    readsSinceMs: ReadsSince,
     signal: AbortSignal,
   ): Promise<Outcome> {
     try {

@@ -145,6 +145,14 @@ export function refreshSeed(es: Pick<ExternalSecret, "metadata" | "spec">): stri
   ]);
 }
 
+/**
+ * What a refresh between slots (a key changed in the store, src/controller/events/) takes from
+ * the cache for its other keys: values read since the latest slot, as the refresh there did.
+ */
+export function slotReadsSinceMs(es: ExternalSecret, now = Date.now()): number {
+  return lastSlotMs(refreshSeed(es), refreshIntervalMs(es) || parseDuration(defaults.refreshInterval), now);
+}
+
 export function decideSync(
   es: ExternalSecret,
   target: SecretObject | undefined,

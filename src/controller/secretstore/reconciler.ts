@@ -26,6 +26,10 @@ export interface StoreReconcilerDeps {
   clusterSecretStores: Informer<SecretStore>;
   sessions: StoreSessions;
   revalidateMs?: number;
+  /** The EventsReady condition of a store with spec.events (src/controller/events/sources.ts). */
+  eventsCondition?(
+    store: SecretStore,
+  ): { type: string; status: "True" | "False"; reason: string; message: string } | undefined;
 }
 
 const REVALIDATE_MS = 5 * 60_000;
@@ -90,9 +94,13 @@ export class StoreReconciler {
     const generation = store.metadata.generation;
     const old = store.status ?? {};
     // Warnings the provider no longer reports are dropped.
-    let conditions = (old.conditions ?? []).filter((c) => c.type === "Ready");
+    const events = this.#d.eventsCondition?.(store);
+    let conditions = (old.conditions ?? []).filter(
+      (c) => c.type === "Ready" || (events !== undefined && c.type === events.type),
+    );
     conditions = setCondition(conditions, { type: "Ready", ...ready }, generation);
     for (const w of warnings) conditions = setCondition(conditions, { ...w, status: "True" }, generation);
+    if (events) conditions = setCondition(conditions, events, generation);
     const namespace = store.metadata.namespace ?? "";
     // Deleted while it was validated: its series are forgotten and must not come back.
     const informer = store.kind === "ClusterSecretStore" ? this.#d.clusterSecretStores : this.#d.secretStores;

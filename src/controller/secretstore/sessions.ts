@@ -18,6 +18,7 @@ import {
   type FindQuery,
   type Lease,
   type ProviderClient,
+  type ProviderContext,
   type ReadRequest,
   type SecretValue,
   type ValidationResult,
@@ -81,10 +82,14 @@ export class StoreSession {
         // first one's scope: every ExternalSecret waiting on a key the request names is listed too.
         const scope = auditScope.getStore();
         const waiting = (detail?.keys ?? []).flatMap((k) => this.#pending.get(pendingKey(k))?.subjects ?? []);
-        deps.audit?.recordCall(
+        deps.audit?.record(
           { store: this.id, provider: this.provider, operation: call, result, seconds },
           detail,
-          { subjects: () => unique([...(scope?.subjects() ?? []), ...waiting]), keys: () => scope?.keys() },
+          {
+            subjects: () => unique([...(scope?.subjects() ?? []), ...waiting]),
+            keys: () => scope?.keys(),
+            ...(scope?.details && { details: scope.details }),
+          },
         );
       },
     });
@@ -160,6 +165,14 @@ export class StoreSession {
   /** Whether `request` would be served without a new backend read (read since `readsSince`, or in flight since). */
   isCached(request: ReadRequest, readsSince: number): boolean {
     return this.#deps.cache.has(this.cacheKey, request, readsSince);
+  }
+
+  /** The cached read of `request` (its value's version, when it started), if any; reads nothing. */
+  cached(request: ReadRequest): { version?: string; readAt: number } | undefined {
+    const hit = this.#deps.cache.peek(this.cacheKey, request);
+    return (
+      hit && { ...(hit.value.version !== undefined && { version: hit.value.version }), readAt: hit.readAt }
+    );
   }
 
   /**
@@ -312,6 +325,19 @@ export class StoreSessions {
     const session = new StoreSession(this.#deps, store, acting, this.#bucket(id, store));
     this.#sessions.set(key, { uid, generation, session });
     return session;
+  }
+
+  /**
+   * The store's own identity for a client other than its reads (an event source): credentials,
+   * tokens and CA bundles as its provider gets them, acting for no namespace, and its rate limit.
+   */
+  providerContext(store: SecretStore): ProviderContext {
+    const bucket = this.#bucket(storeId(store), store);
+    const provider = providerForSpec(store.spec.provider).factory.name;
+    return {
+      ...buildProviderContext(this.#deps, store, undefined, provider),
+      takeToken: (signal) => bucket.take(signal),
+    };
   }
 
   #bucket(id: string, store: SecretStore): TokenBucket {
