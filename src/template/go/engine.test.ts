@@ -391,7 +391,7 @@ void describe("Go templates (engineVersion v2)", () => {
     fails('{{ genPrivateKey "rsa" }}', /its result changes at every render/);
     fails("{{ swapcase .user }}", /function "swapcase" is not supported yet/);
     fails("{{ toDecimal .user }}", /function "toDecimal" is not supported yet/);
-    fails("{{ toYaml .user }}", /function "toYaml" is not supported yet/);
+    fails("{{ semver .user }}", /function "semver" is not supported yet/);
     fails('{{ env "HOME" }}', /function "env" not defined/);
     fails('{{ expandenv "$HOME" }}', /function "expandenv" not defined/);
     fails('{{ getHostByName "example.com" }}', /function "getHostByName" not defined/);

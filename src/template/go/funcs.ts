@@ -28,6 +28,7 @@ import {
   rsaDecrypt,
 } from "./pki.ts";
 import * as re from "./regex.ts";
+import { toYaml } from "./yaml.ts";
 
 const err = (msg: string): never => {
   throw new TemplateFuncError(msg);
@@ -734,6 +735,7 @@ export const FUNCS = new Map<string, Func>([
   ["toRawJson", fn(["any"], (v: Value) => mustToJson(v, { raw: true }))],
   ["mustToRawJson", fn(["any"], (v: Value) => mustToJson(v, { raw: true }))],
   ["fromYaml", fn(["string"], fromYaml)],
+  ["toYaml", fn(["any"], toYaml)],
 
   // Sprig: dicts and lists
   [
@@ -1050,7 +1052,6 @@ export const NOT_YET = [
   "fail",
   "urlParse",
   "urlJoin",
-  "toYaml",
   "pemTruststoreToPKCS12",
   "pemTruststoreToPKCS12Pass",
 ];
