@@ -1,7 +1,8 @@
 /**
  * The Kubernetes provider against a second, real API server: a store's
- * `server` (url, caBundle, caProvider), `auth.token`, `auth.cert` and
- * `authRef` make the controller read that cluster as that identity, never
+ * `server` (url, caBundle, caProvider), `auth.token`, `auth.cert`,
+ * `auth.serviceAccount` and `authRef` make the controller read that cluster
+ * as that identity, never
  * the local one. Both clusters hold a Secret of the same name and namespace
  * with different values, so reading the wrong cluster cannot pass.
  */
@@ -156,6 +157,45 @@ void describe("kubernetes provider: a remote cluster", () => {
     await storeAndSecret("exec", { authRef: { name: "remote-kubeconfig", key: "exec" } });
     const refused = await storeCondition("exec", "InvalidSpec");
     assert.match(refused.message, /authRef: .*kubeconfig\.users\[0\]\.user\.exec: unknown field/);
+  });
+
+  void test("server.url + auth.serviceAccount: a TokenRequest token of this cluster, presented to that server", async () => {
+    // The store's server is this cluster's own API server (ESO's usual case); the account may read ns.
+    await local.kc.makeApiClient(CoreV1Api).createNamespacedServiceAccount({
+      namespace: ns,
+      body: { metadata: { name: "reader" } },
+    });
+    const rbac = local.kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createNamespacedRole({
+      namespace: ns,
+      body: {
+        metadata: { name: "reader-secrets" },
+        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] }],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: "reader-secrets" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader-secrets" },
+        subjects: [{ kind: "ServiceAccount", name: "reader", namespace: ns }],
+      },
+    });
+    const serviceAccount = { serviceAccount: { name: "reader" } };
+    await storeAndSecret("sa-local", {
+      server: { url: local.server, caBundle: local.caData },
+      auth: serviceAccount,
+    });
+    await waitForCondition(ctl.kube, ns, "sa-local", "Ready", "True");
+    assert.equal((await getSecret(ctl.kube, ns, "sa-local"))?.data.password, LOCAL);
+    // The other cluster does not trust this cluster's service-account tokens: refused, not read as someone else.
+    await storeAndSecret("sa-remote", {
+      server: { url: remote.server, caBundle: remote.caData },
+      auth: serviceAccount,
+    });
+    const failed = await storeCondition("sa-remote", "ValidationFailed");
+    assert.equal(failed.status, "False");
+    assert.equal(await getSecret(ctl.kube, ns, "sa-remote"), undefined);
   });
 
   void test("without the remote cluster's CA the TLS handshake fails: system roots are not trusted blindly", async () => {
