@@ -19,7 +19,7 @@ before(async () => {
   cli = requireTool(AWS_CLI, "awscli");
   home = mkdtempSync(join(tmpdir(), "refsync-awscli-"));
   server = await startAwsServer();
-  admin = server.addUser({ name: "admin", read: ["*"], write: ["*"] });
+  admin = server.addUser({ name: "admin", read: ["*"], write: ["*"], queues: ["*"] });
   // Reads team-a/*, but has no secretsmanager:ListSecrets (granted on * only).
   narrow = server.addUser({ name: "narrow", read: ["team-a/*"], list: false });
   server.putSecret("team-a/db", "first");
@@ -221,4 +221,47 @@ void test("sts assume-role: --tags and --transitive-tag-keys as STS checks them"
   const noTagSession = await assume(untaggable, "--tags", "Key=team,Value=a");
   assert.equal(noTagSession.code, 254);
   assert.match(noTagSession.stderr, /\(AccessDenied\).*sts:TagSession/);
+});
+
+void test("sqs: receive-message long-polls the CloudTrail event of a change, delete-message removes it", async () => {
+  const url = server.sqs.createQueue("awscli-events", { visibilitySeconds: 30 });
+  const unroute = server.routeSecretEvents("awscli-events");
+  try {
+    const sqs = (args: string[], credentials = admin) => aws(args, credentials, "sqs");
+    const polling = sqs([
+      "receive-message",
+      "--queue-url",
+      url,
+      "--wait-time-seconds",
+      "5",
+      "--max-number-of-messages",
+      "10",
+    ]);
+    setTimeout(() => server.putSecret("team-a/db", "third"), 300);
+    const received = await polling;
+    assert.equal(received.code, 0, received.stderr);
+    const [message] =
+      (JSON.parse(received.stdout) as { Messages?: { Body: string; ReceiptHandle: string }[] }).Messages ??
+      [];
+    assert.ok(message, "botocore took the message, its MD5OfBody checked");
+    const event = JSON.parse(message.Body) as {
+      detail: { eventName: string; requestParameters: { secretId: string } };
+    };
+    assert.equal(event.detail.eventName, "PutSecretValue");
+    assert.equal(event.detail.requestParameters.secretId, "team-a/db");
+    const deleted = await sqs([
+      "delete-message",
+      "--queue-url",
+      url,
+      "--receipt-handle",
+      message.ReceiptHandle,
+    ]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual(server.sqs.depth("awscli-events"), { visible: 0, inFlight: 0 });
+    const denied = await sqs(["receive-message", "--queue-url", url], narrow);
+    assert.equal(denied.code, 254);
+    assert.match(denied.stderr, /\(AccessDenied\) when calling the ReceiveMessage operation/);
+  } finally {
+    unroute();
+  }
 });

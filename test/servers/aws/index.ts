@@ -15,6 +15,7 @@ import { Iam, type Credentials, type Principal, type RoleSpec, type UserSpec } f
 import { SecretsModel, type Tag } from "./secrets.ts";
 import { EventBridge, type SecretApiCall } from "./eventbridge.ts";
 import { Sqs, sqsError, type SqsQueues } from "./sqs.ts";
+import { sqsQueryError, sqsQueryRequest, sqsQueryResponse } from "./sqs-query.ts";
 import { operations as secretsManagerOperations } from "./secrets-manager.ts";
 import { errorXml, operations as stsOperations, UNSIGNED_ACTIONS, type TokenReviewer } from "./sts.ts";
 import { jsonErrorCodes, queryErrorCodes, verifySignature, type IncomingSigned } from "./sigv4.ts";
@@ -146,7 +147,14 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     };
     const target = headers["x-amz-target"];
     const entry: LoggedRequest = {
-      service: target?.startsWith("AmazonSQS.") ? "sqs" : target ? "secretsmanager" : "sts",
+      // SQS in JSON (X-Amz-Target) or in the query protocol (a form post signed for "sqs").
+      service:
+        target?.startsWith("AmazonSQS.") ||
+        (!target && /\/sqs\/aws4_request/.test(headers["authorization"] ?? ""))
+          ? "sqs"
+          : target
+            ? "secretsmanager"
+            : "sts",
       operation: "",
       status: 200,
       secrets: [],
@@ -183,25 +191,41 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     headers?: Record<string, string>;
   }
 
+  /** SQS over JSON 1.0 (`target` set) or the query protocol (a form post). */
   async function sqsCall(
     target: string,
     request: IncomingSigned,
     entry: LoggedRequest,
     signal: AbortSignal,
   ): Promise<Reply | "drop"> {
-    const contentType = "application/x-amz-json-1.0";
+    const json = target !== "";
+    const contentType = json ? "application/x-amz-json-1.0" : "text/xml";
     try {
-      entry.operation = target.replace(/^AmazonSQS\./, "");
-      const principal = await verifySignature(request, iam, { region, service: "sqs" }, jsonErrorCodes);
+      const { operation, input } = json
+        ? {
+            operation: target.replace(/^AmazonSQS\./, ""),
+            input: JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>,
+          }
+        : sqsQueryRequest(new URLSearchParams(request.body.toString("utf8")));
+      entry.operation = operation;
+      const principal = await verifySignature(
+        request,
+        iam,
+        { region, service: "sqs" },
+        json ? jsonErrorCodes : queryErrorCodes,
+      );
       entry.principal = principal.arn;
-      injectFault(entry.operation, principal.arn, "RequestThrottled", "InternalFailure");
-      const input = JSON.parse(request.body.toString("utf8") || "{}") as Record<string, unknown>;
-      const reply = await sqs.handle({ operation: entry.operation, input, principal, signal });
+      injectFault(operation, principal.arn, "RequestThrottled", "InternalFailure");
+      const reply = await sqs.handle({ operation, input, principal, signal });
       if ("drop" in reply) return "drop";
-      return { status: 200, contentType, body: JSON.stringify(reply.output) };
+      const body = json
+        ? JSON.stringify(reply.output)
+        : sqsQueryResponse(operation, reply.output, entry.requestId ?? "");
+      return { status: 200, contentType, body };
     } catch (error) {
       const e = asAwsError(error);
       entry.error = e.type;
+      if (!json) return { status: e.status, contentType, body: sqsQueryError(e, entry.requestId ?? "") };
       const { body, headers } = sqsError(e);
       return { status: e.status, contentType, body: JSON.stringify(body), headers };
     }

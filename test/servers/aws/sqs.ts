@@ -310,12 +310,17 @@ const QUERY_CODES: Record<string, string> = {
   AccessDenied: "AccessDenied",
 };
 
+/** The query-protocol error code of an error type. */
+export function sqsQueryCode(type: string): string {
+  return QUERY_CODES[type] ?? type;
+}
+
 /** An SQS error response: JSON 1.0 `__type` with the service namespace, and the query-compatible header. */
 export function sqsError(e: AwsError): { body: Output; headers: Record<string, string> } {
   return {
     body: { __type: `com.amazonaws.sqs#${e.type}`, message: e.message },
     headers: {
-      "x-amzn-query-error": `${QUERY_CODES[e.type] ?? e.type};${e.status >= 500 ? "Receiver" : "Sender"}`,
+      "x-amzn-query-error": `${sqsQueryCode(e.type)};${e.status >= 500 ? "Receiver" : "Sender"}`,
     },
   };
 }
