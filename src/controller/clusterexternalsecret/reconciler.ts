@@ -20,6 +20,7 @@ import {
   type ClusterExternalSecretSpec,
   type ClusterExternalSecretStatus,
   type ExternalSecret,
+  type NamespaceSelector,
 } from "../../api/v1alpha1.ts";
 import { parseDuration, validateClusterExternalSecretSpec } from "../../api/validate.ts";
 import { RefsyncError } from "../../errors.ts";
@@ -62,9 +63,17 @@ export const EXISTS_REASON = "external secret already exists in namespace";
 
 /** Does `ces` select namespace `ns`: by name, or by any one of its label selectors (ESO ORs them). */
 export function selects(spec: ClusterExternalSecretSpec, ns: NamespaceObject): boolean {
-  if (spec.namespaces?.includes(ns.metadata.name)) return true;
+  // Also called on specs not validated yet (the manager's event handlers): a malformed one selects nothing.
+  const names: unknown = spec.namespaces;
+  const selectors: unknown = spec.namespaceSelectors;
+  if (Array.isArray(names) && names.includes(ns.metadata.name)) return true;
   const labels = ns.metadata.labels ?? {};
-  return (spec.namespaceSelectors ?? []).some((s) => selectorMatches(s, labels));
+  return (
+    Array.isArray(selectors) &&
+    selectors.some(
+      (s: unknown) => typeof s === "object" && s !== null && selectorMatches(s as NamespaceSelector, labels),
+    )
+  );
 }
 
 /** The ClusterExternalSecret that controls `es` (its controller ownerReference), by name. */
