@@ -27,6 +27,7 @@ import {
   pkcs12keyPass,
   rsaDecrypt,
 } from "./pki.ts";
+import type { RE2JS } from "re2js";
 import * as re from "./regex.ts";
 import { toYaml } from "./yaml.ts";
 
@@ -468,6 +469,26 @@ function dig(...args: Value[]): Value {
   return cur;
 }
 
+/**
+ * A Sprig regex function taking the pattern first, and its must… form: the plain one fails with Go's
+ * MustCompile panic text, the must… one with the compile error (both end the render here).
+ */
+function regexFuncs(
+  name: string,
+  params: Param[],
+  body: (compiled: RE2JS, ...args: never[]) => Value,
+): [string, Func][] {
+  const call =
+    (compile: (pattern: string) => RE2JS) =>
+    (pattern: string, ...args: never[]) =>
+      body(compile(pattern), ...args);
+  const must = `must${name[0]!.toUpperCase()}${name.slice(1)}`;
+  return [
+    [name, fn(["string", ...params], call(re.mustCompile))],
+    [must, fn(["string", ...params], call(re.compile))],
+  ];
+}
+
 export const FUNCS = new Map<string, Func>([
   // text/template builtins (and/or are evaluated lazily by the executor)
   ["not", fn(["value"], (v: Value) => !truth(v))],
@@ -881,58 +902,16 @@ export const FUNCS = new Map<string, Func>([
   ["fullPemToPkcs12Pass", fn(["string", "string", "string"], fullPemToPkcs12Pass)],
 
   // Sprig: regular expressions, Go's RE2 (must* return the compile error, the others fail with Go's panic text)
-  ["regexMatch", fn(["string", "string"], (r: string, s: string) => re.regexMatch(re.mustCompile(r), s))],
-  ["mustRegexMatch", fn(["string", "string"], (r: string, s: string) => re.regexMatch(re.compile(r), s))],
-  ["regexFind", fn(["string", "string"], (r: string, s: string) => re.regexFind(re.mustCompile(r), s))],
-  ["mustRegexFind", fn(["string", "string"], (r: string, s: string) => re.regexFind(re.compile(r), s))],
-  [
-    "regexFindAll",
-    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
-      re.regexFindAll(re.mustCompile(r), s, Number(n)),
-    ),
-  ],
-  [
-    "mustRegexFindAll",
-    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
-      re.regexFindAll(re.compile(r), s, Number(n)),
-    ),
-  ],
-  [
-    "regexReplaceAll",
-    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
-      re.regexReplaceAll(re.mustCompile(r), s, t),
-    ),
-  ],
-  [
-    "mustRegexReplaceAll",
-    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
-      re.regexReplaceAll(re.compile(r), s, t),
-    ),
-  ],
-  [
-    "regexReplaceAllLiteral",
-    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
-      re.regexReplaceAllLiteral(re.mustCompile(r), s, t),
-    ),
-  ],
-  [
-    "mustRegexReplaceAllLiteral",
-    fn(["string", "string", "string"], (r: string, s: string, t: string) =>
-      re.regexReplaceAllLiteral(re.compile(r), s, t),
-    ),
-  ],
-  [
-    "regexSplit",
-    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
-      re.regexSplit(re.mustCompile(r), s, Number(n)),
-    ),
-  ],
-  [
-    "mustRegexSplit",
-    fn(["string", "string", "int"], (r: string, s: string, n: bigint) =>
-      re.regexSplit(re.compile(r), s, Number(n)),
-    ),
-  ],
+  ...regexFuncs("regexMatch", ["string"], re.regexMatch),
+  ...regexFuncs("regexFind", ["string"], re.regexFind),
+  ...regexFuncs("regexFindAll", ["string", "int"], (r: RE2JS, s: string, n: bigint) =>
+    re.regexFindAll(r, s, Number(n)),
+  ),
+  ...regexFuncs("regexReplaceAll", ["string", "string"], re.regexReplaceAll),
+  ...regexFuncs("regexReplaceAllLiteral", ["string", "string"], re.regexReplaceAllLiteral),
+  ...regexFuncs("regexSplit", ["string", "int"], (r: RE2JS, s: string, n: bigint) =>
+    re.regexSplit(r, s, Number(n)),
+  ),
   ["regexQuoteMeta", fn(["string"], re.regexQuoteMeta)],
   ["certSANs", fn(["string"], certSANs)],
   ["jwkPublicKeyPem", fn(["string"], (s: string) => jwk(s, false))],
