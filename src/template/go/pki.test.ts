@@ -94,6 +94,15 @@ void test("filterCertChain picks the leaf, the intermediates or the root of a ch
   assert.equal(render('{{ .chain | filterCertChain "intermediate" }}', data), read("intermediate.crt"));
   assert.equal(render('{{ .chain | filterCertChain "root" }}', data), read("root.crt"));
   assert.equal(render('{{ .chain | filterCertChain "other" }}', data), "");
+  const leafOnly = { c: read("leaf.crt") };
+  assert.equal(render('{{ .c | filterCertChain "leaf" }}', leafOnly), read("leaf.crt"));
+  assert.equal(render('{{ .c | filterCertChain "intermediate" }}', leafOnly), "");
+  assert.equal(render('{{ .c | filterCertChain "root" }}', leafOnly), "");
+  const noRoot = { c: read("intermediate.crt") + read("leaf.crt") };
+  assert.equal(render('{{ .c | filterCertChain "leaf" }}', noRoot), read("leaf.crt"));
+  assert.equal(render('{{ .c | filterCertChain "intermediate" }}', noRoot), read("intermediate.crt"));
+  assert.equal(render('{{ .c | filterCertChain "root" }}', noRoot), "");
+  fails('{{ "" | filterCertChain "leaf" }}', {}, /no leaf certificate found/);
   // A self-signed certificate alone is a root, not a leaf.
   assert.equal(render('{{ .c | filterCertChain "leaf" }}', { c: read("root.crt") }), "");
   assert.equal(render('{{ .c | filterCertChain "root" }}', { c: read("root.crt") }), read("root.crt"));
@@ -118,6 +127,12 @@ void test("rsaDecrypt: RSA-OAEP with SHA1 or SHA256, None passes the input throu
     "s3cret",
   );
   assert.equal(render('{{ .key | rsaDecrypt "RSA-OAEP" "SHA1" .c }}', { c: sealed("sha1"), key }), "s3cret");
+  const pkcs1 = openssl("pkey", "-in", "leaf.key", "-traditional").toString("latin1");
+  assert.match(pkcs1, /BEGIN RSA PRIVATE KEY/);
+  assert.equal(
+    render('{{ rsaDecrypt "RSA-OAEP" "SHA256" .c .key }}', { c: sealed("sha256"), key: pkcs1 }),
+    "s3cret",
+  );
   assert.equal(render('{{ rsaDecrypt "None" "SHA256" "as is" .key }}', { key }), "as is");
   fails(
     '{{ rsaDecrypt "RSA-OAEP" "SHA1" .c .key }}',
