@@ -24,7 +24,7 @@
 import { z } from "zod";
 import type { StoreEvents } from "../../api/v1alpha1.ts";
 import { parseAzureKvSpec, vaultEndpoint } from "../../providers/azurekv/spec.ts";
-import { PushGate, SeenSet, refuse } from "./push-gate.ts";
+import { GatedPushSource, SeenSet, refuse } from "./push-gate.ts";
 import {
   eventsConfig,
   storeRefOf,
@@ -32,8 +32,6 @@ import {
   type ChangeSourceFactory,
   type PushRequest,
   type PushResponse,
-  type PushSource,
-  type SourceHealth,
   type StoreRef,
 } from "./source.ts";
 
@@ -62,14 +60,10 @@ const eventSchema = z.looseObject({
 
 const deliverySchema = z.array(eventSchema).min(1).max(5000);
 
-export class AzureEventGridSource implements PushSource {
+export class AzureEventGridSource extends GatedPushSource {
   readonly name = "azure-event-grid";
-  readonly #store: StoreRef;
   readonly #vaultName: string;
-  readonly #ctx: ChangeSourceContext;
-  readonly #gate: PushGate;
   readonly #seen = new SeenSet(MAX_SEEN);
-  readonly #now: () => number;
 
   constructor(
     store: StoreRef,
@@ -78,19 +72,8 @@ export class AzureEventGridSource implements PushSource {
     ctx: ChangeSourceContext,
     now: () => number = Date.now,
   ) {
-    this.#store = store;
+    super(store, config.secretRef, "spec.events.azureEventGrid.secretRef", ctx, now);
     this.#vaultName = vaultName.toLowerCase();
-    this.#ctx = ctx;
-    this.#gate = new PushGate(config.secretRef, "spec.events.azureEventGrid.secretRef", ctx);
-    this.#now = now;
-  }
-
-  start(signal: AbortSignal): Promise<void> {
-    return this.#gate.run(signal);
-  }
-
-  health(): SourceHealth {
-    return this.#gate.health();
   }
 
   accepts(request: PushRequest): boolean {
@@ -98,11 +81,11 @@ export class AzureEventGridSource implements PushSource {
   }
 
   receive(request: PushRequest): PushResponse {
-    if (!this.#gate.secret) return refuse(503, "not-ready", "the Event Grid shared secret is not loaded");
+    if (!this.gate.secret) return refuse(503, "not-ready", "the Event Grid shared secret is not loaded");
     const code = request.query.code;
-    if (code === undefined || !this.#gate.matches(code))
+    if (code === undefined || !this.gate.matches(code))
       return refuse(401, "unauthenticated", "the endpoint's code query parameter is missing or wrong");
-    if (!this.#gate.admit())
+    if (!this.gate.admit())
       return refuse(429, "rate-limited", "too many requests for this store; retry later");
     let events: z.infer<typeof deliverySchema>;
     try {
@@ -130,7 +113,7 @@ export class AzureEventGridSource implements PushSource {
         "bad-request",
         `${EVENT_TYPE_HEADER} must be SubscriptionValidation or Notification`,
       );
-    const now = this.#now();
+    const now = this.now();
     let accepted = 0;
     for (const event of events) {
       if (event.eventType !== SECRET_NEW_VERSION) continue;
@@ -140,8 +123,8 @@ export class AzureEventGridSource implements PushSource {
       if (!key || vault !== this.#vaultName) continue;
       if (!this.#seen.add(event.id, now + SEEN_MS, now)) continue;
       const version = data?.Version ?? data?.version;
-      this.#ctx.sink({
-        store: this.#store,
+      this.ctx.sink({
+        store: this.store,
         key,
         ...(version !== undefined && { version }),
         source: this.name,

@@ -10,7 +10,14 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { errorSummary } from "../../kube/informer.ts";
 import { sleep } from "../../kube/sleep.ts";
 import { TokenBucket } from "../../store/rate-limit.ts";
-import type { ChangeSourceContext, PushResponse, SourceHealth } from "./source.ts";
+import type {
+  ChangeSourceContext,
+  PushRequest,
+  PushResponse,
+  PushSource,
+  SourceHealth,
+  StoreRef,
+} from "./source.ts";
 
 /** The shortest shared secret accepted (HMAC-SHA256 keys and Event Grid codes alike). */
 export const MIN_SECRET_BYTES = 32;
@@ -122,4 +129,38 @@ export class SeenSet {
 /** A refused request: its status, the reason it is counted under, and a message for the sender. */
 export function refuse(status: number, result: string, message: string): PushResponse {
   return { status, result, body: { error: message } };
+}
+
+/** A push source of one store, its shared secret kept loaded by a PushGate while it runs. */
+export abstract class GatedPushSource implements PushSource {
+  abstract readonly name: string;
+  protected readonly store: StoreRef;
+  protected readonly ctx: ChangeSourceContext;
+  protected readonly gate: PushGate;
+  protected readonly now: () => number;
+
+  /** `field`: the spec field naming the secret (`spec.events.webhook.secretRef`). */
+  constructor(
+    store: StoreRef,
+    secretRef: { name: string; key: string; namespace?: string },
+    field: string,
+    ctx: ChangeSourceContext,
+    now: () => number,
+  ) {
+    this.store = store;
+    this.ctx = ctx;
+    this.gate = new PushGate(secretRef, field, ctx);
+    this.now = now;
+  }
+
+  start(signal: AbortSignal): Promise<void> {
+    return this.gate.run(signal);
+  }
+
+  health(): SourceHealth {
+    return this.gate.health();
+  }
+
+  abstract accepts(request: PushRequest): boolean;
+  abstract receive(request: PushRequest): PushResponse;
 }

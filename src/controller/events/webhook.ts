@@ -19,7 +19,7 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
 import type { StoreEvents } from "../../api/v1alpha1.ts";
-import { PushGate, SeenSet, refuse, sameSecret } from "./push-gate.ts";
+import { GatedPushSource, SeenSet, refuse, sameSecret } from "./push-gate.ts";
 import {
   eventsConfig,
   storeRefOf,
@@ -27,8 +27,6 @@ import {
   type ChangeSourceFactory,
   type PushRequest,
   type PushResponse,
-  type PushSource,
-  type SourceHealth,
   type StoreRef,
 } from "./source.ts";
 
@@ -58,13 +56,9 @@ export function signWebhook(secret: string | Buffer, timestamp: number, body: st
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest("hex")}`;
 }
 
-export class WebhookSource implements PushSource {
+export class WebhookSource extends GatedPushSource {
   readonly name = "webhook";
-  readonly #store: StoreRef;
-  readonly #ctx: ChangeSourceContext;
-  readonly #gate: PushGate;
   readonly #seen = new SeenSet(MAX_SEEN);
-  readonly #now: () => number;
 
   constructor(
     store: StoreRef,
@@ -72,18 +66,7 @@ export class WebhookSource implements PushSource {
     ctx: ChangeSourceContext,
     now: () => number = Date.now,
   ) {
-    this.#store = store;
-    this.#ctx = ctx;
-    this.#gate = new PushGate(config.secretRef, "spec.events.webhook.secretRef", ctx);
-    this.#now = now;
-  }
-
-  start(signal: AbortSignal): Promise<void> {
-    return this.#gate.run(signal);
-  }
-
-  health(): SourceHealth {
-    return this.#gate.health();
+    super(store, config.secretRef, "spec.events.webhook.secretRef", ctx, now);
   }
 
   accepts(request: PushRequest): boolean {
@@ -91,7 +74,7 @@ export class WebhookSource implements PushSource {
   }
 
   receive(request: PushRequest): PushResponse {
-    const secret = this.#gate.secret;
+    const secret = this.gate.secret;
     if (!secret) return refuse(503, "not-ready", "the webhook's signing secret is not loaded");
     const stamp = request.headers[TIMESTAMP_HEADER];
     const signature = request.headers[SIGNATURE_HEADER];
@@ -102,7 +85,7 @@ export class WebhookSource implements PushSource {
     // Compared as digests of equal length, in constant time.
     if (!sameSecret(signature, expected))
       return refuse(401, "unauthenticated", "the signature does not match");
-    const now = this.#now();
+    const now = this.now();
     if (Math.abs(now / 1000 - timestamp) > WINDOW_SECONDS)
       return refuse(
         401,
@@ -111,7 +94,7 @@ export class WebhookSource implements PushSource {
       );
     if (!this.#seen.add(signature, (timestamp + WINDOW_SECONDS) * 1000, now))
       return refuse(409, "replayed", "this request was received before");
-    if (!this.#gate.admit())
+    if (!this.gate.admit())
       return refuse(429, "rate-limited", "too many requests for this store; retry later");
     let parsed: z.infer<typeof bodySchema>;
     try {
@@ -124,8 +107,8 @@ export class WebhookSource implements PushSource {
       );
     }
     for (const c of parsed.changes)
-      this.#ctx.sink({
-        store: this.#store,
+      this.ctx.sink({
+        store: this.store,
         key: c.key,
         ...(c.version !== undefined && { version: c.version }),
         source: this.name,
