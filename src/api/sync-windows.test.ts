@@ -115,6 +115,14 @@ void describe("sync windows", () => {
       () => validateExternalSecretSpec(spec("@fortnightly")),
       /syncWindows\.windows\[0\]\.schedule/,
     );
+    // What robfig/cron (ESO's parser) refuses and croner would take: refused here too.
+    for (const [schedule, why] of [
+      ["0 9 * * 7", /day of week: 7 is out of range/],
+      ["0 9 L * *", /day of month: "L" is not a value, range or step/],
+      ["0 9 * * 5#2", /day of week: "5#2" is not a value, range or step/],
+    ] as const)
+      assert.throws(() => validateExternalSecretSpec(spec(schedule)), why);
+    assert.doesNotThrow(() => validateExternalSecretSpec(spec("*/15 9-17 1,15 JAN-JUN MON-FRI")));
     assert.throws(
       () => validateExternalSecretSpec(spec("0 22 * * *", "8 hours")),
       /syncWindows\.windows\[0\]\.duration/,

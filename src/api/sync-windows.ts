@@ -37,6 +37,26 @@ type Next = (t: number) => number | undefined;
 const SECOND = 1000;
 const floorSecond = (ms: number) => Math.floor(ms / SECOND) * SECOND;
 
+const PART = /^(\*|\?|[0-9]+|[A-Za-z]{3})(-([0-9]+|[A-Za-z]{3}))?(\/[0-9]+)?$/;
+const FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"];
+
+/**
+ * What robfig/cron accepts and croner would read otherwise: values, ranges,
+ * steps, `*`, `?` and three-letter names only (no `L`, `W` or `#`), and a day
+ * of week from 0 to 6 (croner takes 7 for Sunday). Value bounds and names
+ * are left to croner, which checks them as robfig does.
+ */
+function robfigGrammar(fields: string[]): void {
+  if (fields.length !== 5) throw new Error("a cron schedule has 5 fields");
+  fields.forEach((field, i) => {
+    for (const part of field.split(",")) {
+      if (!PART.test(part)) throw new Error(`${FIELD_NAMES[i]}: "${part}" is not a value, range or step`);
+      if (i === 4 && /(^|-)7(\/|-|$)/.test(part))
+        throw new Error(`day of week: 7 is out of range (0-6, Sunday is 0)`);
+    }
+  });
+}
+
 /** The schedule's `next`; throws an Error saying what is wrong. */
 export function parseSchedule(schedule: string): Next {
   const every = /^@every (.+)$/.exec(schedule);
@@ -48,7 +68,7 @@ export function parseSchedule(schedule: string): Next {
   }
   const fields = DESCRIPTORS[schedule] ?? schedule;
   if (fields.startsWith("@")) throw new Error(`unknown descriptor ${schedule}`);
-  if (fields.trim().split(/\s+/).length !== 5) throw new Error("a cron schedule has 5 fields");
+  robfigGrammar(fields.trim().split(/\s+/));
   // robfig reads `?` as `*`; croner would put the current time there.
   const cron = new Cron(fields.replaceAll("?", "*"), { timezone: "UTC", mode: "5-part", paused: true });
   return (t) => cron.nextRun(new Date(floorSecond(t)))?.getTime();
