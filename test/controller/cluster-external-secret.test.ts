@@ -29,7 +29,7 @@ before(async () => {
   // A cluster of its own: this controller watches every namespace (ClusterExternalSecrets need it),
   // and on the shared cluster it would also reconcile other files' ExternalSecrets.
   cluster = await startCluster({ crds: true, private: true });
-  ctl = await startTestController(cluster, { namespace: undefined, logLevel: "info" });
+  ctl = await startTestController(cluster, { namespace: undefined });
 });
 
 after(async () => {
@@ -244,7 +244,11 @@ void test("the namespaces' ExternalSecrets share one backend read per key", asyn
   const namespaces = await Promise.all(
     Array.from({ length: 6 }, (_, i) => namespace(`ces-fan-${i}`, { fan: "out" })),
   );
-  await applyObject(ctl.kube, ces("fan", { namespaceSelectors: [{ matchLabels: { fan: "out" } }] }, store));
+  // refreshTime 0: namespaces are selected again only on changes.
+  await applyObject(
+    ctl.kube,
+    ces("fan", { namespaceSelectors: [{ matchLabels: { fan: "out" } }], refreshTime: "0" }, store),
+  );
   for (const ns of namespaces) {
     await waitForCondition(ctl.kube, ns, "fan", "Ready", "True");
     assert.equal((await getSecret(ctl.kube, ns, "fan"))?.data.password, "one-read");
@@ -254,5 +258,10 @@ void test("the namespaces' ExternalSecrets share one backend read per key", asyn
     .filter((v) => v.labels.store === `ClusterSecretStore/${store}` && v.labels.call === "read")
     .reduce((n, v) => n + v.value, 0);
   assert.equal(reads, 1, `${namespaces.length} namespaces, ${reads} backend reads`);
+  const failures = ctl
+    .logText()
+    .split("\n")
+    .filter((l) => l.includes("reconcile failed") && l.includes("ClusterExternalSecret:fan"));
+  assert.deepEqual(failures, []);
   await removeCes("fan");
 });

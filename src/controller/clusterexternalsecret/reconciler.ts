@@ -174,7 +174,8 @@ export class ClusterExternalSecretReconciler {
     );
     // A failed write (or a conflict) retries with back-off; a foreign ExternalSecret waits for a change to it.
     if (retrying) throw new Error(`${KIND} ${key}: ${names.join(", ")} failed`);
-    const every = parseDuration(spec.refreshTime ?? defaults.clusterExternalSecretRefreshTime);
+    const refreshTime = spec.refreshTime ?? defaults.clusterExternalSecretRefreshTime;
+    const every = refreshTime === "0" ? 0 : parseDuration(refreshTime);
     return every > 0 ? { requeueAfterMs: every } : {};
   }
 
