@@ -265,3 +265,39 @@ void test("the namespaces' ExternalSecrets share one backend read per key", asyn
   assert.deepEqual(failures, []);
   await removeCes("fan");
 });
+
+void test("a new externalSecretName replaces the old ExternalSecrets; force-sync reaches every namespace", async () => {
+  await applyObject(ctl.kube, fakeClusterStore("ces-store-3", [{ key: "db", value: '{"password":"r"}' }]));
+  const [a, b] = await Promise.all([
+    namespace("ces-rename-a", { rename: "yes" }),
+    namespace("ces-rename-b", { rename: "yes" }),
+  ]);
+  const spec = { namespaceSelectors: [{ matchLabels: { rename: "yes" } }] };
+  await applyObject(ctl.kube, ces("rename", { ...spec, externalSecretName: "before" }, "ces-store-3"));
+  await waitForStatus("rename", (c) => c.status?.provisionedNamespaces?.length === 2, "provisioned");
+  await applyObject(ctl.kube, ces("rename", { ...spec, externalSecretName: "after" }, "ces-store-3"));
+  const renamed = await waitForStatus(
+    "rename",
+    (c) => c.status?.externalSecretName === "after" && c.status.provisionedNamespaces?.length === 2,
+    "renamed",
+  );
+  assert.equal(ready(renamed)?.status, "True");
+  for (const ns of [a, b]) {
+    await waitFor(
+      async () => ((await getExternalSecret(ctl.kube, ns, "before")) ? undefined : true),
+      `ExternalSecret ${ns}/before gone`,
+    );
+    await waitForCondition(ctl.kube, ns, "after", "Ready", "True");
+  }
+
+  // The force-sync annotation of the ClusterExternalSecret is copied to each ExternalSecret.
+  const forced = ces("rename", { ...spec, externalSecretName: "after" }, "ces-store-3");
+  forced.metadata.annotations = { "refsync.dev/force-sync": "2026-12-02T00:00:00Z" };
+  await applyObject(ctl.kube, forced);
+  for (const ns of [a, b])
+    await waitFor(async () => {
+      const es = await getExternalSecret(ctl.kube, ns, "after");
+      return es?.metadata.annotations?.["refsync.dev/force-sync"] === "2026-12-02T00:00:00Z" ? es : undefined;
+    }, `force-sync annotation on ${ns}/after`);
+  await removeCes("rename");
+});
