@@ -111,7 +111,7 @@ export interface GcpTestServer {
   putSecret(
     id: string,
     value: string | Uint8Array,
-    options?: { labels?: Record<string, string>; location?: string },
+    options?: { labels?: Record<string, string>; annotations?: Record<string, string>; location?: string },
   ): number;
   setVersionState(id: string, version: number, state: VersionState, location?: string): void;
   /** Pub/Sub (google.pubsub.v1.Subscriber on the same endpoint) and Secret Manager's notifications. */
@@ -297,6 +297,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const secretMessage = (s: Secret) => ({
     name: numbered(s.name),
     labels: s.labels,
+    annotations: s.annotations ?? {},
     createTime: timestamp(s.createTime),
     replication: s.parent.includes("/locations/") ? null : { automatic: {} },
   });
@@ -685,6 +686,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       const name = secretName(id, opts.location);
       const secret = model.find(name) ?? model.create(parent, id, opts.labels);
       if (opts.labels) secret.labels = { ...opts.labels };
+      if (opts.annotations) secret.annotations = { ...opts.annotations };
       return model.add(name, Buffer.from(value)).number;
     },
     setVersionState: (id, version, state, location) =>

@@ -20,6 +20,8 @@ export interface Secret {
   id: string;
   parent: string;
   labels: Record<string, string>;
+  /** Annotations (no filter reads them): what ESO's metadataPolicy Fetch returns besides labels. */
+  annotations?: Record<string, string>;
   versions: Version[];
   createTime: Date;
 }
