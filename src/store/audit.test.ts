@@ -99,6 +99,17 @@ void describe("audit chain", () => {
     const result = verifyAudit([file, next]);
     assert.deepEqual(result.ok ? undefined : [result.file, result.line], [next, 1]);
   });
+  void it("names a chained line that is not an audit record (a field the schema does not have)", () => {
+    const { file, lines } = written(2);
+    const last = JSON.parse(lines[1] as string) as { hash: string };
+    const odd = chainLine({ ...record(2), value: "s3cret" } as AuditRecord, last.hash).line;
+    writeFileSync(file, [...lines, odd].join("\n") + "\n");
+    const result = verifyAudit([file]);
+    assert.deepEqual(result.ok ? undefined : [result.line, result.problem], [
+      3,
+      'not an audit record (record: Unrecognized key: "value")',
+    ]);
+  });
   void it("names a line that is not JSON", () => broken((l) => [l[0], "junk", ...l.slice(1)] as string[], 2));
 
   void it("records the scope's subjects, including ones that joined after the call began", () => {

@@ -19,6 +19,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync } fr
 import { AuditSinkError } from "../errors.ts";
 import { callResultOf } from "../providers/call-result.ts";
 import type { AuditKey, CallDetail, CallResult, ProviderClient, ReadRequest } from "../providers/types.ts";
+import { auditRecordSchema } from "./audit-schema.ts";
 import {
   LineSink,
   parseAuditTarget,
@@ -194,6 +195,13 @@ export function verifyAudit(files: readonly string[]): VerifyResult {
       const { hash, ...rest } = parsed;
       if (typeof hash !== "string" || typeof rest.prev !== "string") return bad("no prev or hash");
       if (sha256(JSON.stringify(rest)) !== hash) return bad("the record was changed (hash mismatch)");
+      const shape = auditRecordSchema.safeParse(parsed);
+      if (!shape.success) {
+        const issue = shape.error.issues[0];
+        return bad(
+          `not an audit record (${issue?.path.join(".") || "record"}: ${issue?.message ?? "invalid"})`,
+        );
+      }
       if (prev !== undefined && rest.prev !== prev)
         return bad(
           "the chain is broken (prev is not the hash of the record before: one was removed, added or moved)",
