@@ -32,7 +32,8 @@ export class EventBridge {
   readonly #sqs: Sqs;
   readonly #region: string;
   readonly #account: string;
-  readonly #targets = new Set<string>();
+  /** Rules: a target queue and the event pattern it matches (none: every Secrets Manager event). */
+  readonly #rules = new Map<string, EventPattern | undefined>();
 
   constructor(sqs: Sqs, region: string, account: string) {
     this.#sqs = sqs;
@@ -40,11 +41,15 @@ export class EventBridge {
     this.#account = account;
   }
 
-  /** A rule matching Secrets Manager's CloudTrail events with this queue as its target; returns its removal. */
-  routeTo(queueName: string): () => void {
+  /**
+   * A rule with this queue as its target, matching `pattern` (EventBridge's exact-value
+   * matching: every field of the pattern lists the values allowed), or every Secrets Manager
+   * event without one. Returns its removal.
+   */
+  routeTo(queueName: string, pattern?: EventPattern): () => void {
     this.#sqs.queueUrl(queueName); // the queue must exist
-    this.#targets.add(queueName);
-    return () => this.#targets.delete(queueName);
+    this.#rules.set(queueName, pattern);
+    return () => this.#rules.delete(queueName);
   }
 
   apiCall(eventName: SecretApiCall, change: SecretChange): void {
@@ -92,7 +97,6 @@ export class EventBridge {
   }
 
   #publish(detailType: string, detail: Record<string, unknown>): void {
-    if (this.#targets.size === 0) return;
     const time = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const event = {
       version: "0",
@@ -114,8 +118,24 @@ export class EventBridge {
       },
     };
     const body = JSON.stringify(event);
-    for (const queue of this.#targets) this.#sqs.send(queue, body);
+    for (const [queue, pattern] of this.#rules)
+      if (pattern === undefined || matches(pattern, event)) this.#sqs.send(queue, body);
   }
+}
+
+/** An EventBridge event pattern: each field lists the values it matches, or nests. */
+export interface EventPattern {
+  [field: string]: (string | number | boolean | null)[] | EventPattern;
+}
+
+function matches(pattern: EventPattern, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([field, want]) => {
+    const value = event[field];
+    if (!Array.isArray(want))
+      return typeof value === "object" && value !== null && matches(want, value as Record<string, unknown>);
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    return values.some((v) => want.includes(v as string));
+  });
 }
 
 function requestParameters(eventName: SecretApiCall, change: SecretChange): Record<string, unknown> {

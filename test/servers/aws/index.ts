@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { AwsError } from "./errors.ts";
 import { Iam, type Credentials, type Principal, type RoleSpec, type UserSpec } from "./iam.ts";
 import { SecretsModel, type Tag } from "./secrets.ts";
-import { EventBridge, type SecretApiCall } from "./eventbridge.ts";
+import { EventBridge, type EventPattern, type SecretApiCall } from "./eventbridge.ts";
 import { Sqs, sqsError, type SqsQueues } from "./sqs.ts";
 import { sqsQueryError, sqsQueryRequest, sqsQueryResponse } from "./sqs-query.ts";
 import { operations as secretsManagerOperations } from "./secrets-manager.ts";
@@ -90,7 +90,7 @@ export interface AwsTestServer {
   /** SQS queues, their fault switches and what was deleted from them. */
   readonly sqs: SqsQueues;
   /** An EventBridge rule: Secrets Manager's CloudTrail events go to this queue from now on; returns its removal. */
-  routeSecretEvents(queueName: string): () => void;
+  routeSecretEvents(queueName: string, pattern?: EventPattern): () => void;
   /**
    * The next `count` matching requests fail with ThrottlingException (throttle) or a 500
    * (unavailable). Faults apply after authentication, so a fault can target one caller.
@@ -389,7 +389,7 @@ export async function startAwsServer(options: AwsServerOptions = {}): Promise<Aw
     },
     secretArn: (name) => model.get(name).arn,
     sqs,
-    routeSecretEvents: (queueName) => eventBridge.routeTo(queueName),
+    routeSecretEvents: (queueName, pattern) => eventBridge.routeTo(queueName, pattern),
     failNext(kind, count, match = {}) {
       faults.push({ kind, remaining: count, ...match });
     },

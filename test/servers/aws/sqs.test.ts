@@ -170,3 +170,24 @@ void test("SigV4 for sqs, the queue policy and unknown queues are enforced", asy
     .catch((e: unknown) => e);
   assert.match((badWait as Error).message, /WaitTimeSeconds/);
 });
+
+void test("a rule's event pattern lets through only the events it lists", async () => {
+  const url = server.sqs.createQueue("events-puts-only");
+  const unroute = server.routeSecretEvents("events-puts-only", {
+    source: ["aws.secretsmanager"],
+    detail: { eventSource: ["secretsmanager.amazonaws.com"], eventName: ["PutSecretValue"] },
+  });
+  try {
+    server.putSecret("app/pattern", "v1"); // CreateSecret: not listed
+    server.putSecret("app/pattern", "v2");
+    server.deleteSecret("app/pattern");
+    const client = sqs();
+    const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+    assert.deepEqual(
+      (out.Messages ?? []).map((m) => detail(m).detail.eventName),
+      ["PutSecretValue"],
+    );
+  } finally {
+    unroute();
+  }
+});
