@@ -6,34 +6,24 @@
  * and refsync. The Secret must keep every byte, and the Deployment its pod
  * template and generation (no restart).
  */
-import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
-import { getExternalSecret } from "./harness.ts";
-import { startWalkthrough, type Walkthrough } from "./walkthrough.ts";
-
-const deployments: ResourceType = {
-  group: "apps",
-  version: "v1",
-  plural: "deployments",
-  kind: "Deployment",
-  namespaced: true,
-};
+import {
+  assertAdoptedWithoutRestart,
+  deploymentState,
+  startWalkthrough,
+  type Walkthrough,
+} from "./walkthrough.ts";
 
 /** What AVP writes for the walk-through's Secret: its placeholders filled in. */
 const AVP_DATA = {
   password: Buffer.from("s3cr3t-Pa55").toString("base64"),
   DATABASE_URL: Buffer.from("postgres://shop:s3cr3t-Pa55@db:5432/shop").toString("base64"),
 };
-
-interface Meta {
-  metadata: { uid: string; generation?: number; ownerReferences?: { uid: string; apiVersion: string }[] };
-}
 
 void describe("docs: migrating one application from argocd-vault-plugin to refsync", () => {
   let cluster: Cluster;
@@ -77,31 +67,10 @@ void describe("docs: migrating one application from argocd-vault-plugin to refsy
       },
       { fieldManager: "argocd-controller", force: true },
     );
-    const before = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
-    assert.ok(before);
+    const before = await deploymentState(ctl.kube, ns, "web");
 
     await w.sh(docBlock("test/controller/avp-migration.test.ts", "avp-migrate"));
 
-    const es = await getExternalSecret(ctl.kube, ns, "db");
-    assert.equal(es?.status?.conditions?.find((c) => c.type === "Ready")?.reason, "SecretSynced");
-    const secret = await ctl.kube.get<Meta & { data: Record<string, string> }>(
-      resourceTypes.secret,
-      ns,
-      "db",
-    );
-    assert.deepEqual(secret?.data, AVP_DATA, "the Secret's data changed");
-    assert.deepEqual(
-      secret?.metadata.ownerReferences?.map((o) => [o.apiVersion, o.uid]),
-      [["refsync.dev/v1alpha1", es?.metadata.uid]],
-    );
-    // Give a restart (a pod-template annotation) every chance to come, then compare.
-    await sleep(2_000);
-    const after = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
-    assert.equal(
-      after?.metadata.generation,
-      before.metadata.generation,
-      "the Deployment's generation changed",
-    );
-    assert.deepEqual(after?.spec.template, before.spec.template, "the pod template changed");
+    await assertAdoptedWithoutRestart(w, "db", AVP_DATA, "web", before);
   });
 });

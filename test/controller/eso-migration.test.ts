@@ -18,8 +18,13 @@ import type { KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
-import { getExternalSecret, type TestController } from "./harness.ts";
-import { startWalkthrough, type Walkthrough } from "./walkthrough.ts";
+import type { TestController } from "./harness.ts";
+import {
+  assertAdoptedWithoutRestart,
+  deploymentState,
+  startWalkthrough,
+  type Walkthrough,
+} from "./walkthrough.ts";
 
 const esoType = (plural: string, kind: string): ResourceType => ({
   group: "external-secrets.io",
@@ -35,13 +40,6 @@ const crds: ResourceType = {
   plural: "customresourcedefinitions",
   kind: "CustomResourceDefinition",
   namespaced: false,
-};
-const deployments: ResourceType = {
-  group: "apps",
-  version: "v1",
-  plural: "deployments",
-  kind: "Deployment",
-  namespaced: true,
 };
 
 /** ESO's two namespaced kinds the walk-through uses, as their CRDs serve them (schemas kept open). */
@@ -139,8 +137,7 @@ void describe("docs: migrating one application from ESO to refsync", () => {
       },
       { fieldManager: "externalsecrets.external-secrets.io/db", force: true },
     );
-    const before = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
-    assert.ok(before);
+    const before = await deploymentState(ctl.kube, ns, "web");
 
     // The garbage collector's part of `kubectl delete … --cascade=orphan`.
     const gc = new AbortController();
@@ -152,33 +149,12 @@ void describe("docs: migrating one application from ESO to refsync", () => {
       await collector;
     }
 
-    const es = await getExternalSecret(ctl.kube, ns, "db");
-    assert.equal(es?.apiVersion, "refsync.dev/v1alpha1");
-    assert.equal(es?.status?.conditions?.find((c) => c.type === "Ready")?.reason, "SecretSynced");
-    const secret = await ctl.kube.get<Meta & { data: Record<string, string> }>(
-      resourceTypes.secret,
-      ns,
-      "db",
-    );
-    assert.deepEqual(secret?.data, ESO_DATA, "the Secret's data changed");
-    assert.deepEqual(
-      secret?.metadata.ownerReferences?.map((o) => [o.apiVersion, o.uid]),
-      [["refsync.dev/v1alpha1", es?.metadata.uid]],
-    );
     assert.equal(
       await ctl.kube.get(esoExternalSecrets, ns, "db"),
       undefined,
       "the ESO ExternalSecret is gone",
     );
-    // Give a restart (a pod-template annotation) every chance to come, then compare.
-    await sleep(2_000);
-    const after = await ctl.kube.get<Meta & { spec: { template: unknown } }>(deployments, ns, "web");
-    assert.equal(
-      after?.metadata.generation,
-      before.metadata.generation,
-      "the Deployment's generation changed",
-    );
-    assert.deepEqual(after?.spec.template, before.spec.template, "the pod template changed");
+    await assertAdoptedWithoutRestart(w, "db", ESO_DATA, "web", before);
   });
 
   /** Until `signal`: an ESO ExternalSecret deleted with the orphan policy has its dependents released, then goes. */

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { copyFile, mkdtemp, rm, writeFile, chmod } from "node:fs/promises";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -23,6 +23,7 @@ import { repoRoot } from "../../scripts/health-files.ts";
 import { ensureTools, type Tools } from "../argocd/tools.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { startTestController } from "../controller/harness.ts";
+import { installRefsync } from "../controller/walkthrough.ts";
 import { allTestedBlocks } from "./markdown.ts";
 
 const run = promisify(execFile);
@@ -60,17 +61,7 @@ void describe("runnable blocks, run as written against the test cluster", () => 
   before(async () => {
     [cluster, tools] = await Promise.all([startCluster({ crds: true }), ensureTools()]);
     bin = await mkdtemp(path.join(tmpdir(), "refsync-docs-"));
-    // `refsync` as the published bin runs it, but from source (dist/ may be stale).
-    const main = path.join(repoRoot, "src", "cli", "main.ts");
-    await writeFile(
-      path.join(bin, "refsync.mjs"),
-      `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-    );
-    await writeFile(
-      path.join(bin, "refsync"),
-      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(bin, "refsync.mjs"))} "$@"\n`,
-    );
-    await chmod(path.join(bin, "refsync"), 0o755);
+    await installRefsync(bin);
   });
   after(async () => {
     if (bin) await rm(bin, { recursive: true, force: true });
