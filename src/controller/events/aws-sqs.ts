@@ -14,7 +14,6 @@
  * not deleted return after the queue's visibility timeout.
  */
 import type { Message } from "@aws-sdk/client-sqs";
-import { InvalidSpecError } from "../../errors.ts";
 import { awsUserAgent } from "../../providers/attribution.ts";
 import { credentialChain, type CredentialChain } from "../../providers/aws/credentials.ts";
 import { parseAwsSpec, type AwsProviderSpec } from "../../providers/aws/spec.ts";
@@ -22,6 +21,7 @@ import type { SecretStore } from "../../api/v1alpha1.ts";
 import { parseSecretEvent, type SecretEvent } from "./aws-secret-events.ts";
 import { Reconnecting, type BackoffOptions } from "./reconnect.ts";
 import {
+  eventsConfig,
   storeRefOf,
   type ChangeSource,
   type ChangeSourceContext,
@@ -57,8 +57,7 @@ export class AwsSqsSource implements ChangeSource {
     this.#ctx = ctx;
     this.#store = storeRefOf(store);
     this.#spec = parseAwsSpec(store.spec.provider["aws"]);
-    const events = store.spec.events?.awsSqs;
-    if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.awsSqs is not set`);
+    const events = eventsConfig(store, "awsSqs");
     this.#queueUrl = events.queueUrl;
     this.#waitSeconds = events.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
     this.#loop = Reconnecting.of(SOURCE, ctx, options);

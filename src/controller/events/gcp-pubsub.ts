@@ -22,6 +22,7 @@ import { parseGcpsmSpec, type GcpsmSpec } from "../../providers/gcpsm/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { Reconnecting, type BackoffOptions } from "./reconnect.ts";
 import {
+  eventsConfig,
   storeRefOf,
   type ChangeSource,
   type ChangeSourceContext,
@@ -74,9 +75,7 @@ export class GcpPubSubSource implements ChangeSource {
     this.#ctx = ctx;
     this.#store = storeRefOf(store);
     this.#spec = parseGcpsmSpec(store.spec.provider["gcpsm"]);
-    const events = store.spec.events?.gcpPubSub;
-    if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.gcpPubSub is not set`);
-    this.#subscription = events.subscription;
+    this.#subscription = eventsConfig(store, "gcpPubSub").subscription;
     this.#loop = Reconnecting.of(SOURCE, ctx, options);
   }
 

@@ -16,11 +16,11 @@
  * refreshes what changed. Periodic refresh stays the net under that.
  */
 import WebSocket from "ws";
-import { InvalidSpecError } from "../../errors.ts";
 import { parseVaultSpec, type VaultSpec } from "../../providers/vault/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { Reconnecting, type BackoffOptions, type Session } from "./reconnect.ts";
 import {
+  eventsConfig,
   storeRefOf,
   type ChangeSource,
   type ChangeSourceContext,
@@ -70,9 +70,7 @@ export class VaultEventsSource implements ChangeSource {
     this.#ctx = ctx;
     this.#store = storeRefOf(store);
     this.#spec = parseVaultSpec(store.spec.provider["vault"], ctx.provider.storeName);
-    const events = store.spec.events?.vault;
-    if (!events) throw new InvalidSpecError(`${ctx.provider.storeName}: spec.events.vault is not set`);
-    this.#eventTypes = events.eventTypes ?? DEFAULT_EVENT_TYPES;
+    this.#eventTypes = eventsConfig(store, "vault").eventTypes ?? DEFAULT_EVENT_TYPES;
     this.#loop = Reconnecting.of(SOURCE, ctx, { ...options, onReconnect: () => this.#resync() });
   }
 
