@@ -6,18 +6,7 @@ import { describe, it } from "node:test";
 import { AuditSinkError } from "../errors.ts";
 import { Auditor, AuditWriter, GENESIS, verifyAudit, type AuditRecord } from "./audit.ts";
 import { parseAuditTarget, parseSize } from "./audit-sink.ts";
-
-const record = (n: number): AuditRecord => ({
-  time: new Date(0).toISOString(),
-  actor: { component: "controller", version: "0.0.0-test" },
-  subjects: [{ kind: "ExternalSecret", namespace: "ns", name: `es-${n}` }],
-  store: "SecretStore/ns/vault",
-  provider: "vault",
-  operation: "read",
-  keys: [{ key: `app/${n}` }],
-  outcome: "ok",
-  durationMs: n,
-});
+import { auditRecord as record } from "../../test/fixtures/audit-record.ts";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "refsync-audit-sink-"));
 const lines = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n");

@@ -13,18 +13,7 @@ import {
   type AuditRecord,
 } from "./audit.ts";
 import { AuditWindow } from "./audit-window.ts";
-
-const record = (n: number): AuditRecord => ({
-  time: new Date(0).toISOString(),
-  actor: { component: "controller", version: "0.0.0-test" },
-  subjects: [{ kind: "ExternalSecret", namespace: "ns", name: `es-${n}` }],
-  store: "SecretStore/ns/vault",
-  provider: "vault",
-  operation: "read",
-  keys: [{ key: `app/${n}` }],
-  outcome: "ok",
-  durationMs: n,
-});
+import { auditRecord as record } from "../../test/fixtures/audit-record.ts";
 
 function written(n: number): { file: string; lines: string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), "refsync-audit-"));
