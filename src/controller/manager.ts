@@ -268,15 +268,24 @@ export class Controller {
     ].filter((i) => i !== undefined) as Informer<KubeObject>[];
   }
 
-  /** Ready: every cache has been listed once. */
+  /**
+   * The informers readiness and the start wait for: all but ClusterExternalSecrets', so that a
+   * controller upgraded before its CRDs (Helm installs CRDs only once) still serves everything
+   * else; that informer keeps retrying (and warning) until the CRD exists.
+   */
+  get #required(): Informer<KubeObject>[] {
+    return this.#informers.filter((i) => i !== this.clusterExternalSecrets);
+  }
+
+  /** Ready: every required cache has been listed once. */
   get ready(): boolean {
-    return this.#informers.every((i) => i.synced);
+    return this.#required.every((i) => i.synced);
   }
 
   /** Starts informers and (leader election permitting) reconciling; resolves when the caches are synced. */
   async start(): Promise<void> {
     for (const informer of this.#informers) informer.start();
-    await Promise.all(this.#informers.map((i) => i.waitForSync()));
+    await Promise.all(this.#required.map((i) => i.waitForSync()));
     if (this.#stopping.signal.aborted) return; // stopped while the caches were syncing
     if (this.#elector) this.#elector.start();
     else await this.#startLeading();

@@ -10,9 +10,11 @@ import { after, before, test } from "node:test";
 import type { ClusterExternalSecret, ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
+import { Controller } from "../../src/controller/manager.ts";
 import {
   applyObject,
   deleteObject,
+  ensureCrds,
   externalSecret,
   getExternalSecret,
   getSecret,
@@ -300,4 +302,50 @@ void test("a new externalSecretName replaces the old ExternalSecrets; force-sync
       return es?.metadata.annotations?.["refsync.dev/force-sync"] === "2026-12-02T00:00:00Z" ? es : undefined;
     }, `force-sync annotation on ${ns}/after`);
   await removeCes("rename");
+});
+
+void test("a controller upgraded before its CRDs starts without the ClusterExternalSecret CRD", async () => {
+  const crds = {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    plural: "customresourcedefinitions",
+    kind: "CustomResourceDefinition",
+    namespaced: false,
+  };
+  await ctl.kube.delete(crds, undefined, "clusterexternalsecrets.refsync.dev");
+  await waitFor(
+    async () =>
+      (await ctl.kube.get(crds, undefined, "clusterexternalsecrets.refsync.dev")) ? undefined : true,
+    "the CRD gone",
+  );
+  // A lease someone else holds: this second controller stays a standby and reconciles nothing.
+  const renewTime = new Date().toISOString().replace("Z", "000Z");
+  await ctl.kube.apply(
+    resourceTypes.leaderElectionLock,
+    {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "ces-no-crd", namespace: "default" },
+      spec: { holderIdentity: "someone-else", leaseDurationSeconds: 3600, acquireTime: renewTime, renewTime },
+    },
+    { fieldManager: "test", force: true },
+  );
+  const other = await Controller.create({
+    kc: cluster.kc,
+    hashKeySecret: { namespace: "default", name: "refsync-hash-key" },
+    leaderElection: { name: "ces-no-crd", namespace: "default", leaseDurationSeconds: 3600 },
+  });
+  try {
+    // Without the fix, start() waits forever for a list the API server answers with 404.
+    const started = await Promise.race([
+      other.start().then(() => true),
+      new Promise<false>((resolve) => setTimeout(resolve, 20_000, false)),
+    ]);
+    assert.equal(started, true, "the controller started");
+    assert.equal(other.ready, true);
+    assert.equal(other.isLeader, false);
+  } finally {
+    await other.stop();
+    await ensureCrds(ctl.kube);
+  }
 });
