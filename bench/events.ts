@@ -8,25 +8,22 @@
  * Next to it, the same 50 changes on the other 50 keys with polling only:
  * their ExternalSecrets' refreshInterval compressed to POLL_S seconds, so
  * the latency is the wait for the next slot and the reads are the slots'.
- * The controller runs in the bench's process (its own HTTP server with the
- * events endpoint), with the default 4 workers; latencies are seen through
- * a watch on the Secrets.
- *   node bench/run.ts events     (or: node bench/events.ts)
+ * The controller runs as the image runs it (bin/refsync.js, built by
+ * `npm run bench`), with 4 workers; the webhook goes to its --metrics-addr
+ * server, and latencies are seen through a watch on the Secrets.
+ *   npm run bench -- events     (or, after npm run build: node bench/events.ts)
  * Env: BENCH_EVENTS_POLL_S (30): the compressed refreshInterval.
  */
 import type { ExternalSecret } from "../src/api/v1alpha1.ts";
-import { Controller } from "../src/controller/manager.ts";
 import { signWebhook } from "../src/controller/events/webhook.ts";
 import { Informer } from "../src/kube/informer.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { resourceTypes } from "../src/kube/resources.ts";
 import { silentLogger } from "../src/log.ts";
-import { createApp, listen } from "../src/server/app.ts";
-import { mountEvents } from "../src/server/events.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, putSecret } from "../test/controller/harness.ts";
 import { startVaultServer } from "../test/servers/vault/index.ts";
-import { pool } from "./herd-kit.ts";
+import { pool, startBenchController, sumMetric } from "./herd-kit.ts";
 import type { BenchResult } from "./run.ts";
 import { runIfMain } from "./standalone.ts";
 
@@ -60,20 +57,7 @@ export async function bench(): Promise<BenchResult> {
   for (let k = 0; k < KEYS; k++) vault.root.putSecret("secret", key(k), { value: "v0" });
   await putSecret(kube, ns, "vault-token", { token: vault.rootToken });
   await putSecret(kube, ns, "hook", { secret: HOOK_SECRET });
-  const controller = await Controller.create({
-    kc: cluster.kc,
-    log: silentLogger,
-    namespace: ns,
-    hashKeySecret: { namespace: ns, name: "refsync-hash-key" },
-  });
-  const server = await listen(
-    createApp({
-      registry: controller.metrics.registry,
-      health: { live: () => true, ready: () => controller.ready },
-      mount: [mountEvents(controller.events, controller.metrics.webhookRequests)],
-    }),
-    "127.0.0.1:0",
-  );
+  const ctl = await startBenchController(cluster, ns, 4);
   // When each Secret last changed its value, seen through a watch.
   const seen = new Map<string, { value: string; at: number }>();
   const secrets = new Informer<SecretObj & { metadata: { name: string } }>(
@@ -88,7 +72,6 @@ export async function bench(): Promise<BenchResult> {
       seen.set(s.metadata.name, { value, at: performance.now() });
   });
   secrets.start();
-  await controller.start();
   try {
     await kube.apply(
       resourceTypes.secretStore,
@@ -139,7 +122,7 @@ export async function bench(): Promise<BenchResult> {
         if (announce) {
           const body = JSON.stringify({ changes: [{ key: key(k) }] });
           const ts = Math.floor(Date.now() / 1000);
-          const res = await fetch(`${server.url}/api/v1/events/${ns}/vault`, {
+          const res = await fetch(`${ctl.url}/api/v1/events/${ns}/vault`, {
             method: "POST",
             headers: {
               "x-refsync-timestamp": String(ts),
@@ -178,16 +161,14 @@ export async function bench(): Promise<BenchResult> {
     const pollStart = performance.now();
     const polling = await run(pollKeys, "v1", false);
     const pollSeconds = (performance.now() - pollStart) / 1000;
-    const changes = await controller.metrics.registry.metrics();
-    const collapsed = changes
-      .split("\n")
-      .filter((l) => l.startsWith("refsync_key_changes_total{"))
-      .map((l) => l.replace(/^refsync_key_changes_total/, ""))
+    const text = await ctl.metrics();
+    const collapsed = ["refresh", "duplicate", "unchanged", "unread"]
+      .map((o) => `${o} ${sumMetric(text, "refsync_key_changes_total", `outcome="${o}"`)}`)
       .join(", ");
     return {
       title: `Event-driven refresh: ${COUNT} ExternalSecrets over ${KEYS} keys, ${CHANGES} changes`,
       lines: [
-        `Vault test server, refreshInterval 1h, one change every ${CHANGE_GAP_MS} ms, ${COUNT / KEYS} ExternalSecrets per key; controller in the bench process with 4 workers.`,
+        `Vault test server, refreshInterval 1h, one change every ${CHANGE_GAP_MS} ms, ${COUNT / KEYS} ExternalSecrets per key; the controller as its own process (bin/refsync.js) with 4 workers.`,
         "",
         `| measurement | webhook | polling (refreshInterval ${POLL_S}s) | target (webhook) |`,
         "|---|---|---|---|",
@@ -202,9 +183,8 @@ export async function bench(): Promise<BenchResult> {
       ],
     };
   } finally {
-    await controller.stop();
+    await ctl.stop();
     await secrets.stop();
-    await server.close();
     await vault.stop();
     kube.close();
     await cluster.stop();

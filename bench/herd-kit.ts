@@ -70,6 +70,8 @@ export function sumMetric(text: string, name: string, filter = ""): number {
 export interface BenchController {
   child: ChildProcess;
   pid: number;
+  /** Its --metrics-addr server (/metrics, the events endpoint). */
+  url: string;
   /** Backend reads so far (refsync_provider_api_calls_total, call="read…"). */
   reads(): Promise<number>;
   metrics(): Promise<string>;
@@ -134,6 +136,7 @@ export async function startBenchController(
   return {
     child,
     pid: child.pid as number,
+    url,
     metrics,
     reads: async () => sumMetric(await metrics(), "refsync_provider_api_calls_total", 'call="read'),
     async stop() {
