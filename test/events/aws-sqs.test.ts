@@ -6,23 +6,20 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
-import { Rollouts } from "../../src/controller/rollout/rollouts.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
-import {
-  applyObject,
-  externalSecret,
-  getSecret,
-  startTestController,
-  waitFor,
-  waitForCondition,
-  type TestController,
-} from "../controller/harness.ts";
-import { create, getWorkload, restartedFor, workload } from "../rollout/harness.ts";
-import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
-import type { EventPattern } from "../servers/aws/eventbridge.ts";
+import { applyObject, waitFor, type TestController } from "../controller/harness.ts";
 import { docBlock } from "../docs/markdown.ts";
 import { awsStore, staticKeysAuth } from "../aws/fixtures.ts";
+import type { EventPattern } from "../servers/aws/eventbridge.ts";
+import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
+import {
+  eventsController,
+  eventsReady,
+  everyReaderHas,
+  readersOf,
+  restartOf,
+  restartedSince,
+} from "./harness.ts";
 
 const QUEUE = "refsync-events";
 
@@ -30,6 +27,7 @@ let cluster: Cluster;
 let aws: AwsTestServer;
 let ns: string;
 let ctl: TestController;
+let readers: string[];
 
 before(async () => {
   cluster = await startCluster({ crds: true });
@@ -43,13 +41,7 @@ before(async () => {
   );
   const keys = aws.addUser({ name: "store", read: [`${ns}/*`], queues: [QUEUE] });
   aws.putSecret(`${ns}/db`, JSON.stringify({ password: "first" }));
-  const rollouts = new Rollouts({ tickMs: 100, reportIntervalMs: 500, namespace: ns });
-  ctl = await startTestController(cluster, {
-    namespace: ns,
-    hooks: [rollouts.hook],
-    leaderLoops: [rollouts.loop],
-    consumers: rollouts,
-  });
+  ctl = await eventsController(cluster, ns);
   const store: SecretStore = awsStore(
     aws,
     { name: "aws", namespace: ns },
@@ -59,45 +51,11 @@ before(async () => {
     },
   );
   store.spec.events = {
-    awsSqs: {
-      queueUrl: `https://sqs.${aws.region}.amazonaws.com/${aws.account}/${QUEUE}`,
-    },
+    awsSqs: { queueUrl: `https://sqs.${aws.region}.amazonaws.com/${aws.account}/${QUEUE}` },
   };
   await applyObject(ctl.kube, store);
-  const every = { secretStoreRef: { name: "aws" }, refreshInterval: "1h" };
-  await applyObject(
-    ctl.kube,
-    externalSecret(ns, "by-name", {
-      ...every,
-      data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
-    }),
-  );
-  await applyObject(
-    ctl.kube,
-    externalSecret(ns, "by-extract", { ...every, dataFrom: [{ extract: { key: `${ns}/db` } }] }),
-  );
-  await applyObject(
-    ctl.kube,
-    externalSecret(ns, "by-arn", {
-      ...every,
-      data: [{ secretKey: "password", remoteRef: { key: aws.secretArn(`${ns}/db`), property: "password" } }],
-    }),
-  );
-  await create(
-    ctl.kube,
-    workload("Deployment", ns, "app", {
-      containers: [
-        { env: [{ name: "P", valueFrom: { secretKeyRef: { name: "by-name", key: "password" } } }] },
-      ],
-    }),
-  );
-  for (const name of READERS) await waitForCondition(ctl.kube, ns, name, "Ready", "True");
-  await waitFor(async () => {
-    const s = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "aws");
-    return s?.status?.conditions?.some((c) => c.type === "EventsReady" && c.status === "True")
-      ? true
-      : undefined;
-  }, "EventsReady=True on store aws");
+  readers = await readersOf(ctl.kube, ns, "aws", `${ns}/db`, { "by-arn": aws.secretArn(`${ns}/db`) });
+  await eventsReady(ctl.kube, ns, "aws", "True");
 });
 
 after(async () => {
@@ -106,18 +64,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-const READERS = ["by-name", "by-extract", "by-arn"];
-
-async function everyReaderHas(password: string): Promise<void> {
-  await Promise.all(
-    READERS.map((name) =>
-      waitFor(
-        async () => ((await getSecret(ctl.kube, ns, name))?.data["password"] === password ? true : undefined),
-        `Secret ${name} with password ${password}`,
-      ),
-    ),
-  );
-}
+const everyReaderHasPassword = (want: string) => everyReaderHas(ctl.kube, ns, readers, want);
 
 /** Secrets Manager reads of the secret (batched or single), by name or ARN. */
 const reads = () =>
@@ -128,42 +75,42 @@ const reads = () =>
       r.secrets.includes(`${ns}/db`),
   ).length;
 
+const queueEmpty = () =>
+  waitFor(async () => (aws.sqs.depth(QUEUE).inFlight === 0 ? true : undefined), "message deleted");
+
 void test("PutSecretValue reaches every reader, by name and by ARN, and restarts the opted-in workload", async () => {
-  const restartedBefore = restartedFor(await getWorkload(ctl.kube, "Deployment", ns, "app"));
+  const restartBefore = await restartOf(ctl.kube, ns);
   const changed = performance.now();
   aws.putSecret(`${ns}/db`, JSON.stringify({ password: "second" }));
-  await everyReaderHas("second");
+  await everyReaderHasPassword("second");
   const secretMs = performance.now() - changed;
-  await waitFor(async () => {
-    const now = restartedFor(await getWorkload(ctl.kube, "Deployment", ns, "app"));
-    return now !== undefined && now !== restartedBefore ? now : undefined;
-  }, "restart annotation on Deployment app");
+  await restartedSince(ctl.kube, ns, restartBefore);
   const restartMs = performance.now() - changed;
   console.log(
     `aws sqs: change→Secret ${secretMs.toFixed(0)} ms, change→restart annotation ${restartMs.toFixed(0)} ms`,
   );
   // The periodic refresh is an hour away: anything within seconds was the event.
   assert.ok(secretMs < 20_000, `took ${secretMs} ms`);
-  await waitFor(async () => (aws.sqs.depth(QUEUE).inFlight === 0 ? true : undefined), "message deleted");
+  await queueEmpty();
 });
 
 void test("a rotation (RotationSucceeded) and a stage move back each reach every reader", async () => {
   aws.rotateSecret(`${ns}/db`, JSON.stringify({ password: "rotated" }));
-  await everyReaderHas("rotated");
-  const secondVersion = aws.putSecret(`${ns}/db`, JSON.stringify({ password: "pending" }), {
+  await everyReaderHasPassword("rotated");
+  const pending = aws.putSecret(`${ns}/db`, JSON.stringify({ password: "pending" }), {
     stages: ["AWSPENDING"],
   });
-  aws.moveStage(`${ns}/db`, "AWSCURRENT", secondVersion);
-  await everyReaderHas("pending");
+  aws.moveStage(`${ns}/db`, "AWSCURRENT", pending);
+  await everyReaderHasPassword("pending");
 });
 
-void test("a duplicated event makes one refresh of the name readers", async () => {
+void test("a duplicated event makes one refresh", async () => {
   const before = reads();
   aws.sqs.faults.duplicate = 1;
   aws.updateSecret(`${ns}/db`, JSON.stringify({ password: "updated" }));
-  await everyReaderHas("updated");
+  await everyReaderHasPassword("updated");
   await new Promise((r) => setTimeout(r, 2_000)); // a second refresh, if any, would have run by now
-  // One read by name (both name readers), one by ARN (a reader naming the secret by ARN reads it so).
+  // One read by name (by-data and by-extract share it), one by ARN (by-arn reads the secret so).
   assert.ok(reads() - before <= 2, `${reads() - before} reads`);
   assert.equal(aws.sqs.depth(QUEUE).visible, 0);
 });
@@ -172,7 +119,7 @@ void test("a lost poll response: the message comes back after its visibility tim
   aws.sqs.faults.dropConnections = 1;
   const changed = performance.now();
   aws.putSecret(`${ns}/db`, JSON.stringify({ password: "after-drop" }));
-  await everyReaderHas("after-drop");
+  await everyReaderHasPassword("after-drop");
   console.log(`aws sqs: change→Secret through a lost poll ${(performance.now() - changed).toFixed(0)} ms`);
-  await waitFor(async () => (aws.sqs.depth(QUEUE).inFlight === 0 ? true : undefined), "message deleted");
+  await queueEmpty();
 });

@@ -19,16 +19,8 @@ import { credentialChain, type CredentialChain } from "../../providers/aws/crede
 import { parseAwsSpec, type AwsProviderSpec } from "../../providers/aws/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { parseSecretEvent, type SecretEvent } from "./aws-secret-events.ts";
-import { Reconnecting, type BackoffOptions } from "./reconnect.ts";
-import {
-  eventsConfig,
-  storeRefOf,
-  type ChangeSource,
-  type ChangeSourceContext,
-  type ChangeSourceFactory,
-  type SourceHealth,
-  type StoreRef,
-} from "./source.ts";
+import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
+import { eventsConfig, type ChangeSourceContext, type ChangeSourceFactory } from "./source.ts";
 
 export const SOURCE = "aws-sqs";
 /** SQS's longest long poll. */
@@ -36,54 +28,36 @@ const DEFAULT_WAIT_SECONDS = 20;
 /** ReceiveMessage returns at most 10 messages. */
 const BATCH = 10;
 
-export interface AwsSqsCounts {
-  /** Messages that reported at least one change. */
-  changes: number;
-  ignored: number;
-  malformed: number;
-}
-
-export class AwsSqsSource implements ChangeSource {
-  readonly name = SOURCE;
-  readonly counts: AwsSqsCounts = { changes: 0, ignored: 0, malformed: 0 };
-  readonly #ctx: ChangeSourceContext;
-  readonly #store: StoreRef;
+export class AwsSqsSource extends PullingSource {
   readonly #spec: AwsProviderSpec;
   readonly #queueUrl: string;
   readonly #waitSeconds: number;
-  readonly #loop: Reconnecting;
 
-  constructor(store: SecretStore, ctx: ChangeSourceContext, options: { backoff?: BackoffOptions } = {}) {
-    this.#ctx = ctx;
-    this.#store = storeRefOf(store);
+  constructor(store: SecretStore, ctx: ChangeSourceContext, options: PullingSourceOptions = {}) {
+    super(SOURCE, store, ctx, options);
     this.#spec = parseAwsSpec(store.spec.provider["aws"]);
     const events = eventsConfig(store, "awsSqs");
     this.#queueUrl = events.queueUrl;
     this.#waitSeconds = events.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
-    this.#loop = Reconnecting.of(SOURCE, ctx, options);
-  }
-
-  health(): SourceHealth {
-    return this.#loop.health();
   }
 
   async start(signal: AbortSignal): Promise<void> {
     const sdk = await import("@aws-sdk/client-sqs");
     const chain: CredentialChain = credentialChain({
       spec: this.#spec,
-      context: this.#ctx.provider,
+      context: this.ctx.provider,
       maxAttempts: 1,
     });
     const client = new sdk.SQSClient({
       region: this.#spec.region,
       // The poll loop retries with its own back-off; an SDK retry would only hide the outage.
       maxAttempts: 1,
-      customUserAgent: awsUserAgent(this.#ctx.provider.namespace),
+      customUserAgent: awsUserAgent(this.ctx.provider.namespace),
       ...(this.#spec.endpoints?.sqs ? { endpoint: this.#spec.endpoints.sqs } : {}),
       ...(chain.credentials ? { credentials: chain.credentials } : {}),
     });
     try {
-      await this.#loop.run(signal, async (session) => {
+      await this.loop.run(signal, async (session) => {
         // The first poll of a session answers at once, so the source is known up (or not) without a long wait.
         let wait = 0;
         for (;;) {
@@ -123,7 +97,7 @@ export class AwsSqsSource implements ChangeSource {
     const event = parseSecretEvent(message.Body ?? "");
     if (event.kind === "malformed") {
       this.counts.malformed++;
-      this.#ctx.log.warn(
+      this.ctx.log.warn(
         { source: SOURCE, messageId: message.MessageId, why: event.why },
         "malformed event message deleted",
       );
@@ -135,16 +109,7 @@ export class AwsSqsSource implements ChangeSource {
       return;
     }
     this.counts.changes++;
-    const receivedAt = Date.now();
-    for (const key of keys) {
-      this.#ctx.sink({
-        store: this.#store,
-        key,
-        ...(event.kind === "change" && event.versionId !== undefined && { version: event.versionId }),
-        source: SOURCE,
-        receivedAt,
-      });
-    }
+    this.report(keys, event.kind === "change" ? event.versionId : undefined);
   }
 
   /**
@@ -159,7 +124,7 @@ export class AwsSqsSource implements ChangeSource {
       event.name !== undefined ? [event.name] : arnNames(event.secretId ?? "").filter((n) => n !== "");
     const inPrefix = names.filter((n) => n.startsWith(prefix));
     if (inPrefix.length === 0) return [];
-    const read = this.#ctx.readKeys();
+    const read = this.ctx.readKeys();
     const arns = [event.arn, event.secretId, ...inPrefix.map((n) => partialArn(this.#spec.region, event, n))];
     const byArn = arns.filter((a): a is string => a !== undefined && a.startsWith("arn:") && read.has(a));
     return [...new Set([...inPrefix.map((n) => n.slice(prefix.length)), ...byArn])];

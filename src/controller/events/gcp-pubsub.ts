@@ -20,16 +20,8 @@ import { attribution } from "../../providers/attribution.ts";
 import { tokenSource } from "../../providers/gcpsm/credentials.ts";
 import { parseGcpsmSpec, type GcpsmSpec } from "../../providers/gcpsm/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
-import { Reconnecting, type BackoffOptions } from "./reconnect.ts";
-import {
-  eventsConfig,
-  storeRefOf,
-  type ChangeSource,
-  type ChangeSourceContext,
-  type ChangeSourceFactory,
-  type SourceHealth,
-  type StoreRef,
-} from "./source.ts";
+import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
+import { eventsConfig, type ChangeSourceContext, type ChangeSourceFactory } from "./source.ts";
 
 export const SOURCE = "gcp-pubsub";
 const DEFAULT_ENDPOINT = "pubsub.googleapis.com";
@@ -51,41 +43,24 @@ const CHANGES = new Set([
 ]);
 const SECRET_NAME = /^projects\/([^/]+)(?:\/locations\/([^/]+))?\/secrets\/([^/]+)$/;
 
-export interface PubSubCounts {
-  changes: number;
-  ignored: number;
-  malformed: number;
-}
-
 interface Received {
   ackId?: string | null;
   message?: { attributes?: Record<string, string> | null; messageId?: string | null } | null;
 }
 
-export class GcpPubSubSource implements ChangeSource {
-  readonly name = SOURCE;
-  readonly counts: PubSubCounts = { changes: 0, ignored: 0, malformed: 0 };
-  readonly #ctx: ChangeSourceContext;
-  readonly #store: StoreRef;
+export class GcpPubSubSource extends PullingSource {
   readonly #spec: GcpsmSpec;
   readonly #subscription: string;
-  readonly #loop: Reconnecting;
 
-  constructor(store: SecretStore, ctx: ChangeSourceContext, options: { backoff?: BackoffOptions } = {}) {
-    this.#ctx = ctx;
-    this.#store = storeRefOf(store);
+  constructor(store: SecretStore, ctx: ChangeSourceContext, options: PullingSourceOptions = {}) {
+    super(SOURCE, store, ctx, options);
     this.#spec = parseGcpsmSpec(store.spec.provider["gcpsm"]);
     this.#subscription = eventsConfig(store, "gcpPubSub").subscription;
-    this.#loop = Reconnecting.of(SOURCE, ctx, options);
-  }
-
-  health(): SourceHealth {
-    return this.#loop.health();
   }
 
   async start(signal: AbortSignal): Promise<void> {
     const { v1 } = await import("@google-cloud/pubsub");
-    const tokens = tokenSource(this.#spec, this.#ctx.provider);
+    const tokens = tokenSource(this.#spec, this.ctx.provider);
     const [host, port] = (this.#spec.endpoints?.pubsub ?? DEFAULT_ENDPOINT).split(":");
     const ca = await this.#ca();
     const client = new v1.SubscriberClient({
@@ -95,14 +70,14 @@ export class GcpPubSubSource implements ChangeSource {
       sslCreds: grpcCredentials.createSsl(ca ? Buffer.from(ca, "utf8") : null),
       authClient: new PassThroughClient(),
       universeDomain: "googleapis.com",
-      "grpc.primary_user_agent": attribution(this.#ctx.provider.namespace),
+      "grpc.primary_user_agent": attribution(this.ctx.provider.namespace),
     });
     const call = async () => ({
       retry: null,
       otherArgs: { headers: { authorization: `Bearer ${await tokens.token()}` } },
     });
     try {
-      await this.#loop.run(signal, async (session) => {
+      await this.loop.run(signal, async (session) => {
         for (;;) {
           let received: Received[];
           try {
@@ -138,7 +113,7 @@ export class GcpPubSubSource implements ChangeSource {
     const secret = SECRET_NAME.exec(attributes["secretId"] ?? "");
     if (eventType === undefined || !secret) {
       this.counts.malformed++;
-      this.#ctx.log.warn(
+      this.ctx.log.warn(
         { source: SOURCE, messageId: received.message?.messageId },
         "Pub/Sub message without eventType and secretId acknowledged",
       );
@@ -153,7 +128,7 @@ export class GcpPubSubSource implements ChangeSource {
       return;
     }
     this.counts.changes++;
-    const read = this.#ctx.readKeys();
+    const read = this.ctx.readKeys();
     const where = location ? `/locations/${location}` : "";
     const names = [name, `projects/${this.#spec.projectID}${where}/secrets/${id}`];
     const keys = new Set([id, ...names.filter((n) => read.has(n))]);
@@ -161,15 +136,7 @@ export class GcpPubSubSource implements ChangeSource {
       eventType === "SECRET_VERSION_ADD"
         ? /\/versions\/(\d+)$/.exec(attributes["versionId"] ?? "")?.[1]
         : undefined;
-    const receivedAt = Date.now();
-    for (const key of keys)
-      this.#ctx.sink({
-        store: this.#store,
-        key,
-        ...(version !== undefined && { version }),
-        source: SOURCE,
-        receivedAt,
-      });
+    this.report(keys, version);
   }
 
   /** The CA of the store's endpoints (caBundle, or the Secret or ConfigMap caProvider names). */
@@ -178,12 +145,12 @@ export class GcpPubSubSource implements ChangeSource {
     if (caBundle !== undefined) return Buffer.from(caBundle, "base64").toString("utf8");
     if (!caProvider) return undefined;
     const { type, ...ref } = caProvider;
-    if (type === "Secret") return this.#ctx.provider.readCredential(ref);
-    if (!this.#ctx.provider.readConfigMap)
+    if (type === "Secret") return this.ctx.provider.readCredential(ref);
+    if (!this.ctx.provider.readConfigMap)
       throw new InvalidSpecError(
-        `${this.#ctx.provider.storeName}: caProvider: ConfigMaps cannot be read here`,
+        `${this.ctx.provider.storeName}: caProvider: ConfigMaps cannot be read here`,
       );
-    return this.#ctx.provider.readConfigMap({ ...ref, field: "caProvider" });
+    return this.ctx.provider.readConfigMap({ ...ref, field: "caProvider" });
   }
 }
 

@@ -124,7 +124,7 @@ void test("a dropped connection: a change made while down is caught by the resyn
     vault.events.faults.refuse = false;
     await until("resynced", () => s.changes.length === 2);
     assert.deepEqual(s.changes.map((c) => c.key).sort(), ["team-a/api", "team-a/db"]);
-    assert.equal(s.source.counts.resyncs, 1);
+    assert.equal(s.source.resyncs, 1);
     assert.equal(s.source.health().up, true);
   } finally {
     vault.events.faults.refuse = false;

@@ -18,16 +18,9 @@
 import WebSocket from "ws";
 import { parseVaultSpec, type VaultSpec } from "../../providers/vault/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
-import { Reconnecting, type BackoffOptions, type Session } from "./reconnect.ts";
-import {
-  eventsConfig,
-  storeRefOf,
-  type ChangeSource,
-  type ChangeSourceContext,
-  type ChangeSourceFactory,
-  type SourceHealth,
-  type StoreRef,
-} from "./source.ts";
+import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
+import type { Session } from "./reconnect.ts";
+import { eventsConfig, type ChangeSourceContext, type ChangeSourceFactory } from "./source.ts";
 
 export const SOURCE = "vault-events";
 const DEFAULT_EVENT_TYPES = ["kv*"];
@@ -49,40 +42,23 @@ const CHANGES = new Set([
 /** The segment KV v2 puts between the mount and the key. */
 const KV2_SECTION = /^(data|metadata|delete|undelete|destroy)\//;
 
-export interface VaultEventCounts {
-  changes: number;
-  ignored: number;
-  malformed: number;
+export class VaultEventsSource extends PullingSource {
   /** Reconnects after which every read key was reported again. */
-  resyncs: number;
-}
-
-export class VaultEventsSource implements ChangeSource {
-  readonly name = SOURCE;
-  readonly counts: VaultEventCounts = { changes: 0, ignored: 0, malformed: 0, resyncs: 0 };
-  readonly #ctx: ChangeSourceContext;
-  readonly #store: StoreRef;
+  resyncs = 0;
   readonly #spec: VaultSpec;
   readonly #eventTypes: string[];
-  readonly #loop: Reconnecting;
 
-  constructor(store: SecretStore, ctx: ChangeSourceContext, options: { backoff?: BackoffOptions } = {}) {
-    this.#ctx = ctx;
-    this.#store = storeRefOf(store);
+  constructor(store: SecretStore, ctx: ChangeSourceContext, options: PullingSourceOptions = {}) {
+    super(SOURCE, store, ctx, options);
     this.#spec = parseVaultSpec(store.spec.provider["vault"], ctx.provider.storeName);
     this.#eventTypes = eventsConfig(store, "vault").eventTypes ?? DEFAULT_EVENT_TYPES;
-    this.#loop = Reconnecting.of(SOURCE, ctx, { ...options, onReconnect: () => this.#resync() });
-  }
-
-  health(): SourceHealth {
-    return this.#loop.health();
   }
 
   async start(signal: AbortSignal): Promise<void> {
     const { VaultProviderClient } = await import("../../providers/vault/client.ts");
-    const client = new VaultProviderClient(this.#spec, this.#ctx.provider);
+    const client = new VaultProviderClient(this.#spec, this.ctx.provider);
     try {
-      await this.#loop.run(signal, async (session) => {
+      await this.loop.run(signal, async (session) => {
         const vault = await client.sessionFor(signal);
         // Through the session: a revoked or expired token is replaced before the handshake needs it.
         await vault.call("lookup-self", "auth/token/lookup-self", (api) => api.tokenLookupSelf(), signal);
@@ -168,7 +144,7 @@ export class VaultEventsSource implements ChangeSource {
     const path = metadata?.["data_path"] ?? metadata?.["path"];
     if (typeof type !== "string" || typeof mountPath !== "string" || typeof path !== "string") {
       this.counts.malformed++;
-      this.#ctx.log.warn({ source: SOURCE }, "malformed Vault event skipped");
+      this.ctx.log.warn({ source: SOURCE }, "malformed Vault event skipped");
       return;
     }
     const key = CHANGES.has(type) ? this.#keyOf(type, mountPath, path) : undefined;
@@ -178,13 +154,7 @@ export class VaultEventsSource implements ChangeSource {
     }
     this.counts.changes++;
     const version = type === "kv-v2/data-write" ? metadata?.["current_version"] : undefined;
-    this.#ctx.sink({
-      store: this.#store,
-      key,
-      ...(typeof version === "string" && version !== "" && { version }),
-      source: SOURCE,
-      receivedAt: Date.now(),
-    });
+    this.report([key], typeof version === "string" && version !== "" ? version : undefined);
   }
 
   /** The key ExternalSecrets of this store name the secret by, or undefined when it is not this store's. */
@@ -202,15 +172,11 @@ export class VaultEventsSource implements ChangeSource {
   }
 
   /** After a gap, every key this store's ExternalSecrets read is reported: nothing missed stays stale. */
-  #resync(): void {
-    const keys = [...this.#ctx.readKeys()];
-    this.counts.resyncs++;
-    this.#ctx.log.info(
-      { source: SOURCE, keys: keys.length },
-      "event source reconnected: resyncing read keys",
-    );
-    const receivedAt = Date.now();
-    for (const key of keys) this.#ctx.sink({ store: this.#store, key, source: SOURCE, receivedAt });
+  protected override onReconnect(): void {
+    const keys = [...this.ctx.readKeys()];
+    this.resyncs++;
+    this.ctx.log.info({ source: SOURCE, keys: keys.length }, "event source reconnected: resyncing read keys");
+    this.report(keys);
   }
 }
 
