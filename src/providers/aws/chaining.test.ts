@@ -128,16 +128,17 @@ void test("STS itself (AWS SDK v3): a chained session inherits transitive tags a
     principals: [`arn:aws:sts::${server.account}:assumed-role/tagged/chain`],
     tagSession: true,
   });
+  /** Keys of the test server's user, or a session STS returned. */
+  const keysOf = (credentials: Credentials | StsCredentials | undefined) =>
+    credentials && "accessKeyId" in credentials
+      ? credentials
+      : {
+          accessKeyId: credentials?.AccessKeyId ?? "",
+          secretAccessKey: credentials?.SecretAccessKey ?? "",
+          ...(credentials?.SessionToken ? { sessionToken: credentials.SessionToken } : {}),
+        };
   const sts = (credentials: Credentials | StsCredentials | undefined) =>
-    new STSClient({
-      region: server.region,
-      endpoint: server.endpoint,
-      credentials: {
-        accessKeyId: credentials?.AccessKeyId ?? (credentials as Credentials).accessKeyId,
-        secretAccessKey: credentials?.SecretAccessKey ?? (credentials as Credentials).secretAccessKey,
-        ...(credentials?.SessionToken ? { sessionToken: credentials.SessionToken } : {}),
-      },
-    });
+    new STSClient({ region: server.region, endpoint: server.endpoint, credentials: keysOf(credentials) });
   const assume = async (
     as: Credentials | StsCredentials | undefined,
     input: Omit<AssumeRoleCommandInput, "RoleSessionName">,

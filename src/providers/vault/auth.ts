@@ -24,7 +24,7 @@ export interface Login {
   /** e.g. `kubernetes:kubernetes/app:team-a/app-sa` — part of the token cache key. */
   readonly identity: string;
   /** The login method, for messages and metrics (`kubernetes`, `appRole`, `jwt`, `token`, …). */
-  readonly method: "kubernetes" | "appRole" | "jwt" | "token" | "userPass" | "ldap" | "cert";
+  readonly method: "kubernetes" | "appRole" | "jwt" | "token" | "userPass" | "ldap" | "cert" | "iam";
   /** A static token: nothing to renew; a 403 only re-reads the Secret that holds it. */
   readonly isStatic: boolean;
   /** The auth mount's API path, for messages. */
@@ -239,6 +239,30 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
             vaultRole !== undefined ? { name: vaultRole } : {},
           )) as AuthResponse,
         );
+      },
+    };
+  }
+  if (auth.iam) {
+    const iam = auth.iam;
+    const keys = iam.secretRef?.accessKeyIDSecretRef;
+    const account = iam.jwt?.serviceAccountRef;
+    const source = keys
+      ? describeSecret(context, keys)
+      : account
+        ? describeServiceAccount(context, account)
+        : "controller";
+    return {
+      identity: `iam:${iam.path}/${iam.vaultRole}:${source}:${iam.role ?? ""}`,
+      method: "iam",
+      isStatic: false,
+      path: `auth/${iam.path}/login`,
+      awaitsNamespace: (keys ?? account) !== undefined && awaitsNamespace(context, (keys ?? account)!),
+      async login(vault, sent) {
+        // The AWS SDK loads only for stores that log in this way.
+        const { iamLoginData } = await import("./iam.ts");
+        const { body, secrets } = await iamLoginData(iam, context);
+        sent.push(...secrets);
+        return loginResult((await vault.write(`auth/${iam.path}/login`, body)) as AuthResponse);
       },
     };
   }

@@ -97,6 +97,27 @@ void it("what ESO would not do either is refused naming the field", () => {
   );
   assert.throws(
     () => converted({ auth: { namespace: "x" } }),
-    /set exactly one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert/,
+    /set exactly one of tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, cert, iam/,
   );
+});
+
+void it("auth.iam converts with ESO's defaults: mount aws, region us-east-1", () => {
+  const iam = converted({
+    auth: {
+      iam: {
+        vaultRole: "app",
+        role: "arn:aws:iam::123456789012:role/vault-login",
+        externalID: "team-a",
+        vaultAwsIamServerID: "vault.example.com",
+        secretRef: {
+          accessKeyIDSecretRef: { name: "aws", key: "id" },
+          secretAccessKeySecretRef: { name: "aws", key: "secret" },
+        },
+      },
+    },
+  }).auth.iam;
+  assert.equal(iam?.path, "aws");
+  assert.equal(iam?.region, "us-east-1");
+  assert.equal(iam?.vaultAwsIamServerID, "vault.example.com");
+  assert.deepEqual(iam?.secretRef?.accessKeyIDSecretRef, { name: "aws", key: "id" });
 });

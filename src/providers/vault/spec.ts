@@ -27,7 +27,16 @@ const passwordLogin = (method: string, mount: string) =>
     .optional()
     .describe(`Log in with a username and password (Vault's ${method} auth method).`);
 
-const METHODS = ["tokenSecretRef", "appRole", "kubernetes", "jwt", "userPass", "ldap", "cert"] as const;
+const METHODS = [
+  "tokenSecretRef",
+  "appRole",
+  "kubernetes",
+  "jwt",
+  "userPass",
+  "ldap",
+  "cert",
+  "iam",
+] as const;
 
 const auth = z
   .strictObject({
@@ -108,6 +117,59 @@ const auth = z
       .optional()
       .describe(
         "Log in with a TLS client certificate (Vault's cert auth method), presented in the TLS handshake.",
+      ),
+    iam: z
+      .strictObject({
+        path: name.default("aws").describe("Mount path of the AWS auth method."),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
+          .default("us-east-1")
+          .describe("AWS region of the STS request signed. Unset: us-east-1."),
+        role: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
+          .optional()
+          .describe("An AWS role to assume (AssumeRole) before signing, with externalID."),
+        externalID: z.string().min(2).max(1224).optional().describe("External ID for role's AssumeRole."),
+        stsEndpoint: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe(
+            "URL of STS, for role's AssumeRole and the request signed (a VPC endpoint; Vault's sts_endpoint must match). Unset: the region's. Not in ESO.",
+          ),
+        vaultRole: name.describe("The Vault role of the AWS auth method to log in as."),
+        vaultAwsIamServerID: z
+          .string()
+          .optional()
+          .describe(
+            "Value of the X-Vault-AWS-IAM-Server-ID header signed into the request, if Vault requires one.",
+          ),
+        secretRef: z
+          .strictObject({
+            accessKeyIDSecretRef: secretKeySelector.describe("The Secret key holding the access key ID."),
+            secretAccessKeySecretRef: secretKeySelector.describe(
+              "The Secret key holding the secret access key.",
+            ),
+            sessionTokenSecretRef: secretKeySelector
+              .optional()
+              .describe("The Secret key holding a session token, for temporary keys."),
+          })
+          .optional()
+          .describe("AWS access keys kept in Secrets."),
+        jwt: z
+          .strictObject({
+            serviceAccountRef: serviceAccountSelector.describe(
+              "The ServiceAccount whose token (TokenRequest API) is exchanged for its eks.amazonaws.com/role-arn role.",
+            ),
+          })
+          .optional()
+          .describe("AWS web identity with a service-account token."),
+      })
+      .refine((iam) => !(iam.secretRef && iam.jwt), { message: "set at most one of secretRef and jwt" })
+      .optional()
+      .describe(
+        "Log in with AWS credentials (Vault's AWS auth method, iam type): a signed sts:GetCallerIdentity request that Vault sends to STS. Without secretRef and jwt: the controller's own AWS identity.",
       ),
     namespace: z
       .string()

@@ -8,6 +8,7 @@
  * Each login returns the token options for the new token.
  */
 import { X509Certificate, type JsonWebKey } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { badRequest, permissionDenied, VaultHttpError } from "./http-error.ts";
 import { audiences, verifyJwt } from "./jwt.ts";
 import type { TokenOptions } from "./tokens.ts";
@@ -55,8 +56,22 @@ export interface CertRole extends TokenOptions {
   allowedCommonNames?: string[];
 }
 
+/** A role of the AWS auth method, iam type (Vault's `auth/aws/role/:role` with auth_type iam). */
+export interface AwsIamRole extends TokenOptions {
+  /** IAM user or role ARNs (a trailing `*` matches any rest) whose signed requests may log in. */
+  boundIamPrincipalArns: string[];
+}
+
 export type AuthMethod =
   | { type: "approle"; roles: Map<string, AppRoleRole> }
+  | {
+      type: "aws";
+      /** Where Vault sends the signed sts:GetCallerIdentity request (its sts_endpoint). */
+      stsEndpoint: string;
+      /** Vault's iam_server_id_header_value: the X-Vault-AWS-IAM-Server-ID the request must sign. */
+      serverIdHeader?: string;
+      roles: Map<string, AwsIamRole>;
+    }
   | { type: "userpass"; users: Map<string, PasswordUser> }
   | { type: "ldap"; users: Map<string, PasswordUser> }
   | { type: "cert"; roles: Map<string, CertRole> }
@@ -103,6 +118,8 @@ export async function login(method: AuthMethod, mount: string, request: LoginReq
     }
     case "cert":
       return certLogin(method.roles, mount, body, request.peerCertificate);
+    case "aws":
+      return awsIamLogin(method, mount, body);
     case "approle": {
       const roleId = stringField(body, "role_id");
       if (!roleId) throw badRequest("missing role_id");
@@ -221,4 +238,88 @@ function certLogin(
     }
   }
   throw badRequest(INVALID_CERT);
+}
+
+function decoded(body: Record<string, unknown>, field: string): string {
+  const value = stringField(body, field);
+  if (value === undefined) throw badRequest(`missing ${field}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
+/** Sends the signed request to the STS endpoint, with the Host it was signed for; resolves status and body. */
+function forward(
+  endpoint: string,
+  signedUrl: URL,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  const target = new URL(signedUrl.pathname + signedUrl.search, endpoint);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      target,
+      { method: "POST", headers: { ...headers, host: signedUrl.host } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/**
+ * POST auth/<mount>/login with iam_* fields, as Vault's AWS auth method (iam type) handles it: the
+ * signed sts:GetCallerIdentity request goes to STS, the caller's ARN (an assumed role's session as its
+ * role's ARN) must be bound to the role, and the server-ID header, when configured, must be signed.
+ */
+async function awsIamLogin(
+  method: Extract<AuthMethod, { type: "aws" }>,
+  mount: string,
+  body: Record<string, unknown>,
+): Promise<LoginResult> {
+  const roleName = stringField(body, "role");
+  if (!roleName) throw badRequest("missing role");
+  const role = method.roles.get(roleName);
+  if (!role) throw badRequest(`entry for role ${roleName} not found`);
+  if (stringField(body, "iam_http_request_method") !== "POST")
+    throw badRequest("invalid iam_http_request_method; currently only 'POST' is supported");
+  const url = new URL(decoded(body, "iam_request_url"));
+  const requestBody = decoded(body, "iam_request_body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoded(body, "iam_request_headers"));
+  } catch {
+    throw badRequest("failed to parse iam_request_headers");
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.map(String).join(",") : String(value);
+  }
+  if (method.serverIdHeader !== undefined) {
+    const signed = /SignedHeaders=([^,]+)/.exec(headers.authorization ?? "")?.[1]?.split(";") ?? [];
+    if (headers["x-vault-aws-iam-server-id"] !== method.serverIdHeader)
+      throw badRequest("expected X-Vault-AWS-IAM-Server-ID header value does not match the configured one");
+    if (!signed.includes("x-vault-aws-iam-server-id")) throw badRequest("vault header wasn't signed");
+  }
+  const answer = await forward(method.stsEndpoint, url, headers, requestBody);
+  if (answer.status !== 200)
+    throw badRequest(`error making upstream request: received error code ${answer.status} from STS`);
+  const callerArn = /<Arn>([^<]+)<\/Arn>/.exec(answer.body)?.[1] ?? "";
+  const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
+  const canonical = assumed ? `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` : callerArn;
+  const bound = role.boundIamPrincipalArns.some((arn) =>
+    arn.endsWith("*") ? canonical.startsWith(arn.slice(0, -1)) : arn === canonical,
+  );
+  if (!bound) throw badRequest(`IAM Principal "${callerArn}" does not belong to the role "${roleName}"`);
+  const account = /::(\d{12}):/.exec(canonical)?.[1] ?? "";
+  return {
+    options: role,
+    displayName: `${mount}-${canonical.split("/").at(-1) ?? ""}`,
+    meta: { auth_type: "iam", account_id: account, canonical_arn: canonical, client_arn: callerArn },
+  };
 }

@@ -8,6 +8,7 @@ import {
   login,
   type AppRoleRole,
   type AuthMethod,
+  type AwsIamRole,
   type CertRole,
   type PasswordUser,
   type JwtRole,
@@ -210,6 +211,15 @@ export class VaultNamespace {
 
   enableCertAuth(mount = "cert"): void {
     this.authMounts.set(mount, { type: "cert", roles: new Map() });
+  }
+
+  /** The AWS auth method (iam type), sending signed requests to `stsEndpoint` (the AWS test server). */
+  enableAwsAuth(stsEndpoint: string, options: { serverIdHeader?: string } = {}, mount = "aws"): void {
+    this.authMounts.set(mount, { type: "aws", stsEndpoint, ...options, roles: new Map() });
+  }
+
+  addAwsIamRole(name: string, role: AwsIamRole, mount = "aws"): void {
+    this.authMethod(mount, "aws").roles.set(name, role);
   }
 
   addUserpassUser(username: string, user: PasswordUser, mount = "userpass"): void {
