@@ -28,6 +28,15 @@ export function mountDashboard(app: Express, source: OverviewSource, access: Das
         "X-Content-Type-Options": "nosniff",
       })
       .type("html")
-      .send(renderPage(loaded.overview, loaded.query));
+      .send(
+        renderPage(
+          loaded.overview,
+          loaded.query,
+          source.audit?.query({
+            ...(loaded.query.namespace && { namespace: loaded.query.namespace }),
+            limit: 50,
+          }),
+        ),
+      );
   });
 }

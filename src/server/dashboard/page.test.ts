@@ -60,3 +60,29 @@ void test("durations are short and readable", () => {
     "1d 1h",
   ]);
 });
+
+void test("who read what: the latest audit records, names and keys only, shown only when audit is on", async () => {
+  const overview = await buildOverview(view({}), new ControllerMetrics().registry, {});
+  assert.doesNotMatch(renderPage(overview, {}), /Who read what/);
+  const html = renderPage(overview, {}, [
+    {
+      time: "2026-12-02T00:31:07.412Z",
+      actor: { component: "controller", version: "t" },
+      subjects: [{ kind: "ExternalSecret", namespace: "shop", name: "db" }],
+      store: "SecretStore/shop/vault",
+      provider: "vault",
+      operation: "read",
+      keys: [{ key: "shop/<db>" }],
+      outcome: "denied",
+      reason: "AccessDenied",
+      requestId: "req-1",
+      durationMs: 3,
+    },
+  ]);
+  assert.match(html, /<h2 id="h-audit">Who read what<\/h2>/);
+  assert.match(html, /shop\/db/);
+  assert.match(html, /shop\/&lt;db&gt;/, "keys are escaped");
+  assert.match(html, /✗ denied \(AccessDenied\)/);
+  assert.match(html, /req-1/);
+  assert.match(renderPage(overview, {}, []), /No backend operations recorded yet/);
+});

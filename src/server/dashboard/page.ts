@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { ExternalSecretRow, Health, Overview, Query, SecretRow, StoreRow } from "../api/model.ts";
 import { sortKeys, statusFilters } from "../api/model.ts";
+import type { AuditRecord } from "../../store/audit.ts";
 import { ageChart } from "./chart.ts";
 import { formatDuration, html, raw, type Html } from "./html.ts";
 
@@ -260,7 +261,38 @@ function eventTable(o: Overview): Html {
   );
 }
 
-export function renderPage(o: Overview, q: Query): string {
+/** "Who read what": the latest audit records (the controller's /api/v1/audit window). */
+function auditTable(records: readonly AuditRecord[]): Html {
+  if (records.length === 0) return html`<p class="empty">No backend operations recorded yet.</p>`;
+  return table(
+    "audit",
+    "Latest backend operations, newest first (names and keys only; the full record is in /api/v1/audit)",
+    ["Time", "For", "Store", "Operation", "Keys", "Outcome", "Request ID"],
+    records.map(
+      (r) =>
+        html`<tr>
+          <td><time datetime="${r.time}">${r.time}</time></td>
+          <td>
+            ${r.subjects
+              .map((s) => (s.kind === "ExternalSecret" ? `${s.namespace}/${s.name}` : `${s.kind} ${s.name}`))
+              .join(", ")}
+          </td>
+          <td>${r.store}</td>
+          <td>${r.operation}</td>
+          <td>${(r.keys ?? []).map((k) => k.key).join(", ")}</td>
+          <td>
+            ${r.outcome === "ok"
+              ? "ok"
+              : html`<span class="badge degraded">✗ ${r.outcome}${r.reason ? ` (${r.reason})` : ""}</span>`}
+          </td>
+          <td><code>${r.requestId ?? ""}</code></td>
+        </tr>`,
+    ),
+  );
+}
+
+/** `audit`: the latest audit records to show, when the controller keeps them (--audit-log). */
+export function renderPage(o: Overview, q: Query, audit?: readonly AuditRecord[]): string {
   const s = o.summary;
   return `<!doctype html>\n${html`<html lang="en">
     <head>
@@ -313,6 +345,12 @@ export function renderPage(o: Overview, q: Query): string {
           <h2 id="h-events">Latest events</h2>
           ${eventTable(o)}
         </section>
+        ${audit
+          ? html`<section aria-labelledby="h-audit">
+              <h2 id="h-audit">Who read what</h2>
+              ${auditTable(audit)}
+            </section>`
+          : ""}
       </main>
     </body>
   </html>`}\n`;
