@@ -10,7 +10,7 @@
 // as before. dist/bundle/ is two levels below the package root, as dist/cli/ is, so the
 // modules that read ../../package.json find it from either.
 //   node scripts/bundle.ts [DIST]      (DIST defaults to dist/ of this package)
-import { rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -26,10 +26,12 @@ const external = Object.keys(pkg.default.dependencies)
   .flatMap((name) => [name, `${name}/*`]);
 
 const outdir = join(resolve(process.argv[2] ?? join(root, "dist")), "bundle");
-await rm(outdir, { recursive: true, force: true }); // chunk names carry hashes: no stale ones
+// Built aside and swapped in: chunk names carry hashes, so no stale ones stay, and a process
+// starting while another build runs finds a whole bundle, never an empty directory.
+const next = `${outdir}.next-${process.pid}`;
 await build({
   entryPoints: [join(root, "src", "cli", "main.ts")],
-  outdir,
+  outdir: next,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -46,3 +48,7 @@ await build({
   },
   logLevel: "warning",
 });
+const old = `${outdir}.old-${process.pid}`;
+await rename(outdir, old).catch(() => undefined);
+await rename(next, outdir);
+await rm(old, { recursive: true, force: true });
