@@ -145,8 +145,30 @@ void describe("refsyncObjectProblems", () => {
       ["apiVersion: refsync.dev serves only refsync.dev/v1alpha1"],
     );
     assert.deepEqual(refsyncObjectProblems({ ...externalSecret(validEs), kind: "ExternalSecrets" }), [
-      "kind: not a refsync.dev kind (ExternalSecret, SecretStore, ClusterSecretStore)",
+      "kind: not a refsync.dev kind (ExternalSecret, SecretStore, ClusterSecretStore, ClusterExternalSecret)",
     ]);
+  });
+
+  void test("a ClusterExternalSecret: its own fields and its embedded ExternalSecret spec, by path", () => {
+    const ces = (spec: Record<string, unknown>) => ({
+      apiVersion: "refsync.dev/v1alpha1",
+      kind: "ClusterExternalSecret",
+      metadata: { name: "db" },
+      spec,
+    });
+    assert.deepEqual(
+      refsyncObjectProblems(
+        ces({ externalSecretSpec: validEs, namespaceSelectors: [{ matchLabels: { a: "b" } }] }),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      refsyncObjectProblems(ces({ externalSecretSpec: validEs, namespaces: ["Not_A_Namespace"] })),
+      ["spec.namespaces[0]: must be a namespace name (lower case alphanumerics or '-')"],
+    );
+    const empty = refsyncObjectProblems(ces({ externalSecretSpec: { secretStoreRef: { name: "s" } } }));
+    assert.equal(empty.length, 1);
+    assert.match(empty[0] ?? "", /^spec\.externalSecretSpec: set data, dataFrom/);
   });
 
   void test("objects of other API groups are not refsync's to check", () => {
