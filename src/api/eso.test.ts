@@ -348,7 +348,10 @@ void describe("ESO-doc-shaped manifests, one per provider", () => {
       conditions: [{ namespaces: ["shop"] }],
     });
     assert.deepEqual(converted("api-keys").spec.dataFrom, [
-      { extract: { key: "shop/api-keys" }, rewrite: [{ regexp: { source: "^(.*)$", target: "API_$1" } }] },
+      {
+        extract: { key: "shop/api-keys", conversionStrategy: "Default" },
+        rewrite: [{ regexp: { source: "^(.*)$", target: "API_$1" } }],
+      },
     ]);
   });
 
@@ -446,7 +449,7 @@ void describe("metadataPolicy, conversion, nullBytePolicy and rewrite merge/tran
           conversionStrategy: "Default",
         },
       },
-      manifest.spec.dataFrom[2],
+      { ...manifest.spec.dataFrom[2], find: { path: "shop/creds", conversionStrategy: "Default" } },
     ]);
     assert.deepEqual(externalSecretSpecProblems(spec), []);
   });

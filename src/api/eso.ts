@@ -432,10 +432,10 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
 /** ESO's defaults written out, so the object means in refsync what it meant in ESO. */
 function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
   spec.refreshInterval ??= "1h";
-  // Without a rewrite ESO converts keys a Secret cannot hold (Default: each bad character to _);
-  // refsync's unset conversionStrategy refuses them instead.
+  // ESO converts keys a Secret cannot hold (Default: each bad character to _) without a rewrite, and
+  // the fake, kubernetes and gcpsm finds before it; refsync's unset conversionStrategy refuses them.
   for (const entry of Array.isArray(spec.dataFrom) ? spec.dataFrom : []) {
-    if (!isRecord(entry) || (Array.isArray(entry.rewrite) && entry.rewrite.length)) continue;
+    if (!isRecord(entry)) continue;
     const source = isRecord(entry.extract) ? entry.extract : isRecord(entry.find) ? entry.find : undefined;
     if (source) source.conversionStrategy ??= "Default";
   }

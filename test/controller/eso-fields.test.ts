@@ -39,6 +39,8 @@ spec:
           value: '{"password":"safebar"}'
         - key: shop-cfg
           value: '{"db/host":"h","db$port":"5432"}'
+        - key: /team/alpha
+          value: a
 ---
 apiVersion: external-secrets.io/v1
 kind: SecretStore
@@ -61,6 +63,18 @@ spec:
         - merge: { conflictPolicy: Ignore, priority: [shop-prod] }
         - transform: { template: 'APP_{{ .value | upper }}' }
     - extract: { key: shop-cfg }
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: { name: found, namespace: ${ns} }
+spec:
+  refreshInterval: 1h
+  secretStoreRef: { name: fake-eso, kind: SecretStore }
+  dataFrom:
+    - find:
+        name: { regexp: "^/team/" }
+      rewrite:
+        - regexp: { source: "^_team_", target: "team-" }
 ---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -145,6 +159,12 @@ void describe("controller: ESO's metadataPolicy, conversion, nullBytePolicy and 
       db_host: "h",
       db_port: "5432",
     });
+  });
+
+  void test("the fake provider's find converts its keys before the rewrite, as ESO's", async () => {
+    await waitForCondition(ctl.kube, ns, "found", "Ready", "True", "SecretSynced");
+    const secret = await waitFor(() => getSecret(ctl.kube, ns, "found"), "Secret found");
+    assert.deepEqual(secret.data, { "team-alpha": "a" });
   });
 
   void test("metadataPolicy Fetch: one label, and labels and annotations as JSON", async () => {

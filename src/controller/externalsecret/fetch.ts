@@ -10,12 +10,18 @@ import { extractMap, extractValue } from "../../providers/extract.ts";
 import { readRequestId, type Lease, type ReadRequest, type SecretValue } from "../../providers/types.ts";
 import type { AuditSubject } from "../../store/audit.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
-import { checkNullBytes, finishKeys } from "./rewrite.ts";
+import { checkNullBytes, convertKeys, finishKeys } from "./rewrite.ts";
 
 export interface FetchResult {
   data: Record<string, Uint8Array>;
   leases: Lease[];
 }
+
+/**
+ * Providers whose find converts the keys it returns in ESO (their GetAllSecrets calls ConvertKeys),
+ * so that a rewrite sees converted keys; the others convert only when there is no rewrite.
+ */
+const FIND_CONVERTS_KEYS: ReadonlySet<string> = new Set(["fake", "k8s", "gcpsm"]);
 
 /** The read a remote reference makes: its value, or its metadata (metadataPolicy Fetch). */
 export function readRequestOf(ref: RemoteRef): ReadRequest {
@@ -84,6 +90,8 @@ export async function fetchData(
       });
     }
     const source = d.extract ?? d.find;
+    if (d.find?.conversionStrategy && FIND_CONVERTS_KEYS.has(session.client.provider))
+      map = convertKeys(map, d.find.conversionStrategy, `${field}.find`);
     map = finishKeys(map, d, source?.conversionStrategy, field);
     checkNullBytes(map, source?.nullBytePolicy, `${field}.${d.extract ? "extract" : "find"}`);
     data = { ...data, ...map };
