@@ -15,7 +15,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   controller: {
-    summary: "run the Kubernetes controller (ExternalSecret, SecretStore, ClusterSecretStore)",
+    summary: "run the Kubernetes controller (ExternalSecrets, stores, ClusterExternalSecrets)",
     run: async (argv) => (await import("./controller.ts")).controllerCommand(argv),
   },
   generate: {

@@ -1,11 +1,11 @@
 /**
  * `refsync validate [path…]`: check manifests before they reach a cluster,
  * for CI and for Flux users who commit ExternalSecrets directly. Every
- * `refsync.dev` object (ExternalSecret, SecretStore, ClusterSecretStore) is
- * checked strictly, as the controller checks it, and every reference for
- * syntax; an `external-secrets.io` object (ExternalSecret, SecretStore,
- * ClusterSecretStore, v1 or v1beta1) is converted as the plugin converts it
- * and checked as the object it becomes. The API server would prune an unknown field silently, so a typo
+ * `refsync.dev` object (ExternalSecret, SecretStore, ClusterSecretStore,
+ * ClusterExternalSecret) is checked strictly, as the controller checks it,
+ * and every reference for syntax; an `external-secrets.io` object of those
+ * kinds (v1 or v1beta1) is converted as the plugin converts it and checked
+ * as the object it becomes. The API server would prune an unknown field silently, so a typo
  * such as `remoteRef.proprety` is caught here or not at all. Files are read
  * as the plugin reads them (src/render/sources.ts), except that documents
  * which are not Kubernetes objects (values files, patches) are skipped.
@@ -20,10 +20,10 @@ import { readSources } from "../render/sources.ts";
 export const validateUsage = `usage: refsync validate [path…]
   path        YAML/JSON files or directories (default .); "-" reads stdin.
               A Kustomize directory or Helm chart is built first, as the plugin does.
-Checks every refsync.dev object (ExternalSecret, SecretStore, ClusterSecretStore)
-strictly, as the controller does (an unknown field is an error), every
-external-secrets.io object as the plugin converts it, and every reference
-(ref+…, AVP placeholders) for syntax. Exit 0 when all is valid,
+Checks every refsync.dev object (ExternalSecret, SecretStore, ClusterSecretStore,
+ClusterExternalSecret) strictly, as the controller does (an unknown field is an
+error), every external-secrets.io object as the plugin converts it, and every
+reference (ref+…, AVP placeholders) for syntax. Exit 0 when all is valid,
 1 with every problem listed on stderr, 2 on bad usage.`;
 
 export interface ValidateIO extends CommandIO {

@@ -1,7 +1,7 @@
 /**
  * The plugin reads External Secrets Operator manifests as they are: in
  * deferred (and inline) mode each external-secrets.io ExternalSecret,
- * SecretStore and ClusterSecretStore comes out as the refsync kind, marked
+ * SecretStore, ClusterSecretStore and ClusterExternalSecret comes out as the refsync kind, marked
  * with the apiVersion it came from and validated like every emitted object.
  * A field refsync does not implement fails the whole render, nothing on
  * stdout, naming file, document, object and field.
