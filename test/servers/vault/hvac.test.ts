@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { createPki } from "../../cluster/pki.ts";
 import { PYTHON3, requireTool, runTool } from "../system-tools.ts";
+import { startAwsServer } from "../aws/index.ts";
 import { startVaultServer, type VaultTestServer } from "./index.ts";
 
 const SCRIPT = join(import.meta.dirname, "hvac_client.py");
@@ -245,5 +246,52 @@ void it("userpass, LDAP and cert logins answer with Vault's auth block; bad cred
   } finally {
     await tls.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void it("an AWS iam login signed by hvac (botocore) is sent to STS by the server and bound to the role", async () => {
+  const aws = await startAwsServer();
+  try {
+    const keys = aws.addUser({ name: "hvac-login" });
+    const other = aws.addUser({ name: "hvac-other" });
+    vault.root.enableAwsAuth(aws.endpoint, { serverIdHeader: "vault.example.com" }, "aws-hvac");
+    vault.root.addAwsIamRole(
+      "app",
+      {
+        boundIamPrincipalArns: [`arn:aws:iam::${aws.account}:user/hvac-login`],
+        policies: ["reader"],
+        ttl: 60,
+      },
+      "aws-hvac",
+    );
+    const login = (who: typeof keys, header: string | null) => [
+      "aws_iam_login",
+      who.accessKeyId,
+      who.secretAccessKey,
+      "app",
+      aws.region,
+      header,
+      "aws-hvac",
+    ];
+    const [ok1, unbound, noHeader] = await hvac(
+      "",
+      login(keys, "vault.example.com"),
+      login(other, "vault.example.com"),
+      login(keys, null),
+    );
+    type Auth = { auth: { metadata: Record<string, string>; policies: string[] } };
+    const auth = ok<Auth>(ok1).auth;
+    assert.equal(auth.metadata.canonical_arn, `arn:aws:iam::${aws.account}:user/hvac-login`);
+    assert.deepEqual(auth.policies, ["default", "reader"]);
+    assert.equal(
+      aws.requests.filter((r) => r.operation === "GetCallerIdentity" && r.status === 200).length,
+      2,
+    );
+    assert.equal(unbound?.error, "InvalidRequest");
+    assert.match(unbound?.errors?.[0] ?? "", /does not belong to the role "app"/);
+    assert.equal(noHeader?.error, "InvalidRequest");
+    assert.match(noHeader?.errors?.[0] ?? "", /X-Vault-AWS-IAM-Server-ID/);
+  } finally {
+    await aws.close();
   }
 });

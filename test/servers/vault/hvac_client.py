@@ -37,6 +37,10 @@ ACTIONS = {
     "ldap_login": lambda c, user, password, mount: c.auth.ldap.login(
         username=user, password=password, mount_point=mount
     ),
+    # hvac signs sts:GetCallerIdentity with botocore for the region; Vault sends it to STS.
+    "aws_iam_login": lambda c, access_key, secret_key, role, region, header, mount: c.auth.aws.iam_login(
+        access_key, secret_key, header_value=header, role=role, region=region, mount_point=mount
+    ),
     # Paths of PEM files: hvac presents the certificate in the TLS handshake (Vault's CA: "verify").
     "cert_login": lambda c, name, cert, key, mount: c.auth.cert.login(
         name=name, cert_pem=cert, key_pem=key, mount_point=mount
