@@ -1,7 +1,8 @@
 // The Vault logins ESO users have, through the controller on the real API server, against a Vault served
 // over HTTPS: userPass and ldap with a password from a Secret, cert with a client certificate from a
 // kubernetes.io/tls Secret, kubernetes auth with a service-account token kept in a Secret (checked by the
-// cluster's TokenReview), and jwt with the audience requested through kubernetesServiceAccountToken.audiences.
+// cluster's TokenReview), jwt with the audience requested through kubernetesServiceAccountToken.audiences, and
+// iam with AWS keys from a Secret (the signed request checked by the AWS test server's STS).
 // No credential may reach the controller's log or the objects' status.
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { resourceTypes } from "../../src/kube/resources.ts";
 import { createPki, type ClusterPki } from "../cluster/pki.ts";
 import { applyObject, getSecret, putSecret, waitFor, waitForCondition } from "../controller/harness.ts";
+import { startAwsServer } from "../servers/aws/index.ts";
 import { clusterJwks } from "../servers/vault/index.ts";
 import {
   assertNoCredentials,
@@ -23,7 +25,7 @@ import {
 
 const PASSWORD = "eso-auth-password-5b9e";
 
-void describe("Vault userPass, ldap, cert, kubernetes.secretRef and jwt audiences stores", () => {
+void describe("Vault userPass, ldap, cert, kubernetes.secretRef, jwt audiences and iam stores", () => {
   let dir: string;
   let pki: ClusterPki;
   let caPem: string;
@@ -158,6 +160,40 @@ void describe("Vault userPass, ldap, cert, kubernetes.secretRef and jwt audience
     await expectSynced("k8s-secret");
     assert.ok(suite.vault.count({ path: "auth/kubernetes/login", status: 200 }) >= 1);
     assertNoCredentials(suite.ctl.logText(), "the controller log");
+  });
+
+  void it("iam: AWS keys from a Secret sign GetCallerIdentity, which Vault sends to STS", async () => {
+    const aws = await startAwsServer();
+    try {
+      const keys = aws.addUser({ name: "vault-login" });
+      suite.vault.root.enableAwsAuth(aws.endpoint);
+      suite.vault.root.addAwsIamRole("app", {
+        boundIamPrincipalArns: [`arn:aws:iam::${aws.account}:user/vault-login`],
+        policies: ["reader"],
+        ttl: 300,
+      });
+      await putSecret(suite.ctl.kube, suite.ns, "aws-keys", {
+        id: keys.accessKeyId,
+        secret: keys.secretAccessKey,
+      });
+      await applyStore("iam", {
+        iam: {
+          vaultRole: "app",
+          region: aws.region,
+          stsEndpoint: aws.endpoint,
+          secretRef: {
+            accessKeyIDSecretRef: { name: "aws-keys", key: "id" },
+            secretAccessKeySecretRef: { name: "aws-keys", key: "secret" },
+          },
+        },
+      });
+      await expectSynced("iam");
+      assert.ok(suite.vault.count({ path: "auth/aws/login", status: 200 }) >= 1);
+      assert.ok(aws.requests.some((r) => r.operation === "GetCallerIdentity" && r.status === 200));
+      assert.ok(!suite.ctl.logText().includes(keys.secretAccessKey));
+    } finally {
+      await aws.close();
+    }
   });
 
   void it("jwt: kubernetesServiceAccountToken.audiences is what Vault's role is bound to", async () => {
