@@ -150,6 +150,8 @@ void test("every backend request has exactly one record naming it; shared reads 
   const awsReads = awsRecords.filter((r) => /GetSecretValue$/.test(r.operation));
   assert.equal(awsReads.length, 1, JSON.stringify(awsReads));
   assert.deepEqual(subjects(awsReads[0]!), await expected("aws"));
+  const read = aws.requests.find((r) => r.requestId === awsReads[0]?.requestId);
+  assert.match(read?.userAgent ?? "", new RegExp(`refsync/\\S+ .*ns/${ns}.* es/${ns}/aws-[abc]`));
 
   // Fake: no server and no request id; the one read lists the three it served.
   const fakeReads = all.filter((r) => r.provider === "fake" && r.operation === "read");

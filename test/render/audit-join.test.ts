@@ -242,7 +242,7 @@ void test("every backend request of an inline render has exactly one audit recor
     aws.requests.map((r) => r.operation),
     "aws",
   );
-  for (const r of aws.requests) assert.match(r.userAgent ?? "", /refsync\/\S+/);
+  for (const r of aws.requests) assert.match(r.userAgent ?? "", /refsync\/\S+ app\/shop\b/);
 
   // Azure: the managed identity's token request, the challenge and each Key Vault request (x-ms-request-id).
   const keyVault = azure.requests.filter((r) => r.service === "vault");

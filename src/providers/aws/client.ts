@@ -81,7 +81,7 @@ export class AwsSecretsClient implements ProviderClient {
       ...(spec.endpoints?.secretsManager ? { endpoint: spec.endpoints.secretsManager } : {}),
       ...(this.#chain.credentials ? { credentials: this.#chain.credentials } : {}),
     });
-    countAttempts(this.#sm, context.onCall?.bind(context), () => this.#chain.identity());
+    countAttempts(this.#sm, context, () => this.#chain.identity());
     this.#coalescer = new ReadCoalescer<SecretValue>({
       maxBatch: BATCH_LIMIT,
       windowMs: COALESCE_WINDOW_MS,

@@ -113,7 +113,7 @@ function stsClients({ spec, context, maxAttempts }: CredentialOptions): StsClien
         maxAttempts,
         customUserAgent: awsUserAgent(context.namespace),
       });
-      countAttempts(client, context.onCall?.bind(context));
+      countAttempts(client, context);
       created.push(client);
       return client;
     },

@@ -1,23 +1,34 @@
 // Counts every HTTP attempt an AWS SDK client makes, retries included, so a
-// throttled call that the SDK retried shows up in refsync's call metrics.
+// throttled call that the SDK retried shows up in refsync's call metrics, and
+// appends whom the attempt serves to its user agent (CloudTrail's userAgent).
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { STSClient } from "@aws-sdk/client-sts";
+import { subjectSuffix } from "../attribution.ts";
 import type { AuditKey, CallDetail, ProviderContext } from "../types.ts";
 import { callResult, errorCode } from "./errors.ts";
 
 export function countAttempts(
   client: SecretsManagerClient | STSClient,
-  onCall: ProviderContext["onCall"],
+  provider: Pick<ProviderContext, "onCall" | "subject">,
   /** Who the requests are made as (for audit records); read per request. */
   identity?: () => Record<string, string>,
 ): void {
-  if (!onCall) return;
-  // finalizeRequest/low sits inside the SDK's retry middleware: it runs once per attempt.
+  const onCall = provider.onCall?.bind(provider);
+  const subject = provider.subject?.bind(provider);
+  if (!onCall && !subject) return;
+  // finalizeRequest/low sits inside the SDK's retry middleware: it runs once per attempt. The
+  // user agent is not signed (SigV4 leaves it out), so it may change after signing.
   (client.middlewareStack as SecretsManagerClient["middlewareStack"]).add(
     (next, context) => async (args) => {
       const operation = String(context.commandName ?? "unknown").replace(/Command$/, "");
       const started = performance.now();
       const keys = keysOf((args as { input?: unknown }).input);
+      const headers = (args as { request?: { headers?: Record<string, string> } }).request?.headers;
+      const suffix = subjectSuffix(subject?.() ?? [], 512);
+      const agent = headers?.["user-agent"];
+      if (headers && agent !== undefined && suffix && !agent.endsWith(suffix))
+        headers["user-agent"] = agent + suffix;
+      if (!onCall) return next(args);
       try {
         const result = await next(args);
         const requestId = headerOf((result as { response?: unknown }).response, "x-amzn-requestid");
