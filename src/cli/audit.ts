@@ -8,8 +8,10 @@ import { verifyAudit } from "../store/audit.ts";
 const USAGE = `usage: refsync audit verify FILE...
 
 Checks the hash chain of refsync audit files (JSON lines written by
---audit-log or REFSYNC_AUDIT_LOG), oldest file first. Prints the first
-edited, removed, added or reordered line and exits 1; exits 0 when the chain holds.
+--audit-log or REFSYNC_AUDIT_LOG), oldest file first: a rotated set as
+FILE.N ... FILE.1 FILE. Prints the first edited, removed, inserted or
+reordered line, or one that is not an audit record, and exits 1; exits 0
+when the chain holds.
 `;
 
 export function auditCommand(
