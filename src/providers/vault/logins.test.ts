@@ -4,6 +4,9 @@
 // and TLS. Every failed login must name the store and the mount, never the credential.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -346,6 +349,35 @@ void describe("tls, headers, readYourWrites and forwardInconsistent", () => {
     );
     await withCert.close();
     await withoutCert.close();
+  });
+
+  void it("follows a standby's redirect to the active node with the same method, token and body", async () => {
+    // A standby that redirects every request (Vault without request forwarding answers 307).
+    const standby = createServer((request, response) => {
+      response.writeHead(307, { Location: `${http.url}${request.url ?? "/"}` }).end();
+    });
+    standby.listen(0, "127.0.0.1");
+    await once(standby, "listening");
+    const { port } = standby.address() as AddressInfo;
+    http.root.enableUserpass("redirected");
+    http.root.addUserpassUser("eve", { password: PASSWORD, policies: ["reader"], ttl: 60 }, "redirected");
+    const provider = store(
+      {
+        server: `http://127.0.0.1:${port}`,
+        auth: {
+          userPass: { path: "redirected", username: "eve", secretRef: { name: "login", key: "password" } },
+        },
+      },
+      { "app/login#password": PASSWORD },
+    );
+    try {
+      await readsPassword(provider);
+      assert.equal(http.count({ method: "POST", path: "auth/redirected/login/eve", status: 200 }), 1);
+      assert.equal(http.count({ path: "secret/data/app/db", identity: "redirected-eve", status: 200 }), 1);
+    } finally {
+      await provider.close();
+      standby.close();
+    }
   });
 
   void it("headers go with every request, logins included; X-Vault-* headers are refused", async () => {

@@ -50,6 +50,10 @@ function parseBody(text: string): unknown {
   }
 }
 
+/** Redirects followed, as Vault's Go client and axios (node-vault's own transport) follow them. */
+const REDIRECTS = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 5;
+
 export class VaultTransport {
   readonly #options: TransportOptions;
   readonly #states = replicationStates();
@@ -97,11 +101,40 @@ export class VaultTransport {
       if (states.length > 0) headers["X-Vault-Index"] = states;
     }
     if (forwardInconsistent) headers["X-Vault-Inconsistent"] = "forward-active-node";
+    return this.#exchange(url, options.method, headers, body, MAX_REDIRECTS);
+  }
+
+  /**
+   * One request; a redirect (a standby pointing at the active node, as Vault's clients follow it) is
+   * followed with the same method, headers and body, at most `redirects` times, never from https to http.
+   */
+  async #exchange(
+    url: URL,
+    method: string,
+    headers: OutgoingHttpHeaders,
+    body: string | undefined,
+    redirects: number,
+  ): Promise<RpResponse> {
+    const answer = await this.#request(url, method, headers, body);
+    const location = answer.location;
+    if (location === undefined || redirects === 0) return answer.response;
+    const next = new URL(location, url);
+    if (url.protocol === "https:" && next.protocol !== "https:") return answer.response;
+    return this.#exchange(next, method, headers, body, redirects - 1);
+  }
+
+  #request(
+    url: URL,
+    method: string,
+    headers: OutgoingHttpHeaders,
+    body: string | undefined,
+  ): Promise<{ response: RpResponse; location?: string }> {
+    const { readYourWrites } = this.#options;
     const https = url.protocol === "https:";
-    return new Promise<RpResponse>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const request = (https ? httpsRequest : httpRequest)(
         url,
-        { method: options.method, headers, ...(https ? { agent: this.#httpsAgent() } : {}) },
+        { method, headers, ...(https ? { agent: this.#httpsAgent() } : {}) },
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -109,10 +142,15 @@ export class VaultTransport {
           response.on("end", () => {
             const index = response.headers["x-vault-index"];
             if (readYourWrites && typeof index === "string" && index !== "") this.#states.record(index);
+            const status = response.statusCode ?? 0;
+            const location = REDIRECTS.has(status) ? response.headers.location : undefined;
             resolve({
-              statusCode: response.statusCode ?? 0,
-              body: parseBody(Buffer.concat(chunks).toString("utf8")),
-              request: { path: url.pathname },
+              response: {
+                statusCode: status,
+                body: parseBody(Buffer.concat(chunks).toString("utf8")),
+                request: { path: url.pathname },
+              },
+              ...(location !== undefined ? { location } : {}),
             });
           });
         },
