@@ -218,7 +218,7 @@ void describe("install manifests on a real API server", () => {
       "$(POD_NAME) is defined",
     );
     assert.equal(controller.volumeMounts?.find((m) => m.mountPath === "/var/log/refsync")?.name, "audit");
-    assert.ok(volumes.some((v) => v.name === "audit" && v.emptyDir));
+    assert.ok(volumes.some((v) => v.name === "audit" && "emptyDir" in v));
     // The controller's own flag parser accepts it (Kubernetes expands $(POD_NAME) first).
     const args = (controller.args ?? []).slice(1).map((a) => a.replace("$(POD_NAME)", "refsync-0"));
     assert.deepEqual(parseControllerFlags(args, { POD_NAMESPACE: NAMESPACE }).audit?.target, {
