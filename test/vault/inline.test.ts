@@ -124,7 +124,13 @@ void describe("inline mode with the Vault provider", () => {
     assert.equal(read.actor.component, "plugin");
     const served = suite.vault.requests.find((r) => r.path === "secret/data/team-a/db");
     assert.ok(served?.requestId && read.requestId?.split(",").includes(served.requestId), read.requestId);
-    assert.deepEqual(read.identity, { method: "kubernetes", mount: read.identity?.mount });
+    // The login method and mount, and the token's accessor (never the token).
+    assert.deepEqual(read.identity, {
+      method: "kubernetes",
+      mount: read.identity?.mount,
+      accessor: read.identity?.accessor,
+    });
+    assert.match(read.identity?.accessor ?? "", /^[\w-]{8,}$/);
     assert.ok(
       records.some((r) => r.operation === "login"),
       "the login is recorded",
