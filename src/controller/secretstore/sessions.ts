@@ -82,14 +82,10 @@ export class StoreSession {
         // first one's scope: every ExternalSecret waiting on a key the request names is listed too.
         const scope = auditScope.getStore();
         const waiting = (detail?.keys ?? []).flatMap((k) => this.#pending.get(pendingKey(k))?.subjects ?? []);
-        deps.audit?.record(
+        deps.audit?.recordCall(
           { store: this.id, provider: this.provider, operation: call, result, seconds },
           detail,
-          {
-            subjects: () => unique([...(scope?.subjects() ?? []), ...waiting]),
-            keys: () => scope?.keys(),
-            ...(scope?.details && { details: scope.details }),
-          },
+          { subjects: () => unique([...(scope?.subjects() ?? []), ...waiting]), keys: () => scope?.keys() },
         );
       },
     });
