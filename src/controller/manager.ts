@@ -274,7 +274,8 @@ export class Controller {
    * else; that informer keeps retrying (and warning) until the CRD exists.
    */
   get #required(): Informer<KubeObject>[] {
-    return this.#informers.filter((i) => i !== this.clusterExternalSecrets);
+    const optional: unknown = this.clusterExternalSecrets;
+    return this.#informers.filter((i) => i !== optional);
   }
 
   /** Ready: every required cache has been listed once. */
