@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isScalar, type Document } from "yaml";
+import { isMap, isScalar, isSeq, type Document, type YAMLMap } from "yaml";
 import { MigrateError, SecretNotFoundError, type WriteRecord } from "../errors.ts";
 import type { ProviderClient, SecretValue } from "../providers/types.ts";
 import type { ProviderName } from "../refs/reference.ts";
@@ -69,13 +69,38 @@ interface SecretPlan extends PlannedSecret {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** What a YAML node is, for an error message: never its value. */
+function kindOf(node: unknown): string {
+  if (isMap(node)) return "a map";
+  if (isSeq(node)) return "a list";
+  return isScalar(node) ? `a ${typeof node.value}` : "an alias";
+}
+
+/**
+ * A Secret's `data` or `stringData`: a map of scalars, or undefined when it is
+ * absent or null (Kubernetes reads both as empty). Anything else is refused,
+ * naming `where` (file and object) and the field.
+ */
+function secretMap(doc: Document.Parsed, source: "data" | "stringData", where: string): YAMLMap | undefined {
+  const node = doc.get(source, true);
+  if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
+  if (!isMap(node))
+    throw new MigrateError(`${where}: ${source}: expected a map of key: value, found ${kindOf(node)}`);
+  for (const pair of node.items) {
+    if (!isScalar(pair.value) && pair.value !== null) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      throw new MigrateError(`${where}: ${source}.${key}: expected a string, found ${kindOf(pair.value)}`);
+    }
+  }
+  return node;
+}
+
 /** The literal (non-reference, non-empty) values of a Secret document, stringData winning over data as in Kubernetes. */
-function literalFields(doc: Document.Parsed): Field[] {
+function literalFields(doc: Document.Parsed, where: string): Field[] {
   const annotations = annotationsOf(doc.contents);
   const fields = new Map<string, Field>();
   for (const source of ["data", "stringData"] as const) {
-    const map = doc.get(source, true) as { items?: { key: unknown; value: unknown }[] } | undefined;
-    for (const pair of map?.items ?? []) {
+    for (const pair of secretMap(doc, source, where)?.items ?? []) {
       if (!isScalar(pair.key) || !isScalar(pair.value) || pair.value.value === null) continue;
       const name = String(pair.key.value);
       const raw = String(pair.value.value);
@@ -181,7 +206,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     }
     editable.docs.forEach((doc, document) => {
       if (!doc.contents || !isSecret(doc.contents.toJSON())) return;
-      const values = literalFields(doc);
+      const object = objectOf(doc.contents);
+      const values = literalFields(doc, `${file}: ${object ?? `document ${document}`}`);
       if (!values.length) return;
       const metadata = doc.get("metadata", true);
       const name = stringAt(metadata, "name");
@@ -190,7 +216,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       plans.push({
         file,
         document,
-        object: objectOf(doc.contents) ?? `Secret/${name}`,
+        object: object ?? `Secret/${name}`,
         key,
         fields: values.map((v) => v.name),
         values,
@@ -255,6 +281,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const changed = new Map<string, Set<number>>();
   for (const p of plans) {
     const doc = files.get(p.file)!.docs[p.document]!;
+    // Either map may be absent or null (checked in the plan): a null stringData becomes a map in place.
+    const data = doc.get("data", true);
+    const dataItems = isMap(data) ? data.items.length : 0;
+    if (!isMap(doc.get("stringData", true))) doc.set("stringData", doc.createNode({}));
     for (const f of p.values) {
       const ref: Reference = {
         provider: options.provider,
@@ -264,11 +294,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         ...(f.binary ? { decode: "base64" as const } : {}),
       };
       // stringData wins over data in Kubernetes; either way no literal may stay behind.
-      doc.deleteIn(["data", f.name]);
+      if (isMap(data)) data.delete(f.name);
       doc.setIn(["stringData", f.name], formatReference(ref));
     }
-    const data = doc.get("data", true) as { items?: unknown[] } | undefined;
-    if (data?.items?.length === 0) doc.delete("data");
+    // A data map the migration emptied goes; one that was empty (or null) already stays as written.
+    if (isMap(data) && dataItems > 0 && data.items.length === 0) doc.delete("data");
     changed.set(p.file, (changed.get(p.file) ?? new Set()).add(p.document));
   }
   const message = [

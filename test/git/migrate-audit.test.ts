@@ -28,7 +28,7 @@ before(async () => {
   repo = createRepo("refsync-migrate-audit-");
   repo.write(
     "apps/db/secret.yaml",
-    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\ntype: Opaque\nstringData:\n  password: ${PASSWORD}\ndata:\n  token: ${Buffer.from("tok-9e1a").toString("base64")}\n`,
+    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\ntype: Opaque\nstringData:\n  password: ${PASSWORD}\n`,
   );
   repo.write(
     "refsync.yaml",
