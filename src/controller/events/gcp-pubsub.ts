@@ -120,9 +120,10 @@ export class GcpPubSubSource extends PullingSource {
       return;
     }
     const [name, project, location, id] = secret as unknown as [string, string, string | undefined, string];
-    const ours =
-      (project === this.#spec.projectID || project === this.#spec.projectNumber) &&
-      location === this.#spec.location;
+    // Secret Manager names the project by number; a store that does not know its number takes any
+    // number (the subscription is its own), one that does checks it.
+    const byNumber = /^\d+$/.test(project) && (this.#spec.projectNumber ?? project) === project;
+    const ours = (project === this.#spec.projectID || byNumber) && location === this.#spec.location;
     if (!CHANGES.has(eventType) || !ours) {
       this.counts.ignored++;
       return;
