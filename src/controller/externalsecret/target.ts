@@ -20,6 +20,7 @@ import { ESO_GROUP } from "../../api/eso.ts";
 import { KubeApiError, TargetConflictError } from "../../errors.ts";
 import { resourceTypes } from "../../kube/resources.ts";
 import { type KubeClient } from "../../kube/client.ts";
+import { ARGOCD_TRACKING_LABEL } from "../freshness/owners.ts";
 
 export interface SecretObject {
   apiVersion: "v1";
@@ -69,6 +70,27 @@ export function ownsAllKeys(es: ExternalSecret): boolean {
   return policy !== "Merge" && policy !== "CreateOrMerge";
 }
 
+/**
+ * ESO's copy of the ExternalSecret's own labels and annotations, made only when
+ * it has no `target.template` at all (a template, even one without metadata,
+ * copies nothing). Deliberately without Argo CD's tracking label and its
+ * `argocd.argoproj.io/` annotations: on a Secret without an owner reference
+ * (Orphan, Merge, CreateOrMerge) Argo CD would take the Secret for one of the
+ * Application's resources and prune it (docs/migrating-from-eso.md).
+ */
+function copiedMetadata(es: ExternalSecret): {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+} {
+  if (es.spec.target?.template) return {};
+  const keep = (map: Record<string, string> | undefined, drop: (key: string) => boolean) =>
+    Object.fromEntries(Object.entries(map ?? {}).filter(([key]) => !drop(key)));
+  return {
+    labels: keep(es.metadata.labels, (key) => key === ARGOCD_TRACKING_LABEL),
+    annotations: keep(es.metadata.annotations, (key) => key.startsWith("argocd.argoproj.io/")),
+  };
+}
+
 export function desiredSecret(
   es: ExternalSecret,
   content: {
@@ -81,14 +103,16 @@ export function desiredSecret(
 ): SecretObject {
   const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
   const template = es.spec.target?.template;
+  const copied = copiedMetadata(es);
   const secret: SecretObject = {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
       name: targetName(es),
       namespace: es.metadata.namespace as string,
-      labels: { ...content.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
+      labels: { ...copied.labels, ...content.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
       annotations: {
+        ...copied.annotations,
         ...content.annotations,
         [ANNOTATION_DATA_HASH]: hash,
         [ANNOTATION_EXTERNAL_SECRET]: es.metadata.name,
