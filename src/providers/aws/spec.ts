@@ -21,6 +21,19 @@ const tagValue = z
   .max(256)
   .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, "must be letters, digits, spaces or _.:/=+-@");
 
+/**
+ * AWS access keys kept in Secrets, one Secret key each: the AWS provider's
+ * auth.secretRef and the Vault provider's auth.iam.secretRef, both handed to
+ * the same credential chain.
+ */
+export const accessKeySecretRefs = z.strictObject({
+  accessKeyIDSecretRef: secretKeySelector.describe("The Secret key holding the access key ID."),
+  secretAccessKeySecretRef: secretKeySelector.describe("The Secret key holding the secret access key."),
+  sessionTokenSecretRef: secretKeySelector
+    .optional()
+    .describe("The Secret key holding a session token, for temporary keys."),
+});
+
 export const awsSpecSchema = z
   .strictObject({
     region: z
@@ -99,16 +112,7 @@ export const awsSpecSchema = z
           })
           .optional()
           .describe("Web identity (AssumeRoleWithWebIdentity) with a service-account token, for role."),
-        secretRef: z
-          .strictObject({
-            accessKeyIDSecretRef: secretKeySelector.describe("The Secret key holding the access key ID."),
-            secretAccessKeySecretRef: secretKeySelector.describe(
-              "The Secret key holding the secret access key.",
-            ),
-            sessionTokenSecretRef: secretKeySelector
-              .optional()
-              .describe("The Secret key holding a session token, for temporary keys."),
-          })
+        secretRef: accessKeySecretRefs
           .optional()
           .describe("Static access keys kept in Secrets (the store reports a StaticCredentials warning)."),
       })

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { describeIssues } from "../../api/validate.ts";
 import { InvalidSpecError } from "../../errors.ts";
+import { accessKeySecretRefs } from "../aws/spec.ts";
 import { caProvider, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
 const name = z.string().min(1);
@@ -145,18 +146,7 @@ const auth = z
           .describe(
             "Value of the X-Vault-AWS-IAM-Server-ID header signed into the request, if Vault requires one.",
           ),
-        secretRef: z
-          .strictObject({
-            accessKeyIDSecretRef: secretKeySelector.describe("The Secret key holding the access key ID."),
-            secretAccessKeySecretRef: secretKeySelector.describe(
-              "The Secret key holding the secret access key.",
-            ),
-            sessionTokenSecretRef: secretKeySelector
-              .optional()
-              .describe("The Secret key holding a session token, for temporary keys."),
-          })
-          .optional()
-          .describe("AWS access keys kept in Secrets."),
+        secretRef: accessKeySecretRefs.optional().describe("AWS access keys kept in Secrets."),
         jwt: z
           .strictObject({
             serviceAccountRef: serviceAccountSelector.describe(
