@@ -27,6 +27,7 @@ import { parseAzureKvSpec, vaultEndpoint } from "../../providers/azurekv/spec.ts
 import { GatedPushSource, SeenSet, refuse } from "./push-gate.ts";
 import {
   eventsConfig,
+  keyChange,
   storeRefOf,
   type ChangeSourceContext,
   type ChangeSourceFactory,
@@ -123,13 +124,7 @@ export class AzureEventGridSource extends GatedPushSource {
       if (!key || vault !== this.#vaultName) continue;
       if (!this.#seen.add(event.id, now + SEEN_MS, now)) continue;
       const version = data?.Version ?? data?.version;
-      this.ctx.sink({
-        store: this.store,
-        key,
-        ...(version !== undefined && { version }),
-        source: this.name,
-        receivedAt: now,
-      });
+      this.ctx.sink(keyChange(this.store, this.name, key, version, now));
       accepted++;
     }
     return { status: 200, result: "accepted", body: { accepted } };

@@ -6,6 +6,7 @@
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { Reconnecting, type BackoffOptions } from "./reconnect.ts";
 import {
+  keyChange,
   storeRefOf,
   type ChangeSource,
   type ChangeSourceContext,
@@ -60,14 +61,6 @@ export abstract class PullingSource implements ChangeSource {
   /** Reports that `keys` changed (to `version`, when known), all received now. */
   protected report(keys: Iterable<string>, version?: string): void {
     const receivedAt = Date.now();
-    for (const key of keys) {
-      this.ctx.sink({
-        store: this.store,
-        key,
-        ...(version !== undefined && { version }),
-        source: this.name,
-        receivedAt,
-      });
-    }
+    for (const key of keys) this.ctx.sink(keyChange(this.store, this.name, key, version, receivedAt));
   }
 }

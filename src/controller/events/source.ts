@@ -58,6 +58,17 @@ export interface KeyChange {
   receivedAt: number;
 }
 
+/** The change of `key` (to `version`, when known) that `source` of `store` received at `receivedAt`. */
+export function keyChange(
+  store: StoreRef,
+  source: string,
+  key: string,
+  version: string | undefined,
+  receivedAt: number,
+): KeyChange {
+  return { store, key, ...(version !== undefined && { version }), source, receivedAt };
+}
+
 /** Where a source reports changes; never throws and never waits (the trigger path queues the work). */
 export type ChangeSink = (change: KeyChange) => void;
 

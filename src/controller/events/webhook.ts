@@ -22,6 +22,7 @@ import type { StoreEvents } from "../../api/v1alpha1.ts";
 import { GatedPushSource, SeenSet, refuse, sameSecret } from "./push-gate.ts";
 import {
   eventsConfig,
+  keyChange,
   storeRefOf,
   type ChangeSourceContext,
   type ChangeSourceFactory,
@@ -106,14 +107,7 @@ export class WebhookSource extends GatedPushSource {
         `the body must be {"changes": [{"key": "...", "version": "..."}]} with 1 to ${MAX_CHANGES} changes`,
       );
     }
-    for (const c of parsed.changes)
-      this.ctx.sink({
-        store: this.store,
-        key: c.key,
-        ...(c.version !== undefined && { version: c.version }),
-        source: this.name,
-        receivedAt: now,
-      });
+    for (const c of parsed.changes) this.ctx.sink(keyChange(this.store, this.name, c.key, c.version, now));
     return { status: 202, result: "accepted", body: { accepted: parsed.changes.length } };
   }
 }
