@@ -97,6 +97,17 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
       const s = await getSecret(ctl.kube, ns, "plain");
       return s?.metadata.labels?.team === "billing" ? s : undefined;
     }, "Secret plain labelled team=billing");
+
+    // A removed label leaves the Secret with its next write; force-sync, copied too, makes one.
+    const { team: _team, ...rest } = LABELS;
+    await applyObject(
+      ctl.kube,
+      withMetadata("plain", spec(), rest, { ...ANNOTATIONS, "refsync.dev/force-sync": "2" }),
+    );
+    await waitFor(async () => {
+      const s = await getSecret(ctl.kube, ns, "plain");
+      return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
+    }, "Secret plain without the team label");
   });
 
   void test("with a template, even one without metadata: nothing copied", async () => {
