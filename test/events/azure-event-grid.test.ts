@@ -7,16 +7,12 @@ import { after, before, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
 import { SECRET_NEW_VERSION, VALIDATION_EVENT } from "../../src/controller/events/azure-event-grid.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
-import { createApp, listen, type RunningServer } from "../../src/server/app.ts";
-import { mountEvents } from "../../src/server/events.ts";
+import type { RunningServer } from "../../src/server/app.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
   externalSecret,
-  getSecret,
   startTestController,
-  waitFor,
   waitForCondition,
   type TestController,
 } from "../controller/harness.ts";
@@ -26,6 +22,7 @@ import {
   startAzureServer,
   type AzureTestServer,
 } from "../servers/azure/index.ts";
+import { eventsEndpoint, eventsReady, everyReaderHas } from "./harness.ts";
 
 const TENANT = "44444444-4444-4444-4444-444444444444";
 const VAULT = "events-kv";
@@ -54,14 +51,7 @@ before(async () => {
     },
   });
   ctl = await startTestController(cluster, { namespace: ns });
-  server = await listen(
-    createApp({
-      registry: ctl.controller.metrics.registry,
-      health: { live: () => true, ready: () => true },
-      mount: [mountEvents(ctl.controller.events, ctl.controller.metrics.webhookRequests)],
-    }),
-    "127.0.0.1:0",
-  );
+  server = await eventsEndpoint(ctl);
   const store: SecretStore = {
     apiVersion: "refsync.dev/v1alpha1",
     kind: "SecretStore",
@@ -96,12 +86,7 @@ before(async () => {
       }),
     );
   for (const name of READERS) await waitForCondition(ctl.kube, ns, name, "Ready", "True");
-  await waitFor(async () => {
-    const s = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "azure");
-    return s?.status?.conditions?.some((c) => c.type === "EventsReady" && c.status === "True")
-      ? true
-      : undefined;
-  }, "EventsReady=True");
+  await eventsReady(ctl.kube, ns, "azure", "True");
 });
 
 after(async () => {
@@ -145,13 +130,7 @@ function newVersionEvent(id: string, version: string) {
 
 const reads = () => azure.count({ service: "vault", operation: "GetSecret", object: "db", status: 200 });
 
-async function allHave(value: string): Promise<void> {
-  for (const name of READERS)
-    await waitFor(
-      async () => ((await getSecret(ctl.kube, ns, name))?.data["password"] === value ? true : undefined),
-      `Secret ${name} = ${value}`,
-    );
-}
+const allHave = (value: string) => everyReaderHas(ctl.kube, ns, READERS, value);
 
 void test("the subscription-validation handshake echoes the code only to a caller with the secret", async () => {
   const validation = [{ id: "v", eventType: VALIDATION_EVENT, data: { validationCode: "0f1e2d3c" } }];

@@ -1,10 +1,13 @@
-// What the end-to-end tests of the pulling sources share: a controller with
-// rollouts for one namespace, the ExternalSecrets and the workload that read
-// one key, and waiting for a restart and for the store's EventsReady.
+// What the end-to-end tests of the change sources share: a controller with
+// rollouts for one namespace, its events endpoint (push sources), the
+// ExternalSecrets and the workload that read one key, and waiting for a
+// restart and for the store's EventsReady.
 import type { SecretStore } from "../../src/api/v1alpha1.ts";
 import { Rollouts } from "../../src/controller/rollout/rollouts.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
+import { createApp, listen, type RunningServer } from "../../src/server/app.ts";
+import { mountEvents } from "../../src/server/events.ts";
 import type { Cluster } from "../cluster/index.ts";
 import {
   applyObject,
@@ -26,6 +29,19 @@ export function eventsController(cluster: Cluster, ns: string): Promise<TestCont
     leaderLoops: [rollouts.loop],
     consumers: rollouts,
   });
+}
+
+/** The controller's events endpoint (/api/v1/events/…, what push sources receive) on a loopback port. */
+export function eventsEndpoint(ctl: TestController): Promise<RunningServer> {
+  const metrics = ctl.controller.metrics;
+  return listen(
+    createApp({
+      registry: metrics.registry,
+      health: { live: () => true, ready: () => true },
+      mount: [mountEvents(ctl.controller.events, metrics.webhookRequests)],
+    }),
+    "127.0.0.1:0",
+  );
 }
 
 /**

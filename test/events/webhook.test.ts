@@ -6,22 +6,25 @@
 // refreshing on its interval.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Rollouts } from "../../src/controller/rollout/rollouts.ts";
 import { signWebhook } from "../../src/controller/events/webhook.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
-import { createApp, listen, type RunningServer } from "../../src/server/app.ts";
-import { mountEvents } from "../../src/server/events.ts";
+import type { RunningServer } from "../../src/server/app.ts";
 import {
   applyObject,
   externalSecret,
   getSecret,
   putSecret,
-  startTestController,
   waitFor,
   waitForCondition,
   type TestController,
 } from "../controller/harness.ts";
-import { create, getWorkload, restartedFor, workload } from "../rollout/harness.ts";
+import {
+  eventsController,
+  eventsEndpoint,
+  eventsReady,
+  readersOf,
+  restartedSince,
+  restartOf,
+} from "./harness.ts";
 import {
   createServiceAccount,
   grantNamespace,
@@ -43,22 +46,8 @@ interface EventsSuite extends VaultSuite {
 async function startEventsSuite(): Promise<EventsSuite> {
   const suite = await startVaultSuite();
   const ns = await suite.cluster.createNamespace("events");
-  const rollouts = new Rollouts({ tickMs: 100, reportIntervalMs: 500, namespace: ns });
-  const ctl = await startTestController(suite.cluster, {
-    namespace: ns,
-    hooks: [rollouts.hook],
-    leaderLoops: [rollouts.loop],
-    consumers: rollouts,
-  });
-  const metrics = ctl.controller.metrics;
-  const server = await listen(
-    createApp({
-      registry: metrics.registry,
-      health: { live: () => true, ready: () => true },
-      mount: [mountEvents(ctl.controller.events, metrics.webhookRequests)],
-    }),
-    "127.0.0.1:0",
-  );
+  const ctl = await eventsController(suite.cluster, ns);
+  const server = await eventsEndpoint(ctl);
   return {
     ...suite,
     ns,
@@ -144,18 +133,8 @@ void describe("event-driven refresh through the signed webhook", () => {
     vault.root.putSecret("secret", `${ns}/unread`, { x: "1" });
     await putSecret(ctl.kube, ns, "hook", { secret: HOOK_SECRET });
     await applyObject(ctl.kube, webhookStore(ns, "vault", vault.url, "hook"));
+    await readersOf(ctl.kube, ns, "vault", `${ns}/db`);
     const every = { secretStoreRef: { name: "vault" }, refreshInterval: "1h" };
-    await applyObject(
-      ctl.kube,
-      externalSecret(ns, "by-data", {
-        ...every,
-        data: [{ secretKey: "password", remoteRef: { key: `${ns}/db`, property: "password" } }],
-      }),
-    );
-    await applyObject(
-      ctl.kube,
-      externalSecret(ns, "by-extract", { ...every, dataFrom: [{ extract: { key: `${ns}/db` } }] }),
-    );
     await applyObject(
       ctl.kube,
       externalSecret(ns, "by-find", {
@@ -175,30 +154,13 @@ void describe("event-driven refresh through the signed webhook", () => {
         data: [{ secretKey: "token", remoteRef: { key: `${ns}/api`, property: "token" } }],
       }),
     );
-    await create(
-      ctl.kube,
-      workload("Deployment", ns, "app", {
-        containers: [
-          { env: [{ name: "P", valueFrom: { secretKeyRef: { name: "by-data", key: "password" } } }] },
-        ],
-      }),
-    );
-    for (const name of [...READERS, "api"]) await waitForCondition(ctl.kube, ns, name, "Ready", "True");
-    await waitFor(async () => {
-      const store = await ctl.kube.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
-        resourceTypes.secretStore,
-        ns,
-        "vault",
-      );
-      return store?.status?.conditions?.some((c) => c.type === "EventsReady" && c.status === "True")
-        ? true
-        : undefined;
-    }, "EventsReady=True on the store");
+    for (const name of ["by-find", "api"]) await waitForCondition(ctl.kube, ns, name, "Ready", "True");
+    await eventsReady(ctl.kube, ns, "vault", "True");
   });
 
   void it("a change reaches every reader with one read and restarts the opted-in workload", async () => {
     const before = { db: reads(suite, "db"), api: reads(suite, "api") };
-    const restartedBefore = restartedFor(await getWorkload(suite.ctl.kube, "Deployment", suite.ns, "app"));
+    const restartedBefore = await restartOf(suite.ctl.kube, suite.ns);
     suite.vault.root.putSecret("secret", `${suite.ns}/db`, { password: "second" });
     const sent = performance.now();
     const res = await post(suite, changes(`${suite.ns}/db`));
@@ -209,10 +171,7 @@ void describe("event-driven refresh through the signed webhook", () => {
       waitForValue(suite, "by-find", "found-db", JSON.stringify({ password: "second" })),
     ]);
     const latencyMs = performance.now() - sent;
-    const restarted = await waitFor(async () => {
-      const now = restartedFor(await getWorkload(suite.ctl.kube, "Deployment", suite.ns, "app"));
-      return now !== undefined && now !== restartedBefore ? now : undefined;
-    }, "restart annotation on Deployment app");
+    const restarted = await restartedSince(suite.ctl.kube, suite.ns, restartedBefore);
     const restartMs = performance.now() - sent;
     console.log(
       `change→Secret ${latencyMs.toFixed(0)} ms, change→restart annotation ${restartMs.toFixed(0)} ms`,
@@ -342,13 +301,7 @@ void describe("event-driven refresh through the signed webhook", () => {
         data: [{ secretKey: "v", remoteRef: { key: `${ns}/polled`, property: "v" } }],
       }),
     );
-    const condition = await waitFor(async () => {
-      const store = await ctl.kube.get<{
-        status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
-      }>(resourceTypes.secretStore, ns, "broken");
-      const c = store?.status?.conditions?.find((x) => x.type === "EventsReady");
-      return c?.status === "False" ? c : undefined;
-    }, "EventsReady=False on store broken");
+    const condition = await eventsReady(ctl.kube, ns, "broken", "False");
     assert.equal(condition.reason, "SourceDown");
     assert.match(condition.message, /spec\.events\.webhook\.secretRef/);
     assert.match(condition.message, /refreshInterval/);
