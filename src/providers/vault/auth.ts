@@ -109,6 +109,18 @@ const describeSecret = (
 
 type SecretRef = { name: string; key: string; namespace?: string | undefined };
 
+/** Where a login's credential comes from, for its identity: a Secret key, a ServiceAccount's token, or the controller's own. */
+const describeSource = (
+  context: ProviderContext,
+  secret: SecretRef | undefined,
+  account: ServiceAccountSelector | undefined,
+): string =>
+  secret
+    ? describeSecret(context, secret)
+    : account
+      ? describeServiceAccount(context, account)
+      : "controller";
+
 /** A Secret reference as ProviderContext.readCredential takes it (no undefined namespace). */
 export const credentialRef = (ref: SecretRef) => ({
   name: ref.name,
@@ -144,11 +156,8 @@ function passwordLogin(
 export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
   if (auth.kubernetes) {
     const { mountPath, role, serviceAccountRef, secretRef } = auth.kubernetes;
-    const source = serviceAccountRef
-      ? describeServiceAccount(context, serviceAccountRef)
-      : secretRef
-        ? describeSecret(context, secretRef)
-        : "controller";
+    // The spec allows at most one of serviceAccountRef and secretRef.
+    const source = describeSource(context, secretRef, serviceAccountRef);
     return {
       identity: `kubernetes:${mountPath}/${role}:${source}`,
       method: "kubernetes",
@@ -246,11 +255,7 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     const iam = auth.iam;
     const keys = iam.secretRef?.accessKeyIDSecretRef;
     const account = iam.jwt?.serviceAccountRef;
-    const source = keys
-      ? describeSecret(context, keys)
-      : account
-        ? describeServiceAccount(context, account)
-        : "controller";
+    const source = describeSource(context, keys, account);
     return {
       identity: `iam:${iam.path}/${iam.vaultRole}:${source}:${iam.role ?? ""}`,
       method: "iam",
