@@ -9,10 +9,10 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
 import {
+  applySecretAs,
   assertAdoptedWithoutRestart,
   deploymentState,
   startWalkthrough,
@@ -53,20 +53,10 @@ void describe("docs: migrating one application from argocd-vault-plugin to refsy
     // The application as AVP's render left it: the Deployment, and the Secret with its values, owned by nobody.
     await writeFile(path.join(w.dir, "deployment.yaml"), app.split(/^---$/m)[1] ?? "");
     await w.kubectl(["apply", "-f", "deployment.yaml"]);
-    await ctl.kube.apply(
-      resourceTypes.secret,
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: {
-          name: "db",
-          namespace: ns,
-          annotations: { "avp.kubernetes.io/path": "secret/data/shop/db" },
-        },
-        data: AVP_DATA,
-      },
-      { fieldManager: "argocd-controller", force: true },
-    );
+    await applySecretAs(w, "argocd-controller", "db", {
+      metadata: { annotations: { "avp.kubernetes.io/path": "secret/data/shop/db" } },
+      data: AVP_DATA,
+    });
     const before = await deploymentState(ctl.kube, ns, "web");
 
     await w.sh(docBlock("test/controller/avp-migration.test.ts", "avp-migrate"));

@@ -20,6 +20,7 @@ import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
 import type { TestController } from "./harness.ts";
 import {
+  applySecretAs,
   assertAdoptedWithoutRestart,
   deploymentState,
   startWalkthrough,
@@ -111,32 +112,24 @@ void describe("docs: migrating one application from ESO to refsync", () => {
     await w.kubectl(["apply", "-f", app]);
     const esoEs = await ctl.kube.get<Meta>(esoExternalSecrets, ns, "db");
     assert.ok(esoEs);
-    await ctl.kube.apply(
-      resourceTypes.secret,
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: {
-          name: "db",
-          namespace: ns,
-          labels: { "reconcile.external-secrets.io/managed": "true" },
-          annotations: { "reconcile.external-secrets.io/data-hash": "eso-hash" },
-          ownerReferences: [
-            {
-              apiVersion: "external-secrets.io/v1",
-              kind: "ExternalSecret",
-              name: "db",
-              uid: esoEs.metadata.uid,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
-        },
-        type: "Opaque",
-        data: ESO_DATA,
+    await applySecretAs(w, "externalsecrets.external-secrets.io/db", "db", {
+      metadata: {
+        labels: { "reconcile.external-secrets.io/managed": "true" },
+        annotations: { "reconcile.external-secrets.io/data-hash": "eso-hash" },
+        ownerReferences: [
+          {
+            apiVersion: "external-secrets.io/v1",
+            kind: "ExternalSecret",
+            name: "db",
+            uid: esoEs.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
-      { fieldManager: "externalsecrets.external-secrets.io/db", force: true },
-    );
+      type: "Opaque",
+      data: ESO_DATA,
+    });
     const before = await deploymentState(ctl.kube, ns, "web");
 
     // The garbage collector's part of `kubectl delete … --cascade=orphan`.

@@ -3,7 +3,8 @@
  * the current context's, a refsync controller watching it, a work directory,
  * and `sh(block)` running a doc block with bash -euo pipefail in that
  * directory, with the real kubectl and `refsync` (from source) on PATH;
- * and the check that a migration changed no byte and restarted nothing.
+ * the Secret as the tool migrated from left it; and the check that a
+ * migration changed no byte and restarted nothing.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -58,6 +59,23 @@ const deployments: ResourceType = {
 interface WorkloadState {
   generation: number | undefined;
   template: unknown;
+}
+
+/**
+ * Secret `name` of the walk-through's namespace as the tool migrated from wrote it (with its field
+ * manager): `data` (base64), and `metadata` beyond name and namespace.
+ */
+export async function applySecretAs(
+  w: Walkthrough,
+  fieldManager: string,
+  name: string,
+  secret: { metadata?: Record<string, unknown>; type?: string; data: Record<string, string> },
+): Promise<void> {
+  await w.ctl.kube.apply(
+    resourceTypes.secret,
+    { apiVersion: "v1", kind: "Secret", ...secret, metadata: { name, namespace: w.ns, ...secret.metadata } },
+    { fieldManager, force: true },
+  );
 }
 
 /** A Deployment's generation and pod template: what a restart changes. */
