@@ -5,10 +5,10 @@
 // Driven through the real SDK against the protocol test server.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { staticKeysClient } from "../../../test/aws/fixtures.ts";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../../../test/servers/aws/index.ts";
 import { AccessDeniedError, SecretNotFoundError } from "../../errors.ts";
-import type { ProviderClient, ProviderContext, SecretValue } from "../types.ts";
-import { awsProvider } from "./index.ts";
+import type { ProviderClient, SecretValue } from "../types.ts";
 
 let server: AwsTestServer;
 let reader: Credentials;
@@ -30,25 +30,7 @@ after(async () => {
 });
 
 function client(): ProviderClient {
-  const values: Record<string, string> = { id: reader.accessKeyId, secret: reader.secretAccessKey };
-  const context: ProviderContext = {
-    storeName: "SecretStore/team-a/aws",
-    namespace: "team-a",
-    readCredential: (ref) => Promise.resolve(values[ref.key] ?? ""),
-  };
-  const created = awsProvider.create(
-    {
-      region: server.region,
-      endpoints: { secretsManager: server.endpoint, sts: server.endpoint },
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws", key: "id" },
-          secretAccessKeySecretRef: { name: "aws", key: "secret" },
-        },
-      },
-    },
-    context,
-  );
+  const created = staticKeysClient(server, reader);
   clients.push(created);
   return created;
 }

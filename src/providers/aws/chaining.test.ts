@@ -10,10 +10,10 @@ import {
   type Credentials as StsCredentials,
 } from "@aws-sdk/client-sts";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { staticKeysClient } from "../../../test/aws/fixtures.ts";
 import { startAwsServer, type AwsTestServer, type Credentials } from "../../../test/servers/aws/index.ts";
 import { AccessDeniedError, InvalidSpecError } from "../../errors.ts";
-import type { ProviderClient, ProviderContext } from "../types.ts";
-import { awsProvider } from "./index.ts";
+import type { ProviderClient } from "../types.ts";
 
 let server: AwsTestServer;
 let base: Credentials;
@@ -52,30 +52,8 @@ after(async () => {
   await server.close();
 });
 
-function context(): ProviderContext {
-  const values: Record<string, string> = { id: base.accessKeyId, secret: base.secretAccessKey };
-  return {
-    storeName: "SecretStore/team-a/aws",
-    namespace: "team-a",
-    readCredential: (ref) => Promise.resolve(values[ref.key] ?? ""),
-  };
-}
-
 function client(spec: Record<string, unknown>): ProviderClient {
-  const created = awsProvider.create(
-    {
-      region: server.region,
-      endpoints: { secretsManager: server.endpoint, sts: server.endpoint },
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws", key: "id" },
-          secretAccessKeySecretRef: { name: "aws", key: "secret" },
-        },
-      },
-      ...spec,
-    },
-    context(),
-  );
+  const created = staticKeysClient(server, base, spec);
   clients.push(created);
   return created;
 }

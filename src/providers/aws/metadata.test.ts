@@ -3,13 +3,12 @@
 // protocol test server.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { staticKeysClient, TEST_STORE } from "../../../test/aws/fixtures.ts";
 import { startAwsServer, type AwsTestServer } from "../../../test/servers/aws/index.ts";
 import { SecretNotFoundError } from "../../errors.ts";
 import { extractMap, extractValue } from "../extract.ts";
 import type { ProviderClient } from "../types.ts";
-import { awsProvider } from "./index.ts";
 
-const STORE = "SecretStore/team-a/aws";
 let server: AwsTestServer;
 let aws: ProviderClient;
 
@@ -18,20 +17,7 @@ before(async () => {
   const reader = server.addUser({ name: "reader", read: ["team-a/*"] });
   server.putSecret("team-a/db", "the-value", { tags: { team: "a", owner: "R&D <ops>" } });
   server.putSecret("team-a/untagged", "v");
-  const keys: Record<string, string> = { id: reader.accessKeyId, secret: reader.secretAccessKey };
-  aws = awsProvider.create(
-    {
-      region: server.region,
-      endpoints: { secretsManager: server.endpoint, sts: server.endpoint },
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws", key: "id" },
-          secretAccessKeySecretRef: { name: "aws", key: "secret" },
-        },
-      },
-    },
-    { storeName: STORE, namespace: "team-a", readCredential: (ref) => Promise.resolve(keys[ref.key] ?? "") },
-  );
+  aws = staticKeysClient(server, reader);
 });
 
 after(async () => {
@@ -40,7 +26,7 @@ after(async () => {
 });
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
-const req = { store: STORE, key: "team-a/db" };
+const req = { store: TEST_STORE, key: "team-a/db" };
 
 void test("the tags as ESO's JSON (keys sorted, HTML escaped), from DescribeSecret only", async () => {
   server.clearRequests();
