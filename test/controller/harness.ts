@@ -20,6 +20,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { after, before } from "node:test";
 import { parseAllDocuments } from "yaml";
 import type {
   ExternalSecret,
@@ -32,7 +33,7 @@ import { Controller, type ControllerOptions } from "../../src/controller/manager
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
-import { PROJECT_CRD_DIR, type Cluster } from "../cluster/index.ts";
+import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
 
 export interface TestController {
   controller: Controller;
@@ -111,6 +112,36 @@ export async function startTestController(
       kube.close();
     },
   };
+}
+
+export interface ControllerSuite {
+  cluster: Cluster;
+  ns: string;
+  ctl: TestController;
+}
+
+/**
+ * For the tests of a describe block (or file): before them, a cluster with refsync's CRDs, a fresh
+ * namespace named after `prefix`, a controller watching only it (with `options`), then `prepare`;
+ * after them, the controller and the cluster stopped. The fields are set once `before` has run.
+ */
+export function useControllerSuite(
+  prefix: string,
+  options: Omit<TestControllerOptions, "namespace"> = {},
+  prepare?: (suite: ControllerSuite) => Promise<unknown>,
+): ControllerSuite {
+  const suite: Partial<ControllerSuite> = {};
+  before(async () => {
+    const cluster = (suite.cluster = await startCluster({ crds: true }));
+    const ns = (suite.ns = await cluster.createNamespace(prefix));
+    suite.ctl = await startTestController(cluster, { ...options, namespace: ns });
+    await prepare?.(suite as ControllerSuite);
+  });
+  after(async () => {
+    await suite.ctl?.stop();
+    await suite.cluster?.stop();
+  });
+  return suite as ControllerSuite;
 }
 
 export interface FakeEntry {

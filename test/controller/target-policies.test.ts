@@ -5,10 +5,9 @@
  * each as ESO's controller behaves.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
-import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
   deleteObject,
@@ -17,10 +16,9 @@ import {
   getExternalSecret,
   getSecret,
   putSecret,
-  startTestController,
+  useControllerSuite,
   waitFor,
   waitForCondition,
-  type TestController,
 } from "./harness.ts";
 
 interface RawSecret {
@@ -30,36 +28,27 @@ interface RawSecret {
 }
 
 void describe("controller: ESO target fields", () => {
-  let cluster: Cluster;
-  let ns: string;
-  let ctl: TestController;
+  const suite = useControllerSuite("target", {}, ({ ctl }) => applyObject(ctl.kube, store("v1")));
   const store = (value: string) =>
-    fakeStore(ns, "demo", [
+    fakeStore(suite.ns, "demo", [
       { key: "db", valueMap: { username: "app", password: "pa55-w0rd" } },
       { key: "rotating", value },
     ]);
-  const raw = (name: string) => ctl.kube.get<RawSecret>(resourceTypes.secret, ns, name);
+  const raw = (name: string) => suite.ctl.kube.get<RawSecret>(resourceTypes.secret, suite.ns, name);
   const forceSync = async (name: string, spec: ExternalSecretSpec) =>
-    applyObject(ctl.kube, externalSecret(ns, name, spec, { "refsync.dev/force-sync": String(Date.now()) }));
+    applyObject(
+      suite.ctl.kube,
+      externalSecret(suite.ns, name, spec, { "refsync.dev/force-sync": String(Date.now()) }),
+    );
   /** Waits until the Secret's data (decoded) satisfies `ok`. */
   const dataOf = (name: string, ok: (data: Record<string, string>) => boolean, what: string) =>
     waitFor(async () => {
-      const s = await getSecret(ctl.kube, ns, name);
+      const s = await getSecret(suite.ctl.kube, suite.ns, name);
       return s && ok(s.data) ? s : undefined;
     }, what);
 
-  before(async () => {
-    cluster = await startCluster({ crds: true });
-    ns = await cluster.createNamespace("target");
-    ctl = await startTestController(cluster, { namespace: ns });
-    await applyObject(ctl.kube, store("v1"));
-  });
-  after(async () => {
-    await ctl?.stop();
-    await cluster?.stop();
-  });
-
   void test("templateFrom, mergePolicy Merge and finalizers: the Secret ESO would write", async () => {
+    const { ctl, ns } = suite;
     const spec: ExternalSecretSpec = {
       secretStoreRef: { name: "demo" },
       data: [
@@ -130,6 +119,7 @@ void describe("controller: ESO target fields", () => {
   });
 
   void test("target.immutable: created immutable; later values are not written; recreated when deleted", async () => {
+    const { ctl, ns } = suite;
     const spec: ExternalSecretSpec = {
       secretStoreRef: { name: "demo" },
       data: [{ secretKey: "value", remoteRef: { key: "rotating" } }],
@@ -174,6 +164,7 @@ void describe("controller: ESO target fields", () => {
   });
 
   void test("CreateOrMerge: creates without owner, keeps others' keys, recreates when deleted, retains on delete", async () => {
+    const { ctl, ns } = suite;
     const spec: ExternalSecretSpec = {
       secretStoreRef: { name: "demo" },
       data: [{ secretKey: "username", remoteRef: { key: "db", property: "username" } }],
