@@ -7,7 +7,7 @@ set -euo pipefail
 
 K8S_VERSION="${REFSYNC_K8S_VERSION:-1.20.2}"
 # Bump when the build recipe changes, so that machines rebuild instead of reusing a stale binary.
-RECIPE=2
+RECIPE=3
 CACHE_DIR="${REFSYNC_CACHE_DIR:-$HOME/.cache/refsync}"
 BIN="$CACHE_DIR/kube-apiserver-v$K8S_VERSION-$RECIPE"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -86,6 +86,19 @@ srcdir=$(cd "$srcdir" && pwd)
 # Go 1.18: built with Go 1.19, the apiserver segfaults encoding maps (e.g. on every custom resource).
 # Debian's reflect2 1.0.2 fixes that; use it in place of the vendored copy.
 rsync -a --delete --exclude=BUILD /usr/share/gocode/src/github.com/modern-go/reflect2/ "$srcdir/vendor/github.com/modern-go/reflect2/"
+
+# Kubernetes 1.20's OpenAPI type check (go-openapi/validate type.go) treats a value equal to its type's
+# zero value as null by comparing two reflect.Values with DeepEqual. Built with Go 1.15, as the released
+# v1.20 binaries are, that never matched; since Go 1.16 reflect.Zero shares one zero buffer, so with
+# Go 1.19 every JSON "" matches and a custom resource's `field: ""` is refused as
+# `must be of type string: "null"`. Kubernetes 1.21 dropped the check (kube-openapi #230); so do we.
+zero_check='if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {'
+zero_files=$(grep -rlF --include=type.go "$zero_check" "$srcdir/vendor" "$srcdir/staging" || true)
+[ -n "$zero_files" ] || { say "the OpenAPI zero-value check to patch was not found"; exit 1; }
+for f in $zero_files; do
+  perl -pi -e 's/\Q'"$zero_check"'\E/if data == nil {/' "$f"
+  say "patched the zero-value-as-null check in ${f#"$srcdir/"}"
+done
 
 # As Debian's debian/rules does: a GOPATH link, the vendored modules, no cgo.
 mkdir -p .go/src/k8s.io
