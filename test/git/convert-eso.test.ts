@@ -116,7 +116,10 @@ void describe("refsync convert --from eso", () => {
     assert.deepEqual(spec.namespaceSelectors, [{ matchLabels: { team: "a" } }]);
     assert.equal(spec.namespaceSelector, undefined);
     assert.equal(spec.refreshTime, "1h");
-    assert.match(io.err(), /ces\.yaml: document 0: ClusterExternalSecret\/db: spec\.refreshTime: set to "1h"/);
+    assert.match(
+      io.err(),
+      /ces\.yaml: document 0: ClusterExternalSecret\/db: spec\.refreshTime: set to "1h"/,
+    );
   });
 
   void it("--help names both sources and the default; avp flags are refused with eso", async () => {
