@@ -24,7 +24,7 @@
 import { z } from "zod";
 import type { StoreEvents } from "../../api/v1alpha1.ts";
 import { parseAzureKvSpec, vaultEndpoint } from "../../providers/azurekv/spec.ts";
-import { GatedPushSource, SeenSet, refuse } from "./push-gate.ts";
+import { GatedPushSource, refuse } from "./push-gate.ts";
 import {
   eventsConfig,
   keyChange,
@@ -39,8 +39,7 @@ import {
 export const EVENT_TYPE_HEADER = "aeg-event-type";
 export const VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent";
 export const SECRET_NEW_VERSION = "Microsoft.KeyVault.SecretNewVersionCreated";
-/** Event ids remembered (Event Grid retries for up to a day; the oldest are forgotten first). */
-const MAX_SEEN = 10_000;
+/** How long an event id is remembered: Event Grid retries for up to a day. */
 const SEEN_MS = 24 * 3600_000;
 
 /** Key Vault's data fields, as Event Grid delivers them (PascalCase) or as the SDKs name them (camelCase). */
@@ -64,7 +63,6 @@ const deliverySchema = z.array(eventSchema).min(1).max(5000);
 export class AzureEventGridSource extends GatedPushSource {
   readonly name = "azure-event-grid";
   readonly #vaultName: string;
-  readonly #seen = new SeenSet(MAX_SEEN);
 
   constructor(
     store: StoreRef,
@@ -122,7 +120,7 @@ export class AzureEventGridSource extends GatedPushSource {
       const key = data?.ObjectName ?? data?.objectName;
       const vault = (data?.VaultName ?? data?.vaultName)?.toLowerCase();
       if (!key || vault !== this.#vaultName) continue;
-      if (!this.#seen.add(event.id, now + SEEN_MS, now)) continue;
+      if (!this.seen.add(event.id, now + SEEN_MS, now)) continue;
       const version = data?.Version ?? data?.version;
       this.ctx.sink(keyChange(this.store, this.name, key, version, now));
       accepted++;

@@ -3,8 +3,9 @@
  * secret their senders prove they know, read from the Secret key the store
  * names and read again every minute (so a rotated secret is taken without a
  * restart; the source is down while it cannot be read or is too short), a
- * constant-time comparison, and a token bucket bounding the authenticated
- * requests a store takes (a flood is refused with 429, never queued).
+ * constant-time comparison, a token bucket bounding the authenticated
+ * requests a store takes (a flood is refused with 429, never queued), and the
+ * bounded memory of what was received before (replays, redeliveries).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { errorSummary } from "../../kube/informer.ts";
@@ -24,6 +25,8 @@ export const MIN_SECRET_BYTES = 32;
 /** Authenticated requests a store takes per second, and at once. */
 export const PUSH_RATE = { qps: 5, burst: 20 };
 const RELOAD_MS = 60_000;
+/** Identifiers a source remembers at most (the rate limit keeps far fewer within any source's window). */
+const MAX_SEEN = 10_000;
 
 export class PushGate {
   readonly #ref: { name: string; key: string; namespace?: string };
@@ -104,7 +107,7 @@ export function sameSecret(a: string | Buffer, b: string | Buffer): boolean {
  * expires; at most `max` (the oldest go first: with the rate limit in front,
  * the bound is never what lets a replay through in practice).
  */
-export class SeenSet {
+class SeenSet {
   readonly #expires = new Map<string, number>();
   readonly #max: number;
 
@@ -138,6 +141,8 @@ export abstract class GatedPushSource implements PushSource {
   protected readonly ctx: ChangeSourceContext;
   protected readonly gate: PushGate;
   protected readonly now: () => number;
+  /** What was received before (signatures, event ids), to skip or refuse it again. */
+  protected readonly seen = new SeenSet(MAX_SEEN);
 
   /** `field`: the spec field naming the secret (`spec.events.webhook.secretRef`). */
   constructor(

@@ -19,7 +19,7 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
 import type { StoreEvents } from "../../api/v1alpha1.ts";
-import { GatedPushSource, SeenSet, refuse, sameSecret } from "./push-gate.ts";
+import { GatedPushSource, refuse, sameSecret } from "./push-gate.ts";
 import {
   eventsConfig,
   keyChange,
@@ -37,8 +37,6 @@ export const SIGNATURE_HEADER = "x-refsync-signature";
 export const WINDOW_SECONDS = 300;
 /** Most changes one request may name. */
 export const MAX_CHANGES = 100;
-/** Signatures remembered at most (the rate limit keeps far fewer within a window). */
-const MAX_SEEN = 10_000;
 
 const bodySchema = z.strictObject({
   changes: z
@@ -59,7 +57,6 @@ export function signWebhook(secret: string | Buffer, timestamp: number, body: st
 
 export class WebhookSource extends GatedPushSource {
   readonly name = "webhook";
-  readonly #seen = new SeenSet(MAX_SEEN);
 
   constructor(
     store: StoreRef,
@@ -93,7 +90,7 @@ export class WebhookSource extends GatedPushSource {
         "stale",
         `the timestamp is more than ${WINDOW_SECONDS} s from the controller's clock`,
       );
-    if (!this.#seen.add(signature, (timestamp + WINDOW_SECONDS) * 1000, now))
+    if (!this.seen.add(signature, (timestamp + WINDOW_SECONDS) * 1000, now))
       return refuse(409, "replayed", "this request was received before");
     if (!this.gate.admit())
       return refuse(429, "rate-limited", "too many requests for this store; retry later");
