@@ -115,10 +115,7 @@ function store(
         azurekv: {
           vaultUrl: azure.vaultUrl(VAULT),
           tenantId: TENANT,
-          customCloudConfig: {
-            activeDirectoryEndpoint: azure.authorityHost,
-            keyVaultDNSSuffix: ".vault.localhost",
-          },
+          customCloudConfig: azure.customCloudConfig,
           serviceAccountRef: { name: "app" },
           ...provider,
         },

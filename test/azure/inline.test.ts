@@ -48,10 +48,7 @@ before(async () => {
             vaultUrl: azure.vaultUrl("inline-kv"),
             authType: "ManagedIdentity",
             identityId: identity,
-            customCloudConfig: {
-              activeDirectoryEndpoint: azure.authorityHost,
-              keyVaultDNSSuffix: ".vault.localhost",
-            },
+            customCloudConfig: azure.customCloudConfig,
           },
         },
       },

@@ -110,10 +110,7 @@ function store(name: string, provider: Record<string, unknown>): SecretStore {
         azurekv: {
           vaultUrl: azure.vaultUrl(VAULT),
           tenantId: TENANT,
-          customCloudConfig: {
-            activeDirectoryEndpoint: azure.authorityHost,
-            keyVaultDNSSuffix: ".vault.localhost",
-          },
+          customCloudConfig: azure.customCloudConfig,
           ...provider,
         },
       },

@@ -61,10 +61,7 @@ before(async () => {
         azurekv: {
           vaultUrl: azure.vaultUrl(VAULT),
           tenantId: TENANT,
-          customCloudConfig: {
-            activeDirectoryEndpoint: azure.authorityHost,
-            keyVaultDNSSuffix: ".vault.localhost",
-          },
+          customCloudConfig: azure.customCloudConfig,
           authType: "ServicePrincipal",
           authSecretRef: {
             clientId: { name: "creds", key: "id" },

@@ -125,10 +125,7 @@ function config() {
               vaultUrl: azure.vaultUrl("join-kv"),
               authType: "ManagedIdentity",
               identityId: identity,
-              customCloudConfig: {
-                activeDirectoryEndpoint: azure.authorityHost,
-                keyVaultDNSSuffix: ".vault.localhost",
-              },
+              customCloudConfig: azure.customCloudConfig,
             },
           },
         },

@@ -31,10 +31,7 @@ before(async () => {
       azurekv: {
         vaultUrl: azure.vaultUrl("refsync-kv"),
         tenantId: TENANT,
-        customCloudConfig: {
-          activeDirectoryEndpoint: azure.authorityHost,
-          keyVaultDNSSuffix: ".vault.localhost",
-        },
+        customCloudConfig: azure.customCloudConfig,
         authType: "ServicePrincipal",
         authSecretRef: { clientId: { name: "sp", key: "id" }, clientSecret: { name: "sp", key: "secret" } },
       },

@@ -118,6 +118,8 @@ interface IssuedToken {
 export interface AzureTestServer {
   /** `https://localhost:<port>`: the Entra ID authority host (customCloudConfig.activeDirectoryEndpoint). */
   readonly authorityHost: string;
+  /** `spec.provider.azurekv.customCloudConfig` of a store reaching this server (Entra ID and Key Vault). */
+  readonly customCloudConfig: { activeDirectoryEndpoint: string; keyVaultDNSSuffix: string };
   readonly port: number;
   readonly pki: Pki;
   /** `https://<name>.vault.localhost:<port>`. */
@@ -753,6 +755,9 @@ export async function startAzureServer(
   return {
     get authorityHost() {
       return authorityHost();
+    },
+    get customCloudConfig() {
+      return { activeDirectoryEndpoint: authorityHost(), keyVaultDNSSuffix: VAULT_SUFFIX };
     },
     port,
     pki,

@@ -71,10 +71,7 @@ function client(provider: Record<string, unknown>, credentials: Record<string, s
       azurekv: {
         vaultUrl: azure.vaultUrl("refsync-kv"),
         tenantId: TENANT,
-        customCloudConfig: {
-          activeDirectoryEndpoint: azure.authorityHost,
-          keyVaultDNSSuffix: ".vault.localhost",
-        },
+        customCloudConfig: azure.customCloudConfig,
         ...provider,
       },
     },
