@@ -15,6 +15,7 @@ import {
   clusterExternalSecretSpecProblems,
   externalSecretSpecProblems,
   validateExternalSecretSpec,
+  validateStoreSpec,
 } from "./validate.ts";
 
 const LISTED = JSON.parse(readFileSync(join(import.meta.dirname, "eso-v1-fields.json"), "utf8")) as Record<
@@ -178,6 +179,18 @@ void describe("convertEsoObject", () => {
       (azure.object.spec as { provider: { azurekv: { authType: string } } }).provider.azurekv.authType,
       "ServicePrincipal",
     );
+  });
+
+  void test("a store's controller class is kept and validates", () => {
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "SecretStore",
+      metadata: { name: "f" },
+      spec: { controller: "blue", provider: { fake: { data: [] } } },
+    });
+    assert.ok(result.ok);
+    const spec = validateStoreSpec(result.object.spec);
+    assert.equal(spec.controller, "blue");
   });
 
   void test("a Vault KV v2 path with ESO's optional /data suffix becomes the mount", () => {

@@ -146,7 +146,7 @@ const EMBEDDED_SPEC = "spec.externalSecretSpec";
 
 const STORE: Record<string, Rule> = {
   spec: map,
-  "spec.controller": only(""),
+  "spec.controller": map,
   "spec.provider": map,
   "spec.retrySettings": refuse(),
   "spec.refreshInterval": refuse("(periodic store validation)"),

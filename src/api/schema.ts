@@ -564,6 +564,12 @@ export const storeEventsSchema = z
 
 export const storeSpecSchema = z
   .strictObject({
+    controller: z
+      .string()
+      .optional()
+      .describe(
+        "The controller class that serves this store and the ExternalSecrets reading from it: a controller started with --controller-class X (default \"default\") handles only stores whose controller is empty or X, and leaves the others (and their ExternalSecrets) alone.",
+      ),
     /** Each provider validates its own section (src/providers/registry.ts); the CRDs spell them out. */
     provider: z
       .strictObject({

@@ -69,3 +69,16 @@ void test("--audit-log: stdout, stderr or file:PATH, rotation and --audit-requir
   assert.throws(() => audit(["--audit-log", "-", "--audit-log-max-files", "-1"]), /--audit-log-max-files/);
   assert.throws(() => audit(["--audit-required"]), /--audit-required: needs --audit-log/);
 });
+
+void test("--controller-class: ESO's default class unless given; an empty class is refused", () => {
+  const env = { POD_NAMESPACE: "refsync" };
+  assert.equal(parseControllerFlags([], env, outside).options.controllerClass, "default");
+  assert.equal(
+    parseControllerFlags(["--controller-class", "blue"], env, outside).options.controllerClass,
+    "blue",
+  );
+  assert.throws(
+    () => parseControllerFlags(["--controller-class="], env, outside),
+    /^Error: --controller-class: must not be empty$/,
+  );
+});

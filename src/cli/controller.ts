@@ -23,6 +23,7 @@ import { freshnessFlagOptions, freshnessUsage, parseFreshnessFlags } from "./fla
 import { parseRolloutFlags, rolloutFlagOptions, rolloutUsage } from "./flags/rollout.ts";
 import { flagErrorMessage, oneLine, wantsDebug } from "./command-line.ts";
 import { VERSION } from "./version.ts";
+import { DEFAULT_CONTROLLER_CLASS } from "../controller/secretstore/controller-class.ts";
 import { Auditor, AuditWriter } from "../store/audit.ts";
 import { parseAuditTarget, parseSize, type AuditTarget } from "../store/audit-sink.ts";
 import { AuditWindow } from "../store/audit-window.ts";
@@ -32,6 +33,8 @@ const USAGE = `usage: refsync controller [options]
   --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --namespace NS             watch only this namespace (default: all)
   --workers N                concurrent reconciles (default 4)
+  --controller-class NAME    serve only stores whose spec.controller is empty or NAME, and their
+                             ExternalSecrets (default "default", as ESO's)
   --metrics-addr HOST:PORT   /metrics, /healthz, /readyz (default :8080; "0" disables)
   --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info); debug also
                              prints the stack of a start-up error
@@ -92,6 +95,7 @@ export function parseControllerFlags(
         kubeconfig: { type: "string" },
         namespace: { type: "string" },
         workers: { type: "string", default: "4" },
+        "controller-class": { type: "string", default: DEFAULT_CONTROLLER_CLASS },
         "metrics-addr": { type: "string", default: ":8080" },
         "log-level": { type: "string", default: "info" },
         "leader-elect": { type: "boolean", default: false },
@@ -124,6 +128,7 @@ export function parseControllerFlags(
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1)
     throw new Error(`--workers: "${values.workers}" is not a positive integer`);
+  if (!values["controller-class"]) throw new Error("--controller-class: must not be empty");
   const logLevel = values["log-level"] as (typeof LOG_LEVELS)[number];
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: one of ${LOG_LEVELS.join(", ")}`);
   const duration = (flag: "lease-duration" | "renew-deadline" | "retry-period") => {
@@ -170,6 +175,7 @@ export function parseControllerFlags(
     dashboard: parseDashboardFlags(values),
     options: {
       workers,
+      controllerClass: values["controller-class"],
       namespace: values.namespace,
       hashKeySecret,
       leaderLoops: [...parseFreshnessFlags(values, env, leaseNamespace), rollouts.loop],

@@ -36,6 +36,7 @@ import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./secretstore/reconciler.ts";
+import { DEFAULT_CONTROLLER_CLASS } from "./secretstore/controller-class.ts";
 import { EventRefresh } from "./events/index.ts";
 import {
   ClusterExternalSecretReconciler,
@@ -60,6 +61,8 @@ export interface ControllerOptions {
   metrics?: ControllerMetrics;
   /** Concurrent reconciles; default 4. */
   workers?: number;
+  /** --controller-class: the stores' spec.controller this controller serves; default "default". */
+  controllerClass?: string;
   /** Watch only this namespace (ClusterSecretStores are still read cluster-wide, but their status is not written). */
   namespace?: string;
   /** Undefined: no election, this replica always leads. */
@@ -206,6 +209,7 @@ export class Controller {
       secretStores: this.secretStores,
       clusterSecretStores: this.clusterSecretStores,
       sessions: this.sessions,
+      controllerClass: opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS,
     });
     this.#queue = new WorkQueue({
       workers: opts.workers ?? 4,
@@ -350,6 +354,7 @@ export class Controller {
       externalSecrets: this.externalSecrets,
       secrets: this.secrets,
       stores: this.#stores,
+      controllerClass: this.#opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS,
       sessions: this.sessions,
       leases: this.#leases,
       hashKey,

@@ -10,6 +10,7 @@ import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
 import type { StoreSessions } from "./sessions.ts";
+import { handlesStore } from "./controller-class.ts";
 import { sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
@@ -25,6 +26,8 @@ export interface StoreReconcilerDeps {
   secretStores: Informer<SecretStore>;
   clusterSecretStores: Informer<SecretStore>;
   sessions: StoreSessions;
+  /** --controller-class: stores of another class are another controller's (controller-class.ts). */
+  controllerClass: string;
   revalidateMs?: number;
   /** The EventsReady condition of a store with spec.events (src/controller/events/sources.ts). */
   eventsCondition?(
@@ -54,6 +57,8 @@ export class StoreReconciler {
       await this.#d.metrics.forget(kind, b === undefined ? "" : a, b ?? a);
       return {};
     }
+    // Another controller's store: no validation and no status, as ESO's store reconciler.
+    if (!handlesStore(store, this.#d.controllerClass)) return {};
     const started = performance.now();
     let ready: { status: "True" | "False"; reason: string; message: string };
     let warnings: { type: string; reason: string; message: string }[] = [];

@@ -1,0 +1,15 @@
+/**
+ * A store's `spec.controller` (ESO's controller class, like an ingress class): a controller
+ * started with `--controller-class X` handles the stores whose `spec.controller` is empty or X,
+ * and the ExternalSecrets that read from them; everything else belongs to another controller and
+ * is left alone, its status included.
+ */
+import type { SecretStore } from "../../api/v1alpha1.ts";
+
+/** ESO's default class: a store that names "default" is served by a controller started without the flag. */
+export const DEFAULT_CONTROLLER_CLASS = "default";
+
+export function handlesStore(store: Pick<SecretStore, "spec">, controllerClass: string): boolean {
+  const wanted = store.spec.controller;
+  return wanted === undefined || wanted === "" || wanted === controllerClass;
+}

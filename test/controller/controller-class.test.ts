@@ -1,0 +1,61 @@
+/**
+ * spec.controller on a real API server: a controller started with a class serves the stores of
+ * that class (and unclassed ones) and leaves another class's store and its ExternalSecrets alone:
+ * no status, no Secret; once the store names its class, it takes them on.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { SecretStore } from "../../src/api/v1alpha1.ts";
+import { resourceTypes } from "../../src/kube/resources.ts";
+import {
+  applyObject,
+  externalSecret,
+  fakeStore,
+  getExternalSecret,
+  getSecret,
+  useControllerSuite,
+  waitFor,
+  waitForCondition,
+} from "./harness.ts";
+
+const data = [{ key: "db", value: "s3cr3t" }];
+const read = { data: [{ secretKey: "password", remoteRef: { key: "db" } }] };
+
+void describe("controller class (spec.controller)", () => {
+  const suite = useControllerSuite("class", { controllerClass: "blue" });
+
+  void test("another class's store and ExternalSecret get no status until the store names ours", async () => {
+    const { ctl, ns } = suite;
+    // The other class's objects first: the queue reaches them before ours.
+    await applyObject(ctl.kube, fakeStore(ns, "green", data, { controller: "green" }));
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "from-green", { secretStoreRef: { name: "green" }, ...read }),
+    );
+    await applyObject(ctl.kube, fakeStore(ns, "blue", data, { controller: "blue" }));
+    await applyObject(ctl.kube, fakeStore(ns, "any", data));
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "from-blue", { secretStoreRef: { name: "blue" }, ...read }),
+    );
+    await applyObject(ctl.kube, externalSecret(ns, "from-any", { secretStoreRef: { name: "any" }, ...read }));
+    await waitForCondition(ctl.kube, ns, "from-blue", "Ready", "True");
+    await waitForCondition(ctl.kube, ns, "from-any", "Ready", "True");
+
+    const green = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "green");
+    assert.equal(green?.status, undefined);
+    assert.equal((await getExternalSecret(ctl.kube, ns, "from-green"))?.status, undefined);
+    assert.equal(await getSecret(ctl.kube, ns, "from-green"), undefined);
+
+    await ctl.kube.mergePatch(resourceTypes.secretStore, ns, "green", { spec: { controller: "blue" } });
+    await waitForCondition(ctl.kube, ns, "from-green", "Ready", "True");
+    assert.equal((await getSecret(ctl.kube, ns, "from-green"))?.data.password, "s3cr3t");
+    await waitFor(
+      async () =>
+        (await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "green"))?.status?.conditions?.some(
+          (c) => c.type === "Ready" && c.status === "True",
+        ) || undefined,
+      "store green Ready",
+    );
+  });
+});
