@@ -3,15 +3,15 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
-import { applyObject, getSecret, putSecret, waitFor, waitForCondition } from "../controller/harness.ts";
+import { applyObject, putSecret } from "../controller/harness.ts";
 import { clusterJwks, signJwt } from "../servers/vault/index.ts";
 import {
   assertNoCredentials,
+  expectStoreSyncs,
   startNamespaceSuite,
   vaultStore,
   waitForStoreCondition,
   useSuite,
-  propertyExternalSecret,
 } from "./setup.ts";
 
 const SECRET_ID = "approle-secret-id-integration";
@@ -34,15 +34,7 @@ void describe("Vault AppRole, JWT and static-token stores", () => {
     );
   }
 
-  async function expectSynced(store: string): Promise<void> {
-    await applyObject(
-      suite.ctl.kube,
-      propertyExternalSecret(suite.ns, store, { name: store }, `${suite.ns}/db`, "password"),
-    );
-    await waitForCondition(suite.ctl.kube, suite.ns, store, "Ready", "True", "SecretSynced");
-    const secret = await waitFor(() => getSecret(suite.ctl.kube, suite.ns, store), `Secret ${store}`);
-    assert.deepEqual(secret.data, { password: "auth-methods-pw" });
-  }
+  const expectSynced = (store: string) => expectStoreSyncs(suite, store, "auth-methods-pw");
 
   void it("AppRole: role id in the store, secret id from a Secret", async () => {
     suite.vault.root.enableAppRole();

@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { resourceTypes } from "../../src/kube/resources.ts";
 import { createPki, type ClusterPki } from "../cluster/pki.ts";
-import { applyObject, getSecret, putSecret, waitFor, waitForCondition } from "../controller/harness.ts";
+import { applyObject, putSecret } from "../controller/harness.ts";
 import { startAwsServer } from "../servers/aws/index.ts";
 import { clusterJwks } from "../servers/vault/index.ts";
 import {
   assertNoCredentials,
-  propertyExternalSecret,
+  expectStoreSyncs,
   startNamespaceSuite,
   useSuite,
   vaultStore,
@@ -60,13 +60,7 @@ void describe("Vault userPass, ldap, cert, kubernetes.secretRef, jwt audiences a
   }
 
   async function expectSynced(store: string): Promise<void> {
-    await applyObject(
-      suite.ctl.kube,
-      propertyExternalSecret(suite.ns, store, { name: store }, `${suite.ns}/db`, "password"),
-    );
-    await waitForCondition(suite.ctl.kube, suite.ns, store, "Ready", "True", "SecretSynced");
-    const secret = await waitFor(() => getSecret(suite.ctl.kube, suite.ns, store), `Secret ${store}`);
-    assert.deepEqual(secret.data, { password: "eso-auth-value" });
+    await expectStoreSyncs(suite, store, "eso-auth-value");
     await waitForStoreCondition(suite.ctl.kube, suite.ns, store, "Ready", "True");
   }
 

@@ -17,8 +17,10 @@ import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
   externalSecret,
+  getSecret,
   startTestController,
   waitFor,
+  waitForCondition,
   type TestController,
   type TestControllerOptions,
 } from "../controller/harness.ts";
@@ -253,6 +255,22 @@ export function propertyExternalSecret(
     data: [{ secretKey: property, remoteRef: { key, property } }],
     ...extra,
   });
+}
+
+/**
+ * That SecretStore `store` of the suite's namespace logs in and reads: ExternalSecret `store`,
+ * copying the password of Vault key `<ns>/db`, syncs and its Secret holds `password`.
+ */
+export async function expectStoreSyncs(
+  suite: NamespaceSuite,
+  store: string,
+  password: string,
+): Promise<void> {
+  const { ctl, ns } = suite;
+  await applyObject(ctl.kube, propertyExternalSecret(ns, store, { name: store }, `${ns}/db`, "password"));
+  await waitForCondition(ctl.kube, ns, store, "Ready", "True", "SecretSynced");
+  const secret = await waitFor(() => getSecret(ctl.kube, ns, store), `Secret ${store}`);
+  assert.deepEqual(secret.data, { password });
 }
 
 /**
