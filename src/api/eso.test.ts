@@ -78,7 +78,7 @@ function effectiveRule(kind: string, path: string): { rule: Rule | undefined; at
 const concrete = (pattern: string): string => pattern.replaceAll("[]", "[0]");
 
 void describe("ESO v1 field coverage", () => {
-  const counts = { mapped: 0, defaultOnly: 0, refused: 0 };
+  const counts = { mapped: 0, defaultOnly: 0, dropped: 0, refused: 0 };
   for (const [kind, fields] of Object.entries(FIELDS) as [string, string[]][]) {
     if (kind.startsWith("_")) continue;
     for (const field of fields) {
@@ -89,6 +89,11 @@ void describe("ESO v1 field coverage", () => {
           counts.mapped++;
           assert.ok(result.ok, `${field}: ${result.ok ? "" : result.problems.join("; ")}`);
           assert.ok(JSON.stringify(result.object).includes(SENTINEL), `${field} was dropped`);
+        } else if (rule?.kind === "drop") {
+          counts.dropped++;
+          assert.ok(result.ok, `${field}: ${result.ok ? "" : result.problems.join("; ")}`);
+          assert.ok(!JSON.stringify(result.object).includes(SENTINEL), `${field} was kept`);
+          assert.deepEqual(result.dropped, [{ path: concrete(at), why: rule.why }]);
         } else {
           if (rule?.kind === "only") counts.defaultOnly++;
           else counts.refused++;
@@ -105,12 +110,12 @@ void describe("ESO v1 field coverage", () => {
     }
   }
   void test("counts", () => {
-    // mapped + accepted-only-at-ESO's-default + refused = every field listed.
+    // mapped + accepted-only-at-ESO's-default + dropped-without-effect + refused = every field listed.
     const total =
       FIELDS.ExternalSecret.length + FIELDS.SecretStore.length + FIELDS.ClusterExternalSecret.length;
-    assert.equal(counts.mapped + counts.defaultOnly + counts.refused, total);
+    assert.equal(counts.mapped + counts.defaultOnly + counts.dropped + counts.refused, total);
     console.log(
-      `ESO v1 fields: ${total}: mapped ${counts.mapped}, default only ${counts.defaultOnly}, refused ${counts.refused}`,
+      `ESO v1 fields: ${total}: mapped ${counts.mapped}, default only ${counts.defaultOnly}, dropped ${counts.dropped}, refused ${counts.refused}`,
     );
   });
 });

@@ -27,12 +27,17 @@ export type Rule =
   | { kind: "subtree" }
   /** Accepted only with these values, which are refsync's behaviour; dropped from the output. */
   | { kind: "only"; values: readonly unknown[] }
+  /** No effect in refsync, with any value: dropped from the output with a note saying why. */
+  | { kind: "drop"; why: string }
   /** refsync does not implement it. */
   | { kind: "refuse"; why?: string };
 
 const map: Rule = { kind: "map" };
 const subtree: Rule = { kind: "subtree" };
 const only = (...values: unknown[]): Rule => ({ kind: "only", values });
+const drop = (why: string): Rule => ({ kind: "drop", why });
+/** Fields ESO reads only when it writes to or deletes from the backend (PushSecret). */
+const pushOnly = drop("no effect: refsync never writes to or deletes from the backend (ESO's PushSecret)");
 const refuse = (why?: string): Rule => (why === undefined ? { kind: "refuse" } : { kind: "refuse", why });
 
 /** Fields of one ESO remote reference (data[].remoteRef, dataFrom[].extract). */
@@ -173,7 +178,7 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
     [`${P}.vault.readYourWrites`]: map,
     [`${P}.vault.forwardInconsistent`]: map,
     [`${P}.vault.headers`]: subtree,
-    [`${P}.vault.checkAndSet`]: refuse(),
+    [`${P}.vault.checkAndSet`]: pushOnly,
     [`${P}.vault.auth`]: map,
     [`${P}.vault.auth.namespace`]: map,
     [`${P}.vault.auth.tokenSecretRef`]: subtree,
@@ -238,7 +243,7 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
     [`${P}.aws.transitiveTagKeys`]: subtree,
     [`${P}.aws.sessionTagsPolicy`]: refuse(),
     [`${P}.aws.customSessionTags`]: refuse(),
-    [`${P}.aws.secretsManager`]: refuse("(PushSecret deletion settings)"),
+    [`${P}.aws.secretsManager`]: pushOnly,
   },
   gcpsm: {
     [`${P}.gcpsm`]: map,
@@ -336,9 +341,20 @@ const isZero = (v: unknown): boolean =>
 
 const DROP = Symbol("drop");
 
-function walk(kind: string, node: unknown, pattern: string, path: string, problems: string[]): unknown {
+/** What converting one object found: fields refused, and fields dropped for having no effect. */
+interface Findings {
+  problems: string[];
+  dropped: EsoDropped[];
+}
+
+function walk(kind: string, node: unknown, pattern: string, path: string, findings: Findings): unknown {
   if (node === null || node === undefined) return DROP;
+  const { problems } = findings;
   const rule = esoRule(kind, pattern);
+  if (rule?.kind === "drop") {
+    findings.dropped.push({ path, why: rule.why });
+    return DROP;
+  }
   if (!rule || rule.kind === "refuse") {
     if (isZero(node)) return DROP;
     const provider = /^spec\.provider\.([^.[]+)$/.exec(pattern)?.[1];
@@ -359,14 +375,14 @@ function walk(kind: string, node: unknown, pattern: string, path: string, proble
   if (rule.kind === "subtree") return structuredClone(node);
   if (Array.isArray(node)) {
     return node.map((item, i) => {
-      const out = walk(kind, item, `${pattern}[]`, `${path}[${i}]`, problems);
+      const out = walk(kind, item, `${pattern}[]`, `${path}[${i}]`, findings);
       return out === DROP ? null : out;
     });
   }
   if (isRecord(node)) {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
-      const converted = walk(kind, value, `${pattern}.${key}`, `${path}.${key}`, problems);
+      const converted = walk(kind, value, `${pattern}.${key}`, `${path}.${key}`, findings);
       if (converted !== DROP) out[key] = converted;
     }
     return out;
@@ -374,7 +390,15 @@ function walk(kind: string, node: unknown, pattern: string, path: string, proble
   return node;
 }
 
-export type EsoConversion = { ok: true; object: Record<string, unknown> } | { ok: false; problems: string[] };
+/** A field of the ESO object left out of the converted one although set: where, and why that keeps ESO's meaning. */
+export interface EsoDropped {
+  path: string;
+  why: string;
+}
+
+export type EsoConversion =
+  | { ok: true; object: Record<string, unknown>; dropped: EsoDropped[] }
+  | { ok: false; problems: string[] };
 
 /** True for an object of the external-secrets.io API groups (any version or kind, generators too). */
 export function isEsoObject(value: unknown): value is Record<string, unknown> {
@@ -412,21 +436,24 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
       ],
     };
   }
-  const problems: string[] = [];
+  const findings: Findings = { problems: [], dropped: [] };
+  const { problems, dropped } = findings;
   for (const key of Object.keys(value)) {
     if (!TOP_LEVEL.has(key)) problems.push(`${key}: refsync does not implement this ESO field`);
   }
-  const spec = walk(kind, value.spec ?? {}, "spec", "spec", problems);
+  if (kind === "SecretStore" || kind === "ClusterSecretStore")
+    problems.push(...esoStoreValidation(value.spec));
+  const spec = walk(kind, value.spec ?? {}, "spec", "spec", findings);
   if (problems.length) return { ok: false, problems };
   const converted = (spec === DROP ? {} : spec) as Record<string, unknown>;
   if (kind === "ExternalSecret") applyExternalSecretDefaults(converted);
   else if (kind === "ClusterExternalSecret") applyClusterExternalSecretDefaults(converted);
-  else applyStoreDefaults(converted);
+  else applyStoreDefaults(converted, dropped);
   const metadata = isRecord(value.metadata) ? structuredClone(value.metadata) : {};
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
   metadata.annotations = { ...annotations, [ANNOTATION_CONVERTED_FROM]: apiVersion };
   // status is the ESO controller's, not the user's: a refsync object starts without one.
-  return { ok: true, object: { apiVersion: API_VERSION, kind, metadata, spec: converted } };
+  return { ok: true, object: { apiVersion: API_VERSION, kind, metadata, spec: converted }, dropped };
 }
 
 /** ESO's defaults written out, so the object means in refsync what it meant in ESO. */
@@ -471,13 +498,57 @@ function applyClusterExternalSecretDefaults(spec: Record<string, unknown>): void
   }
 }
 
-function applyStoreDefaults(spec: Record<string, unknown>): void {
+/**
+ * What ESO's store validation refuses in the PushSecret-only fields that the
+ * conversion drops (ESO's aws ValidateDeleteSecretInput, vault's CAS check):
+ * such a store never worked in ESO, so it is not converted either.
+ */
+function esoStoreValidation(spec: unknown): string[] {
+  const provider = isRecord(spec) && isRecord(spec.provider) ? spec.provider : {};
+  const problems: string[] = [];
+  const sm =
+    isRecord(provider.aws) && isRecord(provider.aws.secretsManager) ? provider.aws.secretsManager : {};
+  const window = typeof sm.recoveryWindowInDays === "number" ? sm.recoveryWindowInDays : 0;
+  const at = `${P}.aws.secretsManager`;
+  if (window !== 0 && (window < 7 || window > 30))
+    problems.push(`${at}.recoveryWindowInDays: ESO refuses this store: it must be between 7 and 30`);
+  if (window !== 0 && sm.forceDeleteWithoutRecovery === true)
+    problems.push(
+      `${at}: ESO refuses this store: forceDeleteWithoutRecovery conflicts with recoveryWindowInDays`,
+    );
+  const vault = isRecord(provider.vault) ? provider.vault : {};
+  if (isRecord(vault.checkAndSet) && vault.checkAndSet.required === true && vault.version === "v1")
+    problems.push(
+      `${P}.vault.checkAndSet.required: ESO refuses this store: check-and-set needs KV version v2`,
+    );
+  return problems;
+}
+
+/** Of two fields ESO allows together, it reads `kept`: `other` is dropped with a note, as ESO ignores it. */
+function keepAsEso(
+  section: Record<string, unknown>,
+  at: string,
+  kept: string,
+  other: string,
+  dropped: EsoDropped[],
+): void {
+  if (section[kept] === undefined || section[other] === undefined) return;
+  delete section[other];
+  dropped.push({ path: `${at}.${other}`, why: `ESO uses ${kept} when both are set and ignores ${other}` });
+}
+
+function applyStoreDefaults(spec: Record<string, unknown>, dropped: EsoDropped[]): void {
   const provider = isRecord(spec.provider) ? spec.provider : {};
   const vault = provider.vault;
   if (isRecord(vault)) {
     vault.version ??= "v2";
-    // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
     const auth = isRecord(vault.auth) ? vault.auth : {};
+    const at = `${P}.vault.auth`;
+    if (isRecord(auth.jwt))
+      keepAsEso(auth.jwt, `${at}.jwt`, "secretRef", "kubernetesServiceAccountToken", dropped);
+    if (isRecord(auth.kubernetes))
+      keepAsEso(auth.kubernetes, `${at}.kubernetes`, "serviceAccountRef", "secretRef", dropped);
+    // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
     const saToken = isRecord(auth.jwt) ? auth.jwt.kubernetesServiceAccountToken : undefined;
     if (isRecord(saToken)) saToken.audiences ??= ["vault"];
     // ESO appends KV v2's `/data` to the mount unless the path has it; refsync's path is the mount alone.

@@ -43,14 +43,15 @@ function applyDiff(
   after: unknown,
   path: (string | number)[],
   changes: string[],
+  dropped: ReadonlyMap<string, string>,
 ): void {
   if (isRecord(before) && isRecord(after)) {
     for (const key of Object.keys(before)) {
       if (!(key in after)) {
         doc.deleteIn([...path, key]);
-        changes.push(
-          `${pathText([...path, key])}: removed (${show(before[key])}, ESO's default or refsync's behaviour)`,
-        );
+        const at = pathText([...path, key]);
+        const why = dropped.get(at) ?? "ESO's default or refsync's behaviour";
+        changes.push(`${at}: removed (${show(before[key])}, ${why})`);
       }
     }
     for (const [key, value] of Object.entries(after)) {
@@ -58,12 +59,12 @@ function applyDiff(
         doc.setIn([...path, key], doc.createNode(value));
         for (const [leaf, v] of leaves(value, [...path, key]))
           changes.push(`${pathText(leaf)}: set to ${show(v)}`);
-      } else applyDiff(doc, before[key], value, [...path, key], changes);
+      } else applyDiff(doc, before[key], value, [...path, key], changes, dropped);
     }
     return;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
-    before.forEach((item, i) => applyDiff(doc, item, after[i], [...path, i], changes));
+    before.forEach((item, i) => applyDiff(doc, item, after[i], [...path, i], changes, dropped));
     return;
   }
   if (JSON.stringify(before) === JSON.stringify(after)) return;
@@ -87,7 +88,8 @@ export function convertEsoYaml(text: string, file: string): EsoConvertResult {
       return;
     }
     const lines: string[] = [];
-    applyDiff(doc, value, conversion.object, [], lines);
+    const dropped = new Map(conversion.dropped.map((d) => [d.path, d.why]));
+    applyDiff(doc, value, conversion.object, [], lines, dropped);
     result.changes.push(...lines.map((line) => `${where}: ${line}`));
     result.converted++;
     changed.add(index);

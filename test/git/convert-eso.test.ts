@@ -122,6 +122,61 @@ void describe("refsync convert --from eso", () => {
     );
   });
 
+  void it("fields without effect in ESO's reading are dropped, each with a report line saying why", async () => {
+    const dir = mkdtempSync(join(root, "dropped-"));
+    const text = [
+      "apiVersion: external-secrets.io/v1",
+      "kind: SecretStore",
+      "metadata: { name: vault }",
+      "spec:",
+      "  provider:",
+      "    vault:",
+      "      server: https://vault.example:8200",
+      "      path: kv",
+      "      checkAndSet: { required: true }",
+      "      auth:",
+      "        jwt:",
+      "          role: app",
+      "          secretRef: { name: login-jwt, key: token }",
+      "          kubernetesServiceAccountToken: { serviceAccountRef: { name: app } }",
+      "---",
+      "apiVersion: external-secrets.io/v1",
+      "kind: SecretStore",
+      "metadata: { name: aws }",
+      "spec:",
+      "  provider:",
+      "    aws:",
+      "      service: SecretsManager",
+      "      region: eu-west-1",
+      "      secretsManager: { recoveryWindowInDays: 10 }",
+      "",
+    ].join("\n");
+    writeFileSync(join(dir, "stores.yaml"), text);
+    const io = collector();
+    assert.equal(await convertCommand([dir, "--from", "eso"], io), 0);
+    const docs = readFileSync(join(dir, "stores.yaml"), "utf8").split("\n---\n");
+    type Vault = { checkAndSet?: unknown; auth: { jwt: unknown } };
+    const vault = (parse(docs[0]!) as { spec: { provider: { vault: Vault } } }).spec.provider.vault;
+    assert.deepEqual(vault.auth.jwt, { role: "app", secretRef: { name: "login-jwt", key: "token" } });
+    assert.equal(vault.checkAndSet, undefined);
+    const aws = (parse(docs[1]!) as { spec: { provider: { aws: Record<string, unknown> } } }).spec.provider
+      .aws;
+    assert.equal(aws.secretsManager, undefined);
+    const err = io.err();
+    assert.match(
+      err,
+      /SecretStore\/vault: spec\.provider\.vault\.auth\.jwt\.kubernetesServiceAccountToken: removed \(\(a structure\), ESO uses secretRef when both are set and ignores kubernetesServiceAccountToken\)/,
+    );
+    for (const field of ["vault\\.checkAndSet", "aws\\.secretsManager"]) {
+      assert.match(
+        err,
+        new RegExp(
+          `spec\\.provider\\.${field}: removed \\(\\(a structure\\), no effect: refsync never writes to or deletes from the backend`,
+        ),
+      );
+    }
+  });
+
   void it("--help names both sources and the default; avp flags are refused with eso", async () => {
     const help = collector();
     await convertCommand(["--help"], help);

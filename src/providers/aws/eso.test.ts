@@ -54,3 +54,16 @@ void it("a role name, which STS AssumeRole refuses as RoleArn, and tags without 
     /spec\.provider\.aws\.additionalRoles\[0\]/,
   );
 });
+
+void it("secretsManager, read only by ESO's PushSecret deletion, is dropped unless ESO's validation refuses it", () => {
+  const spec = converted({ secretsManager: { forceDeleteWithoutRecovery: true } }) as Record<string, unknown>;
+  assert.equal(spec.secretsManager, undefined);
+  assert.throws(
+    () => converted({ secretsManager: { recoveryWindowInDays: 31 } }),
+    /secretsManager\.recoveryWindowInDays: ESO refuses this store: it must be between 7 and 30/,
+  );
+  assert.throws(
+    () => converted({ secretsManager: { recoveryWindowInDays: 7, forceDeleteWithoutRecovery: true } }),
+    /forceDeleteWithoutRecovery conflicts with recoveryWindowInDays/,
+  );
+});

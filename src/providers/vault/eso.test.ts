@@ -121,3 +121,50 @@ void it("auth.iam converts with ESO's defaults: mount aws, region us-east-1", ()
   assert.equal(iam?.vaultAwsIamServerID, "vault.example.com");
   assert.deepEqual(iam?.secretRef?.accessKeyIDSecretRef, { name: "aws", key: "id" });
 });
+
+void it("both token sources set: the one ESO reads is kept, the other dropped with its reason", () => {
+  const jwt = {
+    role: "app",
+    secretRef,
+    kubernetesServiceAccountToken: { serviceAccountRef: { name: "app" } },
+  };
+  const result = convertEsoObject({
+    apiVersion: "external-secrets.io/v1",
+    kind: "SecretStore",
+    metadata: { name: "vault" },
+    spec: { provider: { vault: { server: "https://vault.example:8200", auth: { jwt } } } },
+  });
+  assert.ok(result.ok);
+  assert.deepEqual(result.dropped, [
+    {
+      path: "spec.provider.vault.auth.jwt.kubernetesServiceAccountToken",
+      why: "ESO uses secretRef when both are set and ignores kubernetesServiceAccountToken",
+    },
+  ]);
+  assert.deepEqual(converted({ auth: { jwt } }).auth.jwt?.secretRef, secretRef);
+  assert.equal(converted({ auth: { jwt } }).auth.jwt?.kubernetesServiceAccountToken, undefined);
+
+  const kubernetes = converted({
+    auth: {
+      kubernetes: { role: "app", serviceAccountRef: { name: "app" }, secretRef: { name: "sa-token" } },
+    },
+  }).auth.kubernetes;
+  assert.deepEqual(kubernetes?.serviceAccountRef, { name: "app" });
+  assert.equal(kubernetes?.secretRef, undefined);
+});
+
+void it("checkAndSet, which only ESO's PushSecret reads, is dropped; ESO's own refusal of it on KV v1 stays", () => {
+  assert.equal(
+    (
+      converted({ checkAndSet: { required: true }, auth: { tokenSecretRef: secretRef } }) as Record<
+        string,
+        unknown
+      >
+    ).checkAndSet,
+    undefined,
+  );
+  assert.throws(
+    () => converted({ version: "v1", checkAndSet: { required: true } }),
+    /spec\.provider\.vault\.checkAndSet\.required: ESO refuses this store: check-and-set needs KV version v2/,
+  );
+});
