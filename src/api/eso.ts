@@ -159,7 +159,7 @@ const STORE: Record<string, Rule> = {
   "spec.conditions[]": map,
   "spec.conditions[].namespaces": subtree,
   "spec.conditions[].namespaceSelector": subtree,
-  "spec.conditions[].namespaceRegexes": refuse(),
+  "spec.conditions[].namespaceRegexes": subtree,
 };
 
 const P = "spec.provider";

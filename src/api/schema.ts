@@ -8,6 +8,7 @@
  * schemas, so the API server sets none and Argo CD sees no drift.
  */
 import { z } from "zod";
+import { compileGoRegexp } from "./go-regexp.ts";
 import { DURATION } from "./duration.ts";
 import { parseSchedule } from "./sync-windows.ts";
 
@@ -562,13 +563,22 @@ export const storeEventsSchema = z
     "Event sources that report changed keys, so that the ExternalSecrets reading a key refresh within seconds of its change, with one backend read; periodic refresh stays. A source that is down shows as EventsReady=False and leaves the store to its refreshInterval.",
   );
 
+/** A regular expression as Go's regexp package compiles it (RE2: no lookaround, no backreferences). */
+const goRegexp = z.string().superRefine((pattern, ctx) => {
+  try {
+    compileGoRegexp(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `not a Go regular expression: ${(err as Error).message}` });
+  }
+});
+
 export const storeSpecSchema = z
   .strictObject({
     controller: z
       .string()
       .optional()
       .describe(
-        "The controller class that serves this store and the ExternalSecrets reading from it: a controller started with --controller-class X (default \"default\") handles only stores whose controller is empty or X, and leaves the others (and their ExternalSecrets) alone.",
+        'The controller class that serves this store and the ExternalSecrets reading from it: a controller started with --controller-class X (default "default") handles only stores whose controller is empty or X, and leaves the others (and their ExternalSecrets) alone.',
       ),
     /** Each provider validates its own section (src/providers/registry.ts); the CRDs spell them out. */
     provider: z
@@ -609,8 +619,16 @@ export const storeSpecSchema = z
             namespaceSelector: namespaceSelector
               .optional()
               .describe("Namespaces allowed, by label (a Kubernetes label selector)."),
+            namespaceRegexes: z
+              .array(goRegexp)
+              .optional()
+              .describe(
+                "Namespaces allowed, by regular expressions (Go's RE2 syntax) that match anywhere in the namespace's name: anchor with ^ and $ to match the whole name.",
+              ),
           })
-          .describe("One condition: a namespace it matches may use the store."),
+          .describe(
+            "One condition: a namespace that its namespaces, namespaceSelector or namespaceRegexes match may use the store.",
+          ),
       )
       .optional()
       .describe(

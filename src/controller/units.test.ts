@@ -285,6 +285,25 @@ void describe("ClusterSecretStore conditions", () => {
     );
     assert.equal(clusterStoreAllows(spec([{}]), "b", {}), false);
   });
+  void test("within a condition, names, selector and regexes each allow (ESO ORs them)", () => {
+    const spec = (conditions: object[]) =>
+      ({ provider: {}, conditions }) as Parameters<typeof clusterStoreAllows>[0];
+    const both = spec([{ namespaces: ["a"], namespaceSelector: { matchLabels: { t: "1" } } }]);
+    assert.equal(clusterStoreAllows(both, "a", {}), true);
+    assert.equal(clusterStoreAllows(both, "b", { t: "1" }), true);
+    assert.equal(clusterStoreAllows(both, "b", {}), false);
+    // Go's regexp.MatchString: unanchored, so `test-*` matches any name containing "test".
+    const regexes = spec([{ namespaceRegexes: ["nope", "test-*"] }]);
+    assert.equal(clusterStoreAllows(regexes, "my-test", {}), true);
+    assert.equal(clusterStoreAllows(regexes, "prod", {}), false);
+    const anchored = spec([{ namespaceRegexes: ["^team-[a-z]+$"], namespaces: ["ops"] }]);
+    assert.equal(clusterStoreAllows(anchored, "team-a", {}), true);
+    assert.equal(clusterStoreAllows(anchored, "team-a1", {}), false);
+    assert.equal(clusterStoreAllows(anchored, "x-team-a", {}), false);
+    assert.equal(clusterStoreAllows(anchored, "ops", {}), true);
+    // RE2 has no lookahead: such a store is InvalidSpec, and its pattern matches nothing.
+    assert.equal(clusterStoreAllows(spec([{ namespaceRegexes: ["(?=a)"] }]), "a", {}), false);
+  });
   void test("label selector operators", () => {
     const labels = { env: "prod", team: "a" };
     assert.ok(

@@ -92,6 +92,35 @@ void describe("stores: kubernetes provider and ClusterSecretStore conditions", (
     await ctl.kube.delete(resourceTypes.clusterSecretStore, undefined, cssName);
   });
 
+  void test("namespaceRegexes allow by name with Go's unanchored match, ORed with namespaces", async () => {
+    const name = `${cssName}-re`;
+    await applyObject(ctl.kube, clusterStore(name, source, [{ namespaceRegexes: [`^${allowed}$`] }]));
+    for (const ns of [allowed, denied]) {
+      await applyObject(
+        ctl.kube,
+        externalSecret(ns, "re", {
+          secretStoreRef: { name, kind: "ClusterSecretStore" },
+          data: [{ secretKey: "password", remoteRef: { key: "db", property: "password" } }],
+        }),
+      );
+    }
+    await waitForCondition(ctl.kube, allowed, "re", "Ready", "True");
+    assert.equal((await getSecret(ctl.kube, allowed, "re"))?.data.password, VALUE);
+    await waitForCondition(ctl.kube, denied, "re", "Ready", "False", "AccessDenied");
+    assert.equal(await getSecret(ctl.kube, denied, "re"), undefined);
+
+    // Unanchored, as Go's regexp.MatchString: a fragment of the name matches; in the same condition,
+    // a namespaces list that names neither does not take that away.
+    const fragment = denied.slice(1, -1);
+    await applyObject(
+      ctl.kube,
+      clusterStore(name, source, [{ namespaces: ["elsewhere"], namespaceRegexes: [fragment] }]),
+    );
+    await waitForCondition(ctl.kube, denied, "re", "Ready", "True", undefined, 30_000);
+    assert.equal((await getSecret(ctl.kube, denied, "re"))?.data.password, VALUE);
+    await ctl.kube.delete(resourceTypes.clusterSecretStore, undefined, name);
+  });
+
   void test("a SecretStore cannot read another namespace as the controller; with a service account RBAC decides", async () => {
     await applyObject(ctl.kube, {
       apiVersion: "refsync.dev/v1alpha1",

@@ -3,7 +3,11 @@
  * its own namespace (the lookup never crosses namespaces); a
  * ClusterSecretStore serves the namespaces its `spec.conditions` allow: any
  * one condition matching is enough, and no conditions means every namespace.
+ * Within a condition, as in ESO, a namespace is allowed when its name is
+ * listed, its labels match the selector, or a regex (Go's, unanchored)
+ * matches its name.
  */
+import { goRegexpMatches } from "../../api/go-regexp.ts";
 import type {
   ExternalSecretSpec,
   LabelSelectorRequirement,
@@ -77,11 +81,12 @@ export function clusterStoreAllows(
 ): boolean {
   const conditions = spec.conditions ?? [];
   if (conditions.length === 0) return true;
-  return conditions.some((c) => {
-    if (c.namespaces && !c.namespaces.includes(namespace)) return false;
-    if (c.namespaceSelector && !selectorMatches(c.namespaceSelector, labels)) return false;
-    return c.namespaces !== undefined || c.namespaceSelector !== undefined;
-  });
+  return conditions.some(
+    (c) =>
+      c.namespaces?.includes(namespace) ||
+      (c.namespaceSelector && selectorMatches(c.namespaceSelector, labels)) ||
+      c.namespaceRegexes?.some((pattern) => goRegexpMatches(pattern, namespace)),
+  );
 }
 
 export function selectorMatches(
