@@ -6,6 +6,20 @@ import { awsProvider } from "../../src/providers/aws/index.ts";
 import type { ProviderClient } from "../../src/providers/types.ts";
 import type { AwsTestServer, Credentials } from "../servers/aws/index.ts";
 
+/** `spec.provider.aws` (or a plugin store's `provider.aws`) reaching the test server, plus `extra`. */
+export function awsProviderSpec(
+  aws: AwsTestServer,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { region: aws.region, endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint }, ...extra };
+}
+
+/** The `auth` of static keys kept in Secret `name` (keys `id`, `secret`), in `namespace` when given. */
+export function staticKeysRef(name: string, namespace?: string): Record<string, unknown> {
+  const ref = (key: string) => ({ name, key, ...(namespace !== undefined && { namespace }) });
+  return { secretRef: { accessKeyIDSecretRef: ref("id"), secretAccessKeySecretRef: ref("secret") } };
+}
+
 /** A SecretStore (namespace set) or ClusterSecretStore whose `spec.provider.aws` talks to the test server. */
 export function awsStore(
   aws: AwsTestServer,
@@ -17,13 +31,7 @@ export function awsStore(
     kind: metadata.namespace ? "SecretStore" : "ClusterSecretStore",
     metadata: { ...metadata, generation: 1 },
     spec: {
-      provider: {
-        aws: {
-          region: aws.region,
-          endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-          ...provider,
-        },
-      },
+      provider: { aws: awsProviderSpec(aws, provider) },
     },
   };
 }
@@ -39,12 +47,7 @@ export async function staticKeysAuth(
     namespace,
     body: { metadata: { name }, stringData: { id: keys.accessKeyId, secret: keys.secretAccessKey } },
   });
-  return {
-    secretRef: {
-      accessKeyIDSecretRef: { name, key: "id" },
-      secretAccessKeySecretRef: { name, key: "secret" },
-    },
-  };
+  return staticKeysRef(name);
 }
 
 /** The store the provider tests' clients belong to. */
@@ -60,22 +63,9 @@ export function staticKeysClient(
   spec: Record<string, unknown> = {},
 ): ProviderClient {
   const values: Record<string, string> = { id: keys.accessKeyId, secret: keys.secretAccessKey };
-  return awsProvider.create(
-    {
-      region: aws.region,
-      endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: "aws", key: "id" },
-          secretAccessKeySecretRef: { name: "aws", key: "secret" },
-        },
-      },
-      ...spec,
-    },
-    {
-      storeName: TEST_STORE,
-      namespace: "team-a",
-      readCredential: (ref) => Promise.resolve(values[ref.key] ?? ""),
-    },
-  );
+  return awsProvider.create(awsProviderSpec(aws, { auth: staticKeysRef("aws"), ...spec }), {
+    storeName: TEST_STORE,
+    namespace: "team-a",
+    readCredential: (ref) => Promise.resolve(values[ref.key] ?? ""),
+  });
 }

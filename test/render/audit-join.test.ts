@@ -18,6 +18,7 @@ import type { KubernetesSecretReader } from "../../src/providers/types.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
 import { Auditor, AuditWriter, verifyAudit, type ChainedRecord } from "../../src/store/audit.ts";
+import { awsProviderSpec, staticKeysRef } from "../aws/fixtures.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
 import { SECRETS_USER, startAzureServer, type AzureTestServer } from "../servers/azure/index.ts";
 import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
@@ -105,20 +106,7 @@ function config() {
             },
           },
         },
-        aws: {
-          provider: {
-            aws: {
-              region: aws.region,
-              endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-              auth: {
-                secretRef: {
-                  accessKeyIDSecretRef: { name: "aws", key: "id", namespace: "plugin" },
-                  secretAccessKeySecretRef: { name: "aws", key: "secret", namespace: "plugin" },
-                },
-              },
-            },
-          },
-        },
+        aws: { provider: { aws: awsProviderSpec(aws, { auth: staticKeysRef("aws", "plugin") }) } },
         azure: {
           provider: {
             azurekv: {

@@ -11,6 +11,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { kubernetesSecretReader } from "../../src/providers/kubernetes/client.ts";
 import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
+import { awsProviderSpec, staticKeysRef } from "../aws/fixtures.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
 
@@ -40,20 +41,7 @@ function config() {
   return parseConfig(
     JSON.stringify({
       stores: {
-        aws: {
-          provider: {
-            aws: {
-              region: aws.region,
-              endpoints: { secretsManager: aws.endpoint, sts: aws.endpoint },
-              auth: {
-                secretRef: {
-                  accessKeyIDSecretRef: { name: "aws", key: "id", namespace },
-                  secretAccessKeySecretRef: { name: "aws", key: "secret", namespace },
-                },
-              },
-            },
-          },
-        },
+        aws: { provider: { aws: awsProviderSpec(aws, { auth: staticKeysRef("aws", namespace) }) } },
       },
       defaultStores: { awssecrets: "aws" },
       modes: ["inline"],
