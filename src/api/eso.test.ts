@@ -198,6 +198,28 @@ void describe("convertEsoObject", () => {
     assert.equal(spec.controller, "blue");
   });
 
+  void test("a store's refreshInterval: ESO's seconds or duration; 0 is the default, as unset", () => {
+    const interval = (refreshInterval: unknown) => {
+      const result = convertEsoObject({
+        apiVersion: "external-secrets.io/v1",
+        kind: "ClusterSecretStore",
+        metadata: { name: "f" },
+        spec: { refreshInterval, provider: { fake: { data: [] } } },
+      });
+      if (!result.ok) return result.problems;
+      return validateStoreSpec(result.object.spec).refreshInterval;
+    };
+    assert.equal(interval(90), "90s");
+    assert.equal(interval("1h30m"), "1h30m");
+    assert.equal(interval(0), undefined);
+    assert.equal(interval("0"), undefined);
+    assert.equal(interval("0s"), undefined);
+    assert.deepEqual(interval(-5), [
+      "spec.refreshInterval: ESO refuses this store: seconds must be a whole number, not negative",
+    ]);
+    assert.throws(() => interval("-5m"), /spec\.refreshInterval: must be a duration/);
+  });
+
   void test("a Vault KV v2 path with ESO's optional /data suffix becomes the mount", () => {
     const result = convertEsoObject({
       apiVersion: "external-secrets.io/v1",

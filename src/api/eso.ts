@@ -12,6 +12,7 @@
  * like every refsync object (src/render/objects.ts), provider sections
  * included.
  */
+import { DURATION, durationMs } from "./duration.ts";
 import { API_VERSION } from "./v1alpha1.ts";
 
 export const ESO_GROUP = "external-secrets.io";
@@ -154,7 +155,7 @@ const STORE: Record<string, Rule> = {
   "spec.controller": map,
   "spec.provider": map,
   "spec.retrySettings": refuse(),
-  "spec.refreshInterval": refuse("(periodic store validation)"),
+  "spec.refreshInterval": map,
   "spec.conditions": map,
   "spec.conditions[]": map,
   "spec.conditions[].namespaces": subtree,
@@ -516,6 +517,11 @@ function esoStoreValidation(spec: unknown): string[] {
     problems.push(
       `${at}: ESO refuses this store: forceDeleteWithoutRecovery conflicts with recoveryWindowInDays`,
     );
+  const interval = isRecord(spec) ? spec.refreshInterval : undefined;
+  if (typeof interval === "number" && (interval < 0 || !Number.isInteger(interval)))
+    problems.push(
+      "spec.refreshInterval: ESO refuses this store: seconds must be a whole number, not negative",
+    );
   const vault = isRecord(provider.vault) ? provider.vault : {};
   if (isRecord(vault.checkAndSet) && vault.checkAndSet.required === true && vault.version === "v1")
     problems.push(
@@ -557,6 +563,14 @@ function applyStoreDefaults(spec: Record<string, unknown>, dropped: EsoDropped[]
     }
   }
   if (isRecord(provider.azurekv)) provider.azurekv.authType ??= "ServicePrincipal";
+  // ESO's int-or-string: seconds, or a Go duration; 0 means the controller's default, as unset does.
+  if (typeof spec.refreshInterval === "number") spec.refreshInterval = `${spec.refreshInterval}s`;
+  const interval = spec.refreshInterval;
+  if (
+    interval === "0" ||
+    (typeof interval === "string" && DURATION.test(interval) && durationMs(interval) === 0)
+  )
+    delete spec.refreshInterval;
   // ESO's server without a url is the cluster ESO runs in, with that cluster's CA (kube-root-ca.crt in
   // ESO's guide): refsync's default, the controller's own cluster, which it already trusts.
   const kubernetes = provider.kubernetes;

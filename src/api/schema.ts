@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { compileGoRegexp } from "./go-regexp.ts";
-import { DURATION } from "./duration.ts";
+import { DURATION, durationMs } from "./duration.ts";
 import { parseSchedule } from "./sync-windows.ts";
 
 /**
@@ -611,6 +611,14 @@ export const storeSpecSchema = z
         "A token bucket for the reads this store makes from its backend, shared by every ExternalSecret.",
       ),
     events: storeEventsSchema.optional(),
+    refreshInterval: z
+      .string()
+      .regex(DURATION, "must be a duration like 1h, 5m or 30s (units h, m, s, ms)")
+      .refine((v) => durationMs(v) > 0, "must be greater than 0 (omit it for the default, 5m)")
+      .optional()
+      .describe(
+        "How often the controller validates the store again (login, path), as a duration such as 1h or 5m; greater than 0. Defaults to 5m.",
+      ),
     conditions: z
       .array(
         z

@@ -6,6 +6,7 @@ import { parseDuration, validateExternalSecretSpec, validateStoreSpec } from "..
 import { InvalidSpecError } from "../errors.ts";
 import { TokenBucket } from "../store/rate-limit.ts";
 import { clusterStoreAllows, selectorMatches } from "./secretstore/resolve.ts";
+import { revalidateAfterMs } from "./secretstore/reconciler.ts";
 import { sameConditions, setCondition } from "../kube/conditions.ts";
 import {
   decideSync,
@@ -265,6 +266,21 @@ void describe("spec validation", () => {
       () => validateStoreSpec({ provider: {}, rateLimit: { burst: 0 } }),
       /Error: spec\.rateLimit\.burst: /,
     );
+  });
+});
+
+void describe("store refreshInterval", () => {
+  void test("a valid store is validated again after its refreshInterval, else the default", () => {
+    assert.equal(revalidateAfterMs({}, 300_000), 300_000);
+    assert.equal(revalidateAfterMs({ refreshInterval: "30s" }, 300_000), 30_000);
+    assert.equal(revalidateAfterMs({ refreshInterval: "1h30m" }, 300_000), 5_400_000);
+  });
+  void test("a duration greater than 0, or the store is InvalidSpec", () => {
+    const spec = (refreshInterval: string) => ({ provider: { fake: { data: [] } }, refreshInterval });
+    assert.equal(validateStoreSpec(spec("10m")).refreshInterval, "10m");
+    assert.throws(() => validateStoreSpec(spec("0s")), /spec\.refreshInterval: must be greater than 0/);
+    assert.throws(() => validateStoreSpec(spec("0")), /spec\.refreshInterval: must be a duration/);
+    assert.throws(() => validateStoreSpec(spec("5 minutes")), InvalidSpecError);
   });
 });
 

@@ -2,10 +2,12 @@
  * SecretStore and ClusterSecretStore: validate the spec and ask the provider
  * to `validate` (can we log in, is the path there); report it as the Ready
  * condition, plus the provider's warnings (StaticCredentials…) as their own
- * conditions. Valid stores are re-validated every few minutes.
+ * conditions. Valid stores are validated again every `spec.refreshInterval`
+ * (default 5 minutes, as ESO's --store-requeue-interval).
  */
 import type { SecretStore, StoreStatus } from "../../api/v1alpha1.ts";
 import { validateStoreSpec } from "../../api/validate.ts";
+import { durationMs } from "../../api/duration.ts";
 import { RefsyncError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
@@ -36,6 +38,14 @@ export interface StoreReconcilerDeps {
 }
 
 const REVALIDATE_MS = 5 * 60_000;
+
+/** When a valid store is validated again: its spec.refreshInterval, else the controller's default. */
+export function revalidateAfterMs(
+  spec: Pick<SecretStore["spec"], "refreshInterval">,
+  defaultMs: number,
+): number {
+  return spec.refreshInterval === undefined ? defaultMs : durationMs(spec.refreshInterval);
+}
 
 export class StoreReconciler {
   readonly #d: StoreReconcilerDeps;
@@ -87,7 +97,7 @@ export class StoreReconciler {
     await this.#writeStatus(store, ready, warnings, signal);
     // Not ready: fail, so the queue retries with growing back-off (RBAC or the backend may come right any moment).
     if (ready.status === "False") throw new Error(`${kind} ${key}: ${ready.reason}`);
-    return { requeueAfterMs: this.#d.revalidateMs ?? REVALIDATE_MS };
+    return { requeueAfterMs: revalidateAfterMs(store.spec, this.#d.revalidateMs ?? REVALIDATE_MS) };
   }
 
   async #writeStatus(
