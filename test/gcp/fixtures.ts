@@ -6,6 +6,16 @@ import type { GcpTestServer } from "../servers/gcp/index.ts";
 /** The service-account issuer of the test cluster (test/cluster/index.ts). */
 export const CLUSTER_ISSUER = "https://kubernetes.default.svc.cluster.local";
 
+/** `provider.gcpsm` reaching the test server's Secret Manager, plus `extra`: plugin stores and provider clients. */
+export function gcpsmSpec(gcp: GcpTestServer, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    projectID: gcp.projectID,
+    endpoints: { secretManager: gcp.secretManager },
+    caBundle: gcp.caBundle,
+    ...extra,
+  };
+}
+
 /** A SecretStore (namespace set) or ClusterSecretStore whose `spec.provider.gcpsm` talks to the test server. */
 export function gcpStore(
   gcp: GcpTestServer,

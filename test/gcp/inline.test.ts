@@ -14,6 +14,7 @@ import type { PluginConfig } from "../../src/render/config.ts";
 import { convertYaml } from "../../src/git/convert.ts";
 import { render } from "../../src/render/render.ts";
 import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
+import { gcpsmSpec } from "./fixtures.ts";
 
 const MANIFEST = `apiVersion: v1
 kind: Secret
@@ -48,15 +49,7 @@ before(async () => {
   process.env["GOOGLE_APPLICATION_CREDENTIALS"] = join(dir, "key.json");
   config = {
     stores: {
-      gcp: {
-        provider: {
-          gcpsm: {
-            projectID: gcp.projectID,
-            endpoints: { secretManager: gcp.secretManager },
-            caBundle: gcp.caBundle,
-          },
-        },
-      },
+      gcp: { provider: { gcpsm: gcpsmSpec(gcp) } },
     },
     defaultStores: { gcpsm: "gcp" },
     modes: ["deferred", "inline"],
@@ -271,11 +264,7 @@ void test("AVP's GCP placeholders by project number: read with the store's proje
   const policy = [
     { projects: ["team-a"], stores: ["gcp"], paths: [full("team-a-db"), full("team-a-token")] },
   ];
-  const gcpsm = {
-    projectID: gcp.projectID,
-    endpoints: { secretManager: gcp.secretManager },
-    caBundle: gcp.caBundle,
-  };
+  const gcpsm = gcpsmSpec(gcp);
   const byNumber: PluginConfig = {
     ...config,
     stores: { gcp: { provider: { gcpsm: { ...gcpsm, projectNumber: gcp.projectNumber } } } },

@@ -19,6 +19,7 @@ import { parseConfig } from "../../src/render/config.ts";
 import { render } from "../../src/render/render.ts";
 import { Auditor, AuditWriter, verifyAudit, type ChainedRecord } from "../../src/store/audit.ts";
 import { awsProviderSpec, staticKeysRef } from "../aws/fixtures.ts";
+import { gcpsmSpec } from "../gcp/fixtures.ts";
 import { startAwsServer, type AwsTestServer } from "../servers/aws/index.ts";
 import { SECRETS_USER, startAzureServer, type AzureTestServer } from "../servers/azure/index.ts";
 import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
@@ -117,15 +118,7 @@ function config() {
             },
           },
         },
-        gcp: {
-          provider: {
-            gcpsm: {
-              projectID: gcp.projectID,
-              endpoints: { secretManager: gcp.secretManager },
-              caBundle: gcp.caBundle,
-            },
-          },
-        },
+        gcp: { provider: { gcpsm: gcpsmSpec(gcp) } },
       },
       defaultStores: { vault: "vault", awssecrets: "aws", azurekv: "azure", gcpsm: "gcp" },
       modes: ["inline"],

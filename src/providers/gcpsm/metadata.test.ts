@@ -3,6 +3,7 @@
 // through the real client (gRPC) and the protocol test server.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { gcpsmSpec } from "../../../test/gcp/fixtures.ts";
 import { startGcpServer, type GcpTestServer } from "../../../test/servers/gcp/index.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { extractMap, extractValue } from "../extract.ts";
@@ -25,12 +26,9 @@ before(async () => {
   gcp.putSecret("app-bare", "the-value");
   client = createProviderClient(
     {
-      gcpsm: {
-        projectID: gcp.projectID,
-        endpoints: { secretManager: gcp.secretManager },
-        caBundle: gcp.caBundle,
+      gcpsm: gcpsmSpec(gcp, {
         auth: { secretRef: { secretAccessKeySecretRef: { name: "gcp-key", key: "key.json" } } },
-      },
+      }),
     },
     { storeName: "SecretStore/test/gcp", readCredential: () => Promise.resolve(key) },
   );
