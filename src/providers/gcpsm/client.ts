@@ -15,7 +15,13 @@ import { isDeepStrictEqual } from "node:util";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { PassThroughClient } from "google-auth-library";
-import { AccessDeniedError, InvalidSpecError, RefsyncError, SecretNotFoundError } from "../../errors.ts";
+import {
+  AccessDeniedError,
+  InvalidSpecError,
+  RefsyncError,
+  SecretNotFoundError,
+  SecretVersionStateError,
+} from "../../errors.ts";
 import type {
   FindQuery,
   ProviderClient,
@@ -118,12 +124,18 @@ export class GcpsmClient implements ProviderClient {
   async read(request: ReadRequest, signal?: AbortSignal): Promise<SecretValue> {
     if (request.metadata) return this.#metadata(request.key, signal);
     const name = `${this.#secretName(request.key)}/versions/${this.#version(request.version)}`;
-    const [response] = await this.#call(
-      "AccessSecretVersion",
-      request.key,
-      (client, options) => client.accessSecretVersion({ name }, options),
-      signal,
-    );
+    const access = (version: string) =>
+      this.#call(
+        "AccessSecretVersion",
+        request.key,
+        (client, options) => client.accessSecretVersion({ name: version }, options),
+        signal,
+      );
+    const [response] = await access(name).catch(async (error: unknown) => {
+      // Only a key without version whose latest is disabled or destroyed falls back.
+      if (!(this.#fallsBack(request) && error instanceof SecretVersionStateError)) throw error;
+      return access(await this.#newestEnabled(request.key, signal));
+    });
     const data = response.payload?.data;
     if (data === undefined || data === null) {
       throw new SecretNotFoundError(
@@ -151,6 +163,37 @@ export class GcpsmClient implements ProviderClient {
     };
   }
 
+  /**
+   * LatestOrFetch's fallback: the name of the secret's most recently created ENABLED version
+   * (ListSecretVersions, state:ENABLED, every page); none: `latest` again, whose access then
+   * fails as it did.
+   */
+  async #newestEnabled(key: string, signal?: AbortSignal): Promise<string> {
+    const parent = this.#secretName(key);
+    let newest: { name: string; at: bigint } | undefined;
+    let pageToken = "";
+    do {
+      const [versions, , response] = await this.#call(
+        "ListSecretVersions",
+        key,
+        (client, options) =>
+          client.listSecretVersions(
+            { parent, filter: "state:ENABLED", pageSize: PAGE_SIZE, ...(pageToken ? { pageToken } : {}) },
+            { ...options, autoPaginate: false },
+          ),
+        signal,
+      );
+      for (const version of versions) {
+        const time = version.createTime;
+        const at = BigInt(String(time?.seconds ?? 0)) * 1_000_000_000n + BigInt(time?.nanos ?? 0);
+        // Strictly newer, as ESO: of equal creation times the first listed (the API lists newest first).
+        if (version.name && (newest === undefined || at > newest.at)) newest = { name: version.name, at };
+      }
+      pageToken = response?.nextPageToken ?? "";
+    } while (pageToken);
+    return newest?.name ?? `${parent}/versions/latest`;
+  }
+
   /** The number of the version the request names now (GetSecretVersion: no payload is read). */
   async currentVersion(request: ReadRequest, signal?: AbortSignal): Promise<string | undefined> {
     const name = `${this.#secretName(request.key)}/versions/${this.#version(request.version)}`;
@@ -160,7 +203,16 @@ export class GcpsmClient implements ProviderClient {
       (client, options) => client.getSecretVersion({ name }, options),
       signal,
     );
+    // The version read() would return: LatestOrFetch's fallback when latest is not ENABLED.
+    if (this.#fallsBack(request) && version.state !== "ENABLED" && version.state !== 1) {
+      return versionOf(await this.#newestEnabled(request.key, signal));
+    }
     return versionOf(version.name);
+  }
+
+  /** Whether a read of `request` falls back when latest is disabled or destroyed (LatestOrFetch, as ESO). */
+  #fallsBack(request: ReadRequest): boolean {
+    return this.#spec.secretVersionSelectionPolicy === "LatestOrFetch" && !request.version;
   }
 
   /** Secret ids matching the labels (server-side filter) and the name regexp (here), all pages. */

@@ -17,3 +17,17 @@ void test("spec: projectNumber is optional and a project number", () => {
     );
   }
 });
+
+void test("spec: secretVersionSelectionPolicy is ESO's LatestOrFail or LatestOrFetch", () => {
+  for (const policy of ["LatestOrFail", "LatestOrFetch"] as const) {
+    assert.equal(
+      parseGcpsmSpec({ projectID: "my-project-123", secretVersionSelectionPolicy: policy })
+        .secretVersionSelectionPolicy,
+      policy,
+    );
+  }
+  assert.throws(
+    () => parseGcpsmSpec({ projectID: "my-project-123", secretVersionSelectionPolicy: "Oldest" }),
+    (e: unknown) => e instanceof InvalidSpecError && /secretVersionSelectionPolicy/.test(e.message),
+  );
+});

@@ -63,12 +63,10 @@ export const gcpsmSpecSchema = z
         "Location of regional secrets (and of the regional endpoint secretmanager.<location>.rep.googleapis.com). Unset: global secrets.",
       ),
     secretVersionSelectionPolicy: z
-      .literal("LatestOrFail", {
-        error: "only LatestOrFail is supported: refsync never falls back to an older version",
-      })
+      .enum(["LatestOrFail", "LatestOrFetch"])
       .optional()
       .describe(
-        "How latest is read: LatestOrFail (the only policy, and the default) fails when the latest version is disabled or destroyed.",
+        "How a key without version is read when its latest version is disabled or destroyed: LatestOrFail (the default) fails; LatestOrFetch reads the most recently created enabled version instead (needs secretmanager.versions.list), as ESO does.",
       ),
     endpoints: z
       .strictObject({

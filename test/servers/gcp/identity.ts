@@ -30,6 +30,7 @@ export type Role = "secretAccessor" | "viewer" | "secretVersionAdder" | "admin" 
 export const PERMISSIONS: Record<string, Role[]> = {
   "secretmanager.versions.access": ["secretAccessor", "admin"],
   "secretmanager.versions.get": ["viewer", "admin"],
+  "secretmanager.versions.list": ["viewer", "admin"],
   "secretmanager.secrets.get": ["viewer", "admin"],
   "secretmanager.secrets.list": ["viewer", "admin"],
   "secretmanager.versions.add": ["secretVersionAdder", "admin"],

@@ -293,7 +293,10 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`,
       [iamDenied(permission, resource)],
     );
-  const timestamp = (d: Date) => ({ seconds: String(Math.floor(d.getTime() / 1000)), nanos: 0 });
+  const timestamp = (d: Date) => ({
+    seconds: String(Math.floor(d.getTime() / 1000)),
+    nanos: (d.getTime() % 1000) * 1_000_000,
+  });
   const secretMessage = (s: Secret) => ({
     name: numbered(s.name),
     labels: s.labels,
@@ -335,6 +338,27 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
         throw denied("secretmanager.versions.get", name);
       const { secret, version } = model.version(name);
       return versionMessage(secret, version);
+    },
+    ListSecretVersions(request, principal, entry) {
+      const name = normalise(String(request["parent"]));
+      entry.resource = name;
+      const secretId = name.split("/").at(-1) ?? "";
+      if (!identities.allows(principal, "secretmanager.versions.list", secretId))
+        throw denied("secretmanager.versions.list", name);
+      const pageSize = Math.min(Number(request["pageSize"]) || 25_000, 25_000);
+      const token = String(request["pageToken"] ?? "");
+      const offset = token ? Number(Buffer.from(token, "base64url").toString()) : 0;
+      if (!Number.isInteger(offset) || offset < 0)
+        throw new RpcError(Status.INVALID_ARGUMENT, "Invalid page token.");
+      const secret = model.get(name);
+      const all = model.listVersions(name, String(request["filter"] ?? ""));
+      const next =
+        offset + pageSize < all.length ? Buffer.from(String(offset + pageSize)).toString("base64url") : "";
+      return {
+        versions: all.slice(offset, offset + pageSize).map((v) => versionMessage(secret, v)),
+        nextPageToken: next,
+        totalSize: all.length,
+      };
     },
     GetSecret(request, principal, entry) {
       const name = normalise(String(request["name"]));

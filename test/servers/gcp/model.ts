@@ -123,6 +123,24 @@ export class SecretsModel {
     this.onChange({ type, secret, version });
   }
 
+  /**
+   * The versions of a secret matching a ListSecretVersions filter, newest first as the API
+   * lists them; the filter is terms `state:<STATE>` or `state=<STATE>` (what refsync sends).
+   */
+  listVersions(name: string, filter: string): Version[] {
+    const secret = this.get(name);
+    const states = filter
+      .trim()
+      .split(/\s+(?:AND\s+)?/)
+      .filter(Boolean)
+      .map((term) => {
+        const m = /^state[:=]"?(ENABLED|DISABLED|DESTROYED)"?$/.exec(term);
+        if (!m) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid filter: ${filter}`);
+        return m[1];
+      });
+    return secret.versions.filter((v) => states.every((state) => v.state === state)).reverse();
+  }
+
   /** Secrets of a parent, by name, matching a ListSecrets filter. */
   list(parent: string, filter: string): Secret[] {
     const match = compileFilter(filter);

@@ -93,6 +93,94 @@ void test("disabled and destroyed versions are typed errors; missing ones NotFou
   await assert.rejects(client.read({ key: "projects/other-project/secrets/app-db" }), AccessDeniedError);
 });
 
+/** The official client on the test server, with the reader's tokens (sent by hand, as the provider does). */
+async function officialClient() {
+  const { SecretManagerServiceClient } = await import("@google-cloud/secret-manager");
+  const { credentials } = await import("@grpc/grpc-js");
+  const { PassThroughClient } = await import("google-auth-library");
+  const { tokenSource } = await import("../../../src/providers/gcpsm/credentials.ts");
+  const tokens = tokenSource(
+    { projectID: gcp.projectID, auth: { secretRef: { secretAccessKeySecretRef: { name: "k", key: "k" } } } },
+    { storeName: "SecretStore/test/gcp", readCredential: () => Promise.resolve(key) },
+  );
+  const [host, port] = gcp.secretManager.split(":");
+  const sm = new SecretManagerServiceClient({
+    apiEndpoint: host,
+    port: Number(port),
+    sslCreds: credentials.createSsl(Buffer.from(gcp.caBundle, "base64")),
+    authClient: new PassThroughClient(),
+    universeDomain: "googleapis.com",
+  });
+  return { sm, tokens };
+}
+
+void test("LatestOrFetch: an unset version whose latest is disabled reads the newest enabled one, as ESO", async () => {
+  const fetching = storeClient({ secretVersionSelectionPolicy: "LatestOrFetch" });
+  others.push(fetching);
+  for (const value of ["v1", "v2", "v3", "v4"]) gcp.putSecret("app-fallback", value);
+  gcp.setVersionState("app-fallback", 4, "DISABLED");
+  gcp.setVersionState("app-fallback", 3, "DESTROYED");
+  gcp.clearRequests();
+  const read = await fetching.read({ key: "app-fallback" });
+  assert.deepEqual([read.data, read.version], ["v2", "2"]);
+  assert.equal(gcp.count("ListSecretVersions"), 1);
+  // The freshness check's version is the one read would return.
+  assert.equal(await fetching.currentVersion?.({ key: "app-fallback" }), "2");
+  assert.equal(await client.currentVersion?.({ key: "app-fallback" }), "4");
+  // LatestOrFail, the default, still fails; so does an explicit version, `latest` included.
+  await assert.rejects(client.read({ key: "app-fallback" }), SecretVersionStateError);
+  await assert.rejects(fetching.read({ key: "app-fallback", version: "latest" }), SecretVersionStateError);
+  await assert.rejects(fetching.read({ key: "app-fallback", version: "4" }), SecretVersionStateError);
+  // No enabled version left: latest's own error.
+  gcp.setVersionState("app-fallback", 2, "DISABLED");
+  gcp.setVersionState("app-fallback", 1, "DISABLED");
+  const none = await fetching.read({ key: "app-fallback" }).catch((e: unknown) => e);
+  assert.ok(none instanceof SecretVersionStateError && none.state === "DISABLED", String(none));
+  // Re-enabling the latest reads it again, without listing.
+  gcp.setVersionState("app-fallback", 4, "ENABLED");
+  gcp.clearRequests();
+  assert.equal((await fetching.read({ key: "app-fallback" })).data, "v4");
+  assert.equal(gcp.count("ListSecretVersions"), 0);
+});
+
+void test("ListSecretVersions filters by state and pages, newest first, as the API", async () => {
+  const { sm, tokens } = await officialClient();
+  try {
+    for (const value of ["a", "b", "c"]) gcp.putSecret("app-list", value);
+    gcp.setVersionState("app-list", 2, "DISABLED");
+    const authorization = `Bearer ${await tokens.token()}`;
+    const options = { retry: null, otherArgs: { headers: { authorization } }, autoPaginate: false };
+    const parent = `projects/${gcp.projectID}/secrets/app-list`;
+    const [enabled] = await sm.listSecretVersions({ parent, filter: "state:ENABLED" }, options);
+    assert.deepEqual(
+      enabled.map((v) => [v.name?.split("/").at(-1), v.state]),
+      [
+        ["3", "ENABLED"],
+        ["1", "ENABLED"],
+      ],
+    );
+    const [first, , page] = await sm.listSecretVersions({ parent, pageSize: 2 }, options);
+    assert.deepEqual(
+      first.map((v) => v.name?.split("/").at(-1)),
+      ["3", "2"],
+    );
+    const [rest] = await sm.listSecretVersions(
+      { parent, pageSize: 2, pageToken: page?.nextPageToken ?? "" },
+      options,
+    );
+    assert.deepEqual(
+      rest.map((v) => v.name?.split("/").at(-1)),
+      ["1"],
+    );
+    await assert.rejects(
+      sm.listSecretVersions({ parent, filter: "labels.a=b" }, options),
+      /INVALID_ARGUMENT/,
+    );
+  } finally {
+    await sm.close();
+  }
+});
+
 void test("binary payloads come back as bytes", async () => {
   const bytes = new Uint8Array([0, 255, 254, 1, 128]);
   gcp.putSecret("bin", bytes);
@@ -187,22 +275,7 @@ void test("a full name by project number: read with projectNumber, refused witho
 void test("errors carry google.rpc details in grpc-status-details-bin, as the official client decodes them", async () => {
   // The official client (google-gax) decodes the trailer into GoogleError's
   // statusDetails, reason, domain and errorInfoMetadata.
-  const { SecretManagerServiceClient } = await import("@google-cloud/secret-manager");
-  const { credentials } = await import("@grpc/grpc-js");
-  const { PassThroughClient } = await import("google-auth-library");
-  const { tokenSource } = await import("../../../src/providers/gcpsm/credentials.ts");
-  const tokens = tokenSource(
-    { projectID: gcp.projectID, auth: { secretRef: { secretAccessKeySecretRef: { name: "k", key: "k" } } } },
-    { storeName: "SecretStore/test/gcp", readCredential: () => Promise.resolve(key) },
-  );
-  const [host, port] = gcp.secretManager.split(":");
-  const sm = new SecretManagerServiceClient({
-    apiEndpoint: host,
-    port: Number(port),
-    sslCreds: credentials.createSsl(Buffer.from(gcp.caBundle, "base64")),
-    authClient: new PassThroughClient(),
-    universeDomain: "googleapis.com",
-  });
+  const { sm, tokens } = await officialClient();
   type Decoded = Error & {
     code?: number;
     reason?: string;
