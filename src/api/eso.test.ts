@@ -57,6 +57,10 @@ function documentSetting(kind: string, path: string): Record<string, unknown> {
     const spec = root.spec as { provider: { kubernetes: { server: Record<string, unknown> } } };
     spec.provider.kubernetes.server.url = "https://other:6443";
   }
+  // ESO accepts a customCloudConfig only with its new SDK.
+  if (path.startsWith("spec.provider.azurekv.customCloudConfig.")) {
+    (root.spec as { provider: { azurekv: Record<string, unknown> } }).provider.azurekv.useAzureSDK = true;
+  }
   return root;
 }
 

@@ -280,8 +280,14 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
     [`${P}.azurekv.customCloudConfig`]: map,
     [`${P}.azurekv.customCloudConfig.activeDirectoryEndpoint`]: map,
     [`${P}.azurekv.customCloudConfig.keyVaultDNSSuffix`]: map,
-    [`${P}.azurekv.customCloudConfig.keyVaultEndpoint`]: refuse("(set keyVaultDNSSuffix)"),
-    [`${P}.azurekv.customCloudConfig.resourceManagerEndpoint`]: refuse(),
+    // ESO's Key Vault clients take the vault from vaultUrl and the token's resource from the vault's
+    // authentication challenge, as refsync's do; ESO puts these in its cloud configuration but reads neither.
+    [`${P}.azurekv.customCloudConfig.keyVaultEndpoint`]: drop(
+      "no effect, in ESO as in refsync: the vault is vaultUrl and the token's resource the one the vault's challenge names",
+    ),
+    [`${P}.azurekv.customCloudConfig.resourceManagerEndpoint`]: drop(
+      "no effect, in ESO as in refsync: reading Key Vault makes no Resource Manager call",
+    ),
   },
   kubernetes: {
     [`${P}.kubernetes`]: map,
@@ -500,9 +506,10 @@ function applyClusterExternalSecretDefaults(spec: Record<string, unknown>): void
 }
 
 /**
- * What ESO's store validation refuses in the PushSecret-only fields that the
- * conversion drops (ESO's aws ValidateDeleteSecretInput, vault's CAS check):
- * such a store never worked in ESO, so it is not converted either.
+ * What ESO's store validation refuses around the fields that the conversion
+ * drops (ESO's aws ValidateDeleteSecretInput, vault's CAS check, azurekv's
+ * customCloudConfig without the new SDK): such a store never worked in ESO,
+ * so it is not converted either.
  */
 function esoStoreValidation(spec: unknown): string[] {
   const provider = isRecord(spec) && isRecord(spec.provider) ? spec.provider : {};
@@ -522,6 +529,9 @@ function esoStoreValidation(spec: unknown): string[] {
     problems.push(
       "spec.refreshInterval: ESO refuses this store: seconds must be a whole number, not negative",
     );
+  const azure = isRecord(provider.azurekv) ? provider.azurekv : {};
+  if (azure.customCloudConfig !== undefined && azure.useAzureSDK !== true)
+    problems.push(`${P}.azurekv.customCloudConfig: ESO refuses this store: it requires useAzureSDK: true`);
   const vault = isRecord(provider.vault) ? provider.vault : {};
   if (isRecord(vault.checkAndSet) && vault.checkAndSet.required === true && vault.version === "v1")
     problems.push(
