@@ -154,7 +154,7 @@ const STORE: Record<string, Rule> = {
   spec: map,
   "spec.controller": map,
   "spec.provider": map,
-  "spec.retrySettings": refuse(),
+  "spec.retrySettings": subtree,
   "spec.refreshInterval": map,
   "spec.conditions": map,
   "spec.conditions[]": map,

@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import type { KubeClient } from "../../kube/client.ts";
-import { SecretNotFoundError, ThrottledError } from "../../errors.ts";
+import { BackendUnavailableError, SecretNotFoundError, ThrottledError } from "../../errors.ts";
 import type { ProviderClient, ProviderContext, ReadRequest, SecretValue } from "../../providers/types.ts";
 import { ReadCache } from "../../store/read-cache.ts";
 import { Auditor, type AuditRecord } from "../../store/audit.ts";
@@ -184,4 +184,38 @@ void test("a request a client batches by itself lists every ExternalSecret waiti
   assert.deepEqual(records[0]?.subjects.map((s) => s.name).sort(), ["one", "two"]);
   assert.equal(records[0]?.requestId, "req-9");
   assert.equal(records[0]?.operation, "BatchGetSecretValue");
+});
+
+void test("spec.retrySettings: a read that may pass is made again, each attempt counted; not found is not", async () => {
+  let failures = 2;
+  const { calls, client } = recordingClient(false, (k) => {
+    if (k === "gone") return new SecretNotFoundError("gone");
+    return failures-- > 0 ? new BackendUnavailableError("connection reset") : undefined;
+  });
+  const metrics: { provider: string; call: string; result: string }[] = [];
+  const retrying: SecretStore = {
+    ...store,
+    spec: { ...store.spec, retrySettings: { maxRetries: 2, retryInterval: "1ms" } },
+  };
+  const session = sessions(client, metrics).session(retrying);
+  const [value] = await session.readAll([{ key: "a" }], 0);
+  assert.deepEqual((value as SecretValue).data, { v: "a" });
+  assert.deepEqual(calls, ["read:a", "read:a", "read:a"]);
+  assert.deepEqual(
+    metrics.map((m) => m.result),
+    ["error", "error", "success"],
+  );
+  const [missing] = await session.readAll([{ key: "gone" }], 0);
+  assert.ok(missing instanceof SecretNotFoundError);
+  assert.deepEqual(calls.slice(3), ["read:gone"]);
+  // Without retrySettings, one attempt: the controller's back-off retries the ExternalSecret.
+  failures = 1;
+  const plain = recordingClient(false, () =>
+    failures-- > 0 ? new BackendUnavailableError("down") : undefined,
+  );
+  const [failed] = await sessions(plain.client)
+    .session(store)
+    .readAll([{ key: "b" }], 0);
+  assert.ok(failed instanceof BackendUnavailableError);
+  assert.deepEqual(plain.calls, ["read:b"]);
 });

@@ -36,6 +36,7 @@ import {
 } from "../../store/audit.ts";
 import { buildProviderContext } from "./provider-context.ts";
 import { TokenBucket } from "../../store/rate-limit.ts";
+import { retryPolicy, withRetries, type RetryPolicy } from "../../store/retry.ts";
 import { storeId } from "./resolve.ts";
 
 export interface SessionDeps {
@@ -59,6 +60,8 @@ export class StoreSession {
   readonly cacheKey: string;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
+  /** spec.retrySettings: failed calls made again (store/retry.ts). */
+  readonly #retry: RetryPolicy | undefined;
   /** Reads under way by request, with whom they serve so far (a subject that joins one is added). */
   readonly #pending = new Map<string, { keys: AuditKey[]; subjects: AuditSubject[] }>();
 
@@ -70,6 +73,7 @@ export class StoreSession {
   ) {
     this.#deps = deps;
     this.#bucket = bucket;
+    this.#retry = retryPolicy(store.spec.retrySettings);
     this.id = storeId(store);
     this.provider = providerForSpec(store.spec.provider).factory.name;
     this.cacheKey = `${this.id}#${store.metadata.generation ?? 0}${actsPerNamespace(store) ? `@${actingNamespace}` : ""}`;
@@ -108,15 +112,25 @@ export class StoreSession {
   }
 
   /**
-   * Calls the backend, rate limited (here, or per request by the client), timed, counted and audited.
-   * Every backend call of the controller passes here; calls the client reports itself (logins, AWS
-   * requests) are audited by the provider context, in the scope set here.
+   * Calls the backend, rate limited (here, or per request by the client), timed, counted and audited,
+   * and made again as spec.retrySettings says. Every backend call of the controller passes here; calls
+   * the client reports itself (logins, AWS requests) are audited by the provider context, in the scope
+   * set here.
    */
-  async #call<T>(
+  #call<T>(
     call: string,
     fn: () => Promise<T>,
     signal?: AbortSignal,
     scope: AuditScope = NO_SCOPE,
+  ): Promise<T> {
+    return withRetries(this.#retry, () => this.#attempt(call, fn, signal, scope), signal);
+  }
+
+  async #attempt<T>(
+    call: string,
+    fn: () => Promise<T>,
+    signal: AbortSignal | undefined,
+    scope: AuditScope,
   ): Promise<T> {
     this.#deps.audit?.admit();
     if (!this.client.metersOwnRequests) await this.#bucket.take(signal);
