@@ -572,7 +572,21 @@ function applyStoreDefaults(spec: Record<string, unknown>, dropped: EsoDropped[]
       vault.path = vault.path.slice(0, -"/data".length);
     }
   }
-  if (isRecord(provider.azurekv)) provider.azurekv.authType ??= "ServicePrincipal";
+  const azure = provider.azurekv;
+  if (isRecord(azure)) {
+    azure.authType ??= "ServicePrincipal";
+    // ESO reads an Azure Stack vault at vaultUrl, whatever its domain; refsync's AzureStackCloud spells
+    // out that domain (keyVaultDNSSuffix), which is then vaultUrl's host after the vault's name.
+    const custom = azure.customCloudConfig;
+    const host =
+      typeof azure.vaultUrl === "string" && URL.canParse(azure.vaultUrl)
+        ? new URL(azure.vaultUrl).hostname
+        : "";
+    const dot = host.indexOf(".");
+    if (azure.environmentType === "AzureStackCloud" && isRecord(custom) && dot > 0) {
+      custom.keyVaultDNSSuffix ??= host.slice(dot);
+    }
+  }
   // ESO's int-or-string: seconds, or a Go duration; 0 means the controller's default, as unset does.
   if (typeof spec.refreshInterval === "number") spec.refreshInterval = `${spec.refreshInterval}s`;
   const interval = spec.refreshInterval;

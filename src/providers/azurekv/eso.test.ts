@@ -49,6 +49,21 @@ function esoStore(azurekv: Record<string, unknown>) {
   });
 }
 
+/** `db` read with the converted store's provider section, as the service principal. */
+async function read(provider: Record<string, unknown>) {
+  const credentials: Record<string, string> = { id: clientId, secret: "eso-client-secret" };
+  const kv = createProviderClient(provider, {
+    storeName: "SecretStore/app/kv",
+    namespace: "app",
+    readCredential: (ref) => Promise.resolve(credentials[ref.key] ?? ""),
+  });
+  try {
+    return await kv.read({ key: "db" });
+  } finally {
+    await kv.close();
+  }
+}
+
 const customCloudConfig = () => ({
   ...azure.customCloudConfig,
   keyVaultEndpoint: "https://vault.elsewhere.example/",
@@ -69,17 +84,19 @@ void test("keyVaultEndpoint and resourceManagerEndpoint are dropped, and the sto
   const provider = (result.object.spec as { provider: Record<string, unknown> }).provider;
   assert.deepEqual((provider.azurekv as Record<string, unknown>).customCloudConfig, azure.customCloudConfig);
 
-  const credentials: Record<string, string> = { id: clientId, secret: "eso-client-secret" };
-  const kv = createProviderClient(provider, {
-    storeName: "SecretStore/app/kv",
-    namespace: "app",
-    readCredential: (ref) => Promise.resolve(credentials[ref.key] ?? ""),
+  assert.equal((await read(provider)).data, "from-the-vault");
+});
+
+void test("AzureStackCloud without keyVaultDNSSuffix: the vault's domain is written out from vaultUrl", async () => {
+  const result = esoStore({
+    environmentType: "AzureStackCloud",
+    useAzureSDK: true,
+    customCloudConfig: { activeDirectoryEndpoint: azure.customCloudConfig.activeDirectoryEndpoint },
   });
-  try {
-    assert.equal((await kv.read({ key: "db" })).data, "from-the-vault");
-  } finally {
-    await kv.close();
-  }
+  assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+  const provider = (result.object.spec as { provider: { azurekv: Record<string, unknown> } }).provider;
+  assert.deepEqual(provider.azurekv.customCloudConfig, azure.customCloudConfig);
+  assert.equal((await read(provider)).data, "from-the-vault");
 });
 
 void test("a customCloudConfig without useAzureSDK: true is refused, as ESO refuses the store", () => {
