@@ -46,6 +46,8 @@ const COMBINATIONS: Record<string, string[]> = {
     "leaderElection.enabled=false",
     "--set",
     "logLevel=debug",
+    "--set",
+    "controllerClass=blue",
     "--set-json",
     'extraArgs=["--workers=8"]',
   ],
@@ -167,6 +169,7 @@ void describe("the Helm chart", () => {
     assert.equal(single.spec?.replicas, 1);
     assert.deepEqual(single.spec?.template.spec?.containers[0]?.args, [
       "controller",
+      "--controller-class=blue",
       "--log-level=debug",
       "--workers=8",
     ]);
