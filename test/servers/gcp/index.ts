@@ -310,6 +310,21 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
     createTime: timestamp(v.createTime),
   });
 
+  /** One page of a List call's results: pageSize (at most 25,000) from the offset its pageToken encodes. */
+  const paged = <T>(request: Record<string, unknown>, all: T[]) => {
+    const pageSize = Math.min(Number(request["pageSize"]) || 25_000, 25_000);
+    const token = String(request["pageToken"] ?? "");
+    const offset = token ? Number(Buffer.from(token, "base64url").toString()) : 0;
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RpcError(Status.INVALID_ARGUMENT, "Invalid page token.");
+    const end = offset + pageSize;
+    return {
+      page: all.slice(offset, end),
+      nextPageToken: end < all.length ? Buffer.from(String(end)).toString("base64url") : "",
+      totalSize: all.length,
+    };
+  };
+
   type Handler = (request: Record<string, unknown>, principal: string, entry: LoggedRequest) => unknown;
   const handlers: Record<string, Handler> = {
     AccessSecretVersion(request, principal, entry) {
@@ -345,20 +360,12 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       const secretId = name.split("/").at(-1) ?? "";
       if (!identities.allows(principal, "secretmanager.versions.list", secretId))
         throw denied("secretmanager.versions.list", name);
-      const pageSize = Math.min(Number(request["pageSize"]) || 25_000, 25_000);
-      const token = String(request["pageToken"] ?? "");
-      const offset = token ? Number(Buffer.from(token, "base64url").toString()) : 0;
-      if (!Number.isInteger(offset) || offset < 0)
-        throw new RpcError(Status.INVALID_ARGUMENT, "Invalid page token.");
       const secret = model.get(name);
-      const all = model.listVersions(name, String(request["filter"] ?? ""));
-      const next =
-        offset + pageSize < all.length ? Buffer.from(String(offset + pageSize)).toString("base64url") : "";
-      return {
-        versions: all.slice(offset, offset + pageSize).map((v) => versionMessage(secret, v)),
-        nextPageToken: next,
-        totalSize: all.length,
-      };
+      const { page, nextPageToken, totalSize } = paged(
+        request,
+        model.listVersions(name, String(request["filter"] ?? "")),
+      );
+      return { versions: page.map((v) => versionMessage(secret, v)), nextPageToken, totalSize };
     },
     GetSecret(request, principal, entry) {
       const name = normalise(String(request["name"]));
@@ -373,16 +380,11 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       entry.resource = parent;
       if (!identities.allows(principal, "secretmanager.secrets.list", "*"))
         throw denied("secretmanager.secrets.list", parent);
-      const pageSize = Math.min(Number(request["pageSize"]) || 25_000, 25_000);
-      const token = String(request["pageToken"] ?? "");
-      const offset = token ? Number(Buffer.from(token, "base64url").toString()) : 0;
-      if (!Number.isInteger(offset) || offset < 0)
-        throw new RpcError(Status.INVALID_ARGUMENT, "Invalid page token.");
-      const all = model.list(parent, String(request["filter"] ?? ""));
-      const page = all.slice(offset, offset + pageSize);
-      const next =
-        offset + pageSize < all.length ? Buffer.from(String(offset + pageSize)).toString("base64url") : "";
-      return { secrets: page.map(secretMessage), nextPageToken: next, totalSize: all.length };
+      const { page, nextPageToken, totalSize } = paged(
+        request,
+        model.list(parent, String(request["filter"] ?? "")),
+      );
+      return { secrets: page.map(secretMessage), nextPageToken, totalSize };
     },
     CreateSecret(request, principal, entry) {
       const { parent } = parentOf(String(request["parent"]));
