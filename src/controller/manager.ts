@@ -36,7 +36,7 @@ import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./secretstore/reconciler.ts";
-import { DEFAULT_CONTROLLER_CLASS } from "./secretstore/controller-class.ts";
+import { DEFAULT_CONTROLLER_CLASS, handlesStore } from "./secretstore/controller-class.ts";
 import { EventRefresh } from "./events/index.ts";
 import {
   ClusterExternalSecretReconciler,
@@ -315,6 +315,11 @@ export class Controller {
    * A namespace-scoped controller reads ClusterSecretStores but leaves their
    * status to the cluster-wide one (several scoped controllers must not fight over it).
    */
+  /** spec.controller names this controller's class, or none (controller-class.ts). */
+  #handles(store: SecretStore): boolean {
+    return handlesStore(store, this.#opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS);
+  }
+
   get #managesClusterStores(): boolean {
     return this.#opts.namespace === undefined;
   }
@@ -365,10 +370,13 @@ export class Controller {
     this.metrics.isLeader.set(1);
     this.#leaderAbort = new AbortController();
     this.#queue.start();
-    this.events.startLeading(this.#leaderAbort.signal, [
-      ...this.secretStores.list(),
-      ...(this.#managesClusterStores ? this.clusterSecretStores.list() : []),
-    ]);
+    this.events.startLeading(
+      this.#leaderAbort.signal,
+      [
+        ...this.secretStores.list(),
+        ...(this.#managesClusterStores ? this.clusterSecretStores.list() : []),
+      ].filter((s) => this.#handles(s)),
+    );
     for (const s of this.secretStores.list()) this.#enqueue("SecretStore", objectKey(s));
     if (this.#managesClusterStores) {
       for (const s of this.clusterSecretStores.list()) this.#enqueue("ClusterSecretStore", objectKey(s));
@@ -445,8 +453,9 @@ export class Controller {
       (kind: "SecretStore" | "ClusterSecretStore") =>
       (event: string, store: SecretStore, old?: SecretStore) => {
         // A namespace-scoped controller leaves ClusterSecretStores (their status, their sources) to the cluster-wide one.
+        // Another controller class's store: its event sources are that controller's (stopped if running).
         if (kind === "SecretStore" || this.#managesClusterStores)
-          this.events.storeChanged(event === "delete" ? "delete" : "update", store);
+          this.events.storeChanged(event === "delete" || !this.#handles(store) ? "delete" : "update", store);
         const specChanged =
           !old || old.metadata.generation !== store.metadata.generation || event === "delete";
         if (specChanged && (kind === "SecretStore" || this.#managesClusterStores))

@@ -20,6 +20,7 @@ import {
 
 const data = [{ key: "db", value: "s3cr3t" }];
 const read = { data: [{ secretKey: "password", remoteRef: { key: "db" } }] };
+const events = { webhook: { secretRef: { name: "hook", key: "secret" } } };
 
 void describe("controller class (spec.controller)", () => {
   const suite = useControllerSuite("class", { controllerClass: "blue" });
@@ -27,12 +28,12 @@ void describe("controller class (spec.controller)", () => {
   void test("another class's store and ExternalSecret get no status until the store names ours", async () => {
     const { ctl, ns } = suite;
     // The other class's objects first: the queue reaches them before ours.
-    await applyObject(ctl.kube, fakeStore(ns, "green", data, { controller: "green" }));
+    await applyObject(ctl.kube, fakeStore(ns, "green", data, { controller: "green", events }));
     await applyObject(
       ctl.kube,
       externalSecret(ns, "from-green", { secretStoreRef: { name: "green" }, ...read }),
     );
-    await applyObject(ctl.kube, fakeStore(ns, "blue", data, { controller: "blue" }));
+    await applyObject(ctl.kube, fakeStore(ns, "blue", data, { controller: "blue", events }));
     await applyObject(ctl.kube, fakeStore(ns, "any", data));
     await applyObject(
       ctl.kube,
@@ -46,10 +47,15 @@ void describe("controller class (spec.controller)", () => {
     assert.equal(green?.status, undefined);
     assert.equal((await getExternalSecret(ctl.kube, ns, "from-green"))?.status, undefined);
     assert.equal(await getSecret(ctl.kube, ns, "from-green"), undefined);
+    // Its event sources are the other controller's too: none run here.
+    const ref = (name: string) => fakeStore(ns, name, data);
+    assert.ok(ctl.controller.events.condition(ref("blue")));
+    assert.equal(ctl.controller.events.condition(ref("green")), undefined);
 
     await ctl.kube.mergePatch(resourceTypes.secretStore, ns, "green", { spec: { controller: "blue" } });
     await waitForCondition(ctl.kube, ns, "from-green", "Ready", "True");
     assert.equal((await getSecret(ctl.kube, ns, "from-green"))?.data.password, "s3cr3t");
+    assert.ok(ctl.controller.events.condition(ref("green")));
     await waitFor(
       async () =>
         (await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "green"))?.status?.conditions?.some(
