@@ -40,6 +40,7 @@ void test("sources start per configured field, restart after giving up, and refu
   const metrics = new ControllerMetrics();
   const healthChanges: string[] = [];
   const created: FlakySource[] = [];
+  const hookedConditions: ReturnType<EventSources["condition"]>[] = [];
   const webhook: ChangeSourceFactory = {
     field: "webhook",
     create: (_store, ctx) => {
@@ -56,7 +57,11 @@ void test("sources start per configured field, restart after giving up, and refu
     sink: () => undefined,
     providerContext: () => ({ storeName: "test", readCredential: () => Promise.resolve("") }),
     readKeys: () => new Set(),
-    onHealthChanged: (s) => healthChanges.push(s.metadata.name),
+    // Recorded as each change happens: sampling later would race the 10 ms restart under load.
+    onHealthChanged: (s) => {
+      healthChanges.push(s.metadata.name);
+      if (s.metadata.name === "hooked") hookedConditions.push(sources.condition(s));
+    },
     restartMs: 10,
   });
   const abort = new AbortController();
@@ -74,15 +79,14 @@ void test("sources start per configured field, restart after giving up, and refu
     assert.match(down?.message ?? "", /awsSqs serves stores of provider aws, not fake/);
     assert.match(down?.message ?? "", /gcpPubSub is not available in this build/);
     // The first start fails: down, with its reason, then restarted.
-    await new Promise((r) => setImmediate(r));
-    const failed = sources.condition(hooked);
+    for (let i = 0; i < 2000 && sources.condition(hooked)?.status !== "True"; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    const failed = hookedConditions.find((c) => c?.message.includes("connection refused"));
     assert.deepEqual([failed?.status, failed?.reason], ["False", "SourceDown"]);
     assert.match(
       failed?.message ?? "",
       /webhook: connection refused; ExternalSecrets refresh on their refreshInterval/,
     );
-    for (let i = 0; i < 200 && sources.condition(hooked)?.status !== "True"; i++)
-      await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(sources.condition(hooked), {
       type: "EventsReady",
       status: "True",
