@@ -59,7 +59,12 @@ export const awsSpecSchema = z
         "Role ARNs assumed one after the other, each with the credentials of the one before, before role (role chaining, as ESO).",
       ),
     sessionTags: z
-      .array(z.strictObject({ key: tagKey, value: tagValue }))
+      .array(
+        z.strictObject({
+          key: tagKey.describe("The session tag's key: 1 to 128 characters."),
+          value: tagValue.describe("The session tag's value: up to 256 characters."),
+        }),
+      )
       .max(50)
       .refine(
         (tags) => new Set(tags.map((tag) => tag.key.toLowerCase())).size === tags.length,
