@@ -36,7 +36,7 @@ import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
 import { LeaderElector } from "../kube/leader-election.ts";
 import { WorkQueue } from "../kube/queue.ts";
 import { StoreReconciler } from "./secretstore/reconciler.ts";
-import { DEFAULT_CONTROLLER_CLASS, handlesStore } from "./secretstore/controller-class.ts";
+import { DEFAULT_CONTROLLER_CLASS, handlesStore, readsOtherClass } from "./secretstore/controller-class.ts";
 import { EventRefresh } from "./events/index.ts";
 import {
   ClusterExternalSecretReconciler,
@@ -224,8 +224,11 @@ export class Controller {
     });
     this.#wireEvents();
     this.metrics.view = {
-      externalSecrets: () => this.externalSecrets.list(),
-      stores: () => [...this.secretStores.list(), ...this.clusterSecretStores.list()],
+      // Another controller class's objects are that controller's to report.
+      externalSecrets: () =>
+        this.externalSecrets.list().filter((es) => !readsOtherClass(es, this.#stores, this.#controllerClass)),
+      stores: () =>
+        [...this.secretStores.list(), ...this.clusterSecretStores.list()].filter((s) => this.#handles(s)),
       managedSecrets: () => this.secrets.list(),
       recentEvents: () => this.#events.recent,
       queueDepth: () => this.#queue.length,
@@ -317,7 +320,11 @@ export class Controller {
    */
   /** spec.controller names this controller's class, or none (controller-class.ts). */
   #handles(store: SecretStore): boolean {
-    return handlesStore(store, this.#opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS);
+    return handlesStore(store, this.#controllerClass);
+  }
+
+  get #controllerClass(): string {
+    return this.#opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS;
   }
 
   get #managesClusterStores(): boolean {

@@ -51,6 +51,12 @@ void describe("controller class (spec.controller)", () => {
     const ref = (name: string) => fakeStore(ns, name, data);
     assert.ok(ctl.controller.events.condition(ref("blue")));
     assert.equal(ctl.controller.events.condition(ref("green")), undefined);
+    // Nor do its metrics and dashboard rows (no refsync_store_ready 0 to alert on).
+    const view = ctl.controller.metrics.view;
+    const names = (objects: readonly { metadata: { name: string } }[] = []) =>
+      objects.map((o) => o.metadata.name).sort();
+    assert.deepEqual(names(view?.stores()), ["any", "blue"]);
+    assert.deepEqual(names(view?.externalSecrets()), ["from-any", "from-blue"]);
 
     await ctl.kube.mergePatch(resourceTypes.secretStore, ns, "green", { spec: { controller: "blue" } });
     await waitForCondition(ctl.kube, ns, "from-green", "Ready", "True");

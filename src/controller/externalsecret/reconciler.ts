@@ -19,7 +19,7 @@ import { InvalidSpecError, RefsyncError, TargetConflictError } from "../../error
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
 import { resolveStore, type StoreLookup } from "../secretstore/resolve.ts";
-import { handlesStore } from "../secretstore/controller-class.ts";
+import { readsOtherClass } from "../secretstore/controller-class.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
@@ -144,17 +144,6 @@ export class ExternalSecretReconciler {
     return adopt;
   }
 
-  /** Its store is another controller class's (spec.controller): not reconciled, no status (as ESO). */
-  #otherControllers(es: ExternalSecret): boolean {
-    const ref = (es.spec as Partial<ExternalSecret["spec"]>).secretStoreRef;
-    if (!ref) return false;
-    const store =
-      ref.kind === "ClusterSecretStore"
-        ? this.#d.stores.clusterSecretStore(ref.name)
-        : this.#d.stores.secretStore(es.metadata.namespace as string, ref.name);
-    return store !== undefined && !handlesStore(store, this.#d.controllerClass);
-  }
-
   #wouldAdopt(key: string, es = this.#d.externalSecrets.get(key)): boolean {
     if (this.#seen.has(key) || !es) return false;
     return es.metadata.finalizers?.includes(FINALIZER) === true && !this.#d.leases.holds(key);
@@ -176,7 +165,8 @@ export class ExternalSecretReconciler {
       await this.#finalize(key, es, signal);
       return {};
     }
-    if (this.#otherControllers(es)) return {};
+    // Its store is another controller class's (spec.controller): not reconciled, no status (as ESO).
+    if (readsOtherClass(es, this.#d.stores, this.#d.controllerClass)) return {};
     const target = await this.#currentTarget(es, signal);
     const decision = decideSync(es, target);
     const adopting = !this.#fresh.has(key) && this.#adopt(key, es);

@@ -4,7 +4,8 @@
  * and the ExternalSecrets that read from them; everything else belongs to another controller and
  * is left alone, its status included.
  */
-import type { SecretStore } from "../../api/v1alpha1.ts";
+import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
+import type { StoreLookup } from "./resolve.ts";
 
 /** ESO's default class: a store that names "default" is served by a controller started without the flag. */
 export const DEFAULT_CONTROLLER_CLASS = "default";
@@ -12,4 +13,19 @@ export const DEFAULT_CONTROLLER_CLASS = "default";
 export function handlesStore(store: Pick<SecretStore, "spec">, controllerClass: string): boolean {
   const wanted = store.spec.controller;
   return wanted === undefined || wanted === "" || wanted === controllerClass;
+}
+
+/** The ExternalSecret reads from a store of another class (a store not found is nobody's yet: ours to report). */
+export function readsOtherClass(
+  es: ExternalSecret,
+  stores: Pick<StoreLookup, "secretStore" | "clusterSecretStore">,
+  controllerClass: string,
+): boolean {
+  const ref = (es.spec as Partial<ExternalSecret["spec"]>).secretStoreRef;
+  if (!ref) return false;
+  const store =
+    ref.kind === "ClusterSecretStore"
+      ? stores.clusterSecretStore(ref.name)
+      : stores.secretStore(es.metadata.namespace ?? "", ref.name);
+  return store !== undefined && !handlesStore(store, controllerClass);
 }
