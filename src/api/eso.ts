@@ -186,7 +186,7 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
     [`${P}.vault.auth.appRole`]: map,
     [`${P}.vault.auth.appRole.path`]: map,
     [`${P}.vault.auth.appRole.roleId`]: map,
-    [`${P}.vault.auth.appRole.roleRef`]: refuse("(set roleId)"),
+    [`${P}.vault.auth.appRole.roleRef`]: subtree,
     [`${P}.vault.auth.appRole.secretRef`]: subtree,
     [`${P}.vault.auth.kubernetes`]: map,
     [`${P}.vault.auth.kubernetes.mountPath`]: map,

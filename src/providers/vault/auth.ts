@@ -182,19 +182,26 @@ export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
     };
   }
   if (auth.appRole) {
-    const { path, roleId, secretRef } = auth.appRole;
+    const { path, secretRef } = auth.appRole;
+    // As ESO: a non-empty roleId is sent trimmed and roleRef is then not read; a roleRef value is sent as is.
+    const roleId = auth.appRole.roleId ? auth.appRole.roleId.trim() : undefined;
+    const roleRef = roleId === undefined ? auth.appRole.roleRef : undefined;
     return {
-      identity: `approle:${path}/${roleId}:${describeSecret(context, secretRef)}`,
+      identity: `approle:${path}/${roleRef ? describeSecret(context, roleRef) : roleId}:${describeSecret(context, secretRef)}`,
       method: "appRole",
       isStatic: false,
       path: `auth/${path}/login`,
-      awaitsNamespace: awaitsNamespace(context, secretRef),
+      awaitsNamespace:
+        awaitsNamespace(context, secretRef) || (roleRef !== undefined && awaitsNamespace(context, roleRef)),
       async login(vault, sent, signal) {
+        const roleIdSent = roleRef
+          ? noted(sent, await context.readCredential(credentialRef(roleRef), signal))
+          : roleId!;
         const secretId = noted(sent, await context.readCredential(credentialRef(secretRef), signal));
         return loginResult(
           (await vault.approleLogin({
             mount_point: path,
-            role_id: roleId,
+            role_id: roleIdSent,
             secret_id: secretId,
           })) as AuthResponse,
         );

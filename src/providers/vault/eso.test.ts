@@ -168,3 +168,18 @@ void it("checkAndSet, which only ESO's PushSecret reads, is dropped; ESO's own r
     /spec\.provider\.vault\.checkAndSet\.required: ESO refuses this store: check-and-set needs KV version v2/,
   );
 });
+
+void it("auth.appRole.roleRef converts as is, next to roleId when both are set (roleId wins at login)", () => {
+  const roleRef = { name: "vault-approle", key: "role-id" };
+  assert.deepEqual(converted({ auth: { appRole: { roleRef, secretRef } } }).auth.appRole, {
+    path: "approle",
+    roleRef,
+    secretRef,
+  });
+  assert.deepEqual(converted({ auth: { appRole: { roleId: "app", roleRef, secretRef } } }).auth.appRole, {
+    path: "approle",
+    roleId: "app",
+    roleRef,
+    secretRef,
+  });
+});

@@ -1,5 +1,5 @@
-// The Vault auth methods and connection settings ESO users have (userPass, ldap, cert, kubernetes.secretRef,
-// jwt token audiences and lifetime, a login namespace, mutual TLS, extra headers, readYourWrites and
+// The Vault auth methods and connection settings ESO users have (userPass, ldap, cert, appRole.roleRef,
+// kubernetes.secretRef, jwt token audiences and lifetime, a login namespace, mutual TLS, extra headers, readYourWrites and
 // forwardInconsistent), through node-vault against the Vault protocol test server, over loopback HTTP
 // and TLS. Every failed login must name the store and the mount, never the credential.
 import assert from "node:assert/strict";
@@ -447,5 +447,84 @@ void describe("tls, headers, readYourWrites and forwardInconsistent", () => {
       http.faults.standbyAppliedIndex = undefined;
       await Promise.all([plain.close(), forwarding.close(), onlyForward.close()]);
     }
+  });
+});
+
+void describe("appRole.roleRef", () => {
+  const SECRET_ID = "approle-secret-id-never-quoted-3c9e";
+  const ROLE_ID = "role-id-from-a-secret-5d1b";
+  const secretRef = { name: "approle", key: "secret-id" };
+  const roleRef = { name: "approle", key: "role-id" };
+
+  before(() => {
+    http.root.enableAppRole("roleref");
+    http.root.addAppRole(
+      "app",
+      { roleId: ROLE_ID, secretIds: [SECRET_ID], policies: ["reader"], ttl: 60 },
+      "roleref",
+    );
+  });
+
+  void it("reads the role ID from the Secret key when roleId is unset or empty", async () => {
+    for (const roleId of [undefined, ""]) {
+      const provider = store(
+        { server: http.url, auth: { appRole: { path: "roleref", roleId, roleRef, secretRef } } },
+        { "app/approle#role-id": ROLE_ID, "app/approle#secret-id": SECRET_ID },
+      );
+      await readsPassword(provider);
+      await provider.close();
+    }
+    assert.equal(http.count({ path: "auth/roleref/login", status: 200 }), 2);
+  });
+
+  void it("roleId and roleRef both set: roleId is sent trimmed and roleRef is not read, as ESO", async () => {
+    // The roleRef Secret does not exist: reading it would fail the login.
+    const provider = store(
+      {
+        server: http.url,
+        auth: { appRole: { path: "roleref", roleId: ` ${ROLE_ID}\n`, roleRef, secretRef } },
+      },
+      { "app/approle#secret-id": SECRET_ID },
+    );
+    await readsPassword(provider);
+    await provider.close();
+  });
+
+  void it("a role ID from the Secret that Vault does not know is AccessDenied, quoting neither ID", async () => {
+    const provider = store(
+      { server: http.url, auth: { appRole: { path: "roleref", roleRef, secretRef } } },
+      { "app/approle#role-id": `${ROLE_ID}-old`, "app/approle#secret-id": SECRET_ID },
+    );
+    await rejects(provider.read({ key: "app/db" }), AccessDeniedError, /auth\/roleref\/login/, [
+      ROLE_ID,
+      SECRET_ID,
+    ]);
+    await provider.close();
+  });
+
+  void it("neither roleId nor roleRef is InvalidSpec naming the field", () => {
+    assert.throws(
+      () => store({ server: http.url, auth: { appRole: { roleId: "", secretRef } } }, {}),
+      (error: Error) =>
+        error instanceof InvalidSpecError &&
+        /spec\.provider\.vault\.auth\.appRole/.test(error.message) &&
+        /neither roleId nor roleRef was supplied/.test(error.message),
+    );
+  });
+
+  void it("a ClusterSecretStore reads roleRef in the acting namespace, so validate does not log in", async () => {
+    const context = testContext("ClusterSecretStore/approle", undefined, {});
+    const provider = vaultProvider.create(
+      {
+        server: http.url,
+        path: "secret",
+        auth: { appRole: { path: "roleref", roleRef, secretRef: { ...secretRef, namespace: "vault" } } },
+      },
+      context,
+    );
+    const logins = http.count({ path: "auth/roleref/login" });
+    assert.deepEqual(await provider.validate(), { status: "Ready" });
+    assert.equal(http.count({ path: "auth/roleref/login" }), logins);
+    await provider.close();
   });
 });

@@ -47,8 +47,18 @@ const auth = z
     appRole: z
       .strictObject({
         path: name.default("approle").describe("Mount path of the AppRole auth method."),
-        roleId: name.describe("The AppRole's role ID."),
+        roleId: z
+          .string()
+          .optional()
+          .describe("The AppRole's role ID (sent trimmed); when set and not empty, roleRef is not read."),
+        roleRef: secretKeySelector
+          .optional()
+          .describe("The Secret key holding the AppRole's role ID, read when roleId is unset or empty."),
         secretRef: secretKeySelector.describe("The Secret key holding the AppRole's secret ID."),
+      })
+      // As ESO: a non-empty roleId wins over roleRef; neither is an error.
+      .refine((a) => (a.roleId ?? "") !== "" || a.roleRef !== undefined, {
+        message: "neither roleId nor roleRef was supplied",
       })
       .optional()
       .describe("Log in with an AppRole role ID and secret ID."),
