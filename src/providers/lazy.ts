@@ -20,7 +20,12 @@ export interface ClientShape {
 
 export function lazyClient(shape: ClientShape, load: () => Promise<ProviderClient>): ProviderClient {
   let loading: Promise<ProviderClient> | undefined;
-  const client = () => (loading ??= load());
+  // A failed load (a project not found yet, say) is tried again by the next call, not kept.
+  const client = () =>
+    (loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    }));
   const has = (method: OptionalMethod) => shape.methods.includes(method);
   return {
     provider: shape.provider,

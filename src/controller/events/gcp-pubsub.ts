@@ -17,7 +17,7 @@ import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import { PassThroughClient } from "google-auth-library";
 import { InvalidSpecError } from "../../errors.ts";
 import { attribution } from "../../providers/attribution.ts";
-import { tokenSource } from "../../providers/gcpsm/credentials.ts";
+import { projectOf, tokenSource } from "../../providers/gcpsm/credentials.ts";
 import { parseGcpsmSpec, type GcpsmSpec } from "../../providers/gcpsm/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
@@ -51,6 +51,8 @@ interface Received {
 export class GcpPubSubSource extends PullingSource {
   readonly #spec: GcpsmSpec;
   readonly #subscription: string;
+  /** The store's project (projectID, or found as the provider finds it), known once started. */
+  #project = "";
 
   constructor(store: SecretStore, ctx: ChangeSourceContext, options: PullingSourceOptions = {}) {
     super(SOURCE, store, ctx, options);
@@ -60,6 +62,7 @@ export class GcpPubSubSource extends PullingSource {
 
   async start(signal: AbortSignal): Promise<void> {
     const { v1 } = await import("@google-cloud/pubsub");
+    this.#project = await projectOf(this.#spec, this.ctx.provider);
     const tokens = tokenSource(this.#spec, this.ctx.provider);
     const [host, port] = (this.#spec.endpoints?.pubsub ?? DEFAULT_ENDPOINT).split(":");
     const ca = await this.#ca();
@@ -123,7 +126,7 @@ export class GcpPubSubSource extends PullingSource {
     // Secret Manager names the project by number; a store that does not know its number takes any
     // number (the subscription is its own), one that does checks it.
     const byNumber = /^\d+$/.test(project) && (this.#spec.projectNumber ?? project) === project;
-    const ours = (project === this.#spec.projectID || byNumber) && location === this.#spec.location;
+    const ours = (project === this.#project || byNumber) && location === this.#spec.location;
     if (!CHANGES.has(eventType) || !ours) {
       this.counts.ignored++;
       return;
@@ -131,7 +134,7 @@ export class GcpPubSubSource extends PullingSource {
     this.counts.changes++;
     const read = this.ctx.readKeys();
     const where = location ? `/locations/${location}` : "";
-    const names = [name, `projects/${this.#spec.projectID}${where}/secrets/${id}`];
+    const names = [name, `projects/${this.#project}${where}/secrets/${id}`];
     const keys = new Set([id, ...names.filter((n) => read.has(n))]);
     const version =
       eventType === "SECRET_VERSION_ADD"

@@ -35,7 +35,7 @@ import { goMetadataJson } from "../extract.ts";
 import { attribution } from "../attribution.ts";
 import { tokenSource, type TokenSource } from "./credentials.ts";
 import { Code, callResult, statusCode, toProviderError } from "./errors.ts";
-import type { GcpsmSpec } from "./spec.ts";
+import type { ProjectGcpsmSpec } from "./spec.ts";
 
 /** Attempts per call, the first included (the client's own config allows up to 10 minutes of retries). */
 export const MAX_ATTEMPTS = 3;
@@ -105,14 +105,14 @@ export class GcpsmClient implements ProviderClient {
   readonly provider = "gcpsm" as const;
   /** Every attempt takes a rate-limit token and is counted here (#call). */
   readonly metersOwnRequests = true;
-  readonly #spec: GcpsmSpec;
+  readonly #spec: ProjectGcpsmSpec;
   readonly #context: ProviderContext;
   readonly #tokens: TokenSource;
   readonly #parent: string;
   readonly #retry = new Map<string, Backoff>();
   #client: Promise<Client> | undefined;
 
-  constructor(spec: GcpsmSpec, context: ProviderContext) {
+  constructor(spec: ProjectGcpsmSpec, context: ProviderContext) {
     this.#spec = spec;
     this.#context = context;
     this.#tokens = tokenSource(spec, context);

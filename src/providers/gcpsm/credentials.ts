@@ -85,6 +85,24 @@ export function cachedToken(fetch: () => Promise<Fetched>): { get(): Promise<str
   };
 }
 
+/**
+ * The store's project, as ESO finds it: projectID; unset, workloadIdentity's clusterProjectID, else the
+ * environment's (GOOGLE_CLOUD_PROJECT or GCLOUD_PROJECT, then, through google-auth-library, the
+ * metadata server of GKE or Compute Engine). Looked up on each client creation, so a failed lookup is
+ * tried again. The schema keeps a key file's project from being looked up.
+ */
+export async function projectOf(spec: GcpsmSpec, context: ProviderContext): Promise<string> {
+  const known = spec.projectID ?? spec.auth?.workloadIdentity?.clusterProjectID;
+  if (known !== undefined) return known;
+  const found = await new GoogleAuth().getProjectId().catch(() => undefined);
+  if (!found) {
+    throw new InvalidSpecError(
+      `${context.storeName}: spec.provider.gcpsm.projectID is unset and no project was found (GOOGLE_CLOUD_PROJECT, the GKE metadata server): set projectID`,
+    );
+  }
+  return found;
+}
+
 export function tokenSource(spec: GcpsmSpec, context: ProviderContext): TokenSource {
   const auth = spec.auth;
   if (auth?.workloadIdentityFederation) return federated(spec, auth.workloadIdentityFederation, context);

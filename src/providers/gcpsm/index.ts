@@ -2,7 +2,7 @@
  * The Google Cloud Secret Manager provider (`ref+gcpsm://`, `spec.provider.gcpsm`).
  *
  *   spec.provider.gcpsm:
- *     projectID: my-project
+ *     projectID: my-project                      # optional but with auth.secretRef: see projectOf
  *     projectNumber: "123456789012"              # optional: also accept projects/<number>/… names
  *     location: europe-west1                     # optional: regional secrets and endpoint
  *     auth:                                      # optional; default: Application Default Credentials
@@ -29,7 +29,13 @@ export const gcpsmProvider: ProviderFactory = {
     // The gRPC client loads when a store of this provider is first used.
     return lazyClient(
       { provider: "gcpsm", methods: ["currentVersion", "write"], metersOwnRequests: true },
-      async () => new (await import("./client.ts")).GcpsmClient(parsed, context),
+      async () => {
+        const [{ GcpsmClient }, { projectOf }] = await Promise.all([
+          import("./client.ts"),
+          import("./credentials.ts"),
+        ]);
+        return new GcpsmClient({ ...parsed, projectID: await projectOf(parsed, context) }, context);
+      },
     );
   },
 };

@@ -49,7 +49,11 @@ const workloadIdentity = z
 
 export const gcpsmSpecSchema = z
   .strictObject({
-    projectID: projectID.describe("Project holding the secrets."),
+    projectID: projectID
+      .optional()
+      .describe(
+        "Project holding the secrets. Unset (as ESO): workloadIdentity's clusterProjectID, else the environment's project (GOOGLE_CLOUD_PROJECT, then the GKE metadata server); required with auth.secretRef.",
+      ),
     projectNumber: z
       .string()
       .regex(/^[1-9][0-9]{0,19}$/, "must be a Google Cloud project number such as 123456789012")
@@ -125,9 +129,16 @@ export const gcpsmSpecSchema = z
       ),
   })
   .refine((spec) => !(spec.caBundle && spec.caProvider), "set at most one of caBundle and caProvider")
+  // As ESO: a key file's project is never looked up.
+  .refine((spec) => spec.projectID !== undefined || !spec.auth?.secretRef, {
+    message: "set projectID: a store with auth.secretRef does not look its project up",
+    path: ["projectID"],
+  })
   .describe("Google Cloud Secret Manager.");
 
 export type GcpsmSpec = z.infer<typeof gcpsmSpecSchema>;
+/** A spec whose project is known: set, or found by projectOf (credentials.ts). */
+export type ProjectGcpsmSpec = GcpsmSpec & { projectID: string };
 type Auth = NonNullable<GcpsmSpec["auth"]>;
 export type FederationSpec = NonNullable<Auth["workloadIdentityFederation"]>;
 export type GkeIdentitySpec = NonNullable<Auth["workloadIdentity"]>;
