@@ -1,7 +1,7 @@
 // The Vault auth methods and connection settings ESO users have (userPass, ldap, cert, appRole.roleRef,
-// kubernetes.secretRef, jwt token audiences and lifetime, a login namespace, mutual TLS, extra headers, readYourWrites and
-// forwardInconsistent), through node-vault against the Vault protocol test server, over loopback HTTP
-// and TLS. Every failed login must name the store and the mount, never the credential.
+// kubernetes.secretRef, jwt token audiences and lifetime, a login namespace, mutual TLS, extra headers,
+// readYourWrites and forwardInconsistent), through node-vault against the Vault protocol test server,
+// over loopback HTTP and TLS. Every failed login must name the store and the mount, never the credential.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { once } from "node:events";
