@@ -53,8 +53,12 @@ void describe("controller class (spec.controller)", () => {
     assert.equal(ctl.controller.events.condition(ref("green")), undefined);
     // Nor do its metrics and dashboard rows (no refsync_store_ready 0 to alert on).
     const view = ctl.controller.metrics.view;
-    const names = (objects: readonly { metadata: { name: string } }[] = []) =>
-      objects.map((o) => o.metadata.name).sort();
+    // The controller watches every namespace: other suites' objects share the view.
+    const names = (objects: readonly { metadata: { name: string; namespace?: string } }[] = []) =>
+      objects
+        .filter((o) => o.metadata.namespace === ns)
+        .map((o) => o.metadata.name)
+        .sort();
     assert.deepEqual(names(view?.stores()), ["any", "blue"]);
     assert.deepEqual(names(view?.externalSecrets()), ["from-any", "from-blue"]);
 
