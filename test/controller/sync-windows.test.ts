@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, mock, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
+import type { ExternalSecretSpec, SecretStore } from "../../src/api/v1alpha1.ts";
 import { resourceTypes } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
@@ -80,6 +80,11 @@ void describe("controller: spec.syncWindows", () => {
   void test("a new spec syncs at once, window or not", async () => {
     mock.timers.tick(9 * 60 * 60_000); // 18:01: closed again
     await applyObject(ctl.kube, store("v3"));
+    // The store's change must be seen first: the window holds back the refresh that would catch it later.
+    await waitFor(async () => {
+      const s = await ctl.kube.get<SecretStore>(resourceTypes.secretStore, ns, "demo");
+      return s?.status?.observedGeneration === s?.metadata.generation ? true : undefined;
+    }, "store demo observed");
     await applyObject(ctl.kube, externalSecret(ns, "windowed", { ...spec, refreshInterval: "20s" }));
     await untilValue("v3");
   });
