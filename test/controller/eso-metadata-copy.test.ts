@@ -104,10 +104,14 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
       ctl.kube,
       withMetadata("plain", spec(), rest, { ...ANNOTATIONS, "refsync.dev/force-sync": "2" }),
     );
-    await waitFor(async () => {
-      const s = await getSecret(ctl.kube, ns, "plain");
-      return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
-    }, "Secret plain without the team label");
+    await waitFor(
+      async () => {
+        const s = await getSecret(ctl.kube, ns, "plain");
+        return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
+      },
+      "Secret plain without the team label",
+      60_000,
+    ); // a loaded 2-core machine can take over 30 s
   });
 
   void test("with a template, even one without metadata: nothing copied", async () => {

@@ -104,10 +104,14 @@ export async function rolloutEnv(
       await kube.mergePatch(resourceTypes.externalSecret, ns, "db", {
         metadata: { annotations: { "refsync.dev/force-sync": `rotate-${++token}` } },
       });
-      await waitFor(async () => {
-        const s = await getSecret(kube, ns, "db");
-        return Object.entries(next).every(([k, v]) => s?.data[k] === v) ? true : undefined;
-      }, "rotated Secret");
+      await waitFor(
+        async () => {
+          const s = await getSecret(kube, ns, "db");
+          return Object.entries(next).every(([k, v]) => s?.data[k] === v) ? true : undefined;
+        },
+        "rotated Secret",
+        60_000,
+      ); // a loaded 2-core machine can take over 30 s here
     },
     async stop() {
       await ctl.stop();
