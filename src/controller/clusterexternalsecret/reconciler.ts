@@ -29,6 +29,7 @@ import type { KubeClient } from "../../kube/client.ts";
 import { removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
+import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { resourceTypes } from "../../kube/resources.ts";
 import type { ControllerMetrics } from "../metrics.ts";
@@ -107,7 +108,13 @@ export class ClusterExternalSecretReconciler {
       await this.#finalize(ces, signal);
       return {};
     }
-    await this.#ensureFinalizer(ces, signal);
+    await addFinalizer(
+      this.#d.kube,
+      resourceTypes.clusterExternalSecret,
+      ces,
+      CLUSTER_EXTERNAL_SECRET_FINALIZER,
+      signal,
+    );
     let spec: ClusterExternalSecretSpec;
     try {
       spec = validateClusterExternalSecretSpec(ces.spec);
@@ -254,37 +261,16 @@ export class ClusterExternalSecretReconciler {
     this.#d.enqueueExternalSecret(namespace, name);
   }
 
-  async #ensureFinalizer(ces: ClusterExternalSecret, signal: AbortSignal): Promise<void> {
-    if (ces.metadata.finalizers?.includes(CLUSTER_EXTERNAL_SECRET_FINALIZER)) return;
-    await this.#d.kube.mergePatch(
-      resourceTypes.clusterExternalSecret,
-      undefined,
-      ces.metadata.name,
-      {
-        metadata: {
-          finalizers: [...(ces.metadata.finalizers ?? []), CLUSTER_EXTERNAL_SECRET_FINALIZER],
-          resourceVersion: ces.metadata.resourceVersion,
-        },
-      },
-      { signal },
-    );
-  }
-
   /** Deletion: every ExternalSecret it controls goes first, then the finalizer. */
   async #finalize(ces: ClusterExternalSecret, signal: AbortSignal): Promise<void> {
-    if (!ces.metadata.finalizers?.includes(CLUSTER_EXTERNAL_SECRET_FINALIZER)) return;
+    if (!hasFinalizer(ces, CLUSTER_EXTERNAL_SECRET_FINALIZER)) return;
     for (const es of this.#owned(ces)) await this.#delete(es, signal);
-    await this.#d.kube.mergePatch(
+    await removeFinalizer(
+      this.#d.kube,
       resourceTypes.clusterExternalSecret,
-      undefined,
-      ces.metadata.name,
-      {
-        metadata: {
-          finalizers: (ces.metadata.finalizers ?? []).filter((f) => f !== CLUSTER_EXTERNAL_SECRET_FINALIZER),
-          resourceVersion: ces.metadata.resourceVersion,
-        },
-      },
-      { signal },
+      ces,
+      CLUSTER_EXTERNAL_SECRET_FINALIZER,
+      signal,
     );
     this.#d.log.info({ clusterExternalSecret: ces.metadata.name }, "deleted its ExternalSecrets");
   }

@@ -28,6 +28,7 @@ import type { SecretChangeHook } from "../hooks.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
 import { isConflict, type KubeClient } from "../../kube/client.ts";
 import { resourceTypes } from "../../kube/resources.ts";
+import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { fetchData, type ReadsSince } from "./fetch.ts";
 import { sameLeases, toLeaseStatus } from "./lease-status.ts";
@@ -146,7 +147,7 @@ export class ExternalSecretReconciler {
 
   #wouldAdopt(key: string, es = this.#d.externalSecrets.get(key)): boolean {
     if (this.#seen.has(key) || !es) return false;
-    return es.metadata.finalizers?.includes(FINALIZER) === true && !this.#d.leases.holds(key);
+    return hasFinalizer(es, FINALIZER) && !this.#d.leases.holds(key);
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
@@ -317,7 +318,7 @@ export class ExternalSecretReconciler {
       // Same bytes, another hash: hashes made with another HMAC key, recomputed; no value changed.
       const rehashed = changed?.length === 0 && previousHash !== hash;
       if ((spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
-        await this.#ensureFinalizer(es, signal);
+        await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
       let written = false;
       if (!isUpToDate(target, desired)) {
         // Precondition on the version we decided from: a write computed by a leader that was paused
@@ -340,7 +341,8 @@ export class ExternalSecretReconciler {
           );
       }
       if (fetched.leases.length > 0 || this.#d.leases.holds(key)) {
-        if (fetched.leases.length > 0) await this.#ensureFinalizer(es, signal);
+        if (fetched.leases.length > 0)
+          await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
         this.#d.leases.track(key, session, fetched.leases);
       }
       if (changed === undefined || changed.length > 0)
@@ -465,25 +467,9 @@ export class ExternalSecretReconciler {
     this.#d.externalSecrets.observe(updated);
   }
 
-  async #ensureFinalizer(es: ExternalSecret, signal: AbortSignal): Promise<void> {
-    if (es.metadata.finalizers?.includes(FINALIZER)) return;
-    await this.#d.kube.mergePatch(
-      resourceTypes.externalSecret,
-      es.metadata.namespace,
-      es.metadata.name,
-      {
-        metadata: {
-          finalizers: [...(es.metadata.finalizers ?? []), FINALIZER],
-          resourceVersion: es.metadata.resourceVersion,
-        },
-      },
-      { signal },
-    );
-  }
-
   /** Deletion: apply deletionPolicy and revoke leases, then let the object go. */
   async #finalize(key: string, es: ExternalSecret, signal: AbortSignal): Promise<void> {
-    if (!es.metadata.finalizers?.includes(FINALIZER)) return;
+    if (!hasFinalizer(es, FINALIZER)) return;
     const policy = es.spec.target?.deletionPolicy ?? defaults.deletionPolicy;
     const creation = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
     const namespace = es.metadata.namespace as string;
@@ -518,19 +504,7 @@ export class ExternalSecretReconciler {
       signal,
       (es.status?.leases ?? []).filter((l) => !tracked.has(l.id)),
     );
-    // With resourceVersion: a conflict means a newer version is on its way through the informer; the queue retries.
-    await this.#d.kube.mergePatch(
-      resourceTypes.externalSecret,
-      namespace,
-      es.metadata.name,
-      {
-        metadata: {
-          finalizers: (es.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
-          resourceVersion: es.metadata.resourceVersion,
-        },
-      },
-      { signal },
-    );
+    await removeFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
   }
 }
 
