@@ -28,6 +28,12 @@ import {
   secretStoreSpecSchema,
   storeSpecSchema,
 } from "./schema.ts";
+import {
+  clusterGeneratorSpecSchema,
+  GENERATOR_KINDS,
+  GENERATORS_API_VERSION,
+  GENERATORS_GROUP,
+} from "./generators.ts";
 import { GROUP, VERSION } from "./v1alpha1.ts";
 
 /** A node of an OpenAPI v3 schema as a CRD holds it. */
@@ -351,26 +357,32 @@ export interface CrdFile {
 function crd(options: {
   kind: string;
   plural: string;
-  shortName: string;
+  /** Unset: none (generators, as ESO's, have none). */
+  shortName?: string;
   scope: "Namespaced" | "Cluster";
   description: string;
   spec: CrdSchema;
-  status: CrdSchema;
+  /** Unset: no status (a generator has none). */
+  status?: CrdSchema;
   columns: object[];
+  /** Unset: refsync.dev. */
+  group?: string;
+  categories?: string[];
 }): CrdFile["crd"] {
+  const group = options.group ?? GROUP;
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${options.plural}.${GROUP}` },
+    metadata: { name: `${options.plural}.${group}` },
     spec: {
-      group: GROUP,
+      group,
       names: {
         kind: options.kind,
         listKind: `${options.kind}List`,
         plural: options.plural,
         singular: options.kind.toLowerCase(),
-        shortNames: [options.shortName],
-        categories: ["refsync"],
+        ...(options.shortName && { shortNames: [options.shortName] }),
+        categories: options.categories ?? ["refsync"],
       },
       scope: options.scope,
       versions: [
@@ -378,14 +390,18 @@ function crd(options: {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(options.status && { subresources: { status: {} } }),
           additionalPrinterColumns: options.columns,
           schema: {
             openAPIV3Schema: {
               description: options.description,
               type: "object",
               required: ["spec"],
-              properties: { ...standardFields, spec: options.spec, status: options.status },
+              properties: {
+                ...standardFields,
+                spec: options.spec,
+                ...(options.status && { status: options.status }),
+              },
             },
           },
         },
@@ -492,5 +508,46 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
         columns: clusterExternalSecretColumns,
       }),
     },
+    ...generatorCrdFiles(spec),
   ].map((f) => ({ ...f, header: [...f.header, ...KEEPS_UNKNOWN] }));
+}
+
+/** One CRD per generator kind of generators.refsync.dev, and the cluster-wide ClusterGenerator. */
+function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema): CrdFile[] {
+  const common = {
+    group: GENERATORS_GROUP,
+    categories: ["refsync", "refsync-generators"],
+    columns: [ageColumn],
+  };
+  const header = (what: string) => [
+    `${what}, referenced by an ExternalSecret's dataFrom[].sourceRef.generatorRef.`,
+    "It has no status: the values it makes go only into the referencing ExternalSecret's Secret.",
+  ];
+  const namespaced = Object.entries(GENERATOR_KINDS).map(([kind, { schema, plural }]) => ({
+    file: `generator-${kind.toLowerCase()}.yaml`,
+    header: header(`${kind}: a generator (${GENERATORS_API_VERSION})`),
+    crd: crd({
+      ...common,
+      kind,
+      plural,
+      scope: "Namespaced" as const,
+      description: `${kind} generator: ${schema.description ?? ""}`.trim(),
+      spec: spec(schema),
+    }),
+  }));
+  return [
+    ...namespaced,
+    {
+      file: "generator-clustergenerator.yaml",
+      header: header(`ClusterGenerator: a generator every namespace may use (${GENERATORS_API_VERSION})`),
+      crd: crd({
+        ...common,
+        kind: "ClusterGenerator",
+        plural: "clustergenerators",
+        scope: "Cluster",
+        description: `ClusterGenerator: ${clusterGeneratorSpecSchema.description ?? ""}`.trim(),
+        spec: spec(clusterGeneratorSpecSchema),
+      }),
+    },
+  ];
 }

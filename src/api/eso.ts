@@ -13,6 +13,7 @@
  * included.
  */
 import { DURATION, durationMs } from "./duration.ts";
+import { GENERATOR_KINDS, GENERATORS_API_VERSION } from "./generators.ts";
 import { API_VERSION } from "./v1alpha1.ts";
 
 export const ESO_GROUP = "external-secrets.io";
@@ -315,8 +316,71 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
   },
 };
 
+/** ESO's generator API group and version (`generators.external-secrets.io/v1alpha1`). */
+export const ESO_GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1";
+/** ESO's generator kinds refsync has none of (yet), refused by name. */
+const ESO_GENERATORS_NOT_IMPLEMENTED: Record<string, string> = {
+  ACRAccessToken: "acrAccessTokenSpec",
+  BeyondtrustWorkloadCredentialsDynamicSecret: "beyondtrustWorkloadCredentialsDynamicSecretSpec",
+  CloudsmithAccessToken: "cloudsmithAccessTokenSpec",
+  ECRAuthorizationToken: "ecrAuthorizationTokenSpec",
+  GCRAccessToken: "gcrAccessTokenSpec",
+  GithubAccessToken: "githubAccessTokenSpec",
+  GitlabDeployToken: "gitlabDeployTokenSpec",
+  Grafana: "grafanaSpec",
+  MFA: "mfaSpec",
+  QuayAccessToken: "quayAccessTokenSpec",
+  SSHKey: "sshKeySpec",
+  STSSessionToken: "stsSessionTokenSpec",
+  VaultDynamicSecret: "vaultDynamicSecretSpec",
+  Webhook: "webhookSpec",
+};
+const GENERATOR_NOT_IMPLEMENTED = (kind: string) =>
+  `refsync has no ${kind} generator yet; it has ${[...Object.keys(GENERATOR_KINDS), "ClusterGenerator"].join(", ")}`;
+/** ESO reads the controller field of a generator nowhere (it is not a controller class filter). */
+const neverRead = drop("no effect: ESO's generators never read it");
+
+/** One generator spec's fields under `at` (`spec`, or `spec.generator.passwordSpec` in a ClusterGenerator). */
+function generatorSpecRules(kind: string, at: string): Record<string, Rule> {
+  if (kind === "Password")
+    return {
+      [at]: map,
+      ...Object.fromEntries(
+        ["length", "digits", "symbols", "symbolCharacters", "noUpper", "allowRepeat", "encoding"].map((f) => [
+          `${at}.${f}`,
+          map,
+        ]),
+      ),
+      [`${at}.secretKeys`]: subtree,
+    };
+  if (kind === "Fake") return { [at]: map, [`${at}.data`]: subtree, [`${at}.controller`]: neverRead };
+  return { [at]: map }; // UUID: an empty spec
+}
+
+const GENERATORS: Record<string, Record<string, Rule>> = {
+  ...Object.fromEntries(Object.keys(GENERATOR_KINDS).map((kind) => [kind, generatorSpecRules(kind, "spec")])),
+  ClusterGenerator: {
+    spec: map,
+    "spec.kind": map,
+    "spec.generator": map,
+    ...Object.fromEntries(
+      Object.entries(ESO_GENERATORS_NOT_IMPLEMENTED).map(([kind, key]) => [
+        `spec.generator.${key}`,
+        refuse(`(${GENERATOR_NOT_IMPLEMENTED(kind)})`),
+      ]),
+    ),
+    ...Object.assign(
+      {},
+      ...Object.entries(GENERATOR_KINDS).map(([kind, { specKey }]) =>
+        generatorSpecRules(kind, `spec.generator.${specKey}`),
+      ),
+    ),
+  },
+};
+
 /** The rule for one ESO field path (`spec.data[].remoteRef.key`) of a kind, if the table has one. */
 export function esoRule(kind: string, pattern: string): Rule | undefined {
+  if (Object.hasOwn(GENERATORS, kind)) return GENERATORS[kind]?.[pattern];
   if (kind === "ExternalSecret") return EXTERNAL_SECRET[pattern];
   if (kind === "ClusterExternalSecret") {
     return pattern === EMBEDDED_SPEC || pattern.startsWith(`${EMBEDDED_SPEC}.`)
@@ -427,6 +491,7 @@ const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
 export function convertEsoObject(value: Record<string, unknown>): EsoConversion {
   const apiVersion = String(value.apiVersion);
   const kind = typeof value.kind === "string" ? value.kind : "";
+  if (apiVersion === ESO_GENERATORS_API_VERSION) return convertEsoGenerator(value, kind);
   if (!ESO_VERSIONS.some((v) => apiVersion === `${ESO_GROUP}/${v}`)) {
     return {
       ok: false,
@@ -461,6 +526,40 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
   metadata.annotations = { ...annotations, [ANNOTATION_CONVERTED_FROM]: apiVersion };
   // status is the ESO controller's, not the user's: a refsync object starts without one.
   return { ok: true, object: { apiVersion: API_VERSION, kind, metadata, spec: converted }, dropped };
+}
+
+/** An ESO generator as refsync's generator of the same kind (generators.refsync.dev/v1alpha1). */
+function convertEsoGenerator(value: Record<string, unknown>, kind: string): EsoConversion {
+  if (!Object.hasOwn(GENERATORS, kind)) {
+    const known = Object.hasOwn(ESO_GENERATORS_NOT_IMPLEMENTED, kind);
+    return {
+      ok: false,
+      problems: [
+        `kind: ${known ? GENERATOR_NOT_IMPLEMENTED(kind) : `ESO has no ${kind || "(unset)"} generator`}`,
+      ],
+    };
+  }
+  const findings: Findings = { problems: [], dropped: [] };
+  for (const key of Object.keys(value)) {
+    if (!TOP_LEVEL.has(key)) findings.problems.push(`${key}: refsync does not implement this ESO field`);
+  }
+  const spec = isRecord(value.spec) ? value.spec : {};
+  if (
+    kind === "ClusterGenerator" &&
+    typeof spec.kind === "string" &&
+    Object.hasOwn(ESO_GENERATORS_NOT_IMPLEMENTED, spec.kind)
+  )
+    findings.problems.push(`spec.kind: ${GENERATOR_NOT_IMPLEMENTED(spec.kind)}`);
+  const converted = walk(kind, spec, "spec", "spec", findings);
+  if (findings.problems.length) return { ok: false, problems: findings.problems };
+  const metadata = isRecord(value.metadata) ? structuredClone(value.metadata) : {};
+  const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+  metadata.annotations = { ...annotations, [ANNOTATION_CONVERTED_FROM]: ESO_GENERATORS_API_VERSION };
+  return {
+    ok: true,
+    object: { apiVersion: GENERATORS_API_VERSION, kind, metadata, spec: converted === DROP ? {} : converted },
+    dropped: findings.dropped,
+  };
 }
 
 /** ESO's defaults written out, so the object means in refsync what it meant in ESO. */

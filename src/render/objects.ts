@@ -8,6 +8,12 @@
  * Problems name the field path, never a value.
  */
 import { convertEsoObject, isEsoObject } from "../api/eso.ts";
+import {
+  GENERATORS_API_VERSION,
+  GENERATORS_GROUP,
+  generatorSpecOf,
+  isGeneratorKind,
+} from "../api/generators.ts";
 import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
 import {
   clusterExternalSecretSpecProblems,
@@ -27,9 +33,32 @@ const TOP_LEVEL = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** True for an object of the refsync.dev API group (any version or kind). */
+/** True for an object of the refsync.dev API groups, generators.refsync.dev included (any version or kind). */
 export function isRefsyncObject(value: unknown): boolean {
-  return isRecord(value) && typeof value.apiVersion === "string" && value.apiVersion.startsWith(`${GROUP}/`);
+  return (
+    isRecord(value) &&
+    typeof value.apiVersion === "string" &&
+    (value.apiVersion.startsWith(`${GROUP}/`) || value.apiVersion.startsWith(`${GENERATORS_GROUP}/`))
+  );
+}
+
+/** The problems of a generators.refsync.dev object (its spec, by kind). */
+function generatorProblems(object: Record<string, unknown>): string[] {
+  if (object.apiVersion !== GENERATORS_API_VERSION)
+    return [`apiVersion: ${GENERATORS_GROUP} serves only ${GENERATORS_API_VERSION}`];
+  const kind = typeof object.kind === "string" ? object.kind : "";
+  if (!isGeneratorKind(kind) && kind !== "ClusterGenerator")
+    return [`kind: refsync has no ${kind || "(unset)"} generator`];
+  const problems = Object.keys(object)
+    .filter((key) => !TOP_LEVEL.has(key))
+    .map((key) => `${key}: unknown field`);
+  try {
+    generatorSpecOf(kind, object.spec);
+  } catch (err) {
+    if (!(err instanceof RefsyncError && err.reason === "InvalidSpec")) throw err;
+    problems.push(err.message);
+  }
+  return problems;
 }
 
 /** The problems of a store's `spec.provider` sections, each parsed by its provider's schema. */
@@ -60,6 +89,7 @@ function providerProblems(spec: unknown): string[] {
 export function refsyncObjectProblems(value: unknown): string[] {
   if (!isRefsyncObject(value)) return [];
   const object = value as Record<string, unknown>;
+  if (String(object.apiVersion).startsWith(`${GENERATORS_GROUP}/`)) return generatorProblems(object);
   if (object.apiVersion !== API_VERSION) return [`apiVersion: ${GROUP} serves only ${API_VERSION}`];
   if (typeof object.kind !== "string" || !KINDS.includes(object.kind)) {
     return [`kind: not a ${GROUP} kind (${KINDS.join(", ")})`];

@@ -34,6 +34,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   resources: [clusterexternalsecrets/finalizers]
   verbs: [update]
 {{- end }}
+- apiGroups: [generators.refsync.dev]
+  resources: [passwords, uuids, fakes{{ if .cluster }}, clustergenerators{{ end }}]
+  verbs: [get]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, update, patch, delete]
