@@ -143,6 +143,57 @@ const templateFrom = z
     "One source of templates: configMap, secret or literal (each set one is applied, in that order).",
   );
 
+/** ESO's target.manifest: the kind of object to write instead of a Secret (a "generic target"). */
+const manifestReference = z
+  .strictObject({
+    apiVersion: z
+      .string()
+      .min(1)
+      .regex(/^([a-z0-9.-]+\/)?v[0-9a-z]+$/, "must be an apiVersion such as v1 or example.com/v1")
+      .describe("apiVersion of the object to write, such as v1 (ConfigMap) or example.com/v1."),
+    kind: z.string().min(1).describe("Kind of the object to write, such as ConfigMap; a namespaced kind."),
+  })
+  .refine((m) => !(m.apiVersion === "v1" && m.kind === "Secret"), {
+    message: "names a Secret, which is the default target: leave manifest out",
+  })
+  .describe(
+    "Writes an object of this kind instead of a Secret (ESO's generic targets): a ConfigMap or a custom resource, in the ExternalSecret's namespace. Needs the controller flag --unsafe-allow-generic-targets and RBAC on that kind. Not encrypted at rest as Secrets may be: for values that are not secret.",
+  );
+
+/**
+ * Fields a manifest target cannot honour, refused rather than ignored (ESO's
+ * controller ignores them on such a target): the Secret's type, immutability
+ * and finalizers, the read values merged in by mergePolicy Merge, and a
+ * template that renders no key (ESO then writes an empty object).
+ */
+function manifestTargetProblems(
+  target: {
+    manifest?: unknown;
+    immutable?: boolean | undefined;
+    template?: {
+      type?: string | undefined;
+      mergePolicy?: string | undefined;
+      metadata?: { finalizers?: string[] | undefined } | undefined;
+      data?: Record<string, string> | undefined;
+      templateFrom?: unknown[] | undefined;
+    };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (target.manifest === undefined) return;
+  const refuse = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path, message: `${message} (target.manifest is set)` });
+  const template = target.template;
+  if (target.immutable !== undefined) refuse(["immutable"], "applies only to a Secret target");
+  if (template?.type !== undefined) refuse(["template", "type"], "applies only to a Secret target");
+  if (template?.metadata?.finalizers !== undefined)
+    refuse(["template", "metadata", "finalizers"], "applies only to a Secret target");
+  if (template?.mergePolicy === "Merge")
+    refuse(["template", "mergePolicy"], "Merge applies only to a Secret target; use Replace");
+  if (template && Object.keys(template.data ?? {}).length === 0 && !template.templateFrom?.length)
+    refuse(["template"], "a template without data or templateFrom would write no key");
+}
+
 /** ESO's sync-window schedules: five cron fields, or a descriptor (`@daily`, `@every 1h`). */
 export const SYNC_WINDOW_SCHEDULE =
   /^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$/;
@@ -327,11 +378,13 @@ export const externalSecretSpecSchema = z
           })
           .optional()
           .describe("The Secret's type, metadata and templated keys."),
+        manifest: manifestReference.optional(),
       })
       .refine((t) => !(t.creationPolicy === "CreateOrMerge" && t.deletionPolicy === "Delete"), {
         message: "deletionPolicy Delete needs a Secret refsync owns: not with creationPolicy CreateOrMerge",
         path: ["deletionPolicy"],
       })
+      .superRefine(manifestTargetProblems)
       .optional()
       .describe("The Secret to write and how."),
     data: z
@@ -440,6 +493,11 @@ export const externalSecretSpecSchema = z
       })
       .optional()
       .describe("Restarts of the workloads that read the Secret when its data changes."),
+  })
+  .refine((spec) => !(spec.target?.manifest && spec.rollout), {
+    message:
+      "restarts follow a Secret's data only: not with target.manifest (restart the workloads reading it otherwise)",
+    path: ["rollout"],
   })
   .describe(
     "Which values to read from a store and how to write them into a Secret. Set data, dataFrom, target.template.data or target.template.templateFrom.",

@@ -35,6 +35,8 @@ const USAGE = `usage: refsync controller [options]
   --workers N                concurrent reconciles (default 4)
   --controller-class NAME    serve only stores whose spec.controller is empty or NAME, and their
                              ExternalSecrets (default "default", as ESO's)
+  --unsafe-allow-generic-targets  write spec.target.manifest objects (ConfigMaps, custom
+                             resources) as ESO's flag of that name; also grant RBAC on those kinds
   --metrics-addr HOST:PORT   /metrics, /healthz, /readyz (default :8080; "0" disables)
   --log-level LEVEL          trace|debug|info|warn|error|fatal|silent (default info); debug also
                              prints the stack of a start-up error
@@ -96,6 +98,7 @@ export function parseControllerFlags(
         namespace: { type: "string" },
         workers: { type: "string", default: "4" },
         "controller-class": { type: "string", default: DEFAULT_CONTROLLER_CLASS },
+        "unsafe-allow-generic-targets": { type: "boolean", default: false },
         "metrics-addr": { type: "string", default: ":8080" },
         "log-level": { type: "string", default: "info" },
         "leader-elect": { type: "boolean", default: false },
@@ -176,6 +179,7 @@ export function parseControllerFlags(
     options: {
       workers,
       controllerClass: values["controller-class"],
+      allowGenericTargets: values["unsafe-allow-generic-targets"],
       namespace: values.namespace,
       hashKeySecret,
       leaderLoops: [...parseFreshnessFlags(values, env, leaseNamespace), rollouts.loop],

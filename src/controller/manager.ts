@@ -63,6 +63,8 @@ export interface ControllerOptions {
   workers?: number;
   /** --controller-class: the stores' spec.controller this controller serves; default "default". */
   controllerClass?: string;
+  /** --unsafe-allow-generic-targets: write spec.target.manifest objects (ESO's opt-in); default false. */
+  allowGenericTargets?: boolean;
   /** Watch only this namespace (ClusterSecretStores are still read cluster-wide, but their status is not written). */
   namespace?: string;
   /** Undefined: no election, this replica always leads. */
@@ -367,6 +369,7 @@ export class Controller {
       secrets: this.secrets,
       stores: this.#stores,
       controllerClass: this.#opts.controllerClass ?? DEFAULT_CONTROLLER_CLASS,
+      allowGenericTargets: this.#opts.allowGenericTargets ?? false,
       sessions: this.sessions,
       leases: this.#leases,
       hashKey,

@@ -8,7 +8,7 @@ import { ANNOTATION_DATA_HASH, type ExternalSecret, type LeaseStatus } from "../
 import type { Lease } from "../../providers/types.ts";
 import type { HeldLease } from "./leases.ts";
 import { syncToken, type SyncDecision } from "./schedule.ts";
-import type { SecretObject } from "./target.ts";
+import type { TargetObject } from "./target.ts";
 
 /** A lease that runs out sooner than this is not worth a renewal: it is re-read. */
 export const RESUME_MIN_TTL_MS = 2_000;
@@ -62,7 +62,7 @@ export function sameLeases(a: readonly LeaseStatus[] = [], b: readonly LeaseStat
  */
 export function resumeBlocker(
   es: ExternalSecret,
-  target: SecretObject | undefined,
+  target: TargetObject | undefined,
   decision: SyncDecision,
   nowMs = Date.now(),
 ): string | undefined {

@@ -13,7 +13,7 @@ import { errorSummary, objectKey, type Informer } from "../../kube/informer.ts";
 import { fromLeaseStatus, leaseExpired, resumeBlocker } from "./lease-status.ts";
 import type { LeaseTracker } from "./leases.ts";
 import type { SyncDecision } from "./schedule.ts";
-import type { SecretObject } from "./target.ts";
+import type { TargetObject } from "./target.ts";
 
 export interface LeaseTakeoverDeps {
   leases: LeaseTracker;
@@ -46,7 +46,7 @@ export class LeaseTakeover {
   async resume(
     key: string,
     es: ExternalSecret,
-    target: SecretObject | undefined,
+    target: TargetObject | undefined,
     decision: SyncDecision,
     signal: AbortSignal,
   ): Promise<boolean> {

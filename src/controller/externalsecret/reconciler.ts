@@ -27,7 +27,7 @@ import { dataHash } from "../hash.ts";
 import type { SecretChangeHook } from "../hooks.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
 import { isConflict, type KubeClient } from "../../kube/client.ts";
-import { resourceTypes } from "../../kube/resources.ts";
+import { apiVersionOf, resourceTypes, type ResourceType } from "../../kube/resources.ts";
 import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { fetchData, type ReadsSince } from "./fetch.ts";
@@ -46,9 +46,19 @@ import {
 } from "./schedule.ts";
 import { applyTemplate, templateSources } from "./secret-template.ts";
 import {
+  ManifestTypes,
+  applyManifest,
+  currentManifest,
+  desiredManifest,
+  isManifestUpToDate,
+  templateManifest,
+  type ManifestReference,
+} from "./manifest-target.ts";
+import {
   applySecret,
   checkTakeover,
   desiredSecret,
+  type TargetObject,
   isUpToDate,
   keptData,
   ownsAllKeys,
@@ -66,6 +76,8 @@ export interface ExternalSecretReconcilerDeps {
   stores: StoreLookup;
   /** --controller-class: an ExternalSecret whose store is of another class is left alone. */
   controllerClass: string;
+  /** --unsafe-allow-generic-targets: write spec.target.manifest objects (ESO's opt-in). */
+  allowGenericTargets: boolean;
   sessions: StoreSessions;
   leases: LeaseTracker;
   hashKey: Uint8Array;
@@ -93,9 +105,11 @@ export class ExternalSecretReconciler {
   readonly #prefetcher: DueReadPrefetcher;
   /** Keys whose due refresh spec.syncWindows holds back, with the time their event named. */
   readonly #deferredUntil = new Map<string, string>();
+  readonly #manifestTypes: ManifestTypes;
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
+    this.#manifestTypes = new ManifestTypes(deps.kube);
     this.#takeover = new LeaseTakeover({
       leases: deps.leases,
       externalSecrets: deps.externalSecrets,
@@ -253,7 +267,23 @@ export class ExternalSecretReconciler {
     return held.length > 0 ? toLeaseStatus(held) : undefined;
   }
 
-  async #currentTarget(es: ExternalSecret, signal: AbortSignal): Promise<SecretObject | undefined> {
+  async #currentTarget(es: ExternalSecret, signal: AbortSignal): Promise<TargetObject | undefined> {
+    const manifest = es.spec.target?.manifest;
+    if (manifest) {
+      // Not watched (any kind): read at each look. A failure here is met again by the sync, which reports it.
+      if (!this.#d.allowGenericTargets) return undefined;
+      try {
+        return await currentManifest(
+          this.#d.kube,
+          await this.#manifestTypes.of(manifest, signal),
+          es,
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) throw err;
+        return undefined;
+      }
+    }
     const ns = es.metadata.namespace as string;
     const name = targetName(es);
     const cached = this.#d.secrets.get(`${ns}/${name}`);
@@ -269,12 +299,16 @@ export class ExternalSecretReconciler {
   async #sync(
     key: string,
     es: ExternalSecret,
-    target: SecretObject | undefined,
+    target: TargetObject | undefined,
     readsSinceMs: ReadsSince,
     signal: AbortSignal,
   ): Promise<Outcome> {
     try {
       const spec = validateExternalSecretSpec(es.spec);
+      if (spec.target?.manifest && !this.#d.allowGenericTargets)
+        throw new InvalidSpecError(
+          "spec.target.manifest: generic targets are disabled: start the controller with --unsafe-allow-generic-targets (Helm: genericTargets.enabled)",
+        );
       const namespace = es.metadata.namespace as string;
       const store = await resolveStore(spec.secretStoreRef, namespace, this.#d.stores);
       const storeReady = getCondition(store.status?.conditions, "Ready");
@@ -301,26 +335,39 @@ export class ExternalSecretReconciler {
         name: es.metadata.name,
         ...(es.metadata.uid && { uid: es.metadata.uid }),
       });
+      if (spec.target?.manifest) {
+        const written = await this.#writeManifest(es, spec.target.manifest, fetched.data, signal);
+        await this.#trackLeases(key, es, session, fetched.leases, signal);
+        return { ok: true, ...written };
+      }
+      const secretTarget = target as SecretObject | undefined;
       // On bytes: a value that is not UTF-8 reaches the Secret as it is (ESO's semantics).
       const content = await applyTemplate(
         spec.target?.template,
         fetched.data,
         templateSources(this.#d.kube, namespace, signal),
       );
-      const data = (content.data = keptData(es, target, content.data));
+      const data = (content.data = keptData(es, secretTarget, content.data));
       const type = spec.target?.template?.type ?? "Opaque";
       const hash = dataHash(this.#d.hashKey, type, data);
-      checkTakeover(es, target);
-      const desired = desiredSecret(es, content, hash, target);
+      checkTakeover(es, secretTarget);
+      const desired = desiredSecret(es, content, hash, secretTarget);
       // Undefined: created. Decided from the Secret's bytes, never from hashes (see annotateKeyHashes).
-      const changed = annotateKeyHashes(desired, target, this.#d.hashKey, data, new Date(), ownsAllKeys(es));
+      const changed = annotateKeyHashes(
+        desired,
+        secretTarget,
+        this.#d.hashKey,
+        data,
+        new Date(),
+        ownsAllKeys(es),
+      );
       const previousHash = target?.metadata.annotations?.[ANNOTATION_DATA_HASH];
       // Same bytes, another hash: hashes made with another HMAC key, recomputed; no value changed.
       const rehashed = changed?.length === 0 && previousHash !== hash;
       if ((spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
         await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
       let written = false;
-      if (!isUpToDate(target, desired)) {
+      if (!isUpToDate(secretTarget, desired)) {
         // Precondition on the version we decided from: a write computed by a leader that was paused
         // past its lease (or from a stale cache) gets a 409 instead of overwriting newer data.
         if (target?.metadata.resourceVersion)
@@ -340,11 +387,7 @@ export class ExternalSecretReconciler {
             `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length === 1 ? "1 key" : `${Object.keys(data).length} keys`})`,
           );
       }
-      if (fetched.leases.length > 0 || this.#d.leases.holds(key)) {
-        if (fetched.leases.length > 0)
-          await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
-        this.#d.leases.track(key, session, fetched.leases);
-      }
+      await this.#trackLeases(key, es, session, fetched.leases, signal);
       if (changed === undefined || changed.length > 0)
         await this.#runHooks(es, desired, previousHash, hash, changed, signal);
       return { ok: true, hash, written };
@@ -352,6 +395,58 @@ export class ExternalSecretReconciler {
       if (signal.aborted) throw err;
       return classify(err);
     }
+  }
+
+  async #trackLeases(
+    key: string,
+    es: ExternalSecret,
+    session: Parameters<LeaseTracker["track"]>[1],
+    leases: Parameters<LeaseTracker["track"]>[2],
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (leases.length === 0 && !this.#d.leases.holds(key)) return;
+    if (leases.length > 0)
+      await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
+    this.#d.leases.track(key, session, leases);
+  }
+
+  /**
+   * Writes the object target.manifest names (manifest-target.ts) as the Secret is written: the
+   * same ownership and takeover rules, a write only when it differs. No hook runs: restarts
+   * follow a Secret's data (the schema refuses spec.rollout with a manifest).
+   */
+  async #writeManifest(
+    es: ExternalSecret,
+    manifest: ManifestReference,
+    values: Record<string, Uint8Array>,
+    signal: AbortSignal,
+  ): Promise<{ hash: string; written: boolean }> {
+    const namespace = es.metadata.namespace as string;
+    const type = await this.#manifestTypes.of(manifest, signal);
+    const content = await templateManifest(
+      es.spec.target?.template,
+      values,
+      templateSources(this.#d.kube, namespace, signal),
+    );
+    const hash = dataHash(this.#d.hashKey, `${manifest.apiVersion}/${manifest.kind}`, content.data);
+    // Read again, not from the look before the sync: nothing watches these objects.
+    const existing = await currentManifest(this.#d.kube, type, es, signal);
+    checkTakeover(es, existing);
+    const desired = desiredManifest(es, type, content, hash);
+    if ((es.spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
+      await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
+    if (isManifestUpToDate(existing, desired)) return { hash, written: false };
+    if (existing?.metadata.resourceVersion)
+      desired.metadata.resourceVersion = existing.metadata.resourceVersion;
+    await applyManifest(this.#d.kube, type, desired, signal);
+    const keys = Object.keys(content.data).length;
+    this.#d.events.record(
+      es,
+      "Normal",
+      existing ? "Updated" : "Created",
+      `${existing ? "updated" : "created"} ${manifest.kind} "${desired.metadata.name}" (${keys === 1 ? "1 key" : `${keys} keys`})`,
+    );
+    return { hash, written: true };
   }
 
   async #runHooks(
@@ -397,7 +492,14 @@ export class ExternalSecretReconciler {
     if (outcome.ok) {
       conditions = setCondition(
         conditions,
-        { type: "Ready", status: "True", reason: "SecretSynced", message: "Secret is synced" },
+        es.spec.target?.manifest
+          ? {
+              type: "Ready",
+              status: "True",
+              reason: "ResourceSynced",
+              message: `${es.spec.target.manifest.kind} is synced`,
+            }
+          : { type: "Ready", status: "True", reason: "SecretSynced", message: "Secret is synced" },
         generation,
         now,
       );
@@ -467,6 +569,22 @@ export class ExternalSecretReconciler {
     this.#d.externalSecrets.observe(updated);
   }
 
+  /**
+   * The kind of target deletionPolicy Delete removes: a Secret, or the manifest's kind; none when
+   * generic targets are off (refsync never wrote one then) or the API server no longer serves it.
+   */
+  async #deletableType(es: ExternalSecret, signal: AbortSignal): Promise<ResourceType | undefined> {
+    const manifest = es.spec.target?.manifest;
+    if (!manifest) return resourceTypes.secret;
+    if (!this.#d.allowGenericTargets) return undefined;
+    try {
+      return await this.#manifestTypes.of(manifest, signal);
+    } catch (err) {
+      if (err instanceof TargetConflictError || err instanceof InvalidSpecError) return undefined;
+      throw err;
+    }
+  }
+
   /** Deletion: apply deletionPolicy and revoke leases, then let the object go. */
   async #finalize(key: string, es: ExternalSecret, signal: AbortSignal): Promise<void> {
     if (!hasFinalizer(es, FINALIZER)) return;
@@ -474,25 +592,27 @@ export class ExternalSecretReconciler {
     const creation = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
     const namespace = es.metadata.namespace as string;
     const name = targetName(es);
-    if (policy === "Delete") {
-      const secret = await this.#d.kube.get<SecretObject>(resourceTypes.secret, namespace, name, signal);
+    const type = await this.#deletableType(es, signal);
+    if (policy === "Delete" && type) {
+      const kind = type.kind;
+      const secret = await this.#d.kube.get<TargetObject>(type, namespace, name, signal);
       const ours = secret?.metadata.annotations?.["refsync.dev/external-secret"] === es.metadata.name;
       if (secret && ours && creation === "Merge") {
         // Give back only our keys: an apply with none of them releases (removes) what we owned.
         await this.#d.kube.apply(
-          resourceTypes.secret,
-          { apiVersion: "v1", kind: "Secret", metadata: { name, namespace } },
+          type,
+          { apiVersion: apiVersionOf(type), kind, metadata: { name, namespace } },
           {
             fieldManager: FIELD_MANAGER,
             signal,
           },
         );
       } else if (secret && ours) {
-        await this.#d.kube.delete(resourceTypes.secret, namespace, name, {
+        await this.#d.kube.delete(type, namespace, name, {
           uid: secret.metadata.uid,
           signal,
         });
-        this.#d.events.record(es, "Normal", "Deleted", `deleted Secret "${name}" (deletionPolicy Delete)`);
+        this.#d.events.record(es, "Normal", "Deleted", `deleted ${kind} "${name}" (deletionPolicy Delete)`);
       }
     }
     // The leases the status lists and this process does not track (taken over from a previous one) go too.

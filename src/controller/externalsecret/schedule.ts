@@ -27,7 +27,7 @@ import {
 import { nextAllowed, refreshAllowed } from "../../api/sync-windows.ts";
 import { parseDuration } from "../../api/validate.ts";
 import { getCondition } from "../../kube/conditions.ts";
-import type { SecretObject } from "./target.ts";
+import type { TargetObject } from "./target.ts";
 
 export interface SyncDecision {
   due: boolean;
@@ -155,7 +155,7 @@ export function slotReadsSinceMs(es: ExternalSecret, now = Date.now()): number {
 
 export function decideSync(
   es: ExternalSecret,
-  target: SecretObject | undefined,
+  target: TargetObject | undefined,
   now = Date.now(),
 ): SyncDecision {
   const status = es.status ?? {};

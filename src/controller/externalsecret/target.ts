@@ -22,9 +22,10 @@ import { resourceTypes } from "../../kube/resources.ts";
 import { type KubeClient } from "../../kube/client.ts";
 import { ARGOCD_TRACKING_LABEL } from "../freshness/owners.ts";
 
-export interface SecretObject {
-  apiVersion: "v1";
-  kind: "Secret";
+/** What refsync writes: a Secret, or the object target.manifest names (manifest-target.ts). */
+export interface TargetObject {
+  apiVersion: string;
+  kind: string;
   metadata: {
     name: string;
     namespace: string;
@@ -36,6 +37,11 @@ export interface SecretObject {
     finalizers?: string[];
     deletionTimestamp?: string;
   };
+}
+
+export interface SecretObject extends TargetObject {
+  apiVersion: "v1";
+  kind: "Secret";
   type?: string;
   immutable?: boolean;
   data?: Record<string, string>;
@@ -91,6 +97,42 @@ function copiedMetadata(es: ExternalSecret): {
   };
 }
 
+/**
+ * The target's metadata, whatever its kind: name, the copied or templated
+ * labels and annotations, refsync's label and hash annotations, and with
+ * creationPolicy Owner the ExternalSecret as controlling owner.
+ */
+export function targetMetadata(
+  es: ExternalSecret,
+  content: { labels: Record<string, string>; annotations: Record<string, string> },
+  hash: string,
+): TargetObject["metadata"] {
+  const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
+  const copied = copiedMetadata(es);
+  return {
+    name: targetName(es),
+    namespace: es.metadata.namespace as string,
+    labels: { ...copied.labels, ...content.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
+    annotations: {
+      ...copied.annotations,
+      ...content.annotations,
+      [ANNOTATION_DATA_HASH]: hash,
+      [ANNOTATION_EXTERNAL_SECRET]: es.metadata.name,
+    },
+    ...(policy === "Owner" && {
+      ownerReferences: [
+        {
+          apiVersion: es.apiVersion,
+          kind: "ExternalSecret",
+          name: es.metadata.name,
+          uid: es.metadata.uid as string,
+          controller: true,
+        },
+      ],
+    }),
+  };
+}
+
 export function desiredSecret(
   es: ExternalSecret,
   content: {
@@ -103,21 +145,10 @@ export function desiredSecret(
 ): SecretObject {
   const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
   const template = es.spec.target?.template;
-  const copied = copiedMetadata(es);
   const secret: SecretObject = {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: targetName(es),
-      namespace: es.metadata.namespace as string,
-      labels: { ...copied.labels, ...content.labels, [LABEL_MANAGED_BY]: MANAGED_BY },
-      annotations: {
-        ...copied.annotations,
-        ...content.annotations,
-        [ANNOTATION_DATA_HASH]: hash,
-        [ANNOTATION_EXTERNAL_SECRET]: es.metadata.name,
-      },
-    },
+    metadata: targetMetadata(es, content, hash),
     data: Object.fromEntries(
       Object.entries(content.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
     ),
@@ -132,44 +163,43 @@ export function desiredSecret(
   // The type of an existing Secret is immutable and not ours to set when merging into it.
   if (policy === "CreateOrMerge") secret.type = template?.type ?? existing?.type ?? "Opaque";
   else if (policy !== "Merge") secret.type = template?.type ?? "Opaque";
-  if (policy === "Owner") {
-    secret.metadata.ownerReferences = [
-      {
-        apiVersion: es.apiVersion,
-        kind: "ExternalSecret",
-        name: es.metadata.name,
-        uid: es.metadata.uid as string,
-        controller: true,
-      },
-    ];
-  }
   return secret;
+}
+
+/** Every entry of `want` is in `have`. */
+export function containsAll(
+  want: Record<string, string> | undefined,
+  have: Record<string, string> | undefined,
+): boolean {
+  return Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
+}
+
+/** True when `existing`'s metadata already carries everything `desired`'s says (labels, annotations, finalizers, owner). */
+export function sameTargetMetadata(existing: TargetObject, desired: TargetObject): boolean {
+  if (!containsAll(desired.metadata.labels, existing.metadata.labels)) return false;
+  if (!containsAll(desired.metadata.annotations, existing.metadata.annotations)) return false;
+  if (desired.metadata.finalizers?.some((f) => !existing.metadata.finalizers?.includes(f))) return false;
+  const owner = desired.metadata.ownerReferences?.[0];
+  return !owner || existing.metadata.ownerReferences?.some((o) => o.uid === owner.uid) === true;
 }
 
 /** True when `existing` already carries everything `desired` says (nothing to write). */
 export function isUpToDate(existing: SecretObject | undefined, desired: SecretObject): boolean {
-  if (!existing) return false;
-  const subset = (want: Record<string, string> | undefined, have: Record<string, string> | undefined) =>
-    Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
-  if (!subset(desired.metadata.labels, existing.metadata.labels)) return false;
-  if (!subset(desired.metadata.annotations, existing.metadata.annotations)) return false;
-  if (desired.metadata.finalizers?.some((f) => !existing.metadata.finalizers?.includes(f))) return false;
+  if (!existing || !sameTargetMetadata(existing, desired)) return false;
   if (desired.immutable && !existing.immutable) return false;
   if (desired.type !== undefined && (existing.type ?? "Opaque") !== desired.type) return false;
-  const owner = desired.metadata.ownerReferences?.[0];
-  if (owner && !existing.metadata.ownerReferences?.some((o) => o.uid === owner.uid)) return false;
   // The hash annotation covers the data only if nobody edited the data behind our back.
-  const keys = Object.keys(desired.data ?? {});
-  return keys.every((k) => existing.data?.[k] === desired.data?.[k]);
+  return containsAll(desired.data, existing.data);
 }
 
-/** Refuses to take over a Secret another controller owns (Owner) or to create one (Merge). */
-export function checkTakeover(es: ExternalSecret, existing: SecretObject | undefined): void {
+/** Refuses to take over a target another controller owns (Owner) or to create one (Merge). */
+export function checkTakeover(es: ExternalSecret, existing: TargetObject | undefined): void {
   const policy = es.spec.target?.creationPolicy ?? defaults.creationPolicy;
   const name = targetName(es);
+  const kind = es.spec.target?.manifest?.kind ?? "Secret";
   if (policy === "Merge" && !existing) {
     throw new TargetConflictError(
-      `target Secret "${name}" does not exist (creationPolicy Merge only adds to an existing Secret)`,
+      `target ${kind} "${name}" does not exist (creationPolicy Merge only adds to an existing ${kind})`,
     );
   }
   if (policy === "Owner" && existing) {
@@ -178,8 +208,8 @@ export function checkTakeover(es: ExternalSecret, existing: SecretObject | undef
       const ns = es.metadata.namespace as string;
       throw new TargetConflictError(
         controller.apiVersion.startsWith(`${ESO_GROUP}/`)
-          ? `target Secret "${name}" is still owned by ESO's ExternalSecret "${controller.name}": orphan-delete it to hand the Secret over (kubectl delete externalsecrets.${ESO_GROUP} ${controller.name} -n ${ns} --cascade=orphan)`
-          : `target Secret "${name}" is already owned by ${controller.kind} "${controller.name}" (${controller.apiVersion}); refsync takes over only a Secret without a controlling owner`,
+          ? `target ${kind} "${name}" is still owned by ESO's ExternalSecret "${controller.name}": orphan-delete it to hand the ${kind} over (kubectl delete externalsecrets.${ESO_GROUP} ${controller.name} -n ${ns} --cascade=orphan)`
+          : `target ${kind} "${name}" is already owned by ${controller.kind} "${controller.name}" (${controller.apiVersion}); refsync takes over only a ${kind} without a controlling owner`,
       );
     }
   }
