@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ANNOTATION_CONVERTED_FROM, convertEsoObject, esoRule } from "./eso.ts";
-import { generatorSpecOf, GENERATORS_API_VERSION } from "./generators.ts";
+import { generatorSpecOf } from "./generator-spec.ts";
+import { GENERATORS_API_VERSION } from "./generators.ts";
 
 const eso = (kind: string, spec: unknown) => ({
   apiVersion: "generators.external-secrets.io/v1alpha1",

@@ -11,8 +11,6 @@
  * as in ./schema.ts: they validate, give the types and generate the CRDs.
  */
 import { z } from "zod";
-import { InvalidSpecError } from "../errors.ts";
-import { describeIssues } from "./validate.ts";
 
 export const GENERATORS_GROUP = "generators.refsync.dev";
 export const GENERATORS_VERSION = "v1alpha1";
@@ -199,30 +197,5 @@ export const clusterGeneratorSpecSchema = z
 
 export type PasswordSpec = z.infer<typeof passwordSpecSchema>;
 export type FakeSpec = z.infer<typeof fakeSpecSchema>;
+export type UuidSpec = z.infer<typeof uuidSpecSchema>;
 export type ClusterGeneratorSpec = z.infer<typeof clusterGeneratorSpecSchema>;
-
-/** A generator's kind and spec, as the controller runs it (a ClusterGenerator already unwrapped). */
-export type GeneratorSpec =
-  | { kind: "Password"; spec: PasswordSpec }
-  | { kind: "UUID"; spec: z.infer<typeof uuidSpecSchema> }
-  | { kind: "Fake"; spec: FakeSpec };
-
-/**
- * A generator object's spec, validated, as the generator to run: a
- * ClusterGenerator is unwrapped into the kind it names, as ESO makes it a
- * "virtual" namespaced generator. InvalidSpecError names the field.
- */
-export function generatorSpecOf(kind: string, spec: unknown): GeneratorSpec {
-  if (kind === "ClusterGenerator") {
-    const parsed = clusterGeneratorSpecSchema.safeParse(spec);
-    if (!parsed.success) throw new InvalidSpecError(describeIssues(parsed.error, "spec"));
-    const inner = (parsed.data.generator as Record<string, unknown>)[
-      GENERATOR_KINDS[parsed.data.kind].specKey
-    ];
-    return { kind: parsed.data.kind, spec: inner } as GeneratorSpec;
-  }
-  if (!isGeneratorKind(kind)) throw new InvalidSpecError(`kind: refsync has no ${kind} generator`);
-  const parsed = GENERATOR_KINDS[kind].schema.safeParse(spec ?? {});
-  if (!parsed.success) throw new InvalidSpecError(describeIssues(parsed.error, "spec"));
-  return { kind, spec: parsed.data } as GeneratorSpec;
-}

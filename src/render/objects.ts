@@ -8,12 +8,8 @@
  * Problems name the field path, never a value.
  */
 import { convertEsoObject, isEsoObject } from "../api/eso.ts";
-import {
-  GENERATORS_API_VERSION,
-  GENERATORS_GROUP,
-  generatorSpecOf,
-  isGeneratorKind,
-} from "../api/generators.ts";
+import { generatorSpecOf } from "../api/generator-spec.ts";
+import { GENERATORS_API_VERSION, GENERATORS_GROUP, isGeneratorKind } from "../api/generators.ts";
 import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
 import {
   clusterExternalSecretSpecProblems,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { generatorSpecOf } from "../../api/generators.ts";
+import { generatorSpecOf } from "../../api/generator-spec.ts";
 import { InvalidSpecError } from "../../errors.ts";
 import { generate } from "./index.ts";
 

@@ -5,7 +5,7 @@
  * in ESO. Pure and local: no backend call, nothing to clean up.
  */
 import { randomUUID } from "node:crypto";
-import type { GeneratorSpec } from "../../api/generators.ts";
+import type { GeneratorSpec } from "../../api/generator-spec.ts";
 import { generatePasswords } from "./password.ts";
 
 /** New values from a generator, key by key. */
