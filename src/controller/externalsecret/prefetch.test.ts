@@ -12,6 +12,7 @@ import { ReadCache } from "../../store/read-cache.ts";
 import { StoreSessions } from "../secretstore/sessions.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
+import { hashedPhaseMs } from "./schedule.ts";
 
 const store: SecretStore = {
   apiVersion: "refsync.dev/v1alpha1",
@@ -66,6 +67,7 @@ function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = 
   const prefetcher = new DueReadPrefetcher({
     externalSecrets: { list: () => list },
     secrets: { get: () => undefined },
+    phaseOf: hashedPhaseMs,
     readsCached: (key) => !fresh.includes(key),
   });
   return { calls, session, prefetcher };
