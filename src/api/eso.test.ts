@@ -570,7 +570,7 @@ void describe("ClusterExternalSecret", () => {
     const result = convertEsoObject(doc);
     assert.equal(result.ok, false);
     assert.deepEqual(result.ok ? [] : result.problems, [
-      "spec.externalSecretSpec.dataFrom[0].sourceRef: refsync does not implement this ESO field (generators and per-source stores)",
+      "spec.externalSecretSpec.dataFrom[0].sourceRef.generatorRef: refsync does not implement this ESO field (generators)",
     ]);
   });
 
@@ -580,5 +580,114 @@ void describe("ClusterExternalSecret", () => {
     assert.deepEqual(result.ok ? [] : result.problems, [
       "spec.namespaceRegexes: refsync does not implement this ESO field",
     ]);
+  });
+});
+
+/** Modelled on ESO's docs: one key from the default store, one from a store of its own (sourceRef.storeRef). */
+const PER_ENTRY_STORES = `
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: app
+spec:
+  secretStoreRef:
+    name: aws-store
+  target:
+    template:
+      engineVersion: v2
+      data:
+        password: '{{ .ciphertext | b64dec }}'
+  data:
+    - secretKey: privatekey
+      remoteRef:
+        key: signing-keys
+        property: privatekey
+      sourceRef:
+        storeRef:
+          name: kubernetes
+    - secretKey: ciphertext
+      remoteRef:
+        key: /credentials/ciphertext
+  dataFrom:
+    - extract:
+        key: shared/defaults
+      sourceRef:
+        storeRef:
+          name: shared-vault
+          kind: ClusterSecretStore
+`;
+
+void describe("per-entry stores (sourceRef.storeRef)", () => {
+  const [doc] = parseAllDocuments(PER_ENTRY_STORES).map((d) => d.toJS() as Record<string, unknown>);
+
+  void test("carry over, each storeRef with ESO's default kind written out", () => {
+    const result = convertEsoObject(doc as Record<string, unknown>);
+    assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+    const spec = result.object.spec as Record<string, unknown>;
+    assert.deepEqual(spec.secretStoreRef, { name: "aws-store", kind: "SecretStore" });
+    assert.deepEqual(spec.data, [
+      {
+        secretKey: "privatekey",
+        remoteRef: { key: "signing-keys", property: "privatekey" },
+        sourceRef: { storeRef: { name: "kubernetes", kind: "SecretStore" } },
+      },
+      { secretKey: "ciphertext", remoteRef: { key: "/credentials/ciphertext" } },
+    ]);
+    assert.deepEqual((spec.dataFrom as Record<string, unknown>[])[0]?.sourceRef, {
+      storeRef: { name: "shared-vault", kind: "ClusterSecretStore" },
+    });
+    assert.deepEqual(externalSecretSpecProblems(spec), []);
+  });
+
+  void test("spec.secretStoreRef may be left out when every entry names its store, as in ESO", () => {
+    const spec = structuredClone((doc as { spec: Record<string, unknown> }).spec);
+    delete spec.secretStoreRef;
+    const result = convertEsoObject({ ...(doc as Record<string, unknown>), spec });
+    assert.ok(result.ok);
+    // The second data entry names no store: ESO accepts the object and fails every sync on it.
+    assert.deepEqual(externalSecretSpecProblems(result.object.spec), [
+      "spec.data[1]: names no store: set spec.secretStoreRef, or sourceRef.storeRef on the entry",
+    ]);
+    (spec.data as Record<string, unknown>[]).splice(1, 1);
+    const complete = convertEsoObject({ ...(doc as Record<string, unknown>), spec });
+    assert.ok(complete.ok);
+    assert.deepEqual(externalSecretSpecProblems(complete.object.spec), []);
+  });
+
+  void test("generatorRef is refused by name: in data[] (ESO implements it only in dataFrom) and in dataFrom", () => {
+    const spec = {
+      secretStoreRef: { name: "s" },
+      data: [
+        {
+          secretKey: "k",
+          remoteRef: { key: "k" },
+          sourceRef: { generatorRef: { kind: "Password", name: "p" } },
+        },
+      ],
+      dataFrom: [{ sourceRef: { generatorRef: { kind: "Password", name: "p" } } }],
+    };
+    const result = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      metadata: { name: "x" },
+      spec,
+    });
+    assert.deepEqual(result.ok ? [] : result.problems, [
+      "spec.data[0].sourceRef.generatorRef: refsync does not implement this ESO field (ESO does not implement generators in data[] either)",
+      "spec.dataFrom[0].sourceRef.generatorRef: refsync does not implement this ESO field (generators)",
+    ]);
+  });
+
+  void test("a storeRef of another kind, or an empty sourceRef, fails refsync's validation naming the field", () => {
+    const problems = externalSecretSpecProblems({
+      secretStoreRef: { name: "s" },
+      data: [
+        { secretKey: "a", remoteRef: { key: "a" }, sourceRef: { storeRef: { name: "t", kind: "Vault" } } },
+        { secretKey: "b", remoteRef: { key: "b" }, sourceRef: {} },
+      ],
+    });
+    assert.equal(problems.length, 2, problems.join("; "));
+    assert.match(problems[0] ?? "", /^spec\.data\[0\]\.sourceRef\.storeRef\.kind: /);
+    assert.match(problems[1] ?? "", /^spec\.data\[1\]\.sourceRef\.storeRef: /);
   });
 });

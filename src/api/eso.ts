@@ -69,11 +69,14 @@ function templateRefRules(at: string): Record<string, Rule> {
   };
 }
 
+/** Fields of one store reference (spec.secretStoreRef, an entry's sourceRef.storeRef). */
+function storeRefRules(at: string): Record<string, Rule> {
+  return { [at]: map, [`${at}.name`]: map, [`${at}.kind`]: map };
+}
+
 const EXTERNAL_SECRET: Record<string, Rule> = {
   spec: map,
-  "spec.secretStoreRef": map,
-  "spec.secretStoreRef.name": map,
-  "spec.secretStoreRef.kind": map,
+  ...storeRefRules("spec.secretStoreRef"),
   "spec.refreshInterval": map,
   "spec.refreshPolicy": map,
   "spec.syncWindows": map,
@@ -110,7 +113,10 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.data[]": map,
   "spec.data[].secretKey": map,
   ...remoteRefRules("spec.data[].remoteRef", "one"),
-  "spec.data[].sourceRef": refuse("(generators and per-key stores)"),
+  "spec.data[].sourceRef": map,
+  ...storeRefRules("spec.data[].sourceRef.storeRef"),
+  // Deprecated in ESO and not implemented there in data[] (its client manager reads only storeRef).
+  "spec.data[].sourceRef.generatorRef": refuse("(ESO does not implement generators in data[] either)"),
   "spec.dataFrom": map,
   "spec.dataFrom[]": map,
   ...remoteRefRules("spec.dataFrom[].extract", "many"),
@@ -135,7 +141,9 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.dataFrom[].rewrite[].merge.strategy": map,
   "spec.dataFrom[].rewrite[].transform": map,
   "spec.dataFrom[].rewrite[].transform.template": map,
-  "spec.dataFrom[].sourceRef": refuse("(generators and per-source stores)"),
+  "spec.dataFrom[].sourceRef": map,
+  ...storeRefRules("spec.dataFrom[].sourceRef.storeRef"),
+  "spec.dataFrom[].sourceRef.generatorRef": refuse("(generators)"),
 };
 
 /** A ClusterExternalSecret's own fields; its spec.externalSecretSpec follows EXTERNAL_SECRET's rules. */
@@ -574,7 +582,11 @@ function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
     const source = isRecord(entry.extract) ? entry.extract : isRecord(entry.find) ? entry.find : undefined;
     if (source) source.conversionStrategy ??= "Default";
   }
-  if (isRecord(spec.secretStoreRef)) spec.secretStoreRef.kind ??= "SecretStore";
+  const sourceRefs = [spec.dataFrom, spec.data].flatMap((list) =>
+    (Array.isArray(list) ? list : []).map((entry) => (isRecord(entry) ? entry.sourceRef : undefined)),
+  );
+  for (const ref of [spec.secretStoreRef, ...sourceRefs.map((s) => (isRecord(s) ? s.storeRef : undefined))])
+    if (isRecord(ref)) ref.kind ??= "SecretStore";
   const target = (isRecord(spec.target) ? spec.target : (spec.target = {})) as Record<string, unknown>;
   target.creationPolicy ??= "Owner";
   target.deletionPolicy ??= "Retain";

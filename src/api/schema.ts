@@ -276,19 +276,41 @@ const rewriteMerge = z
   })
   .describe("Merges the values (each a JSON object) into one map, as ESO does.");
 
+/** A store by kind and name: spec.secretStoreRef, and an entry's own sourceRef.storeRef. */
+const storeRef = z.strictObject({
+  name: z.string().min(1).max(253).describe("Name of the SecretStore or ClusterSecretStore."),
+  kind: z
+    .enum(["SecretStore", "ClusterSecretStore"])
+    .optional()
+    .describe(
+      "SecretStore (the default: a store in this namespace) or ClusterSecretStore (a cluster-wide store).",
+    ),
+});
+
+/**
+ * Where one data entry reads from, instead of spec.secretStoreRef (ESO's StoreSourceRef). ESO's
+ * deprecated `generatorRef` here is not implemented by ESO either: the ESO conversion refuses it.
+ */
+const dataSourceRef = z
+  .strictObject({
+    storeRef: storeRef.describe("The store this value is read from, instead of spec.secretStoreRef."),
+  })
+  .describe("Where this value is read from, instead of spec.secretStoreRef.");
+
+/** Where one dataFrom entry reads from, instead of spec.secretStoreRef (ESO's StoreGeneratorSourceRef). */
+const dataFromSourceRef = z
+  .strictObject({
+    storeRef: storeRef.describe("The store these secrets are read from, instead of spec.secretStoreRef."),
+  })
+  .describe("Where these secrets are read from, instead of spec.secretStoreRef.");
+
 export const externalSecretSpecSchema = z
   .strictObject({
-    secretStoreRef: z
-      .strictObject({
-        name: z.string().min(1).max(253).describe("Name of the SecretStore or ClusterSecretStore."),
-        kind: z
-          .enum(["SecretStore", "ClusterSecretStore"])
-          .optional()
-          .describe(
-            "SecretStore (the default: a store in this namespace) or ClusterSecretStore (a cluster-wide store).",
-          ),
-      })
-      .describe("The store to read the values from."),
+    secretStoreRef: storeRef
+      .optional()
+      .describe(
+        "The store to read the values from: every entry of data and dataFrom that names no store of its own (sourceRef.storeRef).",
+      ),
     refreshInterval: z
       .string()
       .regex(
@@ -393,6 +415,7 @@ export const externalSecretSpecSchema = z
           .strictObject({
             secretKey: secretKey.describe("The key of the Secret that receives the value."),
             remoteRef: remoteRef.describe("Where the value lives in the store."),
+            sourceRef: dataSourceRef.optional(),
           })
           .describe("One value read from the store into one key of the Secret."),
       )
@@ -460,6 +483,7 @@ export const externalSecretSpecSchema = z
               )
               .optional()
               .describe("Rewrites of the keys found, applied in order, before they are written."),
+            sourceRef: dataFromSourceRef.optional(),
           })
           .refine(
             (d) => (d.extract === undefined) !== (d.find === undefined),

@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { InvalidSpecError } from "../errors.ts";
 import { DURATION, durationMs } from "./duration.ts";
 import { clusterExternalSecretSpecSchema, externalSecretSpecSchema, storeSpecSchema } from "./schema.ts";
+import { storelessEntries } from "./store-refs.ts";
 import type { ClusterExternalSecretSpec, ExternalSecretSpec, SecretStoreSpec } from "./v1alpha1.ts";
 
 export { externalSecretSpecSchema, storeSpecSchema };
@@ -52,7 +53,17 @@ function fail(error: z.ZodError): never {
   throw new InvalidSpecError(describeIssues(error, "spec"));
 }
 
-const NO_DATA = "spec: set data, dataFrom, target.template.data or target.template.templateFrom";
+/**
+ * What the schema cannot say: the spec reads something, and every entry has a store to read
+ * from (ESO accepts a store-less entry and fails each sync on it: `could not get SecretStore ""`).
+ */
+function specProblems(spec: ExternalSecretSpec, root: string): string[] {
+  if (readsNothing(spec))
+    return [`${root}: set data, dataFrom, target.template.data or target.template.templateFrom`];
+  return storelessEntries(spec).map(
+    (at) => `${root}.${at}: names no store: set ${root}.secretStoreRef, or sourceRef.storeRef on the entry`,
+  );
+}
 const readsNothing = (spec: ExternalSecretSpec): boolean =>
   !spec.data?.length &&
   !spec.dataFrom?.length &&
@@ -63,7 +74,8 @@ export function validateExternalSecretSpec(spec: unknown): ExternalSecretSpec {
   const result = externalSecretSpecSchema.safeParse(spec);
   if (!result.success) fail(result.error);
   const parsed = result.data;
-  if (readsNothing(parsed)) throw new InvalidSpecError(NO_DATA);
+  const problems = specProblems(parsed, "spec");
+  if (problems.length) throw new InvalidSpecError(problems.slice(0, 3).join("; "));
   return parsed;
 }
 
@@ -80,22 +92,21 @@ export function validateStoreSpec(spec: unknown): SecretStoreSpec {
 export function externalSecretSpecProblems(spec: unknown): string[] {
   const result = externalSecretSpecSchema.safeParse(spec);
   if (!result.success) return issueList(result.error, "spec");
-  return readsNothing(result.data) ? [NO_DATA] : [];
+  return specProblems(result.data, "spec");
 }
-
-const CES_NO_DATA = `spec.externalSecretSpec${NO_DATA.slice("spec".length)}`;
 
 /** Every problem of a ClusterExternalSecret's spec, one `path: message` each; empty when it is valid. */
 export function clusterExternalSecretSpecProblems(spec: unknown): string[] {
   const result = clusterExternalSecretSpecSchema.safeParse(spec);
   if (!result.success) return issueList(result.error, "spec");
-  return readsNothing(result.data.externalSecretSpec) ? [CES_NO_DATA] : [];
+  return specProblems(result.data.externalSecretSpec, "spec.externalSecretSpec");
 }
 
 export function validateClusterExternalSecretSpec(spec: unknown): ClusterExternalSecretSpec {
   const result = clusterExternalSecretSpecSchema.safeParse(spec);
   if (!result.success) fail(result.error);
-  if (readsNothing(result.data.externalSecretSpec)) throw new InvalidSpecError(CES_NO_DATA);
+  const problems = specProblems(result.data.externalSecretSpec, "spec.externalSecretSpec");
+  if (problems.length) throw new InvalidSpecError(problems.slice(0, 3).join("; "));
   return result.data;
 }
 

@@ -17,6 +17,7 @@ import {
   type ObjectMeta,
   type SecretStore,
 } from "../api/v1alpha1.ts";
+import { storesNamed } from "../api/store-refs.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import type { ConsumerSource } from "./view.ts";
 import { ControllerMetrics } from "./metrics.ts";
@@ -27,7 +28,6 @@ import { StoreSessions } from "./secretstore/sessions.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { ExternalSecretReconciler } from "./externalsecret/reconciler.ts";
 import { LeaseTracker } from "./externalsecret/leases.ts";
-import { RefreshPlacement } from "./externalsecret/placement.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
@@ -125,8 +125,6 @@ export class Controller {
   #leaderLoops: Promise<void>[] = [];
   #stopping = new AbortController();
   readonly #inflight = { count: 0 };
-  /** Refresh phases, placed evenly over the ExternalSecrets the informer holds (kept across leaderships). */
-  readonly #placement = new RefreshPlacement();
   #namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
 
   private constructor(kube: KubeClient, opts: ControllerOptions) {
@@ -378,7 +376,6 @@ export class Controller {
       hashKey,
       hooks: this.#opts.hooks ?? [],
       resyncMs: this.#opts.resyncMs,
-      placement: this.#placement,
     });
     this.#leading = true;
     this.metrics.isLeader.set(1);
@@ -452,7 +449,6 @@ export class Controller {
   #wireEvents(): void {
     this.externalSecrets.on((event, es, old) => {
       const key = objectKey(es);
-      this.#placement.track(key, event === "delete" ? undefined : es);
       if (event === "delete") {
         this.#queue.forget(`ExternalSecret:${key}`);
         // Here too, not only in the reconcile: a standby replica (no reconciles) may still export its series.
@@ -482,11 +478,12 @@ export class Controller {
           JSON.stringify(s?.status?.conditions?.find((c) => c.type === "Ready")?.status);
         if (!specChanged && readyOf(old) === readyOf(store)) return;
         for (const es of this.externalSecrets.list()) {
-          const ref = es.spec.secretStoreRef;
-          const refKind = ref.kind ?? "SecretStore";
-          if (refKind !== kind || ref.name !== store.metadata.name) continue;
           if (kind === "SecretStore" && es.metadata.namespace !== store.metadata.namespace) continue;
-          this.#enqueue("ExternalSecret", objectKey(es));
+          // Any store it names: spec.secretStoreRef or an entry's sourceRef.storeRef.
+          const named = storesNamed(es.spec).some(
+            (ref) => ref.kind === kind && ref.name === store.metadata.name,
+          );
+          if (named) this.#enqueue("ExternalSecret", objectKey(es));
         }
       };
     this.secretStores.on(onStore("SecretStore"));

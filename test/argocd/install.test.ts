@@ -184,7 +184,7 @@ spec:
         "SecretSynced",
         60_000,
       );
-      assert.equal(es.spec.secretStoreRef.name, "prod-fake-eu");
+      assert.equal(es.spec.secretStoreRef?.name, "prod-fake-eu");
       assert.equal(
         (await getSecret(controller.kube, "web", "prod-db-eu"))?.data.password,
         "overlay-secret-value",

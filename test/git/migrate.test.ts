@@ -117,7 +117,7 @@ async function resolveRendered(
     if (object.kind === "Secret") assert.fail(`a Secret still renders as a Secret: ${object.metadata?.name}`);
     if (object.kind !== "ExternalSecret") continue;
     const es = object as ExternalSecret;
-    assert.equal(es.spec.secretStoreRef.name, backend.name);
+    assert.equal(es.spec.secretStoreRef?.name, backend.name);
     assert.equal(es.spec.target?.template?.data, undefined, "whole-value references need no template");
     const values: Record<string, Buffer> = {};
     for (const d of es.spec.data ?? []) {

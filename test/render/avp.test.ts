@@ -150,7 +150,7 @@ stringData: {x: "<path:kv/data/testing#k>"}
   assert.ok(ok.ok);
   const [a, b] = documents(ok.output) as unknown as ExternalSecret[];
   assert.deepEqual(
-    [a, b].map((es) => [es?.spec.secretStoreRef.name, es?.spec.data?.[0]?.remoteRef.key]),
+    [a, b].map((es) => [es?.spec.secretStoreRef?.name, es?.spec.data?.[0]?.remoteRef.key]),
     [
       ["v1", "testing"],
       ["v2", "testing"],
@@ -170,7 +170,7 @@ function secretBytes(secret: Obj): Record<string, string> {
 
 /** What the controller writes for an ExternalSecret: read data[] from the store, then render the template. */
 async function controllerBytes(es: ExternalSecret): Promise<Record<string, string>> {
-  const store = es.spec.secretStoreRef.name;
+  const store = es.spec.secretStoreRef?.name ?? "";
   const client = storeClient(config, store);
   const fetched: Record<string, Uint8Array> = {};
   for (const d of es.spec.data ?? []) {

@@ -1,6 +1,7 @@
 /**
  * Which ExternalSecrets read which key through which store: the index a
- * change is looked up in. Fed by the ExternalSecret informer (add, update,
+ * change is looked up in. An ExternalSecret is indexed under every store its
+ * entries read from (each entry's sourceRef.storeRef, else spec.secretStoreRef). Fed by the ExternalSecret informer (add, update,
  * delete), from the specs alone: `data[].remoteRef.key` and
  * `dataFrom[].extract.key` name their keys; a `dataFrom[].find` reads every
  * key its `path` prefix and `name.regexp` match (as the providers list them),
@@ -9,6 +10,7 @@
  * Periodic) are indexed: OnChange and CreatedOnce ones never re-read a
  * changed key, so a change costs them nothing.
  */
+import { entryStoreRef, type StoreEntry } from "../../api/store-refs.ts";
 import { defaults, type ExternalSecret } from "../../api/v1alpha1.ts";
 import { objectKey } from "../../kube/informer.ts";
 import { storeId } from "../secretstore/resolve.ts";
@@ -26,16 +28,17 @@ interface StoreReaders {
   finds: FindMatcher[];
 }
 
-/** What one ExternalSecret reads, as indexed (to take it out again). */
+/** What one ExternalSecret reads through one store, as indexed (to take it out again). */
 interface Entry {
   store: string;
-  keys: string[];
+  keys: Set<string>;
   finds: FindMatcher[];
 }
 
 export class KeyReaders {
   readonly #stores = new Map<string, StoreReaders>();
-  readonly #entries = new Map<string, Entry>();
+  /** Per ExternalSecret, one entry per store it reads from (data[].sourceRef, dataFrom[].sourceRef). */
+  readonly #entries = new Map<string, Entry[]>();
 
   /** Indexes (or re-indexes) one ExternalSecret; call on add and update. */
   set(es: ExternalSecret): void {
@@ -43,55 +46,62 @@ export class KeyReaders {
     this.delete(reader);
     if ((es.spec.refreshPolicy ?? defaults.refreshPolicy) !== "Periodic" || es.metadata.deletionTimestamp)
       return;
-    const ref = es.spec.secretStoreRef;
-    const store = storeKeyOf(
-      ref.kind === "ClusterSecretStore"
-        ? { kind: "ClusterSecretStore", name: ref.name }
-        : { kind: "SecretStore", namespace: es.metadata.namespace ?? "", name: ref.name },
-    );
-    const keys = new Set<string>();
-    const finds: FindMatcher[] = [];
-    for (const d of es.spec.data ?? []) keys.add(d.remoteRef.key);
+    const byStore = new Map<string, Entry>();
+    const entryOf = (source: StoreEntry): Entry | undefined => {
+      const ref = entryStoreRef(es.spec, source);
+      if (!ref) return undefined;
+      const store = storeKeyOf(
+        ref.kind === "ClusterSecretStore" ? ref : { ...ref, namespace: es.metadata.namespace ?? "" },
+      );
+      let entry = byStore.get(store);
+      if (!entry) byStore.set(store, (entry = { store, keys: new Set(), finds: [] }));
+      return entry;
+    };
+    for (const d of es.spec.data ?? []) entryOf(d)?.keys.add(d.remoteRef.key);
     for (const d of es.spec.dataFrom ?? []) {
-      if (d.extract) keys.add(d.extract.key);
+      if (d.extract) entryOf(d)?.keys.add(d.extract.key);
       if (d.find) {
         const name = compile(d.find.name?.regexp);
         // An invalid regexp fails the object's own sync (InvalidSpec); it reads nothing.
         if (name === null) continue;
-        finds.push({
+        entryOf(d)?.finds.push({
           reader,
           ...(d.find.path !== undefined && { path: d.find.path }),
           ...(name && { name }),
         });
       }
     }
-    const entry: Entry = { store, keys: [...keys], finds };
-    if (entry.keys.length === 0 && finds.length === 0) return;
-    this.#entries.set(reader, entry);
-    let readers = this.#stores.get(store);
-    if (!readers) this.#stores.set(store, (readers = { byKey: new Map(), finds: [] }));
-    for (const key of entry.keys) {
-      let set = readers.byKey.get(key);
-      if (!set) readers.byKey.set(key, (set = new Set()));
-      set.add(reader);
+    const entries = [...byStore.values()];
+    if (entries.length === 0) return;
+    this.#entries.set(reader, entries);
+    for (const entry of entries) {
+      let readers = this.#stores.get(entry.store);
+      if (!readers) this.#stores.set(entry.store, (readers = { byKey: new Map(), finds: [] }));
+      for (const key of entry.keys) {
+        let set = readers.byKey.get(key);
+        if (!set) readers.byKey.set(key, (set = new Set()));
+        set.add(reader);
+      }
+      readers.finds.push(...entry.finds);
     }
-    readers.finds.push(...finds);
   }
 
   /** Forgets an ExternalSecret (`namespace/name`). */
   delete(reader: string): void {
-    const entry = this.#entries.get(reader);
-    if (!entry) return;
+    const entries = this.#entries.get(reader);
+    if (!entries) return;
     this.#entries.delete(reader);
-    const readers = this.#stores.get(entry.store);
-    if (!readers) return;
-    for (const key of entry.keys) {
-      const set = readers.byKey.get(key);
-      set?.delete(reader);
-      if (set?.size === 0) readers.byKey.delete(key);
+    for (const entry of entries) {
+      const readers = this.#stores.get(entry.store);
+      if (!readers) continue;
+      for (const key of entry.keys) {
+        const set = readers.byKey.get(key);
+        set?.delete(reader);
+        if (set?.size === 0) readers.byKey.delete(key);
+      }
+      if (entry.finds.length > 0) readers.finds = readers.finds.filter((f) => f.reader !== reader);
+      if (readers.byKey.size === 0 && readers.finds.length === 0) this.#stores.delete(entry.store);
     }
-    if (entry.finds.length > 0) readers.finds = readers.finds.filter((f) => f.reader !== reader);
-    if (readers.byKey.size === 0 && readers.finds.length === 0) this.#stores.delete(entry.store);
   }
 
   /** The ExternalSecrets (`namespace/name`, sorted) that read `key` through `store`. */

@@ -1,20 +1,23 @@
 /**
  * Gathers the data an ExternalSecret asks for: `dataFrom` entries in order,
- * then `data` entries (which win on equal keys, as in ESO). All reads of one
- * round go out together, so a store with readMany pays one call for many
+ * then `data` entries (which win on equal keys, as in ESO), each from its
+ * own store (sources.ts). All reads of one round go out together, those of
+ * each store as one batch, so a store with readMany pays one call for many
  * keys, and any failed read fails the whole round: a Secret is never written
  * with part of its data.
  */
 import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
-import { readRequestId, type Lease, type ReadRequest, type SecretValue } from "../../providers/types.ts";
+import { readRequestId, type ReadRequest, type SecretValue } from "../../providers/types.ts";
 import type { AuditSubject } from "../../store/audit.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
+import type { LeaseSource } from "./leases.ts";
+import type { Sources } from "./sources.ts";
 import { checkNullBytes, convertKeys, finishKeys } from "./rewrite.ts";
 
 export interface FetchResult {
   data: Record<string, Uint8Array>;
-  leases: Lease[];
+  leases: LeaseSource[];
 }
 
 /**
@@ -37,7 +40,7 @@ export type ReadsSince = number | ((request: ReadRequest) => number);
 
 export async function fetchData(
   spec: ExternalSecretSpec,
-  session: StoreSession,
+  sources: Sources,
   /** Cached values are taken only when read at or after this time. */
   readsSinceMs: ReadsSince,
   signal?: AbortSignal,
@@ -49,28 +52,40 @@ export async function fetchData(
   const found = await Promise.all(
     dataFrom.map((d) =>
       d.find
-        ? session.list({ name: d.find.name, tags: d.find.tags, path: d.find.path }, signal, subject)
+        ? sources.of(d).list({ name: d.find.name, tags: d.find.tags, path: d.find.path }, signal, subject)
         : Promise.resolve([]),
     ),
   );
-  const requests = new Map<string, ReadRequest>();
-  const want = (r: ReadRequest) => requests.set(readRequestId(r), r);
-  for (const d of spec.data ?? []) want(readRequestOf(d.remoteRef));
+  // The distinct reads of each store (an entry reads from its own store, or spec.secretStoreRef's).
+  const requests = new Map<StoreSession, Map<string, ReadRequest>>();
+  const want = (session: StoreSession, r: ReadRequest) => {
+    let reads = requests.get(session);
+    if (!reads) requests.set(session, (reads = new Map()));
+    reads.set(readRequestId(r), r);
+  };
+  for (const d of spec.data ?? []) want(sources.of(d), readRequestOf(d.remoteRef));
   dataFrom.forEach((d, i) => {
-    if (d.extract) want(readRequestOf(d.extract));
-    for (const key of found[i] ?? []) want({ key });
+    if (d.extract) want(sources.of(d), readRequestOf(d.extract));
+    for (const key of found[i] ?? []) want(sources.of(d), { key });
   });
-  const list = [...requests.values()];
-  const since = typeof readsSinceMs === "number" ? readsSinceMs : list.map(readsSinceMs);
-  const values = await session.readAll(list, since, signal, subject);
-  const byRequest = new Map<string, SecretValue>();
-  list.forEach((r, i) => {
-    const v = values[i];
-    if (v instanceof Error) throw v;
-    byRequest.set(readRequestId(r), v as SecretValue);
-  });
-  const get = (r: ReadRequest) => byRequest.get(readRequestId(r)) as SecretValue;
-  const extractReq = (ref: RemoteRef) => ({
+  const byRequest = new Map<StoreSession, Map<string, SecretValue>>();
+  await Promise.all(
+    [...requests].map(async ([session, reads]) => {
+      const list = [...reads.values()];
+      const since = typeof readsSinceMs === "number" ? readsSinceMs : list.map(readsSinceMs);
+      const values = await session.readAll(list, since, signal, subject);
+      const got = new Map<string, SecretValue>();
+      list.forEach((r, i) => {
+        const v = values[i];
+        if (v instanceof Error) throw v;
+        got.set(readRequestId(r), v as SecretValue);
+      });
+      byRequest.set(session, got);
+    }),
+  );
+  const get = (session: StoreSession, r: ReadRequest) =>
+    byRequest.get(session)?.get(readRequestId(r)) as SecretValue;
+  const extractReq = (session: StoreSession, ref: RemoteRef) => ({
     store: session.id,
     key: ref.key,
     property: ref.property,
@@ -80,10 +95,11 @@ export async function fetchData(
   let data: Record<string, Uint8Array> = {};
   dataFrom.forEach((d, i) => {
     const field = `spec.dataFrom[${i}]`;
+    const session = sources.of(d);
     let map: Record<string, Uint8Array> = {};
-    if (d.extract) map = extractMap(get(readRequestOf(d.extract)), extractReq(d.extract));
+    if (d.extract) map = extractMap(get(session, readRequestOf(d.extract)), extractReq(session, d.extract));
     for (const key of found[i] ?? []) {
-      map[key] = extractValue(get({ key }), {
+      map[key] = extractValue(get(session, { key }), {
         store: session.id,
         key,
         decodingStrategy: d.find?.decodingStrategy,
@@ -97,12 +113,15 @@ export async function fetchData(
     data = { ...data, ...map };
   });
   (spec.data ?? []).forEach((d, i) => {
-    const value = extractValue(get(readRequestOf(d.remoteRef)), extractReq(d.remoteRef));
+    const session = sources.of(d);
+    const value = extractValue(get(session, readRequestOf(d.remoteRef)), extractReq(session, d.remoteRef));
     checkNullBytes({ [d.secretKey]: value }, d.remoteRef.nullBytePolicy, `spec.data[${i}].remoteRef`);
     data[d.secretKey] = value;
   });
 
-  const leases = new Map<string, Lease>();
-  for (const v of byRequest.values()) if (v.lease) leases.set(v.lease.id, v.lease);
+  // Each lease with the session of the store it came from, which renews and revokes it.
+  const leases = new Map<string, LeaseSource>();
+  for (const [session, values] of byRequest)
+    for (const v of values.values()) if (v.lease) leases.set(v.lease.id, { lease: v.lease, session });
   return { data, leases: [...leases.values()] };
 }

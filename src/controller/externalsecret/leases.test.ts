@@ -15,6 +15,9 @@ function session(renew: (l: Lease) => Promise<Lease>) {
   };
   return { calls, session: s as unknown as StoreSession };
 }
+
+/** Leases read through one session, as the tracker takes them. */
+const held = (session: StoreSession, ...leases: Lease[]) => leases.map((lease) => ({ lease, session }));
 /**
  * Renewal times are the subject: setTimeout and Date are mocked, and time moves on in 10 ms steps,
  * each followed by whatever the fired timers set off (a renewal's promise, the next schedule), so
@@ -35,7 +38,7 @@ void describe("LeaseTracker", () => {
     const { calls, session: s } = session((l) => Promise.resolve({ ...l, durationSeconds: 1.5 }));
     const refresh: string[] = [];
     const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: (k) => refresh.push(k) });
-    tracker.track("ns/a", s, [{ id: "db/creds/1", durationSeconds: 1.5, renewable: true }]);
+    tracker.track("ns/a", held(s, { id: "db/creds/1", durationSeconds: 1.5, renewable: true }));
     await tick(900);
     assert.equal(calls.length, 0);
     await tick(300);
@@ -50,8 +53,8 @@ void describe("LeaseTracker", () => {
     const { session: s } = session(() => Promise.reject(new Error("lease expired")));
     const refresh: string[] = [];
     const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: (k) => refresh.push(k) });
-    tracker.track("ns/a", s, [{ id: "l1", durationSeconds: 1.5, renewable: true }]);
-    tracker.track("ns/b", s, [{ id: "l2", durationSeconds: 1.5, renewable: false }]);
+    tracker.track("ns/a", held(s, { id: "l1", durationSeconds: 1.5, renewable: true }));
+    tracker.track("ns/b", held(s, { id: "l2", durationSeconds: 1.5, renewable: false }));
     await tick(1200);
     assert.deepEqual(refresh.sort(), ["ns/a", "ns/b"]);
     tracker.stop();
@@ -61,9 +64,9 @@ void describe("LeaseTracker", () => {
     const { calls, session: s } = session((l) => Promise.resolve(l));
     const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: () => {} });
     const shared = { id: "shared", durationSeconds: 60, renewable: true };
-    tracker.track("ns/a", s, [shared, { id: "a1", durationSeconds: 60, renewable: true }]);
-    tracker.track("ns/b", s, [shared]);
-    tracker.track("ns/a", s, [shared, { id: "a2", durationSeconds: 60, renewable: true }]);
+    tracker.track("ns/a", held(s, shared, { id: "a1", durationSeconds: 60, renewable: true }));
+    tracker.track("ns/b", held(s, shared));
+    tracker.track("ns/a", held(s, shared, { id: "a2", durationSeconds: 60, renewable: true }));
     await tick(10);
     assert.deepEqual(calls, ["revoke:a1"]);
     await tracker.release("ns/a");
@@ -85,8 +88,8 @@ void describe("LeaseTracker", () => {
     });
     const lease = { id: "shared", durationSeconds: 1, renewable: true };
     const before = Date.now();
-    tracker.track("ns/a", s, [lease]);
-    tracker.track("ns/b", s, [lease]);
+    tracker.track("ns/a", held(s, lease));
+    tracker.track("ns/b", held(s, lease));
     assert.ok(tracker.isHeld("shared") && !tracker.isHeld("other"));
     const [first] = tracker.leasesOf("ns/a");
     assert.ok(first && first.expiresAt >= before + 1000 && first.expiresAt <= Date.now() + 1000);

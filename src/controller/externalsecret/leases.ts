@@ -22,6 +22,12 @@ interface Held {
   timer?: NodeJS.Timeout;
 }
 
+/** A lease read, and the session of the store it came from (which renews and revokes it). */
+export interface LeaseSource {
+  lease: Lease;
+  session: StoreSession;
+}
+
 /** A lease a key holds, and when it runs out unless renewed. */
 export interface HeldLease {
   lease: Lease;
@@ -107,14 +113,17 @@ export class LeaseTracker {
         return { ok: false, why: "a lease renewal failed", err };
       }
     }
-    this.track(key, session, renewed);
+    this.track(
+      key,
+      renewed.map((lease) => ({ lease, session })),
+    );
     return { ok: true };
   }
 
-  /** `key` now holds exactly `leases`; leases it no longer holds are let go. */
-  track(key: string, session: StoreSession, leases: Lease[]): void {
-    const ids = new Set(leases.map((l) => l.id));
-    for (const lease of leases) {
+  /** `key` now holds exactly `leases` (from one store or several); leases it no longer holds are let go. */
+  track(key: string, leases: LeaseSource[]): void {
+    const ids = new Set(leases.map((l) => l.lease.id));
+    for (const { lease, session } of leases) {
       let held = this.#held.get(lease.id);
       if (!held) {
         held = { lease, session, holders: new Set(), expiresAt: Date.now() + lease.durationSeconds * 1000 };

@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setImmediate } from "node:timers/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
+import type { ExternalSecret, ExternalSecretSpec, SecretStore } from "../../api/v1alpha1.ts";
 import type { ProviderClient } from "../../providers/types.ts";
 import { ReadCache } from "../../store/read-cache.ts";
 import { StoreSessions } from "../secretstore/sessions.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
-import { hashedPhaseMs } from "./schedule.ts";
+import { Sources } from "./sources.ts";
 
 const store: SecretStore = {
   apiVersion: "refsync.dev/v1alpha1",
@@ -67,10 +67,11 @@ function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = 
   const prefetcher = new DueReadPrefetcher({
     externalSecrets: { list: () => list },
     secrets: { get: () => undefined },
-    phaseOf: hashedPhaseMs,
     readsCached: (key) => !fresh.includes(key),
   });
-  return { calls, session, prefetcher };
+  // What the reconciler resolves for an ExternalSecret of store s (reads through other stores aside).
+  const sources = new Sources(round[0]?.spec as ExternalSecretSpec, new Map([["SecretStore/s", session]]));
+  return { calls, session, sources, prefetcher };
 }
 
 const round = [
@@ -82,6 +83,17 @@ const round = [
   externalSecret("lease", "k4"),
   externalSecret("other-store", "k5", { store: "t" }),
   externalSecret("other-namespace", "k6", { namespace: "ns2" }),
+  // Store t by default, one entry from s (sourceRef.storeRef): only that entry is in s's batch.
+  {
+    ...externalSecret("two-stores", "k8", { store: "t" }),
+    spec: {
+      secretStoreRef: { name: "t" },
+      data: [
+        { secretKey: "a", remoteRef: { key: "k8" } },
+        { secretKey: "b", remoteRef: { key: "k9" }, sourceRef: { storeRef: { name: "s" } } },
+      ],
+    },
+  },
   {
     ...externalSecret("invalid", "k7"),
     spec: { ...externalSecret("invalid", "k7").spec, refreshInterval: "soon" },
@@ -89,43 +101,43 @@ const round = [
 ];
 
 void test("one readMany for the distinct reads of the store's due ExternalSecrets in the namespace", async () => {
-  const { calls, session, prefetcher } = setup(true, round, ["ns/lease"]);
-  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  const { calls, session, sources, prefetcher } = setup(true, round, ["ns/lease"]);
+  prefetcher.prefetch(round[0] as ExternalSecret, sources);
   await setImmediate();
   // Not: the spec-changed one (reads past the cache), the one asked to read fresh, other stores and
-  // namespaces, an invalid spec (its reconcile fails before reading).
-  assert.deepEqual(calls, ["readMany:k1,k2,k1@2"]);
+  // namespaces (k8: two-stores reads it from t), an invalid spec (its reconcile fails before reading).
+  assert.deepEqual(calls, ["readMany:k1,k2,k1@2,k9"]);
   assert.ok(session.isCached({ key: "k2" }, 0));
 });
 
 void test("a second reconcile of the round does not scan again; cached reads are not asked for", async () => {
-  const { calls, session, prefetcher } = setup(true, round);
-  prefetcher.prefetch(round[0] as ExternalSecret, session);
-  prefetcher.prefetch(round[1] as ExternalSecret, session);
+  const { calls, sources, prefetcher } = setup(true, round);
+  prefetcher.prefetch(round[0] as ExternalSecret, sources);
+  prefetcher.prefetch(round[1] as ExternalSecret, sources);
   await setImmediate();
   assert.equal(calls.length, 1);
   const again = setup(true, round);
-  await again.session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 0);
+  await again.session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }, { key: "k9" }], 0);
   again.calls.length = 0;
-  again.prefetcher.prefetch(round[0] as ExternalSecret, again.session);
+  again.prefetcher.prefetch(round[0] as ExternalSecret, again.sources);
   await setImmediate();
   assert.deepEqual(again.calls, [], "only k1@2 is missing: a single read is left to its reconcile");
 });
 
 void test("values read before the due ExternalSecrets' latest slot are read again", async () => {
   let clock = 0; // the first reads happen long ago
-  const { calls, session, prefetcher } = setup(true, round, [], () => clock);
+  const { calls, session, sources, prefetcher } = setup(true, round, [], () => clock);
   await session.readAll([{ key: "k1" }, { key: "k2" }, { key: "k4" }], 0);
   calls.length = 0;
   clock = Date.now();
-  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  prefetcher.prefetch(round[0] as ExternalSecret, sources);
   await setImmediate();
-  assert.deepEqual(calls, ["readMany:k1,k2,k1@2,k4"]);
+  assert.deepEqual(calls, ["readMany:k1,k2,k1@2,k4,k9"]);
 });
 
 void test("no prefetch for a provider without readMany", async () => {
-  const { calls, session, prefetcher } = setup(false, round);
-  prefetcher.prefetch(round[0] as ExternalSecret, session);
+  const { calls, sources, prefetcher } = setup(false, round);
+  prefetcher.prefetch(round[0] as ExternalSecret, sources);
   await setImmediate();
   assert.deepEqual(calls, []);
 });

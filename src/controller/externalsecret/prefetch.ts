@@ -2,21 +2,23 @@
  * Prefetch of a store's due reads. The queue runs a few reconciles at a
  * time, so the reads of a round of ExternalSecrets that became due together
  * would reach the backend a few at a time. When the first of them syncs, the
- * distinct (key, version) reads of every ExternalSecret of the same store
- * that is due too go out at once through the session's batch path (readMany),
+ * distinct (key, version) reads of every ExternalSecret of the namespace
+ * that is due too go out at once, per store it reads from, through the session's batch path (readMany),
  * and each reconcile then finds its values in the shared read cache.
  *
  * Only for providers with readMany (for the others a prefetch would only move
  * reads earlier, or add some), only reads the due reconciles will make through
  * the cache (not those that bypass it), and only what is not cached already.
  */
+import { entryStoreRef, storeRefKey } from "../../api/store-refs.ts";
 import { defaults, type ExternalSecret, type ExternalSecretSpec } from "../../api/v1alpha1.ts";
 import { validateExternalSecretSpec } from "../../api/validate.ts";
 import { readRequestId, type ReadRequest } from "../../providers/types.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 import { objectKey, type Informer } from "../../kube/informer.ts";
-import { decideSync, type PhaseOf, type SyncDecision } from "./schedule.ts";
+import { decideSync, type SyncDecision } from "./schedule.ts";
 import { readRequestOf } from "./fetch.ts";
+import type { Sources } from "./sources.ts";
 import { targetName, type SecretObject } from "./target.ts";
 
 /** A store's ExternalSecrets are looked over at most this often (each look lists them all). */
@@ -39,8 +41,6 @@ interface WantedRead {
 export interface PrefetchDeps {
   externalSecrets: Pick<Informer<ExternalSecret>, "list">;
   secrets: Pick<Informer<SecretObject>, "get">;
-  /** The phases the reconciles decide with. */
-  phaseOf: PhaseOf;
   /** Whether the next sync of this key reads through the cache (false: it is asked to read fresh). */
   readsCached(key: string): boolean;
 }
@@ -50,19 +50,23 @@ export class DueReadPrefetcher {
   /** Last scan per session (read-cache key). */
   readonly #scanned = new Map<string, number>();
   /** Per spec object (the informer replaces it on every change): validating each due object on every scan would cost. */
-  readonly #plans = new WeakMap<ExternalSecretSpec, ReadRequest[] | undefined>();
+  readonly #plans = new WeakMap<ExternalSecretSpec, Map<string, ReadRequest[]> | undefined>();
 
   constructor(deps: PrefetchDeps) {
     this.#d = deps;
   }
 
-  /** Starts the batched read of what the store's due ExternalSecrets in `es`'s namespace will read; does not wait for it. */
-  prefetch(es: ExternalSecret, session: StoreSession, signal?: AbortSignal): void {
+  /** Starts the batched reads of what the due ExternalSecrets in `es`'s namespace will read from each store `es` reads; does not wait for them. */
+  prefetch(es: ExternalSecret, sources: Sources, signal?: AbortSignal): void {
+    for (const [store, session] of sources.byStore) this.#prefetchStore(es, store, session, signal);
+  }
+
+  #prefetchStore(es: ExternalSecret, store: string, session: StoreSession, signal?: AbortSignal): void {
     if (!session.batchesReads) return;
     const now = Date.now();
     if (now - (this.#scanned.get(session.cacheKey) ?? -Infinity) < SCAN_INTERVAL_MS) return;
     this.#scanned.set(session.cacheKey, now);
-    const wanted = this.#dueReads(es, now);
+    const wanted = this.#dueReads(es, store, now);
     const requests: ReadRequest[] = [];
     const since: number[] = [];
     for (const { request, readsSinceMs } of wanted.values()) {
@@ -76,17 +80,13 @@ export class DueReadPrefetcher {
     void session.readAll(requests, since, signal);
   }
 
-  /** Distinct reads of the due ExternalSecrets sharing `es`'s store and namespace. */
-  #dueReads(es: ExternalSecret, now: number): Map<string, WantedRead> {
+  /** Distinct reads from `store` (a storeRefKey) of the due ExternalSecrets in `es`'s namespace. */
+  #dueReads(es: ExternalSecret, store: string, now: number): Map<string, WantedRead> {
     const wanted = new Map<string, WantedRead>();
     const namespace = es.metadata.namespace;
-    const ref = es.spec.secretStoreRef;
     for (const other of this.#d.externalSecrets.list()) {
-      const otherRef = other.spec.secretStoreRef;
       if (
         other.metadata.namespace !== namespace ||
-        otherRef.name !== ref.name ||
-        (otherRef.kind ?? "SecretStore") !== (ref.kind ?? "SecretStore") ||
         other.metadata.deletionTimestamp ||
         !this.#d.readsCached(objectKey(other))
       )
@@ -94,9 +94,9 @@ export class DueReadPrefetcher {
       const target = this.#d.secrets.get(`${namespace}/${targetName(other)}`);
       // A Merge target we do not label yet is not in the cache: its reconcile looks it up and may find nothing to do.
       if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
-      const reads = this.#plan(other.spec);
+      const reads = this.#plan(other.spec)?.get(store);
       if (!reads) continue;
-      const decision = decideSync(other, target, now, this.#d.phaseOf);
+      const decision = decideSync(other, target, now);
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
       const readsSinceMs = decision.readsSinceMs ?? now;
       for (const request of reads) {
@@ -109,16 +109,23 @@ export class DueReadPrefetcher {
     return wanted;
   }
 
-  /** The reads a spec makes through `data` and `dataFrom.extract`; undefined for an invalid spec (its own reconcile reports it). */
-  #plan(spec: ExternalSecretSpec): ReadRequest[] | undefined {
+  /** The reads a spec makes through `data` and `dataFrom.extract`, per store (storeRefKey); undefined for an invalid spec (its own reconcile reports it). */
+  #plan(spec: ExternalSecretSpec): Map<string, ReadRequest[]> | undefined {
     if (this.#plans.has(spec)) return this.#plans.get(spec);
-    let plan: ReadRequest[] | undefined;
+    let plan: Map<string, ReadRequest[]> | undefined;
     try {
       const valid = validateExternalSecretSpec(spec);
-      plan = [
-        ...(valid.data ?? []).map((d) => d.remoteRef),
-        ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
-      ].map(readRequestOf);
+      plan = new Map();
+      const entries = [
+        ...(valid.data ?? []).map((d) => ({ entry: d, ref: d.remoteRef })),
+        ...(valid.dataFrom ?? []).flatMap((d) => (d.extract ? [{ entry: d, ref: d.extract }] : [])),
+      ];
+      for (const { entry, ref } of entries) {
+        const store = entryStoreRef(valid, entry);
+        if (!store) continue;
+        const reads = plan.get(storeRefKey(store)) ?? [];
+        plan.set(storeRefKey(store), [...reads, readRequestOf(ref)]);
+      }
     } catch {
       plan = undefined;
     }

@@ -1,6 +1,6 @@
 /**
  * One ExternalSecret, one pass: decide whether a sync is due, resolve the
- * store, fetch, template, write the Secret, run the change hooks, report
+ * stores its entries read from (sources.ts), fetch, template, write the Secret, run the change hooks, report
  * status. A failure never touches the existing Secret; it sets Ready=False
  * with the reason and is retried with back-off by the queue (retryable), or
  * marks the object Stalled (no retry will fix it; a spec change will).
@@ -14,11 +14,11 @@ import {
   type ExternalSecretStatus,
   type LeaseStatus,
 } from "../../api/v1alpha1.ts";
-import { validateExternalSecretSpec, validateStoreSpec } from "../../api/validate.ts";
+import { validateExternalSecretSpec } from "../../api/validate.ts";
 import { InvalidSpecError, RefsyncError, TargetConflictError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
-import { resolveStore, type StoreLookup } from "../secretstore/resolve.ts";
+import type { StoreLookup } from "../secretstore/resolve.ts";
 import { readsOtherClass } from "../secretstore/controller-class.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
@@ -31,11 +31,11 @@ import { apiVersionOf, resourceTypes, type ResourceType } from "../../kube/resou
 import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { fetchData, type ReadsSince } from "./fetch.ts";
+import { resolveSources } from "./sources.ts";
 import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
-import type { RefreshPlacement } from "./placement.ts";
 import { annotateKeyHashes } from "./key-hashes.ts";
 import {
   decideSync,
@@ -83,8 +83,6 @@ export interface ExternalSecretReconcilerDeps {
   leases: LeaseTracker;
   hashKey: Uint8Array;
   hooks: SecretChangeHook[];
-  /** The refresh phases of the ExternalSecrets the informer holds, placed evenly. */
-  placement: RefreshPlacement;
   /** Longest a Ready object waits before it is looked at again (drift, missed events). */
   resyncMs?: number;
 }
@@ -118,18 +116,21 @@ export class ExternalSecretReconciler {
       externalSecrets: deps.externalSecrets,
       log: deps.log,
       session: async (es) => {
-        const namespace = es.metadata.namespace as string;
         const spec = validateExternalSecretSpec(es.spec);
-        return deps.sessions.session(
-          await resolveStore(spec.secretStoreRef, namespace, deps.stores),
-          namespace,
-        );
+        const sessions = [
+          ...(
+            await resolveSources(spec, es.metadata.namespace as string, deps.stores, deps.sessions)
+          ).byStore.values(),
+        ];
+        // The status does not say which store a lease came from: with several, the data is read again.
+        const [only] = sessions;
+        if (!only || sessions.length > 1) throw new Error("leases are taken over from one store only");
+        return only;
       },
     });
     this.#prefetcher = new DueReadPrefetcher({
       externalSecrets: deps.externalSecrets,
       secrets: deps.secrets,
-      phaseOf: deps.placement.phaseOf,
       readsCached: (key) => !this.#fresh.has(key) && !this.#wouldAdopt(key),
     });
   }
@@ -187,7 +188,7 @@ export class ExternalSecretReconciler {
     // Its store is another controller class's (spec.controller): not reconciled, no status (as ESO).
     if (readsOtherClass(es, this.#d.stores, this.#d.controllerClass)) return {};
     const target = await this.#currentTarget(es, signal);
-    const decision = decideSync(es, target, Date.now(), this.#d.placement.phaseOf);
+    const decision = decideSync(es, target);
     const adopting = !this.#fresh.has(key) && this.#adopt(key, es);
     const held = es.status?.leases ?? [];
     if (adopting && held.length > 0 && (await this.#takeover.resume(key, es, target, decision, signal))) {
@@ -213,9 +214,7 @@ export class ExternalSecretReconciler {
     const log = this.#d.log.child({ externalSecret: key, why });
     const started = performance.now();
     // A lease about to expire (or to adopt) is read afresh.
-    const base = fresh
-      ? Date.now()
-      : (decision.readsSinceMs ?? slotReadsSinceMs(es, Date.now(), this.#d.placement.phaseOf));
+    const base = fresh ? Date.now() : (decision.readsSinceMs ?? slotReadsSinceMs(es));
     const readsSinceMs: ReadsSince = changed ? (r) => Math.max(base, changed.get(r.key) ?? -Infinity) : base;
     const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
     this.#d.metrics.reconcileDuration.observe(
@@ -262,11 +261,7 @@ export class ExternalSecretReconciler {
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
     const next =
       policy === "Periodic" && interval > 0 && refreshTime
-        ? Math.max(
-            0,
-            nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime), this.#d.placement.phaseOf) -
-              Date.now(),
-          )
+        ? Math.max(0, nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime)) - Date.now())
         : MAX_RESYNC_MS;
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
   }
@@ -320,26 +315,9 @@ export class ExternalSecretReconciler {
           "spec.target.manifest: generic targets are disabled: start the controller with --unsafe-allow-generic-targets (Helm: genericTargets.enabled)",
         );
       const namespace = es.metadata.namespace as string;
-      const store = await resolveStore(spec.secretStoreRef, namespace, this.#d.stores);
-      const storeReady = getCondition(store.status?.conditions, "Ready");
-      if (storeReady?.status === "False" && storeReady.observedGeneration === store.metadata.generation) {
-        return fail(
-          "StoreNotReady",
-          `${store.kind} "${store.metadata.name}" is not ready: ${storeReady.message}`,
-          true,
-        );
-      }
-      // A store the store reconciler has not looked at yet: its spec error, not the first failed read.
-      const storeProblem = invalidStoreSpec(store.spec);
-      if (storeProblem)
-        return fail(
-          "StoreNotReady",
-          `${store.kind} "${store.metadata.name}" is not usable: ${storeProblem}`,
-          true,
-        );
-      const session = this.#d.sessions.session(store, namespace);
-      this.#prefetcher.prefetch(es, session, signal);
-      const fetched = await fetchData(spec, session, readsSinceMs, signal, {
+      const sources = await resolveSources(spec, namespace, this.#d.stores, this.#d.sessions);
+      this.#prefetcher.prefetch(es, sources, signal);
+      const fetched = await fetchData(spec, sources, readsSinceMs, signal, {
         kind: "ExternalSecret",
         namespace,
         name: es.metadata.name,
@@ -347,7 +325,7 @@ export class ExternalSecretReconciler {
       });
       if (spec.target?.manifest) {
         const written = await this.#writeManifest(es, spec.target.manifest, fetched.data, signal);
-        await this.#trackLeases(key, es, session, fetched.leases, signal);
+        await this.#trackLeases(key, es, fetched.leases, signal);
         return { ok: true, ...written };
       }
       const secretTarget = target as SecretObject | undefined;
@@ -397,7 +375,7 @@ export class ExternalSecretReconciler {
             `${target ? "updated" : "created"} Secret "${desired.metadata.name}" (${Object.keys(data).length === 1 ? "1 key" : `${Object.keys(data).length} keys`})`,
           );
       }
-      await this.#trackLeases(key, es, session, fetched.leases, signal);
+      await this.#trackLeases(key, es, fetched.leases, signal);
       if (changed === undefined || changed.length > 0)
         await this.#runHooks(es, desired, previousHash, hash, changed, signal);
       return { ok: true, hash, written };
@@ -410,14 +388,13 @@ export class ExternalSecretReconciler {
   async #trackLeases(
     key: string,
     es: ExternalSecret,
-    session: Parameters<LeaseTracker["track"]>[1],
-    leases: Parameters<LeaseTracker["track"]>[2],
+    leases: Parameters<LeaseTracker["track"]>[1],
     signal: AbortSignal,
   ): Promise<void> {
     if (leases.length === 0 && !this.#d.leases.holds(key)) return;
     if (leases.length > 0)
       await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
-    this.#d.leases.track(key, session, leases);
+    this.#d.leases.track(key, leases);
   }
 
   /**
@@ -635,17 +612,6 @@ export class ExternalSecretReconciler {
       (es.status?.leases ?? []).filter((l) => !tracked.has(l.id)),
     );
     await removeFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
-  }
-}
-
-/** The store spec's first problem (as its own Ready condition says), or undefined when valid. */
-function invalidStoreSpec(spec: unknown): string | undefined {
-  try {
-    validateStoreSpec(spec);
-    return undefined;
-  } catch (err) {
-    if (err instanceof InvalidSpecError) return err.message;
-    throw err;
   }
 }
 

@@ -1,22 +1,21 @@
 /**
  * When an ExternalSecret needs a sync, and how fresh the values it reads
- * must be. Periodic: in fixed slots, one per `refreshInterval`, at a phase
- * within the interval that comes from the object's store and first key, so
+ * must be. Periodic: in fixed slots, one per `refreshInterval` at a fixed
+ * phase ± a per-slot jitter, drawn from a hash (so a restart keeps them and
+ * no state is stored). The hash is of the object's store and first key, so
  * ExternalSecrets sharing a key refresh in the same slots and that key is
- * read once per slot for all of them. The controller places the phases of
- * all its keys evenly over the interval (placement.ts); without a placement
- * a phase is hashed from the key. Nothing is stored: a restart or a new
- * leader computes the same slots. A periodic refresh (or the retry of a
- * failed sync) takes a cached value only when it was read since the latest
- * slot; a first sync or a Secret to restore also one read within the minimum
- * gap before it (objects synced then skipped that slot and keep their value
- * until the next one, as this object will). So a change in the store reaches
- * every Secret by the next slot after it, within one interval, however the
- * reads are shared. OnChange: only when the spec (generation) or the
- * force-sync annotation changed. CreatedOnce: only until the Secret first
- * exists. spec.syncWindows (Periodic only, as ESO) holds back a periodic
- * refresh, or the retry of a failed one, until a window allows it; a new
- * spec, a forced sync or a missing or edited Secret do not wait.
+ * read once per slot for all of them; the rest spread evenly over the
+ * interval. A periodic refresh (or the retry of a failed sync) takes a
+ * cached value only when it was read since the latest slot; a first sync or
+ * a Secret to restore also one read within the minimum gap before it
+ * (objects synced then skipped that slot and keep their value until the
+ * next one, as this object will). So a change in the
+ * store reaches every Secret by the next slot after it, within one interval
+ * (+ jitter), however the reads are shared. OnChange: only when the
+ * spec (generation) or the force-sync annotation changed. CreatedOnce: only
+ * until the Secret first exists. spec.syncWindows (Periodic only, as ESO)
+ * holds back a periodic refresh, or the retry of a failed one, until a window
+ * allows it; a new spec, a forced sync or a missing or edited Secret do not wait.
  */
 import { createHash } from "node:crypto";
 import {
@@ -25,6 +24,7 @@ import {
   defaults,
   type ExternalSecret,
 } from "../../api/v1alpha1.ts";
+import { entryStoreRef } from "../../api/store-refs.ts";
 import { nextAllowed, refreshAllowed } from "../../api/sync-windows.ts";
 import { parseDuration } from "../../api/validate.ts";
 import { getCondition } from "../../kube/conditions.ts";
@@ -60,45 +60,58 @@ export function refreshIntervalMs(es: Pick<ExternalSecret, "spec">): number {
   return value === "0" ? 0 : parseDuration(value);
 }
 
-/** A fraction in [0, 1), fixed for `seed` (48 bits of its SHA-256). */
-export function seedHash(seed: string): number {
-  return createHash("sha256").update(seed).digest().readUIntBE(0, 6) / 2 ** 48;
+/** A fraction in [0, 1), fixed for `seed`. */
+function unitHash(seed: string): number {
+  return createHash("sha256").update(seed).digest().readUInt32BE(0) / 0x1_0000_0000;
 }
 
-/** Where in every interval a seed's slots fall, ms in [0, interval) (used whole: slots are integer ms). */
-export type PhaseOf = (seed: string, intervalMs: number) => number;
-
-/** The phase of a seed on its own: hashed (a RefreshPlacement places the controller's seeds evenly). */
-export const hashedPhaseMs: PhaseOf = (seed, intervalMs) => seedHash(seed) * intervalMs;
-
-/** How soon after a sync the next refresh may come, as a fraction of the interval. */
-const MIN_GAP = 0.05;
+/** The offset of a seed's slots within every interval, ms. */
+export function refreshPhaseMs(seed: string, intervalMs: number): number {
+  return unitHash(seed) * intervalMs;
+}
 
 /**
- * How soon after a sync the next refresh may come: 5 % of the interval, and
- * at least a second (refreshTime has one-second resolution, so a shorter gap
- * could re-pick the slot just served). It also absorbs a phase that moved a
- * little since the last slot (a key added or removed moves the others by
- * less than interval/n): the next slot never comes sooner than this.
+ * The slots of a seed: slot k is k·interval + phase, shifted by a per-slot
+ * jitter within ±jitter/2·interval; `indexAtOrBefore` is the last unjittered
+ * slot at or before a time. (The phase is hashed once, not per slot looked at.)
  */
-function minGapMs(intervalMs: number): number {
-  return Math.max(MIN_GAP * intervalMs, 1000);
+function slotsOf(seed: string, intervalMs: number, jitter: number) {
+  const phase = refreshPhaseMs(seed, intervalMs);
+  const half = (jitter / 2) * intervalMs;
+  return {
+    at: (k: number) => k * intervalMs + phase + (unitHash(`${seed}/${k}`) * 2 - 1) * half,
+    indexAtOrBefore: (ms: number) => Math.floor((ms - phase) / intervalMs),
+  };
 }
 
 /**
- * When to refresh after a sync at `lastMs`: the first slot (k·interval +
- * phase) at least minGapMs after `lastMs`. So the first refresh after a sync
- * comes no sooner than 5 % and no later than 105 % of the interval after it;
- * after it, refreshes follow the slots, one interval apart.
+ * How soon after a sync the next refresh may come: jitter/2·interval, and
+ * at least a second (refreshTime has one-second resolution, so a shorter
+ * gap could re-pick the slot just served).
+ */
+function minGapMs(intervalMs: number, jitter: number): number {
+  return Math.max((jitter / 2) * intervalMs, 1000);
+}
+
+/**
+ * When to refresh after a sync at `lastMs`: the first slot at least
+ * minGapMs after `lastMs`. So the first refresh after a sync comes no
+ * sooner than 5 % and sooner than 115 % of the interval (default jitter
+ * 0.1); after it, refreshes follow the slots.
  */
 export function nextRefreshMs(
   seed: string,
   intervalMs: number,
   lastMs: number,
-  phaseOf: PhaseOf = hashedPhaseMs,
+  jitter = defaults.jitter,
 ): number {
-  const phase = Math.floor(phaseOf(seed, intervalMs));
-  return Math.ceil((lastMs + minGapMs(intervalMs) - phase) / intervalMs) * intervalMs + phase;
+  const earliest = lastMs + minGapMs(intervalMs, jitter);
+  const slots = slotsOf(seed, intervalMs, jitter);
+  // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
+  let k = slots.indexAtOrBefore(earliest);
+  let at = slots.at(k);
+  while (at < earliest) at = slots.at(++k);
+  return at;
 }
 
 /** The latest slot at or before `nowMs`. */
@@ -106,24 +119,30 @@ export function lastSlotMs(
   seed: string,
   intervalMs: number,
   nowMs: number,
-  phaseOf: PhaseOf = hashedPhaseMs,
+  jitter = defaults.jitter,
 ): number {
-  const phase = Math.floor(phaseOf(seed, intervalMs));
-  return Math.floor((nowMs - phase) / intervalMs) * intervalMs + phase;
+  const slots = slotsOf(seed, intervalMs, jitter);
+  let k = slots.indexAtOrBefore(nowMs) + 1;
+  let at = slots.at(k);
+  while (at > nowMs) at = slots.at(--k);
+  return at;
 }
 
 /**
- * What an object's slots are drawn from: its namespace, store and first key
- * (`data`, else `dataFrom.extract`), so objects sharing that key share the
+ * What an object's slots are drawn from: its namespace, first key (`data`,
+ * else `dataFrom.extract`) and the store that key is read from, so objects sharing that key share the
  * slots; its UID when it reads no fixed key (`find` only).
  */
 export function refreshSeed(es: Pick<ExternalSecret, "metadata" | "spec">): string {
-  const first = es.spec.data?.[0]?.remoteRef ?? es.spec.dataFrom?.find((d) => d.extract)?.extract;
-  if (!first) return es.metadata.uid ?? `${es.metadata.namespace ?? ""}/${es.metadata.name}`;
-  const store = es.spec.secretStoreRef;
+  const data = es.spec.data?.[0];
+  const extract = es.spec.dataFrom?.find((d) => d.extract);
+  const [first, entry] = data ? [data.remoteRef, data] : [extract?.extract, extract];
+  // The store that key is read from: the entry's sourceRef.storeRef, else spec.secretStoreRef.
+  const store = entry && entryStoreRef(es.spec, entry);
+  if (!first || !store) return es.metadata.uid ?? `${es.metadata.namespace ?? ""}/${es.metadata.name}`;
   return JSON.stringify([
     es.metadata.namespace ?? "",
-    store.kind ?? "SecretStore",
+    store.kind,
     store.name,
     first.key,
     first.version ?? null,
@@ -134,24 +153,14 @@ export function refreshSeed(es: Pick<ExternalSecret, "metadata" | "spec">): stri
  * What a refresh between slots (a key changed in the store, src/controller/events/) takes from
  * the cache for its other keys: values read since the latest slot, as the refresh there did.
  */
-export function slotReadsSinceMs(
-  es: ExternalSecret,
-  now = Date.now(),
-  phaseOf: PhaseOf = hashedPhaseMs,
-): number {
-  return lastSlotMs(
-    refreshSeed(es),
-    refreshIntervalMs(es) || parseDuration(defaults.refreshInterval),
-    now,
-    phaseOf,
-  );
+export function slotReadsSinceMs(es: ExternalSecret, now = Date.now()): number {
+  return lastSlotMs(refreshSeed(es), refreshIntervalMs(es) || parseDuration(defaults.refreshInterval), now);
 }
 
 export function decideSync(
   es: ExternalSecret,
   target: TargetObject | undefined,
   now = Date.now(),
-  phaseOf: PhaseOf = hashedPhaseMs,
 ): SyncDecision {
   const status = es.status ?? {};
   const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
@@ -164,7 +173,8 @@ export function decideSync(
   const due = (reason: SyncDecision["reason"]): SyncDecision => ({
     due: true,
     reason,
-    readsSinceMs: lastSlotMs(refreshSeed(es), every, now, phaseOf) - (strict(reason) ? 0 : minGapMs(every)),
+    readsSinceMs:
+      lastSlotMs(refreshSeed(es), every, now) - (strict(reason) ? 0 : minGapMs(every, defaults.jitter)),
   });
   if (!status.refreshTime || !status.syncedResourceVersion) return due("never-synced");
   if (status.syncedResourceVersion !== syncToken(es)) {
@@ -194,7 +204,7 @@ export function decideSync(
   if (target.metadata.annotations?.[ANNOTATION_DATA_HASH] !== status.dataHash) return due("target-changed");
   if (policy === "OnChange") return { due: false, reason: "none" };
   if (interval === 0) return { due: false, reason: "none" };
-  const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime), phaseOf);
+  const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime));
   if (now >= next) return gated("periodic");
   return { due: false, reason: "none", nextInMs: next - now };
 }

@@ -4,6 +4,7 @@
  * and the ExternalSecrets that read from them; everything else belongs to another controller and
  * is left alone, its status included.
  */
+import { storesNamed } from "../../api/store-refs.ts";
 import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
 import type { StoreLookup } from "./resolve.ts";
 
@@ -15,17 +16,21 @@ export function handlesStore(store: Pick<SecretStore, "spec">, controllerClass: 
   return wanted === undefined || wanted === "" || wanted === controllerClass;
 }
 
-/** The ExternalSecret reads from a store of another class (a store not found is nobody's yet: ours to report). */
+/**
+ * The ExternalSecret names a store of another class (spec.secretStoreRef or an entry's
+ * sourceRef.storeRef: any one, as ESO's shouldSkipUnmanagedStore); a store not found is nobody's
+ * yet: ours to report.
+ */
 export function readsOtherClass(
   es: ExternalSecret,
   stores: Pick<StoreLookup, "secretStore" | "clusterSecretStore">,
   controllerClass: string,
 ): boolean {
-  const ref = (es.spec as Partial<ExternalSecret["spec"]>).secretStoreRef;
-  if (!ref) return false;
-  const store =
-    ref.kind === "ClusterSecretStore"
-      ? stores.clusterSecretStore(ref.name)
-      : stores.secretStore(es.metadata.namespace ?? "", ref.name);
-  return store !== undefined && !handlesStore(store, controllerClass);
+  return storesNamed(es.spec).some((ref) => {
+    const store =
+      ref.kind === "ClusterSecretStore"
+        ? stores.clusterSecretStore(ref.name)
+        : stores.secretStore(es.metadata.namespace ?? "", ref.name);
+    return store !== undefined && !handlesStore(store, controllerClass);
+  });
 }

@@ -8,12 +8,8 @@
  * matches its name.
  */
 import { goRegexpMatches } from "../../api/go-regexp.ts";
-import type {
-  ExternalSecretSpec,
-  LabelSelectorRequirement,
-  SecretStore,
-  SecretStoreSpec,
-} from "../../api/v1alpha1.ts";
+import type { StoreRef } from "../../api/store-refs.ts";
+import type { LabelSelectorRequirement, SecretStore, SecretStoreSpec } from "../../api/v1alpha1.ts";
 import { AccessDeniedError, StoreNotReadyError } from "../../errors.ts";
 
 export interface StoreLookup {
@@ -29,16 +25,18 @@ export function storeId(store: Pick<SecretStore, "kind" | "metadata">): string {
     : `SecretStore/${store.metadata.namespace ?? ""}/${store.metadata.name}`;
 }
 
+/** The store `ref` names for an object of `namespace`; `field` (secretStoreRef, data[0].sourceRef.storeRef) is named in hints. */
 export async function resolveStore(
-  ref: ExternalSecretSpec["secretStoreRef"],
+  ref: Pick<StoreRef, "name"> & Partial<Pick<StoreRef, "kind">>,
   namespace: string,
   lookup: StoreLookup,
+  field = "secretStoreRef",
 ): Promise<SecretStore> {
   if (ref.kind === "ClusterSecretStore") {
     const store = lookup.clusterSecretStore(ref.name);
     if (!store) {
       const hint = lookup.secretStore(namespace, ref.name)
-        ? `; a SecretStore "${ref.name}" exists in namespace "${namespace}": to use it, set secretStoreRef.kind: SecretStore (or leave kind out)`
+        ? `; a SecretStore "${ref.name}" exists in namespace "${namespace}": to use it, set ${field}.kind: SecretStore (or leave kind out)`
         : "";
       throw new StoreNotReadyError(`ClusterSecretStore "${ref.name}" not found${hint}`);
     }
@@ -54,7 +52,7 @@ export async function resolveStore(
   }
   const store = lookup.secretStore(namespace, ref.name);
   if (!store) {
-    // secretStoreRef.kind defaults to SecretStore: the usual slip when a ClusterSecretStore was meant
+    // kind defaults to SecretStore: the usual slip when a ClusterSecretStore was meant
     // (named only when it would serve this namespace: no tenant learns of stores it may not use).
     const cluster = lookup.clusterSecretStore(ref.name);
     const serves =
@@ -67,7 +65,7 @@ export async function resolveStore(
           : {},
       );
     const hint = serves
-      ? `; a ClusterSecretStore "${ref.name}" exists: to use it, set secretStoreRef.kind: ClusterSecretStore`
+      ? `; a ClusterSecretStore "${ref.name}" exists: to use it, set ${field}.kind: ClusterSecretStore`
       : "";
     throw new StoreNotReadyError(`SecretStore "${ref.name}" not found in namespace "${namespace}"${hint}`);
   }

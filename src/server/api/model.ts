@@ -4,6 +4,7 @@
  * health classification, filters and sorting that the JSON API and the HTML
  * page share. Key names only, never a value.
  */
+import { storesNamed } from "../../api/store-refs.ts";
 import type { Registry } from "prom-client";
 import { defaults, type Condition, type ExternalSecret, type SecretStore } from "../../api/v1alpha1.ts";
 import type { CachedSecret, ControllerView, EventSummary, SecretConsumer } from "../../controller/view.ts";
@@ -44,9 +45,9 @@ export function isStale({ ageSeconds, refreshIntervalSeconds }: SecretAge): bool
     : false;
 }
 
-export function esStoreLabel(es: ExternalSecret): string {
-  const ref = es.spec.secretStoreRef;
-  return storeLabel(ref.kind ?? "SecretStore", es.metadata.namespace, ref.name);
+/** The stores an ExternalSecret names (spec.secretStoreRef, each entry's sourceRef.storeRef), as labels. */
+export function esStoreLabels(es: ExternalSecret): string[] {
+  return storesNamed(es.spec).map((ref) => storeLabel(ref.kind, es.metadata.namespace, ref.name));
 }
 
 export interface CallCounts {
@@ -164,7 +165,7 @@ function storeRow(store: SecretStore, externalSecrets: readonly ExternalSecret[]
     warnings: (store.status?.conditions ?? [])
       .filter((c) => c.type !== "Ready" && c.status === "True")
       .map((c) => c.type),
-    externalSecrets: externalSecrets.filter((es) => esStoreLabel(es) === label).length,
+    externalSecrets: externalSecrets.filter((es) => esStoreLabels(es).includes(label)).length,
     backendCalls: calls.get(label) ?? noCalls,
   };
 }
@@ -176,7 +177,7 @@ function externalSecretRow(es: ExternalSecret, now: number, syncs: Counts): Exte
   return {
     namespace,
     name: es.metadata.name,
-    store: esStoreLabel(es),
+    store: esStoreLabels(es).join(", "),
     health: healthOf(es),
     stale: isStale(age),
     reason: ready?.reason ?? "",
