@@ -12,10 +12,10 @@
 import { TemplateError, TemplateFuncError } from "./errors.ts";
 import { formatValue } from "./fmt.ts";
 import type { Arg, ControlNode, Node, Pipe } from "./parse.ts";
-import { GoMap, truth, typeName, type Value } from "./value.ts";
+import { GoMap, GoObject, truth, typeName, type Value } from "./value.ts";
 
 /** Go parameter types; "value" is reflect.Value (the builtins): anything, but not a literal nil. */
-export type Param = "string" | "int" | "float64" | "bool" | "map" | "any" | "value";
+export type Param = "string" | "int" | "float64" | "bool" | "map" | "time" | "any" | "value";
 
 /** A function a template may call: Go-typed parameters, a variadic tail, and its body. */
 export interface Func {
@@ -44,6 +44,7 @@ const GO_TYPE: Record<Param, string> = {
   float64: "float64",
   bool: "bool",
   map: "map[string]interface {}",
+  time: "time.Time",
   any: "interface {}",
   value: "reflect.Value",
 };
@@ -256,6 +257,11 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
       if (v === undefined) fail(node, `map has no entry for key ${JSON.stringify(name)}`);
       return v!;
     }
+    if (receiver instanceof GoObject) {
+      if (hasArgs) fail(node, `${name} has arguments: methods with arguments are not supported`);
+      const v = receiver.method(name);
+      if (v !== undefined) return v;
+    }
     if (receiver === null) fail(node, `nil pointer evaluating interface {}.${name}`);
     return fail(node, `can't evaluate field ${name} in type ${typeName(receiver)}`);
   }
@@ -277,7 +283,8 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
       (param === "int" && typeof v === "bigint") ||
       (param === "float64" && typeof v === "number") ||
       (param === "bool" && typeof v === "boolean") ||
-      (param === "map" && v instanceof GoMap && v.elem === "interface {}");
+      (param === "map" && v instanceof GoMap && v.elem === "interface {}") ||
+      (param === "time" && v instanceof GoObject && v.goType === "time.Time");
     if (!ok) fail(node, `wrong type for value; expected ${GO_TYPE[param]}; got ${typeName(v)}`);
     return v;
   }
@@ -315,7 +322,8 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
         if (n.type === "string") return n.value;
         return fail(n, `expected string; found ${n.text}`);
       case "map":
-        return fail(n, `can't handle ${n.text} for arg of type map[string]interface {}`);
+      case "time":
+        return fail(n, `can't handle ${n.text} for arg of type ${GO_TYPE[param]}`);
     }
     if (n.type === "bool" || n.type === "string") return n.value;
     return idealConstant(n);

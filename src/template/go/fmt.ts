@@ -8,7 +8,7 @@
  * the few verb/flag combinations not implemented are refused.
  */
 import { TemplateFuncError } from "./errors.ts";
-import { GoMap, MAX_DEPTH, typeName, type Value } from "./value.ts";
+import { GoMap, GoObject, MAX_DEPTH, typeName, type Value } from "./value.ts";
 import { RUNE, binary, text } from "../helpers.ts";
 
 interface Flags {
@@ -332,6 +332,7 @@ function formatArg(v: Value, verb: string, f: Flags, depth = 0): string {
       return fmtString(v, verb, f);
     return badVerb(v, verb, f);
   }
+  if (v instanceof GoObject) return formatArg(v.text(), verb === "v" ? "s" : verb, f, depth);
   if (v instanceof GoMap) {
     const parts = v
       .sortedKeys()

@@ -1,11 +1,12 @@
 /**
  * The functions a Go template may call: text/template's builtins and the
  * Sprig and ESO functions ESO registers, each written from its documented
- * behaviour on Go strings (bytes). Pure formatting: nothing here reads a
- * file, the environment, the network, the clock or a random source.
+ * behaviour on Go strings (bytes). Nothing here reads a file, the
+ * environment, the network or a random source; the date functions read the
+ * clock (`now`, `ago`, `date` of a value that is not a time), as in ESO.
  *
  * Refused (a parse error naming the function): the functions whose result
- * changes on every render (dates, random values, generated keys and
+ * is random on every render (random values, generated keys and
  * certificates, bcrypt/htpasswd salts, AES with a random IV, uuidv4), which
  * would rewrite the Secret and restart its workloads at every refresh;
  * `call`; and the rest of ESO's list not written yet (see NOT_YET). The
@@ -23,6 +24,7 @@ import {
   filterCertChain,
   fullPemToPkcs12Pass,
   pemToPkcs12Pass,
+  pemTruststoreToPKCS12Pass,
   pkcs12certPass,
   pkcs12keyPass,
   rsaDecrypt,
@@ -30,6 +32,10 @@ import {
 import type { RE2JS } from "re2js";
 import * as re from "./regex.ts";
 import { toYaml } from "./yaml.ts";
+import * as gotime from "./gotime.ts";
+import { GoTime } from "./gotime.ts";
+import * as paths from "./paths.ts";
+import { newVersion, semverCompare } from "./semver.ts";
 
 const err = (msg: string): never => {
   throw new TemplateFuncError(msg);
@@ -241,6 +247,78 @@ function jwk(input: string, priv: boolean): string {
     return pemEncode("PUBLIC KEY", der.toString("latin1"));
   } catch {
     return err("failed to parse JWK");
+  }
+}
+
+// ---- dates (Sprig's date.go over Go's time; Local is UTC, as in ESO's container)
+
+/** An integer argument: a Go int and int64 behave differently in duration/durationRound, and both are a bigint here. */
+const ambiguousInt = (name: string): never =>
+  err(
+    `${name} of an integer is not supported (ESO gives 0s for an int, the duration for an int64): pass a string`,
+  );
+
+/** Sprig's dateInZone: a time, or Unix seconds, else now; an unknown zone is UTC. */
+function dateInZone(layout: string, date: Value, zone: string): string {
+  const t = date instanceof GoTime ? date : typeof date === "bigint" ? gotime.fromUnix(date) : gotime.now();
+  return gotime.format(t.in(gotime.loadLocation(zone)), layout);
+}
+
+function dateModify(modifier: string, date: GoTime): GoTime {
+  let d: bigint;
+  try {
+    d = gotime.parseDuration(modifier);
+  } catch {
+    return date;
+  }
+  return date.add(d);
+}
+
+function ago(date: Value): string {
+  const t = date instanceof GoTime ? date : typeof date === "bigint" ? gotime.fromUnix(date) : gotime.now();
+  return gotime.durationString(gotime.roundDuration(gotime.since(t), gotime.SECOND));
+}
+
+function duration(sec: Value): string {
+  let n = 0n;
+  if (typeof sec === "string") {
+    // strconv.ParseInt(s, 10, 64): a sign and decimal digits; out of range saturates
+    if (/^[+-]?\d+$/.test(sec)) n = BigInt(sec);
+    n = n > 2n ** 63n - 1n ? 2n ** 63n - 1n : n < -(2n ** 63n) ? -(2n ** 63n) : n;
+  } else if (typeof sec === "bigint") return ambiguousInt("duration");
+  return gotime.durationString(BigInt.asIntN(64, n * gotime.SECOND));
+}
+
+const DURATION_UNITS: [bigint, string][] = [
+  [3600n * 24n * 365n * gotime.SECOND, "y"],
+  [3600n * 24n * 30n * gotime.SECOND, "mo"],
+  [3600n * 24n * gotime.SECOND, "d"],
+  [3600n * gotime.SECOND, "h"],
+  [60n * gotime.SECOND, "m"],
+  [gotime.SECOND, "s"],
+];
+
+function durationRound(v: Value): string {
+  let d = 0n;
+  if (typeof v === "string") {
+    try {
+      d = gotime.parseDuration(v);
+    } catch {
+      d = 0n;
+    }
+  } else if (typeof v === "bigint") return ambiguousInt("durationRound");
+  else if (v instanceof GoTime) d = gotime.since(v);
+  const u = d < 0n ? -d : d;
+  for (const [size, unit] of DURATION_UNITS) if (u > size) return `${u / size}${unit}`;
+  return "0s";
+}
+
+function toDate(layout: string, s: string): GoTime {
+  try {
+    return gotime.parse(layout, s);
+  } catch (e) {
+    if (e instanceof TemplateFuncError) return gotime.ZERO_TIME;
+    throw e;
   }
 }
 
@@ -888,7 +966,43 @@ export const FUNCS = new Map<string, Func>([
     }),
   ],
 
+  // Sprig: dates
+  ["now", fn([], gotime.now)],
+  ["date", fn(["string", "any"], (f: string, d: Value) => dateInZone(f, d, "Local"))],
+  ["dateInZone", fn(["string", "any", "string"], dateInZone)],
+  ["date_in_zone", fn(["string", "any", "string"], dateInZone)],
+  ["htmlDate", fn(["any"], (d: Value) => dateInZone("2006-01-02", d, "Local"))],
+  ["htmlDateInZone", fn(["any", "string"], (d: Value, z: string) => dateInZone("2006-01-02", d, z))],
+  ["dateModify", fn(["string", "time"], dateModify)],
+  ["date_modify", fn(["string", "time"], dateModify)],
+  ["mustDateModify", fn(["string", "time"], (m: string, d: GoTime) => d.add(gotime.parseDuration(m)))],
+  ["must_date_modify", fn(["string", "time"], (m: string, d: GoTime) => d.add(gotime.parseDuration(m)))],
+  ["toDate", fn(["string", "string"], toDate)],
+  ["mustToDate", fn(["string", "string"], gotime.parse)],
+  ["unixEpoch", fn(["time"], (d: GoTime) => d.unix().toString())],
+  ["ago", fn(["any"], ago)],
+  ["duration", fn(["any"], duration)],
+  ["durationRound", fn(["any"], durationRound)],
+
+  // Sprig: semantic versions (Masterminds/semver v3)
+  ["semver", fn(["string"], newVersion)],
+  ["semverCompare", fn(["string", "string"], semverCompare)],
+
+  // Sprig: paths (path and path/filepath, the same on Linux)
+  ["base", fn(["string"], paths.base)],
+  ["osBase", fn(["string"], paths.base)],
+  ["dir", fn(["string"], paths.dir)],
+  ["osDir", fn(["string"], paths.dir)],
+  ["clean", fn(["string"], paths.clean)],
+  ["osClean", fn(["string"], paths.clean)],
+  ["ext", fn(["string"], paths.ext)],
+  ["osExt", fn(["string"], paths.ext)],
+  ["isAbs", fn(["string"], paths.isAbs)],
+  ["osIsAbs", fn(["string"], paths.isAbs)],
+
   // ESO
+  ["pemTruststoreToPKCS12", fn(["string"], (c: string) => pemTruststoreToPKCS12Pass(c, ""))],
+  ["pemTruststoreToPKCS12Pass", fn(["string", "string"], pemTruststoreToPKCS12Pass)],
   ["filterPEM", fn(["string", "string"], filterPEM)],
   ["filterCertChain", fn(["string", "string"], filterCertChain)],
   ["rsaDecrypt", fn(["string", "string", "string", "string"], rsaDecrypt)],
@@ -918,21 +1032,8 @@ export const FUNCS = new Map<string, Func>([
   ["jwkPrivateKeyPem", fn(["string"], (s: string) => jwk(s, true))],
 ]);
 
-const NONDETERMINISTIC = [
-  "ago",
-  "date",
-  "date_in_zone",
-  "date_modify",
-  "dateInZone",
-  "dateModify",
-  "htmlDate",
-  "htmlDateInZone",
-  "must_date_modify",
-  "mustDateModify",
-  "mustToDate",
-  "now",
-  "toDate",
-  "unixEpoch",
+/** Random on every render: refused. */
+const RANDOM = [
   "randAlphaNum",
   "randAlpha",
   "randAscii",
@@ -954,11 +1055,12 @@ const NONDETERMINISTIC = [
   "encryptAES",
 ];
 
+/** Sprig functions ESO's vendored copy leaves out. */
+const REMOVED = ["env", "expandenv", "getHostByName"];
+
 /** Functions of ESO's list not written yet: refused by name rather than "not defined". */
 export const NOT_YET = [
   "hello",
-  "duration",
-  "durationRound",
   "abbrev",
   "abbrevboth",
   "untitle",
@@ -993,16 +1095,6 @@ export const NOT_YET = [
   "kindOf",
   "kindIs",
   "deepEqual",
-  "base",
-  "dir",
-  "clean",
-  "ext",
-  "isAbs",
-  "osBase",
-  "osClean",
-  "osDir",
-  "osExt",
-  "osIsAbs",
   "b32enc",
   "b32dec",
   "hexdec",
@@ -1026,21 +1118,19 @@ export const NOT_YET = [
   "mustChunk",
   "derivePassword",
   "decryptAES",
-  "semver",
-  "semverCompare",
   "fail",
   "urlParse",
   "urlJoin",
-  "pemTruststoreToPKCS12",
-  "pemTruststoreToPKCS12Pass",
 ];
 
 /** Whether a template may call `name`: true, or the parse error that refuses it. */
 export function hasFunction(name: string): true | string {
   if (name === "and" || name === "or" || FUNCS.has(name)) return true;
   if (name === "call") return `function "call" is not supported (templates have no function values)`;
-  if (NONDETERMINISTIC.includes(name))
-    return `function ${JSON.stringify(name)} is not supported (its result changes at every render)`;
+  if (RANDOM.includes(name))
+    return `function ${JSON.stringify(name)} is not supported (its result is random at every render)`;
   if (NOT_YET.includes(name)) return `function ${JSON.stringify(name)} is not supported yet`;
+  if (REMOVED.includes(name))
+    return `function ${JSON.stringify(name)} is not supported (ESO removed it: templates read no environment or network)`;
   return `function ${JSON.stringify(name)} not defined`;
 }

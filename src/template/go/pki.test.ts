@@ -188,3 +188,71 @@ void test("pemToPkcs12 and fullPemToPkcs12: an archive openssl reads, laid out a
   fails("{{ pemToPkcs12 .key .key }}", data, /x509: malformed certificate|failed to decode/);
   fails('{{ pemToPkcs12Pass .crt .key "pässword" }}', data, /printable ASCII/);
 });
+
+void test("pemTruststoreToPKCS12: a Java trust store openssl reads, each entry named by Go's subject string", () => {
+  // A subject with several RDNs, an attribute Go does not name (emailAddress) and characters to escape,
+  // so the friendly name shows Go's order (last RDN first, unnamed attributes last) and RFC 2253 escaping.
+  openssl("genpkey", "-algorithm", "ED25519", "-out", "named.key");
+  openssl(
+    "req",
+    "-new",
+    "-x509",
+    "-key",
+    "named.key",
+    "-subj",
+    "/C=DE/O=Acme, Inc/OU=Ops/CN=#ca <1>/emailAddress=ca@example.com",
+    "-days",
+    "2",
+    "-out",
+    "named.crt",
+  );
+  const bundle = read("named.crt") + read("root.crt");
+  const store = render('{{ pemTruststoreToPKCS12Pass .bundle "changeit" }}', { bundle });
+  writeFileSync(file("trust.p12"), Buffer.from(store, "base64"));
+  const dump = spawnSync(
+    "openssl",
+    ["pkcs12", "-in", "trust.p12", "-passin", "pass:changeit", "-info", "-nokeys"],
+    { cwd: dir, encoding: "latin1" },
+  );
+  assert.equal(dump.status, 0, dump.stderr);
+  // Both certificates, in the bundle's order.
+  const certs = dump.stdout.match(/-----BEGIN CERTIFICATE-----[^]*?-----END CERTIFICATE-----\n/g);
+  assert.deepEqual(certs, [read("named.crt"), read("root.crt")]);
+  // pkix.Name.String(): CN, OU, O, C (Go's field order, reversed), then the email as OID=#DER
+  // (Go puts the attributes it has no field for first in the sequence, so last in the string);
+  // Go re-marshals the email string as a PrintableString unless a character is outside that set,
+  // and "@" is, so a UTF8String (tag 0c). A leading "#" is escaped, and so are ",", "<" and ">".
+  const email = Buffer.from("ca@example.com");
+  const emailDer = Buffer.concat([Buffer.from([0x0c, email.length]), email]).toString("hex");
+  assert.match(
+    dump.stdout,
+    new RegExp(
+      `friendlyName: CN=\\\\#ca \\\\<1\\\\>,OU=Ops,O=Acme\\\\, Inc,C=DE,1\\.2\\.840\\.113549\\.1\\.9\\.1=#${emailDer}\\n`,
+    ),
+  );
+  assert.match(dump.stdout, /friendlyName: CN=root\n/);
+  // Trusted for any purpose, as go-pkcs12 marks Java trust-store entries (OpenSSL 3.0 names the
+  // attribute but not its value, an OID; later versions print it).
+  assert.equal(
+    dump.stdout.match(
+      /(2\.16\.840\.1\.113894\.746875\.1\.1: <Unsupported tag 6>|Trusted key usage \(Oracle\): Any Extended Key Usage \(2\.5\.29\.37\.0\))\n/g,
+    )?.length,
+    2,
+  );
+  assert.match(dump.stderr, /MAC: sha256, Iteration 2048/);
+  assert.match(
+    dump.stderr,
+    /PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/,
+  );
+  // No password: the same layout under the empty password; the same input, the same archive.
+  const open = render("{{ pemTruststoreToPKCS12 .bundle }}", { bundle });
+  assert.equal(render("{{ pemTruststoreToPKCS12 .bundle }}", { bundle }), open);
+  writeFileSync(file("trust-open.p12"), Buffer.from(open, "base64"));
+  const openDump = openssl("pkcs12", "-in", "trust-open.p12", "-passin", "pass:", "-nokeys").toString(
+    "latin1",
+  );
+  assert.equal(openDump.match(/friendlyName: CN=root\n/g)?.length, 1);
+  // A trust store has no key: pkcs12cert refuses it, as go-pkcs12's DecodeChain does in ESO.
+  fails("{{ .p | b64dec | pkcs12cert }}", { p: open }, /pkcs12: private key missing/);
+  fails("{{ pemTruststoreToPKCS12 .bundle }}", { bundle: read("named.key") }, /x509: malformed certificate/);
+});

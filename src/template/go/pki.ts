@@ -19,6 +19,7 @@ import {
 } from "node:crypto";
 import forge from "node-forge";
 import { TemplateFuncError } from "./errors.ts";
+import { subjectString } from "./dn.ts";
 import { pemDecode, pemEncode } from "./pem.ts";
 
 const fail = (msg: string): never => {
@@ -222,6 +223,9 @@ const OID = {
   certBag: "1.2.840.113549.1.12.10.1.3",
   x509Certificate: "1.2.840.113549.1.9.22.1",
   localKeyId: "1.2.840.113549.1.9.21",
+  friendlyName: "1.2.840.113549.1.9.20",
+  javaTrustStore: "2.16.840.1.113894.746875.1.1",
+  anyExtendedKeyUsage: "2.5.29.37.0",
 };
 const ITERATIONS = 2048;
 const { Class, Type } = forge.asn1;
@@ -267,42 +271,34 @@ function pbes2(plain: Buffer, password: string, seed: Buffer, label: string): [f
   return [algorithm, encrypted];
 }
 
-/** go-pkcs12 Modern.Encode: the archive, base64-encoded. */
-function encodePkcs12(key: Buffer, certs: Buffer[], password: string): string {
-  const seed = createHash("sha256")
-    .update("refsync pkcs12\0")
-    .update(key)
-    .update(Buffer.concat(certs))
-    .update(password, "latin1")
-    .digest();
-  const leafId = createHash("sha1")
-    .update(certs[0] ?? "")
-    .digest();
-  const localKeyId = (id: Buffer) => set(seq(oid(OID.localKeyId), set(octets(id))));
-  const certBags = certs.map((c, i) => {
-    const bag = [oid(OID.certBag), explicit(seq(oid(OID.x509Certificate), explicit(octets(c))))];
-    if (i === 0) bag.push(localKeyId(leafId));
-    return seq(...bag);
-  });
-  const [certAlg, certCipher] = pbes2(der(seq(...certBags)), password, seed, "certificates");
-  const contents = [
-    seq(
-      oid(OID.encryptedData),
-      explicit(
+const certBag = (c: Buffer, attributes: forge.asn1.Asn1[]) => {
+  const bag = [oid(OID.certBag), explicit(seq(oid(OID.x509Certificate), explicit(octets(c))))];
+  // encoding/asn1 writes a SET OF sorted by the elements' DER, as X.690 asks
+  const sorted = attributes.map(der).sort(Buffer.compare);
+  if (sorted.length) bag.push(set(...sorted.map((a) => forge.asn1.fromDer(a.toString("latin1")))));
+  return seq(...bag);
+};
+
+/** An EncryptedData ContentInfo holding the bags (PBES2). */
+function encryptedBags(bags: forge.asn1.Asn1[], password: string, seed: Buffer): forge.asn1.Asn1 {
+  const [alg, cipher] = pbes2(der(seq(...bags)), password, seed, "certificates");
+  return seq(
+    oid(OID.encryptedData),
+    explicit(
+      seq(
+        int(0),
         seq(
-          int(0),
-          seq(
-            oid(OID.data),
-            certAlg,
-            forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, false, certCipher.toString("latin1")),
-          ),
+          oid(OID.data),
+          alg,
+          forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, false, cipher.toString("latin1")),
         ),
       ),
     ),
-  ];
-  const [keyAlg, keyCipher] = pbes2(key, password, seed, "key");
-  const keyBag = seq(oid(OID.keyBag), explicit(seq(keyAlg, octets(keyCipher))), localKeyId(leafId));
-  contents.push(seq(oid(OID.data), explicit(octets(der(seq(keyBag))))));
+  );
+}
+
+/** The PFX of an AuthenticatedSafe with its HMAC-SHA-256 MAC, base64-encoded. */
+function pfxWithMac(contents: forge.asn1.Asn1[], password: string, seed: Buffer): string {
   const authSafe = der(seq(...contents));
   const macSalt = derived(seed, "mac salt", 16);
   const saltBuffer = forge.util.createBuffer(macSalt.toString("latin1"));
@@ -314,6 +310,63 @@ function encodePkcs12(key: Buffer, certs: Buffer[], password: string): string {
     seq(seq(seq(oid(OID.sha256)), octets(mac)), octets(macSalt), int(ITERATIONS)),
   );
   return der(pfx).toString("base64");
+}
+
+const seedOf = (parts: Buffer[], password: string) => {
+  const h = createHash("sha256").update("refsync pkcs12\0");
+  for (const p of parts) h.update(p);
+  return h.update(password, "latin1").digest();
+};
+
+/** go-pkcs12 Modern.Encode: the archive, base64-encoded. */
+function encodePkcs12(key: Buffer, certs: Buffer[], password: string): string {
+  const seed = seedOf([key, Buffer.concat(certs)], password);
+  const leafId = createHash("sha1")
+    .update(certs[0] ?? "")
+    .digest();
+  const localKeyId = (id: Buffer) => set(seq(oid(OID.localKeyId), set(octets(id))));
+  const certBags = certs.map((c, i) =>
+    certBag(c, i === 0 ? [seq(oid(OID.localKeyId), set(octets(leafId)))] : []),
+  );
+  const contents = [encryptedBags(certBags, password, seed)];
+  const [keyAlg, keyCipher] = pbes2(key, password, seed, "key");
+  const keyBag = seq(oid(OID.keyBag), explicit(seq(keyAlg, octets(keyCipher))), localKeyId(leafId));
+  contents.push(seq(oid(OID.data), explicit(octets(der(seq(keyBag))))));
+  return pfxWithMac(contents, password, seed);
+}
+
+/** go-pkcs12's bmpString (UCS-2; node-forge writes a BMPString's UTF-16 code units big-endian). */
+function bmpString(text: string): string {
+  for (const ch of text)
+    if (ch.codePointAt(0)! > 0xffff)
+      fail("pkcs12: string contains characters that cannot be encoded in UCS-2");
+  return text;
+}
+
+/**
+ * go-pkcs12 Modern.EncodeTrustStore: one encrypted SafeContents of
+ * certificate bags, each marked trusted for any purpose (the Java trust
+ * store attribute) and named by its subject, base64-encoded.
+ */
+function encodeTrustStore(certs: Buffer[], password: string): string {
+  const seed = seedOf([Buffer.from("truststore"), ...certs], password);
+  const bags = certs.map((c) =>
+    certBag(c, [
+      seq(oid(OID.javaTrustStore), set(oid(OID.anyExtendedKeyUsage))),
+      seq(
+        oid(OID.friendlyName),
+        set(
+          forge.asn1.create(
+            Class.UNIVERSAL,
+            Type.BMPSTRING,
+            false,
+            bmpString(subjectString(c.toString("latin1"))),
+          ),
+        ),
+      ),
+    ]),
+  );
+  return pfxWithMac([encryptedBags(bags, password, seed)], password, seed);
 }
 
 /** Every PEM block of `input` as a certificate's DER (Go's parseCaCerts: anything else is an error). */
@@ -360,4 +413,10 @@ export function fullPemToPkcs12Pass(cert: string, key: string, password: string)
   parseCertificate(leaf.bytes);
   const rest = pemDecode(cert)[1];
   return encodePkcs12(pkcs8(key), [Buffer.from(leaf.bytes, "latin1"), ...certificates(rest)], password);
+}
+
+/** pemTruststoreToPKCS12Pass certs password: every certificate of the PEM bundle as a Java trust store. */
+export function pemTruststoreToPKCS12Pass(cert: string, password: string): string {
+  checkPassword(password);
+  return encodeTrustStore(certificates(cert), password);
 }

@@ -8,7 +8,21 @@
 import { TemplateFuncError } from "./errors.ts";
 import { binary, RUNE, text } from "../helpers.ts";
 
-export type Value = string | bigint | number | boolean | null | GoMap | Value[];
+export type Value = string | bigint | number | boolean | null | GoMap | GoObject | Value[];
+
+/**
+ * A value of a Go named type that templates print, marshal and call
+ * methods without arguments on (time.Time, *semver.Version): `text` is what
+ * its String method returns (fmt's %v), `json` the string its MarshalJSON
+ * writes (both Go bytes, as binary strings).
+ */
+export abstract class GoObject {
+  abstract readonly goType: string;
+  abstract text(): string;
+  abstract json(): string;
+  /** The result of the method `name` called without arguments, or undefined if it has none. */
+  abstract method(name: string): Value | undefined;
+}
 
 /** A Go map with string keys; `elem` is its element type (ESO's data is map[string]string). */
 export class GoMap {
@@ -34,6 +48,7 @@ export function typeName(v: Value): string {
   if (typeof v === "number") return "float64";
   if (typeof v === "boolean") return "bool";
   if (v instanceof GoMap) return `map[string]${v.elem}`;
+  if (v instanceof GoObject) return v.goType;
   return "[]interface {}";
 }
 
@@ -45,6 +60,7 @@ export function truth(v: Value): boolean {
   if (typeof v === "number") return v !== 0;
   if (typeof v === "boolean") return v;
   if (v instanceof GoMap) return v.m.size > 0;
+  if (v instanceof GoObject) return true; // a struct, or a pointer that is not nil
   return v.length > 0;
 }
 
@@ -147,6 +163,7 @@ export function toJson(
   if (typeof v === "bigint") return v.toString();
   if (typeof v === "number") return jsonFloat(v);
   if (typeof v === "boolean") return String(v);
+  if (v instanceof GoObject) return jsonString(v.json(), raw);
   const inner = ind === undefined ? "" : prefix + ind;
   const nl = ind === undefined ? "" : "\n";
   if (v instanceof GoMap) {
