@@ -161,7 +161,6 @@ export const defaults = {
   creationPolicy: "Owner" as CreationPolicy,
   deletionPolicy: "Retain" as DeletionPolicy,
   decodingStrategy: "None" as DecodingStrategy,
-  jitter: 0.1,
   /** ClusterExternalSecret spec.refreshTime: ESO's controller requeues every hour. */
   clusterExternalSecretRefreshTime: "1h",
 };

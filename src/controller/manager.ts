@@ -28,6 +28,7 @@ import { StoreSessions } from "./secretstore/sessions.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { ExternalSecretReconciler } from "./externalsecret/reconciler.ts";
 import { LeaseTracker } from "./externalsecret/leases.ts";
+import { RefreshPlacement } from "./externalsecret/placement.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
@@ -125,6 +126,8 @@ export class Controller {
   #leaderLoops: Promise<void>[] = [];
   #stopping = new AbortController();
   readonly #inflight = { count: 0 };
+  /** Refresh phases, placed evenly over the ExternalSecrets the informer holds (kept across leaderships). */
+  readonly #placement = new RefreshPlacement();
   #namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
 
   private constructor(kube: KubeClient, opts: ControllerOptions) {
@@ -376,6 +379,7 @@ export class Controller {
       hashKey,
       hooks: this.#opts.hooks ?? [],
       resyncMs: this.#opts.resyncMs,
+      placement: this.#placement,
     });
     this.#leading = true;
     this.metrics.isLeader.set(1);
@@ -449,6 +453,7 @@ export class Controller {
   #wireEvents(): void {
     this.externalSecrets.on((event, es, old) => {
       const key = objectKey(es);
+      this.#placement.track(key, event === "delete" ? undefined : es);
       if (event === "delete") {
         this.#queue.forget(`ExternalSecret:${key}`);
         // Here too, not only in the reconcile: a standby replica (no reconciles) may still export its series.

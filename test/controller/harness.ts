@@ -28,6 +28,7 @@ import type {
   SecretStore,
   SecretStoreSpec,
 } from "../../src/api/v1alpha1.ts";
+import { RefreshPlacement } from "../../src/controller/externalsecret/placement.ts";
 import { lastSlotMs, refreshIntervalMs, refreshSeed } from "../../src/controller/externalsecret/schedule.ts";
 import { Controller, type ControllerOptions } from "../../src/controller/manager.ts";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
@@ -183,12 +184,17 @@ export function externalSecret(
 /**
  * Refresh slots in (from, to] of the distinct slot groups of `objects` (see
  * schedule.ts): the most periodic reads their keys can cost in that window.
+ * The phases are those a controller holding exactly these keys places
+ * (placement.ts): a namespaced controller's for the objects of its namespace.
  */
 export function refreshSlotsBetween(objects: ExternalSecret[], from: number, to: number): number {
+  const placement = new RefreshPlacement();
+  for (const es of objects) placement.track(`${es.metadata.namespace}/${es.metadata.name}`, es);
   const groups = new Map(objects.map((es) => [refreshSeed(es), refreshIntervalMs(es)]));
   let slots = 0;
   for (const [seed, interval] of groups)
-    for (let at = lastSlotMs(seed, interval, to); at > from; slots++) at = lastSlotMs(seed, interval, at - 1);
+    for (let at = lastSlotMs(seed, interval, to, placement.phaseOf); at > from; slots++)
+      at = lastSlotMs(seed, interval, at - 1, placement.phaseOf);
   return slots;
 }
 

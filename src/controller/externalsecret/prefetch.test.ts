@@ -13,6 +13,7 @@ import { StoreSessions } from "../secretstore/sessions.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
 import { Sources } from "./sources.ts";
+import { hashedPhaseMs } from "./schedule.ts";
 
 const store: SecretStore = {
   apiVersion: "refsync.dev/v1alpha1",
@@ -67,6 +68,7 @@ function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = 
   const prefetcher = new DueReadPrefetcher({
     externalSecrets: { list: () => list },
     secrets: { get: () => undefined },
+    phaseOf: hashedPhaseMs,
     readsCached: (key) => !fresh.includes(key),
   });
   // What the reconciler resolves for an ExternalSecret of store s (reads through other stores aside).

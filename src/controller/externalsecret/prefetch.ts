@@ -16,7 +16,7 @@ import { validateExternalSecretSpec } from "../../api/validate.ts";
 import { readRequestId, type ReadRequest } from "../../providers/types.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 import { objectKey, type Informer } from "../../kube/informer.ts";
-import { decideSync, type SyncDecision } from "./schedule.ts";
+import { decideSync, type PhaseOf, type SyncDecision } from "./schedule.ts";
 import { readRequestOf } from "./fetch.ts";
 import type { Sources } from "./sources.ts";
 import { targetName, type SecretObject } from "./target.ts";
@@ -41,6 +41,8 @@ interface WantedRead {
 export interface PrefetchDeps {
   externalSecrets: Pick<Informer<ExternalSecret>, "list">;
   secrets: Pick<Informer<SecretObject>, "get">;
+  /** The phases the reconciles decide with. */
+  phaseOf: PhaseOf;
   /** Whether the next sync of this key reads through the cache (false: it is asked to read fresh). */
   readsCached(key: string): boolean;
 }
@@ -96,7 +98,7 @@ export class DueReadPrefetcher {
       if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
       const reads = this.#plan(other.spec)?.get(store);
       if (!reads) continue;
-      const decision = decideSync(other, target, now);
+      const decision = decideSync(other, target, now, this.#d.phaseOf);
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
       const readsSinceMs = decision.readsSinceMs ?? now;
       for (const request of reads) {

@@ -36,6 +36,7 @@ import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
+import type { RefreshPlacement } from "./placement.ts";
 import { annotateKeyHashes } from "./key-hashes.ts";
 import {
   decideSync,
@@ -83,6 +84,8 @@ export interface ExternalSecretReconcilerDeps {
   leases: LeaseTracker;
   hashKey: Uint8Array;
   hooks: SecretChangeHook[];
+  /** The refresh phases of the ExternalSecrets the informer holds, placed evenly. */
+  placement: RefreshPlacement;
   /** Longest a Ready object waits before it is looked at again (drift, missed events). */
   resyncMs?: number;
 }
@@ -131,6 +134,7 @@ export class ExternalSecretReconciler {
     this.#prefetcher = new DueReadPrefetcher({
       externalSecrets: deps.externalSecrets,
       secrets: deps.secrets,
+      phaseOf: deps.placement.phaseOf,
       readsCached: (key) => !this.#fresh.has(key) && !this.#wouldAdopt(key),
     });
   }
@@ -188,7 +192,7 @@ export class ExternalSecretReconciler {
     // Its store is another controller class's (spec.controller): not reconciled, no status (as ESO).
     if (readsOtherClass(es, this.#d.stores, this.#d.controllerClass)) return {};
     const target = await this.#currentTarget(es, signal);
-    const decision = decideSync(es, target);
+    const decision = decideSync(es, target, Date.now(), this.#d.placement.phaseOf);
     const adopting = !this.#fresh.has(key) && this.#adopt(key, es);
     const held = es.status?.leases ?? [];
     if (adopting && held.length > 0 && (await this.#takeover.resume(key, es, target, decision, signal))) {
@@ -214,7 +218,9 @@ export class ExternalSecretReconciler {
     const log = this.#d.log.child({ externalSecret: key, why });
     const started = performance.now();
     // A lease about to expire (or to adopt) is read afresh.
-    const base = fresh ? Date.now() : (decision.readsSinceMs ?? slotReadsSinceMs(es));
+    const base = fresh
+      ? Date.now()
+      : (decision.readsSinceMs ?? slotReadsSinceMs(es, Date.now(), this.#d.placement.phaseOf));
     const readsSinceMs: ReadsSince = changed ? (r) => Math.max(base, changed.get(r.key) ?? -Infinity) : base;
     const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
     this.#d.metrics.reconcileDuration.observe(
@@ -261,7 +267,11 @@ export class ExternalSecretReconciler {
     const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
     const next =
       policy === "Periodic" && interval > 0 && refreshTime
-        ? Math.max(0, nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime)) - Date.now())
+        ? Math.max(
+            0,
+            nextRefreshMs(refreshSeed(es), interval, Date.parse(refreshTime), this.#d.placement.phaseOf) -
+              Date.now(),
+          )
         : MAX_RESYNC_MS;
     return { requeueAfterMs: Math.min(next, this.#d.resyncMs ?? MAX_RESYNC_MS) };
   }

@@ -1,21 +1,22 @@
 /**
  * When an ExternalSecret needs a sync, and how fresh the values it reads
- * must be. Periodic: in fixed slots, one per `refreshInterval` at a fixed
- * phase ± a per-slot jitter, drawn from a hash (so a restart keeps them and
- * no state is stored). The hash is of the object's store and first key, so
+ * must be. Periodic: in fixed slots, one per `refreshInterval`, at a phase
+ * within the interval that comes from the object's store and first key, so
  * ExternalSecrets sharing a key refresh in the same slots and that key is
- * read once per slot for all of them; the rest spread evenly over the
- * interval. A periodic refresh (or the retry of a failed sync) takes a
- * cached value only when it was read since the latest slot; a first sync or
- * a Secret to restore also one read within the minimum gap before it
- * (objects synced then skipped that slot and keep their value until the
- * next one, as this object will). So a change in the
- * store reaches every Secret by the next slot after it, within one interval
- * (+ jitter), however the reads are shared. OnChange: only when the
- * spec (generation) or the force-sync annotation changed. CreatedOnce: only
- * until the Secret first exists. spec.syncWindows (Periodic only, as ESO)
- * holds back a periodic refresh, or the retry of a failed one, until a window
- * allows it; a new spec, a forced sync or a missing or edited Secret do not wait.
+ * read once per slot for all of them. The controller places the phases of
+ * all its keys evenly over the interval (placement.ts); without a placement
+ * a phase is hashed from the key. Nothing is stored: a restart or a new
+ * leader computes the same slots. A periodic refresh (or the retry of a
+ * failed sync) takes a cached value only when it was read since the latest
+ * slot; a first sync or a Secret to restore also one read within the minimum
+ * gap before it (objects synced then skipped that slot and keep their value
+ * until the next one, as this object will). So a change in the store reaches
+ * every Secret by the next slot after it, within one interval, however the
+ * reads are shared. OnChange: only when the spec (generation) or the
+ * force-sync annotation changed. CreatedOnce: only until the Secret first
+ * exists. spec.syncWindows (Periodic only, as ESO) holds back a periodic
+ * refresh, or the retry of a failed one, until a window allows it; a new
+ * spec, a forced sync or a missing or edited Secret do not wait.
  */
 import { createHash } from "node:crypto";
 import {
@@ -60,58 +61,45 @@ export function refreshIntervalMs(es: Pick<ExternalSecret, "spec">): number {
   return value === "0" ? 0 : parseDuration(value);
 }
 
-/** A fraction in [0, 1), fixed for `seed`. */
-function unitHash(seed: string): number {
-  return createHash("sha256").update(seed).digest().readUInt32BE(0) / 0x1_0000_0000;
+/** A fraction in [0, 1), fixed for `seed` (48 bits of its SHA-256). */
+export function seedHash(seed: string): number {
+  return createHash("sha256").update(seed).digest().readUIntBE(0, 6) / 2 ** 48;
 }
 
-/** The offset of a seed's slots within every interval, ms. */
-export function refreshPhaseMs(seed: string, intervalMs: number): number {
-  return unitHash(seed) * intervalMs;
-}
+/** Where in every interval a seed's slots fall, ms in [0, interval) (used whole: slots are integer ms). */
+export type PhaseOf = (seed: string, intervalMs: number) => number;
+
+/** The phase of a seed on its own: hashed (a RefreshPlacement places the controller's seeds evenly). */
+export const hashedPhaseMs: PhaseOf = (seed, intervalMs) => seedHash(seed) * intervalMs;
+
+/** How soon after a sync the next refresh may come, as a fraction of the interval. */
+const MIN_GAP = 0.05;
 
 /**
- * The slots of a seed: slot k is k·interval + phase, shifted by a per-slot
- * jitter within ±jitter/2·interval; `indexAtOrBefore` is the last unjittered
- * slot at or before a time. (The phase is hashed once, not per slot looked at.)
+ * How soon after a sync the next refresh may come: 5 % of the interval, and
+ * at least a second (refreshTime has one-second resolution, so a shorter gap
+ * could re-pick the slot just served). It also absorbs a phase that moved a
+ * little since the last slot (a key added or removed moves the others by
+ * less than interval/n): the next slot never comes sooner than this.
  */
-function slotsOf(seed: string, intervalMs: number, jitter: number) {
-  const phase = refreshPhaseMs(seed, intervalMs);
-  const half = (jitter / 2) * intervalMs;
-  return {
-    at: (k: number) => k * intervalMs + phase + (unitHash(`${seed}/${k}`) * 2 - 1) * half,
-    indexAtOrBefore: (ms: number) => Math.floor((ms - phase) / intervalMs),
-  };
+function minGapMs(intervalMs: number): number {
+  return Math.max(MIN_GAP * intervalMs, 1000);
 }
 
 /**
- * How soon after a sync the next refresh may come: jitter/2·interval, and
- * at least a second (refreshTime has one-second resolution, so a shorter
- * gap could re-pick the slot just served).
- */
-function minGapMs(intervalMs: number, jitter: number): number {
-  return Math.max((jitter / 2) * intervalMs, 1000);
-}
-
-/**
- * When to refresh after a sync at `lastMs`: the first slot at least
- * minGapMs after `lastMs`. So the first refresh after a sync comes no
- * sooner than 5 % and sooner than 115 % of the interval (default jitter
- * 0.1); after it, refreshes follow the slots.
+ * When to refresh after a sync at `lastMs`: the first slot (k·interval +
+ * phase) at least minGapMs after `lastMs`. So the first refresh after a sync
+ * comes no sooner than 5 % and no later than 105 % of the interval after it;
+ * after it, refreshes follow the slots, one interval apart.
  */
 export function nextRefreshMs(
   seed: string,
   intervalMs: number,
   lastMs: number,
-  jitter = defaults.jitter,
+  phaseOf: PhaseOf = hashedPhaseMs,
 ): number {
-  const earliest = lastMs + minGapMs(intervalMs, jitter);
-  const slots = slotsOf(seed, intervalMs, jitter);
-  // Slot k's unjittered time is at most `earliest`: the loop runs at most three times.
-  let k = slots.indexAtOrBefore(earliest);
-  let at = slots.at(k);
-  while (at < earliest) at = slots.at(++k);
-  return at;
+  const phase = Math.floor(phaseOf(seed, intervalMs));
+  return Math.ceil((lastMs + minGapMs(intervalMs) - phase) / intervalMs) * intervalMs + phase;
 }
 
 /** The latest slot at or before `nowMs`. */
@@ -119,13 +107,10 @@ export function lastSlotMs(
   seed: string,
   intervalMs: number,
   nowMs: number,
-  jitter = defaults.jitter,
+  phaseOf: PhaseOf = hashedPhaseMs,
 ): number {
-  const slots = slotsOf(seed, intervalMs, jitter);
-  let k = slots.indexAtOrBefore(nowMs) + 1;
-  let at = slots.at(k);
-  while (at > nowMs) at = slots.at(--k);
-  return at;
+  const phase = Math.floor(phaseOf(seed, intervalMs));
+  return Math.floor((nowMs - phase) / intervalMs) * intervalMs + phase;
 }
 
 /**
@@ -153,14 +138,24 @@ export function refreshSeed(es: Pick<ExternalSecret, "metadata" | "spec">): stri
  * What a refresh between slots (a key changed in the store, src/controller/events/) takes from
  * the cache for its other keys: values read since the latest slot, as the refresh there did.
  */
-export function slotReadsSinceMs(es: ExternalSecret, now = Date.now()): number {
-  return lastSlotMs(refreshSeed(es), refreshIntervalMs(es) || parseDuration(defaults.refreshInterval), now);
+export function slotReadsSinceMs(
+  es: ExternalSecret,
+  now = Date.now(),
+  phaseOf: PhaseOf = hashedPhaseMs,
+): number {
+  return lastSlotMs(
+    refreshSeed(es),
+    refreshIntervalMs(es) || parseDuration(defaults.refreshInterval),
+    now,
+    phaseOf,
+  );
 }
 
 export function decideSync(
   es: ExternalSecret,
   target: TargetObject | undefined,
   now = Date.now(),
+  phaseOf: PhaseOf = hashedPhaseMs,
 ): SyncDecision {
   const status = es.status ?? {};
   const policy = es.spec.refreshPolicy ?? defaults.refreshPolicy;
@@ -173,8 +168,7 @@ export function decideSync(
   const due = (reason: SyncDecision["reason"]): SyncDecision => ({
     due: true,
     reason,
-    readsSinceMs:
-      lastSlotMs(refreshSeed(es), every, now) - (strict(reason) ? 0 : minGapMs(every, defaults.jitter)),
+    readsSinceMs: lastSlotMs(refreshSeed(es), every, now, phaseOf) - (strict(reason) ? 0 : minGapMs(every)),
   });
   if (!status.refreshTime || !status.syncedResourceVersion) return due("never-synced");
   if (status.syncedResourceVersion !== syncToken(es)) {
@@ -204,7 +198,7 @@ export function decideSync(
   if (target.metadata.annotations?.[ANNOTATION_DATA_HASH] !== status.dataHash) return due("target-changed");
   if (policy === "OnChange") return { due: false, reason: "none" };
   if (interval === 0) return { due: false, reason: "none" };
-  const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime));
+  const next = nextRefreshMs(refreshSeed(es), interval, Date.parse(status.refreshTime), phaseOf);
   if (now >= next) return gated("periodic");
   return { due: false, reason: "none", nextInMs: next - now };
 }
