@@ -62,14 +62,13 @@ interface Phase {
  * manager refsync), the status the reconciler writes after a sync, and the
  * Event through EventRecorder.
  */
-function controllerWrites(kube: KubeClient, namespace: string) {
+function controllerWrites(kube: KubeClient, esFor: (i: number) => ExternalSecret) {
   const hashKey = newHashKey();
   const events = new EventRecorder(kube, silentLogger);
   const data = (i: number) => ({ value: new TextEncoder().encode(`value-${i % KEYS}`) });
   const hash = (i: number) => dataHash(hashKey, "Opaque", data(i));
   return {
-    create: (i: number) =>
-      kube.create<ExternalSecret>(resourceTypes.externalSecret, benchExternalSecret(namespace, i)),
+    create: (i: number) => kube.create<ExternalSecret>(resourceTypes.externalSecret, esFor(i)),
     applySecret(es: ExternalSecret, i: number) {
       const desired = desiredSecret(es, { data: data(i), labels: {}, annotations: {} }, hash(i), undefined);
       annotateKeyHashes(desired, undefined, hashKey, data(i));
@@ -94,7 +93,7 @@ function controllerWrites(kube: KubeClient, namespace: string) {
       };
       return kube.mergePatch(
         resourceTypes.externalSecret,
-        namespace,
+        es.metadata.namespace,
         es.metadata.name,
         { status },
         { subresource: "status", fieldManager: FIELD_MANAGER },
@@ -107,7 +106,7 @@ function controllerWrites(kube: KubeClient, namespace: string) {
 
 /** The floor one request type after another (each with its own time and API server CPU), `CONCURRENCY` at a time. */
 async function phasedFloor(kube: KubeClient, namespace: string, serverCpu: () => number): Promise<Phase[]> {
-  const w = controllerWrites(kube, namespace);
+  const w = controllerWrites(kube, (i) => benchExternalSecret(namespace, i));
   const created: ExternalSecret[] = [];
   const phases: Phase[] = [];
   const phase = async (what: string, task: (es: ExternalSecret, i: number) => Promise<unknown>) => {
@@ -124,26 +123,33 @@ async function phasedFloor(kube: KubeClient, namespace: string, serverCpu: () =>
 }
 
 /**
- * The floor shaped like the controller run: creates `CONCURRENCY` at a time
- * while `CONCURRENCY` writers apply each created object's Secret and status
- * and fire its Event, as the workers do, without a watch or a reconcile.
+ * The floor shaped like a controller run: `count` ExternalSecrets (`esFor`)
+ * created `creates` at a time while `writers` apply each created object's
+ * Secret and status and fire its Event, as the workers do, without a watch
+ * or a reconcile. Milliseconds from the first create to the last write.
+ * (bench/scale.ts measures its own floor with it.)
  */
-async function pipelinedFloor(kube: KubeClient, namespace: string): Promise<number> {
-  const w = controllerWrites(kube, namespace);
+export async function pipelinedFloor(
+  kube: KubeClient,
+  count: number,
+  concurrency: { creates: number; writers: number },
+  esFor: (i: number) => ExternalSecret,
+): Promise<number> {
+  const w = controllerWrites(kube, esFor);
   const resolvers: ((es: Promise<ExternalSecret>) => void)[] = [];
   const created = Array.from(
-    { length: COUNT },
+    { length: count },
     (_, i) => new Promise<ExternalSecret>((resolve) => (resolvers[i] = resolve)),
   );
   const events: Promise<void>[] = [];
   const t0 = performance.now();
   await Promise.all([
-    pool(COUNT, CONCURRENCY, (i) => {
+    pool(count, concurrency.creates, (i) => {
       const es = w.create(i);
       resolvers[i]?.(es);
       return es;
     }),
-    pool(COUNT, CONCURRENCY, async (i) => {
+    pool(count, concurrency.writers, async (i) => {
       const es = await (created[i] as Promise<ExternalSecret>);
       await w.applySecret(es, i);
       await w.patchStatus(es, i);
@@ -180,7 +186,13 @@ export async function bench(): Promise<BenchResult> {
     const floorMs = phases.reduce((sum, p) => sum + p.ms, 0);
     const floorServerCpu = phases.reduce((sum, p) => sum + p.serverCpu, 0);
     cpu0 = serverCpu();
-    const pipelinedMs = await pipelinedFloor(kube, await cluster.createNamespace("bench-floor-pipelined"));
+    const pipelinedNs = await cluster.createNamespace("bench-floor-pipelined");
+    const pipelinedMs = await pipelinedFloor(
+      kube,
+      COUNT,
+      { creates: CONCURRENCY, writers: CONCURRENCY },
+      (i) => benchExternalSecret(pipelinedNs, i),
+    );
     const pipelinedServerCpu = serverCpu() - cpu0;
 
     // The controller, as its own process, so its memory is its own.

@@ -96,6 +96,17 @@ export function deployedEnv(): Record<string, string> {
   );
 }
 
+/**
+ * The Deployment's environment; BENCH_NODE_OPTIONS adds Node options to its
+ * NODE_OPTIONS for a diagnosis (e.g. --heapsnapshot-signal=SIGUSR2), never for a figure.
+ */
+function controllerEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...deployedEnv() };
+  const extra = process.env.BENCH_NODE_OPTIONS;
+  if (extra) env.NODE_OPTIONS = [env.NODE_OPTIONS, extra].filter(Boolean).join(" ");
+  return env;
+}
+
 export async function startBenchController(
   cluster: Pick<Cluster, "kubeconfigPath">,
   namespace: string | undefined,
@@ -121,7 +132,7 @@ export async function startBenchController(
       "--log-level",
       "info",
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...deployedEnv() } },
+    { stdio: ["ignore", "pipe", "inherit"], env: controllerEnv() },
   );
   let out = "";
   child.stdout?.setEncoding("utf8");
