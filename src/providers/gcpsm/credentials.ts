@@ -6,7 +6,8 @@
 //     IdentityPoolClient speaks both protocols; the token comes from a supplier.
 //   - auth.workloadIdentity (GKE): the same exchange for the cluster's identity
 //     namespace, impersonating the service account that the ServiceAccount's
-//     iam.gke.io/gcp-service-account annotation names, if any;
+//     iam.gke.io/gcp-service-account annotation names, if any; the cluster's
+//     project, location and name, unset, from the metadata server (gke-cluster.ts);
 //   - auth.secretRef: a service-account key file from a Secret, used as
 //     self-signed JWTs (StaticCredentials warning);
 //   - otherwise Application Default Credentials.
@@ -21,6 +22,7 @@ import {
 } from "../../errors.ts";
 import type { SecretKeySelector } from "../spec.ts";
 import type { CallResult, ProviderContext } from "../types.ts";
+import { gkeCluster } from "./gke-cluster.ts";
 import type { FederationSpec, GcpsmSpec, GkeIdentitySpec } from "./spec.ts";
 
 export const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
@@ -113,33 +115,43 @@ export function tokenSource(spec: GcpsmSpec, context: ProviderContext): TokenSou
 
 interface Exchange {
   serviceAccount: FederationSpec["serviceAccountRef"];
-  /** The STS audience (the workload identity provider, or GKE's identity namespace). */
-  audience: string;
-  /** Audiences of the Kubernetes token. */
-  tokenAudiences: string[];
+  /**
+   * The STS audience (the workload identity provider, or GKE's identity namespace) and the
+   * audiences of the Kubernetes token, once known.
+   */
+  audiences(): Promise<{ sts: string; token: string[] }>;
   /** The Google service account to impersonate, once known. */
   impersonate(namespace: string | undefined): Promise<string | undefined>;
 }
 
 function federated(spec: GcpsmSpec, federation: FederationSpec, context: ProviderContext): TokenSource {
   const provider = `https:${federation.audience}`;
+  const audiences = { sts: federation.audience, token: federation.serviceAccountRef.audiences ?? [provider] };
   return exchanged(spec, context, {
     serviceAccount: federation.serviceAccountRef,
-    audience: federation.audience,
-    tokenAudiences: federation.serviceAccountRef.audiences ?? [provider],
+    audiences: () => Promise.resolve(audiences),
     impersonate: () => Promise.resolve(federation.gcpServiceAccountEmail),
   });
 }
 
 function gke(spec: GcpsmSpec, identity: GkeIdentitySpec, context: ProviderContext): TokenSource {
-  const pool = `${identity.clusterProjectID}.svc.id.goog`;
-  const cluster = `https://container.googleapis.com/v1/projects/${identity.clusterProjectID}/locations/${identity.clusterLocation}/clusters/${identity.clusterName}`;
   const annotations = context.serviceAccountAnnotations?.bind(context);
   const account = identity.serviceAccountRef;
+  // Found once (what the metadata server says does not change), looked up again after a failure.
+  let found: Promise<{ sts: string; token: string[] }> | undefined;
+  const audiences = async () => {
+    const { project, location, name } = await gkeCluster(identity, context.storeName);
+    const pool = `${project}.svc.id.goog`;
+    const cluster = `https://container.googleapis.com/v1/projects/${project}/locations/${location}/clusters/${name}`;
+    return { sts: `identitynamespace:${pool}:${cluster}`, token: [pool, ...(account.audiences ?? [])] };
+  };
   return exchanged(spec, context, {
     serviceAccount: account,
-    audience: `identitynamespace:${pool}:${cluster}`,
-    tokenAudiences: [pool, ...(account.audiences ?? [])],
+    audiences: () =>
+      (found ??= audiences().catch((error: unknown) => {
+        found = undefined;
+        throw error;
+      })),
     impersonate: async (namespace) =>
       annotations ? (await annotations({ name: account.name, namespace }))[GSA_ANNOTATION] : undefined,
   });
@@ -160,11 +172,12 @@ function exchanged(spec: GcpsmSpec, context: ProviderContext, exchange: Exchange
   const iam = (spec.endpoints?.iamCredentials ?? DEFAULT_IAM_CREDENTIALS).replace(/\/+$/, "");
   const onCall = context.onCall?.bind(context);
   const cache = cachedToken(async () => {
+    const audiences = await exchange.audiences();
     const gsa = await exchange.impersonate(namespace);
-    const subject = await requestToken({ name: account.name, namespace, audiences: exchange.tokenAudiences });
+    const subject = await requestToken({ name: account.name, namespace, audiences: audiences.token });
     const client = new IdentityPoolClient({
       type: "external_account",
-      audience: exchange.audience,
+      audience: audiences.sts,
       subject_token_type: JWT_TOKEN_TYPE,
       token_url: sts,
       subject_token_supplier: { getSubjectToken: () => Promise.resolve(subject) },

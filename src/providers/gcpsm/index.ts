@@ -10,7 +10,7 @@
  *         serviceAccountRef: { name: app }
  *         audience: //iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/k8s/providers/cluster
  *         gcpServiceAccountEmail: reader@my-project.iam.gserviceaccount.com   # optional impersonation
- *       # or workloadIdentity: { serviceAccountRef, clusterLocation, clusterName, clusterProjectID }   (GKE)
+ *       # or workloadIdentity: { serviceAccountRef, clusterLocation?, clusterName?, clusterProjectID? }   (GKE; unset: metadata server)
  *       # or secretRef: { secretAccessKeySecretRef: { name, key } }                                    (key file)
  *
  * remoteRef.key is a secret id of the project (or projects/<id or number>/secrets/<id>); version is

@@ -39,9 +39,23 @@ const workloadIdentity = z
     serviceAccountRef: serviceAccountSelector.describe(
       "The ServiceAccount whose token is exchanged; a Google service account named in its iam.gke.io/gcp-service-account annotation is impersonated.",
     ),
-    clusterLocation: location.describe("Location of the GKE cluster (refsync reads no metadata server)."),
-    clusterName: z.string().min(1).describe("Name of the GKE cluster."),
-    clusterProjectID: projectID.describe("Project of the GKE cluster (its workload identity pool)."),
+    clusterLocation: location
+      .optional()
+      .describe(
+        "Location of the GKE cluster. Unset (as ESO): the metadata server's instance/attributes/cluster-location.",
+      ),
+    clusterName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Name of the GKE cluster. Unset (as ESO): the metadata server's instance/attributes/cluster-name.",
+      ),
+    clusterProjectID: projectID
+      .optional()
+      .describe(
+        "Project of the GKE cluster (its workload identity pool <project>.svc.id.goog). Unset (as ESO): the metadata server's project/project-id.",
+      ),
   })
   .describe(
     "GKE Workload Identity: the ServiceAccount's token exchanged for the cluster's identity namespace <project>.svc.id.goog.",

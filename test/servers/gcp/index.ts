@@ -65,7 +65,7 @@ export interface FaultMatch {
 }
 
 export interface LoggedRequest {
-  service: "secretmanager" | "sts" | "iamcredentials";
+  service: "secretmanager" | "sts" | "iamcredentials" | "metadata";
   method: string;
   /** gRPC status name, or the HTTP status of STS / IAM Credentials. */
   status: string;
@@ -96,6 +96,13 @@ export interface GcpTestServer {
   readonly sts: string;
   /** Base URL of the IAM Credentials API. */
   readonly iamCredentials: string;
+  /**
+   * host:port of the GCE metadata server, for GCE_METADATA_HOST: project/project-id and
+   * project/numeric-project-id, and the instance attributes (logged as method `metadata`).
+   */
+  readonly metadataHost: string;
+  /** The instance attributes the metadata server serves (a GKE node's cluster-name, cluster-location). */
+  setInstanceAttributes(attributes: Record<string, string>): void;
   /** A workload identity pool provider trusting `issuer`; returns its STS audience. */
   addProvider(pool: string, id: string, issuer: string, allowedAudiences?: string[]): string;
   /** A GKE cluster's identity namespace; returns the STS audience. */
@@ -258,6 +265,7 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
   const requests: LoggedRequest[] = [];
   const faults: (FaultMatch & { fault: Fault; remaining: number })[] = [];
   let latencyMs = 0;
+  let instanceAttributes: Record<string, string> = {};
   const encodeStatus = statusEncoder();
   const pubsub = new PubSub();
 
@@ -527,6 +535,16 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       res.end(JSON.stringify(value));
     };
     if (latencyMs > 0) await sleep(latencyMs);
+    if (req.method === "GET" && url.pathname.startsWith("/computeMetadata/v1/")) {
+      const entry: LoggedRequest = { service: "metadata", method: "metadata", status: "200" };
+      entry.resource = url.pathname.slice("/computeMetadata/v1/".length);
+      requests.push(entry);
+      const [status, text] = metadata(entry.resource, req.headers["metadata-flavor"]);
+      entry.status = String(status);
+      res.writeHead(status, { "content-type": "application/text", "metadata-flavor": "Google" });
+      res.end(text);
+      return;
+    }
     if (req.method === "POST" && url.pathname === "/v1/token") {
       const entry: LoggedRequest = { service: "sts", method: "ExchangeToken", status: "200" };
       requests.push(entry);
@@ -558,6 +576,21 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
       return;
     }
     reply(404, { error: { code: 404, message: "Not Found", status: "NOT_FOUND" } });
+  }
+
+  /** The GCE metadata server's answer, as Compute Engine gives it: the header required, 404 for a missing key. */
+  function metadata(path: string, flavor: string | string[] | undefined): [number, string] {
+    if (flavor !== "Google") return [403, "Missing required header: Metadata-Flavor"];
+    const attribute = /^instance\/attributes\/([^/]+)$/.exec(path)?.[1];
+    const value =
+      path === "project/project-id"
+        ? projectID
+        : path === "project/numeric-project-id"
+          ? projectNumber
+          : attribute !== undefined && Object.hasOwn(instanceAttributes, attribute)
+            ? instanceAttributes[attribute]
+            : undefined;
+    return value === undefined ? [404, "Not Found"] : [200, value];
   }
 
   const oauthError = (error: string, description: string): [number, unknown] => [
@@ -700,6 +733,10 @@ export async function startGcpServer(options: GcpServerOptions = {}): Promise<Gc
     caBundle: Buffer.from(tls.ca).toString("base64"),
     sts: `${httpBase}/v1/token`,
     iamCredentials: httpBase,
+    metadataHost: httpBase.slice("http://".length),
+    setInstanceAttributes(attributes) {
+      instanceAttributes = { ...attributes };
+    },
     addProvider: (pool, id, issuer, allowedAudiences) =>
       identities.addProvider(pool, id, issuer, allowedAudiences).audience,
     addGkeCluster: (location, name) => identities.addGkeCluster(projectID, location, name).audience,
