@@ -28,6 +28,13 @@ const COMBINATIONS: Record<string, string[]> = {
   dashboard: ["--set", "dashboard.enabled=true"],
   audit: ["--set", "audit.enabled=true", "--set", "audit.required=true", "--set", "audit.maxSize=10Mi"],
   auditStdout: ["--set", "audit.enabled=true", "--set", "audit.sink=stdout"],
+  genericTargets: [
+    "--set",
+    "genericTargets.enabled=true",
+    "--set-json",
+    'genericTargets.resources=[{"apiGroup":"example.com","resources":["widgets"]}]',
+  ],
+  genericTargetsNamespaced: ["--set", "genericTargets.enabled=true", "--set", "rbac.scope=namespace"],
   monitoring: ["--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"],
   scheduling: [
     "--set",
@@ -119,6 +126,26 @@ void describe("the Helm chart", () => {
     assert.ok(
       deployment(namespaced).spec?.template.spec?.containers[0]?.args?.includes(`--namespace=${NAMESPACE}`),
     );
+
+    // ESO's generic targets: off unless asked, and then the flag and exactly their kinds' rules.
+    assert.ok(!kinds(defaults).some((k) => k.includes("generic-targets")), "generic targets are opt-in");
+    const generic = byName.genericTargets as Manifest[];
+    assert.ok(
+      deployment(generic).spec?.template.spec?.containers[0]?.args?.includes(
+        "--unsafe-allow-generic-targets",
+      ),
+    );
+    assert.deepEqual(
+      (find(generic, "ClusterRole", "refsync-generic-targets") as { rules: V1PolicyRule[] }).rules,
+      [
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "patch", "delete"] },
+        { apiGroups: ["example.com"], resources: ["widgets"], verbs: ["get", "create", "patch", "delete"] },
+      ],
+    );
+    assert.ok(kinds(generic).includes("ClusterRoleBinding/refsync-generic-targets"));
+    const genericNamespaced = kinds(byName.genericTargetsNamespaced as Manifest[]);
+    assert.ok(genericNamespaced.includes("Role/refsync-generic-targets"), "namespaced mode: a Role");
+    assert.ok(!genericNamespaced.includes("ClusterRole/refsync-generic-targets"));
 
     const dashboard = byName.dashboard as Manifest[];
     assert.deepEqual(deployment(dashboard).spec?.template.spec?.containers[0]?.args?.slice(2), [

@@ -21,6 +21,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before } from "node:test";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type {
   ExternalSecret,
@@ -49,6 +50,8 @@ export type TestControllerOptions = Partial<Omit<ControllerOptions, "kc" | "log"
   /** The test's namespace; `undefined` (explicitly) watches all namespaces — then name cluster-wide objects uniquely. */
   namespace: string | undefined;
   logLevel?: "debug" | "info" | "warn";
+  /** The controller's own credentials (default: the cluster's admin); the test's client stays admin. */
+  controllerKc?: KubeConfig;
 };
 
 /**
@@ -92,12 +95,13 @@ export async function startTestController(
       done();
     },
   });
+  const { controllerKc, ...controllerOptions } = options;
   const controller = await Controller.create({
     hashKeySecret: { namespace: options.namespace ?? "default", name: "refsync-hash-key" },
     backoff: { baseMs: 100, maxMs: 2_000 },
     resyncMs: 30_000,
-    ...options,
-    kc: cluster.kc,
+    ...controllerOptions,
+    kc: controllerKc ?? cluster.kc,
     log: createLogger({ level: options.logLevel ?? "debug", destination }),
   });
   await controller.start();

@@ -8,7 +8,8 @@
  * - without a template, the values read, as text: a ConfigMap's `data`, or
  *   `spec.data` of any other kind;
  * - with a template, the keys template.data and templateFrom render into the
- *   object's top-level `data` (whatever its kind), with Labels and
+ *   object's top-level `data` (whatever its kind; another kind than a
+ *   ConfigMap also gets an empty `spec`, as ESO gives it), with Labels and
  *   Annotations targets into its metadata; template.metadata is copied as
  *   written (ESO does not render it for such a target).
  * Only namespaced kinds the API server serves. The caller checks ESO's
@@ -127,6 +128,8 @@ export function desiredManifest(
     kind: type.kind,
     metadata: targetMetadata(es, content, hash),
   };
+  // As ESO, any kind but a ConfigMap gets a spec, even when the keys go to its top-level data.
+  if (type.kind !== "ConfigMap") object.spec = {};
   if (es.spec.target?.template || type.kind === "ConfigMap") object.data = text;
   else object.spec = { data: text };
   return object;

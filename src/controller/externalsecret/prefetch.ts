@@ -96,6 +96,8 @@ export class DueReadPrefetcher {
       const target = this.#d.secrets.get(`${namespace}/${targetName(other)}`);
       // A Merge target we do not label yet is not in the cache: its reconcile looks it up and may find nothing to do.
       if (!target && (other.spec.target?.creationPolicy ?? defaults.creationPolicy) === "Merge") continue;
+      // A target.manifest object is not in this cache either (nothing watches it): its reconcile reads it.
+      if (other.spec.target?.manifest) continue;
       const reads = this.#plan(other.spec)?.get(store);
       if (!reads) continue;
       const decision = decideSync(other, target, now, this.#d.phaseOf);
