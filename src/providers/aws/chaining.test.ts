@@ -170,16 +170,34 @@ void test("STS itself (AWS SDK v3): a chained session inherits transitive tags a
   secrets.destroy();
 });
 
+void test("a role STS's API accepts but does not know is AccessDenied from STS, naming the role", async () => {
+  // As ESO: the schema checks what STS's API checks; the account (ten digits here) and the form of the
+  // ARN are STS's to judge when it authorizes the call.
+  for (const role of ["arn:aws:iam::1234567890:role/role-a", "team-a-reader-role-name"]) {
+    await assert.rejects(client({ role }).read({ key: "team-a/db" }), (error: Error) => {
+      assert.ok(error instanceof AccessDeniedError, error.message);
+      assert.ok(
+        error.message.includes(`STS AssumeRole ${role}: access denied (AccessDenied)`),
+        error.message,
+      );
+      assert.ok(!error.message.includes(base.secretAccessKey));
+      return true;
+    });
+  }
+});
+
 void test("STS's tag rules are checked by the schema before any call, naming the field", () => {
   const bad = (spec: Record<string, unknown>, field: RegExp) =>
     assert.throws(
       () => client(spec),
       (error: Error) => error instanceof InvalidSpecError && field.test(error.message),
     );
-  bad({ role: "reader" }, /spec\.provider\.aws\.role: must be an IAM role ARN .*not a role name/);
+  // STS's RoleArn: 20 to 2048 characters of its character set, so a short role name never reaches it.
+  bad({ role: "reader" }, /spec\.provider\.aws\.role: must be 20 to 2048 characters, as STS's RoleArn/);
+  bad({ role: `${arn("tagged")}\u0000` }, /spec\.provider\.aws\.role: has a character STS's RoleArn/);
   bad(
     { role: arn("tagged"), additionalRoles: ["hop"] },
-    /spec\.provider\.aws\.additionalRoles\[0\]: must be an IAM role ARN/,
+    /spec\.provider\.aws\.additionalRoles\[0\]: must be 20 to 2048 characters/,
   );
   bad(
     {

@@ -344,7 +344,7 @@ void test("spec errors name the field", () => {
   );
   assert.throws(
     () => awsProvider.create({ region: "us-east-1", role: "admin" }, context),
-    /spec\.provider\.aws\.role: must be an IAM role ARN/,
+    /spec\.provider\.aws\.role: must be 20 to 2048 characters, as STS's RoleArn/,
   );
   assert.throws(
     () => awsProvider.create({ region: "us-east-1", auth: { token: "x" } }, context),

@@ -217,7 +217,8 @@ function assumeRole(
     }
     client ??= clients.create(base.credentials);
     const signer = client;
-    const response = await clients.call("AssumeRole", () =>
+    // The role in the message: STS checks an ARN only when it authorizes, so a wrong one ends here.
+    const response = await clients.call(`AssumeRole ${roleArn}`, () =>
       signer.send(
         new AssumeRoleCommand({
           RoleArn: roleArn,

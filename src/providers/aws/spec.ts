@@ -2,12 +2,22 @@
 import { z } from "zod";
 import { parseProviderSpec, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
-// ESO passes role to STS AssumeRole as RoleArn, which refuses a bare role name: so does refsync.
-const roleArn = z
+const ARN_LENGTH =
+  "must be 20 to 2048 characters, as STS's RoleArn: an IAM role ARN such as arn:aws:iam::<account>:role/<name>";
+/**
+ * A role ESO passes to STS AssumeRole as RoleArn, checked as STS's API checks it: 20 to 2048
+ * characters of its character set (AWS STS API reference, AssumeRole). Whether it names a role
+ * the caller may assume (a wrong account, a name that is not an ARN) STS decides when it
+ * authorizes the call, and answers AccessDenied; refsync leaves that to it, as ESO does.
+ */
+export const stsRoleArn = z
   .string()
-  .regex(
-    /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/,
-    "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not a role name: STS AssumeRole takes an ARN",
+  .min(20, ARN_LENGTH)
+  .max(2048, ARN_LENGTH)
+  // STS's pattern; a refinement, as the API server's regular expressions (Go's) cannot write it
+  .refine(
+    (arn) => /^[\t\n\r\u0020-\u007e\u0085\u00a0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]+$/u.test(arn),
+    "has a character STS's RoleArn does not accept",
   );
 
 /** STS session tag limits (AWS STS API reference, Tag): key 1–128, value 0–256 characters, these characters. */
@@ -41,7 +51,7 @@ export const awsSpecSchema = z
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
       .describe("The AWS region, such as eu-west-1."),
     /** Role to assume (AssumeRole with the base credentials, or the web-identity role for `auth.jwt`). */
-    role: roleArn
+    role: stsRoleArn
       .optional()
       .describe(
         "ARN of an IAM role to assume: with the base credentials (AssumeRole), or the web-identity role of auth.jwt.",
@@ -53,7 +63,7 @@ export const awsSpecSchema = z
       .optional()
       .describe("External ID to pass when assuming role, if its trust policy asks for one."),
     additionalRoles: z
-      .array(roleArn)
+      .array(stsRoleArn)
       .optional()
       .describe(
         "Role ARNs assumed one after the other, each with the credentials of the one before, before role (role chaining, as ESO).",

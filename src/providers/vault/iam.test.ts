@@ -140,3 +140,17 @@ void test("vaultAwsIamServerID is signed into the request; without it a Vault th
     /X-Vault-AWS-IAM-Server-ID/,
   );
 });
+
+void test("ESO's snippet role (a 10-digit account) is accepted as STS accepts it; STS then denies it", async () => {
+  // arn:aws:iam::1234567890:role/role-a is not a valid account, but STS's API checks only RoleArn's
+  // length and characters: the call is made, and authorization fails, as with ESO.
+  await denied(
+    store({ vaultRole: "assumed-role", role: "arn:aws:iam::1234567890:role/role-a" }),
+    /SecretStore\/app\/iam-\d+: STS AssumeRole arn:aws:iam::1234567890:role\/role-a: access denied \(AccessDenied\)/,
+  );
+  // What STS's API refuses is refused before any call: too short to be an ARN, naming the field.
+  assert.throws(
+    () => store({ vaultRole: "assumed-role", role: "role-a" }),
+    /spec\.provider\.vault\.auth\.iam\.role: must be 20 to 2048 characters, as STS's RoleArn/,
+  );
+});

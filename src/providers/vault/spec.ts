@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { describeIssues } from "../../api/validate.ts";
 import { InvalidSpecError } from "../../errors.ts";
-import { accessKeySecretRefs } from "../aws/spec.ts";
+import { accessKeySecretRefs, stsRoleArn } from "../aws/spec.ts";
 import { caProvider, secretKeySelector, serviceAccountSelector } from "../spec.ts";
 
 const name = z.string().min(1);
@@ -137,9 +137,7 @@ const auth = z
           .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
           .default("us-east-1")
           .describe("AWS region of the STS request signed. Unset: us-east-1."),
-        role: z
-          .string()
-          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
+        role: stsRoleArn
           .optional()
           .describe("An AWS role to assume (AssumeRole) before signing, with externalID."),
         externalID: z.string().min(2).max(1224).optional().describe("External ID for role's AssumeRole."),

@@ -66,6 +66,25 @@ void test("a wrong region in the credential scope and an unknown key are rejecte
   assert.equal(codeOf(unknown), "UnrecognizedClientException");
 });
 
+void test("AssumeRole's RoleArn: only its length and characters are validated; the rest is AccessDenied", async () => {
+  const sts = new STSClient({ region: server.region, endpoint: server.endpoint, credentials: admin });
+  const assume = (RoleArn: string) =>
+    sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName: "t" })).catch((e: unknown) => e as Error);
+  const short = await assume("role-a");
+  assert.equal(codeOf(short), "ValidationError");
+  assert.match(
+    short.message,
+    /at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20/,
+  );
+  assert.equal(
+    codeOf(await assume(`arn:aws:iam::${server.account}:role/${"r".repeat(2048)}`)),
+    "ValidationError",
+  );
+  // Twenty characters or more pass validation; no such role, or not an ARN, is for authorization to refuse.
+  assert.equal(codeOf(await assume("arn:aws:iam::1234567890:role/role-a")), "AccessDenied");
+  assert.equal(codeOf(await assume("a-role-name-not-an-arn")), "AccessDenied");
+});
+
 void test("expired session credentials are rejected with ExpiredTokenException", async () => {
   const roleArn = server.addRole({
     name: "expiring",

@@ -26,7 +26,7 @@ type Operation = (params: URLSearchParams, ctx: StsContext) => Promise<string>;
 
 export const operations: Record<string, Operation> = {
   async AssumeRoleWithWebIdentity(params, ctx) {
-    const roleArn = required(params, "RoleArn");
+    const roleArn = roleArnParam(params);
     const sessionName = required(params, "RoleSessionName");
     const token = required(params, "WebIdentityToken");
     const subject = ctx.reviewToken ? await ctx.reviewToken(token, STS_AUDIENCE) : undefined;
@@ -58,7 +58,7 @@ export const operations: Record<string, Operation> = {
   },
 
   async AssumeRole(params, ctx) {
-    const roleArn = required(params, "RoleArn");
+    const roleArn = roleArnParam(params);
     const sessionName = required(params, "RoleSessionName");
     const caller = ctx.caller;
     const role = ctx.iam.role(roleArn);
@@ -220,6 +220,30 @@ function credentialsXml(c: Credentials): string {
 function duration(params: URLSearchParams, ctx: StsContext): number {
   const asked = params.get("DurationSeconds");
   return asked === null ? ctx.sessionSeconds : Math.min(Number(asked), ctx.sessionSeconds);
+}
+
+/**
+ * RoleArn as STS's API validates it: 20 to 2048 characters of its pattern, nothing more (a
+ * malformed or unknown ARN is AccessDenied when the call is authorized). The message leaves the
+ * value out, where STS quotes it.
+ */
+function roleArnParam(params: URLSearchParams): string {
+  const arn = required(params, "RoleArn");
+  const length = [...arn].length;
+  const problem =
+    length < 20
+      ? "Member must have length greater than or equal to 20"
+      : length > 2048
+        ? "Member must have length less than or equal to 2048"
+        : !/^[\t\n\r\u0020-\u007e\u0085\u00a0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]+$/u.test(arn)
+          ? "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"
+          : undefined;
+  if (problem)
+    throw new AwsError(
+      "ValidationError",
+      `1 validation error detected: Value at 'roleArn' failed to satisfy constraint: ${problem}`,
+    );
+  return arn;
 }
 
 function required(params: URLSearchParams, name: string): string {
