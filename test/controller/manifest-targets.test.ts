@@ -12,11 +12,12 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parseAllDocuments } from "yaml";
-import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
+import { parse, parseAllDocuments } from "yaml";
+import type { ExternalSecret, ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
+import { docBlock } from "../docs/markdown.ts";
 import {
   applyObject,
   deleteObject,
@@ -191,6 +192,21 @@ void describe("controller: target.manifest with --unsafe-allow-generic-targets",
     );
     assert.match(ctl.logText(), /orders-config/);
     assert.ok(!ctl.logText().includes("n0t-a-real-pa55"), "no value in the log");
+  });
+
+  void test("the docs' example (docs/controller.md) writes the ConfigMap it describes", async () => {
+    const { ctl, ns } = suite;
+    const doc = parse(
+      docBlock("test/controller/manifest-targets.test.ts", "generic-configmap"),
+    ) as ExternalSecret;
+    await applyObject(ctl.kube, store(ns, "db-1.orders.svc"));
+    await applyObject(ctl.kube, {
+      ...doc,
+      metadata: { ...doc.metadata, name: "docs-example", namespace: ns },
+    });
+    await waitForCondition(ctl.kube, ns, "docs-example", "Ready", "True", "ResourceSynced");
+    const cm = await get(resourceTypes.configMap, "orders-config");
+    assert.deepEqual(cm?.data, { "database.yaml": "host: db-1.orders.svc\ndatabase: orders\n" });
   });
 
   void test("a custom resource without a template: spec.data, updated, kept by Retain", async () => {
