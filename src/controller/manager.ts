@@ -197,8 +197,8 @@ export class Controller {
       externalSecrets: this.externalSecrets,
       stores: this.#stores,
       sessions: this.sessions,
-      refresh: (esKey, key, sinceMs) => {
-        this.#esReconciler?.requestKeyRefresh(esKey, key, sinceMs);
+      refresh: (esKey, store, key, sinceMs) => {
+        this.#esReconciler?.requestKeyRefresh(esKey, store, key, sinceMs);
         this.#enqueue("ExternalSecret", esKey);
       },
       storeHealthChanged: (store) => {

@@ -226,6 +226,37 @@ void describe("event-driven refresh through the signed webhook", () => {
     assert.equal((await metric(suite, "refsync_key_changes_total", 'outcome="unread"')) - unread, 2);
   });
 
+  void it("an ExternalSecret reading from two stores is refreshed by a change in either, that store's read only", async () => {
+    const { ns, vault, ctl } = suite;
+    const key = `${ns}/multi`;
+    vault.root.putSecret("secret", key, { v: "one" });
+    await applyObject(ctl.kube, webhookStore(ns, "vault-b", vault.url, "hook"));
+    // The same key through two stores (sourceRef.storeRef): two reads, two cache entries.
+    await applyObject(
+      ctl.kube,
+      externalSecret(ns, "two-stores", {
+        secretStoreRef: { name: "vault" },
+        refreshInterval: "1h",
+        data: [
+          { secretKey: "a", remoteRef: { key, property: "v" } },
+          { secretKey: "b", remoteRef: { key, property: "v" }, sourceRef: { storeRef: { name: "vault-b" } } },
+        ],
+      }),
+    );
+    await waitForCondition(ctl.kube, ns, "two-stores", "Ready", "True");
+    await eventsReady(ctl.kube, ns, "vault-b", "True");
+    assert.equal(reads(suite, "multi"), 2, "one read per store");
+    vault.root.putSecret("secret", key, { v: "two" });
+    // Reported by vault-b: only vault-b's copy is read again; vault's stays cached until it reports a change or its slot.
+    assert.equal((await post(suite, changes(key), { store: "vault-b" })).status, 202);
+    await waitForValue(suite, "two-stores", "b", "two");
+    assert.equal((await getSecret(ctl.kube, ns, "two-stores"))?.data.a, "one");
+    assert.equal(reads(suite, "multi"), 3);
+    assert.equal((await post(suite, changes(key), { store: "vault" })).status, 202);
+    await waitForValue(suite, "two-stores", "a", "two");
+    assert.equal(reads(suite, "multi"), 4);
+  });
+
   void it("forged, stale, replayed, oversized and unknown-store requests are refused and counted", async () => {
     const count = (result: string) => metric(suite, "refsync_webhook_requests_total", `result="${result}"`);
     const before = {

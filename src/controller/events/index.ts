@@ -13,7 +13,7 @@ import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
 import type { StoreLookup } from "../secretstore/resolve.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
-import { KeyReaders } from "./readers.ts";
+import { KeyReaders, storeKeyOf } from "./readers.ts";
 import { changeSourceFactories } from "./registry.ts";
 import type { ChangeSourceFactory, PushSource, StoreRef } from "./source.ts";
 import { EventSources, type EventsCondition } from "./sources.ts";
@@ -25,8 +25,8 @@ export interface EventRefreshDeps {
   externalSecrets: Informer<ExternalSecret>;
   stores: Pick<StoreLookup, "secretStore" | "clusterSecretStore">;
   sessions: StoreSessions;
-  /** Refreshes ExternalSecret `esKey` now, reading `key` only from a read started at or after `sinceMs`. */
-  refresh(esKey: string, key: string, sinceMs: number): void;
+  /** Refreshes ExternalSecret `esKey` now, reading `key` of `store` (storeKeyOf) only from a read started at or after `sinceMs`. */
+  refresh(esKey: string, store: string, key: string, sinceMs: number): void;
   /** The store's EventsReady condition is to be written again (enqueue its reconcile). */
   storeHealthChanged(store: SecretStore): void;
   /** Default: registry.ts. */
@@ -52,8 +52,8 @@ export class EventRefresh {
       readers: this.readers,
       windowMs: deps.windowMs,
       synced: (store, key, version, readers) => this.#synced(store, key, version, readers),
-      refresh: (_store, key, readers, sinceMs) => {
-        for (const r of readers) deps.refresh(r, key, sinceMs);
+      refresh: (store, key, readers, sinceMs) => {
+        for (const r of readers) deps.refresh(r, storeKeyOf(store), key, sinceMs);
       },
       onOutcome: (change, outcome) => {
         deps.metrics.keyChanges.inc({ source: change.source, outcome });

@@ -35,8 +35,11 @@ export function readRequestOf(ref: RemoteRef): ReadRequest {
   };
 }
 
-/** How fresh reads must be: one time for all, or per request (a changed key read afresh, the others from the cache). */
-export type ReadsSince = number | ((request: ReadRequest) => number);
+/**
+ * How fresh reads must be: one time for all, or per request and store (the session's id, as
+ * storeId names it): a changed key read afresh from the store it changed in, the others from the cache.
+ */
+export type ReadsSince = number | ((request: ReadRequest, store: string) => number);
 
 export async function fetchData(
   spec: ExternalSecretSpec,
@@ -72,7 +75,8 @@ export async function fetchData(
   await Promise.all(
     [...requests].map(async ([session, reads]) => {
       const list = [...reads.values()];
-      const since = typeof readsSinceMs === "number" ? readsSinceMs : list.map(readsSinceMs);
+      const since =
+        typeof readsSinceMs === "number" ? readsSinceMs : list.map((r) => readsSinceMs(r, session.id));
       const values = await session.readAll(list, since, signal, subject);
       const got = new Map<string, SecretValue>();
       list.forEach((r, i) => {

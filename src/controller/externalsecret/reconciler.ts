@@ -144,14 +144,16 @@ export class ExternalSecretReconciler {
   }
 
   /**
-   * `storeKey`, which this ExternalSecret reads, changed in its store (src/controller/events/): the
-   * next sync comes now, outside the slots, and takes that key only from a read started at or
-   * after `sinceMs` (its other keys as a refresh does). The caller enqueues the object.
+   * `storeKey`, which this ExternalSecret reads from `store` (storeId), changed there
+   * (src/controller/events/): the next sync comes now, outside the slots, and takes that key of
+   * that store only from a read started at or after `sinceMs` (its other keys, and the same key
+   * of another store, as a refresh does). The caller enqueues the object.
    */
-  requestKeyRefresh(key: string, storeKey: string, sinceMs: number): void {
+  requestKeyRefresh(key: string, store: string, storeKey: string, sinceMs: number): void {
     let keys = this.#changed.get(key);
     if (!keys) this.#changed.set(key, (keys = new Map()));
-    keys.set(storeKey, Math.max(keys.get(storeKey) ?? -Infinity, sinceMs));
+    const id = changedKey(store, storeKey);
+    keys.set(id, Math.max(keys.get(id) ?? -Infinity, sinceMs));
   }
 
   /**
@@ -221,7 +223,9 @@ export class ExternalSecretReconciler {
     const base = fresh
       ? Date.now()
       : (decision.readsSinceMs ?? slotReadsSinceMs(es, Date.now(), this.#d.placement.phaseOf));
-    const readsSinceMs: ReadsSince = changed ? (r) => Math.max(base, changed.get(r.key) ?? -Infinity) : base;
+    const readsSinceMs: ReadsSince = changed
+      ? (r, store) => Math.max(base, changed.get(changedKey(store, r.key)) ?? -Infinity)
+      : base;
     const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
     this.#d.metrics.reconcileDuration.observe(
       { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
@@ -624,6 +628,9 @@ export class ExternalSecretReconciler {
     await removeFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
   }
 }
+
+/** A key changed in one store, as `#changed` holds it. */
+const changedKey = (store: string, key: string): string => JSON.stringify([store, key]);
 
 function fail(reason: string, message: string, retryable: boolean, err?: unknown): Outcome {
   return { ok: false, reason, message, retryable, err: err ?? new Error(message) };
