@@ -19,6 +19,8 @@ export const ANNOTATION_DATA_HASH = "refsync.dev/data-hash";
 export const ANNOTATION_FORCE_SYNC = "refsync.dev/force-sync";
 export const ANNOTATION_REFS = "refsync.dev/refs";
 export const ANNOTATION_SOURCE_REVISION = "refsync.dev/source-revision";
+/** On an object the plugin converted from ESO's: the fields it left out and why, one per line. */
+export const ANNOTATION_CONVERSION_NOTES = "refsync.dev/conversion-notes";
 export const ANNOTATION_RELOAD = "refsync.dev/reload";
 export const ANNOTATION_RESTARTED_FOR = "refsync.dev/restarted-for";
 /** On a target Secret: HMAC per key (JSON), and when its data last changed. */

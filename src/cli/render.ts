@@ -152,6 +152,9 @@ export async function runRender(
     io.stderr.write(result.errors.map((e) => `${e}\n`).join(""));
     return 1;
   }
+  // argocd-cmp-server logs a successful command's stderr (not shown in the UI, which gets the
+  // notes from the converted objects' refsync.dev/conversion-notes annotation).
+  io.stderr.write(result.notes.map((note) => `refsync: note: ${note}\n`).join(""));
   io.stdout.write(result.output);
   return 0;
 }

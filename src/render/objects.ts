@@ -10,7 +10,7 @@
 import { convertEsoObject, isEsoObject } from "../api/eso.ts";
 import { generatorSpecOf } from "../api/generator-spec.ts";
 import { GENERATORS_API_VERSION, GENERATORS_GROUP, isGeneratorKind } from "../api/generators.ts";
-import { API_VERSION, GROUP } from "../api/v1alpha1.ts";
+import { ANNOTATION_CONVERSION_NOTES, API_VERSION, GROUP } from "../api/v1alpha1.ts";
 import {
   clusterExternalSecretSpecProblems,
   externalSecretSpecProblems,
@@ -110,14 +110,28 @@ export interface Located {
 /**
  * An external-secrets.io object as the refsync.dev object it converts to
  * (src/api/eso.ts), or each problem as `file: document N: Kind/name: path:
- * message`; undefined and no problem when it is not an ESO object.
+ * message`; undefined and no problem when it is not an ESO object. The
+ * fields left out because ESO ignores them (PushSecret-only fields, the
+ * unused one of a pair) are `notes`, `file: document N: Kind/name: path:
+ * dropped (why)` each, and are listed in the object's
+ * refsync.dev/conversion-notes annotation, where Argo CD's UI shows them.
  */
-export function convertEsoDocument(doc: Located): { value?: Record<string, unknown>; errors: string[] } {
-  if (!isEsoObject(doc.value)) return { errors: [] };
+export function convertEsoDocument(doc: Located): {
+  value?: Record<string, unknown>;
+  errors: string[];
+  notes: string[];
+} {
+  if (!isEsoObject(doc.value)) return { errors: [], notes: [] };
   const converted = convertEsoObject(doc.value);
-  if (converted.ok) return { value: converted.object, errors: [] };
   const where = formatLocation({ file: doc.file, document: doc.index, object: objectName(doc.value) });
-  return { errors: converted.problems.map((problem) => `${where}: ${problem}`) };
+  if (!converted.ok)
+    return { errors: converted.problems.map((problem) => `${where}: ${problem}`), notes: [] };
+  const notes = converted.dropped.map((d) => `${d.path}: dropped (${d.why})`);
+  if (notes.length) {
+    const metadata = converted.object.metadata as { annotations?: Record<string, string> };
+    metadata.annotations = { ...metadata.annotations, [ANNOTATION_CONVERSION_NOTES]: notes.join("\n") };
+  }
+  return { value: converted.object, errors: [], notes: notes.map((note) => `${where}: ${note}`) };
 }
 
 /**

@@ -36,7 +36,9 @@ export interface RenderOptions {
   audit?: InlineOptions["audit"];
 }
 
-export type RenderResult = { ok: true; output: string; documents: number } | { ok: false; errors: string[] };
+export type RenderResult =
+  /** notes: what the render left out on purpose (ESO fields ESO itself ignores), for stderr. */
+  { ok: true; output: string; documents: number; notes: string[] } | { ok: false; errors: string[] };
 
 function stamp(value: unknown, revision: string): void {
   const obj = value as { metadata?: { annotations?: Record<string, string> } };
@@ -89,10 +91,12 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   }
   // ESO objects become refsync's kinds in either mode (the controller never reads
   // external-secrets.io), or the render fails naming each field refsync does not implement.
+  const notes: string[] = [];
   sources.documents.forEach((doc, i) => {
     const converted = convertEsoDocument(doc);
     if (converted.value) output[i] = converted.value;
     errors.push(...converted.errors);
+    notes.push(...converted.notes);
   });
   // Every refsync.dev object emitted, generated or passed through, is strict: the API server would
   // prune a typo silently. Inline mode checks them before resolving anything (references are strings).
@@ -111,5 +115,5 @@ export async function render(options: RenderOptions): Promise<RenderResult> {
   }
   if (errors.length) return { ok: false, errors };
   if (options.revision) for (const value of output) stamp(value, options.revision);
-  return { ok: true, output: stringifyStream(output), documents: output.length };
+  return { ok: true, output: stringifyStream(output), documents: output.length, notes };
 }

@@ -147,6 +147,35 @@ spec: {}
     );
   });
 
+  void it("per-entry stores (sourceRef.storeRef) render; an entry with no store fails naming it", async () => {
+    const dir = mkdtempSync(join(root, "source-ref-"));
+    const es = (secretStoreRef: string) => `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: { name: signing, namespace: shop }
+spec:
+${secretStoreRef}  data:
+    - secretKey: privatekey
+      remoteRef: { key: signing-keys, property: privatekey }
+      sourceRef:
+        storeRef: { name: kubernetes }
+    - secretKey: ciphertext
+      remoteRef: { key: /credentials/ciphertext }
+`;
+    writeFileSync(join(dir, "es.yaml"), es("  secretStoreRef: { name: vault-backend }\n"));
+    const run = await runRefsync(["render", dir], { env });
+    assert.equal(run.stderr, "");
+    const [out] = docs(run.stdout) as unknown as { spec: { data: { sourceRef?: unknown }[] } }[];
+    assert.deepEqual(out?.spec.data[0]?.sourceRef, { storeRef: { name: "kubernetes", kind: "SecretStore" } });
+    writeFileSync(join(dir, "es.yaml"), es(""));
+    const storeless = await runRefsync(["render", dir], { env });
+    assert.equal(storeless.code, 1);
+    assert.equal(storeless.stdout, "");
+    assert.match(
+      storeless.stderr,
+      /es\.yaml: document 0: ExternalSecret\/shop\/signing: spec\.data\[1\]: names no store: set spec\.secretStoreRef, or sourceRef\.storeRef on the entry/,
+    );
+  });
+
   void it("a converted object that refsync's schema rejects fails the render too", async () => {
     const dir = mkdtempSync(join(root, "invalid-"));
     writeFileSync(
@@ -164,5 +193,59 @@ spec:
     assert.equal(run.code, 1);
     assert.equal(run.stdout, "");
     assert.match(run.stderr, /es\.yaml: document 0: ExternalSecret\/shop\/es: spec\.refreshInterval: /);
+  });
+
+  void it("fields ESO ignores are dropped with a note: on stderr (Argo CD logs it) and as an annotation", async () => {
+    const dir = mkdtempSync(join(root, "notes-"));
+    writeFileSync(
+      join(dir, "stores.yaml"),
+      `apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: { name: vault, namespace: shop }
+spec:
+  provider:
+    vault:
+      server: https://vault.example:8200
+      path: kv
+      checkAndSet: { required: true }
+      auth:
+        jwt:
+          role: app
+          secretRef: { name: login-jwt, key: token }
+          kubernetesServiceAccountToken: { serviceAccountRef: { name: app } }
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: { name: plain, namespace: shop }
+spec:
+  provider:
+    vault: { server: "https://vault.example:8200", path: kv, auth: { tokenSecretRef: { name: t, key: token } } }
+`,
+    );
+    // generate is what argocd-cmp-server runs; it exits 0 and writes the stream to stdout.
+    const run = await runRefsync(["generate", dir], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const notes = run.stderr.trim().split("\n");
+    assert.equal(notes.length, 2, run.stderr);
+    assert.match(
+      notes[0] ?? "",
+      /^refsync: note: .*stores\.yaml: document 0: SecretStore\/shop\/vault: spec\.provider\.vault\.(auth\.jwt\.kubernetesServiceAccountToken|checkAndSet): dropped \(/,
+    );
+    assert.ok(
+      notes.some((n) =>
+        n.includes(
+          "spec.provider.vault.auth.jwt.kubernetesServiceAccountToken: dropped (ESO uses secretRef when both are set and ignores kubernetesServiceAccountToken)",
+        ),
+      ),
+      run.stderr,
+    );
+    const [vault, plain] = docs(run.stdout);
+    const annotation = vault?.metadata.annotations?.["refsync.dev/conversion-notes"] ?? "";
+    // The same notes, without the file prefix, one per line; an object with nothing dropped has none.
+    assert.deepEqual(
+      annotation.split("\n").sort(),
+      notes.map((n) => n.replace(/^refsync: note: .*SecretStore\/shop\/vault: /, "")).sort(),
+    );
+    assert.equal(plain?.metadata.annotations?.["refsync.dev/conversion-notes"], undefined);
   });
 });
