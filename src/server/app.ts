@@ -3,10 +3,17 @@
  * (caches synced), /metrics (Prometheus). More routes (the JSON API and the
  * dashboard) are mounted by whoever builds the app through `mount`, so this
  * module does not grow with them.
+ *
+ * The three probes are answered by node:http itself, and the mounted routes
+ * by an express app built on the first request that is not a probe. Express
+ * and its dependencies cost ~11 MiB of RSS (bench/memory.ts), a tenth of an
+ * idle controller, which Kubernetes and Prometheus only ever ask these three
+ * paths; routing, body parsing and the JSON API stay express's (as design.md
+ * lays out server/), loaded when a webhook or a dashboard request first needs them.
  */
-import type { Server } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Express } from "express";
+import type { Express } from "express";
 import type { Registry } from "prom-client";
 
 export interface HealthSource {
@@ -22,36 +29,64 @@ export interface AppOptions {
   registry: Registry;
   health: HealthSource;
   /** Adds further routes (dashboard, JSON API). */
-  mount?: ((app: Express) => void)[];
+  mount?: ((app: Express) => unknown)[];
 }
 
-export function createApp(options: AppOptions): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  const probe = (path: string, check: () => boolean, failure: () => string) =>
-    app.get(path, (_req, res) => {
-      const ok = check();
-      res
-        .status(ok ? 200 : 503)
-        .type("text")
-        .send(ok ? "ok" : failure());
-    });
-  probe(
-    "/healthz",
-    () => options.health.live(),
-    () => "not live",
-  );
-  probe(
-    "/readyz",
-    () => options.health.ready(),
-    () => options.health.notReady?.() ?? "caches not synced",
-  );
-  app.get("/metrics", async (_req, res) => {
-    res.type(options.registry.contentType).send(await options.registry.metrics());
-  });
-  for (const mount of options.mount ?? []) mount(app);
-  return app;
+/** A request handler that builds its express app (with `mount`) on the first request it gets. */
+export function lazyExpress(mount: (app: Express) => void | Promise<void>): RequestListener {
+  let loading: Promise<Express> | undefined;
+  const load = async () => {
+    const { default: express } = await import("express");
+    const app = express();
+    app.disable("x-powered-by");
+    await mount(app);
+    return app;
+  };
+  return (req, res) => {
+    (loading ??= load()).then(
+      (app) => app(req, res),
+      (err: unknown) => {
+        loading = undefined; // tried again by the next request
+        send(res, 500, "text/plain; charset=utf-8", `cannot serve ${req.url ?? ""}: ${String(err)}`);
+      },
+    );
+  };
 }
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}
+
+export function createApp(options: AppOptions): RequestListener {
+  const { health, registry } = options;
+  const probes: Record<string, () => Promise<[number, string, string]> | [number, string, string]> = {
+    "/healthz": () => (health.live() ? [200, TEXT, "ok"] : [503, TEXT, "not live"]),
+    "/readyz": () =>
+      health.ready() ? [200, TEXT, "ok"] : [503, TEXT, health.notReady?.() ?? "caches not synced"],
+    "/metrics": async () => [200, registry.contentType, await registry.metrics()],
+  };
+  const mounted = options.mount?.length
+    ? lazyExpress(async (app) => {
+        for (const mount of options.mount ?? []) await mount(app);
+      })
+    : undefined;
+  return (req, res) => {
+    const path = (req.url ?? "/").replace(/[?#].*$/, "").replace(/(.)\/$/, "$1");
+    const probe = req.method === "GET" || req.method === "HEAD" ? probes[path] : undefined;
+    if (probe) {
+      Promise.resolve()
+        .then(probe)
+        .then(
+          ([status, type, body]) => send(res, status, type, body),
+          (err: unknown) => send(res, 500, TEXT, `${path}: ${String(err)}`),
+        );
+    } else if (mounted) mounted(req, res);
+    else send(res, 404, TEXT, `no route for ${req.method ?? ""} ${path}`);
+  };
+}
+
+const TEXT = "text/plain; charset=utf-8";
 
 /** `host:port` or `:port` (all interfaces); port 0 picks a free one. */
 export function parseAddress(addr: string): { host: string | undefined; port: number } {
@@ -69,11 +104,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function listen(app: Express, addr: string): Promise<RunningServer> {
+export function listen(app: RequestListener, addr: string): Promise<RunningServer> {
   const { host, port } = parseAddress(addr);
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? "::", (err?: Error) => {
-      if (err) return reject(err);
+    const server = createServer(app);
+    server.on("error", reject);
+    server.listen(port, host ?? "::", () => {
       const a = server.address() as AddressInfo;
       const shown = a.family === "IPv6" ? `[${a.address}]` : a.address;
       resolve({
@@ -82,6 +118,5 @@ export function listen(app: Express, addr: string): Promise<RunningServer> {
         close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });
-    server.on("error", reject);
   });
 }

@@ -10,7 +10,7 @@
  * 404; a replica that does not lead answers 503 (senders retry, and reach the
  * leader). Every request is counted by result in refsync_webhook_requests_total.
  */
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import type { Express, NextFunction, Request, Response } from "express";
 import type { PushRequest, PushSource, StoreRef } from "../controller/events/source.ts";
 
 /** The largest body taken (an Event Grid delivery is at most 1 MB). */
@@ -27,8 +27,12 @@ export interface EventsCounter {
 }
 
 /** Mounts the endpoint (for createApp's `mount`). */
-export function mountEvents(endpoint: EventsEndpoint, counter: EventsCounter): (app: Express) => void {
-  return (app) => {
+export function mountEvents(
+  endpoint: EventsEndpoint,
+  counter: EventsCounter,
+): (app: Express) => Promise<void> {
+  return async (app) => {
+    const { default: express } = await import("express"); // loaded already: the app is express's
     const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
     const reply = (res: Response, status: number, result: string, payload: unknown) => {
       counter.inc({ result });

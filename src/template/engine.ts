@@ -11,7 +11,8 @@
  * per byte, latin1) inside, so `{{raw}}` copies a value that is not UTF-8
  * exactly; helpers.ts says how each helper reads them.
  */
-import Handlebars from "handlebars";
+import { createRequire } from "node:module";
+import type Handlebars from "handlebars";
 import { HelperError, InvalidSpecError } from "../errors.ts";
 import { renderGoTemplates } from "./go/index.ts";
 import { binary, helpers } from "./helpers.ts";
@@ -24,16 +25,48 @@ const MAX_BODY_BYTES = 4 * MAX_OUTPUT_BYTES; // nested bodies are counted once p
 
 let work = { iterations: 0, bytes: 0 }; // of the template being rendered (rendering is synchronous)
 
-const env = Handlebars.create();
-
 /**
- * Handlebars' parser, then every string of the AST (literal text, string
- * literals, path segments, block parameters) as UTF-8 bytes. Whitespace
- * control (`{{~x}}`) runs before, on the text: its `\s` would take the byte
- * 0xA0 that ends "à" for a space. env.compile calls env.parse.
+ * Handlebars, set up on the first v1 template (loaded synchronously: rendering is). A controller
+ * whose ExternalSecrets have no template never loads it (~2 MiB of RSS, bench/memory.ts).
  */
-const parseText = env.parse;
-env.parse = (input, options) => binaryAst(parseText(input, options));
+let env: typeof Handlebars | undefined;
+
+function handlebars(): typeof Handlebars {
+  if (env) return env;
+  const load = createRequire(import.meta.url);
+  const hb = (load("handlebars") as typeof Handlebars).create();
+
+  /**
+   * Handlebars' parser, then every string of the AST (literal text, string
+   * literals, path segments, block parameters) as UTF-8 bytes. Whitespace
+   * control (`{{~x}}`) runs before, on the text: its `\s` would take the byte
+   * 0xA0 that ends "à" for a space. hb.compile calls hb.parse.
+   */
+  const parseText = hb.parse;
+  hb.parse = (input, options) => binaryAst(parseText(input, options));
+  for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, fn);
+  hb.unregisterHelper("log");
+  hb.unregisterHelper("helperMissing");
+  const builtinEach = hb.helpers.each as (
+    this: unknown,
+    context: unknown,
+    options: Handlebars.HelperOptions,
+  ) => string;
+  hb.registerHelper("each", function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
+    const body = options.fn;
+    const counted = (ctx: unknown, o?: Handlebars.RuntimeOptions): string => {
+      if (++work.iterations > MAX_ITERATIONS)
+        throw new HelperError(`each: more than ${MAX_ITERATIONS} iterations`);
+      const out = body(ctx, o);
+      work.bytes += out.length;
+      if (work.bytes > MAX_BODY_BYTES)
+        throw new HelperError(`each: output larger than ${MAX_OUTPUT_BYTES} bytes`);
+      return out;
+    };
+    return builtinEach.call(this, context, { ...options, fn: counted });
+  });
+  return (env = hb);
+}
 
 function binaryAst(program: hbs.AST.Program): hbs.AST.Program {
   const stack: unknown[] = [program];
@@ -54,28 +87,6 @@ function binaryAst(program: hbs.AST.Program): hbs.AST.Program {
   return program;
 }
 
-for (const [name, fn] of Object.entries(helpers)) env.registerHelper(name, fn);
-env.unregisterHelper("log");
-env.unregisterHelper("helperMissing");
-const builtinEach = env.helpers.each as (
-  this: unknown,
-  context: unknown,
-  options: Handlebars.HelperOptions,
-) => string;
-env.registerHelper("each", function (this: unknown, context: unknown, options: Handlebars.HelperOptions) {
-  const body = options.fn;
-  const counted = (ctx: unknown, o?: Handlebars.RuntimeOptions): string => {
-    if (++work.iterations > MAX_ITERATIONS)
-      throw new HelperError(`each: more than ${MAX_ITERATIONS} iterations`);
-    const out = body(ctx, o);
-    work.bytes += out.length;
-    if (work.bytes > MAX_BODY_BYTES)
-      throw new HelperError(`each: output larger than ${MAX_OUTPUT_BYTES} bytes`);
-    return out;
-  };
-  return builtinEach.call(this, context, { ...options, fn: counted });
-});
-
 const knownHelpers = Object.fromEntries(
   [...Object.keys(helpers), "if", "unless", "each", "with", "lookup"].map((n) => [n, true]),
 ) as KnownHelpers;
@@ -86,7 +97,12 @@ const compiled = new Map<string, HandlebarsTemplateDelegate>();
 function compile(source: string): HandlebarsTemplateDelegate {
   let fn = compiled.get(source);
   if (!fn) {
-    fn = env.compile(source, { noEscape: true, strict: false, knownHelpers, knownHelpersOnly: true });
+    fn = handlebars().compile(source, {
+      noEscape: true,
+      strict: false,
+      knownHelpers,
+      knownHelpersOnly: true,
+    });
     if (compiled.size > 1000) compiled.clear();
     compiled.set(source, fn);
   }

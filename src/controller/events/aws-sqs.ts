@@ -15,7 +15,7 @@
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import { awsUserAgent } from "../../providers/attribution.ts";
-import { credentialChain, type CredentialChain } from "../../providers/aws/credentials.ts";
+import type { CredentialChain } from "../../providers/aws/credentials.ts";
 import { parseAwsSpec, type AwsProviderSpec } from "../../providers/aws/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { parseSecretEvent, type SecretEvent } from "./aws-secret-events.ts";
@@ -42,7 +42,11 @@ export class AwsSqsSource extends PullingSource {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    const sdk = await import("@aws-sdk/client-sqs");
+    // The credential chain brings the STS client: loaded with the first such store, as the SDK.
+    const [sdk, { credentialChain }] = await Promise.all([
+      import("@aws-sdk/client-sqs"),
+      import("../../providers/aws/credentials.ts"),
+    ]);
     const chain: CredentialChain = credentialChain({
       spec: this.#spec,
       context: this.ctx.provider,

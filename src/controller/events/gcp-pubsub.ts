@@ -13,11 +13,8 @@
  * that are no notification of this store's project and location are counted
  * and acknowledged. Unacknowledged ones come back after the ack deadline.
  */
-import { credentials as grpcCredentials } from "@grpc/grpc-js";
-import { PassThroughClient } from "google-auth-library";
 import { InvalidSpecError } from "../../errors.ts";
 import { attribution } from "../../providers/attribution.ts";
-import { projectOf, tokenSource } from "../../providers/gcpsm/credentials.ts";
 import { parseGcpsmSpec, type GcpsmSpec } from "../../providers/gcpsm/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
@@ -61,7 +58,14 @@ export class GcpPubSubSource extends PullingSource {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    const { v1 } = await import("@google-cloud/pubsub");
+    // gRPC and Google's auth library load with the first such store, not with every controller.
+    const [{ v1 }, { credentials: grpcCredentials }, { PassThroughClient }, { projectOf, tokenSource }] =
+      await Promise.all([
+        import("@google-cloud/pubsub"),
+        import("@grpc/grpc-js"),
+        import("google-auth-library"),
+        import("../../providers/gcpsm/credentials.ts"),
+      ]);
     this.#project = await projectOf(this.#spec, this.ctx.provider);
     const tokens = tokenSource(this.#spec, this.ctx.provider);
     const [host, port] = (this.#spec.endpoints?.pubsub ?? DEFAULT_ENDPOINT).split(":");

@@ -15,7 +15,7 @@
  * ExternalSecrets read (a resync): the trigger path reads each once and
  * refreshes what changed. Periodic refresh stays the net under that.
  */
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { parseVaultSpec, type VaultSpec } from "../../providers/vault/spec.ts";
 import type { SecretStore } from "../../api/v1alpha1.ts";
 import { PullingSource, type PullingSourceOptions } from "./pulling-source.ts";
@@ -55,7 +55,11 @@ export class VaultEventsSource extends PullingSource {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    const { VaultProviderClient } = await import("../../providers/vault/client.ts");
+    // Loaded with the first such store: a controller without one keeps ws out of its memory.
+    const [{ VaultProviderClient }, { default: WebSocketClass }] = await Promise.all([
+      import("../../providers/vault/client.ts"),
+      import("ws"),
+    ]);
     const client = new VaultProviderClient(this.#spec, this.ctx.provider);
     try {
       await this.loop.run(signal, async (session) => {
@@ -75,6 +79,7 @@ export class VaultEventsSource extends PullingSource {
         };
         const base = server.replace(/^http/, "ws").replace(/\/+$/, "");
         await this.#subscribe(
+          WebSocketClass,
           this.#eventTypes.map((type) => `${base}/v1/sys/events/subscribe/${type}?json=true`),
           options,
           session,
@@ -88,12 +93,13 @@ export class VaultEventsSource extends PullingSource {
 
   /** Opens one socket per event type; connected once all are open; fails when any closes. */
   async #subscribe(
+    WebSocketClass: typeof WebSocket,
     urls: string[],
     options: WebSocket.ClientOptions,
     session: Session,
     signal: AbortSignal,
   ): Promise<void> {
-    const sockets = urls.map((url) => new WebSocket(url, options));
+    const sockets = urls.map((url) => new WebSocketClass(url, options));
     const stop = (): void => sockets.forEach((s) => s.terminate());
     signal.addEventListener("abort", stop, { once: true });
     try {

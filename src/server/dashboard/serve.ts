@@ -5,12 +5,10 @@
  * `kubectl port-forward`) unless an operator exposes it with a token.
  */
 import { readFileSync } from "node:fs";
-import express from "express";
-import { listen, parseAddress, type RunningServer } from "../app.ts";
+import { lazyExpress, listen, parseAddress, type RunningServer } from "../app.ts";
 import type { ControllerMetrics } from "../../controller/metrics.ts";
 import type { AuditWindow } from "../../store/audit-window.ts";
 import { kubeTokenReviewer, type DashboardAccess, type TokenReviewClient } from "../api/auth.ts";
-import { mountDashboard } from "./mount.ts";
 
 export const dashboardUsage = `  --dashboard-addr HOST:PORT dashboard and JSON API (default 127.0.0.1:8081; "0" disables)
   --dashboard-token-file PATH  read-only bearer token required when the dashboard is not on loopback
@@ -77,12 +75,15 @@ export async function serveDashboard(
   deps: { kube: TokenReviewClient; metrics: ControllerMetrics; audit?: AuditWindow },
 ): Promise<RunningServer | undefined> {
   if (!flags.addr) return undefined;
-  const app = express();
-  app.disable("x-powered-by");
-  mountDashboard(
-    app,
-    { view: () => deps.metrics.view, registry: deps.metrics.registry, audit: deps.audit },
-    dashboardAccess(flags, deps.kube),
-  );
+  const access = dashboardAccess(flags, deps.kube);
+  // The page and the API (and express) load with the first request: most controllers are never asked.
+  const app = lazyExpress(async (app) => {
+    const { mountDashboard } = await import("./mount.ts");
+    mountDashboard(
+      app,
+      { view: () => deps.metrics.view, registry: deps.metrics.registry, audit: deps.audit },
+      access,
+    );
+  });
   return listen(app, flags.addr);
 }
