@@ -79,3 +79,31 @@ void test("changes to one key within the window make one refresh; unread and syn
   t.mock.timers.tick(500);
   assert.equal(refreshes.length, 1, "stop drops refreshes not yet started");
 });
+
+void test("an ExternalSecret is indexed under every store its entries read from (sourceRef.storeRef)", () => {
+  const readers = new KeyReaders();
+  const shared: StoreRef = { kind: "ClusterSecretStore", name: "shared" };
+  const other: StoreRef = { kind: "SecretStore", namespace: "team", name: "other" };
+  readers.set(
+    es("multi", {
+      data: [
+        { secretKey: "a", remoteRef: { key: "app/db" } },
+        { secretKey: "b", remoteRef: { key: "app/db" }, sourceRef: { storeRef: { name: "other" } } },
+      ],
+      dataFrom: [
+        {
+          find: { path: "cfg/" },
+          sourceRef: { storeRef: { name: "shared", kind: "ClusterSecretStore" } },
+        },
+      ],
+    }),
+  );
+  assert.deepEqual(readers.readersOf(STORE, "app/db"), ["team/multi"]);
+  assert.deepEqual(readers.readersOf(other, "app/db"), ["team/multi"]);
+  assert.deepEqual(readers.readersOf(shared, "cfg/x"), ["team/multi"]);
+  assert.deepEqual(readers.readersOf(shared, "app/db"), [], "the find reads only its own store");
+  assert.deepEqual([...readers.keysOf(other)], ["app/db"]);
+  readers.delete("team/multi");
+  for (const store of [STORE, other, shared]) assert.deepEqual(readers.readersOf(store, "cfg/x"), []);
+  assert.deepEqual([...readers.keysOf(other)], []);
+});

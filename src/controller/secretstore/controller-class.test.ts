@@ -34,3 +34,27 @@ void test("an ExternalSecret is another class's when its store is; a store not f
   assert.equal(readsOtherClass(es("shared", "ClusterSecretStore"), stores, "blue"), false);
   assert.equal(readsOtherClass(es("missing"), stores, "blue"), false);
 });
+
+void test("a store of another class named by any entry (sourceRef.storeRef) leaves the ExternalSecret alone, as ESO", () => {
+  const stores = {
+    secretStore: (_ns: string, name: string) =>
+      name === "green" ? (store("green") as SecretStore) : undefined,
+    clusterSecretStore: (name: string) => (name === "shared" ? (store() as SecretStore) : undefined),
+  };
+  const es = (storeRef: { name: string; kind?: "ClusterSecretStore" }) =>
+    ({
+      metadata: { name: "e", namespace: "a" },
+      spec: {
+        secretStoreRef: { name: "shared", kind: "ClusterSecretStore" },
+        data: [{ secretKey: "k", remoteRef: { key: "k" }, sourceRef: { storeRef } }],
+      },
+    }) as ExternalSecret;
+  assert.equal(readsOtherClass(es({ name: "green" }), stores, "blue"), true);
+  assert.equal(readsOtherClass(es({ name: "shared", kind: "ClusterSecretStore" }), stores, "blue"), false);
+  // Without spec.secretStoreRef at all.
+  const own = {
+    metadata: { name: "e", namespace: "a" },
+    spec: { dataFrom: [{ extract: { key: "k" }, sourceRef: { storeRef: { name: "green" } } }] },
+  };
+  assert.equal(readsOtherClass(own as ExternalSecret, stores, "blue"), true);
+});
