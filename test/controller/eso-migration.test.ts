@@ -18,7 +18,7 @@ import type { KubeObject } from "../../src/kube/client.ts";
 import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
-import type { TestController } from "./harness.ts";
+import { crds, type TestController } from "./harness.ts";
 import {
   applySecretAs,
   assertAdoptedWithoutRestart,
@@ -35,13 +35,6 @@ const esoType = (plural: string, kind: string): ResourceType => ({
   namespaced: true,
 });
 const esoExternalSecrets = esoType("externalsecrets", "ExternalSecret");
-const crds: ResourceType = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  plural: "customresourcedefinitions",
-  kind: "CustomResourceDefinition",
-  namespaced: false,
-};
 
 /** ESO's two namespaced kinds the walk-through uses, as their CRDs serve them (schemas kept open). */
 const esoCrd = (plural: string, kind: string) => ({

@@ -37,6 +37,15 @@ import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { PROJECT_CRD_DIR, startCluster, type Cluster } from "../cluster/index.ts";
 
+/** CustomResourceDefinitions, for suites that define their own kinds. */
+export const crds: ResourceType = {
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  plural: "customresourcedefinitions",
+  kind: "CustomResourceDefinition",
+  namespaced: false,
+};
+
 export interface TestController {
   controller: Controller;
   /** An admin REST client for the test's own reads and writes. */

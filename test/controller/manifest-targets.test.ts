@@ -20,6 +20,7 @@ import { startCluster, type Cluster } from "../cluster/index.ts";
 import { docBlock } from "../docs/markdown.ts";
 import {
   applyObject,
+  crds,
   deleteObject,
   externalSecret,
   fakeStore,
@@ -48,13 +49,6 @@ const rbac = (plural: string, kind: string, namespaced = false): ResourceType =>
   kind,
   namespaced,
 });
-const crds: ResourceType = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  plural: "customresourcedefinitions",
-  kind: "CustomResourceDefinition",
-  namespaced: false,
-};
 const put = <T extends KubeObject>(kube: KubeClient, type: ResourceType, obj: T) =>
   kube.apply(type, obj, { fieldManager: "test", force: true });
 
