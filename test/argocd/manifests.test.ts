@@ -56,8 +56,8 @@ void describe("install manifests on a real API server", () => {
     }
     assert.equal(
       kinds.filter((k) => k === "CustomResourceDefinition").length,
-      4,
-      "the refsync CRDs are included",
+      8,
+      "the refsync CRDs (four kinds and four generators) are included",
     );
     // The CRDs are the cluster's already (manifests/crds, installed verbatim by the harness). Applying
     // them again through @kubernetes/client-node would drop x-kubernetes-preserve-unknown-fields
