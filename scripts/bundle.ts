@@ -6,13 +6,17 @@
 //   it. Each command and each provider client is a minified chunk loaded only when used.
 // - memory: @kubernetes/client-node's KubeConfig imports the package's whole generated
 //   API (some 70 MiB of RSS); bundled, only what KubeConfig uses is kept.
+// - zod's `.describe()`: it clones its schema (a second full instance, each with some 50
+//   methods of its own) to record a description that only `npm run crds` and the docs read,
+//   from the sources. In the bundle it returns its schema as is: the same parsing, the same
+//   errors, a quarter fewer schema objects to build at each start (see zodDescribe below).
 // The providers' SDKs and the other dependencies stay in node_modules, loaded on first use
 // as before. dist/bundle/ is two levels below the package root, as dist/cli/ is, so the
 // modules that read ../../package.json find it from either.
 //   node scripts/bundle.ts [DIST]      (DIST defaults to dist/ of this package)
-import { rename, rm } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 const root = join(import.meta.dirname, "..");
 /** Bundled: yaml and zod for the plugin's start-up, the Kubernetes client for its tree-shaking. */
@@ -24,6 +28,24 @@ const pkg = (await import(join(root, "package.json"), { with: { type: "json" } }
 const external = Object.keys(pkg.default.dependencies)
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`]);
+
+/** zod 4's classic describe(): clone, then add the clone to the global registry with its description. */
+const DESCRIBE =
+  /inst\.describe = \(description\) => \{\s*const cl = inst\.clone\(\);\s*core\.globalRegistry\.add\(cl, \{ description \}\);\s*return cl;\s*\};/;
+
+/** The bundle's zod: describe() returns its schema; fails the build if zod's code no longer matches. */
+const zodDescribe: Plugin = {
+  name: "zod-describe",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]classic[\\/]schemas\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const contents = source.replace(DESCRIBE, "inst.describe = () => inst;");
+      if (contents === source)
+        throw new Error(`${args.path}: zod's describe() changed; update scripts/bundle.ts`);
+      return { contents, loader: "js" };
+    });
+  },
+};
 
 const outdir = join(resolve(process.argv[2] ?? join(root, "dist")), "bundle");
 // Built aside and swapped in: chunk names carry hashes, so no stale ones stay, and a process
@@ -46,6 +68,7 @@ await build({
   banner: {
     js: 'import{createRequire as __refsyncRequire}from"node:module";const require=__refsyncRequire(import.meta.url);',
   },
+  plugins: [zodDescribe],
   logLevel: "warning",
 });
 const old = `${outdir}.old-${process.pid}`;

@@ -13,6 +13,17 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/**
+ * For the one-shot commands that check a few objects once (Argo CD starts `generate` per
+ * render): zod then compiles each object schema's parser with `new Function` at its first
+ * parse, which costs more than it saves. zod reads the setting as it builds each schema, so
+ * it is set before the command's modules load. The controller keeps the compiled parsers.
+ */
+async function oneShot<T>(load: () => Promise<T>): Promise<T> {
+  (await import("zod")).z.config({ jitless: true });
+  return load();
+}
+
 export const commands: Record<string, Command> = {
   controller: {
     summary: "run the Kubernetes controller (ExternalSecrets, stores, ClusterExternalSecrets)",
@@ -20,11 +31,11 @@ export const commands: Record<string, Command> = {
   },
   generate: {
     summary: "render the current directory (or - for stdin) for Argo CD",
-    run: async (argv) => (await import("./generate.ts")).generateCommand(argv),
+    run: async (argv) => (await oneShot(() => import("./generate.ts"))).generateCommand(argv),
   },
   render: {
     summary: "render manifests with references locally",
-    run: async (argv) => (await import("./render.ts")).renderCommand(argv),
+    run: async (argv) => (await oneShot(() => import("./render.ts"))).renderCommand(argv),
   },
   scan: {
     summary: "report plaintext secrets in a Git repository and its history",
@@ -44,7 +55,7 @@ export const commands: Record<string, Command> = {
   },
   validate: {
     summary: "check refsync.dev objects (strictly) and references in manifests, for CI and Flux",
-    run: async (argv) => (await import("./validate.ts")).validateCommand(argv),
+    run: async (argv) => (await oneShot(() => import("./validate.ts"))).validateCommand(argv),
   },
 };
 
