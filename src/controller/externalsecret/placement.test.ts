@@ -104,6 +104,23 @@ void describe("refresh placement", () => {
     assert.deepEqual(phases(), before, "the same set, the same phases");
   });
 
+  void test("a key added or removed between two refreshes: the next comes one interval (± interval / keys) later", () => {
+    const list = objects(100);
+    const placement = placed(list);
+    const seeds = list.map((o) => refreshSeed(o));
+    const refreshed = seeds.map((seed) => nextRefreshMs(seed, T, start, placement.phaseOf));
+    const gaps = () =>
+      seeds.map((seed, i) => nextRefreshMs(seed, T, refreshed[i]!, placement.phaseOf) - refreshed[i]!);
+    for (const change of [
+      () => placement.track("ns/newcomer", es("newcomer")),
+      () => placement.track("ns/es-7", undefined),
+    ]) {
+      change();
+      for (const [i, gap] of gaps().entries())
+        if (i !== 7) assert.ok(Math.abs(gap - T) < T / 99, `${seeds[i]}: ${gap / T}`);
+    }
+  });
+
   void test("a restart or a new leader that lists the same objects in another order places them alike", () => {
     const list = objects(500);
     const first = placed(list);
