@@ -121,6 +121,10 @@ const templateRef = (kind: string) =>
     })
     .describe(`Templates from the keys of a ${kind} in the ExternalSecret's namespace.`);
 
+/** Standard templateFrom targets; anything else is a path into a target.manifest object. */
+export const TEMPLATE_TARGETS = ["Data", "Annotations", "Labels"] as const;
+const TEMPLATE_TARGET = /^[A-Za-z0-9_-]+(\[\d+\])*(\.[A-Za-z0-9_-]+(\[\d+\])*)*$/;
+
 const templateFrom = z
   .strictObject({
     configMap: templateRef("ConfigMap").optional(),
@@ -130,9 +134,15 @@ const templateFrom = z
       .optional()
       .describe("A template that renders YAML: a map whose every entry becomes a key (as KeysAndValues)."),
     target: z
-      .enum(["Data", "Annotations", "Labels"])
+      .string()
+      .regex(
+        TEMPLATE_TARGET,
+        "must be Data, Annotations, Labels or a path such as spec.database or spec.rules[0].from",
+      )
       .optional()
-      .describe("Where the rendered keys go: Data (the default), Annotations or Labels of the Secret."),
+      .describe(
+        "Where the rendered keys go: Data (the default), Annotations or Labels of the Secret; with target.manifest, also a path into the object (a literal only), such as spec.database or spec.rules[0].from, as ESO.",
+      ),
     valuesDecodingStrategy: decodingStrategy
       .optional()
       .describe(
@@ -175,11 +185,27 @@ function manifestTargetProblems(
       mergePolicy?: string | undefined;
       metadata?: { finalizers?: string[] | undefined } | undefined;
       data?: Record<string, string> | undefined;
-      templateFrom?: unknown[] | undefined;
+      templateFrom?: { target?: string | undefined; configMap?: unknown; secret?: unknown }[] | undefined;
     };
   },
   ctx: z.RefinementCtx,
 ): void {
+  for (const [i, item] of (target.template?.templateFrom ?? []).entries()) {
+    if (item.target === undefined || (TEMPLATE_TARGETS as readonly string[]).includes(item.target)) continue;
+    const at = ["template", "templateFrom", i, "target"];
+    if (target.manifest === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: at,
+        message: "a Secret target takes Data, Annotations or Labels; a path needs target.manifest",
+      });
+    else if (item.configMap !== undefined || item.secret !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: at,
+        message: "a path target takes a literal only, not configMap or secret",
+      });
+  }
   if (target.manifest === undefined) return;
   const refuse = (path: (string | number)[], message: string) =>
     ctx.addIssue({ code: "custom", path, message: `${message} (target.manifest is set)` });

@@ -238,7 +238,7 @@ void describe("controller: target.manifest with --unsafe-allow-generic-targets",
     assert.ok(await get(widgets(), "orders-widget"), "deletionPolicy Retain keeps the Widget");
   });
 
-  void test("a templated custom resource: its top-level data, deleted by deletionPolicy Delete", async () => {
+  void test("a templated custom resource: its data and a path, deleted by deletionPolicy Delete", async () => {
     const { ctl, ns } = suite;
     const spec: ExternalSecretSpec = {
       secretStoreRef: { name: "backend" },
@@ -250,6 +250,8 @@ void describe("controller: target.manifest with --unsafe-allow-generic-targets",
           engineVersion: "v2",
           metadata: { labels: { tier: "db" } },
           data: { url: "https://{{ .host }}" },
+          // ESO's path targets: YAML rendered into the object.
+          templateFrom: [{ literal: "endpoint: https://{{ .host }}\nretries: 3\n", target: "spec.settings" }],
         },
       },
       data: [{ secretKey: "host", remoteRef: { key: "database/hostname" } }],
@@ -259,7 +261,7 @@ void describe("controller: target.manifest with --unsafe-allow-generic-targets",
     const es = await waitForCondition(ctl.kube, ns, "endpoint", "Ready", "True", "ResourceSynced");
     const widget = await get(widgets(), "orders-endpoint");
     assert.deepEqual(widget?.data, { url: "https://db-1.orders.svc" });
-    assert.deepEqual(widget?.spec, {}, "an empty spec, as ESO writes it");
+    assert.deepEqual(widget?.spec, { settings: { endpoint: "https://db-1.orders.svc", retries: 3 } });
     assert.equal(widget?.metadata.labels?.tier, "db");
     assert.equal(widget?.metadata.ownerReferences?.[0]?.uid, es.metadata.uid);
 

@@ -86,22 +86,90 @@ void describe("desiredManifest", () => {
   });
 });
 
+void describe("templateFrom path targets (a literal into the object)", () => {
+  const manifest = { apiVersion: "example.com/v1", kind: "Widget" };
+  const template = {
+    engineVersion: "v2" as const,
+    templateFrom: [
+      { literal: "host: {{ .dbHost }}\nport: 5432\n", target: "spec.database" },
+      { literal: "- 10.0.0.0/8\n", target: "spec.rules[1].from[0].source.notRemoteIpBlocks" },
+      { literal: "name: '{{ .dbName }}'", target: "Labels" },
+    ],
+  };
+  void test("YAML set at each path, lists grown, the other targets as usual", async () => {
+    const e = es({ manifest, template });
+    const content = await templateManifest(template, values, noSources);
+    const w = desiredManifest(e, widgets, content, "h");
+    assert.deepEqual(w.spec, {
+      database: { host: "db.shop", port: 5432 },
+      rules: [null, { from: [{ source: { notRemoteIpBlocks: ["10.0.0.0/8"] } }] }],
+    });
+    assert.equal(w.data, undefined, "no keys: no data field");
+    assert.equal(w.metadata.labels?.name, "shop");
+    const live = structuredClone(w);
+    (live.spec?.database as Record<string, unknown>).extra = "kept";
+    assert.equal(isManifestUpToDate(live, w, content.paths), true);
+    (live.spec?.database as Record<string, unknown>).port = 5433;
+    assert.equal(isManifestUpToDate(live, w, content.paths), false);
+  });
+  void test("a path replaces a one-step target, merges into a map of several steps", async () => {
+    const t = {
+      engineVersion: "v2" as const,
+      templateFrom: [
+        { literal: "a: 1", target: "spec.conf" },
+        { literal: "b: 2", target: "spec.conf" },
+        { literal: "only: here", target: "status" },
+        { literal: "gone: soon", target: "status" },
+      ],
+    };
+    const w = desiredManifest(
+      es({ manifest, template: t }),
+      widgets,
+      await templateManifest(t, values, noSources),
+      "h",
+    );
+    assert.deepEqual(w.spec, { conf: { a: 1, b: 2 } });
+    assert.deepEqual((w as unknown as { status: unknown }).status, { gone: "soon" });
+  });
+  void test("the schema takes a path only with target.manifest, and only on a literal", () => {
+    const base = { secretStoreRef: { name: "s" }, data: [{ secretKey: "k", remoteRef: { key: "k" } }] };
+    const withFrom = (from: Record<string, unknown>, m?: typeof manifest) =>
+      externalSecretSpecProblems({
+        ...base,
+        target: { ...(m && { manifest: m }), template: { templateFrom: [from] } },
+      }).join("\n");
+    assert.equal(withFrom({ literal: "a: b", target: "spec.x" }, manifest), "");
+    assert.match(
+      withFrom({ literal: "a: b", target: "spec.x" }),
+      /templateFrom\[0\]\.target: a Secret target takes Data, Annotations or Labels; a path needs target\.manifest/,
+    );
+    assert.match(
+      withFrom({ configMap: { name: "c", items: [{ key: "k" }] }, target: "spec.x" }, manifest),
+      /a path target takes a literal only/,
+    );
+    assert.match(
+      withFrom({ literal: "a: b", target: "spec..x" }, manifest),
+      /must be Data, Annotations, Labels or a path/,
+    );
+  });
+});
+
 void describe("isManifestUpToDate", () => {
   const e = es({ manifest: { apiVersion: "example.com/v1", kind: "Widget" } });
-  const desired = desiredManifest(e, widgets, { data: values, labels: {}, annotations: {} }, "h");
+  const desired = desiredManifest(e, widgets, { data: values, labels: {}, annotations: {}, paths: [] }, "h");
   void test("the same keys and metadata: nothing to write", () => {
     const live = structuredClone(desired);
     (live.spec as { data: Record<string, string> }).data.other = "kept";
-    assert.equal(isManifestUpToDate(live, desired), true);
+    assert.equal(isManifestUpToDate(live, desired, []), true);
   });
   void test("a missing object, an edited key or a lost label: a write", () => {
-    assert.equal(isManifestUpToDate(undefined, desired), false);
+    assert.equal(isManifestUpToDate(undefined, desired, []), false);
     const edited = structuredClone(desired);
     (edited.spec as { data: Record<string, string> }).data.dbHost = "elsewhere";
-    assert.equal(isManifestUpToDate(edited, desired), false);
+    assert.equal(isManifestUpToDate(edited, desired, []), false);
     const unlabelled = structuredClone(desired);
     unlabelled.metadata.labels = {};
-    assert.equal(isManifestUpToDate(unlabelled, desired), false);
+    assert.equal(isManifestUpToDate(unlabelled, desired, []), false);
   });
 });
 

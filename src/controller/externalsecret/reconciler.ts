@@ -53,6 +53,7 @@ import {
   currentManifest,
   desiredManifest,
   isManifestUpToDate,
+  manifestHashInput,
   templateManifest,
   type ManifestReference,
 } from "./manifest-target.ts";
@@ -429,14 +430,18 @@ export class ExternalSecretReconciler {
       values,
       templateSources(this.#d.kube, namespace, signal),
     );
-    const hash = dataHash(this.#d.hashKey, `${manifest.apiVersion}/${manifest.kind}`, content.data);
+    const hash = dataHash(
+      this.#d.hashKey,
+      `${manifest.apiVersion}/${manifest.kind}`,
+      manifestHashInput(content),
+    );
     // Read again, not from the look before the sync: nothing watches these objects.
     const existing = await currentManifest(this.#d.kube, type, es, signal);
     checkTakeover(es, existing);
     const desired = desiredManifest(es, type, content, hash);
     if ((es.spec.target?.deletionPolicy ?? defaults.deletionPolicy) === "Delete")
       await addFinalizer(this.#d.kube, resourceTypes.externalSecret, es, FINALIZER, signal);
-    if (isManifestUpToDate(existing, desired)) return { hash, written: false };
+    if (isManifestUpToDate(existing, desired, content.paths)) return { hash, written: false };
     if (existing?.metadata.resourceVersion)
       desired.metadata.resourceVersion = existing.metadata.resourceVersion;
     await applyManifest(this.#d.kube, type, desired, signal);
