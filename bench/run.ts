@@ -68,7 +68,18 @@ const targetRows = (lines: string[]) =>
 
 const SUMMARY = "Run: every target of `npm run bench`, met or missed";
 const load = () => (loadavg()[0] ?? NaN).toFixed(1);
-const sections = await previousSections();
+/** Merges this run's sections into RESULTS.md (after each benchmark: a run cut short keeps what it measured). */
+async function save(): Promise<void> {
+  const merged = await previousSections();
+  for (const [title, section] of sections) merged.set(title, section);
+  await writeFile(
+    resultsFile,
+    ["# Benchmark results\n", ...[...merged.keys()].sort().map((t) => merged.get(t))].join("\n"),
+  );
+}
+
+/** This run's sections by title; merged into RESULTS.md as it stands at the end (others may have edited it meanwhile). */
+const sections = new Map<string, string>();
 const summary: string[] = [];
 const timings: string[] = [];
 let failed = false;
@@ -100,12 +111,13 @@ for (const file of (await readdir(dir)).filter((f) => f.endsWith(".ts") && f !==
   const section = `## ${result.title}\n\n${machine}\n\n${result.lines.join("\n")}\n`;
   console.log(section);
   sections.set(result.title, section);
+  await save();
   const rows = targetRows(result.lines);
   if (rows.length) summary.push(`- **${result.title}**`, ...rows.map((r) => `  - ${cells(r)}`));
 }
 const total = ((performance.now() - started) / 60_000).toFixed(1);
 const report = [
-  `${quick ? "Quick mode (BENCH_QUICK=1: fewer repetitions). " : ""}All benchmarks in one run: ${total} min on ${cpus().length} CPUs, ${new Date().toISOString().slice(0, 16)}Z; load average ${load()} at the end.`,
+  `${quick ? "Quick mode (BENCH_QUICK=1: fewer repetitions). " : ""}${all ? "All benchmarks" : "These benchmarks"} in one run: ${total} min on ${cpus().length} CPUs, ${new Date().toISOString().slice(0, 16)}Z; load average ${load()} at the end.`,
   "",
   "Every row of the results that says whether its target is met, as the benchmark printed it (its cells joined by ·):",
   "",
@@ -118,7 +130,4 @@ const report = [
 console.log(`## ${SUMMARY}\n\n${report.join("\n")}\n`);
 if (all) sections.set(SUMMARY, `## ${SUMMARY}\n\n${report.join("\n")}\n`);
 if (failed) process.exitCode = 1;
-await writeFile(
-  resultsFile,
-  ["# Benchmark results\n", ...[...sections.keys()].sort().map((t) => sections.get(t))].join("\n"),
-);
+await save();

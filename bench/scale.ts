@@ -83,16 +83,38 @@ async function freshCluster(): Promise<{ cluster: Cluster; kube: KubeClient; nam
   return { cluster, kube, namespaces };
 }
 
+/** A watch of every ExternalSecret that calls `onReady` the first time each is Ready; `allReady` once `objects` are. */
+function readyWatch(kube: KubeClient, objects: number, onReady: (key: string) => void) {
+  const informer = new Informer<ExternalSecret>(kube, resourceTypes.externalSecret, silentLogger);
+  const seen = new Set<string>();
+  let resolveAll: () => void = () => {};
+  const allReady = new Promise<void>((resolve) => (resolveAll = resolve));
+  informer.on((_event, es) => {
+    const key = `${es.metadata.namespace}/${es.metadata.name}`;
+    const ok = es.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (!ok || seen.has(key)) return;
+    seen.add(key);
+    onReady(key);
+    if (seen.size === objects) resolveAll();
+  });
+  informer.start();
+  return { informer, seen, allReady };
+}
+
 /** The pipelined floor of `objects` (see the header), in an API server of its own: ms and API server + etcd CPU s. */
 async function measureFloor(objects: number): Promise<{ ms: number; serverCpu: number }> {
   const { cluster, kube, namespaces } = await freshCluster();
+  // The run's own apparatus, the watch that sees each object Ready, runs here too.
+  const watch = readyWatch(kube, objects, () => undefined);
   try {
+    await watch.informer.waitForSync();
     const cpu0 = serverCpu(cluster);
     const ms = await pipelinedFloor(kube, objects, { creates: CREATE_CONCURRENCY, writers: WORKERS }, (i) =>
       scaleExternalSecret(namespaces[i % NAMESPACES] as string, i, intervalS(objects)),
     );
     return { ms, serverCpu: serverCpu(cluster) - cpu0 };
   } finally {
+    await watch.informer.stop();
     kube.close();
     await cluster.stop();
   }
@@ -106,6 +128,8 @@ interface SizeResult {
   serverCpuFirstSync: number;
   /** First-sync API requests per ExternalSecret by "VERB resource", highest first. */
   perObject: [string, number][];
+  /** 409, 429 and 5xx API responses: first sync; refresh cycles. */
+  failed: [number, number];
   ready: number;
   allReadyS: number;
   p50: number;
@@ -123,6 +147,12 @@ const quantile = (xs: number[], q: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 };
+
+/** API responses that were throttled (429), conflicting (409) or failed (5xx) in a metric text. */
+const failedRequests = (text: string) =>
+  [...text.matchAll(/^refsync_kube_api_requests_total\{[^}]*code="([0-9]+)"\} (\d+)/gm)]
+    .filter((m) => m[1] === "409" || m[1] === "429" || m[1]?.startsWith("5"))
+    .reduce((sum, m) => sum + Number(m[2]), 0);
 
 /** Requests per second by "VERB resource" between two metric texts, highest first. */
 function rates(before: string, after: string, seconds: number): [string, number][] {
@@ -152,20 +182,10 @@ async function runSize(objects: number): Promise<SizeResult> {
       const createdAt = new Map<string, number>();
       const readyAfter: number[] = [];
       let lastReady = 0;
-      let resolveAll: () => void = () => {};
-      const allReady = new Promise<void>((resolve) => (resolveAll = resolve));
-      const informer = new Informer<ExternalSecret>(kube, resourceTypes.externalSecret, silentLogger);
-      const seen = new Set<string>();
-      informer.on((_event, es) => {
-        const key = `${es.metadata.namespace}/${es.metadata.name}`;
-        const ok = es.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-        if (!ok || seen.has(key)) return;
-        seen.add(key);
+      const { informer, seen, allReady } = readyWatch(kube, objects, (key) => {
         lastReady = performance.now();
         readyAfter.push((lastReady - (createdAt.get(key) ?? lastReady)) / 1000);
-        if (seen.size === objects) resolveAll();
       });
-      informer.start();
       await informer.waitForSync();
       const cpu0 = cpuSeconds(ctl.pid);
       const server0 = serverCpu(cluster);
@@ -200,6 +220,10 @@ async function runSize(objects: number): Promise<SizeResult> {
           .map(([k, n]): [string, number] => [k, (n - (counts0.get(k) ?? 0)) / objects])
           .filter(([, r]) => r > 0)
           .sort((x, y) => y[1] - x[1]),
+        failed: [
+          failedRequests(metrics1) - failedRequests(metrics0),
+          failedRequests(metrics2) - failedRequests(metrics1),
+        ],
         ready: seen.size,
         allReadyS,
         p50: quantile(readyAfter, 0.5),
@@ -344,7 +368,7 @@ export async function bench(): Promise<BenchResult> {
   return {
     title: `Scale: up to ${last.objects} ExternalSecrets over ${DISTINCT_KEYS} keys in ${NAMESPACES} namespaces`,
     lines: [
-      `Per size, fresh API servers: first the floor (the same ExternalSecrets created and their Secret apply, status patch and Event made by the bench client, pipelined: ${CREATE_CONCURRENCY} creating, ${WORKERS} writing), then a cluster-wide controller (${WORKERS} workers): first sync, then ${CYCLES} refresh cycles of T = ${intervals} s (standing for 1 h; T is 40 s, or N / ${REFRESH_WRITES_PER_S} s where that is longer, so refreshes ask at most ${REFRESH_WRITES_PER_S} status writes a second). Load average ${load0.toFixed(1)} at the start, ${(loadavg()[0] ?? NaN).toFixed(1)} at the end on the machine's ${cpus().length} CPUs; ${((performance.now() - started) / 60_000).toFixed(1)} min. Plot: [scale.svg](scale.svg).`,
+      `Per size, fresh API servers: first the floor (the same ExternalSecrets created and their Secret apply, status patch and Event made by the bench client, pipelined: ${CREATE_CONCURRENCY} creating, ${WORKERS} writing; the bench's Ready watch runs as in the controller run), then a cluster-wide controller (${WORKERS} workers): first sync, then ${CYCLES} refresh cycles of T = ${intervals} s (standing for 1 h; T is 40 s, or N / ${REFRESH_WRITES_PER_S} s where that is longer, so refreshes ask at most ${REFRESH_WRITES_PER_S} status writes a second). Load average ${load0.toFixed(1)} at the start, ${(loadavg()[0] ?? NaN).toFixed(1)} at the end on the machine's ${cpus().length} CPUs; ${((performance.now() - started) / 60_000).toFixed(1)} min. Plot: [scale.svg](scale.svg).`,
       "",
       "| ExternalSecrets | Ready | all Ready | floor (pipelined, same writes) | all Ready / floor | time to Ready p50 / p99 / max | backend reads per cycle | controller CPU: first sync; refresh cycles | CPU per ExternalSecret (first sync) | API server + etcd CPU: floor; first sync | peak RSS | API requests per ExternalSecret, first sync | API requests/s, first sync | API requests/s, refresh cycles |",
       "|---:|---:|---:|---:|---:|---|---:|---|---:|---|---:|---|---|---|",
@@ -359,6 +383,7 @@ export async function bench(): Promise<BenchResult> {
       `| all Ready / pipelined floor of the same writes, same run ≤ 1.15× | ${overFloor.toFixed(2)}× | ${verdict(allReady && overFloor <= 1.15)} |`,
       `| peak RSS ≤ 250 MiB | ${last.peakRss.toFixed(0)} MiB | ${verdict(last.peakRss <= 250)} |`,
       `| backend reads per cycle = distinct keys (${results.map((r) => keysRead(r.objects)).join(" / ")}; ± 5 % for the slots' jitter at the window's edges) | ${results.map((r) => r.readsPerCycle.toFixed(0)).join(" / ")} | ${verdict(results.every((r) => Math.abs(r.readsPerCycle - keysRead(r.objects)) <= keysRead(r.objects) * 0.05))} |`,
+      `| no API request throttled (429), conflicting (409) or failed (5xx): first sync; refresh cycles, per size | ${results.map((r) => r.failed.join("; ")).join(" / ")} | ${verdict(results.every((r) => r.failed[0] + r.failed[1] === 0))} |`,
       `| controller CPU per ExternalSecret, ${last.objects.toLocaleString("en")} / ${first.objects.toLocaleString("en")} ≤ 1.2× | ${perObject(last).toFixed(2)} / ${perObject(first).toFixed(2)} ms = ${growth.toFixed(2)}× | ${verdict(growth <= 1.2)} |`,
     ],
   };
