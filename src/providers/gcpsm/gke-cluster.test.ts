@@ -10,6 +10,7 @@ import { BackendUnavailableError, InvalidSpecError } from "../../errors.ts";
 import { convertEsoObject } from "../../api/eso.ts";
 import { validateStoreSpec } from "../../api/validate.ts";
 import { createProviderClient } from "../registry.ts";
+import { parseGcpsmSpec } from "./spec.ts";
 import type { ProviderContext } from "../types.ts";
 
 const savedEnv = { ...process.env };
@@ -85,7 +86,9 @@ void test("ESO's snippet: no cluster fields, all three from the metadata server,
   });
   assert.ok(converted.ok, JSON.stringify(converted));
   const spec = validateStoreSpec(converted.object.spec);
-  assert.deepEqual(spec.provider.gcpsm?.auth, { workloadIdentity: { serviceAccountRef: { name: "app" } } });
+  assert.deepEqual(parseGcpsmSpec(spec.provider.gcpsm).auth, {
+    workloadIdentity: { serviceAccountRef: { name: "app" } },
+  });
 
   gcp.setInstanceAttributes({ "cluster-name": "prod", "cluster-location": "europe-west1" });
   gcp.clearRequests();
