@@ -12,12 +12,29 @@
  * `call`; and the rest of ESO's list not written yet (see NOT_YET). The
  * regular-expression family runs on RE2 (./regex.ts), linear in time as Go's.
  */
-import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import {
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  X509Certificate,
+} from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { TemplateFuncError } from "./errors.ts";
 import type { Func, Param } from "./exec.ts";
 import { formatValue, quote, sprint, sprintf, sprintln } from "./fmt.ts";
-import { fromPlain, GoMap, int64, parseJson, toJson, truth, typeName, type Value } from "./value.ts";
+import * as decimal from "./decimal.ts";
+import {
+  fromPlain,
+  GoMap,
+  GoObject,
+  int64,
+  parseJson,
+  toJson,
+  truth,
+  typeName,
+  type Value,
+} from "./value.ts";
 import { binary, caseRune, changeCase, RUNE, text, trimSpace } from "../helpers.ts";
 import { b64decode, pemDecode, pemEncode } from "./pem.ts";
 import {
@@ -114,8 +131,204 @@ function deepEqual(a: Value, b: Value): boolean {
   if (Array.isArray(a) && Array.isArray(b))
     return a.length === b.length && a.every((e, i) => deepEqual(e, b[i]!));
   if (a instanceof GoMap && b instanceof GoMap)
-    return a.m.size === b.m.size && [...a.m].every(([k, v]) => b.m.has(k) && deepEqual(v, b.m.get(k)!));
+    return (
+      a.elem === b.elem &&
+      a.m.size === b.m.size &&
+      [...a.m].every(([k, v]) => b.m.has(k) && deepEqual(v, b.m.get(k)!))
+    );
+  if (a instanceof GoObject && b instanceof GoObject)
+    return a.goType === b.goType && a.text() === b.text() && a.json() === b.json();
   return typeof a === typeof b && a === b;
+}
+
+/** reflect.Value.Kind().String() of a template value. */
+function kindOf(v: Value): string {
+  if (v === null) return "invalid";
+  if (v instanceof GoMap) return "map";
+  if (Array.isArray(v)) return "slice";
+  if (v instanceof GoObject) return v.goType.startsWith("*") ? "ptr" : "struct";
+  return typeName(v);
+}
+
+/** copystructure.Copy: lists and maps copied all the way down (Go objects are immutable here). */
+function deepCopy(v: Value): Value {
+  if (Array.isArray(v)) return v.map(deepCopy);
+  if (v instanceof GoMap) return new GoMap(new Map([...v.m].map(([k, e]) => [k, deepCopy(e)])), v.elem);
+  return v;
+}
+
+/** Sprig's slice (it replaces text/template's): a list from start to end (toInt), nil for an empty list. */
+function sliceList(v: Value, ...indices: Value[]): Value {
+  if (!Array.isArray(v)) return err(`list should be type of slice or array but ${kindOf(v)}`);
+  if (v.length === 0) return null;
+  const start = indices.length > 0 ? Number(toInt64(indices[0]!)) : 0;
+  const end = indices.length > 1 ? Number(toInt64(indices[1]!)) : v.length;
+  if (start < 0 || end < start || end > v.length) return err("reflect: slice index out of range");
+  return v.slice(start, end);
+}
+
+/** Sprig's chunk: lists of `size` elements, the last one shorter. */
+function chunk(size: bigint, v: Value): Value {
+  if (!Array.isArray(v)) return err(`Cannot chunk type ${kindOf(v)}`);
+  if (size <= 0n) return err("chunk size must be positive");
+  const n = Number(size);
+  const out: Value[] = [];
+  for (let i = 0; i < v.length; i += n) out.push(v.slice(i, i + n));
+  return out;
+}
+
+/** Sprig's untilStep: integers from start towards stop (excluded) by step; none when step points away. */
+function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
+  if (step === 0n || stop < start !== step < 0n || stop === start) return [];
+  if ((stop - start) / step > 100_000n) return err("count too large");
+  const out: bigint[] = [];
+  for (let i = start; step > 0n ? i < stop : i > stop; i += step) out.push(i);
+  return out;
+}
+
+/** Sprig's seq: "1 2 3" like the Unix command (end included), with an optional step. */
+function seq(...params: bigint[]): string {
+  let start: bigint;
+  let end: bigint;
+  let step: bigint;
+  if (params.length === 1) [start, end, step] = [1n, params[0]!, params[0]! < 1n ? -1n : 1n];
+  else if (params.length === 2)
+    [start, end, step] = [params[0]!, params[1]!, params[1]! < params[0]! ? -1n : 1n];
+  else if (params.length === 3) {
+    [start, step, end] = [params[0]!, params[1]!, params[2]!];
+    if (end < start && step > 0n) return "";
+  } else return "";
+  const increment = end < start ? -1n : 1n;
+  return untilStep(start, end + increment, step).join(" ");
+}
+
+/** Sprig's round: to `places` decimals, up from `roundOn` (default .5) of the last one, on float64s. */
+function round(a: Value, places: bigint, ...roundOn: Value[]): number {
+  const on = roundOn.length ? toFloat64(roundOn[0]!) : 0.5;
+  const pow = Math.pow(10, Number(places));
+  const digit = pow * toFloat64(a);
+  const frac = digit - Math.trunc(digit);
+  return (frac >= on ? Math.ceil(digit) : Math.floor(digit)) / pow;
+}
+
+/** Sprig's addf/subf/mulf/divf: shopspring/decimal arithmetic on the floats, folded left. */
+function decimalFold(op: (a: decimal.Decimal, b: decimal.Decimal) => decimal.Decimal) {
+  return (first: Value, ...rest: Value[]): number =>
+    decimal.toFloat(
+      rest.reduce((acc, v) => op(acc, decimal.fromFloat(toFloat64(v))), decimal.fromFloat(toFloat64(first))),
+    );
+}
+
+/** goutils.AbbreviateFull: "..." on the side(s) cut, `maxWidth` bytes in all. */
+function abbreviate(s: string, offset: number, maxWidth: number): string {
+  if (s === "" || s.length <= maxWidth) return s;
+  let at = Math.min(offset, s.length);
+  if (s.length - at < maxWidth - 3) at = s.length - (maxWidth - 3);
+  if (at <= 4) return s.slice(0, maxWidth - 3) + "...";
+  if (at + maxWidth - 3 < s.length) return "..." + abbreviate(s.slice(at), 0, maxWidth - 3);
+  return "..." + s.slice(s.length - (maxWidth - 3));
+}
+
+/** unicode.IsSpace. */
+const isSpace = (ch: string) =>
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/.test(ch);
+
+/** goutils.Initials: the first byte of each word, each byte read as the rune of its value (as goutils does). */
+function initials(bin: string): string {
+  let out = "";
+  let gap = true;
+  for (const ch of bin) {
+    if (isSpace(ch)) gap = true;
+    else if (gap) {
+      out += binary(ch);
+      gap = false;
+    }
+  }
+  return out;
+}
+
+/** goutils.SwapCase: upper and title case to lower; lower to title case after a space, else to upper. */
+function swapCase(bin: string): string {
+  let out = "";
+  let space = true;
+  for (const ch of text(bin)) {
+    if (/^[\p{Lu}\p{Lt}]$/u.test(ch)) {
+      out += caseRune(ch, false);
+      space = false;
+    } else if (/^\p{Ll}$/u.test(ch)) {
+      const digraph = space ? TITLE_DIGRAPHS.get(ch.codePointAt(0)!) : undefined;
+      out += digraph === undefined ? caseRune(ch, true) : String.fromCodePoint(digraph);
+      space = false;
+    } else {
+      out += ch;
+      space = isSpace(ch);
+    }
+  }
+  return binary(out);
+}
+
+/** goutils.Uncapitalize: the first rune of each word (words split at spaces) in lower case. */
+function untitle(bin: string): string {
+  let out = "";
+  let next = true;
+  for (const ch of text(bin)) {
+    if (isSpace(ch)) next = true;
+    else if (next) {
+      out += caseRune(ch, false);
+      next = false;
+      continue;
+    }
+    out += ch;
+  }
+  return bin === "" ? bin : binary(out);
+}
+
+/** encoding/hex.DecodeString; Sprig returns the error's text as the result. */
+function hexdec(s: string): string {
+  const isHex = (c: string | undefined) => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+  const invalid = (c: string) => `encoding/hex: invalid byte: ${sprintf("%#U", [BigInt(c.charCodeAt(0))])}`;
+  for (let j = 1; j < s.length; j += 2) {
+    if (!isHex(s[j - 1])) return invalid(s[j - 1]!);
+    if (!isHex(s[j])) return invalid(s[j]!);
+  }
+  if (s.length % 2 === 1)
+    return isHex(s[s.length - 1]) ? "encoding/hex: odd length hex string" : invalid(s[s.length - 1]!);
+  return Buffer.from(s, "hex").toString("latin1");
+}
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** base32.StdEncoding.EncodeToString. */
+function b32enc(s: string): string {
+  let out = "";
+  let bits = 0;
+  let acc = 0;
+  for (let i = 0; i < s.length; i++) {
+    acc = ((acc << 8) | s.charCodeAt(i)) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out + "=".repeat((8 - (out.length % 8)) % 8);
+}
+
+/** Sprig's decryptAES: AES-256-CBC, the key the password's bytes zero-padded to 32, the IV first, PKCS #7 padding cut. */
+function decryptAES(ciphertext: string, password: string): string {
+  const data = b64decode(ciphertext);
+  if (typeof data !== "string") return err(data.error);
+  if (data.length < 16) return err("ciphertext too short");
+  if (data.length % 16 !== 0) return err("ciphertext is not a multiple of the block size");
+  const key = Buffer.alloc(32);
+  Buffer.from(password, "latin1").copy(key, 0, 0, 32);
+  const decipher = createDecipheriv("aes-256-cbc", key, Buffer.from(data.slice(0, 16), "latin1"));
+  decipher.setAutoPadding(false);
+  const plain = Buffer.concat([decipher.update(Buffer.from(data.slice(16), "latin1")), decipher.final()]);
+  const padding = plain.length ? plain[plain.length - 1]! : 0;
+  if (padding > plain.length) return err("runtime error: slice bounds out of range");
+  return plain.subarray(0, plain.length - padding).toString("latin1");
 }
 
 /** strings.Split: "" splits into UTF-8 sequences. */
@@ -385,25 +598,6 @@ function index(item: Value, ...indexes: Value[]): Value {
   return item;
 }
 
-function slice(item: Value, ...indexes: Value[]): Value {
-  if (item === null) return err("slice of untyped nil");
-  if (typeof item !== "string" && !Array.isArray(item))
-    return err(`can't slice item of type ${typeName(item)}`);
-  if (indexes.length > 3) return err(`too many slice indexes: ${indexes.length}`);
-  if (typeof item === "string" && indexes.length === 3) return err("cannot 3-index slice a string");
-  const len = item.length;
-  const idx = [0, len];
-  indexes.forEach((v, k) => {
-    if (typeof v !== "bigint") err(`cannot index slice/array with type ${typeName(v)}`);
-    const n = Number(v);
-    if (n < 0 || n > len) err("index out of range");
-    idx[k] = n;
-  });
-  if (idx[0]! > idx[1]!) return err("invalid slice index");
-  if (indexes.length === 3 && (idx[2]! < idx[1]! || idx[2]! > len)) return err("invalid slice index");
-  return item.slice(idx[0], idx[1]);
-}
-
 function htmlEscape(s: string): string {
   return s.replace(/[<>&'"\0]/g, (c) =>
     c === "<"
@@ -580,7 +774,6 @@ export const FUNCS = new Map<string, Func>([
     }),
   ],
   ["index", fn(["value"], index, "value")],
-  ["slice", fn(["value"], slice, "value")],
   ["print", fn([], (...a: Value[]) => sprint(a), "any")],
   ["printf", fn(["string"], (f: string, ...a: Value[]) => sprintf(f, a), "any")],
   ["println", fn([], (...a: Value[]) => sprintln(a), "any")],
@@ -1000,6 +1193,73 @@ export const FUNCS = new Map<string, Func>([
   ["isAbs", fn(["string"], paths.isAbs)],
   ["osIsAbs", fn(["string"], paths.isAbs)],
 
+  // Sprig: more strings, numbers, lists, reflection, crypto
+  ["hello", fn([], () => "Hello!")],
+  ["abbrev", fn(["int", "string"], (w: bigint, s: string) => (w < 4n ? s : abbreviate(s, 0, Number(w))))],
+  [
+    "abbrevboth",
+    fn(["int", "int", "string"], (left: bigint, right: bigint, s: string) =>
+      right < 4n || (left > 0n && right < 7n) ? s : abbreviate(s, Number(left), Number(right)),
+    ),
+  ],
+  ["initials", fn(["string"], initials)],
+  ["swapcase", fn(["string"], swapCase)],
+  ["untitle", fn(["string"], untitle)],
+  ["b32enc", fn(["string"], b32enc)],
+  ["hexdec", fn(["string"], hexdec)],
+  ["seq", fn([], seq, "int")],
+  ["untilStep", fn(["int", "int", "int"], untilStep)],
+  [
+    "toDecimal",
+    fn(["any"], (v: Value) => {
+      // strconv.ParseInt(fmt.Sprint(v), 8, 64), 0 on any error
+      const m = /^([+-]?)([0-7]+)$/.exec(formatValue(v));
+      const n = m ? BigInt(`${m[1]}0o${m[2]}`) : 0n;
+      return n === int64(n) ? n : 0n;
+    }),
+  ],
+  [
+    "maxf",
+    fn(
+      ["any"],
+      (a: Value, ...r: Value[]) => r.reduce<number>((m, v) => Math.max(m, toFloat64(v)), toFloat64(a)),
+      "any",
+    ),
+  ],
+  [
+    "minf",
+    fn(
+      ["any"],
+      (a: Value, ...r: Value[]) => r.reduce<number>((m, v) => Math.min(m, toFloat64(v)), toFloat64(a)),
+      "any",
+    ),
+  ],
+  ["ceil", fn(["any"], (v: Value) => Math.ceil(toFloat64(v)))],
+  ["floor", fn(["any"], (v: Value) => Math.floor(toFloat64(v)))],
+  ["round", fn(["any", "int"], round, "float64")],
+  ["add1f", fn(["any"], (v: Value) => decimalFold(decimal.add)(v, 1n))],
+  ["addf", fn([], (...a: Value[]) => decimalFold(decimal.add)(0, ...a), "any")],
+  ["subf", fn(["any"], decimalFold(decimal.sub), "any")],
+  ["mulf", fn(["any"], decimalFold(decimal.mul), "any")],
+  ["divf", fn(["any"], decimalFold(decimal.div), "any")],
+  ["slice", fn(["any"], sliceList, "any")],
+  ["chunk", fn(["int", "any"], chunk)],
+  ["deepCopy", fn(["any"], deepCopy)],
+  ["typeOf", fn(["any"], typeName)],
+  ["typeIs", fn(["string", "any"], (t: string, v: Value) => t === typeName(v))],
+  [
+    "typeIsLike",
+    fn(["string", "any"], (t: string, v: Value) => t === typeName(v) || `*${t}` === typeName(v)),
+  ],
+  ["kindOf", fn(["any"], kindOf)],
+  ["kindIs", fn(["string", "any"], (k: string, v: Value) => k === kindOf(v))],
+  ["deepEqual", fn(["any", "any"], deepEqual)],
+  ["decryptAES", fn(["string", "string"], decryptAES)],
+  [
+    "fail",
+    fn(["string"], () => err("the template called fail (its message is not shown: it may contain a value)")),
+  ],
+
   // ESO
   ["pemTruststoreToPKCS12", fn(["string"], (c: string) => pemTruststoreToPKCS12Pass(c, ""))],
   ["pemTruststoreToPKCS12Pass", fn(["string", "string"], pemTruststoreToPKCS12Pass)],
@@ -1032,6 +1292,29 @@ export const FUNCS = new Map<string, Func>([
   ["jwkPrivateKeyPem", fn(["string"], (s: string) => jwk(s, true))],
 ]);
 
+// Sprig's other names for the same functions; its must… forms of the list functions fail exactly where the
+// plain ones do (the plain ones panic, which text/template reports as the same error).
+for (const [alias, name] of [
+  ["trimall", "trimAll"],
+  ["biggest", "max"],
+  ["mustCompact", "compact"],
+  ["mustAppend", "append"],
+  ["mustPush", "push"],
+  ["mustPrepend", "prepend"],
+  ["mustFirst", "first"],
+  ["mustRest", "rest"],
+  ["mustLast", "last"],
+  ["mustInitial", "initial"],
+  ["mustReverse", "reverse"],
+  ["mustUniq", "uniq"],
+  ["mustWithout", "without"],
+  ["mustHas", "has"],
+  ["mustSlice", "slice"],
+  ["mustChunk", "chunk"],
+  ["mustDeepCopy", "deepCopy"],
+] as const)
+  FUNCS.set(alias, FUNCS.get(name)!);
+
 /** Random on every render: refused. */
 const RANDOM = [
   "randAlphaNum",
@@ -1060,65 +1343,17 @@ const REMOVED = ["env", "expandenv", "getHostByName"];
 
 /** Functions of ESO's list not written yet: refused by name rather than "not defined". */
 export const NOT_YET = [
-  "hello",
-  "abbrev",
-  "abbrevboth",
-  "untitle",
-  "trimall",
-  "initials",
-  "swapcase",
   "snakecase",
   "camelcase",
   "kebabcase",
   "wrap",
   "wrapWith",
-  "seq",
-  "toDecimal",
-  "untilStep",
-  "add1f",
-  "addf",
-  "subf",
-  "divf",
-  "mulf",
-  "biggest",
-  "maxf",
-  "minf",
-  "ceil",
-  "floor",
-  "round",
-  "mustCompact",
-  "deepCopy",
-  "mustDeepCopy",
-  "typeOf",
-  "typeIs",
-  "typeIsLike",
-  "kindOf",
-  "kindIs",
-  "deepEqual",
-  "b32enc",
   "b32dec",
-  "hexdec",
   "merge",
   "mergeOverwrite",
   "mustMerge",
   "mustMergeOverwrite",
-  "mustAppend",
-  "mustPush",
-  "mustPrepend",
-  "mustFirst",
-  "mustRest",
-  "mustLast",
-  "mustInitial",
-  "mustReverse",
-  "mustUniq",
-  "mustWithout",
-  "mustHas",
-  "mustSlice",
-  "chunk",
-  "mustChunk",
   "derivePassword",
-  "decryptAES",
-  "fail",
   "urlParse",
   "urlJoin",
 ];

@@ -2,34 +2,13 @@
 // Expected outputs come from the calendar and Go's documented rules (the
 // reference time Mon Jan 2 15:04:05 MST 2006, Duration.String's "1h2m3s"
 // form), not from running ESO. The clock is mocked where a function reads it.
-import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, mock, test } from "node:test";
-import { InvalidSpecError } from "../../errors.ts";
-import { renderTemplates } from "../engine.ts";
+import { casesV2, failsV2 } from "../../../test/template/go-render.ts";
 
 const SECRET = "2024-13-45 hunter2";
-const render = (source: string, data: Record<string, string> = {}): string =>
-  Buffer.from(
-    renderTemplates(
-      { k: source },
-      Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(Buffer.from(v))])),
-      "v2",
-    ).k!,
-  ).toString("utf8");
-const cases = (list: [string, string][]) => {
-  for (const [source, expected] of list) assert.equal(render(source), expected, source);
-};
-function fails(source: string, message: RegExp, data: Record<string, string> = {}): void {
-  assert.throws(
-    () => render(source, data),
-    (e: unknown) => {
-      assert.ok(e instanceof InvalidSpecError, String(e));
-      assert.match(e.message, message, source);
-      assert.ok(!e.message.includes(SECRET), "the error shows the value");
-      return true;
-    },
-  );
-}
+const cases = (list: [string, string][]) => casesV2(list, {});
+const fails = (source: string, message: RegExp, data: Record<string, string> = {}): void =>
+  failsV2(source, message, data, SECRET);
 
 // 2024-02-29 (a leap day, a Thursday) 13:04:05.120 UTC.
 const LEAP = '(toDate "2006-01-02T15:04:05.000Z07:00" "2024-02-29T13:04:05.120Z")';
