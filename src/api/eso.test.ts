@@ -565,12 +565,12 @@ void describe("ClusterExternalSecret", () => {
   void test("a field of the embedded ExternalSecret spec refsync lacks is refused by its full path", () => {
     const doc = ces("external-secrets.io/v1", { refreshTime: "30s" });
     (doc.spec.externalSecretSpec as Record<string, unknown>).dataFrom = [
-      { sourceRef: { generatorRef: { name: "g" } } },
+      { sourceRef: { generatorRef: { kind: "VaultDynamicSecret", name: "g" } } },
     ];
     const result = convertEsoObject(doc);
     assert.equal(result.ok, false);
     assert.deepEqual(result.ok ? [] : result.problems, [
-      "spec.externalSecretSpec.dataFrom[0].sourceRef.generatorRef: refsync does not implement this ESO field (generators)",
+      "spec.externalSecretSpec.dataFrom[0].sourceRef.generatorRef.kind: refsync has no VaultDynamicSecret generator yet; it has Password, UUID, Fake, ClusterGenerator",
     ]);
   });
 
@@ -654,7 +654,7 @@ void describe("per-entry stores (sourceRef.storeRef)", () => {
     assert.deepEqual(externalSecretSpecProblems(complete.object.spec), []);
   });
 
-  void test("generatorRef is refused by name: in data[] (ESO implements it only in dataFrom) and in dataFrom", () => {
+  void test("generatorRef is refused in data[] (ESO implements it only in dataFrom), converted in dataFrom", () => {
     const spec = {
       secretStoreRef: { name: "s" },
       data: [
@@ -674,7 +674,21 @@ void describe("per-entry stores (sourceRef.storeRef)", () => {
     });
     assert.deepEqual(result.ok ? [] : result.problems, [
       "spec.data[0].sourceRef.generatorRef: refsync does not implement this ESO field (ESO does not implement generators in data[] either)",
-      "spec.dataFrom[0].sourceRef.generatorRef: refsync does not implement this ESO field (generators)",
+    ]);
+    spec.data = [];
+    const converted = convertEsoObject({
+      apiVersion: "external-secrets.io/v1",
+      kind: "ExternalSecret",
+      metadata: { name: "x" },
+      spec,
+    });
+    assert.ok(converted.ok);
+    assert.deepEqual((converted.object.spec as typeof spec).dataFrom, [
+      {
+        sourceRef: {
+          generatorRef: { apiVersion: "generators.refsync.dev/v1alpha1", kind: "Password", name: "p" },
+        },
+      },
     ]);
   });
 

@@ -18,6 +18,8 @@ import { API_VERSION } from "./v1alpha1.ts";
 
 export const ESO_GROUP = "external-secrets.io";
 export const ESO_VERSIONS = ["v1", "v1beta1"] as const;
+/** ESO's generator API group and version (`generators.external-secrets.io/v1alpha1`). */
+export const ESO_GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1";
 /** On a converted object: the ESO apiVersion it was converted from. */
 export const ANNOTATION_CONVERTED_FROM = "refsync.dev/converted-from";
 
@@ -143,7 +145,11 @@ const EXTERNAL_SECRET: Record<string, Rule> = {
   "spec.dataFrom[].rewrite[].transform.template": map,
   "spec.dataFrom[].sourceRef": map,
   ...storeRefRules("spec.dataFrom[].sourceRef.storeRef"),
-  "spec.dataFrom[].sourceRef.generatorRef": refuse("(generators)"),
+  "spec.dataFrom[].sourceRef.generatorRef": map,
+  // ESO refuses any other group; refsync's own is written out (applyExternalSecretDefaults).
+  "spec.dataFrom[].sourceRef.generatorRef.apiVersion": only(ESO_GENERATORS_API_VERSION),
+  "spec.dataFrom[].sourceRef.generatorRef.kind": map,
+  "spec.dataFrom[].sourceRef.generatorRef.name": map,
 };
 
 /** A ClusterExternalSecret's own fields; its spec.externalSecretSpec follows EXTERNAL_SECRET's rules. */
@@ -326,8 +332,6 @@ const PROVIDERS: Record<string, Record<string, Rule>> = {
   },
 };
 
-/** ESO's generator API group and version (`generators.external-secrets.io/v1alpha1`). */
-export const ESO_GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1";
 /** ESO's generator kinds refsync has none of (yet), refused by name. */
 const ESO_GENERATORS_NOT_IMPLEMENTED: Record<string, string> = {
   ACRAccessToken: "acrAccessTokenSpec",
@@ -525,6 +529,9 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
   }
   if (kind === "SecretStore" || kind === "ClusterSecretStore")
     problems.push(...esoStoreValidation(value.spec));
+  if (kind === "ExternalSecret") problems.push(...esoGeneratorRefProblems(value.spec, "spec"));
+  if (kind === "ClusterExternalSecret" && isRecord(value.spec))
+    problems.push(...esoGeneratorRefProblems(value.spec.externalSecretSpec, EMBEDDED_SPEC));
   const spec = walk(kind, value.spec ?? {}, "spec", "spec", findings);
   if (problems.length) return { ok: false, problems };
   const converted = (spec === DROP ? {} : spec) as Record<string, unknown>;
@@ -572,9 +579,29 @@ function convertEsoGenerator(value: Record<string, unknown>, kind: string): EsoC
   };
 }
 
+/** The generatorRefs of an ESO ExternalSecret's dataFrom, with their field paths under `root`. */
+function generatorRefs(spec: unknown, root: string): [string, Record<string, unknown>][] {
+  const dataFrom = isRecord(spec) && Array.isArray(spec.dataFrom) ? (spec.dataFrom as unknown[]) : [];
+  return dataFrom.flatMap((entry, i) => {
+    const ref = isRecord(entry) && isRecord(entry.sourceRef) ? entry.sourceRef.generatorRef : undefined;
+    return isRecord(ref) ? [[`${root}.dataFrom[${i}].sourceRef.generatorRef`, ref] as const] : [];
+  });
+}
+
+/** A generatorRef naming a generator kind refsync has not. */
+function esoGeneratorRefProblems(spec: unknown, root: string): string[] {
+  return generatorRefs(spec, root).flatMap(([at, ref]) =>
+    typeof ref.kind === "string" && Object.hasOwn(ESO_GENERATORS_NOT_IMPLEMENTED, ref.kind)
+      ? [`${at}.kind: ${GENERATOR_NOT_IMPLEMENTED(ref.kind)}`]
+      : [],
+  );
+}
+
 /** ESO's defaults written out, so the object means in refsync what it meant in ESO. */
 function applyExternalSecretDefaults(spec: Record<string, unknown>): void {
   spec.refreshInterval ??= "1h";
+  // ESO's generators group (its default) is refsync's generators group.
+  for (const [, ref] of generatorRefs(spec, "spec")) ref.apiVersion = GENERATORS_API_VERSION;
   // ESO converts keys a Secret cannot hold (Default: each bad character to _) without a rewrite, and
   // the fake, kubernetes and gcpsm finds before it; refsync's unset conversionStrategy refuses them.
   for (const entry of Array.isArray(spec.dataFrom) ? spec.dataFrom : []) {

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { compileGoRegexp } from "./go-regexp.ts";
 import { DURATION, durationMs } from "./duration.ts";
+import { GENERATOR_KINDS, GENERATORS_API_VERSION, type GeneratorKind } from "./generators.ts";
 import { parseSchedule } from "./sync-windows.ts";
 
 /**
@@ -323,12 +324,42 @@ const dataSourceRef = z
   })
   .describe("Where this value is read from, instead of spec.secretStoreRef.");
 
+/** A generator (generators.refsync.dev, src/api/generators.ts) by kind and name, as ESO's GeneratorRef. */
+const generatorRef = z
+  .strictObject({
+    apiVersion: z
+      .literal(GENERATORS_API_VERSION)
+      .optional()
+      .describe(`The generator's apiVersion: ${GENERATORS_API_VERSION} (the default).`),
+    kind: z
+      .enum([...(Object.keys(GENERATOR_KINDS) as GeneratorKind[]), "ClusterGenerator"])
+      .describe(`The generator's kind: ${[...Object.keys(GENERATOR_KINDS), "ClusterGenerator"].join(", ")}.`),
+    name: z
+      .string()
+      .min(1)
+      .max(253)
+      .refine((s) => DNS1123_SUBDOMAIN.test(s), DNS1123_SUBDOMAIN_MESSAGE)
+      .describe("The generator's name: in this namespace, or a ClusterGenerator's."),
+  })
+  .describe(
+    "A generator whose new values become keys of the Secret, generated at every sync (docs/generators.md).",
+  );
+
 /** Where one dataFrom entry reads from, instead of spec.secretStoreRef (ESO's StoreGeneratorSourceRef). */
 const dataFromSourceRef = z
   .strictObject({
-    storeRef: storeRef.describe("The store these secrets are read from, instead of spec.secretStoreRef."),
+    storeRef: storeRef
+      .optional()
+      .describe("The store these secrets are read from, instead of spec.secretStoreRef."),
+    generatorRef: generatorRef.optional(),
   })
-  .describe("Where these secrets are read from, instead of spec.secretStoreRef.");
+  .refine(
+    (s) => (s.storeRef === undefined) !== (s.generatorRef === undefined),
+    "set exactly one of storeRef and generatorRef",
+  )
+  .describe(
+    "Where these secrets are read from, instead of spec.secretStoreRef: another store, or a generator.",
+  );
 
 export const externalSecretSpecSchema = z
   .strictObject({
@@ -512,10 +543,10 @@ export const externalSecretSpecSchema = z
             sourceRef: dataFromSourceRef.optional(),
           })
           .refine(
-            (d) => (d.extract === undefined) !== (d.find === undefined),
-            "set exactly one of extract and find",
+            (d) => [d.extract, d.find, d.sourceRef?.generatorRef].filter((x) => x !== undefined).length === 1,
+            "set exactly one of extract, find and sourceRef.generatorRef",
           )
-          .describe("One source of many keys: set exactly one of extract and find."),
+          .describe("One source of many keys: set exactly one of extract, find and sourceRef.generatorRef."),
       )
       .optional()
       .describe("Whole secrets to read, each of their keys becoming a key of the Secret."),

@@ -17,7 +17,7 @@ type Ref = NonNullable<ExternalSecretSpec["secretStoreRef"]>;
 
 /** One entry of `data` or `dataFrom`: its own store, if it names one. */
 export interface StoreEntry {
-  sourceRef?: { storeRef?: Ref } | undefined;
+  sourceRef?: { storeRef?: Ref | undefined; generatorRef?: unknown } | undefined;
 }
 
 const withKind = (ref: Ref): StoreRef => ({ kind: ref.kind ?? "SecretStore", name: ref.name });
@@ -32,6 +32,8 @@ export function entryStoreRef(
   spec: Pick<ExternalSecretSpec, "secretStoreRef">,
   entry: StoreEntry,
 ): StoreRef | undefined {
+  // A generator entry reads no store (src/api/generators.ts).
+  if (entry.sourceRef?.generatorRef !== undefined) return undefined;
   const ref = entry.sourceRef?.storeRef ?? spec.secretStoreRef;
   return ref && withKind(ref);
 }
@@ -90,6 +92,6 @@ export function storesNamed(
 /** The field paths (`data[1]`) of entries that read from no store: neither their own nor spec.secretStoreRef. */
 export function storelessEntries(spec: ExternalSecretSpec): string[] {
   return entries(spec)
-    .filter(([, entry]) => entryStoreRef(spec, entry) === undefined)
+    .filter(([, e]) => e.sourceRef?.generatorRef === undefined && entryStoreRef(spec, e) === undefined)
     .map(([at]) => at);
 }

@@ -4,6 +4,7 @@
  * are spelled out here; refsync's own kinds take their group and version
  * from api/.
  */
+import { GENERATOR_KINDS, GENERATORS_GROUP, GENERATORS_VERSION } from "../api/generators.ts";
 import { GROUP, VERSION } from "../api/v1alpha1.ts";
 
 export interface ResourceType {
@@ -55,6 +56,23 @@ export const resourceTypes = {
   clusterSecretStore: refsync("clustersecretstores", "ClusterSecretStore", false),
   clusterExternalSecret: refsync("clusterexternalsecrets", "ClusterExternalSecret", false),
 } satisfies Record<string, ResourceType>;
+
+/** The generators.refsync.dev resources, by kind (ClusterGenerator cluster-scoped). */
+export const generatorTypes: Record<string, ResourceType> = {
+  ...Object.fromEntries(
+    Object.entries(GENERATOR_KINDS).map(([kind, { plural }]) => [
+      kind,
+      { group: GENERATORS_GROUP, version: GENERATORS_VERSION, plural, kind, namespaced: true },
+    ]),
+  ),
+  ClusterGenerator: {
+    group: GENERATORS_GROUP,
+    version: GENERATORS_VERSION,
+    plural: "clustergenerators",
+    kind: "ClusterGenerator",
+    namespaced: false,
+  },
+};
 
 /** The resource (and subresource) a request path names, for metric labels: `secrets`, `externalsecrets/status`. */
 export function resourceOfPath(path: string): string {

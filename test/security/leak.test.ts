@@ -18,7 +18,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { ExternalSecretSpec } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
+import { GENERATORS_API_VERSION } from "../../src/api/generators.ts";
+import { generatorTypes, resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { Auditor, AuditWriter } from "../../src/store/audit.ts";
 import { AuditWindow } from "../../src/store/audit-window.ts";
 import { CONTROLLER_TOKEN_FILE_ENV } from "../../src/providers/vault/index.ts";
@@ -59,7 +60,10 @@ const VALUES = {
   pluginAws: "LeakCanary-PluginAws-7d02",
   pluginAwsNested: "LeakCanary-PluginAwsNested-c5",
   pluginAwsPlain: "LeakCanary-PluginAwsPlain-1f",
+  generator: "LeakCanary-Generator-3e9d71",
 };
+/** Passwords a Password generator made during the run (random, so read back from the Secret). */
+const generated: string[] = [];
 const REPO = join(import.meta.dirname, "..", "..");
 /**
  * Inline references to the Vault and AWS test servers that fail after the policy allowed them, by
@@ -93,7 +97,11 @@ let sidecarEnv: Record<string, string>;
 const seen = new Map<string, string>();
 
 function forbidden(): [string, string][] {
-  return Object.entries(VALUES).flatMap(([name, v]) => [
+  const values: [string, string][] = [
+    ...Object.entries(VALUES),
+    ...generated.map((v, i): [string, string] => [`generated password ${i}`, v]),
+  ];
+  return values.flatMap(([name, v]) => [
     [name, v],
     [`${name} (base64)`, Buffer.from(v).toString("base64")],
     [`${name} (base64url)`, Buffer.from(v).toString("base64url")],
@@ -194,6 +202,15 @@ before(async () => {
     ]),
   );
   await applyObject(ctl.kube, vaultStore(ns, "vault", kubernetesAuthSpec(vault.url, ns, "app")));
+  const generator = (kind: "Fake" | "Password", name: string, spec: unknown) =>
+    ctl.kube.apply(
+      generatorTypes[kind] as ResourceType,
+      { apiVersion: GENERATORS_API_VERSION, kind, metadata: { name, namespace: ns }, spec },
+      { fieldManager: "test", force: true },
+    );
+  await generator("Fake", "canary", { data: { g: VALUES.generator } });
+  await generator("Password", "pw", { length: 40 });
+  await generator("Password", "bad", { length: 4, digits: 4, symbols: 4 });
   await applyObject(ctl.kube, awsStore(aws, { name: "aws", namespace: ns }));
   dashboard = await serveDashboard(
     { addr: "127.0.0.1:0", tokenReview: false, perObjectLabels: true },
@@ -239,8 +256,19 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
         target: { template: { data: { url: "x://{{p}}@h", b64: "{{b64enc p}}" } } },
       },
     ],
+    [
+      "generator-ok",
+      {
+        dataFrom: [
+          { sourceRef: { generatorRef: { kind: "Fake", name: "canary" } } },
+          { sourceRef: { generatorRef: { kind: "Password", name: "pw" } } },
+        ],
+      },
+    ],
   ];
   const failing: [string, ExternalSecretSpec][] = [
+    // A generator whose settings no password satisfies.
+    ["generator-invalid", { dataFrom: [{ sourceRef: { generatorRef: { kind: "Password", name: "bad" } } }] }],
     // A template error on the value (not JSON), a property that does not exist, a decoding that fails,
     // a path the identity may not read (Vault, AWS), a key missing in the fake store.
     [
@@ -309,6 +337,10 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
   assert.equal((await getSecret(ctl.kube, ns, "fake-ok"))?.data.p, VALUES.fake);
   assert.equal((await getSecret(ctl.kube, ns, "vault-ok"))?.data.p, VALUES.vault);
   assert.equal((await getSecret(ctl.kube, ns, "aws-ok"))?.data.url, `x://${VALUES.aws}@h`);
+  const password = async () => (await getSecret(ctl.kube, ns, "generator-ok"))?.data.password ?? "";
+  assert.equal((await getSecret(ctl.kube, ns, "generator-ok"))?.data.g, VALUES.generator);
+  generated.push(await password());
+  assert.equal(generated[0]?.length, 40);
   // A few refreshes and retries more, each logging at debug level: two more syncs of each
   // ExternalSecret that syncs (every 2 s; the failing ones are retried meanwhile). Counted by the
   // controller's own sync metric, not slept for, so a loaded machine cannot leave the window empty.
@@ -322,6 +354,8 @@ void test("no secret value, nor its base64, in any log, event, status, metric, p
       async () => ((await syncs(name)) >= (before.get(name) ?? 0) + 2 ? true : undefined),
       `two more syncs of ${name}`,
     );
+
+  generated.push(await password());
 
   // The plugin: deferred (no value anywhere) and inline (values only on stdout), with errors.
   await writeFile(join(dir, "refsync.yaml"), stringify(pluginConfig));

@@ -7,12 +7,14 @@
  * with part of its data.
  */
 import type { ExternalSecretSpec, RemoteRef } from "../../api/v1alpha1.ts";
+import { InvalidSpecError } from "../../errors.ts";
 import { extractMap, extractValue } from "../../providers/extract.ts";
 import { readRequestId, type ReadRequest, type SecretValue } from "../../providers/types.ts";
 import type { AuditSubject } from "../../store/audit.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 import type { LeaseSource } from "./leases.ts";
 import type { Sources } from "./sources.ts";
+import type { GeneratorRef } from "./generators.ts";
 import { checkNullBytes, convertKeys, finishKeys } from "./rewrite.ts";
 
 export interface FetchResult {
@@ -41,6 +43,12 @@ export function readRequestOf(ref: RemoteRef): ReadRequest {
  */
 export type ReadsSince = number | ((request: ReadRequest, store: string) => number);
 
+/** New values from a dataFrom entry's generator (src/controller/externalsecret/generators.ts); `field` names the reference. */
+export type Generate = (ref: GeneratorRef, field: string) => Promise<Record<string, Uint8Array>>;
+
+const NO_GENERATORS: Generate = (_ref, field) =>
+  Promise.reject(new InvalidSpecError(`${field}: generators are not available here`));
+
 export async function fetchData(
   spec: ExternalSecretSpec,
   sources: Sources,
@@ -49,6 +57,8 @@ export async function fetchData(
   signal?: AbortSignal,
   /** The ExternalSecret the reads serve, for the audit records. */
   subject?: AuditSubject,
+  /** Runs the generators dataFrom entries name, after every read succeeded (nothing generated for a failed sync). */
+  generate: Generate = NO_GENERATORS,
 ): Promise<FetchResult> {
   const dataFrom = spec.dataFrom ?? [];
   // Lists first (find), since they decide which keys to read.
@@ -96,9 +106,22 @@ export async function fetchData(
     decodingStrategy: ref.decodingStrategy,
   });
 
+  // Generated values never go through a store session, so never through its read cache.
+  const generated: (Record<string, Uint8Array> | undefined)[] = [];
+  for (const [i, d] of dataFrom.entries()) {
+    const ref = d.sourceRef?.generatorRef;
+    if (ref) generated[i] = await generate(ref, `spec.dataFrom[${i}].sourceRef.generatorRef`);
+  }
+
   let data: Record<string, Uint8Array> = {};
   dataFrom.forEach((d, i) => {
     const field = `spec.dataFrom[${i}]`;
+    const made = generated[i];
+    if (made) {
+      // As ESO: the entry's rewrites, no key conversion, then the key check.
+      data = { ...data, ...finishKeys(made, d, undefined, field) };
+      return;
+    }
     const session = sources.of(d);
     let map: Record<string, Uint8Array> = {};
     if (d.extract) map = extractMap(get(session, readRequestOf(d.extract)), extractReq(session, d.extract));

@@ -31,6 +31,7 @@ import { apiVersionOf, resourceTypes, type ResourceType } from "../../kube/resou
 import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { fetchData, type ReadsSince } from "./fetch.ts";
+import { runGenerator } from "./generators.ts";
 import { resolveSources } from "./sources.ts";
 import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
@@ -332,12 +333,19 @@ export class ExternalSecretReconciler {
       const namespace = es.metadata.namespace as string;
       const sources = await resolveSources(spec, namespace, this.#d.stores, this.#d.sessions);
       this.#prefetcher.prefetch(es, sources, signal);
-      const fetched = await fetchData(spec, sources, readsSinceMs, signal, {
-        kind: "ExternalSecret",
-        namespace,
-        name: es.metadata.name,
-        ...(es.metadata.uid && { uid: es.metadata.uid }),
-      });
+      const fetched = await fetchData(
+        spec,
+        sources,
+        readsSinceMs,
+        signal,
+        {
+          kind: "ExternalSecret",
+          namespace,
+          name: es.metadata.name,
+          ...(es.metadata.uid && { uid: es.metadata.uid }),
+        },
+        (ref, field) => runGenerator(this.#d.kube, namespace, ref, field, signal),
+      );
       if (spec.target?.manifest) {
         const written = await this.#writeManifest(es, spec.target.manifest, fetched.data, signal);
         await this.#trackLeases(key, es, fetched.leases, signal);
