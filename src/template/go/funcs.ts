@@ -315,6 +315,79 @@ function b32enc(s: string): string {
   return out + "=".repeat((8 - (out.length % 8)) % 8);
 }
 
+/** base32.StdEncoding.DecodeString (newlines ignored); Sprig returns the error's text as the result. */
+function b32dec(input: string): string {
+  const src = input.replace(/[\r\n]/g, "");
+  const corrupt = (at: number) => `illegal base32 data at input byte ${at}`;
+  let out = "";
+  let i = 0;
+  while (i < src.length) {
+    const groups: number[] = [];
+    let end = false;
+    while (groups.length < 8) {
+      if (i >= src.length) return corrupt(i - groups.length);
+      const c = src[i++]!;
+      const rest = src.length - i;
+      if (c === "=" && groups.length >= 2 && rest < 8) {
+        const j = groups.length;
+        if (rest + j < 7) return corrupt(src.length);
+        for (let k = 0; k < 7 - j; k++) if (k < rest && src[i + k] !== "=") return corrupt(i + k - 1);
+        if (j === 1 || j === 3 || j === 6) return corrupt(i - 1);
+        end = true;
+        break;
+      }
+      const v = BASE32.indexOf(c);
+      if (v < 0) return corrupt(i - 1);
+      groups.push(v);
+    }
+    let bits = 0;
+    let acc = 0;
+    for (const g of groups) {
+      acc = ((acc << 5) | g) & 0xffff;
+      bits += 5;
+      if (bits >= 8) {
+        out += String.fromCharCode((acc >> (bits - 8)) & 0xff);
+        bits -= 8;
+      }
+    }
+    if (end) break;
+  }
+  return out;
+}
+
+/** goutils.WrapCustom: lines of at most `width` bytes broken at spaces; long words cut only when asked. */
+function wrap(s: string, width: number, newline: string, cutLongWords: boolean): string {
+  if (s === "") return "";
+  const nl = newline === "" ? "\n" : newline;
+  const w = Math.max(1, width);
+  let out = "";
+  let offset = 0;
+  while (s.length - offset > w) {
+    if (s[offset] === " ") {
+      offset++;
+      continue;
+    }
+    const space = s.slice(offset, w + offset + 1).lastIndexOf(" ");
+    if (space >= 0) {
+      out += s.slice(offset, offset + space) + nl;
+      offset += space + 1;
+    } else if (cutLongWords) {
+      out += s.slice(offset, offset + w) + nl;
+      offset += w;
+    } else {
+      const next = s.indexOf(" ", offset + w);
+      if (next < 0) {
+        out += s.slice(offset);
+        offset = s.length;
+      } else {
+        out += s.slice(offset, next) + nl;
+        offset = next + 1;
+      }
+    }
+  }
+  return out + s.slice(offset);
+}
+
 /** Sprig's decryptAES: AES-256-CBC, the key the password's bytes zero-padded to 32, the IV first, PKCS #7 padding cut. */
 function decryptAES(ciphertext: string, password: string): string {
   const data = b64decode(ciphertext);
@@ -1207,6 +1280,12 @@ export const FUNCS = new Map<string, Func>([
   ["untitle", fn(["string"], untitle)],
   ["b32enc", fn(["string"], b32enc)],
   ["hexdec", fn(["string"], hexdec)],
+  ["b32dec", fn(["string"], b32dec)],
+  ["wrap", fn(["int", "string"], (w: bigint, s: string) => wrap(s, Number(w), "", false))],
+  [
+    "wrapWith",
+    fn(["int", "string", "string"], (w: bigint, nl: string, s: string) => wrap(s, Number(w), nl, true)),
+  ],
   ["seq", fn([], seq, "int")],
   ["untilStep", fn(["int", "int", "int"], untilStep)],
   [
@@ -1346,9 +1425,6 @@ export const NOT_YET = [
   "snakecase",
   "camelcase",
   "kebabcase",
-  "wrap",
-  "wrapWith",
-  "b32dec",
   "merge",
   "mergeOverwrite",
   "mustMerge",

@@ -42,6 +42,27 @@ void test("strings: abbreviations, initials, case swaps, base32 and hex", () => 
   ]);
 });
 
+void test("wrap, wrapWith and b32dec", () => {
+  cases([
+    // wrap: break at the last space within the width; a longer word stays whole.
+    ['{{ wrap 10 "The quick brown fox jumps over" }}', "The quick\nbrown fox\njumps over"],
+    ['{{ wrap 3 "abcdefgh ij" }}', "abcdefgh\nij"],
+    // wrapWith: the separator given, and long words cut at the width.
+    ['{{ wrapWith 5 "\\t" "Hello World" }}|{{ wrapWith 3 "|" "abcdefgh ij" }}', "Hello\tWorld|abc|def|gh|ij"],
+    // RFC 4648's test vectors; newlines are ignored.
+    [
+      '{{ b32dec "MY======" }} {{ b32dec "MZXW6===" }} {{ b32dec "MZXW6YQ=" }} {{ b32dec "MZXW6YTB" }}',
+      "f foo foob fooba",
+    ],
+    ['{{ b32dec "MZXW6YTBOI======" }} {{ b32dec "MZXW\\n6===" }}', "foobar foo"],
+    // Errors come back as the result, as Sprig returns them: the offset of the byte at fault.
+    [
+      '{{ b32dec "MZXW6YT" }}|{{ b32dec "M=======" }}|{{ b32dec "MZX=====" }}|{{ b32dec "mzxw6===" }}',
+      "illegal base32 data at input byte 0|illegal base32 data at input byte 1|illegal base32 data at input byte 3|illegal base32 data at input byte 0",
+    ],
+  ]);
+});
+
 void test("numbers: seq, untilStep, toDecimal, floats and decimal arithmetic", () => {
   cases([
     // seq as the Unix command: 1..n, start..end, start step end; end included.
