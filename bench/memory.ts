@@ -2,8 +2,10 @@
  * Controller memory, run as the image runs it (bin/refsync.js, the bundled
  * CLI, with the Deployment's NODE_OPTIONS and MALLOC_ARENA_MAX):
  * - where the MiB go: a fresh Node imports, one after another, what the
- *   controller loads (and, last, the provider SDKs it loads only when a store
- *   of theirs exists), each row the RSS and V8 heap that import added;
+ *   controller loads (and, last, what it loads only when needed: express on
+ *   the first webhook or dashboard request, a provider's SDK with a store of
+ *   its own), each row the RSS and V8 heap that import added; and a heap
+ *   snapshot of the idle controller summed per module (bench/heap-modules.ts);
  * - idle RSS on an empty cluster (target ≤ 100 MiB), beside the same
  *   controller from tsc's output (dist/cli/), which loads all of
  *   @kubernetes/client-node where the bundle keeps only what KubeConfig uses;
@@ -15,11 +17,14 @@
  * Env: BENCH_MEM_ES (5000), BENCH_MEM_SECRETS (20000).
  */
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeClient } from "../src/kube/client.ts";
 import { resourceTypes } from "../src/kube/resources.ts";
 import { startCluster } from "../test/cluster/index.ts";
 import { ensureCrds, externalSecret, fakeStore } from "../test/controller/harness.ts";
+import { summarizeHeap, type HeapSummary } from "./heap-modules.ts";
 import { deployedEnv, pool, rssMiB, startBenchController } from "./herd-kit.ts";
 import type { BenchResult } from "./run.ts";
 import { runIfMain } from "./standalone.ts";
@@ -37,19 +42,19 @@ interface ImportStep {
   imports: string[] | "controller";
 }
 
-/** The controller's imports in load order: its dependencies, then its own code, then the SDKs it loads lazily. */
+/** The controller's imports in load order: its dependencies, then its own code, then what it loads when needed. */
 const STEPS: ImportStep[] = [
   {
     what: "Node's built-ins it uses (http, https, crypto, zlib, worker_threads)",
     imports: ["node:http", "node:https", "node:crypto", "node:zlib", "node:worker_threads"],
   },
-  { what: "express (metrics, API, dashboard server)", imports: ["express"] },
   { what: "prom-client", imports: ["prom-client"] },
   { what: "pino (log)", imports: ["pino"] },
   {
     what: "refsync's controller (bundle: its code, zod, yaml, KubeConfig of @kubernetes/client-node)",
     imports: "controller",
   },
+  { what: "express: only on the first webhook or dashboard request", imports: ["express"] },
   {
     what: "AWS SDK (Secrets Manager, STS): only with an AWS store",
     imports: ["@aws-sdk/client-secrets-manager", "@aws-sdk/client-sts"],
@@ -118,16 +123,20 @@ function wholeKubernetesClient(): number {
   return Number(result.stdout);
 }
 
-/** Idle RSS of the controller from tsc's output (dist/cli/), as bin/refsync.js ran it before the bundle. */
-async function tscOutputIdleRss(kubeconfig: string): Promise<number> {
-  const entry = `const { main } = await import(${JSON.stringify(join(root, "dist", "cli", "main.js"))}); process.exitCode = await main(process.argv.slice(1));`;
+/**
+ * Starts `node NODE_ARGS controller …` against the cluster, waits until it has
+ * started and idled 5 s, returns what `measure` makes of its pid, and stops it.
+ */
+async function idleController<T>(
+  kubeconfig: string,
+  nodeArgs: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string },
+  measure: (pid: number) => Promise<T> | T,
+): Promise<T> {
   const child = spawn(
     process.execPath,
     [
-      "--input-type=module",
-      "-e",
-      entry,
-      "--",
+      ...nodeArgs,
       "controller",
       "--kubeconfig",
       kubeconfig,
@@ -138,22 +147,57 @@ async function tscOutputIdleRss(kubeconfig: string): Promise<number> {
       "--dashboard-addr",
       "0",
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...deployedEnv() } },
+    { stdio: ["ignore", "pipe", "inherit"], ...options },
   );
   let out = "";
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (chunk: string) => (out += chunk));
   try {
     while (!out.includes("controller started")) {
-      if (child.exitCode !== null) throw new Error(`controller (tsc output) exited: ${out}`);
+      if (child.exitCode !== null) throw new Error(`controller exited: ${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 5_000));
-    return rssMiB(child.pid as number).now;
+    return await measure(child.pid as number);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
   }
+}
+
+/** Idle RSS of the controller from tsc's output (dist/cli/), as bin/refsync.js ran it before the bundle. */
+function tscOutputIdleRss(kubeconfig: string): Promise<number> {
+  const entry = `const { main } = await import(${JSON.stringify(join(root, "dist", "cli", "main.js"))}); process.exitCode = await main(process.argv.slice(1));`;
+  return idleController(
+    kubeconfig,
+    ["--input-type=module", "-e", entry, "--"],
+    { env: { ...process.env, ...deployedEnv() }, cwd: root },
+    (pid) => rssMiB(pid).now,
+  );
+}
+
+/** A heap snapshot of the idle controller as the image runs it, summed per module. */
+function idleHeap(kubeconfig: string): Promise<HeapSummary> {
+  const dir = mkdtempSync(join(tmpdir(), "refsync-heap-"));
+  const env = deployedEnv();
+  const nodeOptions = `${env.NODE_OPTIONS ?? ""} --heapsnapshot-signal=SIGUSR2`.trim();
+  return idleController(
+    kubeconfig,
+    [join(root, "bin", "refsync.js")],
+    { env: { ...process.env, ...env, NODE_OPTIONS: nodeOptions }, cwd: dir },
+    async (pid) => {
+      process.kill(pid, "SIGUSR2");
+      // Written while the process is paused; done when its size stops changing.
+      let last = -1;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const file = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot"));
+        const size = file ? statSync(join(dir, file)).size : 0;
+        if (file && size > 0 && size === last) return summarizeHeap(join(dir, file));
+        last = size;
+      }
+    },
+  ).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 export async function bench(): Promise<BenchResult> {
@@ -169,6 +213,7 @@ export async function bench(): Promise<BenchResult> {
     const modules = importDeltas(STEPS);
     const wholeClient = wholeKubernetesClient();
     const tscIdle = await tscOutputIdleRss(cluster.kubeconfigPath);
+    const heap = await idleHeap(cluster.kubeconfigPath);
     const ctl = await startBenchController(cluster, undefined, 8);
     try {
       await new Promise((r) => setTimeout(r, 5_000));
@@ -221,7 +266,8 @@ export async function bench(): Promise<BenchResult> {
         .find((l) => l.startsWith("nodejs_heap_size_used_bytes "));
       const heapMiB = Number(heapLine?.split(" ")[1] ?? NaN) / 2 ** 20;
       const verdict = (value: number, target: number) => (value <= target ? "met" : "**missed**");
-      const controllerRow = modules.find((m) => m.what.startsWith("refsync's controller"));
+      const loadedAtStart = modules.findIndex((m) => m.what.startsWith("refsync's controller")) + 1;
+      const controllerRow = modules[loadedAtStart - 1];
       return {
         title: `Memory: ${ES} ExternalSecrets and ${SECRETS} unmanaged Secrets (cluster-wide controller)`,
         lines: [
@@ -242,7 +288,13 @@ export async function bench(): Promise<BenchResult> {
           "| module | RSS | V8 heap |",
           "|---|---:|---:|",
           ...modules.map((m) => `| ${m.what} | ${MiB(m.rss)} | ${MiB(m.heap)} |`),
-          `| sum of the rows up to the controller (what it loads at start) | ${MiB(modules.slice(0, 6).reduce((a, m) => a + m.rss, 0))} | |`,
+          `| sum of the rows up to the controller (what it loads at start) | ${MiB(modules.slice(0, loadedAtStart).reduce((a, m) => a + m.rss, 0))} | |`,
+          "",
+          `The idle controller's V8 heap by module (a heap snapshot, ${MiB(heap.total / 2 ** 20)} of objects): each module's source text, compiled functions and closures; then the other objects by kind (the zod schemas' instances are most of the arrays and JavaScript objects). Modules under 0.1 MiB are summed in one row.`,
+          "",
+          "| module or kind | heap |",
+          "|---|---:|",
+          ...heapRows(heap),
         ],
       };
     } finally {
@@ -252,6 +304,21 @@ export async function bench(): Promise<BenchResult> {
     kube.close();
     await cluster.stop();
   }
+}
+
+/** The heap summary's rows: modules of 0.1 MiB or more, the rest of the modules in one row, then the kinds. */
+function heapRows(heap: HeapSummary): string[] {
+  const big = heap.modules.filter(([, bytes]) => bytes >= 0.1 * 2 ** 20);
+  const small = heap.modules.slice(big.length);
+  const row = (what: string, bytes: number) => `| ${what} | ${MiB(bytes / 2 ** 20)} |`;
+  return [
+    ...big.map(([what, bytes]) => row(what, bytes)),
+    row(
+      `${small.length} other modules`,
+      small.reduce((a, [, b]) => a + b, 0),
+    ),
+    ...heap.rest.filter(([, bytes]) => bytes >= 0.01 * 2 ** 20).map(([what, bytes]) => row(what, bytes)),
+  ];
 }
 
 await runIfMain(import.meta.filename, bench);
