@@ -227,4 +227,21 @@ void describe("install manifests on a real API server", () => {
     });
     await serverSideApply(cluster.kc, objects, "refsync-install-test");
   });
+
+  void it("manifests/generic-targets adds ESO's opt-in flag and only the ConfigMap rules", async () => {
+    const objects = withoutCrds(
+      await kustomizeBuild(path.join(import.meta.dirname, "fixtures", "generic-targets-install")),
+    );
+    const controller = podSpec(find(objects, "Deployment", "refsync-controller"))
+      .containers[0] as V1Container;
+    assert.deepEqual(controller.args, ["controller", "--leader-elect", "--unsafe-allow-generic-targets"]);
+    const args = (controller.args ?? []).slice(1);
+    assert.equal(parseControllerFlags(args, { POD_NAMESPACE: NAMESPACE }).options.allowGenericTargets, true);
+    const role = find(objects, "ClusterRole", "refsync-generic-targets") as { rules: unknown[] };
+    assert.deepEqual(role.rules, [
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "patch", "delete"] },
+    ]);
+    assert.ok(find(objects, "ClusterRoleBinding", "refsync-generic-targets"));
+    await serverSideApply(cluster.kc, objects, "refsync-install-test");
+  });
 });
