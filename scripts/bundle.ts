@@ -34,14 +34,20 @@ const DESCRIBE =
   /inst\.describe = \(description\) => \{\s*const cl = inst\.clone\(\);\s*core\.globalRegistry\.add\(cl, \{ description \}\);\s*return cl;\s*\};/;
 
 /** The bundle's zod: describe() returns its schema; fails the build if zod's code no longer matches. */
+let describePatched = false;
 const zodDescribe: Plugin = {
   name: "zod-describe",
   setup(b) {
+    b.onEnd(() => {
+      if (!describePatched)
+        throw new Error("zod's classic schemas.js was not bundled; update scripts/bundle.ts");
+    });
     b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]classic[\\/]schemas\.js$/ }, async (args) => {
       const source = await readFile(args.path, "utf8");
       const contents = source.replace(DESCRIBE, "inst.describe = () => inst;");
       if (contents === source)
         throw new Error(`${args.path}: zod's describe() changed; update scripts/bundle.ts`);
+      describePatched = true;
       return { contents, loader: "js" };
     });
   },
