@@ -39,7 +39,7 @@ void describe("refsync convert --from eso", () => {
 
     const check = collector();
     assert.equal(await convertCommand([dir, "--from", "eso", "--check"], check), 1);
-    assert.match(check.err(), /would convert 8 ESO object\(s\) in 3 file\(s\)\n$/);
+    assert.match(check.err(), /would convert 10 ESO object\(s\) in 3 file\(s\)\n$/);
     assert.match(
       check.err(),
       /^would change: .*aws\.yaml: document 0: ClusterSecretStore\/aws-secrets: spec\.provider\.aws\.service: removed \("SecretsManager"/m,
@@ -59,7 +59,7 @@ void describe("refsync convert --from eso", () => {
       run.err(),
       /vault\.yaml: document 2: ExternalSecret\/shop\/db-credentials: spec\.target\.creationPolicy: set to "Owner"/,
     );
-    assert.match(run.err(), /converted 8 ESO object\(s\) in 3 file\(s\)\n$/);
+    assert.match(run.err(), /converted 10 ESO object\(s\) in 3 file\(s\)\n$/);
     // The same objects as the plugin renders from the ESO originals.
     assert.equal(await rendered(dir), before);
     // Converted files are refsync's now: nothing more to do.

@@ -60,7 +60,9 @@ void describe("plugin: ESO manifests", () => {
         "refsync.dev/v1alpha1 SecretStore/cluster-secrets",
         "refsync.dev/v1alpha1 SecretStore/demo",
         "refsync.dev/v1alpha1 SecretStore/gcp",
+        "refsync.dev/v1alpha1 SecretStore/gcp-gke",
         "refsync.dev/v1alpha1 SecretStore/vault-backend",
+        "refsync.dev/v1alpha1 SecretStore/vault-backend-aws-iam",
       ]);
       const origin = Object.fromEntries(
         out.map((d) => [d.metadata.name, d.metadata.annotations?.["refsync.dev/converted-from"]]),
