@@ -242,6 +242,11 @@ const externalSecretStatus: CrdSchema = {
         properties: {
           id: { description: "The backend's lease ID.", type: "string" },
           renewable: { description: "Whether the lease can be renewed.", type: "boolean" },
+          store: {
+            description:
+              "The store the lease was read through (SecretStore/<namespace>/<name> or ClusterSecretStore/<name>).",
+            type: "string",
+          },
           durationSeconds: {
             description: "Seconds granted by the last read or renewal.",
             type: "integer",

@@ -124,6 +124,8 @@ export interface LeaseStatus {
   durationSeconds: number;
   /** When the lease runs out unless renewed (RFC 3339, seconds). */
   expiresAt: string;
+  /** The store it was read through (`SecretStore/<ns>/<name>`, `ClusterSecretStore/<name>`), which renews and revokes it. */
+  store?: string;
 }
 
 export interface ExternalSecret {

@@ -165,6 +165,71 @@ void describe("Vault dynamic secrets (database/creds)", () => {
     }
   });
 
+  void it("leases read through two stores (sourceRef.storeRef) are taken over from each after a restart, and revoked", async () => {
+    // The restart before stopped the suite's controller: this one is the first of its own.
+    const first = await controllerFor(suite, suite.ns);
+    const kube = first.kube;
+    await applyKubernetesAuthStore(kube, suite.vault, suite.ns, {
+      name: "db-b",
+      role: `${suite.ns}-db`,
+      spec: { path: "database", version: "v1" },
+    });
+    const prefixed = (prefix: string) => [{ regexp: { source: "^(.*)$", target: `${prefix}_$1` } }];
+    await applyObject(
+      kube,
+      externalSecret(suite.ns, "two-stores", {
+        secretStoreRef: { name: "db" },
+        refreshInterval: "1h",
+        dataFrom: [
+          { extract: { key: `creds/${suite.ns}-long` }, rewrite: prefixed("a") },
+          {
+            extract: { key: `creds/${suite.ns}-other` },
+            rewrite: prefixed("b"),
+            sourceRef: { storeRef: { name: "db-b" } },
+          },
+        ],
+      }),
+    );
+    await waitForCondition(kube, suite.ns, "two-stores", "Ready", "True", "SecretSynced");
+    const before = await waitFor(() => getSecret(kube, suite.ns, "two-stores"), "Secret two-stores");
+    const listed = await waitFor(async () => {
+      const leases = await statusLeases(kube, "two-stores");
+      return leases?.length === 2 ? leases : undefined;
+    }, "both leases in the status");
+    assert.deepEqual(listed.map((l) => l.store).sort(), [
+      `SecretStore/${suite.ns}/db`,
+      `SecretStore/${suite.ns}/db-b`,
+    ]);
+    await first.stop();
+    const restartedAt = Date.now();
+    const next = await controllerFor(suite, suite.ns);
+    try {
+      await waitFor(
+        () => (requestsSince(restartedAt, "sys/leases/renew", 200) >= 2 ? true : undefined),
+        "both leases renewed by the new controller",
+        8_000,
+      );
+      for (const role of ["long", "other"])
+        assert.equal(
+          requestsSince(restartedAt, `database/creds/${suite.ns}-${role}`),
+          0,
+          `no new read (${role})`,
+        );
+      assert.deepEqual((await getSecret(next.kube, suite.ns, "two-stores"))?.data, before.data);
+      await deleteObject(next.kube, {
+        kind: "ExternalSecret",
+        metadata: { name: "two-stores", namespace: suite.ns },
+      });
+      for (const lease of listed)
+        await waitFor(
+          () => (serverLease(lease.id)?.revoked ? true : undefined),
+          `lease of ${lease.store} revoked`,
+        );
+    } finally {
+      await next.stop();
+    }
+  });
+
   void it("a restart after the lease was revoked, or after the Secret was deleted: new credentials, old lease revoked", async () => {
     const first = await controllerFor(suite, suite.ns);
     const before = new Map<string, { username: string; lease: LeaseStatus }>();

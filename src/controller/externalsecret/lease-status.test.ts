@@ -45,12 +45,32 @@ const notDue: SyncDecision = { due: false, reason: "none" };
 void describe("lease status", () => {
   void test("what the status shows of held leases: ID, renewable, whole seconds, expiry to the second, by ID", () => {
     const shown = toLeaseStatus([
-      { lease: { id: "db/creds/b", renewable: false, durationSeconds: 1.6 }, expiresAt: NOW + 1_999 },
-      { lease: { id: "db/creds/a", renewable: true, durationSeconds: 3600 }, expiresAt: NOW + 3_600_000 },
+      {
+        lease: { id: "db/creds/b", renewable: false, durationSeconds: 1.6 },
+        store: "SecretStore/ns/vault",
+        expiresAt: NOW + 1_999,
+      },
+      {
+        lease: { id: "db/creds/a", renewable: true, durationSeconds: 3600 },
+        store: "ClusterSecretStore/shared",
+        expiresAt: NOW + 3_600_000,
+      },
     ]);
     assert.deepEqual(shown, [
-      { id: "db/creds/a", renewable: true, durationSeconds: 3600, expiresAt: "2030-01-01T01:00:00Z" },
-      { id: "db/creds/b", renewable: false, durationSeconds: 2, expiresAt: "2030-01-01T00:00:01Z" },
+      {
+        id: "db/creds/a",
+        renewable: true,
+        durationSeconds: 3600,
+        expiresAt: "2030-01-01T01:00:00Z",
+        store: "ClusterSecretStore/shared",
+      },
+      {
+        id: "db/creds/b",
+        renewable: false,
+        durationSeconds: 2,
+        expiresAt: "2030-01-01T00:00:01Z",
+        store: "SecretStore/ns/vault",
+      },
     ]);
     assert.deepEqual(fromLeaseStatus(shown[0]!), {
       id: "db/creds/a",
@@ -67,6 +87,7 @@ void describe("lease status", () => {
     assert.ok(!sameLeases([lease()], [lease({ renewable: false })]));
     assert.ok(!sameLeases([lease()], [lease({ durationSeconds: 30 })]));
     assert.ok(!sameLeases([lease()], [lease({ id: "other" })]));
+    assert.ok(!sameLeases([lease()], [lease({ store: "SecretStore/ns/other" })]));
   });
 
   void test("a lease has expired at its expiry, and when its expiry cannot be read", () => {

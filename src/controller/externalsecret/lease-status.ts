@@ -1,7 +1,7 @@
 /**
  * The leases an ExternalSecret holds, as its status records them
- * (`status.leases`: lease ID, renewable, last grant, expiry; nothing a value
- * could be derived from), and whether a restarted controller may take them
+ * (`status.leases`: lease ID, renewable, last grant, expiry, the store it
+ * was read through; nothing a value could be derived from), and whether a restarted controller may take them
  * over by renewing them instead of reading new credentials.
  */
 import { ANNOTATION_DATA_HASH, type ExternalSecret, type LeaseStatus } from "../../api/v1alpha1.ts";
@@ -17,11 +17,12 @@ const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d
 
 export function toLeaseStatus(held: readonly HeldLease[]): LeaseStatus[] {
   return held
-    .map(({ lease, expiresAt }) => ({
+    .map(({ lease, store, expiresAt }) => ({
       id: lease.id,
       renewable: lease.renewable,
       durationSeconds: Math.max(0, Math.round(lease.durationSeconds)),
       expiresAt: rfc3339(expiresAt),
+      store,
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -46,7 +47,8 @@ export function sameLeases(a: readonly LeaseStatus[] = [], b: readonly LeaseStat
         x.id === y.id &&
         x.renewable === y.renewable &&
         x.durationSeconds === y.durationSeconds &&
-        x.expiresAt === y.expiresAt
+        x.expiresAt === y.expiresAt &&
+        x.store === y.store
       );
     })
   );

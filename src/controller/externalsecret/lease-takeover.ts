@@ -11,7 +11,7 @@ import type { Logger } from "../../log.ts";
 import type { StoreSession } from "../secretstore/sessions.ts";
 import { errorSummary, objectKey, type Informer } from "../../kube/informer.ts";
 import { fromLeaseStatus, leaseExpired, resumeBlocker } from "./lease-status.ts";
-import type { LeaseTracker } from "./leases.ts";
+import type { LeaseSource, LeaseTracker, ResumeResult } from "./leases.ts";
 import type { SyncDecision } from "./schedule.ts";
 import type { TargetObject } from "./target.ts";
 
@@ -19,8 +19,28 @@ export interface LeaseTakeoverDeps {
   leases: LeaseTracker;
   externalSecrets: Pick<Informer<ExternalSecret>, "list">;
   log: Logger;
-  /** The store session of an ExternalSecret (throws for an invalid spec or a store it cannot use). */
-  session(es: ExternalSecret): Promise<StoreSession>;
+  /** The sessions of the stores an ExternalSecret reads from (throws for an invalid spec or a store it cannot use). */
+  sessions(es: ExternalSecret): Promise<StoreSession[]>;
+}
+
+/**
+ * Each listed lease with the session of the store it was read through: its `store`, or, for a
+ * status written before leases named their store, the one store the ExternalSecret reads from.
+ * Undefined when a lease's store is not among those the ExternalSecret reads from now.
+ */
+function withSessions(listed: readonly LeaseStatus[], sessions: StoreSession[]): LeaseSource[] | undefined {
+  const out: LeaseSource[] = [];
+  for (const status of listed) {
+    const session =
+      status.store === undefined
+        ? sessions.length === 1
+          ? sessions[0]
+          : undefined
+        : sessions.find((s) => s.id === status.store);
+    if (!session) return undefined;
+    out.push({ lease: fromLeaseStatus(status), session });
+  }
+  return out;
 }
 
 export class LeaseTakeover {
@@ -55,8 +75,10 @@ export class LeaseTakeover {
     let why = resumeBlocker(es, target, decision);
     if (!why) {
       try {
-        const session = await this.#d.session(es);
-        const result = await this.#d.leases.resume(key, session, listed.map(fromLeaseStatus), signal);
+        const leases = withSessions(listed, await this.#d.sessions(es));
+        const result = leases
+          ? await this.#d.leases.resume(key, leases, signal)
+          : ({ ok: false, why: "a lease's store is not read any more" } satisfies ResumeResult);
         if (result.ok) {
           this.#retiring.delete(key);
           log.info("took over the leases of the previous controller");
@@ -96,16 +118,23 @@ export class LeaseTakeover {
     );
     this.#retiring.delete(key);
     if (pending.length === 0) return;
-    let session: StoreSession;
+    let leases: LeaseSource[] | undefined;
     try {
-      session = await this.#d.session(es);
+      leases = withSessions(pending, await this.#d.sessions(es));
     } catch (err) {
       this.#d.log.warn({ err: errorSummary(err), externalSecret: key }, "cannot revoke replaced leases");
       return;
     }
-    for (const lease of pending) {
+    if (!leases) {
+      this.#d.log.warn(
+        { externalSecret: key },
+        "cannot revoke replaced leases: a store is not read any more",
+      );
+      return;
+    }
+    for (const { lease, session } of leases) {
       try {
-        await session.revokeLease(fromLeaseStatus(lease), signal);
+        await session.revokeLease(lease, signal);
       } catch (err) {
         if (signal.aborted) throw err;
         this.#d.log.warn({ err: errorSummary(err), store: session.id }, "lease revocation failed");

@@ -109,7 +109,7 @@ void describe("LeaseTracker", () => {
       { id: "l1", durationSeconds: 1.5, renewable: true },
       { id: "l2", durationSeconds: 2, renewable: true },
     ];
-    assert.deepEqual(await tracker.resume("ns/a", s, listed), { ok: true });
+    assert.deepEqual(await tracker.resume("ns/a", held(s, ...listed)), { ok: true });
     assert.deepEqual(calls, ["renew:l1", "renew:l2"]);
     assert.ok(tracker.holds("ns/a"));
     assert.deepEqual(
@@ -117,7 +117,7 @@ void describe("LeaseTracker", () => {
       ["l1", "l2"],
     );
     // Another ExternalSecret of the same (cached) read joins the lease already taken over: no second renewal.
-    assert.deepEqual(await tracker.resume("ns/b", s, [listed[0]!]), { ok: true });
+    assert.deepEqual(await tracker.resume("ns/b", held(s, listed[0]!)), { ok: true });
     assert.equal(calls.length, 2);
     // …and the tracker renews them from then on.
     await tick(1100);
@@ -151,7 +151,7 @@ void describe("LeaseTracker", () => {
       } as unknown as StoreSession;
       const tracker = new LeaseTracker({ log: silentLogger, onRefreshNeeded: () => {} });
       const ok = { id: "ok", durationSeconds: 60, renewable: true };
-      const result = await tracker.resume("ns/a", s, [ok, { id: "bad", durationSeconds: 60, renewable }]);
+      const result = await tracker.resume("ns/a", held(s, ok, { id: "bad", durationSeconds: 60, renewable }));
       assert.equal(result.ok, false, name);
       assert.equal(!result.ok && result.why, why, name);
       assert.equal(tracker.holds("ns/a"), false, name);

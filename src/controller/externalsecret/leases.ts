@@ -28,9 +28,10 @@ export interface LeaseSource {
   session: StoreSession;
 }
 
-/** A lease a key holds, and when it runs out unless renewed. */
+/** A lease a key holds, the store it was read through (session id), and when it runs out unless renewed. */
 export interface HeldLease {
   lease: Lease;
+  store: string;
   expiresAt: number;
 }
 
@@ -75,7 +76,7 @@ export class LeaseTracker {
     const out: HeldLease[] = [];
     for (const id of this.#byKey.get(key) ?? []) {
       const held = this.#held.get(id);
-      if (held) out.push({ lease: held.lease, expiresAt: held.expiresAt });
+      if (held) out.push({ lease: held.lease, store: held.session.id, expiresAt: held.expiresAt });
     }
     return out;
   }
@@ -86,17 +87,12 @@ export class LeaseTracker {
    * when every one is renewed for at least half of its last grant, tracks
    * them for `key`. Otherwise nothing is tracked and the caller re-reads.
    */
-  async resume(
-    key: string,
-    session: StoreSession,
-    leases: Lease[],
-    signal?: AbortSignal,
-  ): Promise<ResumeResult> {
-    const renewed: Lease[] = [];
-    for (const lease of leases) {
+  async resume(key: string, leases: LeaseSource[], signal?: AbortSignal): Promise<ResumeResult> {
+    const renewed: LeaseSource[] = [];
+    for (const { lease, session } of leases) {
       const held = this.#held.get(lease.id);
       if (held) {
-        renewed.push(held.lease);
+        renewed.push({ lease: held.lease, session: held.session });
         continue;
       }
       if (!lease.renewable) return { ok: false, why: "a lease is not renewable" };
@@ -107,16 +103,13 @@ export class LeaseTracker {
             ok: false,
             why: granted ? "a lease reached its max TTL" : "the store cannot renew leases",
           };
-        renewed.push(granted);
+        renewed.push({ lease: granted, session });
       } catch (err) {
         if (signal?.aborted) throw err;
         return { ok: false, why: "a lease renewal failed", err };
       }
     }
-    this.track(
-      key,
-      renewed.map((lease) => ({ lease, session })),
-    );
+    this.track(key, renewed);
     return { ok: true };
   }
 

@@ -120,17 +120,10 @@ export class ExternalSecretReconciler {
       leases: deps.leases,
       externalSecrets: deps.externalSecrets,
       log: deps.log,
-      session: async (es) => {
+      sessions: async (es) => {
         const spec = validateExternalSecretSpec(es.spec);
-        const sessions = [
-          ...(
-            await resolveSources(spec, es.metadata.namespace as string, deps.stores, deps.sessions)
-          ).byStore.values(),
-        ];
-        // The status does not say which store a lease came from: with several, the data is read again.
-        const [only] = sessions;
-        if (!only || sessions.length > 1) throw new Error("leases are taken over from one store only");
-        return only;
+        const namespace = es.metadata.namespace as string;
+        return [...(await resolveSources(spec, namespace, deps.stores, deps.sessions)).byStore.values()];
       },
     });
     this.#prefetcher = new DueReadPrefetcher({
