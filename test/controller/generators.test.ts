@@ -40,10 +40,15 @@ void describe("generators", () => {
       { fieldManager: "test", force: true },
     );
   };
-  const generated = (name: string, kind: string, spec: Omit<ExternalSecret["spec"], "dataFrom"> = {}) =>
+  const generated = (
+    name: string,
+    kind: string,
+    spec: Omit<ExternalSecret["spec"], "dataFrom"> = {},
+    generator = "gen",
+  ) =>
     externalSecret(suite.ns, name, {
       ...spec,
-      dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATORS, kind, name: "gen" } } }],
+      dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATORS, kind, name: generator } } }],
     } as ExternalSecret["spec"]);
   /** Every generated value seen, for the leak checks at the end. */
   const seen = new Set<string>();
@@ -210,37 +215,34 @@ void describe("generators", () => {
 
   void test("a missing or invalid generator: Ready=False naming the field, the Secret kept", async () => {
     const { ctl, ns } = suite;
-    await applyObject(
-      ctl.kube,
-      externalSecret(ns, "missing", {
-        dataFrom: [
-          { sourceRef: { generatorRef: { apiVersion: GENERATORS, kind: "Password", name: "nope" } } },
-        ],
-      } as ExternalSecret["spec"]),
+    const readyOf = async () =>
+      (await getExternalSecret(ctl.kube, ns, "broken"))?.status?.conditions?.find((c) => c.type === "Ready");
+    await applyObject(ctl.kube, generated("broken", "Password", {}, "flaky"));
+    await waitFor(
+      async () =>
+        /generatorRef: Password "flaky" not found in namespace/.test((await readyOf())?.message ?? "")
+          ? true
+          : undefined,
+      "NotFound naming spec.dataFrom[0].sourceRef.generatorRef",
     );
-    const es = await waitForCondition(ctl.kube, ns, "missing", "Ready", "False");
-    const ready = es.status?.conditions?.find((c) => c.type === "Ready");
-    assert.match(
-      ready?.message ?? "",
-      /spec\.dataFrom\[0\]\.sourceRef\.generatorRef: Password "nope" not found/,
-    );
-    await apply("Password", "bad", { length: 4, digits: 4, symbols: 4 });
-    await applyObject(
-      ctl.kube,
-      externalSecret(ns, "missing", {
-        dataFrom: [
-          { sourceRef: { generatorRef: { apiVersion: GENERATORS, kind: "Password", name: "bad" } } },
-        ],
-      } as ExternalSecret["spec"]),
-    );
+    assert.match((await readyOf())?.message ?? "", /^spec\.dataFrom\[0\]\.sourceRef\.generatorRef: /);
+    await apply("Password", "flaky", { length: 20 });
+    await waitForCondition(ctl.kube, ns, "broken", "Ready", "True");
+    const kept = (await secretData("broken"))?.password;
+    assert.equal(kept?.length, 20);
+    // The generator goes bad: the next sync (forced) fails, naming the field, and writes nothing.
+    await apply("Password", "flaky", { length: 4, digits: 4, symbols: 4 });
+    await ctl.kube.mergePatch(resourceTypes.externalSecret, ns, "broken", {
+      metadata: { annotations: { "refsync.dev/force-sync": "1" } },
+    });
     await waitFor(async () => {
-      const now = await getExternalSecret(ctl.kube, ns, "missing");
-      const c = now?.status?.conditions?.find((x) => x.type === "Ready");
+      const c = await readyOf();
       return c?.reason === "InvalidSpec" &&
-        /spec\.digits: digits and symbols \(8\) exceed length \(4\)/.test(c.message)
+        /Password "flaky": spec\.digits: digits and symbols \(8\) exceed length \(4\)/.test(c.message)
         ? true
         : undefined;
     }, "InvalidSpec naming spec.digits");
+    assert.equal((await secretData("broken"))?.password, kept);
   });
 
   void test("the example of docs/generators.md: a CreatedOnce password", async () => {
