@@ -195,7 +195,7 @@ export function verifyAudit(files: readonly string[]): VerifyResult {
       const { hash, ...rest } = parsed;
       if (typeof hash !== "string" || typeof rest.prev !== "string") return bad("no prev or hash");
       if (sha256(JSON.stringify(rest)) !== hash) return bad("the record was changed (hash mismatch)");
-      const shape = auditRecordSchema.safeParse(parsed);
+      const shape = auditRecordSchema().safeParse(parsed);
       if (!shape.success) {
         const issue = shape.error.issues[0];
         return bad(
