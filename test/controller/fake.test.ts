@@ -194,13 +194,13 @@ void describe("controller with the fake provider", () => {
       ctl.kube,
       externalSecret(ns, "gotpl-bad", {
         secretStoreRef: { name: "eso" },
-        target: { template: { engineVersion: "v2", data: { stamp: "{{ .user }}-{{ now }}" } } },
+        target: { template: { engineVersion: "v2", data: { stamp: '{{ .user }}-{{ env "HOME" }}' } } },
         dataFrom: [{ extract: { key: "db" } }],
       }),
     );
     const es = await waitForCondition(ctl.kube, ns, "gotpl-bad", "Ready", "False", "InvalidSpec");
     const message = es.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
-    assert.match(message, /template\.data\.stamp: line 1, column 16: function "now" is not supported/);
+    assert.match(message, /template\.data\.stamp: line 1, column 16: function "env" is not supported/);
     assert.ok(!message.includes(VALUE));
   });
 
