@@ -98,4 +98,73 @@ void describe("ESO generators", () => {
     assert.deepEqual(out.problems, ["spec.lenght: refsync does not implement this ESO field"]);
     assert.equal(esoRule("Password", "spec.length")?.kind, "map");
   });
+
+  /**
+   * Every field of ESO's generator types for the kinds refsync has (apis/generators/v1alpha1:
+   * types_password.go, types_uuid.go, types_fake.go, types_cluster.go), with a value ESO
+   * accepts: each comes out in the refsync object, is dropped with a note, or is refused by name.
+   */
+  const FIELDS: [kind: string, path: string, value: unknown, outcome: "kept" | "dropped" | "refused"][] = [
+    ["Password", "length", 12, "kept"],
+    ["Password", "digits", 2, "kept"],
+    ["Password", "symbols", 2, "kept"],
+    ["Password", "symbolCharacters", "-_", "kept"],
+    ["Password", "noUpper", true, "kept"],
+    ["Password", "allowRepeat", true, "kept"],
+    ["Password", "secretKeys", ["a", "b"], "kept"],
+    ["Password", "encoding", "hex", "kept"],
+    ["Fake", "data", { k: "v" }, "kept"],
+    ["Fake", "controller", "dev", "dropped"],
+    ["ClusterGenerator", "generator.passwordSpec", { length: 12 }, "kept"],
+    ["ClusterGenerator", "generator.fakeSpec", { data: { k: "v" } }, "kept"],
+    ["ClusterGenerator", "generator.uuidSpec", {}, "kept"],
+    ...[
+      "acrAccessTokenSpec",
+      "beyondtrustWorkloadCredentialsDynamicSecretSpec",
+      "cloudsmithAccessTokenSpec",
+      "ecrAuthorizationTokenSpec",
+      "gcrAccessTokenSpec",
+      "githubAccessTokenSpec",
+      "gitlabDeployTokenSpec",
+      "quayAccessTokenSpec",
+      "sshKeySpec",
+      "stsSessionTokenSpec",
+      "vaultDynamicSecretSpec",
+      "webhookSpec",
+      "grafanaSpec",
+      "mfaSpec",
+    ].map((key): [string, string, unknown, "refused"] => [
+      "ClusterGenerator",
+      `generator.${key}`,
+      { x: 1 },
+      "refused",
+    ]),
+  ];
+  for (const [kind, path, value, outcome] of FIELDS) {
+    void test(`${kind} spec.${path}: ${outcome}`, () => {
+      const spec: Record<string, unknown> = {};
+      let at = spec;
+      const parts = path.split(".");
+      parts.slice(0, -1).forEach((p) => (at = (at[p] = {}) as Record<string, unknown>));
+      at[parts.at(-1) as string] = value;
+      if (kind === "ClusterGenerator") spec.kind = "Password";
+      const out = convertEsoObject(eso(kind, spec));
+      if (outcome === "refused") {
+        assert.ok(!out.ok);
+        assert.ok(out.problems.some((p) => p.startsWith(`spec.${path}: `) && p.includes("generator yet")));
+        return;
+      }
+      assert.ok(out.ok, out.ok ? "" : out.problems.join("; "));
+      let got: unknown = out.object.spec;
+      for (const p of parts) got = (got as Record<string, unknown> | undefined)?.[p];
+      if (outcome === "kept") assert.deepEqual(got, value);
+      else {
+        assert.equal(got, undefined);
+        assert.deepEqual(
+          out.dropped.map((d) => d.path),
+          [`spec.${path}`],
+        );
+      }
+    });
+  }
 });
