@@ -22,6 +22,8 @@ export interface Func {
   params: Param[];
   variadic?: Param;
   fn: (...args: Value[]) => Value;
+  /** The share of the work budget one call takes, charged before it runs (an expensive function's). */
+  share?: number;
 }
 
 export interface Limits {
@@ -357,6 +359,10 @@ export function execute(nodes: Node[], data: Value, funcs: Map<string, Func>, li
     const paramAt = (k: number): Param => (k < fixed ? f.params[k]! : f.variadic!);
     const values = rest.map((a, k) => evalArg(dot, paramAt(k), a));
     if (final !== MISSING) values.push(validate(final, paramAt(rest.length), node, true));
+    if (f.share !== undefined) {
+      work += Math.ceil(limits.maxWork * f.share);
+      if (work > limits.maxWork) fail(node, `${name} is called too often in one template`);
+    }
     let result: Value;
     try {
       result = f.fn(...values);

@@ -15,8 +15,10 @@
 import {
   createDecipheriv,
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
+  scryptSync,
   X509Certificate,
 } from "node:crypto";
 import { parse as parseYaml } from "yaml";
@@ -386,6 +388,59 @@ function wrap(s: string, width: number, newline: string, cutLongWords: boolean):
     }
   }
   return out + s.slice(offset);
+}
+
+// The Master Password algorithm (v3, Lyndir) that Sprig's derivePassword follows: its scope, the
+// password templates of each type and the characters of each template letter.
+const MPW_SCOPE = "com.lyndir.masterpassword";
+const MPW_TEMPLATES: Record<string, string[]> = {
+  maximum: ["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
+  long: [
+    ..."CvcvnoCvcvCvcv CvcvCvcvnoCvcv CvcvCvcvCvcvno CvccnoCvcvCvcv CvccCvcvnoCvcv CvccCvcvCvcvno".split(" "),
+    ..."CvcvnoCvccCvcv CvcvCvccnoCvcv CvcvCvccCvcvno CvcvnoCvcvCvcc CvcvCvcvnoCvcc CvcvCvcvCvccno".split(" "),
+    ..."CvccnoCvccCvcv CvccCvccnoCvcv CvccCvccCvcvno CvcvnoCvccCvcc CvcvCvccnoCvcc CvcvCvccCvccno".split(" "),
+    ..."CvccnoCvcvCvcc CvccCvcvnoCvcc CvccCvcvCvccno".split(" "),
+  ],
+  medium: ["CvcnoCvc", "CvcCvcno"],
+  short: ["Cvcn"],
+  basic: ["aaanaaan", "aannaaan", "aaannaaa"],
+  pin: ["nnnn"],
+};
+const MPW_CHARACTERS: Record<string, string> = {
+  V: "AEIOU",
+  C: "BCDFGHJKLMNPQRSTVWXYZ",
+  v: "aeiou",
+  c: "bcdfghjklmnpqrstvwxyz",
+  A: "AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+  a: "AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+  n: "0123456789",
+  o: "@&%?,=[]_:-+*$#!'^~;()/.",
+  x: "AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+};
+
+/** Sprig's derivePassword counter type user site: Master Password v3 (scrypt N=32768 r=8 p=2, HMAC-SHA-256). */
+function derivePassword(counter: bigint, type: string, password: string, user: string, site: string): string {
+  const templates = Object.hasOwn(MPW_TEMPLATES, type) ? MPW_TEMPLATES[type]! : undefined;
+  if (!templates) return `cannot find password template ${type}`;
+  if (counter < 0n || counter > 0xffffffffn) return err("counter overflows uint32");
+  const u32 = (n: number | bigint) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(Number(n));
+    return b;
+  };
+  const bytes = (s: string) => Buffer.from(s, "latin1");
+  const salt = Buffer.concat([bytes(MPW_SCOPE), u32(user.length), bytes(user)]);
+  const key = scryptSync(bytes(password), salt, 64, { N: 32768, r: 8, p: 2, maxmem: 64 * 1024 * 1024 });
+  const seed = createHmac("sha256", key)
+    .update(Buffer.concat([bytes(MPW_SCOPE), u32(site.length), bytes(site), u32(counter)]))
+    .digest();
+  const template = templates[seed[0]! % templates.length]!;
+  return [...template]
+    .map((letter, i) => {
+      const chars = MPW_CHARACTERS[letter]!;
+      return chars[seed[i + 1]! % chars.length];
+    })
+    .join("");
 }
 
 /** Sprig's decryptAES: AES-256-CBC, the key the password's bytes zero-padded to 32, the IV first, PKCS #7 padding cut. */
@@ -1334,6 +1389,14 @@ export const FUNCS = new Map<string, Func>([
   ["kindIs", fn(["string", "any"], (k: string, v: Value) => k === kindOf(v))],
   ["deepEqual", fn(["any", "any"], deepEqual)],
   ["decryptAES", fn(["string", "string"], decryptAES)],
+  // scrypt takes 32 MiB and most of a second: four calls at most in one template
+  [
+    "derivePassword",
+    {
+      ...fn(["int", "string", "string", "string", "string"], derivePassword),
+      share: 0.25,
+    },
+  ],
   [
     "fail",
     fn(["string"], () => err("the template called fail (its message is not shown: it may contain a value)")),
@@ -1429,7 +1492,6 @@ export const NOT_YET = [
   "mergeOverwrite",
   "mustMerge",
   "mustMergeOverwrite",
-  "derivePassword",
   "urlParse",
   "urlJoin",
 ];

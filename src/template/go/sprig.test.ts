@@ -163,3 +163,18 @@ void test("decryptAES: AES-256-CBC with the IV first, as Sprig's encryptAES writ
     /error calling fail: the template called fail \(its message is not shown/,
   );
 });
+
+void test("derivePassword: Master Password v3, and at most four in one template", () => {
+  // The algorithm's published example: user "Robert Lee Mitchell", master password "banana colored
+  // duckling", site "masterpasswordapp.com", counter 1, type long.
+  const args = '1 "long" "banana colored duckling" "Robert Lee Mitchell" "masterpasswordapp.com"';
+  cases([
+    [`{{ derivePassword ${args} }}`, "Jejr5[RepuSosp"],
+    ['{{ derivePassword 1 "nope" "p" "u" "s" }}', "cannot find password template nope"],
+  ]);
+  // scrypt takes most of a second: a fifth call in one template is refused before it runs.
+  fails(
+    `{{ range until 5 }}{{ derivePassword ${args} }}{{ end }}`,
+    /derivePassword is called too often in one template/,
+  );
+});
