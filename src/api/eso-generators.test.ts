@@ -92,6 +92,15 @@ void describe("ESO generators", () => {
     );
   });
 
+  void test("ESO's GeneratorState is refused, saying why", () => {
+    const out = convertEsoObject(eso("GeneratorState", { resource: {}, state: {} }));
+    assert.ok(!out.ok);
+    assert.match(
+      out.problems.join(),
+      /^kind: GeneratorState is ESO's controller's record .* keep none: leave it out$/,
+    );
+  });
+
   void test("an unknown field is refused, naming it", () => {
     const out = convertEsoObject(eso("Password", { lenght: 4 }));
     assert.ok(!out.ok);

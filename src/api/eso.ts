@@ -547,6 +547,13 @@ export function convertEsoObject(value: Record<string, unknown>): EsoConversion 
 
 /** An ESO generator as refsync's generator of the same kind (generators.refsync.dev/v1alpha1). */
 function convertEsoGenerator(value: Record<string, unknown>, kind: string): EsoConversion {
+  if (kind === "GeneratorState")
+    return {
+      ok: false,
+      problems: [
+        "kind: GeneratorState is ESO's controller's record of generated values, for their cleanup; refsync's generators create nothing to clean up and keep none: leave it out",
+      ],
+    };
   if (!Object.hasOwn(GENERATORS, kind)) {
     const known = Object.hasOwn(ESO_GENERATORS_NOT_IMPLEMENTED, kind);
     return {
