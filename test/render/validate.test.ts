@@ -164,7 +164,10 @@ void test("refsync validate: external-secrets.io objects are converted and check
     stderr: "",
   });
   const invalid = tree("eso-invalid", {
-    "eso/es.yaml": `${eso(EXTERNAL_SECRET).replace("  target:\n", "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n")}---\n${eso(
+    "eso/es.yaml": `${eso(EXTERNAL_SECRET).replace(
+      "      remoteRef:",
+      "      sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: p}}\n      remoteRef:",
+    )}---\n${eso(
       EXTERNAL_SECRET,
     )
       .replace("name: db", "name: web")
@@ -180,7 +183,7 @@ void test("refsync validate: external-secrets.io objects are converted and check
   assert.equal(
     run.stderr,
     [
-      "eso/es.yaml: document 0: ExternalSecret/shop/db: spec.target.manifest: refsync does not implement this ESO field (targets other than a Secret)",
+      "eso/es.yaml: document 0: ExternalSecret/shop/db: spec.data[0].sourceRef.generatorRef: refsync does not implement this ESO field (ESO does not implement generators in data[] either)",
       "eso/es.yaml: document 1: ExternalSecret/shop/web: spec.data[0].remoteRef.proprety: refsync does not implement this ESO field",
       "eso/es.yaml: document 2: ExternalSecret/shop/windows: spec.syncWindows.windows[0].schedule: not a valid schedule: CronPattern: Invalid value for hour: 25",
       "",
