@@ -3,6 +3,7 @@
 // (KV, token lookup and renewal, leases, health and seal status) must come
 // back in Vault's documented shapes.
 import assert from "node:assert/strict";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,10 +32,13 @@ before(async () => {
   vault.root.putSecret("kv1", "app/config", { mode: "x" });
   vault.root.mountDatabase("database");
   vault.root.addDatabaseRole("app", { ttl: 60, maxTtl: 7200 });
+  vault.root.mountPki("pki");
+  vault.root.addPkiRole("example-dot-com", { ttl: 3600 });
   vault.root.writePolicy("reader", [
     { path: "secret/data/app/*", capabilities: ["read"] },
     { path: "kv1/app/*", capabilities: ["read"] },
     { path: "database/creds/app", capabilities: ["read"] },
+    { path: "pki/issue/example-dot-com", capabilities: ["update"] },
   ]);
   reader = vault.root.createToken({ policies: ["reader"], ttl: 60, maxTtl: 7200 }, "hvac-reader");
 });
@@ -147,6 +151,22 @@ void it("leases: read dynamic credentials, look the lease up, renew it with a du
   const second = ok<{ data: Record<string, unknown> }>(afterRenewal).data;
   assert.match(String(second.last_renewal_time), /^\d{4}-\d\d-\d\dT/);
   assert.ok(Math.abs(Number(second.ttl) - 1800) <= 1);
+});
+
+void it("PKI issue: hvac's generate_certificate gets a certificate, its key and the CA", async () => {
+  const [issued] = await hvac(reader, [
+    "pki_issue",
+    "example-dot-com",
+    "localhost",
+    { ip_sans: "127.0.0.1" },
+    "pki",
+  ]);
+  const answer = ok<{ lease_id: string; data: Record<string, unknown> }>(issued);
+  assert.equal(answer.lease_id, "");
+  const cert = new X509Certificate(String(answer.data.certificate));
+  assert.ok(cert.verify(new X509Certificate(String(answer.data.issuing_ca)).publicKey));
+  assert.ok(cert.checkPrivateKey(createPrivateKey(String(answer.data.private_key))));
+  assert.equal(cert.subjectAltName, "DNS:localhost, IP Address:127.0.0.1");
 });
 
 void it("sys/health honours standbyok, standbycode and sealedcode; seal-status has Vault's fields", async () => {

@@ -31,6 +31,9 @@ ACTIONS = {
     "is_sealed": lambda c: c.sys.is_sealed(),
     "read_lease": lambda c, lease_id: c.sys.read_lease(lease_id=lease_id),
     "renew_lease": lambda c, lease_id, increment: c.sys.renew_lease(lease_id=lease_id, increment=increment),
+    "pki_issue": lambda c, role, common_name, extra, mount: c.secrets.pki.generate_certificate(
+        name=role, common_name=common_name, extra_params=extra, mount_point=mount
+    ),
     "userpass_login": lambda c, user, password, mount: c.auth.userpass.login(
         username=user, password=password, mount_point=mount
     ),

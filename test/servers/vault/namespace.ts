@@ -17,6 +17,7 @@ import {
 } from "./auth-methods.ts";
 import { badRequest, notFound, permissionDenied, policyDenied, VaultHttpError } from "./http-error.ts";
 import { KvV1, KvV2, type KvChange } from "./kv.ts";
+import { PkiEngine, type PkiRole } from "./pki.ts";
 import { allowed, type Capability, type PolicyRule } from "./policy.ts";
 import { TokenStore, type LeaseRecord, type Token, type TokenOptions } from "./tokens.ts";
 
@@ -48,7 +49,7 @@ class DatabaseEngine {
   readonly roles = new Map<string, DatabaseRole>();
 }
 
-type Mount = KvV1 | KvV2 | DatabaseEngine;
+type Mount = KvV1 | KvV2 | DatabaseEngine | PkiEngine;
 
 /** KV v1's default lease hint, as Vault reports it. */
 const KV_V1_LEASE_DURATION = 2764800;
@@ -136,6 +137,19 @@ export class VaultNamespace {
 
   mountDatabase(path: string): void {
     this.mounts.set(path, new DatabaseEngine());
+  }
+
+  /** A PKI secrets engine (its CA is made on first use); returns it for its CA and issued serials. */
+  mountPki(path: string): PkiEngine {
+    const engine = new PkiEngine();
+    this.mounts.set(path, engine);
+    return engine;
+  }
+
+  addPkiRole(name: string, role: PkiRole, mount = "pki"): void {
+    const engine = this.mounts.get(mount);
+    if (!(engine instanceof PkiEngine)) throw new Error(`no PKI mount at ${mount}`);
+    engine.roles.set(name, role);
   }
 
   /** Writes a KV secret (a new version on v2); returns the version (v1: 0). */
@@ -382,6 +396,7 @@ export class VaultNamespace {
     const rest = path.slice(mountPath.length + 1);
     if (engine instanceof KvV1) return this.handleKvV1(engine, request, token, rest);
     if (engine instanceof KvV2) return this.handleKvV2(engine, request, token, mountPath, rest);
+    if (engine instanceof PkiEngine) return this.handlePki(engine, request, token, mountPath, rest);
     return this.handleDatabase(engine, request, token, mountPath, rest);
   }
 
@@ -533,6 +548,30 @@ export class VaultNamespace {
       lease_duration: role.ttl,
       data,
       mount_type: "database",
+    });
+  }
+
+  private handlePki(
+    engine: PkiEngine,
+    request: VaultRequest,
+    token: Token,
+    mount: string,
+    rest: string,
+  ): VaultResponse {
+    const match = /^issue\/([^/]+)$/.exec(rest);
+    if (!match || (request.method !== "POST" && request.method !== "PUT")) throw notFound();
+    this.check(token, request.path, "update");
+    const roleName = match[1]!;
+    const { data, ttl } = engine.issue(roleName, request.body, durationField(request.body, "ttl"));
+    const lease = engine.roles.get(roleName)?.generateLease
+      ? this.tokens.createLease(`${mount}/issue/${roleName}`, token, ttl, ttl, {
+          serial_number: data.serial_number,
+        })
+      : undefined;
+    return ok({
+      ...(lease ? { lease_id: lease.id, lease_duration: ttl } : {}),
+      data,
+      mount_type: "pki",
     });
   }
 }
