@@ -6,7 +6,8 @@
  * joined by "+"; so the string starts with SERIALNUMBER/CN and ends with the
  * unnamed attributes. go-pkcs12 names each trust-store entry with it.
  */
-import forge from "node-forge";
+import type Forge from "node-forge";
+import { forge } from "../forge.ts";
 
 const NAMES: Record<string, string> = {
   "2.5.4.6": "C",
@@ -21,25 +22,23 @@ const NAMES: Record<string, string> = {
 };
 const FIELD_ORDER = ["2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.9", "2.5.4.17", "2.5.4.10", "2.5.4.11"];
 
-const { Type } = forge.asn1;
-
 /** An attribute value as Go's parseASN1String reads it, as UTF-8 bytes (a binary string). */
-function asnString(v: forge.asn1.Asn1): string {
+function asnString(v: Forge.asn1.Asn1): string {
   const raw = v.value as string;
   // node-forge reads a BMPString's code units into the string; the others stay bytes
-  return v.type === Type.BMPSTRING ? Buffer.from(raw, "utf8").toString("latin1") : raw;
+  return v.type === forge().asn1.Type.BMPSTRING ? Buffer.from(raw, "utf8").toString("latin1") : raw;
 }
 
 /** DER of a Go string marshalled by encoding/asn1: PrintableString if it can be, else UTF8String. */
 function marshalString(bin: string): string {
   const printable = /^[A-Za-z0-9'()+,\-./:=? ]*$/.test(bin);
-  const node = forge.asn1.create(
-    forge.asn1.Class.UNIVERSAL,
-    printable ? Type.PRINTABLESTRING : Type.UTF8,
+  const node = forge().asn1.create(
+    forge().asn1.Class.UNIVERSAL,
+    printable ? forge().asn1.Type.PRINTABLESTRING : forge().asn1.Type.UTF8,
     false,
     bin,
   );
-  return forge.asn1.toDer(node).getBytes();
+  return forge().asn1.toDer(node).getBytes();
 }
 
 /** RFC 2253 escaping as Go does it, on the value's runes. */
@@ -61,18 +60,18 @@ function escape(bin: string): string {
 
 /** pkix.Name.String() of a certificate (DER as a binary string), as UTF-8 text. */
 export function subjectString(certDer: string): string {
-  const tbs = (forge.asn1.fromDer(certDer).value as forge.asn1.Asn1[])[0]!;
-  const fields = tbs.value as forge.asn1.Asn1[];
-  const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
+  const tbs = (forge().asn1.fromDer(certDer).value as Forge.asn1.Asn1[])[0]!;
+  const fields = tbs.value as Forge.asn1.Asn1[];
+  const offset = fields[0]?.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
   const subject = fields[offset + 4]!;
   const extra: [string, string][] = [];
   const byField = new Map<string, string[]>();
   let cn = "";
   let serial = "";
-  for (const rdn of subject.value as forge.asn1.Asn1[]) {
-    for (const atv of rdn.value as forge.asn1.Asn1[]) {
-      const [type, value] = atv.value as forge.asn1.Asn1[];
-      const oid = forge.asn1.derToOid(type!.value as string);
+  for (const rdn of subject.value as Forge.asn1.Asn1[]) {
+    for (const atv of rdn.value as Forge.asn1.Asn1[]) {
+      const [type, value] = atv.value as Forge.asn1.Asn1[];
+      const oid = forge().asn1.derToOid(type!.value as string);
       const s = asnString(value!);
       if (oid === "2.5.4.3") cn = s;
       else if (oid === "2.5.4.5") serial = s;

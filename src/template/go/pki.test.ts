@@ -256,3 +256,20 @@ void test("pemTruststoreToPKCS12: a Java trust store openssl reads, each entry n
   fails("{{ .p | b64dec | pkcs12cert }}", { p: open }, /pkcs12: private key missing/);
   fails("{{ pemTruststoreToPKCS12 .bundle }}", { bundle: read("named.key") }, /x509: malformed certificate/);
 });
+
+void test("node-forge is loaded by the first template that uses it, not by loading the engine", () => {
+  // A fresh process: what this file ran before has loaded it already.
+  const script = `
+import { createRequire } from "node:module";
+import { renderTemplates } from ${JSON.stringify(join(import.meta.dirname, "..", "engine.ts"))};
+const { cache } = createRequire(import.meta.url);
+const loaded = () => Object.keys(cache).some((f) => f.includes("/node_modules/node-forge/"));
+const seen = [loaded()];
+renderTemplates({ k: '{{ "a" | upper }}' }, {}, "v2");
+seen.push(loaded());
+try { renderTemplates({ k: '{{ "not an archive" | pkcs12cert }}' }, {}, "v2"); } catch {}
+seen.push(loaded());
+console.log(JSON.stringify(seen));`;
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(result.stdout.trim(), "[false,false,true]", result.stderr);
+});

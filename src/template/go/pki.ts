@@ -17,7 +17,8 @@ import {
   X509Certificate,
   type KeyObject,
 } from "node:crypto";
-import forge from "node-forge";
+import type Forge from "node-forge";
+import { forge } from "../forge.ts";
 import { TemplateFuncError } from "./errors.ts";
 import { subjectString } from "./dn.ts";
 import { pemDecode, pemEncode } from "./pem.ts";
@@ -79,20 +80,20 @@ function parseCertificate(der: string): Cert {
   } catch {
     return fail("x509: malformed certificate");
   }
-  const tbs = (forge.asn1.fromDer(der).value as forge.asn1.Asn1[])[0];
-  const fields = (tbs?.value ?? []) as forge.asn1.Asn1[];
-  const extensions = fields.find((f) => f.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && f.type === 3);
+  const tbs = (forge().asn1.fromDer(der).value as Forge.asn1.Asn1[])[0];
+  const fields = (tbs?.value ?? []) as Forge.asn1.Asn1[];
+  const extensions = fields.find((f) => f.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC && f.type === 3);
   let aki: string | undefined;
   let ski: string | undefined;
-  for (const ext of ((extensions?.value as forge.asn1.Asn1[] | undefined)?.[0]?.value ??
-    []) as forge.asn1.Asn1[]) {
-    const parts = ext.value as forge.asn1.Asn1[];
-    const oid = forge.asn1.derToOid(parts[0]?.value as string);
-    const inner = forge.asn1.fromDer(parts[parts.length - 1]?.value as string);
+  for (const ext of ((extensions?.value as Forge.asn1.Asn1[] | undefined)?.[0]?.value ??
+    []) as Forge.asn1.Asn1[]) {
+    const parts = ext.value as Forge.asn1.Asn1[];
+    const oid = forge().asn1.derToOid(parts[0]?.value as string);
+    const inner = forge().asn1.fromDer(parts[parts.length - 1]?.value as string);
     if (oid === OID_SKI) ski = inner.value as string;
     if (oid === OID_AKI) {
-      const id = (inner.value as forge.asn1.Asn1[]).find(
-        (f) => f.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && f.type === 0,
+      const id = (inner.value as Forge.asn1.Asn1[]).find(
+        (f) => f.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC && f.type === 0,
       );
       if (id) aki = id.value as string;
     }
@@ -158,9 +159,9 @@ export function filterCertChain(certType: string, input: string): string {
 function decodeChain(input: string, password: string, what: string): { key: string; certs: string[] } {
   if (/[^\x20-\x7e]/.test(password))
     return fail(`${what}: passwords other than printable ASCII are not supported`);
-  let p12: forge.pkcs12.Pkcs12Pfx;
+  let p12: Forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(input), false, password);
+    p12 = forge().pkcs12.pkcs12FromAsn1(forge().asn1.fromDer(input), false, password);
   } catch (e) {
     const message = (e as Error).message;
     return fail(
@@ -171,14 +172,15 @@ function decodeChain(input: string, password: string, what: string): { key: stri
   const certs: string[] = [];
   for (const contents of p12.safeContents) {
     for (const bag of contents.safeBags) {
-      const asn1 = (bag as { asn1?: forge.asn1.Asn1 }).asn1;
-      if (bag.type === forge.pki.oids.certBag) {
-        const cert = asn1 ?? (bag.cert ? forge.pki.certificateToAsn1(bag.cert) : undefined);
-        if (cert) certs.push(forge.asn1.toDer(cert).getBytes());
-      } else if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
+      const asn1 = (bag as { asn1?: Forge.asn1.Asn1 }).asn1;
+      if (bag.type === forge().pki.oids.certBag) {
+        const cert = asn1 ?? (bag.cert ? forge().pki.certificateToAsn1(bag.cert) : undefined);
+        if (cert) certs.push(forge().asn1.toDer(cert).getBytes());
+      } else if (bag.type === forge().pki.oids.pkcs8ShroudedKeyBag || bag.type === forge().pki.oids.keyBag) {
         const key =
-          asn1 ?? (bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : undefined);
-        if (key) keys.push(forge.asn1.toDer(key).getBytes());
+          asn1 ??
+          (bag.key ? forge().pki.wrapRsaPrivateKey(forge().pki.privateKeyToAsn1(bag.key)) : undefined);
+        if (key) keys.push(forge().asn1.toDer(key).getBytes());
       }
     }
   }
@@ -228,22 +230,34 @@ const OID = {
   anyExtendedKeyUsage: "2.5.29.37.0",
 };
 const ITERATIONS = 2048;
-const { Class, Type } = forge.asn1;
-const seq = (...v: forge.asn1.Asn1[]) => forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, v);
-const set = (...v: forge.asn1.Asn1[]) => forge.asn1.create(Class.UNIVERSAL, Type.SET, true, v);
+const seq = (...v: Forge.asn1.Asn1[]) =>
+  forge().asn1.create(forge().asn1.Class.UNIVERSAL, forge().asn1.Type.SEQUENCE, true, v);
+const set = (...v: Forge.asn1.Asn1[]) =>
+  forge().asn1.create(forge().asn1.Class.UNIVERSAL, forge().asn1.Type.SET, true, v);
 const oid = (o: string) =>
-  forge.asn1.create(Class.UNIVERSAL, Type.OID, false, forge.asn1.oidToDer(o).getBytes());
+  forge().asn1.create(
+    forge().asn1.Class.UNIVERSAL,
+    forge().asn1.Type.OID,
+    false,
+    forge().asn1.oidToDer(o).getBytes(),
+  );
 const octets = (b: Buffer | string) =>
-  forge.asn1.create(
-    Class.UNIVERSAL,
-    Type.OCTETSTRING,
+  forge().asn1.create(
+    forge().asn1.Class.UNIVERSAL,
+    forge().asn1.Type.OCTETSTRING,
     false,
     typeof b === "string" ? b : b.toString("latin1"),
   );
 const int = (n: number) =>
-  forge.asn1.create(Class.UNIVERSAL, Type.INTEGER, false, forge.asn1.integerToDer(n).getBytes());
-const explicit = (v: forge.asn1.Asn1) => forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [v]);
-const der = (v: forge.asn1.Asn1): Buffer => Buffer.from(forge.asn1.toDer(v).getBytes(), "latin1");
+  forge().asn1.create(
+    forge().asn1.Class.UNIVERSAL,
+    forge().asn1.Type.INTEGER,
+    false,
+    forge().asn1.integerToDer(n).getBytes(),
+  );
+const explicit = (v: Forge.asn1.Asn1) =>
+  forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, true, [v]);
+const der = (v: Forge.asn1.Asn1): Buffer => Buffer.from(forge().asn1.toDer(v).getBytes(), "latin1");
 
 /**
  * Salts and IVs: go-pkcs12 draws them at random, so ESO writes a new archive at every refresh and
@@ -255,7 +269,7 @@ function derived(seed: Buffer, label: string, size: number): Buffer {
 }
 
 /** PBES2 with PBKDF2-HMAC-SHA256 (2048 rounds) and AES-256-CBC: the AlgorithmIdentifier and the ciphertext. */
-function pbes2(plain: Buffer, password: string, seed: Buffer, label: string): [forge.asn1.Asn1, Buffer] {
+function pbes2(plain: Buffer, password: string, seed: Buffer, label: string): [Forge.asn1.Asn1, Buffer] {
   const salt = derived(seed, `${label} salt`, 16);
   const iv = derived(seed, `${label} iv`, 16);
   const key = pbkdf2Sync(Buffer.from(password, "latin1"), salt, ITERATIONS, 32, "sha256");
@@ -271,16 +285,16 @@ function pbes2(plain: Buffer, password: string, seed: Buffer, label: string): [f
   return [algorithm, encrypted];
 }
 
-const certBag = (c: Buffer, attributes: forge.asn1.Asn1[]) => {
+const certBag = (c: Buffer, attributes: Forge.asn1.Asn1[]) => {
   const bag = [oid(OID.certBag), explicit(seq(oid(OID.x509Certificate), explicit(octets(c))))];
   // encoding/asn1 writes a SET OF sorted by the elements' DER, as X.690 asks
   const sorted = attributes.map(der).sort(Buffer.compare);
-  if (sorted.length) bag.push(set(...sorted.map((a) => forge.asn1.fromDer(a.toString("latin1")))));
+  if (sorted.length) bag.push(set(...sorted.map((a) => forge().asn1.fromDer(a.toString("latin1")))));
   return seq(...bag);
 };
 
 /** An EncryptedData ContentInfo holding the bags (PBES2). */
-function encryptedBags(bags: forge.asn1.Asn1[], password: string, seed: Buffer): forge.asn1.Asn1 {
+function encryptedBags(bags: Forge.asn1.Asn1[], password: string, seed: Buffer): Forge.asn1.Asn1 {
   const [alg, cipher] = pbes2(der(seq(...bags)), password, seed, "certificates");
   return seq(
     oid(OID.encryptedData),
@@ -290,7 +304,7 @@ function encryptedBags(bags: forge.asn1.Asn1[], password: string, seed: Buffer):
         seq(
           oid(OID.data),
           alg,
-          forge.asn1.create(Class.CONTEXT_SPECIFIC, 0, false, cipher.toString("latin1")),
+          forge().asn1.create(forge().asn1.Class.CONTEXT_SPECIFIC, 0, false, cipher.toString("latin1")),
         ),
       ),
     ),
@@ -298,11 +312,18 @@ function encryptedBags(bags: forge.asn1.Asn1[], password: string, seed: Buffer):
 }
 
 /** The PFX of an AuthenticatedSafe with its HMAC-SHA-256 MAC, base64-encoded. */
-function pfxWithMac(contents: forge.asn1.Asn1[], password: string, seed: Buffer): string {
+function pfxWithMac(contents: Forge.asn1.Asn1[], password: string, seed: Buffer): string {
   const authSafe = der(seq(...contents));
   const macSalt = derived(seed, "mac salt", 16);
-  const saltBuffer = forge.util.createBuffer(macSalt.toString("latin1"));
-  const macKey = forge.pkcs12.generateKey(password, saltBuffer, 3, ITERATIONS, 32, forge.md.sha256.create());
+  const saltBuffer = forge().util.createBuffer(macSalt.toString("latin1"));
+  const macKey = forge().pkcs12.generateKey(
+    password,
+    saltBuffer,
+    3,
+    ITERATIONS,
+    32,
+    forge().md.sha256.create(),
+  );
   const mac = createHmac("sha256", Buffer.from(macKey.getBytes(), "latin1")).update(authSafe).digest();
   const pfx = seq(
     int(3),
@@ -356,9 +377,9 @@ function encodeTrustStore(certs: Buffer[], password: string): string {
       seq(
         oid(OID.friendlyName),
         set(
-          forge.asn1.create(
-            Class.UNIVERSAL,
-            Type.BMPSTRING,
+          forge().asn1.create(
+            forge().asn1.Class.UNIVERSAL,
+            forge().asn1.Type.BMPSTRING,
             false,
             bmpString(subjectString(c.toString("latin1"))),
           ),
