@@ -58,6 +58,13 @@ export class RefreshPlacement {
     return ((rank + 0.5) / group.us.length) * intervalMs;
   };
 
+  /** The periodic reads the placed seeds plan, per ms: one per seed per interval. */
+  plannedReadsPerMs(): number {
+    let rate = 0;
+    for (const [intervalMs, group] of this.#groups) rate += group.us.length / intervalMs;
+    return rate;
+  }
+
   /** The object `key` is now `es` (undefined: deleted); called for every informer event. */
   track(key: string, es: ExternalSecret | undefined): void {
     const next = es && placedUnder(es);

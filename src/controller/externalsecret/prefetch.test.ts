@@ -70,6 +70,7 @@ function setup(withReadMany: boolean, list: ExternalSecret[], fresh: string[] = 
     secrets: { get: () => undefined },
     phaseOf: hashedPhaseMs,
     readsCached: (key) => !fresh.includes(key),
+    paceWaitMs: () => 0,
   });
   // What the reconciler resolves for an ExternalSecret of store s (reads through other stores aside).
   const sources = new Sources(round[0]?.spec as ExternalSecretSpec, new Map([["SecretStore/s", session]]));

@@ -45,6 +45,8 @@ export interface PrefetchDeps {
   phaseOf: PhaseOf;
   /** Whether the next sync of this key reads through the cache (false: it is asked to read fresh). */
   readsCached(key: string): boolean;
+  /** How long the due periodic refresh of `es` waits for the pacer (0: it may read now; pacer.ts). */
+  paceWaitMs(es: ExternalSecret, now: number): number;
 }
 
 export class DueReadPrefetcher {
@@ -102,6 +104,8 @@ export class DueReadPrefetcher {
       if (!reads) continue;
       const decision = decideSync(other, target, now, this.#d.phaseOf);
       if (!decision.due || !CACHED_REASONS.has(decision.reason)) continue;
+      // A late refresh the pacer holds back is not read ahead either (its reconcile asks again).
+      if (decision.reason === "periodic" && this.#d.paceWaitMs(other, now) > 0) continue;
       const readsSinceMs = decision.readsSinceMs ?? now;
       for (const request of reads) {
         const id = readRequestId(request);

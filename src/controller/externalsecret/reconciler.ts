@@ -37,10 +37,12 @@ import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
 import type { LeaseTracker } from "./leases.ts";
 import { DueReadPrefetcher } from "./prefetch.ts";
+import { RefreshPacer } from "./pacer.ts";
 import type { RefreshPlacement } from "./placement.ts";
 import { annotateKeyHashes } from "./key-hashes.ts";
 import {
   decideSync,
+  lastSlotMs,
   nextRefreshMs,
   refreshIntervalMs,
   refreshSeed,
@@ -109,6 +111,7 @@ export class ExternalSecretReconciler {
   readonly #seen = new Set<string>();
   readonly #takeover: LeaseTakeover;
   readonly #prefetcher: DueReadPrefetcher;
+  readonly #pacer: RefreshPacer;
   /** Keys whose due refresh spec.syncWindows holds back, with the time their event named. */
   readonly #deferredUntil = new Map<string, string>();
   readonly #manifestTypes: ManifestTypes;
@@ -126,11 +129,13 @@ export class ExternalSecretReconciler {
         return [...(await resolveSources(spec, namespace, deps.stores, deps.sessions)).byStore.values()];
       },
     });
+    this.#pacer = new RefreshPacer(() => deps.placement.plannedReadsPerMs());
     this.#prefetcher = new DueReadPrefetcher({
       externalSecrets: deps.externalSecrets,
       secrets: deps.secrets,
       phaseOf: deps.placement.phaseOf,
       readsCached: (key) => !this.#fresh.has(key) && !this.#wouldAdopt(key),
+      paceWaitMs: (es, now) => this.#paceWaitMs(es, now),
     });
   }
 
@@ -201,6 +206,10 @@ export class ExternalSecretReconciler {
     else this.#deferredUntil.delete(key);
     // A changed key refreshes now, unless spec.syncWindows holds refreshes back.
     const changed = decision.reason === "window" ? undefined : this.#changed.get(key);
+    // A periodic refresh that comes late waits its turn (pacer.ts); nothing else is paced.
+    const paced = decision.reason === "periodic" && !fresh && !changed;
+    const waitMs = paced ? this.#paceWaitMs(es, Date.now()) : 0;
+    if (waitMs > 0) return { requeueAfterMs: waitMs };
     if (!decision.due && !fresh && !changed) {
       // A renewal moved a lease's expiry: the status shows it, for a restarted controller to resume from.
       if (this.#d.leases.holds(key) && !sameLeases(es.status?.leases, this.#heldStatus(key)))
@@ -242,6 +251,13 @@ export class ExternalSecretReconciler {
     log.debug({ written: outcome.written }, "synced");
     await this.#takeover.retire(key, es, signal);
     return this.#requeueAfter(es, refreshTime);
+  }
+
+  /** How long the periodic refresh of `es`, due now, waits for the pacer (0: it reads now). */
+  #paceWaitMs(es: ExternalSecret, now: number): number {
+    const seed = refreshSeed(es);
+    const interval = refreshIntervalMs(es);
+    return this.#pacer.admit(seed, lastSlotMs(seed, interval, now, this.#d.placement.phaseOf), interval, now);
   }
 
   /** A due refresh that spec.syncWindows holds back: one event per wait, saying until when. */
