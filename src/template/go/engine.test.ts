@@ -390,7 +390,7 @@ void describe("Go templates (engineVersion v2)", () => {
     );
     fails("{{ uuidv4 }}", /its result is random at every render/);
     fails('{{ genPrivateKey "rsa" }}', /its result is random at every render/);
-    fails("{{ snakecase .user }}", /function "snakecase" is not supported yet/);
+    fails("{{ urlJoin .user }}", /function "urlJoin" is not supported yet/);
     fails("{{ urlParse .user }}", /function "urlParse" is not supported yet/);
     fails('{{ env "HOME" }}', /function "env" is not supported \(ESO removed it/);
     fails('{{ expandenv "$HOME" }}', /function "expandenv" is not supported \(ESO removed it/);

@@ -55,6 +55,8 @@ import * as gotime from "./gotime.ts";
 import { GoTime } from "./gotime.ts";
 import * as paths from "./paths.ts";
 import { newVersion, semverCompare } from "./semver.ts";
+import { toKebabCase, toPascalCase, toSnakeCase } from "./xstrings.ts";
+import { merge } from "./merge.ts";
 
 const err = (msg: string): never => {
   throw new TemplateFuncError(msg);
@@ -1187,6 +1189,10 @@ export const FUNCS = new Map<string, Func>([
       return m;
     }),
   ],
+  ["merge", fn(["map"], (d: GoMap, ...s: GoMap[]) => merge(false, false, d, ...s), "map")],
+  ["mustMerge", fn(["map"], (d: GoMap, ...s: GoMap[]) => merge(false, true, d, ...s), "map")],
+  ["mergeOverwrite", fn(["map"], (d: GoMap, ...s: GoMap[]) => merge(true, false, d, ...s), "map")],
+  ["mustMergeOverwrite", fn(["map"], (d: GoMap, ...s: GoMap[]) => merge(true, true, d, ...s), "map")],
   ["hasKey", fn(["map", "string"], (m: GoMap, k: string) => m.m.has(k))],
   ["keys", fn([], (...ms: Value[]) => ms.flatMap((m) => (m as GoMap).sortedKeys()), "map")],
   ["values", fn(["map"], (m: GoMap) => m.sortedKeys().map((k) => m.m.get(k)!))],
@@ -1333,6 +1339,9 @@ export const FUNCS = new Map<string, Func>([
   ["initials", fn(["string"], initials)],
   ["swapcase", fn(["string"], swapCase)],
   ["untitle", fn(["string"], untitle)],
+  ["snakecase", fn(["string"], toSnakeCase)],
+  ["camelcase", fn(["string"], toPascalCase)],
+  ["kebabcase", fn(["string"], toKebabCase)],
   ["b32enc", fn(["string"], b32enc)],
   ["hexdec", fn(["string"], hexdec)],
   ["b32dec", fn(["string"], b32dec)],
@@ -1484,17 +1493,7 @@ const RANDOM = [
 const REMOVED = ["env", "expandenv", "getHostByName"];
 
 /** Functions of ESO's list not written yet: refused by name rather than "not defined". */
-export const NOT_YET = [
-  "snakecase",
-  "camelcase",
-  "kebabcase",
-  "merge",
-  "mergeOverwrite",
-  "mustMerge",
-  "mustMergeOverwrite",
-  "urlParse",
-  "urlJoin",
-];
+export const NOT_YET = ["urlParse", "urlJoin"];
 
 /** Whether a template may call `name`: true, or the parse error that refuses it. */
 export function hasFunction(name: string): true | string {
