@@ -24,7 +24,7 @@ export interface Login {
   /** e.g. `kubernetes:kubernetes/app:team-a/app-sa` — part of the token cache key. */
   readonly identity: string;
   /** The login method, for messages and metrics (`kubernetes`, `appRole`, `jwt`, `token`, …). */
-  readonly method: "kubernetes" | "appRole" | "jwt" | "token" | "userPass" | "ldap" | "cert" | "iam";
+  readonly method: "kubernetes" | "appRole" | "jwt" | "token" | "userPass" | "ldap" | "cert" | "iam" | "none";
   /** A static token: nothing to renew; a 403 only re-reads the Secret that holds it. */
   readonly isStatic: boolean;
   /** The auth mount's API path, for messages. */
@@ -37,9 +37,9 @@ export interface Login {
   /**
    * Logs in through `vault` (a client in the login's namespace); pushes each credential it obtains
    * onto `sent` first, so that error messages can redact it. `transport` takes a cert login's
-   * client certificate for the TLS handshake.
+   * client certificate for the TLS handshake. Absent for a store without auth: no login at all.
    */
-  login(
+  login?(
     vault: NodeVault.client,
     sent: string[],
     signal: AbortSignal | undefined,
@@ -153,7 +153,21 @@ function passwordLogin(
   };
 }
 
-export function loginFor(auth: VaultAuthSpec, context: ProviderContext): Login {
+/**
+ * A store without auth, as ESO's nil auth: no login and no renewal. node-vault sends the
+ * VAULT_TOKEN of the controller's environment (it reads it itself) or no token at all, for
+ * a Vault Agent or proxy that adds the token.
+ */
+const NO_LOGIN: Login = {
+  identity: "none",
+  method: "none",
+  isStatic: false,
+  path: "",
+  awaitsNamespace: false,
+};
+
+export function loginFor(auth: VaultAuthSpec | undefined, context: ProviderContext): Login {
+  if (auth === undefined) return NO_LOGIN;
   if (auth.kubernetes) {
     const { mountPath, role, serviceAccountRef, secretRef } = auth.kubernetes;
     // The spec allows at most one of serviceAccountRef and secretRef.

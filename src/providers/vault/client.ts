@@ -73,7 +73,7 @@ export class VaultProviderClient implements ProviderClient {
     let ca: string | undefined;
     if (caBundle !== undefined) ca = Buffer.from(caBundle, "base64").toString("utf8");
     else if (caProvider !== undefined) ca = await this.providedCa(caProvider, signal);
-    const authNamespace = this.spec.auth.namespace;
+    const authNamespace = this.spec.auth?.namespace;
     return acquireSession(
       {
         server: this.spec.server,

@@ -20,12 +20,12 @@ function converted(vault: Record<string, unknown>): VaultSpec {
 const secretRef = { name: "vault-login", key: "password" };
 
 void it("userPass, ldap and cert logins convert with ESO's default mount paths", () => {
-  assert.deepEqual(converted({ auth: { userPass: { username: "alice", secretRef } } }).auth.userPass, {
+  assert.deepEqual(converted({ auth: { userPass: { username: "alice", secretRef } } }).auth?.userPass, {
     path: "userpass",
     username: "alice",
     secretRef,
   });
-  assert.deepEqual(converted({ auth: { ldap: { path: "corp", username: "bob", secretRef } } }).auth.ldap, {
+  assert.deepEqual(converted({ auth: { ldap: { path: "corp", username: "bob", secretRef } } }).auth?.ldap, {
     path: "corp",
     username: "bob",
     secretRef,
@@ -37,7 +37,7 @@ void it("userPass, ldap and cert logins convert with ESO's default mount paths",
         secretRef: { name: "vault-client", key: "tls.key" },
       },
     },
-  }).auth.cert;
+  }).auth?.cert;
   assert.equal(cert?.path, "cert");
   assert.equal(cert?.vaultRole, undefined);
 });
@@ -50,8 +50,8 @@ void it('kubernetes.secretRef without a key reads `token`; a login namespace, ""
       kubernetes: { mountPath: "kubernetes", role: "app", secretRef: { name: "sa-token" } },
     },
   });
-  assert.deepEqual(spec.auth.kubernetes?.secretRef, { name: "sa-token", key: "token" });
-  assert.equal(spec.auth.namespace, "");
+  assert.deepEqual(spec.auth?.kubernetes?.secretRef, { name: "sa-token", key: "token" });
+  assert.equal(spec.auth?.namespace, "");
 });
 
 void it("jwt.kubernetesServiceAccountToken gets ESO's default audience `vault`, unless it names its own", () => {
@@ -64,7 +64,7 @@ void it("jwt.kubernetesServiceAccountToken gets ESO's default audience `vault`, 
           kubernetesServiceAccountToken: { serviceAccountRef: { name: "app" }, ...extra },
         },
       },
-    }).auth.jwt?.kubernetesServiceAccountToken;
+    }).auth?.jwt?.kubernetesServiceAccountToken;
   assert.deepEqual(token({})?.audiences, ["vault"]);
   assert.deepEqual(token({ audiences: ["sts"], expirationSeconds: 900 }), {
     serviceAccountRef: { name: "app" },
@@ -115,7 +115,7 @@ void it("auth.iam converts with ESO's defaults: mount aws, region us-east-1", ()
         },
       },
     },
-  }).auth.iam;
+  }).auth?.iam;
   assert.equal(iam?.path, "aws");
   assert.equal(iam?.region, "us-east-1");
   assert.equal(iam?.vaultAwsIamServerID, "vault.example.com");
@@ -141,14 +141,14 @@ void it("both token sources set: the one ESO reads is kept, the other dropped wi
       why: "ESO uses secretRef when both are set and ignores kubernetesServiceAccountToken",
     },
   ]);
-  assert.deepEqual(converted({ auth: { jwt } }).auth.jwt?.secretRef, secretRef);
-  assert.equal(converted({ auth: { jwt } }).auth.jwt?.kubernetesServiceAccountToken, undefined);
+  assert.deepEqual(converted({ auth: { jwt } }).auth?.jwt?.secretRef, secretRef);
+  assert.equal(converted({ auth: { jwt } }).auth?.jwt?.kubernetesServiceAccountToken, undefined);
 
   const kubernetes = converted({
     auth: {
       kubernetes: { role: "app", serviceAccountRef: { name: "app" }, secretRef: { name: "sa-token" } },
     },
-  }).auth.kubernetes;
+  }).auth?.kubernetes;
   assert.deepEqual(kubernetes?.serviceAccountRef, { name: "app" });
   assert.equal(kubernetes?.secretRef, undefined);
 });
@@ -171,15 +171,36 @@ void it("checkAndSet, which only ESO's PushSecret reads, is dropped; ESO's own r
 
 void it("auth.appRole.roleRef converts as is, next to roleId when both are set (roleId wins at login)", () => {
   const roleRef = { name: "vault-approle", key: "role-id" };
-  assert.deepEqual(converted({ auth: { appRole: { roleRef, secretRef } } }).auth.appRole, {
+  assert.deepEqual(converted({ auth: { appRole: { roleRef, secretRef } } }).auth?.appRole, {
     path: "approle",
     roleRef,
     secretRef,
   });
-  assert.deepEqual(converted({ auth: { appRole: { roleId: "app", roleRef, secretRef } } }).auth.appRole, {
+  assert.deepEqual(converted({ auth: { appRole: { roleId: "app", roleRef, secretRef } } }).auth?.appRole, {
     path: "approle",
     roleId: "app",
     roleRef,
     secretRef,
   });
+});
+
+void it("auth omitted, or a key holding only a comment (YAML null), is a store without auth, as ESO's nil Auth", () => {
+  assert.equal(converted({}).auth, undefined);
+  assert.equal(converted({ auth: null }).auth, undefined);
+  assert.equal(
+    parseVaultSpec({ server: "https://vault.example:8200" }, "SecretStore/app/vault").auth,
+    undefined,
+  );
+});
+
+void it("auth without a method (ESO's errAuthFormat at run time) is refused at validation, naming the field", () => {
+  for (const auth of [{}, { namespace: "team-a" }]) {
+    assert.throws(
+      () => converted({ auth }),
+      (error: Error) =>
+        error.message.includes("SecretStore/app/vault") &&
+        error.message.includes("spec.provider.vault.auth") &&
+        error.message.includes("set exactly one of"),
+    );
+  }
 });

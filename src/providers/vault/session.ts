@@ -190,7 +190,8 @@ export class TokenSession {
     this.authRequestId = undefined;
     const sent: string[] = [];
     try {
-      const result = await this.login.login(this.loginVault, sent, signal, this.transport);
+      // ready() logs in only with a login method.
+      const result = await this.login.login!(this.loginVault, sent, signal, this.transport);
       this.vault.token = result.token;
       this.sent = sent;
       this.generation += 1;
@@ -229,6 +230,8 @@ export class TokenSession {
   /** Makes sure the session holds a usable token. */
   async ready(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
+    // No auth: the token is whatever node-vault took from VAULT_TOKEN, or none.
+    if (this.login.login === undefined) return;
     const now = Date.now();
     const margin = Math.min(EXPIRY_MARGIN_MS, this.ttlSeconds * 1000 * EXPIRY_MARGIN_FRACTION);
     if (!this.hasToken || (this.expiresAt !== undefined && now >= this.expiresAt - margin)) {
@@ -264,12 +267,24 @@ export class TokenSession {
     try {
       return await this.attempt(where, request, signal);
     } catch (error) {
+      if (error instanceof AccessDeniedError && this.login.login === undefined)
+        throw this.noAuthDenied(error);
       if (!(error instanceof AccessDeniedError) || (await this.tokenValid(signal))) throw error;
       if (generation === this.generation) this.hasToken = false;
       await this.ready(signal);
       if (this.login.isStatic && this.vault.token === tokenBefore) throw error;
       return this.attempt(where, request, signal);
     }
+  }
+
+  /** A denial of a store without auth: which token went (never its value), and what to set. */
+  private noAuthDenied(error: AccessDeniedError): AccessDeniedError {
+    const sentToken = this.vault.token
+      ? "the controller's VAULT_TOKEN environment variable"
+      : "no token (the controller has no VAULT_TOKEN)";
+    return new AccessDeniedError(
+      `${error.message}; the store has no auth, so the request carried ${sentToken}: set spec.provider.vault.auth, or put a Vault Agent or proxy that adds the token in front of Vault`,
+    );
   }
 
   /** A call that needs no token (sys/health), with the same error mapping. */

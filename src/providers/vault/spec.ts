@@ -237,12 +237,16 @@ export const vaultSpecSchema = z
       .describe(
         "Vault Enterprise: tracks X-Vault-Index as readYourWrites does, and with readYourWrites also set asks a standby that lacks the store's writes to forward the request to the active node (X-Vault-Inconsistent: forward-active-node), as ESO does.",
       ),
-    auth: auth.describe(`How the controller logs in to Vault: set exactly one of ${METHODS.join(", ")}.`),
+    auth: auth
+      .optional()
+      .describe(
+        `How the controller logs in to Vault: set exactly one of ${METHODS.join(", ")}. Unset: no login, as ESO does; requests carry the controller's VAULT_TOKEN environment variable if set, else no token (a Vault Agent or proxy in front of Vault adds it).`,
+      ),
   })
   .describe("HashiCorp Vault: KV v1 or v2 and other secrets engines, such as database credentials.");
 
 export type VaultSpec = z.infer<typeof vaultSpecSchema>;
-export type VaultAuthSpec = VaultSpec["auth"];
+export type VaultAuthSpec = NonNullable<VaultSpec["auth"]>;
 
 /** Parses a store's `spec.provider.vault`; throws InvalidSpecError naming the first bad field. */
 export function parseVaultSpec(spec: unknown, storeName: string): VaultSpec {
