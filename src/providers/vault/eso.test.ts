@@ -2,6 +2,7 @@
 // refsync Vault specs with ESO's meaning: the auth methods, TLS and headers that used to be refused.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { parse as parseYaml } from "yaml";
 import { convertEsoObject } from "../../api/eso.ts";
 import { parseVaultSpec, type VaultSpec } from "./spec.ts";
 
@@ -191,6 +192,27 @@ void it("auth omitted, or a key holding only a comment (YAML null), is a store w
     parseVaultSpec({ server: "https://vault.example:8200" }, "SecretStore/app/vault").auth,
     undefined,
   );
+});
+
+void it("ESO's documented `auth:` holding only a comment parses as null and converts to a store without auth", () => {
+  const manifest = parseYaml(
+    [
+      "apiVersion: external-secrets.io/v1",
+      "kind: SecretStore",
+      "metadata: { name: vault, namespace: app }",
+      "spec:",
+      "  provider:",
+      "    vault:",
+      "      server: http://127.0.0.1:8100",
+      "      path: secret",
+      "      auth:",
+      "        # the Vault Agent authenticates",
+    ].join("\n"),
+  ) as Record<string, unknown>;
+  const result = convertEsoObject(manifest);
+  assert.ok(result.ok, result.ok ? "" : result.problems.join("; "));
+  const spec = result.object.spec as { provider: { vault: unknown } };
+  assert.equal(parseVaultSpec(spec.provider.vault, "SecretStore/app/vault").auth, undefined);
 });
 
 void it("auth without a method (ESO's errAuthFormat at run time) is refused at validation, naming the field", () => {
