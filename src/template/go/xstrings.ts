@@ -16,7 +16,7 @@
  * rune after it, and lower-cases the capitals that follow a word's first
  * capital (`GO_PATH` → `GoPath`).
  */
-import { caseRune, RUNE } from "../helpers.ts";
+import { binary, caseRune, RUNE, text } from "../helpers.ts";
 
 const RUNE_ERROR = 0xfffd;
 
@@ -25,25 +25,42 @@ function decode(bin: string): [number, number][] {
   const out: [number, number][] = [];
   for (const m of bin.matchAll(RUNE)) {
     const seq = m[0];
-    const r =
-      seq.length === 1
-        ? seq > "\x7f"
-          ? RUNE_ERROR
-          : seq.charCodeAt(0)
-        : Buffer.from(seq, "latin1").toString("utf8").codePointAt(0)!;
+    const r = seq.length === 1 ? (seq > "\x7f" ? RUNE_ERROR : seq.charCodeAt(0)) : text(seq).codePointAt(0)!;
     out.push([r, seq.length]);
   }
   return out;
 }
 
-const encode = (r: number): string => Buffer.from(String.fromCodePoint(r), "utf8").toString("latin1");
+const encode = (r: number): string => (r < 0x80 ? String.fromCharCode(r) : binary(String.fromCodePoint(r)));
 const ch = (r: number): string => String.fromCodePoint(r);
-const isUpper = (r: number): boolean => /^\p{Lu}$/u.test(ch(r));
-const isLetter = (r: number): boolean => /^\p{L}$/u.test(ch(r));
-const isNumber = (r: number): boolean => /^\p{N}$/u.test(ch(r));
-const isPunct = (r: number): boolean => /^\p{P}$/u.test(ch(r));
-const isSpace = (r: number): boolean =>
-  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(ch(r));
+
+const UPPER = 1;
+const LETTER = 2;
+const NUMBER = 4;
+const PUNCT = 8;
+const SPACE = 16;
+const KNOWN = 128;
+/** Each BMP rune's Unicode classes, worked out on first use. */
+const classes = new Uint8Array(0x10000);
+function classOf(r: number): number {
+  if (r < 0x10000 && classes[r]! & KNOWN) return classes[r]!;
+  const c = ch(r);
+  const flags =
+    KNOWN |
+    (/^\p{Lu}$/u.test(c) ? UPPER : 0) |
+    (/^\p{L}$/u.test(c) ? LETTER : 0) |
+    (/^\p{N}$/u.test(c) ? NUMBER : 0) |
+    (/^\p{P}$/u.test(c) ? PUNCT : 0) |
+    (/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(c) ? SPACE : 0);
+  if (r < 0x10000) classes[r] = flags;
+  return flags;
+}
+/** unicode.IsUpper, IsLetter, IsNumber, IsPunct, IsSpace. */
+const isUpper = (r: number): boolean => (classOf(r) & UPPER) !== 0;
+const isLetter = (r: number): boolean => (classOf(r) & LETTER) !== 0;
+const isNumber = (r: number): boolean => (classOf(r) & NUMBER) !== 0;
+const isPunct = (r: number): boolean => (classOf(r) & PUNCT) !== 0;
+const isSpace = (r: number): boolean => (classOf(r) & SPACE) !== 0;
 const isConnector = (r: number): boolean => r === 0x2d || r === 0x5f || isSpace(r);
 const toUpper = (r: number): number => caseRune(ch(r), true).codePointAt(0)!;
 const toLowerRune = (r: number): number => caseRune(ch(r), false).codePointAt(0)!;
@@ -62,18 +79,23 @@ type Word = (typeof Word)[keyof typeof Word];
 /** A string's runes with byte offsets, read the way xstrings reads them (invalid runes skipped). */
 class Runes {
   readonly bin: string;
-  private readonly at = new Map<number, [number, number]>();
+  /** The rune starting at each byte offset, and its size in bytes. */
+  private readonly runeAt: Int32Array;
+  private readonly sizeAt: Uint8Array;
   constructor(bin: string) {
     this.bin = bin;
+    this.runeAt = new Int32Array(bin.length);
+    this.sizeAt = new Uint8Array(bin.length);
     let pos = 0;
     for (const [r, size] of decode(bin)) {
-      this.at.set(pos, [r, size]);
+      this.runeAt[pos] = r;
+      this.sizeAt[pos] = size;
       pos += size;
     }
   }
   /** The rune at `pos` and its size (U+FFFD for a byte that is not UTF-8). */
   rune(pos: number): [number, number] {
-    return this.at.get(pos)!;
+    return [this.runeAt[pos]!, this.sizeAt[pos]!];
   }
   /** nextValidRune: the first rune from `pos` that is not U+FFFD and the bytes up to its end; else `prev` and the rest. */
   valid(pos: number, prev: number): [number, number] {
