@@ -1,11 +1,10 @@
 // A Vault store without auth (ESO's nil Auth): no login and no renewal; node-vault sends the
 // controller's VAULT_TOKEN if set, else no token, for a Vault Agent or proxy that adds it.
 import assert from "node:assert/strict";
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, afterEach, before, beforeEach, it } from "node:test";
 import { startVaultServer, type VaultTestServer } from "../../../test/servers/vault/index.ts";
 import { testContext } from "../../../test/servers/vault/context.ts";
+import { startTokenProxy } from "../../../test/servers/vault/token-proxy.ts";
 import { AccessDeniedError } from "../../errors.ts";
 import type { ProviderClient } from "../types.ts";
 import { vaultProvider } from "./index.ts";
@@ -18,33 +17,6 @@ function noAuthStore(server: string): { client: ProviderClient; storeName: strin
   const storeName = `SecretStore/team-a/agent-${++storeCounter}`;
   const spec = { server, path: "secret" };
   return { client: vaultProvider.create(spec, testContext(storeName, "team-a")), storeName };
-}
-
-/** A Vault Agent/proxy stand-in: forwards every request to Vault with its own token added. */
-async function tokenAddingProxy(
-  token: string,
-): Promise<{ url: string; seen: IncomingHttpHeaders[]; server: Server }> {
-  const seen: IncomingHttpHeaders[] = [];
-  const target = new URL(vault.url);
-  const server = createServer((incoming, outgoing) => {
-    seen.push(incoming.headers);
-    const forwarded = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: { ...incoming.headers, host: target.host, "x-vault-token": token },
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    incoming.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
 }
 
 /** The requests Vault saw that were a login, a renewal or a token lookup. */
@@ -70,7 +42,7 @@ afterEach(() => {
 
 void it("behind a proxy that adds the token: reads KV with no token of its own and no login", async () => {
   const agentToken = vault.root.createToken({ policies: ["agent"], ttl: 3600 }, "vault-agent");
-  const proxy = await tokenAddingProxy(agentToken);
+  const proxy = await startTokenProxy(vault.url, agentToken);
   try {
     const { client } = noAuthStore(proxy.url);
     const value = await client.read({ key: "team-a/db" });
@@ -84,7 +56,7 @@ void it("behind a proxy that adds the token: reads KV with no token of its own a
     );
     await client.close();
   } finally {
-    await new Promise((resolve) => proxy.server.close(resolve));
+    await proxy.stop();
   }
 });
 
