@@ -56,6 +56,10 @@ const STEPS: ImportStep[] = [
   },
   { what: "express: only on the first webhook or dashboard request", imports: ["express"] },
   {
+    what: "node-forge: only on a template's first PKCS #12 or certificate-chain function",
+    imports: ["node-forge"],
+  },
+  {
     what: "AWS SDK (Secrets Manager, STS): only with an AWS store",
     imports: ["@aws-sdk/client-secrets-manager", "@aws-sdk/client-sts"],
   },
