@@ -66,6 +66,17 @@ void test("a controller that keeps up is never held, even a steady 300 ms behind
   for (const { askedMs, atMs } of admitted.values()) assert.equal(atMs, askedMs);
 });
 
+void test("a controller 150–650 ms behind, jittered, is held a second at most", () => {
+  const pacer = new RefreshPacer(() => PLANNED_PER_MS);
+  let x = 1;
+  const jitter = () => ((x = (x * 48271) % 2147483647) / 2147483647) * 500;
+  const asks = onTime(0, 2 * INTERVAL, 0).map((a) => ({ ...a, atMs: Math.round(a.slotMs + 150 + jitter()) }));
+  const admitted = simulate(pacer, asks, 3 * INTERVAL);
+  assert.equal(admitted.size, asks.length);
+  const waits = [...admitted.values()].map((a) => a.atMs - a.askedMs);
+  assert.ok(Math.max(...waits) <= 1000, `longest wait ${Math.max(...waits)} ms`);
+});
+
 void test("a burst of late refreshes is released at the headroom the on-time ones leave", () => {
   const pacer = new RefreshPacer(() => PLANNED_PER_MS);
   // A stall: 20 keys whose slots fell a second or more before 2 s all ask at 2 s; on-time keys go on at 25/s.
