@@ -154,7 +154,8 @@ export async function runRender(
   }
   // argocd-cmp-server logs a successful command's stderr (not shown in the UI, which gets the
   // notes from the converted objects' refsync.dev/conversion-notes annotation).
-  io.stderr.write(result.notes.map((note) => `refsync: note: ${note}\n`).join(""));
+  if (result.notes.length > 0)
+    io.stderr.write(result.notes.map((note) => `refsync: note: ${note}\n`).join(""));
   io.stdout.write(result.output);
   return 0;
 }
