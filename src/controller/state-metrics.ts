@@ -12,6 +12,7 @@
 import { createRequire } from "node:module";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ExternalSecret } from "../api/v1alpha1.ts";
+import { TextFamily } from "./text-family.ts";
 import { readyCondition, secretAge, storeLabel, targetSecretName, type SecretAge } from "./view.ts";
 import type { ControllerView } from "./view.ts";
 
@@ -124,46 +125,44 @@ export function registerObservabilityMetrics(options: ObservabilityMetricsOption
     },
   });
 
-  // Age and interval come from the same selection of series, each gauge computing it on its own scrape.
-  const ageGauge = (name: string, help: string, value: (s: AgeSample) => number | undefined) =>
-    new Gauge({
+  // Age and interval come from the same selection of series, each family computing it on its own
+  // scrape. These three have one series per ExternalSecret: TextFamily writes them from the view
+  // without holding a prom-client series each (./text-family.ts says why).
+  const ageFamily = (name: string, help: string, value: (s: AgeSample) => number | undefined) =>
+    new TextFamily({
       name,
       help,
+      type: "gauge",
       labelNames: objectLabels,
       registers,
-      collect() {
-        this.reset();
-        for (const sample of ageSeries(view()?.externalSecrets() ?? [], perObject, Date.now())) {
-          const v = value(sample);
-          if (v !== undefined)
-            this.set(
-              perObject
-                ? { namespace: sample.namespace, name: sample.name }
-                : { namespace: sample.namespace },
-              v,
-            );
+      each(sample) {
+        for (const s of ageSeries(view()?.externalSecrets() ?? [], perObject, Date.now())) {
+          const v = value(s);
+          if (v !== undefined) sample(perObject ? [s.namespace, s.name] : [s.namespace], v);
         }
       },
     });
-  ageGauge(
+  ageFamily(
     "refsync_secret_age_seconds",
     "Seconds since the ExternalSecret's Secret was last refreshed.",
     (s) => s.ageSeconds,
   );
-  ageGauge(
+  ageFamily(
     "refsync_secret_refresh_interval_seconds",
     "The refreshInterval of Periodic ExternalSecrets, to compare with refsync_secret_age_seconds.",
     (s) => s.refreshIntervalSeconds,
   );
 
-  new Gauge({
+  new TextFamily({
     name: "refsync_stale_pods",
     help: "Pods still running with an older version of a Secret they consume.",
+    type: "gauge",
     labelNames: perObject ? ["namespace", "secret"] : ["namespace"],
     registers,
-    collect() {
-      this.reset();
+    each(sample) {
+      // Per Secret (two ExternalSecrets may share a target: the last one's count), or summed per namespace.
       const v = view();
+      const series = new Map<string, [labelValues: string[], stale: number]>();
       for (const es of v?.externalSecrets() ?? []) {
         const namespace = es.metadata.namespace ?? "";
         const secret = targetSecretName(es);
@@ -172,9 +171,12 @@ export function registerObservabilityMetrics(options: ObservabilityMetricsOption
           ? consumers.reduce((n, c) => n + c.stalePods.length, 0)
           : es.status?.consumers?.stalePods;
         if (stale === undefined) continue;
-        if (perObject) this.set({ namespace, secret }, stale);
-        else this.inc({ namespace }, stale);
+        const key = perObject ? `${namespace}\0${secret}` : namespace;
+        const current = series.get(key);
+        if (!current) series.set(key, [perObject ? [namespace, secret] : [namespace], stale]);
+        else current[1] = perObject ? stale : current[1] + stale;
       }
+      for (const [labelValues, stale] of series.values()) sample(labelValues, stale);
     },
   });
 

@@ -64,7 +64,6 @@ export function createApp(options: AppOptions): RequestListener {
     "/healthz": () => (health.live() ? [200, TEXT, "ok"] : [503, TEXT, "not live"]),
     "/readyz": () =>
       health.ready() ? [200, TEXT, "ok"] : [503, TEXT, health.notReady?.() ?? "caches not synced"],
-    "/metrics": async () => [200, registry.contentType, await registry.metrics()],
   };
   const mounted = options.mount?.length
     ? lazyExpress(async (app) => {
@@ -74,7 +73,11 @@ export function createApp(options: AppOptions): RequestListener {
   return (req, res) => {
     const path = (req.url ?? "/").replace(/[?#].*$/, "").replace(/(.)\/$/, "$1");
     const probe = req.method === "GET" || req.method === "HEAD" ? probes[path] : undefined;
-    if (probe) {
+    if (path === "/metrics" && (req.method === "GET" || req.method === "HEAD")) {
+      writeMetrics(registry, res).catch((err: unknown) =>
+        res.headersSent ? res.destroy(err as Error) : send(res, 500, TEXT, `${path}: ${String(err)}`),
+      );
+    } else if (probe) {
       Promise.resolve()
         .then(probe)
         .then(
@@ -87,6 +90,47 @@ export function createApp(options: AppOptions): RequestListener {
 }
 
 const TEXT = "text/plain; charset=utf-8";
+
+/**
+ * The exposition, written one metric family at a time: the same bytes as
+ * `registry.metrics()` (families joined by a blank line, a final newline),
+ * without first building all of it in one string. At 10,000 ExternalSecrets
+ * the text is ~8 MiB; a scrape now holds one family at a time and waits for
+ * the socket to drain between families (docs/performance.md). A failure
+ * after the first family aborts the response, so Prometheus sees a failed
+ * scrape rather than a truncated one.
+ */
+async function writeMetrics(registry: Registry, res: ServerResponse): Promise<void> {
+  if (!registry.contentType.startsWith("text/plain")) {
+    send(res, 200, registry.contentType, await registry.metrics()); // OpenMetrics ends differently
+    return;
+  }
+  const families = registry.getMetricsAsArray();
+  let text = families.length ? await registry.getSingleMetricAsString(families[0]!.name) : "";
+  res.writeHead(200, { "Content-Type": registry.contentType });
+  if (res.req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  for (const family of families.slice(1)) {
+    if (!res.write(text) && !(await drained(res))) return;
+    text = `\n\n${await registry.getSingleMetricAsString(family.name)}`;
+  }
+  res.end(`${text}\n`);
+}
+
+/** Resolves true once the response can take more, false if the client went away. */
+function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve(!res.destroyed);
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
 
 /** `host:port` or `:port` (all interfaces); port 0 picks a free one. */
 export function parseAddress(addr: string): { host: string | undefined; port: number } {

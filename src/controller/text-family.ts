@@ -1,0 +1,102 @@
+/**
+ * Metric families with one series per object (per ExternalSecret), kept out
+ * of prom-client's per-series objects.
+ *
+ * Why: prom-client holds every series as a hashed label string, a labels
+ * object and a value object (≈0.2 KiB each), and renders a scrape by building
+ * one more object and string per series before joining them. At 10,000
+ * ExternalSecrets (eleven per-object series each) that was 18.7 MiB held and
+ * ≈38 MiB of heap for one scrape (docs/performance.md). A TextFamily holds no
+ * series at all: its owner keeps the state in its own compact structure and
+ * `each` walks it at scrape time; `ExpositionRegistry` writes those lines
+ * straight to text. Every other metric stays a prom-client one, and a
+ * TextFamily registered in a plain prom-client Registry renders the same text
+ * through `get()` (slower, same bytes).
+ */
+import { Registry, type Metric } from "prom-client";
+
+type Sample = (labelValues: readonly string[], value: number) => void;
+
+export interface TextFamilyOptions {
+  name: string;
+  help: string;
+  type: "counter" | "gauge";
+  labelNames: readonly string[];
+  /** Calls `sample` once per series, label values in `labelNames` order. */
+  each: (sample: Sample) => void;
+  registers: Registry[];
+}
+
+/** A label value as the Prometheus text format wants it: backslash, double quote and newline escaped. */
+export function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value;
+}
+
+/** HELP text: backslash and newline escaped (prom-client's rule, the text format's). */
+const escapeHelp = (help: string) => help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+
+/** Prometheus's spelling of a sample value (as prom-client writes it). */
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "Nan";
+  if (!Number.isFinite(value)) return value < 0 ? "-Inf" : "+Inf";
+  return `${value}`;
+}
+
+export class TextFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge";
+  readonly labelNames: readonly string[];
+  readonly #each: (sample: Sample) => void;
+
+  constructor(options: TextFamilyOptions) {
+    this.name = options.name;
+    this.help = options.help;
+    this.type = options.type;
+    this.labelNames = options.labelNames;
+    this.#each = options.each;
+    // prom-client's registry only reads name, help, type and get() (and render() in ExpositionRegistry).
+    for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** prom-client's shape (for getMetricsAsJSON, the JSON API and tests): one object per series, built on demand. */
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: "sum";
+    values: { labels: Record<string, string>; value: number }[];
+  }> {
+    const values: { labels: Record<string, string>; value: number }[] = [];
+    this.#each((labelValues, value) =>
+      values.push({ labels: Object.fromEntries(this.labelNames.map((l, i) => [l, labelValues[i]!])), value }),
+    );
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: "sum", values });
+  }
+
+  /** The family in the text format, exactly as prom-client's Registry writes it (no trailing newline). */
+  render(): string {
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
+    const prefixes = this.labelNames.map((l, i) => `${i === 0 ? `${this.name}{` : ","}${l}="`);
+    this.#each((labelValues, value) => {
+      let line = "";
+      for (let i = 0; i < prefixes.length; i++)
+        line += `${prefixes[i]!}${escapeLabelValue(labelValues[i]!)}"`;
+      lines.push(`${prefixes.length ? `${line}}` : this.name} ${formatValue(value)}`);
+    });
+    return lines.join("\n");
+  }
+
+  reset(): void {
+    // The owner's state is the series; prom-client's resetMetrics() has nothing to clear here.
+  }
+}
+
+/** A prom-client Registry that renders a TextFamily itself instead of through per-series objects. */
+export class ExpositionRegistry extends Registry {
+  getMetricsAsString(metric: Metric | TextFamily): Promise<string> {
+    if (metric instanceof TextFamily) return Promise.resolve(metric.render());
+    // @ts-expect-error prom-client's method, present in its JavaScript but not in its type declarations.
+    return super.getMetricsAsString(metric);
+  }
+}
