@@ -42,6 +42,26 @@ function formatValue(value: number): string {
   return `${value}`;
 }
 
+/** A growing UTF-8 buffer (outside the V8 heap). */
+class TextBuffer {
+  #buffer = Buffer.allocUnsafe(64 * 1024);
+  #length = 0;
+
+  write(text: string): void {
+    const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (this.#length + most > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + most));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    this.#length += this.#buffer.write(text, this.#length);
+  }
+
+  toString(): string {
+    return this.#buffer.toString("utf8", 0, this.#length);
+  }
+}
+
 export class TextFamily {
   readonly name: string;
   readonly help: string;
@@ -74,17 +94,23 @@ export class TextFamily {
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: "sum", values });
   }
 
-  /** The family in the text format, exactly as prom-client's Registry writes it (no trailing newline). */
+  /**
+   * The family in the text format, exactly as prom-client's Registry writes
+   * it (no trailing newline). Each line goes into a Buffer as soon as it is
+   * built, so a scrape holds no line strings (nor a concatenation of them) on
+   * the V8 heap: only the family's text, once, at the end.
+   */
   render(): string {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
-    const prefixes = this.labelNames.map((l, i) => `${i === 0 ? `${this.name}{` : ","}${l}="`);
+    const out = new TextBuffer();
+    out.write(`# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}`);
+    const prefixes = this.labelNames.map((l, i) => `${i === 0 ? `\n${this.name}{` : ","}${l}="`);
     this.#each((labelValues, value) => {
-      let line = "";
+      let line = prefixes.length ? "" : `\n${this.name}`;
       for (let i = 0; i < prefixes.length; i++)
         line += `${prefixes[i]!}${escapeLabelValue(labelValues[i]!)}"`;
-      lines.push(`${prefixes.length ? `${line}}` : this.name} ${formatValue(value)}`);
+      out.write(`${line}${prefixes.length ? "}" : ""} ${formatValue(value)}`);
     });
-    return lines.join("\n");
+    return out.toString();
   }
 
   reset(): void {
