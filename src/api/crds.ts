@@ -31,8 +31,10 @@ import {
 import {
   clusterGeneratorSpecSchema,
   GENERATOR_KINDS,
+  GENERATOR_PROVIDER_SECTIONS,
   GENERATORS_API_VERSION,
   GENERATORS_GROUP,
+  type GeneratorKind,
 } from "./generators.ts";
 import { GROUP, VERSION } from "./v1alpha1.ts";
 
@@ -513,12 +515,27 @@ export function crdFiles(providers: ProviderSections): CrdFile[] {
         columns: clusterExternalSecretColumns,
       }),
     },
-    ...generatorCrdFiles(spec),
+    ...generatorCrdFiles(spec, providers),
   ].map((f) => ({ ...f, header: [...f.header, ...KEEPS_UNKNOWN] }));
 }
 
+/** A generator kind's spec with its `provider` spelled out by that provider's own schema (VaultDynamicSecret). */
+function generatorSpecWithProvider(kind: GeneratorKind, sections: ProviderSections): z.ZodObject {
+  const schema: z.ZodObject = GENERATOR_KINDS[kind].schema;
+  const uses = GENERATOR_PROVIDER_SECTIONS[kind];
+  if (uses === undefined) return schema;
+  const section = sections[uses.section];
+  if (!(section instanceof z.ZodObject))
+    throw new Error(`generator ${kind} needs the provider ${uses.section}`);
+  const provider = section
+    .omit(Object.fromEntries(uses.without.map((field) => [field, true])))
+    .meta(section.meta() ?? {});
+  // safeExtend keeps the spec's checks; the description goes along by hand.
+  return schema.safeExtend({ provider }).meta(schema.meta() ?? {});
+}
+
 /** One CRD per generator kind of generators.refsync.dev, and the cluster-wide ClusterGenerator. */
-function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema): CrdFile[] {
+function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema, sections: ProviderSections): CrdFile[] {
   const common = {
     group: GENERATORS_GROUP,
     categories: ["refsync", "refsync-generators"],
@@ -528,6 +545,18 @@ function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema): CrdFile[] {
     `${what}, referenced by an ExternalSecret's dataFrom[].sourceRef.generatorRef.`,
     "It has no status: the values it makes go only into the referencing ExternalSecret's Secret.",
   ];
+  const kinds = Object.keys(GENERATOR_KINDS) as GeneratorKind[];
+  const specs = Object.fromEntries(kinds.map((kind) => [kind, generatorSpecWithProvider(kind, sections)]));
+  const generator = clusterGeneratorSpecSchema.shape.generator;
+  const clusterSpec = clusterGeneratorSpecSchema
+    .safeExtend({
+      generator: generator
+        .safeExtend(
+          Object.fromEntries(kinds.map((kind) => [GENERATOR_KINDS[kind].specKey, specs[kind]?.optional()])),
+        )
+        .meta(generator.meta() ?? {}),
+    })
+    .meta(clusterGeneratorSpecSchema.meta() ?? {});
   const namespaced = Object.entries(GENERATOR_KINDS).map(([kind, { schema, plural }]) => ({
     file: `generator-${kind.toLowerCase()}.yaml`,
     header: header(`${kind}: a generator (${GENERATORS_API_VERSION})`),
@@ -537,7 +566,7 @@ function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema): CrdFile[] {
       plural,
       scope: "Namespaced" as const,
       description: `${kind} generator: ${schema.description ?? ""}`.trim(),
-      spec: spec(schema),
+      spec: spec(specs[kind] ?? schema),
     }),
   }));
   return [
@@ -551,7 +580,7 @@ function generatorCrdFiles(spec: (schema: z.ZodType) => CrdSchema): CrdFile[] {
         plural: "clustergenerators",
         scope: "Cluster",
         description: `ClusterGenerator: ${clusterGeneratorSpecSchema.description ?? ""}`.trim(),
-        spec: spec(clusterGeneratorSpecSchema),
+        spec: spec(clusterSpec),
       }),
     },
   ];

@@ -68,27 +68,79 @@ void describe("ESO generators", () => {
   });
 
   void test("kinds refsync has no generator for are refused by name", () => {
-    for (const kind of [
-      "VaultDynamicSecret",
-      "ECRAuthorizationToken",
-      "STSSessionToken",
-      "SSHKey",
-      "Webhook",
-    ]) {
+    for (const kind of ["GCRAccessToken", "ECRAuthorizationToken", "STSSessionToken", "SSHKey", "Webhook"]) {
       const out = convertEsoObject(eso(kind, {}));
       assert.ok(!out.ok);
       assert.match(out.problems.join("\n"), new RegExp(`^kind: refsync has no ${kind} generator yet`));
     }
     const cluster = convertEsoObject(
       eso("ClusterGenerator", {
-        kind: "VaultDynamicSecret",
-        generator: { vaultDynamicSecretSpec: { path: "x" } },
+        kind: "SSHKey",
+        generator: { sshKeySpec: { keyType: "rsa" } },
       }),
     );
     assert.ok(!cluster.ok);
     assert.deepEqual(
       cluster.problems.map((p) => p.split(":")[0]),
-      ["spec.kind", "spec.generator.vaultDynamicSecretSpec"],
+      ["spec.kind", "spec.generator.sshKeySpec"],
+    );
+  });
+
+  void test("VaultDynamicSecret: ESO's PKI snippet keeps its fields; kubernetes auth as ESO reads it", () => {
+    // ESO's docs/snippets/generator-vault.yaml, with both of kubernetes' token sources set.
+    const spec = {
+      path: "/pki/issue/example-dot-com",
+      method: "POST",
+      parameters: { common_name: "localhost", ip_sans: "127.0.0.1,127.0.0.11" },
+      resultType: "Data",
+      provider: {
+        server: "http://vault.default.svc.cluster.local:8200",
+        path: "secret",
+        version: "v2",
+        auth: {
+          kubernetes: {
+            mountPath: "kubernetes",
+            role: "external-secrets-operator",
+            serviceAccountRef: { name: "default" },
+            secretRef: { name: "sa-token" },
+          },
+        },
+      },
+    };
+    const out = convertEsoObject(eso("VaultDynamicSecret", spec));
+    assert.ok(out.ok, out.ok ? "" : out.problems.join("; "));
+    assert.equal(out.object.apiVersion, GENERATORS_API_VERSION);
+    assert.deepEqual(out.object.spec, {
+      ...spec,
+      provider: {
+        server: spec.provider.server,
+        auth: {
+          kubernetes: {
+            mountPath: "kubernetes",
+            role: "external-secrets-operator",
+            serviceAccountRef: { name: "default" },
+          },
+        },
+      },
+    });
+    assert.deepEqual(
+      out.dropped.map((d) => d.path),
+      ["spec.provider.path", "spec.provider.version", "spec.provider.auth.kubernetes.secretRef"],
+    );
+    assert.deepEqual(generatorSpecOf("VaultDynamicSecret", out.object.spec).kind, "VaultDynamicSecret");
+    const cluster = convertEsoObject(
+      eso("ClusterGenerator", { kind: "VaultDynamicSecret", generator: { vaultDynamicSecretSpec: spec } }),
+    );
+    assert.ok(cluster.ok);
+    const inner = (cluster.object.spec as { generator: { vaultDynamicSecretSpec: object } }).generator;
+    assert.deepEqual(inner.vaultDynamicSecretSpec, out.object.spec);
+    assert.deepEqual(
+      cluster.dropped.map((d) => d.path),
+      [
+        "spec.generator.vaultDynamicSecretSpec.provider.path",
+        "spec.generator.vaultDynamicSecretSpec.provider.version",
+        "spec.generator.vaultDynamicSecretSpec.provider.auth.kubernetes.secretRef",
+      ],
     );
   });
 
@@ -110,7 +162,8 @@ void describe("ESO generators", () => {
 
   /**
    * Every field of ESO's generator types for the kinds refsync has (apis/generators/v1alpha1:
-   * types_password.go, types_uuid.go, types_fake.go, types_cluster.go), with a value ESO
+   * types_password.go, types_uuid.go, types_fake.go, types_vault.go, types_cluster.go; for
+   * VaultDynamicSecret's provider, its own fields; the Vault provider's are the stores'), with a value ESO
    * accepts: each comes out in the refsync object, is dropped with a note, or is refused by name.
    */
   const FIELDS: [kind: string, path: string, value: unknown, outcome: "kept" | "dropped" | "refused"][] = [
@@ -127,6 +180,23 @@ void describe("ESO generators", () => {
     ["ClusterGenerator", "generator.passwordSpec", { length: 12 }, "kept"],
     ["ClusterGenerator", "generator.fakeSpec", { data: { k: "v" } }, "kept"],
     ["ClusterGenerator", "generator.uuidSpec", {}, "kept"],
+    ["ClusterGenerator", "generator.vaultDynamicSecretSpec", { path: "pki/issue/x" }, "kept"],
+    ["VaultDynamicSecret", "path", "pki/issue/web", "kept"],
+    ["VaultDynamicSecret", "method", "POST", "kept"],
+    ["VaultDynamicSecret", "parameters", { common_name: "a", ttl: 60, alt: ["b"] }, "kept"],
+    ["VaultDynamicSecret", "getParameters", { version: ["1", "2"] }, "kept"],
+    ["VaultDynamicSecret", "resultType", "Auth", "kept"],
+    ["VaultDynamicSecret", "allowEmptyResponse", true, "kept"],
+    ["VaultDynamicSecret", "retrySettings", { maxRetries: 2, retryInterval: "5s" }, "kept"],
+    ["VaultDynamicSecret", "controller", "dev", "refused"],
+    ["VaultDynamicSecret", "provider.server", "https://vault:8200", "kept"],
+    ["VaultDynamicSecret", "provider.namespace", "team-a", "kept"],
+    ["VaultDynamicSecret", "provider.headers", { "X-Proxy": "1" }, "kept"],
+    ["VaultDynamicSecret", "provider.auth.tokenSecretRef", { name: "t", key: "token" }, "kept"],
+    ["VaultDynamicSecret", "provider.auth.gcp", { role: "r" }, "refused"],
+    ["VaultDynamicSecret", "provider.path", "secret", "dropped"],
+    ["VaultDynamicSecret", "provider.version", "v1", "dropped"],
+    ["VaultDynamicSecret", "provider.checkAndSet", { required: true }, "dropped"],
     ...[
       "acrAccessTokenSpec",
       "beyondtrustWorkloadCredentialsDynamicSecretSpec",
@@ -138,7 +208,6 @@ void describe("ESO generators", () => {
       "quayAccessTokenSpec",
       "sshKeySpec",
       "stsSessionTokenSpec",
-      "vaultDynamicSecretSpec",
       "webhookSpec",
       "grafanaSpec",
       "mfaSpec",
@@ -160,7 +229,14 @@ void describe("ESO generators", () => {
       const out = convertEsoObject(eso(kind, spec));
       if (outcome === "refused") {
         assert.ok(!out.ok);
-        assert.ok(out.problems.some((p) => p.startsWith(`spec.${path}: `) && p.includes("generator yet")));
+        assert.ok(
+          out.problems.some(
+            (p) =>
+              p.startsWith(`spec.${path}: `) &&
+              /generator yet|refsync does not implement this ESO field/.test(p),
+          ),
+          out.problems.join("; "),
+        );
         return;
       }
       assert.ok(out.ok, out.ok ? "" : out.problems.join("; "));

@@ -565,12 +565,12 @@ void describe("ClusterExternalSecret", () => {
   void test("a field of the embedded ExternalSecret spec refsync lacks is refused by its full path", () => {
     const doc = ces("external-secrets.io/v1", { refreshTime: "30s" });
     (doc.spec.externalSecretSpec as Record<string, unknown>).dataFrom = [
-      { sourceRef: { generatorRef: { kind: "VaultDynamicSecret", name: "g" } } },
+      { sourceRef: { generatorRef: { kind: "SSHKey", name: "g" } } },
     ];
     const result = convertEsoObject(doc);
     assert.equal(result.ok, false);
     assert.deepEqual(result.ok ? [] : result.problems, [
-      "spec.externalSecretSpec.dataFrom[0].sourceRef.generatorRef.kind: refsync has no VaultDynamicSecret generator yet; it has Password, UUID, Fake, ClusterGenerator",
+      "spec.externalSecretSpec.dataFrom[0].sourceRef.generatorRef.kind: refsync has no SSHKey generator yet; it has Password, UUID, Fake, VaultDynamicSecret, ClusterGenerator",
     ]);
   });
 

@@ -346,7 +346,6 @@ const ESO_GENERATORS_NOT_IMPLEMENTED: Record<string, string> = {
   QuayAccessToken: "quayAccessTokenSpec",
   SSHKey: "sshKeySpec",
   STSSessionToken: "stsSessionTokenSpec",
-  VaultDynamicSecret: "vaultDynamicSecretSpec",
   Webhook: "webhookSpec",
 };
 const GENERATOR_NOT_IMPLEMENTED = (kind: string) =>
@@ -354,8 +353,38 @@ const GENERATOR_NOT_IMPLEMENTED = (kind: string) =>
 /** ESO reads the controller field of a generator nowhere (it is not a controller class filter). */
 const neverRead = drop("no effect: ESO's generators never read it");
 
+/**
+ * A VaultDynamicSecret's `provider` (ESO's Vault provider spec) under `at`: a Vault store's rules,
+ * but for the mount and KV version, which the generator never reads (it calls its spec.path).
+ */
+function vaultProviderRules(at: string): Record<string, Rule> {
+  const store = `${P}.vault`;
+  const noMount = drop(
+    "no effect: a VaultDynamicSecret calls its spec.path, whatever the mount and KV version",
+  );
+  return Object.fromEntries(
+    Object.entries(PROVIDERS.vault ?? {}).map(([pattern, rule]) => {
+      const field = pattern.slice(store.length);
+      return [`${at}${field}`, field === ".path" || field === ".version" ? noMount : rule];
+    }),
+  );
+}
+
 /** One generator spec's fields under `at` (`spec`, or `spec.generator.passwordSpec` in a ClusterGenerator). */
 function generatorSpecRules(kind: string, at: string): Record<string, Rule> {
+  if (kind === "VaultDynamicSecret")
+    return {
+      [at]: map,
+      ...Object.fromEntries(
+        ["path", "method", "resultType", "allowEmptyResponse"].map((f) => [`${at}.${f}`, map]),
+      ),
+      [`${at}.parameters`]: subtree,
+      [`${at}.getParameters`]: subtree,
+      [`${at}.retrySettings`]: subtree,
+      // ESO skips an ExternalSecret whose generator names another controller class.
+      [`${at}.controller`]: refuse("(refsync's controller classes select stores, not generators)"),
+      ...vaultProviderRules(`${at}.provider`),
+    };
   if (kind === "Password")
     return {
       [at]: map,
@@ -576,6 +605,9 @@ function convertEsoGenerator(value: Record<string, unknown>, kind: string): EsoC
     findings.problems.push(`spec.kind: ${GENERATOR_NOT_IMPLEMENTED(spec.kind)}`);
   const converted = walk(kind, spec, "spec", "spec", findings);
   if (findings.problems.length) return { ok: false, problems: findings.problems };
+  const vault = vaultDynamicSecretSpec(kind, converted);
+  if (vault && isRecord(vault.spec.provider))
+    applyVaultAuthDefaults(vault.spec.provider, `${vault.at}.provider`, findings.dropped);
   const metadata = isRecord(value.metadata) ? structuredClone(value.metadata) : {};
   const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
   metadata.annotations = { ...annotations, [ANNOTATION_CONVERTED_FROM]: ESO_GENERATORS_API_VERSION };
@@ -584,6 +616,17 @@ function convertEsoGenerator(value: Record<string, unknown>, kind: string): EsoC
     object: { apiVersion: GENERATORS_API_VERSION, kind, metadata, spec: converted === DROP ? {} : converted },
     dropped: findings.dropped,
   };
+}
+
+/** A converted VaultDynamicSecret's spec, or a ClusterGenerator's vaultDynamicSecretSpec, with its path. */
+function vaultDynamicSecretSpec(
+  kind: string,
+  spec: unknown,
+): { spec: Record<string, unknown>; at: string } | undefined {
+  if (!isRecord(spec)) return undefined;
+  if (kind === "VaultDynamicSecret") return { spec, at: "spec" };
+  const inner = isRecord(spec.generator) ? spec.generator.vaultDynamicSecretSpec : undefined;
+  return isRecord(inner) ? { spec: inner, at: "spec.generator.vaultDynamicSecretSpec" } : undefined;
 }
 
 /** The generatorRefs of an ESO ExternalSecret's dataFrom, with their field paths under `root`. */
@@ -700,20 +743,24 @@ function keepAsEso(
   dropped.push({ path: `${at}.${other}`, why: `ESO uses ${kept} when both are set and ignores ${other}` });
 }
 
+/** ESO's Vault logins, as its provider reads them, in a store's or a VaultDynamicSecret's `vault` (at `at`). */
+function applyVaultAuthDefaults(vault: Record<string, unknown>, at: string, dropped: EsoDropped[]): void {
+  const auth = isRecord(vault.auth) ? vault.auth : {};
+  if (isRecord(auth.jwt))
+    keepAsEso(auth.jwt, `${at}.auth.jwt`, "secretRef", "kubernetesServiceAccountToken", dropped);
+  if (isRecord(auth.kubernetes))
+    keepAsEso(auth.kubernetes, `${at}.auth.kubernetes`, "serviceAccountRef", "secretRef", dropped);
+  // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
+  const saToken = isRecord(auth.jwt) ? auth.jwt.kubernetesServiceAccountToken : undefined;
+  if (isRecord(saToken)) saToken.audiences ??= ["vault"];
+}
+
 function applyStoreDefaults(spec: Record<string, unknown>, dropped: EsoDropped[]): void {
   const provider = isRecord(spec.provider) ? spec.provider : {};
   const vault = provider.vault;
   if (isRecord(vault)) {
     vault.version ??= "v2";
-    const auth = isRecord(vault.auth) ? vault.auth : {};
-    const at = `${P}.vault.auth`;
-    if (isRecord(auth.jwt))
-      keepAsEso(auth.jwt, `${at}.jwt`, "secretRef", "kubernetesServiceAccountToken", dropped);
-    if (isRecord(auth.kubernetes))
-      keepAsEso(auth.kubernetes, `${at}.kubernetes`, "serviceAccountRef", "secretRef", dropped);
-    // ESO requests a JWT for the audience "vault" (after serviceAccountRef's) unless told otherwise.
-    const saToken = isRecord(auth.jwt) ? auth.jwt.kubernetesServiceAccountToken : undefined;
-    if (isRecord(saToken)) saToken.audiences ??= ["vault"];
+    applyVaultAuthDefaults(vault, `${P}.vault`, dropped);
     // ESO appends KV v2's `/data` to the mount unless the path has it; refsync's path is the mount alone.
     if (vault.version === "v2" && typeof vault.path === "string" && vault.path.endsWith("/data")) {
       vault.path = vault.path.slice(0, -"/data".length);

@@ -12,6 +12,7 @@ import {
   type FakeSpec,
   type PasswordSpec,
   type UuidSpec,
+  type VaultDynamicSecretSpec,
 } from "./generators.ts";
 import { describeIssues } from "./validate.ts";
 
@@ -19,7 +20,8 @@ import { describeIssues } from "./validate.ts";
 export type GeneratorSpec =
   | { kind: "Password"; spec: PasswordSpec }
   | { kind: "UUID"; spec: UuidSpec }
-  | { kind: "Fake"; spec: FakeSpec };
+  | { kind: "Fake"; spec: FakeSpec }
+  | { kind: "VaultDynamicSecret"; spec: VaultDynamicSecretSpec };
 
 /**
  * A generator object's spec, validated, as the generator to run: a

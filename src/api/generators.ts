@@ -11,6 +11,7 @@
  * as in ./schema.ts: they validate, give the types and generate the CRDs.
  */
 import { z } from "zod";
+import { retrySettingsSchema } from "./retry-settings.ts";
 
 export const GENERATORS_GROUP = "generators.refsync.dev";
 export const GENERATORS_VERSION = "v1alpha1";
@@ -151,12 +152,73 @@ export const fakeSpecSchema = z
   })
   .describe("Static data, for demos and tests.");
 
+/** ESO's VaultDynamicSecret result types: which section of Vault's answer becomes the values. */
+export const VAULT_RESULT_TYPES = ["Data", "Auth", "Raw"] as const;
+
+export const vaultDynamicSecretSpecSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .describe("The Vault API path to call, such as pki/issue/example-dot-com (a leading / is allowed)."),
+    method: z
+      .string()
+      .optional()
+      .describe(
+        "How to call it, as ESO does: unset or GET reads (with getParameters), LIST lists, DELETE deletes, anything else writes parameters (Vault's Go client sends every write as PUT, which Vault treats as POST).",
+      ),
+    parameters: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The JSON body of a write (any method but GET, LIST and DELETE); ignored otherwise."),
+    getParameters: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .describe("Query-string parameters of a GET, each key with one or more values; ignored otherwise."),
+    resultType: z
+      .enum(VAULT_RESULT_TYPES)
+      .optional()
+      .describe(
+        "Which part of Vault's answer the keys come from: Data (the default) its data, Auth its auth section (a token from auth/token/create), Raw the whole answer. Values that are not strings are written as JSON.",
+      ),
+    allowEmptyResponse: z
+      .boolean()
+      .optional()
+      .describe("true: an answer with no body (or a 404) gives no keys instead of failing."),
+    retrySettings: retrySettingsSchema.optional(),
+    /** Checked by the Vault provider when the generator runs; the CRD spells it out. */
+    provider: z
+      .record(z.string(), z.unknown())
+      .describe(
+        "The Vault server and how to log in: a SecretStore's spec.provider.vault (server, auth, namespace, caBundle, tls, headers…); secrets it names are read in the ExternalSecret's namespace.",
+      ),
+  })
+  .describe(
+    "A call to a Vault secrets engine (a PKI certificate, database credentials, a token), its answer as the keys.",
+  );
+
 /** The generator kinds refsync implements, each with its spec, and its key in a ClusterGenerator. */
 export const GENERATOR_KINDS = {
   Password: { schema: passwordSpecSchema, specKey: "passwordSpec", plural: "passwords" },
   UUID: { schema: uuidSpecSchema, specKey: "uuidSpec", plural: "uuids" },
   Fake: { schema: fakeSpecSchema, specKey: "fakeSpec", plural: "fakes" },
+  VaultDynamicSecret: {
+    schema: vaultDynamicSecretSpecSchema,
+    specKey: "vaultDynamicSecretSpec",
+    plural: "vaultdynamicsecrets",
+  },
 } as const;
+
+/**
+ * The store provider section a generator kind's `provider` field holds (its CRD spells it out),
+ * less the fields that have no meaning there (refused when the generator runs).
+ */
+export const GENERATOR_PROVIDER_SECTIONS: Partial<
+  Record<GeneratorKind, { section: string; without: string[] }>
+> = {
+  // A VaultDynamicSecret calls its spec.path: the KV mount and version mean nothing to it.
+  VaultDynamicSecret: { section: "vault", without: ["path", "version"] },
+};
 export type GeneratorKind = keyof typeof GENERATOR_KINDS;
 export const isGeneratorKind = (kind: string): kind is GeneratorKind => Object.hasOwn(GENERATOR_KINDS, kind);
 
@@ -175,7 +237,11 @@ export const clusterGeneratorSpecSchema = z
           >;
         },
       )
-      .describe("The generator's spec, under the key that kind names (passwordSpec, uuidSpec, fakeSpec)."),
+      .describe(
+        `The generator's spec, under the key that kind names (${Object.values(GENERATOR_KINDS)
+          .map((k) => k.specKey)
+          .join(", ")}).`,
+      ),
   })
   .superRefine((spec, ctx) => {
     const want = GENERATOR_KINDS[spec.kind].specKey;
@@ -198,4 +264,5 @@ export const clusterGeneratorSpecSchema = z
 export type PasswordSpec = z.infer<typeof passwordSpecSchema>;
 export type FakeSpec = z.infer<typeof fakeSpecSchema>;
 export type UuidSpec = z.infer<typeof uuidSpecSchema>;
+export type VaultDynamicSecretSpec = z.infer<typeof vaultDynamicSecretSpecSchema>;
 export type ClusterGeneratorSpec = z.infer<typeof clusterGeneratorSpecSchema>;

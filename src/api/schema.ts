@@ -11,6 +11,7 @@ import { z } from "zod";
 import { compileGoRegexp } from "./go-regexp.ts";
 import { DURATION, durationMs } from "./duration.ts";
 import { GENERATOR_KINDS, GENERATORS_API_VERSION, type GeneratorKind } from "./generators.ts";
+import { retrySettingsSchema } from "./retry-settings.ts";
 import { parseSchedule } from "./sync-windows.ts";
 
 /**
@@ -750,26 +751,7 @@ export const storeSpecSchema = z
         "A token bucket for the reads this store makes from its backend, shared by every ExternalSecret.",
       ),
     events: storeEventsSchema.optional(),
-    retrySettings: z
-      .strictObject({
-        maxRetries: z
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .describe("Further attempts of a failed backend call, 0 or more. Defaults to 3."),
-        retryInterval: z
-          .string()
-          .regex(DURATION, "must be a duration like 1s, 500ms or 1m (units h, m, s, ms)")
-          .optional()
-          .describe(
-            "The wait between attempts, or longer when the backend asks (Retry-After). Defaults to 1s.",
-          ),
-      })
-      .optional()
-      .describe(
-        "Backend calls that fail for a reason that may pass (unavailable, throttled, an unexpected error; not not-found, denied or a bad spec) are made again, after the provider client's own retries. Unset: no retries here; the controller retries the ExternalSecret with back-off.",
-      ),
+    retrySettings: retrySettingsSchema.optional(),
     refreshInterval: z
       .string()
       .regex(DURATION, "must be a duration like 1h, 5m or 30s (units h, m, s, ms)")

@@ -87,6 +87,7 @@ void describe("CRDs", () => {
       "Password",
       "SecretStore",
       "UUID",
+      "VaultDynamicSecret",
     ]);
   });
   void test("the committed CRDs are what `npm run crds` writes from the zod schemas", async () => {

@@ -21,6 +21,7 @@ import {
   fakeStore,
   getExternalSecret,
   getSecret,
+  observableTexts,
   useControllerSuite,
   waitFor,
   waitForCondition,
@@ -263,16 +264,9 @@ void describe("generators", () => {
     const { ctl, ns } = suite;
     const values = [...seen].filter((v) => v.length >= 8); // the fake's short constants are test data
     assert.ok(values.length >= 5);
-    const log = ctl.logText();
-    const events = JSON.stringify((await ctl.kube.list(resourceTypes.event, { namespace: ns })).items);
-    const statuses = JSON.stringify(
-      (await ctl.kube.list<ExternalSecret>(resourceTypes.externalSecret, { namespace: ns })).items.map(
-        (e) => e.status,
-      ),
-    );
-    const metrics = await ctl.controller.metrics.registry.metrics();
+    const texts = await observableTexts(ctl, ns);
     for (const v of values) {
-      for (const [where, text] of Object.entries({ log, events, statuses, metrics }))
+      for (const [where, text] of Object.entries(texts))
         assert.ok(!text.includes(v), `a generated value in the ${where}`);
     }
   });

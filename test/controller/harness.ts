@@ -297,6 +297,25 @@ export interface DecodedSecret {
   data: Record<string, string>;
 }
 
+/**
+ * Where a secret value must never appear, as text: the controller's log, the namespace's events,
+ * its ExternalSecrets' statuses, and the metrics (for leak checks).
+ */
+export async function observableTexts(
+  ctl: TestController,
+  namespace: string,
+): Promise<Record<string, string>> {
+  const events = (await ctl.kube.list(resourceTypes.event, { namespace })).items;
+  const externalSecrets = (await ctl.kube.list<ExternalSecret>(resourceTypes.externalSecret, { namespace }))
+    .items;
+  return {
+    log: ctl.logText(),
+    events: JSON.stringify(events),
+    statuses: JSON.stringify(externalSecrets.map((e) => e.status)),
+    metrics: await ctl.controller.metrics.registry.metrics(),
+  };
+}
+
 /** The Secret with its data decoded to strings, or undefined. */
 export async function getSecret(
   kube: KubeClient,

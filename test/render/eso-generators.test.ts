@@ -116,10 +116,10 @@ void describe("ESO generators through the CLI", () => {
 
   void it("a generator kind refsync lacks fails the render, naming it", async () => {
     const dir = tree("refused", {
-      "app/vds.yaml": `apiVersion: generators.external-secrets.io/v1alpha1
-kind: VaultDynamicSecret
-metadata: {name: pki}
-spec: {path: pki/issue/example, method: POST, provider: {server: "http://vault:8200"}}
+      "app/ssh.yaml": `apiVersion: generators.external-secrets.io/v1alpha1
+kind: SSHKey
+metadata: {name: deploy}
+spec: {keyType: ed25519}
 ---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -132,10 +132,7 @@ spec:
     const run = await runRefsync(["render", join(dir, "app"), "--config", config], { env: { HOME: root } });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, "");
-    assert.match(
-      run.stderr,
-      /VaultDynamicSecret\/pki: kind: refsync has no VaultDynamicSecret generator yet/,
-    );
+    assert.match(run.stderr, /SSHKey\/deploy: kind: refsync has no SSHKey generator yet/);
     assert.match(
       run.stderr,
       /ExternalSecret\/cert: spec\.dataFrom\[0\]\.sourceRef\.generatorRef\.kind: refsync has no ECRAuthorizationToken generator yet/,

@@ -35,7 +35,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   verbs: [update]
 {{- end }}
 - apiGroups: [generators.refsync.dev]
-  resources: [passwords, uuids, fakes{{ if .cluster }}, clustergenerators{{ end }}]
+  resources: [passwords, uuids, fakes, vaultdynamicsecrets{{ if .cluster }}, clustergenerators{{ end }}]
   verbs: [get]
 - apiGroups: [""]
   resources: [secrets]

@@ -353,7 +353,7 @@ export class ExternalSecretReconciler {
           name: es.metadata.name,
           ...(es.metadata.uid && { uid: es.metadata.uid }),
         },
-        (ref, field) => runGenerator(this.#d.kube, namespace, ref, field, signal),
+        (ref, field) => runGenerator(this.#d, namespace, ref, field, signal),
       );
       if (spec.target?.manifest) {
         const written = await this.#writeManifest(es, spec.target.manifest, fetched.data, signal);

@@ -31,13 +31,14 @@ export interface ContextDeps {
 
 const TOKEN_SECONDS = 600;
 
+/** `id` names the store in messages and metrics (default: storeId); a generator names itself. */
 export function buildProviderContext(
   deps: ContextDeps,
-  store: SecretStore,
+  store: Pick<SecretStore, "kind" | "metadata">,
   actingNamespace: string | undefined,
   provider: string,
+  id = storeId(store),
 ): ProviderContext {
-  const id = storeId(store);
   const clusterScoped = store.kind === "ClusterSecretStore";
   /**
    * The namespace a reference may use: a SecretStore's own, always; for a ClusterSecretStore the
@@ -145,7 +146,7 @@ type CredentialSources = Pick<ProviderContext, "readCredential"> &
  */
 function kubernetesReader(
   deps: ContextDeps,
-  store: SecretStore,
+  store: Pick<SecretStore, "kind" | "metadata">,
   connection: KubernetesConnection,
   sources: CredentialSources,
 ): KubernetesSecretReader {

@@ -338,6 +338,16 @@ export class StoreSessions {
   }
 
   /**
+   * What a generator that calls a backend (VaultDynamicSecret) gets, as a namespaced SecretStore
+   * of `namespace` named `id` would: credentials, tokens and CA bundles of that namespace only
+   * (ESO's generators read them in the ExternalSecret's namespace), call metrics and audit.
+   */
+  generatorContext(id: string, namespace: string, provider: string): ProviderContext {
+    const store = { kind: "SecretStore" as const, metadata: { name: id, namespace } };
+    return buildProviderContext(this.#deps, store, namespace, provider, id);
+  }
+
+  /**
    * The store's own identity for a client other than its reads (an event source): credentials,
    * tokens and CA bundles as its provider gets them, acting for no namespace, and its rate limit.
    */

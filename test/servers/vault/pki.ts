@@ -25,6 +25,17 @@ export interface PkiRole {
   generateLease?: boolean;
 }
 
+/** The fields of an issue answer's data, sorted (what a Secret filled from it holds). */
+export const PKI_ISSUE_FIELDS = [
+  "ca_chain",
+  "certificate",
+  "expiration",
+  "issuing_ca",
+  "private_key",
+  "private_key_type",
+  "serial_number",
+];
+
 export interface IssuedCertificate {
   data: {
     certificate: string;
