@@ -25,6 +25,35 @@ const validEs = {
 const fake = { provider: { fake: { data: [{ key: "shop/db", value: "s3cr3t-value" }] } } };
 
 void describe("refsyncObjectProblems", () => {
+  void test("a VaultDynamicSecret's provider is checked as a Vault store's, less path and version", () => {
+    const generator = (kind: string, spec: unknown) => ({
+      apiVersion: "generators.refsync.dev/v1alpha1",
+      kind,
+      metadata: { name: "pki" },
+      spec,
+    });
+    const vds = (provider: unknown) => ({ path: "pki/issue/web", method: "POST", provider });
+    const server = "https://vault:8200";
+    const auth = { kubernetes: { role: "pki", serviceAccountRef: { name: "app" } } };
+    assert.deepEqual(refsyncObjectProblems(generator("VaultDynamicSecret", vds({ server, auth }))), []);
+    assert.deepEqual(
+      refsyncObjectProblems(generator("VaultDynamicSecret", vds({ server: "vault", path: "secret", auth }))),
+      [
+        "spec.provider.path: no effect in a VaultDynamicSecret, which calls spec.path: leave it out",
+        "spec.provider.server: Invalid URL",
+      ],
+    );
+    assert.deepEqual(
+      refsyncObjectProblems(
+        generator("ClusterGenerator", {
+          kind: "VaultDynamicSecret",
+          generator: { vaultDynamicSecretSpec: vds({ server, auth: { kubernetes: {} } }) },
+        }),
+      ).map((p) => p.split(":")[0]),
+      ["spec.generator.vaultDynamicSecretSpec.provider.auth.kubernetes.role"],
+    );
+  });
+
   void test("valid objects of every kind have none", () => {
     assert.deepEqual(refsyncObjectProblems(externalSecret(validEs)), []);
     assert.deepEqual(refsyncObjectProblems(store("SecretStore", fake)), []);

@@ -8,8 +8,14 @@
  * Problems name the field path, never a value.
  */
 import { convertEsoObject, isEsoObject } from "../api/eso.ts";
-import { generatorSpecOf } from "../api/generator-spec.ts";
-import { GENERATORS_API_VERSION, GENERATORS_GROUP, isGeneratorKind } from "../api/generators.ts";
+import { generatorSpecOf, type GeneratorSpec } from "../api/generator-spec.ts";
+import {
+  GENERATOR_KINDS,
+  GENERATOR_PROVIDER_SECTIONS,
+  GENERATORS_API_VERSION,
+  GENERATORS_GROUP,
+  isGeneratorKind,
+} from "../api/generators.ts";
 import { ANNOTATION_CONVERSION_NOTES, API_VERSION, GROUP } from "../api/v1alpha1.ts";
 import {
   clusterExternalSecretSpecProblems,
@@ -49,11 +55,32 @@ function generatorProblems(object: Record<string, unknown>): string[] {
     .filter((key) => !TOP_LEVEL.has(key))
     .map((key) => `${key}: unknown field`);
   try {
-    generatorSpecOf(kind, object.spec);
+    problems.push(...generatorProviderProblems(generatorSpecOf(kind, object.spec), kind));
   } catch (err) {
     if (!(err instanceof RefsyncError && err.reason === "InvalidSpec")) throw err;
     problems.push(err.message);
   }
+  return problems;
+}
+
+/**
+ * A generator's `provider` (a VaultDynamicSecret's), parsed by that provider's schema as the
+ * controller parses it when the generator runs, less the fields that mean nothing there.
+ */
+export function generatorProviderProblems(generator: GeneratorSpec, kind: string): string[] {
+  const uses = GENERATOR_PROVIDER_SECTIONS[generator.kind];
+  const factory = uses && providerBySpecKey(uses.section);
+  if (!uses || !factory) return [];
+  const provider = (generator.spec as { provider?: Record<string, unknown> }).provider ?? {};
+  const at =
+    kind === "ClusterGenerator"
+      ? `spec.generator.${GENERATOR_KINDS[generator.kind].specKey}.provider`
+      : "spec.provider";
+  const problems = uses.without
+    .filter((field) => provider[field] !== undefined)
+    .map((field) => `${at}.${field}: no effect in a ${generator.kind}, which calls spec.path: leave it out`);
+  const result = factory.specSchema.safeParse(provider);
+  if (!result.success) problems.push(...issueList(result.error, at));
   return problems;
 }
 

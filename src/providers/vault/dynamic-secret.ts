@@ -16,7 +16,7 @@
  * revokes it when its TTL runs out, and each run makes a new one.
  */
 import type NodeVault from "node-vault";
-import type { VaultDynamicSecretSpec } from "../../api/generators.ts";
+import { GENERATOR_PROVIDER_SECTIONS, type VaultDynamicSecretSpec } from "../../api/generators.ts";
 import { describeIssues } from "../../api/validate.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { callResultOf } from "../call-result.ts";
@@ -115,7 +115,7 @@ export async function vaultDynamicSecret(
   context: ProviderContext,
   signal?: AbortSignal,
 ): Promise<Record<string, Uint8Array>> {
-  for (const field of ["path", "version"])
+  for (const field of GENERATOR_PROVIDER_SECTIONS.VaultDynamicSecret?.without ?? [])
     if (spec.provider[field] !== undefined)
       throw new InvalidSpecError(
         `spec.provider.${field}: no effect in a VaultDynamicSecret, which calls spec.path: leave it out`,
