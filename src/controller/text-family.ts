@@ -42,25 +42,29 @@ function formatValue(value: number): string {
   return `${value}`;
 }
 
-/** A growing UTF-8 buffer (outside the V8 heap). */
-class TextBuffer {
-  #buffer = Buffer.allocUnsafe(64 * 1024);
+/** UTF-8 text in 64 KiB Buffers (outside the V8 heap). */
+class TextChunks {
+  readonly chunks: Buffer[] = [];
+  #buffer = Buffer.allocUnsafe(CHUNK);
   #length = 0;
 
   write(text: string): void {
     const most = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
     if (this.#length + most > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#length + most));
-      this.#buffer.copy(grown, 0, 0, this.#length);
-      this.#buffer = grown;
+      this.chunks.push(this.#buffer.subarray(0, this.#length));
+      this.#buffer = Buffer.allocUnsafe(Math.max(CHUNK, most));
+      this.#length = 0;
     }
     this.#length += this.#buffer.write(text, this.#length);
   }
 
-  toString(): string {
-    return this.#buffer.toString("utf8", 0, this.#length);
+  end(): Buffer[] {
+    this.chunks.push(this.#buffer.subarray(0, this.#length));
+    return this.chunks;
   }
 }
+
+const CHUNK = 64 * 1024;
 
 export class TextFamily {
   readonly name: string;
@@ -96,12 +100,11 @@ export class TextFamily {
 
   /**
    * The family in the text format, exactly as prom-client's Registry writes
-   * it (no trailing newline). Each line goes into a Buffer as soon as it is
-   * built, so a scrape holds no line strings (nor a concatenation of them) on
-   * the V8 heap: only the family's text, once, at the end.
+   * it (no trailing newline), in Buffers: each line goes into one as soon as
+   * it is built, so the V8 heap holds no line strings nor their concatenation.
    */
-  render(): string {
-    const out = new TextBuffer();
+  chunks(): Buffer[] {
+    const out = new TextChunks();
     out.write(`# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}`);
     const prefixes = this.labelNames.map((l, i) => `${i === 0 ? `\n${this.name}{` : ","}${l}="`);
     this.#each((labelValues, value) => {
@@ -110,7 +113,12 @@ export class TextFamily {
         line += `${prefixes[i]!}${escapeLabelValue(labelValues[i]!)}"`;
       out.write(`${line}${prefixes.length ? "}" : ""} ${formatValue(value)}`);
     });
-    return out.toString();
+    return out.end();
+  }
+
+  /** `chunks()` as one string. */
+  render(): string {
+    return Buffer.concat(this.chunks()).toString("utf8");
   }
 
   reset(): void {
@@ -125,4 +133,20 @@ export class ExpositionRegistry extends Registry {
     // @ts-expect-error prom-client's method, present in its JavaScript but not in its type declarations.
     return super.getMetricsAsString(metric);
   }
+}
+
+/**
+ * The registry's exposition in the Prometheus text format, family by family
+ * (a TextFamily as its Buffers): the same bytes as `registry.metrics()`,
+ * for writing to a socket without first building all of it in one string.
+ */
+export async function* exposition(registry: Registry): AsyncGenerator<string | Buffer> {
+  for (const [i, metric] of (
+    registry.getMetricsAsArray() as unknown as (TextFamily | { name: string })[]
+  ).entries()) {
+    if (i > 0) yield "\n\n";
+    if (metric instanceof TextFamily) yield* metric.chunks();
+    else yield await registry.getSingleMetricAsString(metric.name);
+  }
+  yield "\n";
 }

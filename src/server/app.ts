@@ -15,6 +15,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import type { Registry } from "prom-client";
+import { exposition } from "../controller/text-family.ts";
 
 export interface HealthSource {
   /** Liveness: false only when the process cannot recover by itself. */
@@ -92,11 +93,10 @@ export function createApp(options: AppOptions): RequestListener {
 const TEXT = "text/plain; charset=utf-8";
 
 /**
- * The exposition, written one metric family at a time: the same bytes as
- * `registry.metrics()` (families joined by a blank line, a final newline),
- * without first building all of it in one string. At 10,000 ExternalSecrets
- * the text is ~8 MiB; a scrape now holds one family at a time and waits for
- * the socket to drain between families (docs/performance.md). A failure
+ * The exposition, written one metric family at a time (the per-object ones
+ * in 64 KiB Buffers), waiting for the socket to drain: the same bytes as
+ * `registry.metrics()` without building all of it (~8 MiB at 10,000
+ * ExternalSecrets) in one string first (docs/performance.md). A failure
  * after the first family aborts the response, so Prometheus sees a failed
  * scrape rather than a truncated one.
  */
@@ -105,18 +105,13 @@ async function writeMetrics(registry: Registry, res: ServerResponse): Promise<vo
     send(res, 200, registry.contentType, await registry.metrics()); // OpenMetrics ends differently
     return;
   }
-  const families = registry.getMetricsAsArray();
-  let text = families.length ? await registry.getSingleMetricAsString(families[0]!.name) : "";
+  const chunks = exposition(registry);
+  let next = await chunks.next();
   res.writeHead(200, { "Content-Type": registry.contentType });
-  if (res.req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  for (const family of families.slice(1)) {
-    if (!res.write(text) && !(await drained(res))) return;
-    text = `\n\n${await registry.getSingleMetricAsString(family.name)}`;
-  }
-  res.end(`${text}\n`);
+  if (res.req.method === "HEAD") next = await chunks.return(undefined);
+  for (; !next.done; next = await chunks.next())
+    if (!res.write(next.value) && !(await drained(res))) return void (await chunks.return(undefined));
+  res.end();
 }
 
 /** Resolves true once the response can take more, false if the client went away. */
