@@ -167,9 +167,7 @@ void test("refsync validate: external-secrets.io objects are converted and check
     "eso/es.yaml": `${eso(EXTERNAL_SECRET).replace(
       "      remoteRef:",
       "      sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: p}}\n      remoteRef:",
-    )}---\n${eso(
-      EXTERNAL_SECRET,
-    )
+    )}---\n${eso(EXTERNAL_SECRET)
       .replace("name: db", "name: web")
       .replace("property:", "proprety:")}---\n${eso(EXTERNAL_SECRET)
       .replace("name: db", "name: windows")
