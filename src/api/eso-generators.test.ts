@@ -40,13 +40,32 @@ void describe("ESO generators", () => {
     assert.doesNotThrow(() => generatorSpecOf("Password", out.object.spec));
   });
 
-  void test("Fake keeps data and drops controller, which ESO never reads, with a note", () => {
+  void test("Fake keeps data and its controller class (ESO's shouldSkipGenerator reads it), with no note", () => {
     const out = convertEsoObject(eso("Fake", { controller: "dev", data: { foo: "bar", baz: "bang" } }));
     assert.ok(out.ok);
-    assert.deepEqual(out.object.spec, { data: { foo: "bar", baz: "bang" } });
+    assert.deepEqual(out.object.spec, { controller: "dev", data: { foo: "bar", baz: "bang" } });
+    assert.deepEqual(out.dropped, []);
+    assert.deepEqual(generatorSpecOf("Fake", out.object.spec).spec, out.object.spec);
+  });
+
+  void test("a ClusterGenerator's wrapped spec keeps its controller class", () => {
+    const spec = {
+      kind: "VaultDynamicSecret",
+      generator: {
+        vaultDynamicSecretSpec: {
+          controller: "dev",
+          path: "pki/issue/web",
+          provider: { server: "https://vault:8200", auth: { tokenSecretRef: { name: "t", key: "token" } } },
+        },
+      },
+    };
+    const out = convertEsoObject(eso("ClusterGenerator", spec));
+    assert.ok(out.ok);
+    assert.deepEqual(out.object.spec, spec);
+    assert.deepEqual(out.dropped, []);
     assert.deepEqual(
-      out.dropped.map((d) => d.path),
-      ["spec.controller"],
+      generatorSpecOf("ClusterGenerator", out.object.spec).spec,
+      spec.generator.vaultDynamicSecretSpec,
     );
   });
 
@@ -176,7 +195,7 @@ void describe("ESO generators", () => {
     ["Password", "secretKeys", ["a", "b"], "kept"],
     ["Password", "encoding", "hex", "kept"],
     ["Fake", "data", { k: "v" }, "kept"],
-    ["Fake", "controller", "dev", "dropped"],
+    ["Fake", "controller", "dev", "kept"],
     ["ClusterGenerator", "generator.passwordSpec", { length: 12 }, "kept"],
     ["ClusterGenerator", "generator.fakeSpec", { data: { k: "v" } }, "kept"],
     ["ClusterGenerator", "generator.uuidSpec", {}, "kept"],
@@ -188,7 +207,7 @@ void describe("ESO generators", () => {
     ["VaultDynamicSecret", "resultType", "Auth", "kept"],
     ["VaultDynamicSecret", "allowEmptyResponse", true, "kept"],
     ["VaultDynamicSecret", "retrySettings", { maxRetries: 2, retryInterval: "5s" }, "kept"],
-    ["VaultDynamicSecret", "controller", "dev", "refused"],
+    ["VaultDynamicSecret", "controller", "dev", "kept"],
     ["VaultDynamicSecret", "provider.server", "https://vault:8200", "kept"],
     ["VaultDynamicSecret", "provider.namespace", "team-a", "kept"],
     ["VaultDynamicSecret", "provider.headers", { "X-Proxy": "1" }, "kept"],

@@ -350,9 +350,6 @@ const ESO_GENERATORS_NOT_IMPLEMENTED: Record<string, string> = {
 };
 const GENERATOR_NOT_IMPLEMENTED = (kind: string) =>
   `refsync has no ${kind} generator yet; it has ${[...Object.keys(GENERATOR_KINDS), "ClusterGenerator"].join(", ")}`;
-/** ESO reads the controller field of a generator nowhere (it is not a controller class filter). */
-const neverRead = drop("no effect: ESO's generators never read it");
-
 /**
  * A VaultDynamicSecret's `provider` (ESO's Vault provider spec) under `at`: a Vault store's rules,
  * but for the mount and KV version, which the generator never reads (it calls its spec.path).
@@ -381,8 +378,8 @@ function generatorSpecRules(kind: string, at: string): Record<string, Rule> {
       [`${at}.parameters`]: subtree,
       [`${at}.getParameters`]: subtree,
       [`${at}.retrySettings`]: subtree,
-      // ESO skips an ExternalSecret whose generator names another controller class.
-      [`${at}.controller`]: refuse("(refsync's controller classes select stores, not generators)"),
+      // Its controller class: an ExternalSecret that uses it is another class's (controller-class.ts).
+      [`${at}.controller`]: map,
       ...vaultProviderRules(`${at}.provider`),
     };
   if (kind === "Password")
@@ -396,7 +393,7 @@ function generatorSpecRules(kind: string, at: string): Record<string, Rule> {
       ),
       [`${at}.secretKeys`]: subtree,
     };
-  if (kind === "Fake") return { [at]: map, [`${at}.data`]: subtree, [`${at}.controller`]: neverRead };
+  if (kind === "Fake") return { [at]: map, [`${at}.data`]: subtree, [`${at}.controller`]: map };
   return { [at]: map }; // UUID: an empty spec
 }
 

@@ -143,8 +143,21 @@ export function passwordPlan(spec: PasswordSpecInput): PasswordPlan {
 
 export const uuidSpecSchema = z.strictObject({}).describe("A random (version 4) UUID, under the key uuid.");
 
+/**
+ * ESO's controller class on the generator kinds that have one (Fake, VaultDynamicSecret): as a
+ * store's spec.controller, it leaves the ExternalSecrets that use the generator to the controller
+ * of that class (src/controller/secretstore/controller-class.ts).
+ */
+const generatorControllerSchema = z
+  .string()
+  .optional()
+  .describe(
+    "The controller class that runs this generator: an ExternalSecret that uses it is left alone by controllers of other classes (--controller-class), as for a store's spec.controller. Unset or empty: every controller's.",
+  );
+
 export const fakeSpecSchema = z
   .strictObject({
+    controller: generatorControllerSchema,
     data: z
       .record(z.string(), z.string())
       .optional()
@@ -186,6 +199,7 @@ export const vaultDynamicSecretSpecSchema = z
       .optional()
       .describe("true: an answer with no body (or a 404) gives no keys instead of failing."),
     retrySettings: retrySettingsSchema.optional(),
+    controller: generatorControllerSchema,
     /** Checked by the Vault provider when the generator runs; the CRD spells it out. */
     provider: z
       .record(z.string(), z.unknown())
