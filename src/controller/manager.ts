@@ -232,7 +232,17 @@ export class Controller {
     this.metrics.view = {
       // Another controller class's objects are that controller's to report.
       externalSecrets: () =>
-        this.externalSecrets.list().filter((es) => !readsOtherClass(es, this.#stores, this.#controllerClass)),
+        this.externalSecrets
+          .list()
+          .filter(
+            (es) =>
+              !readsOtherClass(
+                es,
+                this.#stores,
+                this.#controllerClass,
+                this.#esReconciler?.generatorsRead(objectKey(es)),
+              ),
+          ),
       stores: () =>
         [...this.secretStores.list(), ...this.clusterSecretStores.list()].filter((s) => this.#handles(s)),
       managedSecrets: () => this.secrets.list(),

@@ -1,12 +1,13 @@
 /**
  * spec.controller on a real API server: a controller started with a class serves the stores of
  * that class (and unclassed ones) and leaves another class's store and its ExternalSecrets alone:
- * no status, no Secret; once the store names its class, it takes them on.
+ * no status, no Secret; once the store names its class, it takes them on. A generator's
+ * spec.controller (ESO's shouldSkipGenerator) does the same for the ExternalSecrets that use it.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
+import type { ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
+import { generatorTypes, resourceTypes } from "../../src/kube/resources.ts";
 import {
   applyObject,
   externalSecret,
@@ -73,5 +74,56 @@ void describe("controller class (spec.controller)", () => {
         ) || undefined,
       "store green Ready",
     );
+  });
+
+  void test("an ExternalSecret whose generator names another class is left alone; ours syncs", async () => {
+    const { ctl, ns } = suite;
+    const GENERATORS = "generators.refsync.dev/v1alpha1";
+    const apply = (kind: "Fake" | "ClusterGenerator", name: string, spec: unknown) => {
+      const type = generatorTypes[kind];
+      assert.ok(type);
+      return ctl.kube.apply(
+        type,
+        { apiVersion: GENERATORS, kind, metadata: { name, ...(type.namespaced && { namespace: ns }) }, spec },
+        { fieldManager: "test", force: true },
+      );
+    };
+    const generated = (name: string, kind: string, generator: string) =>
+      externalSecret(ns, name, {
+        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATORS, kind, name: generator } } }],
+      } as ExternalSecret["spec"]);
+    const fake = (controller: string) => ({ controller, data: { token: `from-${controller}` } });
+    const clusterGen = `${ns}-green`;
+    // The other class's objects first: the queue reaches them before ours.
+    await apply("Fake", "green", fake("green"));
+    await apply("ClusterGenerator", clusterGen, { kind: "Fake", generator: { fakeSpec: fake("green") } });
+    await applyObject(ctl.kube, generated("gen-green", "Fake", "green"));
+    await applyObject(ctl.kube, generated("cluster-gen-green", "ClusterGenerator", clusterGen));
+    await apply("Fake", "blue", fake("blue"));
+    await applyObject(ctl.kube, generated("gen-blue", "Fake", "blue"));
+    try {
+      await waitForCondition(ctl.kube, ns, "gen-blue", "Ready", "True");
+      assert.equal((await getSecret(ctl.kube, ns, "gen-blue"))?.data.token, "from-blue");
+      for (const name of ["gen-green", "cluster-gen-green"]) {
+        assert.equal((await getExternalSecret(ctl.kube, ns, name))?.status, undefined, name);
+        assert.equal(await getSecret(ctl.kube, ns, name), undefined, name);
+      }
+      const inNs = (ctl.controller.metrics.view?.externalSecrets() ?? []).filter(
+        (es) => es.metadata.namespace === ns,
+      );
+      assert.ok(inNs.some((es) => es.metadata.name === "gen-blue"));
+      assert.ok(!inNs.some((es) => es.metadata.name.includes("gen-green")));
+
+      // Once the generator names ours, the next reconcile (here: a change to the ExternalSecret) syncs it.
+      await apply("Fake", "green", fake("blue"));
+      await ctl.kube.mergePatch(resourceTypes.externalSecret, ns, "gen-green", {
+        metadata: { annotations: { touched: "1" } },
+      });
+      await waitForCondition(ctl.kube, ns, "gen-green", "Ready", "True");
+      assert.equal((await getSecret(ctl.kube, ns, "gen-green"))?.data.token, "from-blue");
+      assert.equal((await getExternalSecret(ctl.kube, ns, "cluster-gen-green"))?.status, undefined);
+    } finally {
+      await ctl.kube.delete(generatorTypes.ClusterGenerator as never, undefined, clusterGen);
+    }
   });
 });

@@ -6,21 +6,21 @@
  * cache: each ExternalSecret, and each sync, gets new ones, as in ESO. A
  * generator that calls a backend (VaultDynamicSecret) reads its credentials in
  * the ExternalSecret's namespace, as ESO's do, and its retrySettings apply.
+ * Before anything else, the generators are read for their controller class
+ * (`readGenerators`, secretstore/controller-class.ts).
  */
 import { generatorSpecOf } from "../../api/generator-spec.ts";
 import { GENERATORS_API_VERSION } from "../../api/generators.ts";
+import type { ExternalSecret } from "../../api/v1alpha1.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import type { KubeClient } from "../../kube/client.ts";
-import { generatorTypes } from "../../kube/resources.ts";
+import { generatorTypes, type ResourceType } from "../../kube/resources.ts";
 import { generate } from "../../providers/generators/index.ts";
 import { retryPolicy, withRetries } from "../../store/retry.ts";
+import type { GeneratorLookup, GeneratorObject, GeneratorRefLike } from "../secretstore/controller-class.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
 
-export interface GeneratorRef {
-  apiVersion?: string | undefined;
-  kind: string;
-  name: string;
-}
+export type GeneratorRef = GeneratorRefLike;
 
 export interface GeneratorDeps {
   kube: Pick<KubeClient, "get">;
@@ -36,19 +36,8 @@ export async function runGenerator(
   field: string,
   signal?: AbortSignal,
 ): Promise<Record<string, Uint8Array>> {
-  const apiVersion = ref.apiVersion ?? GENERATORS_API_VERSION;
-  if (apiVersion !== GENERATORS_API_VERSION)
-    throw new InvalidSpecError(
-      `${field}.apiVersion: generators are ${GENERATORS_API_VERSION}, not ${apiVersion}`,
-    );
-  const type = generatorTypes[ref.kind];
-  if (!type) throw new InvalidSpecError(`${field}.kind: refsync has no ${ref.kind} generator`);
-  const object = await deps.kube.get<{ spec?: unknown }>(
-    type,
-    type.namespaced ? namespace : undefined,
-    ref.name,
-    signal,
-  );
+  const type = generatorType(ref, field);
+  const object = await getGenerator(deps.kube, type, namespace, ref, signal);
   const id = `${ref.kind}/${type.namespaced ? `${namespace}/` : ""}${ref.name}`;
   if (!object)
     throw new SecretNotFoundError(
@@ -69,4 +58,57 @@ export async function runGenerator(
       throw new InvalidSpecError(`${field}: ${ref.kind} "${ref.name}": ${err.message}`);
     throw err;
   }
+}
+
+/** The resource a reference names; InvalidSpecError for another group or an unknown kind. */
+function generatorType(ref: GeneratorRef, field: string): ResourceType {
+  const apiVersion = ref.apiVersion ?? GENERATORS_API_VERSION;
+  if (apiVersion !== GENERATORS_API_VERSION)
+    throw new InvalidSpecError(
+      `${field}.apiVersion: generators are ${GENERATORS_API_VERSION}, not ${apiVersion}`,
+    );
+  const type = generatorTypes[ref.kind];
+  if (!type) throw new InvalidSpecError(`${field}.kind: refsync has no ${ref.kind} generator`);
+  return type;
+}
+
+function getGenerator(
+  kube: GeneratorDeps["kube"],
+  type: ResourceType,
+  namespace: string,
+  ref: GeneratorRef,
+  signal?: AbortSignal,
+): Promise<GeneratorObject | undefined> {
+  return kube.get<GeneratorObject>(type, type.namespaced ? namespace : undefined, ref.name, signal);
+}
+
+/**
+ * The generators the ExternalSecret's entries name, read for their controller class
+ * (GeneratorLookup). One that cannot be read (not found, another group, unknown kind,
+ * refused, unreachable API server) is left out: as ESO's shouldSkipUnmanagedStore, it does not
+ * make the ExternalSecret another class's; the sync reports it, if it still fails then.
+ */
+export async function readGenerators(
+  kube: GeneratorDeps["kube"],
+  es: ExternalSecret,
+  signal?: AbortSignal,
+): Promise<GeneratorLookup | undefined> {
+  const namespace = es.metadata.namespace ?? "";
+  const refs = (es.spec.dataFrom ?? []).flatMap((d) => d.sourceRef?.generatorRef ?? []);
+  if (refs.length === 0) return undefined;
+  const key = (ref: GeneratorRef) => `${ref.apiVersion ?? GENERATORS_API_VERSION} ${ref.kind}/${ref.name}`;
+  const read = new Map<string, GeneratorObject | undefined>();
+  await Promise.all(
+    refs.map(async (ref) => {
+      try {
+        read.set(
+          key(ref),
+          await getGenerator(kube, generatorType(ref, "generatorRef"), namespace, ref, signal),
+        );
+      } catch {
+        signal?.throwIfAborted();
+      }
+    }),
+  );
+  return (ref) => read.get(key(ref));
 }

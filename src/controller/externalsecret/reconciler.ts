@@ -19,7 +19,7 @@ import { InvalidSpecError, RefsyncError, TargetConflictError } from "../../error
 import type { Logger } from "../../log.ts";
 import type { ControllerMetrics } from "../metrics.ts";
 import type { StoreLookup } from "../secretstore/resolve.ts";
-import { readsOtherClass } from "../secretstore/controller-class.ts";
+import { readsOtherClass, type GeneratorLookup } from "../secretstore/controller-class.ts";
 import type { StoreSessions } from "../secretstore/sessions.ts";
 import { getCondition, removeCondition, sameConditions, setCondition } from "../../kube/conditions.ts";
 import type { EventRecorder } from "../../kube/events.ts";
@@ -31,7 +31,7 @@ import { apiVersionOf, resourceTypes, type ResourceType } from "../../kube/resou
 import { addFinalizer, hasFinalizer, removeFinalizer } from "../../kube/finalizers.ts";
 import type { ReconcileResult } from "../../kube/queue.ts";
 import { fetchData, type ReadsSince } from "./fetch.ts";
-import { runGenerator } from "./generators.ts";
+import { readGenerators, runGenerator } from "./generators.ts";
 import { resolveSources } from "./sources.ts";
 import { sameLeases, toLeaseStatus } from "./lease-status.ts";
 import { LeaseTakeover } from "./lease-takeover.ts";
@@ -80,7 +80,7 @@ export interface ExternalSecretReconcilerDeps {
   externalSecrets: Informer<ExternalSecret & { metadata: { name: string } }>;
   secrets: Informer<SecretObject>;
   stores: StoreLookup;
-  /** --controller-class: an ExternalSecret whose store is of another class is left alone. */
+  /** --controller-class: an ExternalSecret whose store or generator is of another class is left alone. */
   controllerClass: string;
   /** --unsafe-allow-generic-targets: write spec.target.manifest objects (ESO's opt-in). */
   allowGenericTargets: boolean;
@@ -115,6 +115,8 @@ export class ExternalSecretReconciler {
   /** Keys whose due refresh spec.syncWindows holds back, with the time their event named. */
   readonly #deferredUntil = new Map<string, string>();
   readonly #manifestTypes: ManifestTypes;
+  /** The generators each ExternalSecret names, as last read for their controller class. */
+  readonly #generatorsRead = new Map<string, GeneratorLookup>();
 
   constructor(deps: ExternalSecretReconcilerDeps) {
     this.#d = deps;
@@ -137,6 +139,11 @@ export class ExternalSecretReconciler {
       readsCached: (key) => !this.#fresh.has(key) && !this.#wouldAdopt(key),
       paceWaitMs: (es, now) => this.#paceWaitMs(es, now),
     });
+  }
+
+  /** The generators the ExternalSecret `key` names, as its last reconcile read them (controller classes). */
+  generatorsRead(key: string): GeneratorLookup | undefined {
+    return this.#generatorsRead.get(key);
   }
 
   requestFresh(key: string): void {
@@ -182,6 +189,7 @@ export class ExternalSecretReconciler {
       this.#changed.delete(key);
       this.#deferredUntil.delete(key);
       this.#takeover.forget(key);
+      this.#generatorsRead.delete(key);
       await this.#d.leases.release(key);
       const [namespace = "", name = ""] = key.split("/");
       await this.#d.metrics.forget("ExternalSecret", namespace, name);
@@ -191,8 +199,11 @@ export class ExternalSecretReconciler {
       await this.#finalize(key, es, signal);
       return {};
     }
-    // Its store is another controller class's (spec.controller): not reconciled, no status (as ESO).
-    if (readsOtherClass(es, this.#d.stores, this.#d.controllerClass)) return {};
+    // Its store or a generator is another controller class's (spec.controller): not reconciled, no status (as ESO).
+    const generators = await readGenerators(this.#d.kube, es, signal);
+    if (generators) this.#generatorsRead.set(key, generators);
+    else this.#generatorsRead.delete(key);
+    if (readsOtherClass(es, this.#d.stores, this.#d.controllerClass, generators)) return {};
     const target = await this.#currentTarget(es, signal);
     const decision = decideSync(es, target, Date.now(), this.#d.placement.phaseOf);
     const adopting = !this.#fresh.has(key) && this.#adopt(key, es);

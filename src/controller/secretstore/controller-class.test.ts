@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import type { ExternalSecret, SecretStore } from "../../api/v1alpha1.ts";
-import { DEFAULT_CONTROLLER_CLASS, handlesStore, readsOtherClass } from "./controller-class.ts";
+import {
+  DEFAULT_CONTROLLER_CLASS,
+  generatorClass,
+  handlesStore,
+  readsOtherClass,
+  type GeneratorLookup,
+} from "./controller-class.ts";
 
 const store = (controller?: string) => ({
   spec: { provider: { fake: {} }, ...(controller !== undefined && { controller }) },
@@ -57,4 +63,73 @@ void test("a store of another class named by any entry (sourceRef.storeRef) leav
     spec: { dataFrom: [{ extract: { key: "k" }, sourceRef: { storeRef: { name: "green" } } }] },
   };
   assert.equal(readsOtherClass(own as ExternalSecret, stores, "blue"), true);
+});
+
+void test("a generator's class is its spec.controller; a ClusterGenerator's, the wrapped spec's (ESO's virtual generator)", () => {
+  assert.equal(generatorClass("Fake", { spec: { controller: "green", data: {} } }), "green");
+  assert.equal(generatorClass("VaultDynamicSecret", { spec: { controller: "", path: "p" } }), "");
+  assert.equal(generatorClass("Password", { spec: { length: 12 } }), undefined);
+  assert.equal(generatorClass("UUID", {}), undefined);
+  const cluster = (controller: Record<string, string>) => ({
+    spec: { kind: "Fake", generator: { fakeSpec: { data: {}, ...controller } }, ...controller },
+  });
+  assert.equal(generatorClass("ClusterGenerator", cluster({ controller: "green" })), "green");
+  // The wrapper's own spec is not read, nor a spec under another kind's key.
+  assert.equal(
+    generatorClass("ClusterGenerator", { spec: { kind: "Fake", controller: "green", generator: {} } }),
+    undefined,
+  );
+  assert.equal(
+    generatorClass("ClusterGenerator", {
+      spec: { kind: "Password", generator: { fakeSpec: { controller: "green" } } },
+    }),
+    undefined,
+  );
+  assert.equal(generatorClass("ClusterGenerator", { spec: { kind: "Nope", generator: {} } }), undefined);
+});
+
+void test("a generator of another class leaves the ExternalSecret alone, as ESO's shouldSkipGenerator", () => {
+  const stores = {
+    secretStore: (_ns: string, name: string) => (name === "mine" ? (store() as SecretStore) : undefined),
+    clusterSecretStore: () => undefined,
+  };
+  const objects: Record<string, { spec: unknown }> = {
+    "Fake/green": { spec: { controller: "green", data: {} } },
+    "Fake/blue": { spec: { controller: "blue", data: {} } },
+    "Fake/none": { spec: { data: {} } },
+    "Fake/empty": { spec: { controller: "", data: {} } },
+    "ClusterGenerator/green": {
+      spec: { kind: "VaultDynamicSecret", generator: { vaultDynamicSecretSpec: { controller: "green" } } },
+    },
+  };
+  const generators: GeneratorLookup = (ref) => objects[`${ref.kind}/${ref.name}`];
+  const es = (...refs: { kind: string; name: string }[]) =>
+    ({
+      metadata: { name: "e", namespace: "a" },
+      spec: {
+        secretStoreRef: { name: "mine" },
+        data: [{ secretKey: "k", remoteRef: { key: "k" } }],
+        dataFrom: refs.map((generatorRef) => ({ sourceRef: { generatorRef } })),
+      },
+    }) as ExternalSecret;
+  const fake = (name: string) => ({ kind: "Fake", name });
+  assert.equal(readsOtherClass(es(fake("green")), stores, "blue", generators), true);
+  assert.equal(readsOtherClass(es(fake("green")), stores, "green", generators), false);
+  assert.equal(readsOtherClass(es(fake("blue")), stores, "blue", generators), false);
+  // No class, or an empty one: every controller's.
+  assert.equal(readsOtherClass(es(fake("none"), fake("empty")), stores, "blue", generators), false);
+  // Any one generator of another class is enough.
+  assert.equal(readsOtherClass(es(fake("blue"), fake("green")), stores, "blue", generators), true);
+  assert.equal(
+    readsOtherClass(
+      es({ kind: "ClusterGenerator", name: "green" }),
+      stores,
+      DEFAULT_CONTROLLER_CLASS,
+      generators,
+    ),
+    true,
+  );
+  // A generator not found or not read is nobody's yet: ours to report.
+  assert.equal(readsOtherClass(es(fake("missing")), stores, "blue", generators), false);
+  assert.equal(readsOtherClass(es(fake("green")), stores, "blue"), false);
 });
