@@ -33,8 +33,8 @@ const USAGE = `usage: refsync controller [options]
   --kubeconfig PATH          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --namespace NS             watch only this namespace (default: all)
   --workers N                concurrent reconciles (default 4)
-  --controller-class NAME    serve only stores whose spec.controller is empty or NAME, and their
-                             ExternalSecrets (default "default", as ESO's)
+  --controller-class NAME    serve only stores and generators whose spec.controller is empty or
+                             NAME, and their ExternalSecrets (default "default", as ESO's)
   --unsafe-allow-generic-targets  write spec.target.manifest objects (ConfigMaps, custom
                              resources) as ESO's flag of that name; also grant RBAC on those kinds
   --metrics-addr HOST:PORT   /metrics, /healthz, /readyz (default :8080; "0" disables)
