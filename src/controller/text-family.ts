@@ -5,11 +5,13 @@
  * Why: prom-client holds every series as a hashed label string, a labels
  * object and a value object (≈0.2 KiB each), and renders a scrape by building
  * one more object and string per series before joining them. At 10,000
- * ExternalSecrets (eleven per-object series each) that was 18.7 MiB held and
- * ≈38 MiB of heap for one scrape (docs/performance.md). A TextFamily holds no
- * series at all: its owner keeps the state in its own compact structure and
- * `each` walks it at scrape time; `ExpositionRegistry` writes those lines
- * straight to text. Every other metric stays a prom-client one, and a
+ * ExternalSecrets (eleven per-object series each) that was 22.9 MiB held and
+ * 77 MiB of heap added by one scrape (bench/metrics, docs/performance.md). A
+ * TextFamily holds no series at all: its owner keeps the state in its own
+ * compact structure and `each` walks it at scrape time, writing lines into
+ * Buffers; `exposition()` hands those to the socket (src/server/app.ts) and
+ * `ExpositionRegistry` makes `metrics()` use them too. Every other metric
+ * stays a prom-client one, and a
  * TextFamily registered in a plain prom-client Registry renders the same text
  * through `get()` (slower, same bytes).
  */
@@ -28,7 +30,7 @@ export interface TextFamilyOptions {
 }
 
 /** A label value as the Prometheus text format wants it: backslash, double quote and newline escaped. */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value;
 }
 
