@@ -159,9 +159,12 @@ void describe("VaultDynamicSecret", () => {
       /spec\.resultType/,
     );
     assert.throws(
-      () => generatorSpecOf("VaultDynamicSecret", { path: "x", provider: {}, controller: "dev" }),
-      /controller/,
+      () => generatorSpecOf("VaultDynamicSecret", { path: "x", provider: {}, mount: "pki" }),
+      /mount/,
     );
+    // Its controller class is a field of the spec (src/controller/secretstore/controller-class.ts).
+    const classed = generatorSpecOf("VaultDynamicSecret", { path: "x", provider: {}, controller: "dev" });
+    assert.equal((classed.spec as VaultDynamicSecretSpec).controller, "dev");
     const spec = generatorSpecOf("VaultDynamicSecret", {
       path: "x",
       provider: { server: "not a url" },
