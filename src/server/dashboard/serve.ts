@@ -8,7 +8,12 @@ import { readFileSync } from "node:fs";
 import { lazyExpress, listen, parseAddress, type RunningServer } from "../app.ts";
 import type { ControllerMetrics } from "../../controller/metrics.ts";
 import type { AuditWindow } from "../../store/audit-window.ts";
-import { kubeTokenReviewer, type DashboardAccess, type TokenReviewClient } from "../api/auth.ts";
+import {
+  checkAccessConfig,
+  kubeTokenReviewer,
+  type DashboardAccess,
+  type TokenReviewClient,
+} from "../api/auth.ts";
 
 export const dashboardUsage = `  --dashboard-addr HOST:PORT dashboard and JSON API (default 127.0.0.1:8081; "0" disables)
   --dashboard-token-file PATH  read-only bearer token required when the dashboard is not on loopback
@@ -76,6 +81,8 @@ export async function serveDashboard(
 ): Promise<RunningServer | undefined> {
   if (!flags.addr) return undefined;
   const access = dashboardAccess(flags, deps.kube);
+  // Checked now, not when the routes mount: an exposed dashboard must stop the start, not a request.
+  checkAccessConfig(access);
   // The page and the API (and express) load with the first request: most controllers are never asked.
   const app = lazyExpress(async (app) => {
     const { mountDashboard } = await import("./mount.ts");
