@@ -14,7 +14,6 @@ import {
   ANNOTATION_EXTERNAL_SECRET,
   type ClusterExternalSecret,
   type ExternalSecret,
-  type ObjectMeta,
   type SecretStore,
 } from "../api/v1alpha1.ts";
 import { storesNamed } from "../api/store-refs.ts";
@@ -32,6 +31,7 @@ import { RefreshPlacement } from "./externalsecret/placement.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
+import { needsReconcile } from "./needs-reconcile.ts";
 import { Informer, errorSummary, objectKey, type InformerOptions } from "../kube/informer.ts";
 import { KubeClient, type KubeObject } from "../kube/client.ts";
 import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
@@ -556,15 +556,4 @@ export class Controller {
     this.#namespaceLabels.set(namespace, { labels, at: Date.now() });
     return labels;
   }
-}
-
-function needsReconcile(es: { metadata: ObjectMeta }, old: { metadata: ObjectMeta }): boolean {
-  const m = es.metadata;
-  const o = old.metadata;
-  return (
-    m.generation !== o.generation ||
-    m.deletionTimestamp !== o.deletionTimestamp ||
-    JSON.stringify(m.annotations ?? {}) !== JSON.stringify(o.annotations ?? {}) ||
-    JSON.stringify(m.finalizers ?? []) !== JSON.stringify(o.finalizers ?? [])
-  );
 }

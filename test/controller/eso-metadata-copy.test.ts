@@ -60,7 +60,22 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
   before(async () => {
     cluster = await startCluster({ crds: true });
     ns = await cluster.createNamespace("es-metadata");
-    ctl = await startTestController(cluster, { namespace: ns });
+    ctl = await startTestController(cluster, {
+      namespace: ns,
+      // No resync within a test: a change must reach the Secret through its own watch event.
+      resyncMs: 600_000,
+      // Runs between the Secret's creation and the status write: an edit that lands in between.
+      hooks: [
+        async ({ externalSecret: es, previousHash }) => {
+          if (es.metadata.name !== "raced" || previousHash !== undefined) return;
+          const { team: _team, ...rest } = LABELS;
+          await applyObject(
+            ctl.kube,
+            withMetadata("raced", spec(), rest, { ...ANNOTATIONS, "refsync.dev/force-sync": "1" }),
+          );
+        },
+      ],
+    });
     await applyObject(ctl.kube, fakeStore(ns, "demo", [{ key: "db", value: "pa55-w0rd" }]));
   });
   after(async () => {
@@ -104,14 +119,19 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
       ctl.kube,
       withMetadata("plain", spec(), rest, { ...ANNOTATIONS, "refsync.dev/force-sync": "2" }),
     );
-    await waitFor(
-      async () => {
-        const s = await getSecret(ctl.kube, ns, "plain");
-        return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
-      },
-      "Secret plain without the team label",
-      60_000,
-    ); // a loaded 2-core machine can take over 30 s
+    await waitFor(async () => {
+      const s = await getSecret(ctl.kube, ns, "plain");
+      return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
+    }, "Secret plain without the team label");
+  });
+
+  void test("an edit made while the Secret is written is synced after it, not at the resync", async () => {
+    // The hook removes the team label (and forces a sync) before the first status write.
+    await applyObject(ctl.kube, withMetadata("raced", spec(), LABELS, ANNOTATIONS));
+    await waitFor(async () => {
+      const s = await getSecret(ctl.kube, ns, "raced");
+      return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
+    }, "Secret raced without the team label");
   });
 
   void test("with a template, even one without metadata: nothing copied", async () => {

@@ -25,6 +25,7 @@ import { getCondition, removeCondition, sameConditions, setCondition } from "../
 import type { EventRecorder } from "../../kube/events.ts";
 import { dataHash } from "../hash.ts";
 import type { SecretChangeHook } from "../hooks.ts";
+import { needsReconcile } from "../needs-reconcile.ts";
 import { errorSummary, type Informer } from "../../kube/informer.ts";
 import { isConflict, type KubeClient } from "../../kube/client.ts";
 import { apiVersionOf, resourceTypes, type ResourceType } from "../../kube/resources.ts";
@@ -600,7 +601,10 @@ export class ExternalSecretReconciler {
         signal,
       },
     );
-    this.#d.externalSecrets.observe(updated);
+    // The response also carries what others changed since `es` was read. A change a reconcile acts
+    // on (a force-sync annotation, a new spec) is left to its watch event: cached here, that event
+    // would look like our own write and be dropped, and nothing would sync it until the resync.
+    if (!needsReconcile(updated, es)) this.#d.externalSecrets.observe(updated);
   }
 
   /**
