@@ -201,14 +201,28 @@ export function externalSecret(
  * (placement.ts): a namespaced controller's for the objects of its namespace.
  */
 export function refreshSlotsBetween(objects: ExternalSecret[], from: number, to: number): number {
-  const placement = new RefreshPlacement();
-  for (const es of objects) placement.track(`${es.metadata.namespace}/${es.metadata.name}`, es);
+  const placement = placementOf(objects);
   const groups = new Map(objects.map((es) => [refreshSeed(es), refreshIntervalMs(es)]));
   let slots = 0;
   for (const [seed, interval] of groups)
     for (let at = lastSlotMs(seed, interval, to, placement.phaseOf); at > from; slots++)
       at = lastSlotMs(seed, interval, at - 1, placement.phaseOf);
   return slots;
+}
+
+/**
+ * The latest refresh slot of `es` at or before `at`, placed among `objects` as
+ * refreshSlotsBetween places them: the slot whose read a periodic refresh of
+ * `es` at `at` takes (schedule.ts, readsSinceMs).
+ */
+export function refreshSlotAt(objects: ExternalSecret[], es: ExternalSecret, at: number): number {
+  return lastSlotMs(refreshSeed(es), refreshIntervalMs(es), at, placementOf(objects).phaseOf);
+}
+
+function placementOf(objects: ExternalSecret[]): RefreshPlacement {
+  const placement = new RefreshPlacement();
+  for (const es of objects) placement.track(`${es.metadata.namespace}/${es.metadata.name}`, es);
+  return placement;
 }
 
 function typeOf(obj: { kind?: string }): ResourceType {
