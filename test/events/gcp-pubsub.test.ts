@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { startCluster, type Cluster } from "../cluster/index.ts";
-import { applyObject, waitForCondition, type TestController } from "../controller/harness.ts";
+import {
+  applyObject,
+  getExternalSecret,
+  waitFor,
+  waitForCondition,
+  type TestController,
+} from "../controller/harness.ts";
 import { gcpStore } from "../gcp/fixtures.ts";
 import { startGcpServer, type GcpTestServer } from "../servers/gcp/index.ts";
 import {
@@ -91,6 +97,23 @@ void test("a lost Pull response: the notification comes back after its ack deadl
 void test("a disabled latest version reaches the readers at once: they report it, as LatestOrFail says", async () => {
   const latest = gcp.putSecret(secret, JSON.stringify({ password: "to-disable" }));
   await everyReaderHas(ctl.kube, ns, readers, "to-disable");
+  const logFrom = ctl.logText().length;
   gcp.setVersionState(secret, latest, "DISABLED");
   for (const name of readers) await waitForCondition(ctl.kube, ns, name, "Ready", "False");
+  // The failed sync is retried with back-off. The retry must read the changed key afresh as well:
+  // the value cached before the change would make the reader Ready again, and a poll can miss the
+  // short Ready=False in between. So wait for each reader's retry to fail too, then look again.
+  const failures = (name: string) =>
+    ctl
+      .logText()
+      .slice(logFrom)
+      .split("\n")
+      .filter(
+        (line) => line.includes(`"externalSecret":"${ns}/${name}"`) && line.includes('"msg":"sync failed"'),
+      ).length;
+  for (const name of readers) {
+    await waitFor(() => (failures(name) >= 2 ? true : undefined), `the retry of ${name} failing as well`);
+    const es = await getExternalSecret(ctl.kube, ns, name);
+    assert.equal(es?.status?.conditions?.find((c) => c.type === "Ready")?.status, "False", name);
+  }
 });

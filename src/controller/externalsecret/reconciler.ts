@@ -158,10 +158,14 @@ export class ExternalSecretReconciler {
    * of another store, as a refresh does). The caller enqueues the object.
    */
   requestKeyRefresh(key: string, store: string, storeKey: string, sinceMs: number): void {
+    this.#markChanged(key, new Map([[changedKey(store, storeKey), sinceMs]]));
+  }
+
+  /** Adds `changed` (changedKey → sinceMs) to the keys changed for ExternalSecret `key`, the latest time winning. */
+  #markChanged(key: string, changed: ReadonlyMap<string, number>): void {
     let keys = this.#changed.get(key);
     if (!keys) this.#changed.set(key, (keys = new Map()));
-    const id = changedKey(store, storeKey);
-    keys.set(id, Math.max(keys.get(id) ?? -Infinity, sinceMs));
+    for (const [id, sinceMs] of changed) keys.set(id, Math.max(keys.get(id) ?? -Infinity, sinceMs));
   }
 
   /**
@@ -243,6 +247,9 @@ export class ExternalSecretReconciler {
       ? (r, store) => Math.max(base, changed.get(changedKey(store, r.key)) ?? -Infinity)
       : base;
     const outcome = await this.#sync(key, es, target, readsSinceMs, signal);
+    // A failed sync keeps its changed keys: its retry reads them afresh too. Otherwise the retry
+    // would take the value cached before the change (its slot's), and undo what the change reported.
+    if (!outcome.ok && changed) this.#markChanged(key, changed);
     this.#d.metrics.reconcileDuration.observe(
       { kind: "ExternalSecret", result: outcome.ok ? "success" : "error" },
       (performance.now() - started) / 1000,
