@@ -64,10 +64,12 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
       namespace: ns,
       // No resync within a test: a change must reach the Secret through its own watch event.
       resyncMs: 600_000,
-      // Runs between the Secret's creation and the status write: an edit that lands in between.
+      // Runs between the Secret's creation and the status write: an edit lands in between, and its
+      // watch event only after the status write (the informer is stopped until then), as on a loaded machine.
       hooks: [
         async ({ externalSecret: es, previousHash }) => {
           if (es.metadata.name !== "raced" || previousHash !== undefined) return;
+          await ctl.controller.externalSecrets.stop();
           const { team: _team, ...rest } = LABELS;
           await applyObject(
             ctl.kube,
@@ -128,6 +130,9 @@ void describe("controller: ExternalSecret labels and annotations on the Secret",
   void test("an edit made while the Secret is written is synced after it, not at the resync", async () => {
     // The hook removes the team label (and forces a sync) before the first status write.
     await applyObject(ctl.kube, withMetadata("raced", spec(), LABELS, ANNOTATIONS));
+    await waitForCondition(ctl.kube, ns, "raced", "Ready", "True", "SecretSynced", 30_000);
+    // The edit's event arrives now, after the status write (here: from the re-list).
+    ctl.controller.externalSecrets.start();
     await waitFor(async () => {
       const s = await getSecret(ctl.kube, ns, "raced");
       return s && !("team" in (s.metadata.labels ?? {})) ? s : undefined;
