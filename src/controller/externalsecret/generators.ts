@@ -28,16 +28,20 @@ export interface GeneratorDeps {
   sessions: Pick<StoreSessions, "generatorContext">;
 }
 
-/** New values from the generator `ref` names; `field` is where the reference is (for errors). */
+/**
+ * New values from the generator `ref` names; `field` is where the reference is (for errors).
+ * `read` holds the generators this reconcile already read (readGenerators): those are not read again.
+ */
 export async function runGenerator(
   deps: GeneratorDeps,
   namespace: string,
   ref: GeneratorRef,
   field: string,
   signal?: AbortSignal,
+  read?: GeneratorLookup,
 ): Promise<Record<string, Uint8Array>> {
   const type = generatorType(ref, field);
-  const object = await getGenerator(deps.kube, type, namespace, ref, signal);
+  const object = read?.(ref) ?? (await getGenerator(deps.kube, type, namespace, ref, signal));
   const id = `${ref.kind}/${type.namespaced ? `${namespace}/` : ""}${ref.name}`;
   if (!object)
     throw new SecretNotFoundError(

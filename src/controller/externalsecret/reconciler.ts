@@ -372,7 +372,7 @@ export class ExternalSecretReconciler {
           name: es.metadata.name,
           ...(es.metadata.uid && { uid: es.metadata.uid }),
         },
-        (ref, field) => runGenerator(this.#d, namespace, ref, field, signal),
+        (ref, field) => runGenerator(this.#d, namespace, ref, field, signal, this.#generatorsRead.get(key)),
       );
       if (spec.target?.manifest) {
         const written = await this.#writeManifest(es, spec.target.manifest, fetched.data, signal);
