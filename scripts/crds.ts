@@ -15,7 +15,7 @@ export const CRD_DIR = join(import.meta.dirname, "..", "manifests", "crds");
 export async function renderCrdFiles(): Promise<Map<string, string>> {
   const options = (await prettier.resolveConfig(join(CRD_DIR, "x.yaml"))) ?? {};
   const files = new Map<string, string>();
-  const sections = Object.fromEntries(allProviders().map((p) => [p.specKey, p.specSchema]));
+  const sections = Object.fromEntries(allProviders().map((p) => [p.specKey, p.specSchema()]));
   for (const { file, header, crd } of crdFiles(sections)) {
     const text = [
       ...header.map((line) => `# ${line}`),

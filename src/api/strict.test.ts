@@ -144,7 +144,7 @@ const roots: { name: string; schema: z.core.$ZodType; root: string; parse(doc: u
   { name: "SecretStore", schema: storeSpecSchema, root: "spec", parse: validateStoreSpec },
   ...allProviders().map((provider) => ({
     name: `provider ${provider.specKey}`,
-    schema: provider.specSchema,
+    schema: provider.specSchema(),
     root: `spec.provider.${provider.specKey}`,
     // Through the factory, as the controller and the plugin create clients.
     parse: (doc: unknown) => provider.create(doc, context),

@@ -211,8 +211,8 @@ export interface ProviderFactory {
   readonly name: ProviderName;
   /** The key of this provider in a store's `spec.provider` (`vault`, `aws`, `kubernetes`, `fake`). */
   readonly specKey: string;
-  /** The strict schema of that section (every field known; tests walk it for unknown fields). */
-  readonly specSchema: z.ZodType;
+  /** The strict schema of that section (every field known; tests walk it for unknown fields), built on first call. */
+  specSchema(): z.ZodType;
   /** Validates the provider spec (throws InvalidSpecError naming the field) and builds a client. */
   create(spec: unknown, context: ProviderContext): ProviderClient;
 }

@@ -79,7 +79,7 @@ export function generatorProviderProblems(generator: GeneratorSpec, kind: string
   const problems = uses.without
     .filter((field) => provider[field] !== undefined)
     .map((field) => `${at}.${field}: no effect in a ${generator.kind}, which calls spec.path: leave it out`);
-  const result = factory.specSchema.safeParse(provider);
+  const result = factory.specSchema().safeParse(provider);
   if (!result.success) problems.push(...issueList(result.error, at));
   return problems;
 }
@@ -99,7 +99,7 @@ function providerProblems(spec: unknown): string[] {
   for (const [key, section] of Object.entries(known)) {
     const factory = providerBySpecKey(key);
     if (!factory || section === undefined || section === null) continue;
-    const result = factory.specSchema.safeParse(section);
+    const result = factory.specSchema().safeParse(section);
     if (!result.success) problems.push(...issueList(result.error, `spec.provider.${key}`));
   }
   return problems;

@@ -19,6 +19,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { onFirstUse } from "../../api/on-first-use.ts";
 import { InvalidSpecError, SecretNotFoundError } from "../../errors.ts";
 import { parseProviderSpec } from "../spec.ts";
 import type {
@@ -31,41 +32,45 @@ import type {
   WriteResult,
 } from "../types.ts";
 
-const entrySchema = z
-  .strictObject({
-    key: z.string().min(1).describe("The secret's key, as remoteRef.key names it."),
-    value: z.string().optional().describe("The secret as one string (or JSON document)."),
-    valueMap: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .describe("The secret as a map of properties (any JSON values)."),
-    version: z
-      .union([z.string().min(1), z.number()])
-      .optional()
-      .describe("Its version (a string or number). Unset: 1, 2, … in the order listed for the key."),
-    tags: z.record(z.string(), z.string()).optional().describe("Tags, for dataFrom.find."),
-  })
-  .refine(
-    (e) => (e.value === undefined) !== (e.valueMap === undefined),
-    "set exactly one of value and valueMap",
-  )
-  .describe("One version of one secret: set exactly one of value and valueMap.");
+const entrySchema = onFirstUse(() =>
+  z
+    .strictObject({
+      key: z.string().min(1).describe("The secret's key, as remoteRef.key names it."),
+      value: z.string().optional().describe("The secret as one string (or JSON document)."),
+      valueMap: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe("The secret as a map of properties (any JSON values)."),
+      version: z
+        .union([z.string().min(1), z.number()])
+        .optional()
+        .describe("Its version (a string or number). Unset: 1, 2, … in the order listed for the key."),
+      tags: z.record(z.string(), z.string()).optional().describe("Tags, for dataFrom.find."),
+    })
+    .refine(
+      (e) => (e.value === undefined) !== (e.valueMap === undefined),
+      "set exactly one of value and valueMap",
+    )
+    .describe("One version of one secret: set exactly one of value and valueMap."),
+);
 
-const specSchema = z
-  .strictObject({
-    data: z
-      .array(entrySchema)
-      .optional()
-      .describe("The secrets; the last entry of a key is its current version."),
-    file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("A YAML file of the controller's with more entries, shaped as data."),
-  })
-  .describe("Static secrets from the spec, for demos and tests.");
+const specSchema = onFirstUse(() =>
+  z
+    .strictObject({
+      data: z
+        .array(entrySchema())
+        .optional()
+        .describe("The secrets; the last entry of a key is its current version."),
+      file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("A YAML file of the controller's with more entries, shaped as data."),
+    })
+    .describe("Static secrets from the spec, for demos and tests."),
+);
 
-type Entry = z.output<typeof entrySchema>;
+type Entry = z.output<ReturnType<typeof entrySchema>>;
 
 interface Version {
   version: string;
@@ -87,8 +92,8 @@ function loadFile(file: string): Entry[] {
     );
   }
   const where = `fake.file(${file})`;
-  if (Array.isArray(doc)) return parseProviderSpec(z.array(entrySchema), doc, where);
-  return parseProviderSpec(z.strictObject({ data: z.array(entrySchema) }), doc, where).data;
+  if (Array.isArray(doc)) return parseProviderSpec(z.array(entrySchema()), doc, where);
+  return parseProviderSpec(z.strictObject({ data: z.array(entrySchema()) }), doc, where).data;
 }
 
 function index(entries: Entry[]): Map<string, Secret> {
@@ -182,7 +187,7 @@ export const fakeProvider: ProviderFactory = {
   specKey: "fake",
   specSchema,
   create(spec: unknown, context: ProviderContext): ProviderClient {
-    const parsed = parseProviderSpec(specSchema, spec ?? {}, "fake");
+    const parsed = parseProviderSpec(specSchema(), spec ?? {}, "fake");
     const entries = [...(parsed.file === undefined ? [] : loadFile(parsed.file)), ...(parsed.data ?? [])];
     return new FakeClient(index(entries), context.storeName);
   },

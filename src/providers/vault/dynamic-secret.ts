@@ -120,7 +120,7 @@ export async function vaultDynamicSecret(
       throw new InvalidSpecError(
         `spec.provider.${field}: no effect in a VaultDynamicSecret, which calls spec.path: leave it out`,
       );
-  const parsed = vaultSpecSchema.safeParse(spec.provider);
+  const parsed = vaultSpecSchema().safeParse(spec.provider);
   if (!parsed.success)
     throw new InvalidSpecError(`invalid Vault provider: ${describeIssues(parsed.error, "spec.provider")}`);
   // The Go client joins "/v1/" and the path; Vault cleans the double slash of a leading one.
