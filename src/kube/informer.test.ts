@@ -1,7 +1,8 @@
 /**
  * The informer against a loopback server speaking the list/watch protocol:
  * 410 Gone re-lists (and handlers see what changed meanwhile), a silent
- * watch is abandoned and re-listed, and list errors are retried.
+ * watch is abandoned and re-listed, list errors are retried, and a write's
+ * response older than a watch event does not roll the cache back.
  */
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -149,5 +150,24 @@ void describe("Informer", () => {
     while (!informer.get("ns/late")) await new Promise((r) => setTimeout(r, 20));
     assert.equal(b.failLists, 0);
     await informer.stop();
+  });
+
+  void test("a write's response older than a watch event already seen leaves the cache as it is", async () => {
+    b.items = [];
+    b.watch = "event-then-hold";
+    const informer = new Informer<KubeObject>(client, resourceTypes.secret, silentLogger, {
+      silenceMs: 60_000,
+    });
+    informer.start();
+    try {
+      await until(() => informer.get("ns/late") !== undefined, "the watch event");
+      const seen = Number(informer.get("ns/late")?.metadata.resourceVersion);
+      informer.observe(obj("late", seen - 1));
+      assert.equal(informer.get("ns/late")?.metadata.resourceVersion, String(seen));
+      informer.observe(obj("late", seen + 1));
+      assert.equal(informer.get("ns/late")?.metadata.resourceVersion, String(seen + 1));
+    } finally {
+      await informer.stop();
+    }
   });
 });

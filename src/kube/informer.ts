@@ -60,7 +60,12 @@ export class Informer<T extends KubeObject> {
    * (and the event, carrying the same resourceVersion, is then a no-op).
    */
   observe(obj: T): void {
-    this.#cache.set(objectKey(obj), slim(obj));
+    const key = objectKey(obj);
+    // A later edit's watch event can come before our write's response: that edit stays cached, as
+    // no event would bring it back.
+    if (compareVersions(obj.metadata.resourceVersion, this.#cache.get(key)?.metadata.resourceVersion) === -1)
+      return;
+    this.#cache.set(key, slim(obj));
   }
 
   get(key: string): T | undefined {

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { ClusterExternalSecret, ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
+import type { KubeObject } from "../../src/kube/client.ts";
+import { resourceTypes, type ResourceType } from "../../src/kube/resources.ts";
 import { startCluster, type Cluster } from "../cluster/index.ts";
 import { Controller } from "../../src/controller/manager.ts";
 import {
@@ -302,6 +303,54 @@ void test("a new externalSecretName replaces the old ExternalSecrets; force-sync
       return es?.metadata.annotations?.["refsync.dev/force-sync"] === "2026-12-02T00:00:00Z" ? es : undefined;
     }, `force-sync annotation on ${ns}/after`);
   await removeCes("rename");
+});
+
+void test("an edit whose event comes before the ClusterExternalSecret's write returns is undone", async (t) => {
+  await applyObject(ctl.kube, fakeClusterStore("ces-store-4", [{ key: "db", value: '{"password":"e"}' }]));
+  const ns = await namespace("ces-raced", { raced: "yes" });
+  // refreshTime 0: nothing but a watch event makes the ClusterExternalSecret look again.
+  const raced = (labels: Record<string, string>) =>
+    ces(
+      "raced",
+      {
+        namespaceSelectors: [{ matchLabels: { raced: "yes" } }],
+        externalSecretMetadata: { labels },
+        refreshTime: "0",
+      },
+      "ces-store-4",
+    );
+  await applyObject(ctl.kube, raced({ v: "1" }));
+  await waitForStatus("raced", (c) => c.status?.provisionedNamespaces?.length === 1, "provisioned");
+  // A person annotates the ExternalSecret just after the controller's update of it, and the
+  // controller sees that edit's watch event before the update's response (a loaded machine).
+  const kube = ctl.controller.kube;
+  const replace = kube.replace.bind(kube);
+  let editing = false;
+  let edited = false;
+  t.mock.method(kube, "replace", async (type: ResourceType, obj: KubeObject, signal?: AbortSignal) => {
+    const written = await replace(type, obj, signal);
+    if (editing || obj.metadata.namespace !== ns) return written;
+    editing = true;
+    const edit = await ctl.kube.mergePatch<ExternalSecret>(resourceTypes.externalSecret, ns, "raced", {
+      metadata: { annotations: { note: "by hand" } },
+    });
+    const cachedVersion = () =>
+      BigInt(ctl.controller.externalSecrets.get(`${ns}/raced`)?.metadata.resourceVersion ?? "0");
+    await waitFor(
+      () => cachedVersion() >= BigInt(edit.metadata.resourceVersion ?? "0") || undefined,
+      "the edit's event in the cache",
+    );
+    edited = true;
+    return written;
+  });
+  await applyObject(ctl.kube, raced({ v: "2" }));
+  await waitFor(async () => {
+    const es = await getExternalSecret(ctl.kube, ns, "raced");
+    return edited && es?.metadata.labels?.v === "2" && es.metadata.annotations?.note === undefined
+      ? es
+      : undefined;
+  }, "the hand-made annotation removed from the updated ExternalSecret");
+  await removeCes("raced");
 });
 
 void test("a controller upgraded before its CRDs starts without the ClusterExternalSecret CRD", async () => {
