@@ -1,5 +1,6 @@
 # refsync: one image for the controller (`refsync controller`) and the Argo CD plugin sidecar
-# (argocd-cmp-server runs `refsync generate`, with helm and kubectl's Kustomize at hand).
+# (argocd-cmp-server runs `refsync-generate`, `refsync generate` started from a V8 snapshot,
+# with helm and kubectl's Kustomize at hand).
 #   docker build -t <registry>/refsync:<tag> .
 # Everything comes from the npm registry and Debian; nothing is downloaded from elsewhere.
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -35,7 +36,12 @@ COPY package.json ./
 COPY bin ./bin
 COPY plugin ./plugin
 COPY --from=tools /tools/bin/helm /tools/bin/kubectl /usr/local/bin/
-RUN ln -s /app/bin/refsync.js /usr/local/bin/refsync && chmod 0755 /app/bin/refsync.js
+# The plugin's generate command (bin/refsync-generate) starts from a V8 snapshot, which runs
+# only on the Node binary that built it: rebuilt here with the image's own node, as
+# scripts/bundle.ts builds it (`npm run build` may run another node).
+RUN node --snapshot-blob dist/bundle/generate.blob --build-snapshot dist/bundle/generate.cjs
+RUN ln -s /app/bin/refsync.js /usr/local/bin/refsync && ln -s /app/bin/refsync-generate /usr/local/bin/refsync-generate \
+  && chmod 0755 /app/bin/refsync.js /app/bin/refsync-generate
 # Argo CD requires plugin sidecars to run as user 999; the controller runs as the same user.
 USER 999:999
 ENTRYPOINT ["/usr/local/bin/refsync"]

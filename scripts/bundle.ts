@@ -10,10 +10,13 @@
 //   methods of its own) to record a description that only `npm run crds` and the docs read,
 //   from the sources. In the bundle it returns its schema as is: the same parsing, the same
 //   errors, a quarter fewer schema objects to build at each start (see zodDescribe below).
+// - `refsync generate`'s start-up snapshot, dist/bundle/generate.blob (see below): the
+//   plugin's command (bin/refsync-generate) starts from it with its code loaded already.
 // The providers' SDKs and the other dependencies stay in node_modules, loaded on first use
 // as before. dist/bundle/ is two levels below the package root, as dist/cli/ is, so the
 // modules that read ../../package.json find it from either.
 //   node scripts/bundle.ts [DIST]      (DIST defaults to dist/ of this package)
+import { spawnSync } from "node:child_process";
 import { readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
@@ -21,6 +24,9 @@ import { build, type Plugin } from "esbuild";
 const root = join(import.meta.dirname, "..");
 /** Bundled: yaml and zod for the plugin's start-up, the Kubernetes client for its tree-shaking. */
 const BUNDLED = new Set(["yaml", "zod", "@kubernetes/client-node"]);
+
+/** Also bundled into the snapshot: the render imports them statically, and a snapshot cannot load node_modules. */
+const SNAPSHOT_BUNDLED = new Set(["re2js", "croner"]);
 
 const pkg = (await import(join(root, "package.json"), { with: { type: "json" } })) as {
   default: { dependencies: Record<string, string> };
@@ -53,6 +59,18 @@ const zodDescribe: Plugin = {
   },
 };
 
+/** `node --build-snapshot`; its output is shown only when it fails. */
+function buildSnapshot(entry: string, blob: string): void {
+  const { status, stderr } = spawnSync(
+    process.execPath,
+    ["--snapshot-blob", blob, "--build-snapshot", entry],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (status !== 0) throw new Error(`node --build-snapshot ${entry} failed (${status}): ${stderr}`);
+}
+
 const outdir = join(resolve(process.argv[2] ?? join(root, "dist")), "bundle");
 // Built aside and swapped in: chunk names carry hashes, so no stale ones stay, and a process
 // starting while another build runs finds a whole bundle, never an empty directory.
@@ -77,6 +95,30 @@ await build({
   plugins: [zodDescribe],
   logLevel: "warning",
 });
+
+// The generate command's start-up snapshot (src/cli/snapshot.ts, bin/refsync-generate): one
+// CommonJS file, since a snapshot holds a single script that may require only Node's
+// built-ins; re2js and croner, which the render imports statically, are bundled too. Node
+// offers no library for this, only `node --build-snapshot`, run here with the Node that runs
+// the build: a blob starts only on the Node binary that made it (the image builds its own).
+await build({
+  entryPoints: [join(root, "src", "cli", "snapshot.ts")],
+  outfile: join(next, "generate.cjs"),
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node22",
+  minify: true,
+  external: external.filter((name) => !SNAPSHOT_BUNDLED.has(name.replace(/\/\*$/, ""))),
+  alias: { punycode: "punycode/" },
+  // Rebound to the blob's place at run time (src/cli/snapshot.ts); at build time, this file's.
+  define: { "import.meta.url": "__refsyncModuleUrl" },
+  banner: { js: 'var __refsyncModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [zodDescribe],
+  logLevel: "warning",
+});
+buildSnapshot(join(next, "generate.cjs"), join(next, "generate.blob"));
+
 const old = `${outdir}.old-${process.pid}`;
 await rename(outdir, old).catch(() => undefined);
 await rename(next, outdir);

@@ -12,7 +12,16 @@ export interface CommandIO {
   stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
-export const processIO: CommandIO = { stdout: process.stdout, stderr: process.stderr };
+// Getters: the plugin's start-up snapshot (./snapshot.ts) loads this module at build time,
+// when the streams must not be created yet (they would be the build's).
+export const processIO: CommandIO = {
+  get stdout() {
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
+};
 
 type Config<O extends ParseArgsOptionsConfig> = {
   args: string[];
@@ -91,6 +100,24 @@ export async function runCommand(
 export function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.split("\n")[0]?.trim() || (err instanceof Error ? err.name : "error");
+}
+
+/**
+ * A command's exit code; an error it did not handle ends the run with one line on stderr and
+ * exit code 1, its stack only with `--log-level debug`.
+ */
+export async function exitCodeOf(
+  name: string,
+  argv: string[],
+  run: (argv: string[]) => Promise<number>,
+): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    process.stderr.write(`refsync ${name}: ${oneLine(err)}\n`);
+    if (wantsDebug(argv) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
 }
 
 /** `--log-level debug` (or trace) among the arguments: print stacks too. */

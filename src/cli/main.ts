@@ -5,7 +5,7 @@
  * An error no command handled ends the run with one line on stderr and exit
  * code 1; its stack only with `--log-level debug`.
  */
-import { oneLine, wantsDebug } from "./command-line.ts";
+import { exitCodeOf } from "./command-line.ts";
 import { VERSION } from "./version.ts";
 
 export interface Command {
@@ -13,14 +13,9 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/**
- * For the one-shot commands that check a few objects once (Argo CD starts `generate` per
- * render): zod then compiles each object schema's parser with `new Function` at its first
- * parse, which costs more than it saves. zod reads the setting as it builds each schema, so
- * it is set before the command's modules load. The controller keeps the compiled parsers.
- */
+/** For the one-shot commands: zod without compiled parsers (./jitless.ts), set before the command loads. */
 async function oneShot<T>(load: () => Promise<T>): Promise<T> {
-  (await import("zod")).z.config({ jitless: true });
+  await import("./jitless.ts");
   return load();
 }
 
@@ -79,15 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = name === undefined ? undefined : Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) {
+  if (name === undefined || !command) {
     process.stderr.write(name === undefined ? usage() : `refsync: unknown command "${name}"\n${usage()}`);
     return 2;
   }
-  try {
-    return await command.run(rest);
-  } catch (err) {
-    process.stderr.write(`refsync ${name}: ${oneLine(err)}\n`);
-    if (wantsDebug(rest) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return 1;
-  }
+  return exitCodeOf(name, rest, command.run);
 }

@@ -1,4 +1,8 @@
 /** refsync's version, from package.json (src/cli/ and dist/cli/ are both two levels below it). */
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 
-export const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+// Read with fs, not createRequire: the plugin's start-up snapshot (./snapshot.ts) loads this
+// module at its build, and Node does not vouch for node:module loaded there.
+export const VERSION = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;

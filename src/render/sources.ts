@@ -5,7 +5,6 @@
  * out in a fixed order (files sorted by path, documents in file order), so
  * the same input always renders the same output.
  */
-import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { delimiter, join, relative } from "node:path";
@@ -147,6 +146,9 @@ function onPath(binary: string): boolean {
 }
 
 function run(command: string, args: string[], cwd: string): Promise<string> {
+  // Loaded here, not at import: the plugin's start-up snapshot (src/cli/snapshot.ts) loads this
+  // module at its build, and Node does not vouch for child_process loaded there.
+  const { execFile } = process.getBuiltinModule("node:child_process");
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {

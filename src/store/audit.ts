@@ -13,7 +13,7 @@
  * built only from names, keys, versions, outcomes and the backend's request
  * id, and `AuditRecord` has no field a value could go in.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync } from "node:fs";
 import { AuditSinkError } from "../errors.ts";
@@ -246,7 +246,20 @@ export function currentSubjects(): string[] {
  * The scope of the backend operation under way, so a call a provider reports
  * itself (a login, an AWS request, with its request id) names whom it served.
  */
-export const auditScope = new AsyncLocalStorage<AuditScope>();
+export const auditScope = {
+  getStore: (): AuditScope | undefined => scopeStorage().getStore(),
+  run: <R>(scope: AuditScope, fn: () => R): R => scopeStorage().run(scope, fn),
+};
+
+let storage: AsyncLocalStorage<AuditScope> | undefined;
+/**
+ * Made on first use: the plugin's start-up snapshot (src/cli/snapshot.ts) loads this module
+ * at its build, and Node does not vouch for async_hooks state made there.
+ */
+function scopeStorage(): AsyncLocalStorage<AuditScope> {
+  const { AsyncLocalStorage } = process.getBuiltinModule("node:async_hooks");
+  return (storage ??= new AsyncLocalStorage<AuditScope>());
+}
 
 export interface AuditorOptions {
   /** Fail closed (--audit-required): `admit` refuses backend calls while the sink fails. */

@@ -105,8 +105,9 @@ export class CmpHarness {
     const home = await mkdtemp(path.join(tmpdir(), "refsync-cmp-"));
     const bin = path.join(home, "bin");
     await mkdir(bin);
-    // The image's /usr/local/bin/refsync → bin/refsync.js.
+    // The image's /usr/local/bin/refsync → bin/refsync.js, and refsync-generate (plugin.yaml's).
     await symlink(path.join(repoRoot, "bin", "refsync.js"), path.join(bin, "refsync"));
+    await symlink(path.join(repoRoot, "bin", "refsync-generate"), path.join(bin, "refsync-generate"));
     return new CmpHarness(plugin, bin, home, tools.binDir);
   }
 

@@ -185,9 +185,10 @@ void describe("container image (Dockerfile)", () => {
   void describe("the entrypoint, run as the image runs it", () => {
     let root: string;
     let refsync: string;
+    let refsyncGenerate: string;
     const asImage = { uid: 999, gid: 999 };
-    const runAsImage = (args: string[], cwd: string) =>
-      run(refsync, args, {
+    const runAsImage = (args: string[], cwd: string, program = refsync) =>
+      run(program, args, {
         cwd,
         env: {
           PATH: [path.join(root, "usr/local/bin"), "/usr/bin", "/bin"].join(":"),
@@ -229,6 +230,9 @@ void describe("container image (Dockerfile)", () => {
         refsync = path.join(root, "usr/local/bin/refsync");
         await symlink(path.join(app, "bin", "refsync.js"), refsync);
         await chmod(path.join(app, "bin", "refsync.js"), 0o755);
+        refsyncGenerate = path.join(root, "usr/local/bin/refsync-generate");
+        await symlink(path.join(app, "bin", "refsync-generate"), refsyncGenerate);
+        await chmod(path.join(app, "bin", "refsync-generate"), 0o755);
         await chmod(root, 0o755);
         const work = path.join(root, "work");
         await mkdir(work);
@@ -251,6 +255,34 @@ void describe("container image (Dockerfile)", () => {
     void it("`refsync generate` renders as the plugin sidecar does (user 999, read-only sources)", async () => {
       const { stdout } = await runAsImage(["generate"], path.join(root, "work"));
       assert.match(stdout, /kind: ExternalSecret/);
+    });
+
+    void it("plugin.yaml's `refsync-generate` starts from the snapshot and prints what `refsync generate` does", async () => {
+      const work = path.join(root, "work");
+      const bundled = await runAsImage(["generate"], work);
+      const { stdout, stderr } = await runAsImage([], work, refsyncGenerate);
+      assert.ok(existsSync(path.join(root, "app", "dist", "bundle", "generate.blob")));
+      assert.equal(stderr, "", "no fallback: node started from the snapshot");
+      assert.match(stdout, /kind: ExternalSecret/);
+      assert.equal(stdout, bundled.stdout);
+    });
+
+    void it("a snapshot another Node built: node refuses it (exit 14) and the render runs as `refsync generate`", async () => {
+      const work = path.join(root, "work");
+      const blob = path.join(root, "app", "dist", "bundle", "generate.blob");
+      const built = await readFile(blob);
+      const version = built.indexOf(process.versions.node);
+      assert.ok(version > 0 && version < 64, "the blob's header names the Node that built it");
+      const other = Buffer.from(built);
+      other.write("9", version);
+      await writeFile(blob, other);
+      try {
+        const { stdout, stderr } = await runAsImage([], work, refsyncGenerate);
+        assert.match(stderr, /startup snapshot because it was built with\s*Node\.js version 9/);
+        assert.equal(stdout, (await runAsImage(["generate"], work)).stdout);
+      } finally {
+        await writeFile(blob, built);
+      }
     });
 
     void it("`refsync controller --help` starts the controller's command", async () => {
