@@ -31,7 +31,7 @@ import { RefreshPlacement } from "./externalsecret/placement.ts";
 import type { SecretObject } from "./externalsecret/target.ts";
 import { loadHashKey } from "./hash-key.ts";
 import type { ControllerContext, LeaderLoop, SecretChangeHook } from "./hooks.ts";
-import { needsReconcile } from "./needs-reconcile.ts";
+import { needsReconcile, ownerMetadataChanged } from "./needs-reconcile.ts";
 import { Informer, errorSummary, objectKey, type InformerOptions } from "../kube/informer.ts";
 import { KubeClient, type KubeObject } from "../kube/client.ts";
 import { resourceOfPath, resourceTypes } from "../kube/resources.ts";
@@ -470,9 +470,12 @@ export class Controller {
         void this.metrics.forget("ExternalSecret", es.metadata.namespace ?? "", es.metadata.name);
       }
       // Our own status writes change nothing we act on.
-      if (event === "update" && old && !needsReconcile(es, old)) return;
+      if (event === "update" && old && !needsReconcile(es, old)) {
+        if (ownerMetadataChanged(es, old)) this.#externalSecretChanged(es, old);
+        return;
+      }
       this.#enqueue("ExternalSecret", key);
-      this.#externalSecretChanged(es);
+      this.#externalSecretChanged(es, old);
     });
     this.#wireClusterExternalSecrets();
     const onStore =
@@ -528,13 +531,14 @@ export class Controller {
   }
 
   /**
-   * An ExternalSecret a ClusterExternalSecret controls was changed or deleted (it is
-   * restored), or one of another owner left a namespace where a ClusterExternalSecret failed.
+   * An ExternalSecret a ClusterExternalSecret controls, or controlled before this update,
+   * was changed or deleted (it is restored, or its namespace reported failed), or one of
+   * another owner left a namespace where a ClusterExternalSecret failed.
    */
-  #externalSecretChanged(es: ExternalSecret): void {
+  #externalSecretChanged(es: ExternalSecret, old?: ExternalSecret): void {
     if (!this.clusterExternalSecrets) return;
-    const owner = controllerOf(es);
-    if (owner !== undefined) this.#enqueue("ClusterExternalSecret", owner);
+    for (const owner of new Set([controllerOf(es), old && controllerOf(old)]))
+      if (owner !== undefined) this.#enqueue("ClusterExternalSecret", owner);
     for (const ces of this.clusterExternalSecrets.list()) {
       if (
         externalSecretNameOf(ces) === es.metadata.name &&

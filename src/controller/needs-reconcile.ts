@@ -16,3 +16,17 @@ export function needsReconcile(obj: { metadata: ObjectMeta }, old: { metadata: O
     JSON.stringify(m.finalizers ?? []) !== JSON.stringify(o.finalizers ?? [])
   );
 }
+
+/**
+ * An update of an ExternalSecret's labels or ownerReferences: nothing for its
+ * own reconcile, but its ClusterExternalSecret sets both again, as ESO's
+ * ClusterExternalSecret controller (Owns without predicates) does at once.
+ */
+export function ownerMetadataChanged(obj: { metadata: ObjectMeta }, old: { metadata: ObjectMeta }): boolean {
+  const m = obj.metadata;
+  const o = old.metadata;
+  return (
+    JSON.stringify(m.labels ?? {}) !== JSON.stringify(o.labels ?? {}) ||
+    JSON.stringify(m.ownerReferences ?? []) !== JSON.stringify(o.ownerReferences ?? [])
+  );
+}

@@ -353,6 +353,84 @@ void test("an edit whose event comes before the ClusterExternalSecret's write re
   await removeCes("raced");
 });
 
+void test("an edit of only the labels or controller reference is undone at once, as ESO's Owns does", async () => {
+  await applyObject(ctl.kube, fakeClusterStore("ces-store-5", [{ key: "db", value: '{"password":"o"}' }]));
+  const ns = await namespace("ces-owned", { owned: "yes" });
+  // refreshTime at its default (1h): only the edit's watch event can bring the ClusterExternalSecret back.
+  await applyObject(
+    ctl.kube,
+    ces(
+      "owned",
+      {
+        namespaceSelectors: [{ matchLabels: { owned: "yes" } }],
+        externalSecretMetadata: { labels: { app: "db" } },
+      },
+      "ces-store-5",
+    ),
+  );
+  const provisioned = await waitForStatus(
+    "owned",
+    (c) => c.status?.provisionedNamespaces?.length === 1,
+    "provisioned",
+  );
+  const soon = 10_000;
+  const edit = (metadata: Partial<ExternalSecret["metadata"]>) =>
+    ctl.kube.mergePatch(resourceTypes.externalSecret, ns, "owned", { metadata });
+
+  // Labels alone: no new generation, annotation or finalizer, yet ESO's CreateOrUpdate resets them.
+  await edit({ labels: { app: "edited", extra: "by-hand" } });
+  await waitFor(
+    async () => {
+      const es = await getExternalSecret(ctl.kube, ns, "owned");
+      return JSON.stringify(es?.metadata.labels) === JSON.stringify({ app: "db" }) ? es : undefined;
+    },
+    "the edited labels restored",
+    soon,
+  );
+
+  // The controller reference changed (SetControllerReference sets it again), a foreign one kept.
+  const controllerRef = {
+    apiVersion: "refsync.dev/v1alpha1",
+    kind: "ClusterExternalSecret",
+    name: "owned",
+    uid: provisioned.metadata.uid as string,
+    controller: true,
+  };
+  const foreignRef = { apiVersion: "v1", kind: "ConfigMap", name: "keeper", uid: "0000-keeper" };
+  await edit({ ownerReferences: [controllerRef, foreignRef] });
+  const restored = await waitFor(
+    async () => {
+      const es = await getExternalSecret(ctl.kube, ns, "owned");
+      const ref = es?.metadata.ownerReferences?.find((o) => o.controller === true);
+      return ref?.blockOwnerDeletion === true ? es : undefined;
+    },
+    "blockOwnerDeletion restored on the controller reference",
+    soon,
+  );
+  assert.deepEqual(
+    restored.metadata.ownerReferences?.map((o) => o.name),
+    ["owned", "keeper"],
+    "the controller reference set in place, the foreign one kept",
+  );
+
+  // The controller reference removed: as ESO, the ExternalSecret is no longer the
+  // ClusterExternalSecret's, which reports the namespace failed instead of taking it back.
+  await edit({ ownerReferences: [foreignRef] });
+  const failed = await waitFor(
+    async () => {
+      const c = await getCes("owned");
+      return c?.status?.failedNamespaces?.length ? c : undefined;
+    },
+    "the namespace reported failed",
+    soon,
+  );
+  assert.deepEqual(failed.status?.failedNamespaces, [
+    { namespace: ns, reason: "external secret already exists in namespace" },
+  ]);
+  await deleteObject(ctl.kube, { kind: "ExternalSecret", metadata: { namespace: ns, name: "owned" } });
+  await removeCes("owned");
+});
+
 void test("a controller upgraded before its CRDs starts without the ClusterExternalSecret CRD", async () => {
   const crds = {
     group: "apiextensions.k8s.io",

@@ -201,7 +201,8 @@ export class ClusterExternalSecretReconciler {
   /**
    * Creates or replaces the ExternalSecret as ESO does: its spec, labels and
    * annotations are the ClusterExternalSecret's (and its force-sync annotation),
-   * the other metadata (finalizers) is kept. Nothing is written when nothing differs.
+   * its controller reference is the ClusterExternalSecret, the other metadata
+   * (finalizers, other owners) is kept. Nothing is written when nothing differs.
    */
   async #write(
     ces: ClusterExternalSecret,
@@ -223,7 +224,10 @@ export class ClusterExternalSecretReconciler {
       controller: true,
       blockOwnerDeletion: true,
     };
-    const others = (existing?.metadata.ownerReferences ?? []).filter((o) => o.controller !== true);
+    // SetControllerReference's upsert: the controller reference set where it is, the others kept as they are.
+    const refs = existing?.metadata.ownerReferences ?? [];
+    const at = refs.findIndex((o) => o.controller === true);
+    const ownerReferences = at < 0 ? [...refs, owner] : refs.with(at, owner);
     const desired: ExternalSecret = {
       apiVersion: API_VERSION,
       kind: "ExternalSecret",
@@ -233,7 +237,7 @@ export class ClusterExternalSecretReconciler {
         namespace,
         labels,
         annotations,
-        ownerReferences: [...others, owner],
+        ownerReferences,
       },
       spec: spec.externalSecretSpec,
     };
