@@ -16,6 +16,7 @@
 import type { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readSync, fstatSync } from "node:fs";
+import { onFirstUse } from "../api/on-first-use.ts";
 import { AuditSinkError } from "../errors.ts";
 import { callResultOf } from "../providers/call-result.ts";
 import type { AuditKey, CallDetail, CallResult, ProviderClient, ReadRequest } from "../providers/types.ts";
@@ -251,15 +252,13 @@ export const auditScope = {
   run: <R>(scope: AuditScope, fn: () => R): R => scopeStorage().run(scope, fn),
 };
 
-let storage: AsyncLocalStorage<AuditScope> | undefined;
 /**
  * Made on first use: the plugin's start-up snapshot (src/cli/snapshot.ts) loads this module
  * at its build, and Node does not vouch for async_hooks state made there.
  */
-function scopeStorage(): AsyncLocalStorage<AuditScope> {
-  const { AsyncLocalStorage } = process.getBuiltinModule("node:async_hooks");
-  return (storage ??= new AsyncLocalStorage<AuditScope>());
-}
+const scopeStorage = onFirstUse(
+  (): AsyncLocalStorage<AuditScope> => new (process.getBuiltinModule("node:async_hooks").AsyncLocalStorage)(),
+);
 
 export interface AuditorOptions {
   /** Fail closed (--audit-required): `admit` refuses backend calls while the sink fails. */
