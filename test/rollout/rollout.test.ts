@@ -507,11 +507,15 @@ void describe("rollout restarts", () => {
         ] ?? "",
         /^db@/,
       );
-      const text = await env.ctl.controller.metrics.registry.metrics();
-      assert.match(
-        text,
-        new RegExp(`refsync_rollouts_total\\{namespace="${ns}",kind="Rollout",result="success"\\} 1`),
+      // The patch is visible before the controller has its response and counts the restart.
+      const counted = new RegExp(
+        `refsync_rollouts_total\\{namespace="${ns}",kind="Rollout",result="success"\\} 1`,
       );
+      const text = await waitFor(async () => {
+        const t = await env.ctl.controller.metrics.registry.metrics();
+        return counted.test(t) ? t : undefined;
+      }, "the restart counted");
+      assert.match(text, counted);
     } finally {
       await env.stop();
     }
