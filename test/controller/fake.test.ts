@@ -104,9 +104,13 @@ void describe("controller with the fake provider", () => {
     assert.ok(es.status?.refreshTime);
     assert.ok(!JSON.stringify(es.status).includes(VALUE));
     assert.ok(!ctl.logText().includes(VALUE), "log contains a value");
-    const events = await ctl.kube.list<{ reason: string; message: string }>(resourceTypes.event, {
-      namespace: ns,
-    });
+    // The Event is posted in the background (EventRecorder.record): Ready can be visible before it.
+    const events = await waitFor(async () => {
+      const list = await ctl.kube.list<{ reason: string; message: string }>(resourceTypes.event, {
+        namespace: ns,
+      });
+      return list.items.some((e) => e.reason === "Created") ? list : undefined;
+    }, "the Created event");
     assert.ok(events.items.some((e) => e.reason === "Created"));
     assert.ok(!JSON.stringify(events.items).includes(VALUE), "an event contains a value");
     const metrics = await ctl.controller.metrics.registry.metrics();

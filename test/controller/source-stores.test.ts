@@ -177,10 +177,17 @@ void describe("per-entry stores (sourceRef.storeRef)", () => {
     const message = es.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
     assert.match(message, /^spec\.data\[2\]\.sourceRef\.storeRef: SecretStore "broken" is not ready: /);
     await expectSecretKept(ns);
-    const events = await ctl.kube.list<{ reason: string; message: string; involvedObject: { name: string } }>(
-      resourceTypes.event,
-      { namespace: ns },
-    );
+    // The Event is posted in the background (EventRecorder.record): the status can be visible before it.
+    const events = await waitFor(async () => {
+      const list = await ctl.kube.list<{
+        reason: string;
+        message: string;
+        involvedObject: { name: string };
+      }>(resourceTypes.event, { namespace: ns });
+      return list.items.some((e) => e.involvedObject.name === "app" && e.reason === "StoreNotReady")
+        ? list
+        : undefined;
+    }, "the StoreNotReady event");
     assert.ok(
       events.items.some((e) => e.involvedObject.name === "app" && e.reason === "StoreNotReady"),
       "no StoreNotReady event",

@@ -137,23 +137,33 @@ void describe("rollout restarts", () => {
       );
       assert.equal(restarted["env-password"], `db@${hash}`);
 
-      const workloadEvents = await events(kube, ns, "env-password");
+      // Events, metrics: recorded after each restart's patch has answered (events posted in the background).
+      const workloadEvents = await waitFor(async () => {
+        const e = await events(kube, ns, "env-password");
+        return e.length > 0 ? e : undefined;
+      }, "the event of env-password's restart");
       assert.deepEqual(
         workloadEvents.map((e) => [e.reason, e.message]),
         [["SecretRotated", 'restarted: Secret "db" (keys password) changed']],
       );
-      const esEvents = (await events(kube, ns, "db")).filter((e) => e.reason === "WorkloadRestarted");
+      const esEvents = await waitFor(async () => {
+        const e = (await events(kube, ns, "db")).filter((x) => x.reason === "WorkloadRestarted");
+        return e.length >= expected.length ? e : undefined;
+      }, "a WorkloadRestarted event per restart");
       assert.equal(esEvents.length, expected.length);
       assert.ok(
         esEvents.some(
           (e) => e.message === 'restarted DaemonSet "whole-mount": Secret "db" (keys password) changed',
         ),
       );
-      const text = await env.ctl.controller.metrics.registry.metrics();
-      assert.match(
-        text,
-        new RegExp(`refsync_rollouts_total\\{namespace="${ns}",kind="Deployment",result="success"\\} 4`),
+      const counted = new RegExp(
+        `refsync_rollouts_total\\{namespace="${ns}",kind="Deployment",result="success"\\} 4`,
       );
+      const text = await waitFor(async () => {
+        const t = await env.ctl.controller.metrics.registry.metrics();
+        return counted.test(t) ? t : undefined;
+      }, "the restarts counted");
+      assert.match(text, counted);
       for (const v of [...Object.values(OLD), NEW_PASSWORD]) {
         assert.equal(env.ctl.logText().includes(v), false, "no value in the log");
         assert.equal(JSON.stringify(await events(kube, ns)).includes(v), false, "no value in events");
@@ -231,7 +241,12 @@ void describe("rollout restarts", () => {
       assert.equal(final.metadata.generation, generation + 1, "exactly one template change");
       const hash = (await getSecret(kube, ns, "db"))?.metadata.annotations?.[ANNOTATION_DATA_HASH];
       assert.equal(restartedFor(w), `db@${hash}`);
-      assert.equal((await events(kube, ns, "api")).filter((e) => e.reason === "SecretRotated").length, 1);
+      // The event is posted in the background after the restart's patch has answered.
+      const rotatedEvents = await waitFor(async () => {
+        const n = (await events(kube, ns, "api")).filter((e) => e.reason === "SecretRotated").length;
+        return n > 0 ? n : undefined;
+      }, "the SecretRotated event");
+      assert.equal(rotatedEvents, 1);
       console.log(`# ten rotations in ${rotatedIn} ms → 1 restart`);
     } finally {
       await env.stop();
@@ -299,7 +314,11 @@ void describe("rollout restarts", () => {
         user: await generation("reads-user"),
       };
       await waitFor(async () => ((await reasons("SecretRotated")).length === 1 ? true : undefined), "event");
-      const updated = (await events(kube, ns, "db")).filter((e) => e.reason === "Updated").length;
+      // The rotation's Updated event is posted in the background after its Secret write: count it too.
+      const updated = await waitFor(async () => {
+        const n = (await events(kube, ns, "db")).filter((e) => e.reason === "Updated").length;
+        return n > 0 ? n : undefined;
+      }, "the rotation's Updated event");
 
       // The key Secret is deleted (an uninstall, a reinstall elsewhere): the next controller makes a new key.
       await kube.delete(resourceTypes.secret, ns, "refsync-hash-key");
