@@ -267,6 +267,27 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * How many "sync failed" lines the controller logged for ExternalSecret `namespace/name` after log
+ * offset `from`. The line carries the error's text and is logged after the status write, so a check
+ * that no value leaked waits for it first.
+ */
+export function syncFailures(
+  ctl: Pick<TestController, "logText">,
+  namespace: string,
+  name: string,
+  from = 0,
+): number {
+  return ctl
+    .logText()
+    .slice(from)
+    .split("\n")
+    .filter(
+      (line) =>
+        line.includes(`"externalSecret":"${namespace}/${name}"`) && line.includes('"msg":"sync failed"'),
+    ).length;
+}
+
 export function getExternalSecret(
   kube: KubeClient,
   namespace: string,

@@ -10,6 +10,7 @@ import { startCluster, type Cluster } from "../cluster/index.ts";
 import {
   applyObject,
   getExternalSecret,
+  syncFailures,
   waitFor,
   waitForCondition,
   type TestController,
@@ -103,16 +104,11 @@ void test("a disabled latest version reaches the readers at once: they report it
   // The failed sync is retried with back-off. The retry must read the changed key afresh as well:
   // the value cached before the change would make the reader Ready again, and a poll can miss the
   // short Ready=False in between. So wait for each reader's retry to fail too, then look again.
-  const failures = (name: string) =>
-    ctl
-      .logText()
-      .slice(logFrom)
-      .split("\n")
-      .filter(
-        (line) => line.includes(`"externalSecret":"${ns}/${name}"`) && line.includes('"msg":"sync failed"'),
-      ).length;
   for (const name of readers) {
-    await waitFor(() => (failures(name) >= 2 ? true : undefined), `the retry of ${name} failing as well`);
+    await waitFor(
+      () => (syncFailures(ctl, ns, name, logFrom) >= 2 ? true : undefined),
+      `the retry of ${name} failing as well`,
+    );
     const es = await getExternalSecret(ctl.kube, ns, name);
     assert.equal(es?.status?.conditions?.find((c) => c.type === "Ready")?.status, "False", name);
   }

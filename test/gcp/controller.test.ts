@@ -13,6 +13,7 @@ import {
   externalSecret,
   getSecret,
   startTestController,
+  syncFailures,
   waitFor,
   waitForCondition,
   type TestController,
@@ -107,6 +108,7 @@ void test("federated ClusterSecretStore: each namespace reads with its own ident
     (r) => r.method === "AccessSecretVersion" && r.status === "PERMISSION_DENIED",
   );
   assert.ok(denied.length > 0 && denied.every((r) => r.principal === member(nsA)));
+  await waitFor(() => (syncFailures(ctl, nsA, "crossed") > 0 ? true : undefined), "the failure logged");
   assert.doesNotMatch(ctl.logText(), /a-new|b-pw/);
 });
 

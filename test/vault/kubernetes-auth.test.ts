@@ -2,7 +2,7 @@
 // service account (TokenRequest, audience "vault"), Vault checks it through the cluster's TokenReview.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyObject, getSecret, waitFor, waitForCondition } from "../controller/harness.ts";
+import { applyObject, getSecret, syncFailures, waitFor, waitForCondition } from "../controller/harness.ts";
 import {
   applyKubernetesAuthStore,
   assertNoCredentials,
@@ -58,6 +58,10 @@ void describe("Vault Kubernetes auth with serviceAccountRef", () => {
     const condition = es.status?.conditions?.find((c) => c.type === "Ready");
     assert.match(condition?.message ?? "", new RegExp(`secret/data/${suite.nsB}/db`));
     assert.equal(await getSecret(suite.ctlA.kube, suite.nsA, "steal"), undefined);
+    await waitFor(
+      () => (syncFailures(suite.ctlA, suite.nsA, "steal") > 0 ? true : undefined),
+      "the failure logged",
+    );
     assert.ok(!suite.ctlA.logText().includes(`pw-of-${suite.nsB}`));
     assertNoCredentials(suite.ctlA.logText(), "the controller log");
     assertNoCredentials(JSON.stringify(es.status), "the status");
