@@ -45,6 +45,46 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds (user + system) this process (the bench's client and its Ready watch) has used so far. */
+export function benchCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** A phase's CPU seconds, whose they are ("API server + etcd + bench") and its wall time. */
+export interface CpuPhase {
+  whose: string;
+  cpu: number;
+  ms: number;
+}
+
+/**
+ * Whether the CPU a run needs explains its wall time over its floor's: on a
+ * CPU-bound machine the wall time follows the CPU, so the run's CPU over the
+ * floor's (`ratio`) is the wall ratio that machine allows, the honest target
+ * for all Ready / floor. How busy the machine's CPUs were with each phase
+ * (CPU / (wall × CPUs), run / floor in `busy`) tells whether they were bound;
+ * other load on the machine takes its share too. `brief` is "run s / floor s
+ * = ratio; busy" for a table cell, `text` the whole of it for a "why" row.
+ */
+export function cpuBound(
+  run: CpuPhase,
+  floor: CpuPhase,
+  floorName = "the floor's",
+): { ratio: number; busy: string; brief: string; text: string } {
+  const cpus = navigator.hardwareConcurrency;
+  const percent = (p: CpuPhase) => `${((100 * p.cpu) / ((p.ms / 1000) * cpus)).toFixed(0)} %`;
+  const ratio = run.cpu / floor.cpu;
+  const x = `${ratio.toFixed(2)}×`;
+  const busy = `${percent(run)} / ${percent(floor)}`;
+  return {
+    ratio,
+    busy,
+    brief: `${run.cpu.toFixed(1)} s / ${floor.cpu.toFixed(1)} s = ${x}; ${busy}`,
+    text: `the run's CPU (${run.whose}, ${run.cpu.toFixed(1)} s) / ${floorName} (${floor.whose}, ${floor.cpu.toFixed(1)} s) = ${x}, its CPUs busy with them ${busy} of wall × ${cpus}`,
+  };
+}
+
 /** Requests by "VERB resource" (all codes) from refsync_kube_api_requests_total. */
 export function apiRequestCounts(text: string): Map<string, number> {
   const counts = new Map<string, number>();
