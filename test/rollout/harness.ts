@@ -128,6 +128,20 @@ const template = (app: string, spec: PodSpec) => ({
   },
 });
 
+/**
+ * Waits until the controller has counted `n` successful restarts of `kind` in the env's namespace and
+ * returns the metrics text. It counts a restart once its patch has answered, so the patch can be seen first.
+ */
+export function waitForRestartsCounted(env: RolloutEnv, kind: WorkloadKind, n: number): Promise<string> {
+  const counted = new RegExp(
+    `refsync_rollouts_total\\{namespace="${env.ns}",kind="${kind}",result="success"\\} ${n}\n`,
+  );
+  return waitFor(async () => {
+    const text = await env.ctl.controller.metrics.registry.metrics();
+    return counted.test(text) ? text : undefined;
+  }, `${n} ${kind} restarts counted`);
+}
+
 /** A workload of `kind` whose pods use `spec`; `reload` labels it `refsync.dev/reload: "true"`. */
 export function workload(
   kind: WorkloadKind,

@@ -35,6 +35,7 @@ import {
   restartedFor,
   rolloutEnv,
   runningPod,
+  waitForRestartsCounted,
   workload,
 } from "./harness.ts";
 
@@ -156,14 +157,7 @@ void describe("rollout restarts", () => {
           (e) => e.message === 'restarted DaemonSet "whole-mount": Secret "db" (keys password) changed',
         ),
       );
-      const counted = new RegExp(
-        `refsync_rollouts_total\\{namespace="${ns}",kind="Deployment",result="success"\\} 4`,
-      );
-      const text = await waitFor(async () => {
-        const t = await env.ctl.controller.metrics.registry.metrics();
-        return counted.test(t) ? t : undefined;
-      }, "the restarts counted");
-      assert.match(text, counted);
+      const text = await waitForRestartsCounted(env, "Deployment", 4);
       for (const v of [...Object.values(OLD), NEW_PASSWORD]) {
         assert.equal(env.ctl.logText().includes(v), false, "no value in the log");
         assert.equal(JSON.stringify(await events(kube, ns)).includes(v), false, "no value in events");
@@ -526,15 +520,7 @@ void describe("rollout restarts", () => {
         ] ?? "",
         /^db@/,
       );
-      // The patch is visible before the controller has its response and counts the restart.
-      const counted = new RegExp(
-        `refsync_rollouts_total\\{namespace="${ns}",kind="Rollout",result="success"\\} 1`,
-      );
-      const text = await waitFor(async () => {
-        const t = await env.ctl.controller.metrics.registry.metrics();
-        return counted.test(t) ? t : undefined;
-      }, "the restart counted");
-      assert.match(text, counted);
+      await waitForRestartsCounted(env, "Rollout", 1);
     } finally {
       await env.stop();
     }
