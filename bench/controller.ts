@@ -268,6 +268,8 @@ export async function bench(): Promise<BenchResult> {
     const ratio = controllerMs / baselineMs;
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     const x = (r: number) => `${r.toFixed(2)}×`;
+    const pipelinedRatio = controllerMs / pipelinedMs;
+    const pipelinedMet = pipelinedRatio <= 1.15;
     const why = cpuBound(
       {
         whose: "API server + etcd + controller + bench",
@@ -289,7 +291,7 @@ export async function bench(): Promise<BenchResult> {
         `| floor: the controller's writes made by the bench client (create ExternalSecret, apply Secret, patch status, Event), one type after another | ${s(floorMs)} | |`,
         `| floor, pipelined like the controller run (creates ∥ apply + status + Event, ${CONCURRENCY} each) | ${s(pipelinedMs)} | |`,
         `| ratio (floor / baseline; pipelined floor / baseline) | ${x(floorMs / baselineMs)}; ${x(pipelinedMs / baselineMs)} | |`,
-        `| ratio (all Ready / floor; all Ready / pipelined floor): the controller's own overhead | ${x(controllerMs / floorMs)}; **${x(controllerMs / pipelinedMs)}** | pipelined ≤ 1.15× ${controllerMs / pipelinedMs <= 1.15 ? "met" : "**missed**"} |`,
+        `| ratio (all Ready / floor; all Ready / pipelined floor): the controller's own overhead | ${x(controllerMs / floorMs)}; **${x(pipelinedRatio)}** | pipelined ≤ 1.15× ${pipelinedMet ? "met" : "**missed**"} |`,
         `| floor per request type: wall / API server + etcd CPU | ${phases.map((p) => `${p.what} ${s(p.ms)} / ${p.serverCpu.toFixed(1)} s`).join("; ")} | |`,
         `| backend reads (provider read calls; cache misses) | ${backendReads}; ${cacheMisses} | ≤ 100 |`,
         `| syncs (reconciles that fetched and wrote) | ${sumMetric(metrics, "refsync_sync_calls_total")} | ${COUNT} |`,
@@ -297,7 +299,12 @@ export async function bench(): Promise<BenchResult> {
         `| CPU: API server + etcd, baseline / floor / pipelined floor / ExternalSecret run | ${baselineServerCpu.toFixed(1)} s / ${floorServerCpu.toFixed(1)} s / ${pipelinedServerCpu.toFixed(1)} s / ${runServerCpu.toFixed(1)} s | |`,
         `| CPU: controller process in the ExternalSecret run | ${controllerCpu.toFixed(1)} s | |`,
         `| CPU: bench process (its client; in the run also its Ready watch), pipelined floor / ExternalSecret run | ${pipelinedBenchCpu.toFixed(1)} s / ${runBenchCpu.toFixed(1)} s | |`,
-        `| why, if the machine is CPU-bound: ${why.text}; all Ready / pipelined floor ≤ that CPU ratio | ${x(controllerMs / pipelinedMs)} ≤ ${x(why.ratio)} | ${controllerMs / pipelinedMs <= why.ratio ? "met" : "**missed**"} |`,
+        // Only beside a miss: it measures why the target was missed.
+        ...(pipelinedMet
+          ? []
+          : [
+              `| why, if the machine is CPU-bound: ${why.text}; all Ready / pipelined floor ≤ that CPU ratio | ${x(pipelinedRatio)} ≤ ${x(why.ratio)} | ${pipelinedRatio <= why.ratio ? "met" : "**missed**"} |`,
+            ]),
         `| CPU ratio ((API server + etcd + controller) / baseline API server + etcd) | ${x((runServerCpu + controllerCpu) / baselineServerCpu)} | |`,
         `| CPU ratio ((API server + etcd + controller) / floor API server + etcd) | ${x((runServerCpu + controllerCpu) / floorServerCpu)} | |`,
         `| controller peak RSS (idle after start → peak) | ${idleRss.toFixed(0)} → **${rss.toFixed(0)} MiB** | peak ≤ 200 MiB ${rss <= 200 ? "met" : "**missed**"} |`,
