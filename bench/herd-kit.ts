@@ -66,12 +66,15 @@ export interface CpuPhase {
  * (CPU / (wall × CPUs), run / floor in `busy`) tells whether they were bound;
  * other load on the machine takes its share too. `brief` is "run s / floor s
  * = ratio; busy" for a table cell, `text` the whole of it for a "why" row.
+ * `allowed` is the ratio + 2 %: wall ratio = CPU ratio × busy (floor) / busy
+ * (run), and two phases that both keep the CPUs busy still differ by a point
+ * or two of busy time, which would otherwise decide the verdict.
  */
 export function cpuBound(
   run: CpuPhase,
   floor: CpuPhase,
   floorName = "the floor's",
-): { ratio: number; busy: string; brief: string; text: string } {
+): { ratio: number; allowed: number; busy: string; brief: string; text: string } {
   const cpus = navigator.hardwareConcurrency;
   const percent = (p: CpuPhase) => `${((100 * p.cpu) / ((p.ms / 1000) * cpus)).toFixed(0)} %`;
   const ratio = run.cpu / floor.cpu;
@@ -79,6 +82,7 @@ export function cpuBound(
   const busy = `${percent(run)} / ${percent(floor)}`;
   return {
     ratio,
+    allowed: ratio * 1.02,
     busy,
     brief: `${run.cpu.toFixed(1)} s / ${floor.cpu.toFixed(1)} s = ${x}; ${busy}`,
     text: `the run's CPU (${run.whose}, ${run.cpu.toFixed(1)} s) / ${floorName} (${floor.whose}, ${floor.cpu.toFixed(1)} s) = ${x}, its CPUs busy with them ${busy} of wall × ${cpus}`,
