@@ -14,8 +14,10 @@
  * Per size: time to Ready of each ExternalSecret from its create (p50, p99,
  * max) and of all of them, API requests per second by verb and resource
  * during the first sync and the refresh cycles, and per ExternalSecret in
- * the first sync, backend reads per cycle, controller CPU seconds, peak RSS,
- * and the CPU of every process each phase needs (below).
+ * the first sync, backend reads per cycle, controller CPU seconds, peak RSS
+ * (when the first sync ended and at the end, with the controller's own V8
+ * heap and external memory gauges when the first sync ended, to say which
+ * memory a peak is), and the CPU of every process each phase needs (below).
  * Before the controller run, in a fresh API server of its own, the floor: the
  * same N ExternalSecrets created and the writes the controller must make for
  * each (apply its Secret, patch its status, one Event) made by the bench
@@ -167,6 +169,10 @@ interface SizeResult {
   cpuFirstSync: number;
   cpuRefresh: number;
   peakRss: number;
+  /** VmHWM when the first sync ended, before the refresh cycles. */
+  peakRssFirstSync: number;
+  /** The controller's memory when the first sync ended, MiB, from its own prom-client gauges. */
+  memoryAtSync: { rss: number; heapTotal: number; heapUsed: number; external: number };
   syncRates: [string, number][];
   refreshRates: [string, number][];
 }
@@ -181,6 +187,10 @@ const failedRequests = (text: string) =>
   [...text.matchAll(/^refsync_kube_api_requests_total\{[^}]*code="([0-9]+)"\} (\d+)/gm)]
     .filter((m) => m[1] === "409" || m[1] === "429" || m[1]?.startsWith("5"))
     .reduce((sum, m) => sum + Number(m[2]), 0);
+
+/** An unlabelled gauge of a metric text, in MiB (NaN when absent). */
+const gaugeMiB = (text: string, name: string) =>
+  Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
 
 /** Requests per second by "VERB resource" between two metric texts, highest first. */
 function rates(before: string, after: string, seconds: number): [string, number][] {
@@ -236,6 +246,7 @@ async function runSize(objects: number): Promise<SizeResult> {
       const server1 = serverCpu(cluster);
       const bench1 = benchCpuSeconds();
       const metrics1 = await ctl.metrics();
+      const peakRssFirstSync = rssMiB(ctl.pid).peak;
       // Refresh cycles: reads and requests over exactly CYCLES intervals after the first sync.
       await new Promise((r) => setTimeout(r, CYCLES * interval * 1000));
       const metrics2 = await ctl.metrics();
@@ -268,6 +279,13 @@ async function runSize(objects: number): Promise<SizeResult> {
         cpuFirstSync: cpu1 - cpu0,
         cpuRefresh: cpu2 - cpu1,
         peakRss: rssMiB(ctl.pid).peak,
+        peakRssFirstSync,
+        memoryAtSync: {
+          rss: gaugeMiB(metrics1, "process_resident_memory_bytes"),
+          heapTotal: gaugeMiB(metrics1, "nodejs_heap_size_total_bytes"),
+          heapUsed: gaugeMiB(metrics1, "nodejs_heap_size_used_bytes"),
+          external: gaugeMiB(metrics1, "nodejs_external_memory_bytes"),
+        },
         syncRates: rates(metrics0, metrics1, allReadyS),
         refreshRates: rates(metrics1, metrics2, CYCLES * interval),
       };
@@ -278,6 +296,12 @@ async function runSize(objects: number): Promise<SizeResult> {
     kube.close();
     await cluster.stop();
   }
+}
+
+/** "RSS = heap total (used) + external + rest", MiB. */
+function memoryBreakdown(m: SizeResult["memoryAtSync"]): string {
+  const rest = m.rss - m.heapTotal - m.external;
+  return `${m.rss.toFixed(0)} = ${m.heapTotal.toFixed(0)} (${m.heapUsed.toFixed(0)}) + ${m.external.toFixed(0)} + ${rest.toFixed(0)} MiB`;
 }
 
 /** One small line chart: x = objects, one polyline per series. */
@@ -419,11 +443,11 @@ export async function bench(): Promise<BenchResult> {
     lines: [
       `Per size, fresh API servers: first the floor (the same ExternalSecrets created and their Secret apply, status patch and Event made by the bench client, pipelined: ${CREATE_CONCURRENCY} creating, ${WORKERS} writing; the bench's Ready watch runs as in the controller run), then a cluster-wide controller (${WORKERS} workers): first sync, then ${CYCLES} refresh cycles of T = ${intervals} s (standing for 1 h; T is 40 s, or N / ${REFRESH_WRITES_PER_S} s where that is longer, so refreshes ask at most ${REFRESH_WRITES_PER_S} status writes a second). Load average ${load0.toFixed(1)} at the start, ${(loadavg()[0] ?? NaN).toFixed(1)} at the end on the machine's ${cpus().length} CPUs; ${((performance.now() - started) / 60_000).toFixed(1)} min. Plot: [scale.svg](scale.svg).`,
       "",
-      "| ExternalSecrets | Ready | all Ready | floor (pipelined, same writes) | all Ready / floor | time to Ready p50 / p99 / max | backend reads per cycle | controller CPU: first sync; refresh cycles | CPU per ExternalSecret (first sync) | API server + etcd CPU: floor; first sync | CPU, all processes: first sync / floor = ratio; CPUs busy, first sync / floor | peak RSS | API requests per ExternalSecret, first sync | API requests/s, first sync | API requests/s, refresh cycles |",
-      "|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|---:|---|---|---|",
+      "| ExternalSecrets | Ready | all Ready | floor (pipelined, same writes) | all Ready / floor | time to Ready p50 / p99 / max | backend reads per cycle | controller CPU: first sync; refresh cycles | CPU per ExternalSecret (first sync) | API server + etcd CPU: floor; first sync | CPU, all processes: first sync / floor = ratio; CPUs busy, first sync / floor | peak RSS: first sync; all | when the first sync ended: RSS = V8 heap total (used) + external + rest | API requests per ExternalSecret, first sync | API requests/s, first sync | API requests/s, refresh cycles |",
+      "|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|---|---|---|---|---|",
       ...results.map(
         (r) =>
-          `| ${r.objects.toLocaleString("en")} | ${r.ready} | ${s(r.allReadyS)} | ${s(r.floorS)} | ${(r.allReadyS / r.floorS).toFixed(2)}× | ${s(r.p50)} / ${s(r.p99)} / ${s(r.max)} | ${r.readsPerCycle.toFixed(0)} | ${s(r.cpuFirstSync)}; ${s(r.cpuRefresh)} | ${perObject(r).toFixed(2)} ms | ${s(r.floorServerCpu)}; ${s(r.serverCpuFirstSync)} | ${cpu(r).brief} | ${r.peakRss.toFixed(0)} MiB | ${r.perObject.map(([k, n]) => `${k} ${n.toFixed(n < 0.1 ? 3 : 2)}`).join(", ")} | ${top(r.syncRates)} | ${top(r.refreshRates)} |`,
+          `| ${r.objects.toLocaleString("en")} | ${r.ready} | ${s(r.allReadyS)} | ${s(r.floorS)} | ${(r.allReadyS / r.floorS).toFixed(2)}× | ${s(r.p50)} / ${s(r.p99)} / ${s(r.max)} | ${r.readsPerCycle.toFixed(0)} | ${s(r.cpuFirstSync)}; ${s(r.cpuRefresh)} | ${perObject(r).toFixed(2)} ms | ${s(r.floorServerCpu)}; ${s(r.serverCpuFirstSync)} | ${cpu(r).brief} | ${r.peakRssFirstSync.toFixed(0)}; ${r.peakRss.toFixed(0)} MiB | ${memoryBreakdown(r.memoryAtSync)} | ${r.perObject.map(([k, n]) => `${k} ${n.toFixed(n < 0.1 ? 3 : 2)}`).join(", ")} | ${top(r.syncRates)} | ${top(r.refreshRates)} |`,
       ),
       "",
       "| target | measured | met? |",
