@@ -20,6 +20,7 @@ import {
   waitFor,
   waitForCondition,
   type TestController,
+  waitForEvent,
 } from "./harness.ts";
 
 const VALUE = "s3cr3t-value-7f1e";
@@ -104,15 +105,9 @@ void describe("controller with the fake provider", () => {
     assert.ok(es.status?.refreshTime);
     assert.ok(!JSON.stringify(es.status).includes(VALUE));
     assert.ok(!ctl.logText().includes(VALUE), "log contains a value");
-    // The Event is posted in the background (EventRecorder.record): Ready can be visible before it.
-    const events = await waitFor(async () => {
-      const list = await ctl.kube.list<{ reason: string; message: string }>(resourceTypes.event, {
-        namespace: ns,
-      });
-      return list.items.some((e) => e.reason === "Created") ? list : undefined;
-    }, "the Created event");
-    assert.ok(events.items.some((e) => e.reason === "Created"));
-    assert.ok(!JSON.stringify(events.items).includes(VALUE), "an event contains a value");
+    const events = (await waitForEvent(ctl.kube, ns, "Created")).all;
+    assert.ok(events.some((e) => e.reason === "Created"));
+    assert.ok(!JSON.stringify(events).includes(VALUE), "an event contains a value");
     const metrics = await ctl.controller.metrics.registry.metrics();
     assert.match(metrics, /refsync_sync_calls_total\{name="db",namespace="[^"]+",result="success"\} [1-9]/);
     assert.match(metrics, /externalsecret_status_condition\{name="db",[^}]*status="True"\} 1/);

@@ -288,6 +288,35 @@ export function syncFailures(
     ).length;
 }
 
+export interface KubeEvent {
+  reason: string;
+  message: string;
+  involvedObject: { name: string };
+}
+
+/**
+ * Waits for an Event with `reason` in `namespace` (about object `name`, if given); returns it and all
+ * the namespace's Events. Events are posted in the background (EventRecorder.record), so the state
+ * they follow can be visible before them.
+ */
+export async function waitForEvent(
+  kube: KubeClient,
+  namespace: string,
+  reason: string,
+  name?: string,
+): Promise<{ event: KubeEvent; all: KubeEvent[] }> {
+  return waitFor(
+    async () => {
+      const all = (await kube.list<KubeEvent>(resourceTypes.event, { namespace })).items;
+      const event = all.find(
+        (e) => e.reason === reason && (name === undefined || e.involvedObject.name === name),
+      );
+      return event ? { event, all } : undefined;
+    },
+    `a ${reason} event${name ? ` about ${name}` : ""}`,
+  );
+}
+
 export function getExternalSecret(
   kube: KubeClient,
   namespace: string,

@@ -12,7 +12,6 @@ import { after, describe, it } from "node:test";
 import { parse } from "yaml";
 import { convertEsoObject } from "../../src/api/eso.ts";
 import type { ExternalSecret, SecretStore } from "../../src/api/v1alpha1.ts";
-import { resourceTypes } from "../../src/kube/resources.ts";
 import {
   applyKubernetesAuthStore,
   grantNamespace,
@@ -29,6 +28,7 @@ import {
   getSecret,
   waitFor,
   waitForCondition,
+  waitForEvent,
 } from "./harness.ts";
 
 const PASSWORD = "vault-Pa55-sourceref-7c1e";
@@ -177,19 +177,9 @@ void describe("per-entry stores (sourceRef.storeRef)", () => {
     const message = es.status?.conditions?.find((c) => c.type === "Ready")?.message ?? "";
     assert.match(message, /^spec\.data\[2\]\.sourceRef\.storeRef: SecretStore "broken" is not ready: /);
     await expectSecretKept(ns);
-    // The Event is posted in the background (EventRecorder.record): the status can be visible before it.
-    const events = await waitFor(async () => {
-      const list = await ctl.kube.list<{
-        reason: string;
-        message: string;
-        involvedObject: { name: string };
-      }>(resourceTypes.event, { namespace: ns });
-      return list.items.some((e) => e.involvedObject.name === "app" && e.reason === "StoreNotReady")
-        ? list
-        : undefined;
-    }, "the StoreNotReady event");
+    const events = (await waitForEvent(ctl.kube, ns, "StoreNotReady", "app")).all;
     assert.ok(
-      events.items.some((e) => e.involvedObject.name === "app" && e.reason === "StoreNotReady"),
+      events.some((e) => e.involvedObject.name === "app" && e.reason === "StoreNotReady"),
       "no StoreNotReady event",
     );
     // The store's role now exists: its next validation turns it ready, and the ExternalSecret follows.

@@ -19,6 +19,7 @@ import {
   startTestController,
   waitFor,
   type TestController,
+  waitForEvent,
 } from "./harness.ts";
 
 // A Wednesday, an hour before the window opens.
@@ -58,14 +59,7 @@ void describe("controller: spec.syncWindows", () => {
     await untilValue("v1"); // the first sync does not wait for a window
     await applyObject(ctl.kube, store("v2"));
     mock.timers.tick(60_000); // 08:01: refreshes are due every 10 s, and held back
-    const deferred = await waitFor(async () => {
-      const events = await ctl.kube.list<{
-        reason: string;
-        message: string;
-        involvedObject: { name: string };
-      }>(resourceTypes.event, { namespace: ns });
-      return events.items.find((e) => e.reason === "RefreshDeferred" && e.involvedObject.name === "windowed");
-    }, "RefreshDeferred event");
+    const deferred = (await waitForEvent(ctl.kube, ns, "RefreshDeferred", "windowed")).event;
     assert.equal(
       deferred.message,
       "periodic refresh waits (outside the allow windows of spec.syncWindows): next allowed at 2026-12-02T09:00:00Z",
